@@ -1,0 +1,55 @@
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+/** --cache-dir, else $NUMACAGE_CACHE, else $XDG_CACHE_HOME/numacage, else ~/.cache/numacage. */
+export function resolveCacheDir(flag?: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (flag) return flag;
+  if (env.NUMACAGE_CACHE) return env.NUMACAGE_CACHE;
+  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'numacage');
+}
+
+/**
+ * A content-addressed store: <root>/<kind>/<key>/. Entries are built in a
+ * staging directory beside them and renamed into place, so an interrupted
+ * build never leaves a half entry.
+ */
+export class ContentStore {
+  constructor(readonly root: string, readonly kind: string) {}
+
+  entryPath(key: string): string {
+    return join(this.root, this.kind, key);
+  }
+
+  async has(key: string): Promise<boolean> {
+    try {
+      return (await stat(join(this.entryPath(key), 'meta.json'))).isFile();
+    } catch {
+      return false;
+    }
+  }
+
+  async stage(key: string): Promise<string> {
+    const dir = join(this.root, this.kind, `.staging-${key.slice(0, 12)}-${randomBytes(4).toString('hex')}`);
+    await mkdir(dir, { recursive: true });
+    return dir;
+  }
+
+  /** Moves a finished staging dir into place; meta.json must be written last by the caller. */
+  async commit(staging: string, key: string): Promise<string> {
+    const dest = this.entryPath(key);
+    try {
+      await rename(staging, dest);
+    } catch (err) {
+      // Another builder won the race with an identical entry: keep theirs.
+      if (!(await this.has(key))) throw err;
+      await rm(staging, { recursive: true, force: true });
+    }
+    return dest;
+  }
+
+  async discard(staging: string): Promise<void> {
+    await rm(staging, { recursive: true, force: true });
+  }
+}

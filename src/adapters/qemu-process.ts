@@ -1,0 +1,78 @@
+import { createWriteStream } from 'node:fs';
+import { execa, type ResultPromise } from 'execa';
+import { ConsoleBuffer } from '../console/console-buffer.js';
+import { InfraError } from '../model/errors.js';
+import type { Logger } from '../log.js';
+import { killOnProcessExit, onInterrupt } from './cleanup.js';
+import { qmpCommand } from './qmp.js';
+
+export const QEMU_BINARY = 'qemu-system-x86_64';
+
+export interface QemuExit {
+  code: number | null;
+  signal: string | null;
+  stderr: string;
+}
+
+export interface QemuProcess {
+  readonly pid: number;
+  readonly console: ConsoleBuffer;
+  /** Settles when QEMU has exited, for whatever reason. */
+  readonly exited: Promise<QemuExit>;
+  hasExited(): boolean;
+  /** QMP quit, then SIGKILL if QEMU is still there after graceMs. Safe to call twice. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/**
+ * Starts QEMU with its serial console on stdout (chardev stdio), copied to
+ * consoleLogPath and into a live ConsoleBuffer. QEMU runs under
+ * `setpriv --pdeathsig KILL` so that it dies with numacage even on SIGKILL.
+ */
+export async function startQemu(opts: { args: string[]; qmpSocket: string; consoleLogPath: string; log: Logger }): Promise<QemuProcess> {
+  const consoleBuffer = new ConsoleBuffer();
+  const file = createWriteStream(opts.consoleLogPath);
+  const child: ResultPromise = execa('setpriv', ['--pdeathsig', 'KILL', '--', QEMU_BINARY, ...opts.args], {
+    stdin: 'ignore',
+    buffer: { stdout: false, stderr: true },
+    reject: false,
+  });
+  const pid = child.pid;
+  if (pid === undefined) throw new InfraError(`${QEMU_BINARY} did not start`, 'run `numacage doctor`');
+  const forgetPid = killOnProcessExit(pid);
+  let done = false;
+  child.stdout!.on('data', (chunk: Buffer) => {
+    file.write(chunk);
+    consoleBuffer.append(chunk.toString('utf8'));
+  });
+  const exited: Promise<QemuExit> = child.then((r) => {
+    done = true;
+    forgetPid();
+    file.end();
+    const stderr = String(r.stderr ?? '');
+    opts.log.debug({ pid, exitCode: r.exitCode, signal: r.signal }, 'qemu exited');
+    return { code: r.exitCode ?? null, signal: r.signal ?? null, stderr };
+  });
+  let stopping: Promise<void> | undefined;
+  const stop = (graceMs = 3000): Promise<void> => {
+    stopping ??= (async () => {
+      if (done) return;
+      await qmpCommand(opts.qmpSocket, 'quit', undefined, graceMs).catch(() => undefined);
+      const gone = await Promise.race([exited.then(() => true), sleep(graceMs).then(() => false)]);
+      if (!gone) {
+        opts.log.warn({ pid }, 'qemu ignored QMP quit, sending SIGKILL');
+        child.kill('SIGKILL');
+        await exited;
+      }
+    })();
+    return stopping;
+  };
+  const unregister = onInterrupt(() => stop(1000));
+  void exited.then(unregister);
+  opts.log.debug({ pid }, 'qemu started');
+  return { pid, console: consoleBuffer, exited, hasExited: () => done, stop };
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,38 @@
+import { execa, type Options } from 'execa';
+import { InfraError } from '../model/errors.js';
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+/** Runs a command (argv array, never a shell string) and returns its output whatever the exit code. */
+export async function runCommand(cmd: string, args: string[], opts: Options = {}): Promise<RunResult> {
+  try {
+    const r = await execa(cmd, args, { reject: false, stdin: 'ignore', ...opts });
+    if (r.failed && r.exitCode === undefined && !r.isTerminated) {
+      const code = (r as { code?: string }).code;
+      if (code === 'ENOENT') throw missingTool(cmd);
+      throw new InfraError(`could not run ${cmd}: ${r.message}`);
+    }
+    return { stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), exitCode: r.exitCode ?? -1 };
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ENOENT') throw missingTool(cmd);
+    throw err;
+  }
+}
+
+/** Like runCommand, but a non-zero exit is an InfraError quoting the tail of stderr. */
+export async function runChecked(cmd: string, args: string[], opts: Options = {}): Promise<RunResult> {
+  const r = await runCommand(cmd, args, opts);
+  if (r.exitCode !== 0) {
+    const tail = (r.stderr || r.stdout).trim().split('\n').slice(-15).join('\n');
+    throw new InfraError(`${cmd} ${args.slice(0, 3).join(' ')}… exited with ${r.exitCode}:\n${tail}`);
+  }
+  return r;
+}
+
+function missingTool(cmd: string): InfraError {
+  return new InfraError(`${cmd} is not installed`, 'run `numacage doctor --install` (as root) to install the host packages');
+}

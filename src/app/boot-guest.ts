@@ -1,0 +1,106 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ImageArtifact } from '../adapters/image-builder.js';
+import { freeLocalPort } from '../adapters/ports.js';
+import { QEMU_BINARY, startQemu, type QemuProcess } from '../adapters/qemu-process.js';
+import { runChecked } from '../adapters/runner.js';
+import type { ConsoleBuffer } from '../console/console-buffer.js';
+import { waitForSsh } from '../guest/readiness.js';
+import { SshSession, type ExecResult } from '../guest/ssh.js';
+import type { Logger } from '../log.js';
+import type { Topology } from '../model/topology.js';
+import { buildKernelCmdline, buildQemuArgs, type Accel } from '../qemu/args.js';
+import { renderCommandLine, renderReproducer } from '../qemu/reproducer.js';
+
+export type InitMode = 'minimal' | 'systemd';
+export const MINIMAL_INIT = '/sbin/numacage-init';
+
+export interface BootRequest {
+  runDir: string;
+  topology: Topology;
+  kernel: { vmlinuz: string; initrd?: string };
+  image: ImageArtifact;
+  accel: Accel;
+  cpuModel: string;
+  init: InitMode;
+  bootTimeoutMs: number;
+  log: Logger;
+}
+
+/** A running guest (syzkaller's Instance is the model). */
+export interface Guest {
+  readonly console: ConsoleBuffer;
+  readonly sshPort: number;
+  readonly qemu: QemuProcess;
+  /** Seconds from QEMU start to the first SSH session. */
+  readonly bootToSshSeconds: number;
+  exec(command: string, opts?: { timeoutMs?: number; user?: string }): Promise<ExecResult>;
+  /** An SSH session as another user (e.g. the unprivileged probe user). */
+  session(user: string): Promise<SshSession>;
+  close(opts?: { keep?: boolean }): Promise<void>;
+}
+
+const DEFAULT_EXEC_TIMEOUT_MS = 60_000;
+const SSH_ATTEMPT_TIMEOUT_MS = 8000;
+const PORT_TRIES = 3;
+
+export async function bootGuest(req: BootRequest): Promise<Guest> {
+  const overlay = join(req.runDir, 'root.qcow2');
+  await runChecked('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', req.image.disk, overlay]);
+  // A unix socket path must stay under 108 bytes, so the QMP socket lives in a short private dir.
+  const qmpDir = await mkdtemp(join(tmpdir(), 'numacage-qmp-'));
+  const qmpSocket = join(qmpDir, 'qmp.sock');
+  const cmdline = buildKernelCmdline({ init: req.init === 'minimal' ? MINIMAL_INIT : undefined, extra: req.topology.cmdline });
+  const privateKey = await readFile(req.image.privateKeyPath);
+
+  for (let attempt = 1; ; attempt++) {
+    const sshPort = await freeLocalPort();
+    const args = buildQemuArgs({
+      topology: req.topology, accel: req.accel, cpuModel: req.cpuModel, kernel: req.kernel.vmlinuz, initrd: req.kernel.initrd,
+      cmdline, rootDisk: overlay, scratchDisks: [], qmpSocket, sshPort,
+    });
+    await writeFile(join(req.runDir, 'qemu-argv.txt'), renderCommandLine(QEMU_BINARY, args) + '\n');
+    await writeFile(join(req.runDir, 'reproduce.sh'),
+      renderReproducer({ binary: QEMU_BINARY, args, baseImage: req.image.disk, overlay, qmpSocket, sshPort, privateKey: req.image.privateKeyPath }),
+      { mode: 0o755 });
+    const started = Date.now();
+    req.log.info({ accel: req.accel, sshPort, init: req.init }, 'booting guest');
+    const qemu = await startQemu({ args, qmpSocket, consoleLogPath: join(req.runDir, 'console.log'), log: req.log });
+    const target = { port: sshPort, user: 'root', privateKey, hostKey: req.image.hostKey };
+    let root: SshSession;
+    try {
+      root = await waitForSsh(target, qemu, req.bootTimeoutMs, SSH_ATTEMPT_TIMEOUT_MS);
+    } catch (err) {
+      await qemu.stop(1000);
+      const exit = await qemu.exited;
+      if (attempt < PORT_TRIES && /Could not set up host forwarding rule/.test(exit.stderr)) continue;
+      await rm(qmpDir, { recursive: true, force: true });
+      throw err;
+    }
+    const bootToSshSeconds = (Date.now() - started) / 1000;
+    req.log.info({ seconds: bootToSshSeconds.toFixed(1) }, 'guest answers SSH');
+    const sessions = new Map<string, SshSession>([['root', root]]);
+    const session = async (user: string): Promise<SshSession> => {
+      let s = sessions.get(user);
+      if (!s) sessions.set(user, (s = await SshSession.open({ ...target, user }, SSH_ATTEMPT_TIMEOUT_MS)));
+      return s;
+    };
+    return {
+      console: qemu.console,
+      sshPort,
+      qemu,
+      bootToSshSeconds,
+      async exec(command, opts = {}) {
+        return (await session(opts.user ?? 'root')).exec(command, opts.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS);
+      },
+      session,
+      async close(opts = {}) {
+        for (const s of sessions.values()) s.close();
+        await qemu.stop();
+        await rm(qmpDir, { recursive: true, force: true });
+        if (!opts.keep) await rm(overlay, { force: true });
+      },
+    };
+  }
+}

@@ -1,0 +1,50 @@
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** What `numacage ssh` needs to reach a guest left up by `numacage boot`. */
+export interface GuestRecord {
+  id: string;
+  pid: number;
+  sshPort: number;
+  privateKeyPath: string;
+  hostKey: string;
+  runDir: string;
+  startedAt: string;
+}
+
+function dir(cacheDir: string): string {
+  return join(cacheDir, 'guests');
+}
+
+export async function registerGuest(cacheDir: string, rec: GuestRecord): Promise<() => Promise<void>> {
+  await mkdir(dir(cacheDir), { recursive: true });
+  const path = join(dir(cacheDir), `${rec.id}.json`);
+  await writeFile(path, JSON.stringify(rec, null, 2));
+  return () => rm(path, { force: true });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Running guests, newest first; records of guests whose numacage is gone are removed. */
+export async function listGuests(cacheDir: string): Promise<GuestRecord[]> {
+  let files: string[];
+  try {
+    files = await readdir(dir(cacheDir));
+  } catch {
+    return [];
+  }
+  const out: GuestRecord[] = [];
+  for (const f of files.filter((x) => x.endsWith('.json'))) {
+    const rec = JSON.parse(await readFile(join(dir(cacheDir), f), 'utf8')) as GuestRecord;
+    if (alive(rec.pid)) out.push(rec);
+    else await rm(join(dir(cacheDir), f), { force: true });
+  }
+  return out.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+}

@@ -1,0 +1,50 @@
+import { cachedKvmVerdict, type AccelRequest } from '../adapters/accel.js';
+import { imageKey, loadRecipe } from '../adapters/image-builder.js';
+import { ContentStore } from '../adapters/cache-dir.js';
+import { QEMU_BINARY } from '../adapters/qemu-process.js';
+import type { Logger } from '../log.js';
+import { buildKernelCmdline, buildQemuArgs, type Accel } from '../qemu/args.js';
+import { renderCommandLine } from '../qemu/reproducer.js';
+import { MINIMAL_INIT, type InitMode } from './boot-guest.js';
+import { resolveTopology } from './resolve.js';
+import { join } from 'node:path';
+
+/** `numacage plan --dry-run`: the resolved topology and the exact QEMU argv; builds and boots nothing. */
+export async function planCommand(opts: { cacheDir: string; log: Logger; topology: string; image: string; accel: AccelRequest; init: InitMode }): Promise<string> {
+  const topology = await resolveTopology(opts.topology);
+  const recipe = await loadRecipe(opts.image);
+  const { key, kernelPackage } = await imageKey(recipe);
+  const store = new ContentStore(opts.cacheDir, 'images');
+  const cached = await store.has(key);
+  const dir = store.entryPath(key);
+  let accel: Accel = 'tcg';
+  let cpuModel = 'max';
+  let accelNote = 'TCG';
+  if (opts.accel === 'kvm') [accel, cpuModel, accelNote] = ['kvm', 'host', 'KVM (as asked)'];
+  else if (opts.accel === 'auto') {
+    const kvm = await cachedKvmVerdict(opts.cacheDir);
+    if (kvm?.usable) [accel, cpuModel, accelNote] = ['kvm', kvm.cpuModel, 'KVM (test boot passed)'];
+    else accelNote = kvm ? `TCG (KVM unusable: ${kvm.reason})` : 'TCG unless the KVM test boot passes at run time';
+  }
+  const args = buildQemuArgs({
+    topology, accel, cpuModel,
+    kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.img'),
+    cmdline: buildKernelCmdline({ init: opts.init === 'minimal' ? MINIMAL_INIT : undefined, extra: topology.cmdline }),
+    rootDisk: '<run-dir>/root.qcow2', scratchDisks: [], qmpSocket: '<private-dir>/qmp.sock', sshPort: 0,
+  });
+  const nodes = topology.nodes.map((n) => {
+    const backend = n.backend.kind === 'memfd' ? `memfd share=${n.backend.share ? 'on (MAP_SHARED)' : 'off (MAP_PRIVATE)'}` : 'ram';
+    return `  node ${n.id}: ${n.memMiB} MiB, ${backend}, cpus ${n.cpus.length ? n.cpus.join(',') : 'none'}`;
+  });
+  return [
+    `topology ${topology.name}: ${topology.description}`,
+    ...nodes,
+    ...topology.devices.map((d) => `  ${d.kind} on node ${d.node} (pxb-pcie)`),
+    `image ${recipe.name}: key ${key} (${cached ? 'cached' : 'not built yet'}), stock kernel ${kernelPackage}`,
+    `accelerator: ${accelNote}`,
+    `init: ${opts.init}`,
+    'qemu argv (ssh port chosen at boot):',
+    renderCommandLine(QEMU_BINARY, args),
+    '',
+  ].join('\n');
+}

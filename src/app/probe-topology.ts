@@ -1,0 +1,23 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { TopologyObservation } from '../invariants/topology.js';
+import { parseNumactlHardware } from '../probes/numactl.js';
+import { PCI_DEVICES_COMMAND, SYSFS_NODES_COMMAND, parsePciDevices, parseSysfsNodes } from '../probes/sysfs.js';
+import type { Guest } from './boot-guest.js';
+
+/** Raw outputs are kept in <runDir>/probe/<name>.txt; a failing command is an error with its stderr. */
+async function capture(guest: Guest, runDir: string, name: string, command: string): Promise<string> {
+  const r = await guest.exec(command, { timeoutMs: 30_000 });
+  await mkdir(join(runDir, 'probe'), { recursive: true });
+  await writeFile(join(runDir, 'probe', `${name}.txt`), r.stdout + (r.stderr ? `\n# stderr:\n${r.stderr}` : ''));
+  if (r.timedOut) throw new Error(`probe ${name} timed out: ${command}`);
+  if (r.exitCode !== 0) throw new Error(`probe ${name} exited ${r.exitCode}: ${r.stderr.trim() || command}`);
+  return r.stdout;
+}
+
+export async function probeTopology(guest: Guest, runDir: string): Promise<TopologyObservation> {
+  const numactl = await capture(guest, runDir, 'numactl-hardware', 'numactl --hardware');
+  const nodes = await capture(guest, runDir, 'sysfs-nodes', SYSFS_NODES_COMMAND);
+  const pci = await capture(guest, runDir, 'pci-devices', PCI_DEVICES_COMMAND);
+  return { numactl: parseNumactlHardware(numactl), sysfsNodes: parseSysfsNodes(nodes), pci: parsePciDevices(pci) };
+}

@@ -1,0 +1,130 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { chooseAccel, type AccelChoice, type AccelRequest } from '../adapters/accel.js';
+import { ensureImage, loadRecipe, type ImageArtifact } from '../adapters/image-builder.js';
+import { BootFailure } from '../guest/boot-failure.js';
+import { checkTopology } from '../invariants/topology.js';
+import type { Logger } from '../log.js';
+import type { Topology } from '../model/topology.js';
+import type { CheckResult, Verdict } from '../model/verdict.js';
+import { renderJson } from '../report/json.js';
+import { renderJunit } from '../report/junit.js';
+import { renderKtap } from '../report/ktap.js';
+import { renderText } from '../report/text.js';
+import { bootGuest, type BootRequest, type Guest, type InitMode } from './boot-guest.js';
+import { probeTopology } from './probe-topology.js';
+import { resolveTopology } from './resolve.js';
+
+export interface RunOptions {
+  cacheDir: string;
+  /** Parent of the run directory. */
+  outDir: string;
+  topology: string;
+  image: string;
+  accel: AccelRequest;
+  init: InitMode;
+  /** Overrides the accelerator- and init-dependent default. */
+  bootTimeoutSeconds?: number;
+  keep: boolean;
+  log: Logger;
+}
+
+export interface RunOutcome {
+  verdict: Verdict;
+  runDir: string;
+  text: string;
+}
+
+/** Seconds a guest gets to answer SSH: TCG is several times slower than KVM, systemd than the minimal init. */
+export function defaultBootTimeoutSeconds(accel: string, init: InitMode): number {
+  const tcg = init === 'systemd' ? 240 : 120;
+  return accel === 'kvm' ? tcg / 3 : tcg;
+}
+
+function newRunId(topology: string, now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${stamp}-${topology}-${Math.random().toString(16).slice(2, 6)}`;
+}
+
+const seconds = (since: number) => Math.round((Date.now() - since) / 100) / 10;
+
+export interface PreparedRun {
+  topology: Topology;
+  image: ImageArtifact;
+  accel: AccelChoice;
+  runId: string;
+  runDir: string;
+  timings: Record<string, number>;
+}
+
+/** Resolves topology, image (building it if needed) and accelerator, and makes the run directory. */
+export async function prepareRun(opts: Pick<RunOptions, 'cacheDir' | 'outDir' | 'topology' | 'image' | 'accel' | 'log'>): Promise<PreparedRun> {
+  const topology = await resolveTopology(opts.topology);
+  const recipe = await loadRecipe(opts.image);
+  const accel = await chooseAccel(opts.accel, opts.cacheDir, opts.log);
+  const runId = newRunId(topology.name);
+  const runDir = resolve(opts.outDir, runId);
+  await mkdir(runDir, { recursive: true });
+  opts.log.info({ runDir }, 'run started');
+  const t = Date.now();
+  const image = await ensureImage({ recipe, cacheDir: opts.cacheDir, log: opts.log });
+  return { topology, image, accel, runId, runDir, timings: { image: seconds(t) } };
+}
+
+export function bootRequest(p: PreparedRun, opts: Pick<RunOptions, 'init' | 'bootTimeoutSeconds' | 'log'>): BootRequest {
+  return {
+    runDir: p.runDir, topology: p.topology, image: p.image, accel: p.accel.accel, cpuModel: p.accel.cpuModel, init: opts.init, log: opts.log,
+    kernel: { vmlinuz: p.image.stockKernel.vmlinuz, initrd: p.image.stockKernel.initrd },
+    bootTimeoutMs: (opts.bootTimeoutSeconds ?? defaultBootTimeoutSeconds(p.accel.accel, opts.init)) * 1000,
+  };
+}
+
+/** image → boot → probe → evaluate → report. Failures of the guest are results; user and host errors throw. */
+export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
+  const t0 = Date.now();
+  const prepared = await prepareRun(opts);
+  const { topology, image, accel, runId, runDir, timings } = prepared;
+  const boot = bootRequest(prepared, opts);
+  const verdict: Verdict = {
+    runId,
+    topology: topology.name,
+    kernel: { kind: 'stock', release: image.stockKernel.release, path: boot.kernel.vmlinuz },
+    accel: { accel: accel.accel, cpuModel: accel.cpuModel, ...(accel.kvm && !accel.kvm.usable ? { note: `KVM unusable: ${accel.kvm.reason}` } : {}) },
+    checks: [],
+    timings,
+    artifacts: { console: 'console.log', qemuArgv: 'qemu-argv.txt', reproducer: 'reproduce.sh', probes: 'probe/', json: 'report.json', junit: 'junit.xml', ktap: 'results.ktap' },
+  };
+
+  let guest: Guest | undefined;
+  try {
+    guest = await bootGuest(boot);
+    timings['boot-to-ssh'] = Math.round(guest.bootToSshSeconds * 10) / 10;
+    const t = Date.now();
+    verdict.checks.push(await runTopologyCheck(guest, runDir, topology));
+    timings.probe = seconds(t);
+  } catch (err) {
+    if (!(err instanceof BootFailure)) throw err;
+    verdict.bootFailure = { reason: err.reason, message: err.message, consoleTail: err.consoleTail };
+  } finally {
+    await guest?.close({ keep: opts.keep });
+  }
+  timings.total = seconds(t0);
+
+  const text = renderText(verdict, runDir);
+  await writeFile(join(runDir, 'report.json'), renderJson(verdict));
+  await writeFile(join(runDir, 'junit.xml'), renderJunit(verdict));
+  await writeFile(join(runDir, 'results.ktap'), renderKtap(verdict));
+  await writeFile(join(runDir, 'summary.txt'), text);
+  return { verdict, runDir, text };
+}
+
+async function runTopologyCheck(guest: Guest, runDir: string, topology: Topology): Promise<CheckResult> {
+  try {
+    return checkTopology(topology, await probeTopology(guest, runDir));
+  } catch (err) {
+    return {
+      id: 'topology', title: 'the guest sees the topology that was asked for', expected: 'pass', outcome: 'error',
+      summary: `probe failed: ${(err as Error).message}`, problems: [], evidence: {},
+    };
+  }
+}

@@ -1,0 +1,112 @@
+import ssh2 from 'ssh2';
+import type { ClientChannel } from 'ssh2';
+
+export interface ExecResult {
+  command: string;
+  stdout: string;
+  stderr: string;
+  /** null when the command was killed for running past its timeout. */
+  exitCode: number | null;
+  timedOut: boolean;
+  durationMs: number;
+}
+
+export interface SshTarget {
+  port: number;
+  user: string;
+  privateKey: Buffer;
+  /** Base64 ed25519 host key blob: any other key is refused. */
+  hostKey: string;
+}
+
+export class SshSession {
+  private constructor(private readonly client: ssh2.Client, readonly target: SshTarget) {}
+
+  /** One connection attempt; rejects on refusal, reset, timeout or a host key mismatch. */
+  static open(target: SshTarget, attemptTimeoutMs: number): Promise<SshSession> {
+    return new Promise((resolve, reject) => {
+      const client = new ssh2.Client();
+      const expected = Buffer.from(target.hostKey, 'base64');
+      let hostKeyMismatch = false;
+      client
+        .on('ready', () => resolve(new SshSession(client, target)))
+        .on('error', (err) => {
+          client.end();
+          reject(hostKeyMismatch ? new HostKeyMismatchError() : err);
+        })
+        .connect({
+          host: '127.0.0.1',
+          port: target.port,
+          username: target.user,
+          privateKey: target.privateKey,
+          readyTimeout: attemptTimeoutMs,
+          algorithms: { serverHostKey: ['ssh-ed25519'] },
+          hostVerifier: (key: Buffer) => {
+            hostKeyMismatch = !key.equals(expected);
+            return !hostKeyMismatch;
+          },
+        });
+    });
+  }
+
+  exec(command: string, timeoutMs: number): Promise<ExecResult> {
+    const started = Date.now();
+    return new Promise((resolve, reject) => {
+      this.client.exec(command, (err, channel: ClientChannel) => {
+        if (err) return reject(err);
+        let stdout = '';
+        let stderr = '';
+        let exitCode: number | null = null;
+        let timedOut = false;
+        const timer = setTimeout(() => {
+          timedOut = true;
+          channel.signal('KILL');
+          channel.close();
+        }, timeoutMs);
+        channel.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+        channel.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+        channel.on('exit', (code: number | null) => (exitCode = code));
+        channel.on('close', () => {
+          clearTimeout(timer);
+          resolve({ command, stdout, stderr, exitCode: timedOut ? null : exitCode, timedOut, durationMs: Date.now() - started });
+        });
+      });
+    });
+  }
+
+  /** An interactive shell on this terminal; resolves with the shell's exit code. */
+  shell(): Promise<number> {
+    const stdin = process.stdin;
+    return new Promise((resolve, reject) => {
+      const window = { term: process.env.TERM ?? 'xterm', rows: process.stdout.rows ?? 24, cols: process.stdout.columns ?? 80 };
+      this.client.shell(window, (err, channel) => {
+        if (err) return reject(err);
+        let code = 0;
+        if (stdin.isTTY) stdin.setRawMode(true);
+        stdin.pipe(channel);
+        channel.pipe(process.stdout);
+        channel.stderr.pipe(process.stderr);
+        const resize = () => channel.setWindow(process.stdout.rows ?? 24, process.stdout.columns ?? 80, 0, 0);
+        process.stdout.on('resize', resize);
+        channel.on('exit', (c: number | null) => (code = c ?? 0));
+        channel.on('close', () => {
+          process.stdout.off('resize', resize);
+          stdin.unpipe(channel);
+          if (stdin.isTTY) stdin.setRawMode(false);
+          stdin.pause();
+          resolve(code);
+        });
+      });
+    });
+  }
+
+  close(): void {
+    this.client.end();
+  }
+}
+
+export class HostKeyMismatchError extends Error {
+  constructor() {
+    super('the guest presented a host key other than the image\'s pinned one');
+  }
+}

@@ -1,0 +1,79 @@
+import type { Topology } from '../model/topology.js';
+import { judge, type CheckResult } from '../model/verdict.js';
+import type { NumactlHardware } from '../probes/numactl.js';
+import type { PciDevice, SysfsNode } from '../probes/sysfs.js';
+
+export interface TopologyObservation {
+  numactl: NumactlHardware;
+  sysfsNodes: SysfsNode[];
+  pci: PciDevice[];
+}
+
+/**
+ * The kernel keeps part of each node for itself (struct pages, firmware and
+ * boot reservations), so MemTotal sits a little below the backend size. Seen
+ * here: 2 GiB node 0 = 1.94-1.96 GiB, 1 GiB node 1 = 0.98 GiB.
+ */
+export const MEMTOTAL_TOLERANCE = { fraction: 0.06, minMiB: 64 };
+
+const DEVICE_CLASS: Record<string, number> = { 'virtio-net': 0x0200, 'virtio-blk': 0x0100 };
+const VIRTIO_VENDOR = 0x1af4;
+
+function sameCpus(a: number[], b: number[]): boolean {
+  return a.length === b.length && [...a].sort((x, y) => x - y).every((v, i) => v === [...b].sort((x, y) => x - y)[i]);
+}
+
+/** The `topology` invariant: the guest sees the topology that was asked for. Pure. */
+export function checkTopology(t: Topology, obs: TopologyObservation): CheckResult {
+  const problems: string[] = [];
+  const nodes: Record<string, unknown>[] = [];
+  if (obs.sysfsNodes.length !== t.nodes.length)
+    problems.push(`guest has ${obs.sysfsNodes.length} NUMA nodes, topology asks for ${t.nodes.length}`);
+  if (obs.numactl.nodes.length !== t.nodes.length)
+    problems.push(`numactl --hardware lists ${obs.numactl.nodes.length} nodes, topology asks for ${t.nodes.length}`);
+
+  for (const want of t.nodes) {
+    const seen = obs.sysfsNodes.find((n) => n.id === want.id);
+    if (!seen) {
+      problems.push(`node ${want.id} is missing in the guest`);
+      continue;
+    }
+    const memTotalMiB = Math.round(((seen.meminfo.MemTotal ?? 0) / 1024) * 10) / 10;
+    const slack = Math.max(want.memMiB * MEMTOTAL_TOLERANCE.fraction, MEMTOTAL_TOLERANCE.minMiB);
+    nodes.push({ node: want.id, cpus: seen.cpus, wantCpus: want.cpus, memTotalMiB, backendMiB: want.memMiB });
+    if (!sameCpus(seen.cpus, want.cpus))
+      problems.push(`node ${want.id} has CPUs [${seen.cpus.join(',')}], topology asks for [${want.cpus.join(',')}]`);
+    if (memTotalMiB > want.memMiB || memTotalMiB < want.memMiB - slack)
+      problems.push(`node ${want.id} MemTotal is ${memTotalMiB} MiB, expected ${Math.round(want.memMiB - slack)}-${want.memMiB} MiB for a ${want.memMiB} MiB backend`);
+  }
+
+  const ids = obs.numactl.distanceNodeIds;
+  for (const d of t.distances) {
+    const i = ids.indexOf(d.src);
+    const j = ids.indexOf(d.dst);
+    const seen = i >= 0 && j >= 0 ? obs.numactl.distances[i]?.[j] : undefined;
+    if (seen !== d.value) problems.push(`distance ${d.src}->${d.dst} is ${seen ?? 'missing'}, topology asks for ${d.value}`);
+  }
+
+  const devices = t.devices.map((dev) => {
+    const cls = DEVICE_CLASS[dev.kind]!;
+    const candidates = obs.pci.filter((p) => p.vendor === VIRTIO_VENDOR && p.classCode >> 8 === cls);
+    const onNode = candidates.find((p) => p.numaNode === dev.node);
+    if (!onNode)
+      problems.push(`no ${dev.kind} PCI device on node ${dev.node} (seen: ${candidates.map((p) => `${p.address} node ${p.numaNode}`).join(', ') || 'none'})`);
+    return { kind: dev.kind, node: dev.node, pci: onNode?.address ?? null };
+  });
+
+  const passed = problems.length === 0;
+  return {
+    id: 'topology',
+    title: 'the guest sees the topology that was asked for',
+    expected: 'pass',
+    outcome: judge(passed, 'pass'),
+    summary: passed
+      ? `${t.nodes.length} nodes, ${nodes.map((n) => `node ${n.node}: ${(n.memTotalMiB as number).toFixed(0)} MiB cpus [${(n.cpus as number[]).join(',')}]`).join('; ')}`
+      : `${problems.length} mismatch(es)`,
+    problems,
+    evidence: { nodes, distances: obs.numactl.distances, devices, tolerance: MEMTOTAL_TOLERANCE },
+  };
+}

@@ -1,0 +1,39 @@
+export type MemoryBackend =
+  /** memory-backend-memfd; share=false maps it MAP_PRIVATE, share=true MAP_SHARED. */
+  | { kind: 'memfd'; share: boolean; hugetlb?: boolean }
+  | { kind: 'ram' };
+
+export interface NumaNode {
+  id: number;
+  memMiB: number;
+  /** Guest CPU indexes; empty for a CPU-less node. */
+  cpus: number[];
+  backend: MemoryBackend;
+}
+
+export interface Distance {
+  src: number;
+  dst: number;
+  value: number;
+}
+
+export type DeviceKind = 'virtio-net' | 'virtio-blk';
+
+/** A device placed on a NUMA node behind its own pxb-pcie host bridge. */
+export interface PlacedDevice {
+  kind: DeviceKind;
+  node: number;
+}
+
+export interface Topology {
+  name: string;
+  description: string;
+  /** Total guest RAM (-m); must equal the sum of the nodes' memory. */
+  memoryMiB: number;
+  cpus: number;
+  nodes: NumaNode[];
+  distances: Distance[];
+  devices: PlacedDevice[];
+  /** Extra words for the guest kernel command line. */
+  cmdline: string[];
+}

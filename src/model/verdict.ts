@@ -1,0 +1,45 @@
+export type Outcome = 'pass' | 'fail' | 'xfail' | 'xpass' | 'skip' | 'error';
+export type Expectation = 'pass' | 'fail' | 'n/a';
+
+export interface CheckResult {
+  id: string;
+  title: string;
+  expected: Expectation;
+  outcome: Outcome;
+  /** One line for the terminal. */
+  summary: string;
+  /** What was wrong, one line per problem; empty on a pass. */
+  problems: string[];
+  /** The numbers that decided the outcome. */
+  evidence: Record<string, unknown>;
+}
+
+export interface BootFailureReport {
+  reason: string;
+  message: string;
+  consoleTail: string[];
+}
+
+export interface Verdict {
+  runId: string;
+  topology: string;
+  kernel: { kind: 'stock' | 'built'; release: string; path: string };
+  accel: { accel: string; cpuModel: string; note?: string };
+  checks: CheckResult[];
+  bootFailure?: BootFailureReport;
+  /** Seconds per stage (image, boot-to-ssh, probe, total). */
+  timings: Record<string, number>;
+  artifacts: Record<string, string>;
+}
+
+/** A run holds when the guest came up and no check failed unexpectedly or broke. */
+export function verdictHolds(v: Verdict): boolean {
+  return !v.bootFailure && v.checks.every((c) => c.outcome === 'pass' || c.outcome === 'xfail' || c.outcome === 'skip');
+}
+
+/** Maps a raw pass/fail against the expectation for the booted kernel. */
+export function judge(passed: boolean, expected: Expectation): Outcome {
+  if (expected === 'n/a') return 'skip';
+  if (expected === 'fail') return passed ? 'xpass' : 'xfail';
+  return passed ? 'pass' : 'fail';
+}

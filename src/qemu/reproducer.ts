@@ -1,0 +1,29 @@
+import { CONSOLE_CHARDEV } from './args.js';
+
+const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
+
+export function shellQuote(word: string): string {
+  return SAFE.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+export function renderCommandLine(binary: string, args: string[]): string {
+  return [binary, ...args].map(shellQuote).join(' \\\n  ');
+}
+
+/**
+ * A self-contained script that boots the same guest without numacage: it
+ * makes a fresh overlay on the cached base image and runs the exact QEMU
+ * command line (console on the terminal, SSH on the same port). Pure.
+ */
+export function renderReproducer(opts: { binary: string; args: string[]; baseImage: string; overlay: string; qmpSocket: string; sshPort: number; privateKey: string }): string {
+  return `#!/bin/bash
+# Reproduces numacage's guest exactly: same kernel, image, topology and QEMU argv.
+# Log in from another terminal with:
+#   ssh -i ${shellQuote(opts.privateKey)} -p ${opts.sshPort} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null root@127.0.0.1
+# Quit QEMU with Ctrl-A X.
+set -euo pipefail
+mkdir -p ${shellQuote(opts.qmpSocket.replace(/\/[^/]*$/, ''))}
+qemu-img create -q -f qcow2 -F raw -b ${shellQuote(opts.baseImage)} ${shellQuote(opts.overlay)}
+exec ${renderCommandLine(opts.binary, opts.args.map((a) => (a === CONSOLE_CHARDEV ? `${a},mux=on` : a)))}
+`;
+}

@@ -1,0 +1,19 @@
+import type { Verdict } from '../model/verdict.js';
+
+/** KTAP v1: one test per check; xfail is "ok # XFAIL", skip is "ok # SKIP". Pure. */
+export function renderKtap(v: Verdict): string {
+  const lines = ['KTAP version 1', `# numacage ${v.runId} topology=${v.topology} kernel=${v.kernel.kind}:${v.kernel.release}`];
+  const tests: string[] = [];
+  const bootOk = !v.bootFailure;
+  tests.push(`${bootOk ? 'ok' : 'not ok'} 1 boot${bootOk ? '' : ` # ${v.bootFailure!.reason}`}`);
+  v.checks.forEach((c, i) => {
+    const n = i + 2;
+    const diag = [c.summary, ...c.problems].map((l) => `# ${l}`);
+    if (c.outcome === 'pass') tests.push(`ok ${n} ${c.id}`);
+    else if (c.outcome === 'xfail') tests.push(`ok ${n} ${c.id} # XFAIL ${c.summary}`);
+    else if (c.outcome === 'skip') tests.push(`ok ${n} ${c.id} # SKIP ${c.summary}`);
+    else tests.push(...diag, `not ok ${n} ${c.id}${c.outcome === 'xpass' ? ' # XPASS: passed where the kernel profile predicts a failure' : ''}`);
+  });
+  lines.push(`1..${v.checks.length + 1}`, ...tests);
+  return lines.join('\n') + '\n';
+}

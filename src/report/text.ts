@@ -1,0 +1,22 @@
+import { verdictHolds, type Verdict } from '../model/verdict.js';
+
+const MARK: Record<string, string> = { pass: 'PASS ', fail: 'FAIL ', xfail: 'XFAIL', xpass: 'XPASS', skip: 'SKIP ', error: 'ERROR' };
+
+/** The terminal summary. Pure. */
+export function renderText(v: Verdict, runDir: string): string {
+  const out: string[] = [];
+  out.push(`numacage run ${v.runId}: topology ${v.topology}, ${v.kernel.kind} kernel ${v.kernel.release}, ${v.accel.accel.toUpperCase()}${v.accel.note ? ` (${v.accel.note})` : ''}`);
+  if (v.bootFailure) {
+    out.push(`BOOT FAILED (${v.bootFailure.reason}): ${v.bootFailure.message}`);
+    out.push('--- last console lines ---', ...v.bootFailure.consoleTail.map((l) => `  ${l}`), '---');
+  }
+  for (const c of v.checks) {
+    out.push(`${MARK[c.outcome]} ${c.id.padEnd(18)} ${c.summary}`);
+    for (const p of c.problems) out.push(`      - ${p}`);
+  }
+  const t = v.timings;
+  const times = Object.entries(t).map(([k, s]) => `${k} ${s.toFixed(1)} s`).join(', ');
+  out.push(`${verdictHolds(v) ? 'OK' : 'FAILED'}: ${v.checks.filter((c) => c.outcome === 'pass' || c.outcome === 'xfail').length}/${v.checks.length} checks as expected; ${times}`);
+  out.push(`artifacts: ${runDir}`);
+  return out.join('\n') + '\n';
+}
