@@ -26,6 +26,8 @@ export interface AccelChoice {
 }
 
 const KVM_BOOT_TIMEOUT_MS = 5000;
+/** Tried in order: some hosts reject 'host' and 'max' ("failed to set MSR 0x10a") yet run 'qemu64'. */
+const KVM_CPU_MODELS = ['host', 'max', 'qemu64'];
 
 async function hostBootId(): Promise<string> {
   return (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
@@ -54,9 +56,9 @@ async function bootMarkerUnderKvm(cpuModel: string): Promise<{ ok: boolean; deta
     child.kill('SIGKILL');
     const r = await child;
     if (ok) return { ok: true, detail: `a test guest printed its marker under -accel kvm -cpu ${cpuModel}` };
-    const stderr = String(r.stderr ?? '').trim().split('\n').slice(-2).join(' | ');
-    if (r.timedOut) return { ok: false, detail: `a test guest under -accel kvm -cpu ${cpuModel} printed nothing within ${KVM_BOOT_TIMEOUT_MS / 1000} s (hangs)` };
-    return { ok: false, detail: `QEMU failed under -accel kvm -cpu ${cpuModel}: ${stderr || `exit ${r.exitCode}`}` };
+    if (r.timedOut) return { ok: false, detail: `nothing within ${KVM_BOOT_TIMEOUT_MS / 1000} s (the guest hangs)` };
+    const error = String(r.stderr ?? '').split('\n').find((l) => l.includes('error')) ?? `QEMU exited with ${r.exitCode}`;
+    return { ok: false, detail: error.replace(/^.*?error: /, '') };
   } finally {
     await img.cleanup();
   }
@@ -84,14 +86,16 @@ export async function checkKvm(cacheDir: string, opts: { fresh?: boolean } = {})
   let verdict: KvmVerdict;
   try {
     await access('/dev/kvm', constants.R_OK | constants.W_OK);
-    const host = await bootMarkerUnderKvm('host');
-    if (host.ok) verdict = { usable: true, reason: host.detail, cpuModel: 'host', bootId };
-    else {
-      // Some hosts reject -cpu host ("failed to set MSR 0x10a"); -cpu max may still work.
-      const max = await bootMarkerUnderKvm('max');
-      verdict = max.ok
-        ? { usable: true, reason: `${max.detail} (-cpu host failed: ${host.detail})`, cpuModel: 'max', bootId }
-        : { usable: false, reason: `${max.detail}; with -cpu host: ${host.detail}`, cpuModel: 'max', bootId };
+    const failures: string[] = [];
+    verdict = { usable: false, reason: '', cpuModel: 'max', bootId };
+    for (const cpuModel of KVM_CPU_MODELS) {
+      const r = await bootMarkerUnderKvm(cpuModel);
+      if (r.ok) {
+        verdict = { usable: true, reason: [r.detail, ...failures].join('; '), cpuModel, bootId };
+        break;
+      }
+      failures.push(`-cpu ${cpuModel}: ${r.detail}`);
+      verdict.reason = failures.join('; ');
     }
   } catch (err) {
     const code = (err as { code?: string }).code;

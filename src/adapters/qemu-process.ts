@@ -5,8 +5,10 @@ import { InfraError } from '../model/errors.js';
 import type { Logger } from '../log.js';
 import { killOnProcessExit, onInterrupt } from './cleanup.js';
 import { qmpCommand } from './qmp.js';
+import { findExecutable } from './runner.js';
 
-export const QEMU_BINARY = 'qemu-system-x86_64';
+/** $NUMACAGE_QEMU picks another QEMU build. */
+export const QEMU_BINARY = process.env.NUMACAGE_QEMU || 'qemu-system-x86_64';
 
 export interface QemuExit {
   code: number | null;
@@ -24,12 +26,18 @@ export interface QemuProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
+export function assertQemuInstalled(): void {
+  if (!findExecutable(QEMU_BINARY))
+    throw new InfraError(`QEMU (${QEMU_BINARY}) is not installed or not executable`, 'run `numacage doctor --install`, or point $NUMACAGE_QEMU at a QEMU binary');
+}
+
 /**
  * Starts QEMU with its serial console on stdout (chardev stdio), copied to
  * consoleLogPath and into a live ConsoleBuffer. QEMU runs under
  * `setpriv --pdeathsig KILL` so that it dies with numacage even on SIGKILL.
  */
 export async function startQemu(opts: { args: string[]; qmpSocket: string; consoleLogPath: string; log: Logger }): Promise<QemuProcess> {
+  assertQemuInstalled();
   const consoleBuffer = new ConsoleBuffer();
   const file = createWriteStream(opts.consoleLogPath);
   const child: ResultPromise = execa('setpriv', ['--pdeathsig', 'KILL', '--', QEMU_BINARY, ...opts.args], {

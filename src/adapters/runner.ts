@@ -1,3 +1,5 @@
+import { accessSync, constants } from 'node:fs';
+import { delimiter, isAbsolute, join } from 'node:path';
 import { execa, type Options } from 'execa';
 import { InfraError } from '../model/errors.js';
 
@@ -35,4 +37,18 @@ export async function runChecked(cmd: string, args: string[], opts: Options = {}
 
 function missingTool(cmd: string): InfraError {
   return new InfraError(`${cmd} is not installed`, 'run `numacage doctor --install` (as root) to install the host packages');
+}
+
+/** The full path of an executable, as the shell would find it, or undefined. */
+export function findExecutable(name: string, path = process.env.PATH ?? ''): string | undefined {
+  const candidates = isAbsolute(name) || name.includes('/') ? [name] : path.split(delimiter).filter(Boolean).map((d) => join(d, name));
+  for (const c of candidates) {
+    try {
+      accessSync(c, constants.X_OK);
+      return c;
+    } catch {
+      // Not here.
+    }
+  }
+  return undefined;
 }

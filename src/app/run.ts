@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { chooseAccel, type AccelChoice, type AccelRequest } from '../adapters/accel.js';
+import { assertQemuInstalled } from '../adapters/qemu-process.js';
 import { ensureImage, loadRecipe, type ImageArtifact } from '../adapters/image-builder.js';
 import { BootFailure } from '../guest/boot-failure.js';
 import { checkTopology } from '../invariants/topology.js';
@@ -61,13 +62,14 @@ export interface PreparedRun {
 export async function prepareRun(opts: Pick<RunOptions, 'cacheDir' | 'outDir' | 'topology' | 'image' | 'accel' | 'log'>): Promise<PreparedRun> {
   const topology = await resolveTopology(opts.topology);
   const recipe = await loadRecipe(opts.image);
+  assertQemuInstalled();
   const accel = await chooseAccel(opts.accel, opts.cacheDir, opts.log);
+  const t = Date.now();
+  const image = await ensureImage({ recipe, cacheDir: opts.cacheDir, log: opts.log });
   const runId = newRunId(topology.name);
   const runDir = resolve(opts.outDir, runId);
   await mkdir(runDir, { recursive: true });
   opts.log.info({ runDir }, 'run started');
-  const t = Date.now();
-  const image = await ensureImage({ recipe, cacheDir: opts.cacheDir, log: opts.log });
   return { topology, image, accel, runId, runDir, timings: { image: seconds(t) } };
 }
 

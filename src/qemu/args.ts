@@ -62,12 +62,8 @@ export function buildQemuArgs(l: QemuLaunch): string[] {
     const cpus = node.cpus.length ? cpuRanges(node.cpus).split(',').map((r) => `,cpus=${r}`).join('') : '';
     args.push('-numa', `node,nodeid=${node.id}${cpus},memdev=${mem}`);
   }
-  for (const d of t.distances) {
-    const back = t.distances.find((x) => x.src === d.dst && x.dst === d.src);
-    const symmetricTwin = back !== undefined && back.value === d.value && d.src > d.dst;
-    if (d.src === d.dst || symmetricTwin) continue;
-    args.push('-numa', `dist,src=${d.src},dst=${d.dst},val=${d.value}`);
-  }
+  // Validation keeps distances symmetric, and QEMU fills in the reverse direction.
+  for (const d of t.distances) if (d.src < d.dst) args.push('-numa', `dist,src=${d.src},dst=${d.dst},val=${d.value}`);
   args.push('-kernel', l.kernel);
   if (l.initrd) args.push('-initrd', l.initrd);
   args.push('-append', l.cmdline);
@@ -101,7 +97,8 @@ export function buildQemuArgs(l: QemuLaunch): string[] {
 /** The guest kernel command line. Pure. */
 export function buildKernelCmdline(opts: { init?: string; extra: string[] }): string {
   // panic=-1 reboots at once on a panic, and -no-reboot turns that into QEMU exiting.
-  const words = ['console=ttyS0', 'root=/dev/vda', 'rw', 'panic=-1', 'net.ifnames=0'];
+  // nokaslr keeps the kernel image on the boot node, so where memory lands is reproducible.
+  const words = ['console=ttyS0', 'root=/dev/vda', 'rw', 'panic=-1', 'nokaslr', 'net.ifnames=0'];
   if (opts.init) words.push(`init=${opts.init}`);
   return [...words, ...opts.extra].join(' ');
 }

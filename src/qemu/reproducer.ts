@@ -6,8 +6,14 @@ export function shellQuote(word: string): string {
   return SAFE.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
+/** The command line, one option and its value per line. */
 export function renderCommandLine(binary: string, args: string[]): string {
-  return [binary, ...args].map(shellQuote).join(' \\\n  ');
+  const lines = [shellQuote(binary)];
+  for (let i = 0; i < args.length; i++) {
+    const takesValue = args[i]!.startsWith('-') && i + 1 < args.length && !args[i + 1]!.startsWith('-');
+    lines.push(takesValue ? `${shellQuote(args[i]!)} ${shellQuote(args[++i]!)}` : shellQuote(args[i]!));
+  }
+  return lines.join(' \\\n  ');
 }
 
 /**
