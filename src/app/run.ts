@@ -1,7 +1,8 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { chooseAccel, type AccelChoice, type AccelRequest } from '../adapters/accel.js';
 import { assertQemuInstalled } from '../adapters/qemu-process.js';
+import { ensureKernel, type KernelRequest } from '../adapters/kernel-builder.js';
 import { ensureImage, loadRecipe, type ImageArtifact } from '../adapters/image-builder.js';
 import { BootFailure } from '../guest/boot-failure.js';
 import { checkTopology } from '../invariants/topology.js';
@@ -13,7 +14,7 @@ import { renderJunit } from '../report/junit.js';
 import { renderKtap } from '../report/ktap.js';
 import { renderText } from '../report/text.js';
 import { bootGuest, type BootRequest, type Guest, type InitMode } from './boot-guest.js';
-import { probeTopology } from './probe-topology.js';
+import { probeKernelFacts, probeTopology } from './probe-guest.js';
 import { resolveTopology } from './resolve.js';
 
 export interface RunOptions {
@@ -27,7 +28,20 @@ export interface RunOptions {
   /** Overrides the accelerator- and init-dependent default. */
   bootTimeoutSeconds?: number;
   keep: boolean;
+  kernel: KernelChoice;
   log: Logger;
+}
+
+/** 'stock' boots the image's Debian kernel with its initramfs; 'built' builds (or finds) a kernel and boots its bzImage directly. */
+export type KernelChoice = { kind: 'stock' } | ({ kind: 'built' } & Pick<KernelRequest, 'kernelSrc' | 'patches' | 'fragments'>);
+
+export interface BootKernel {
+  kind: 'stock' | 'built';
+  vmlinuz: string;
+  initrd?: string;
+  release: string;
+  /** The .config of a built kernel, copied into the run dir. */
+  config?: string;
 }
 
 export interface RunOutcome {
@@ -52,6 +66,7 @@ const seconds = (since: number) => Math.round((Date.now() - since) / 100) / 10;
 export interface PreparedRun {
   topology: Topology;
   image: ImageArtifact;
+  kernel: BootKernel;
   accel: AccelChoice;
   runId: string;
   runDir: string;
@@ -59,24 +74,34 @@ export interface PreparedRun {
 }
 
 /** Resolves topology, image (building it if needed) and accelerator, and makes the run directory. */
-export async function prepareRun(opts: Pick<RunOptions, 'cacheDir' | 'outDir' | 'topology' | 'image' | 'accel' | 'log'>): Promise<PreparedRun> {
+export async function prepareRun(opts: Pick<RunOptions, 'cacheDir' | 'outDir' | 'topology' | 'image' | 'accel' | 'kernel' | 'log'>): Promise<PreparedRun> {
   const topology = await resolveTopology(opts.topology);
   const recipe = await loadRecipe(opts.image);
   assertQemuInstalled();
   const accel = await chooseAccel(opts.accel, opts.cacheDir, opts.log);
-  const t = Date.now();
+  const timings: Record<string, number> = {};
+  let t = Date.now();
   const image = await ensureImage({ recipe, cacheDir: opts.cacheDir, log: opts.log });
+  timings.image = seconds(t);
+  let kernel: BootKernel = { kind: 'stock', vmlinuz: image.stockKernel.vmlinuz, initrd: image.stockKernel.initrd, release: image.stockKernel.release };
+  if (opts.kernel.kind === 'built') {
+    t = Date.now();
+    const built = await ensureKernel({ ...opts.kernel, cacheDir: opts.cacheDir, log: opts.log });
+    timings.kernel = seconds(t);
+    kernel = { kind: 'built', vmlinuz: built.bzImage, release: built.release, config: built.config };
+  }
   const runId = newRunId(topology.name);
   const runDir = resolve(opts.outDir, runId);
   await mkdir(runDir, { recursive: true });
   opts.log.info({ runDir }, 'run started');
-  return { topology, image, accel, runId, runDir, timings: { image: seconds(t) } };
+  if (kernel.config) await copyFile(kernel.config, join(runDir, 'kernel.config'));
+  return { topology, image, kernel, accel, runId, runDir, timings };
 }
 
 export function bootRequest(p: PreparedRun, opts: Pick<RunOptions, 'init' | 'bootTimeoutSeconds' | 'log'>): BootRequest {
   return {
     runDir: p.runDir, topology: p.topology, image: p.image, accel: p.accel.accel, cpuModel: p.accel.cpuModel, init: opts.init, log: opts.log,
-    kernel: { vmlinuz: p.image.stockKernel.vmlinuz, initrd: p.image.stockKernel.initrd },
+    kernel: { vmlinuz: p.kernel.vmlinuz, initrd: p.kernel.initrd },
     bootTimeoutMs: (opts.bootTimeoutSeconds ?? defaultBootTimeoutSeconds(p.accel.accel, opts.init)) * 1000,
   };
 }
@@ -85,16 +110,19 @@ export function bootRequest(p: PreparedRun, opts: Pick<RunOptions, 'init' | 'boo
 export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
   const t0 = Date.now();
   const prepared = await prepareRun(opts);
-  const { topology, image, accel, runId, runDir, timings } = prepared;
+  const { topology, kernel, accel, runId, runDir, timings } = prepared;
   const boot = bootRequest(prepared, opts);
   const verdict: Verdict = {
     runId,
     topology: topology.name,
-    kernel: { kind: 'stock', release: image.stockKernel.release, path: boot.kernel.vmlinuz },
+    kernel: { kind: kernel.kind, release: kernel.release, path: kernel.vmlinuz },
     accel: { accel: accel.accel, cpuModel: accel.cpuModel, ...(accel.kvm && !accel.kvm.usable ? { note: `KVM unusable: ${accel.kvm.reason}` } : {}) },
     checks: [],
     timings,
-    artifacts: { console: 'console.log', qemuArgv: 'qemu-argv.txt', reproducer: 'reproduce.sh', probes: 'probe/', json: 'report.json', junit: 'junit.xml', ktap: 'results.ktap' },
+    artifacts: {
+      console: 'console.log', qemuArgv: 'qemu-argv.txt', reproducer: 'reproduce.sh', probes: 'probe/', json: 'report.json', junit: 'junit.xml', ktap: 'results.ktap',
+      ...(kernel.config ? { kernelConfig: 'kernel.config' } : {}),
+    },
   };
 
   let guest: Guest | undefined;
@@ -102,6 +130,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
     guest = await bootGuest(boot);
     timings['boot-to-ssh'] = Math.round(guest.bootToSshSeconds * 10) / 10;
     const t = Date.now();
+    await probeKernelFacts(guest, runDir).catch((err: Error) => opts.log.warn({ err: err.message }, 'could not record uname, cmdline and dmesg'));
     verdict.checks.push(await runTopologyCheck(guest, runDir, topology));
     timings.probe = seconds(t);
   } catch (err) {

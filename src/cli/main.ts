@@ -7,9 +7,10 @@ import { ensureImage, loadRecipe } from '../adapters/image-builder.js';
 import { installPackages, renderDoctor, runDoctor } from '../app/doctor.js';
 import { bootGuestCommand, sshCommand } from '../app/interactive.js';
 import { planCommand } from '../app/plan.js';
-import { runPipeline } from '../app/run.js';
+import { runPipeline, type KernelChoice, type RunOptions } from '../app/run.js';
+import { DEFAULT_FRAGMENTS, ensureKernel } from '../adapters/kernel-builder.js';
 import { createLogger, type Logger } from '../log.js';
-import { ExitCode, NumacageError } from '../model/errors.js';
+import { ConfigError, ExitCode, NumacageError } from '../model/errors.js';
 import { verdictHolds } from '../model/verdict.js';
 import { DEFAULT_TOPOLOGY } from '../topology/builtin.js';
 
@@ -33,7 +34,34 @@ function guestOptions<T>(y: Argv<T>) {
     .option('init', { choices: ['minimal', 'systemd'] as const, default: 'minimal' as const, describe: "guest init: numacage's minimal init (fast) or systemd" })
     .option('boot-timeout', { type: 'number', describe: 'seconds to wait for SSH (default: 120 TCG / 40 KVM; x2 with systemd)' })
     .option('out', { type: 'string', default: process.env.NUMACAGE_RUNS ?? 'runs', describe: 'where run directories are created' })
-    .option('keep', { type: 'boolean', default: false, describe: 'keep the qcow2 overlay in the run directory' });
+    .option('keep', { type: 'boolean', default: false, describe: 'keep the qcow2 overlay in the run directory' })
+    .option('kernel', { choices: ['stock', 'built'] as const, describe: "stock: the image's Debian kernel; built: build from source (default: built when --kernel-src, --patches or --kconfig is given, else stock)" });
+}
+
+function kernelOptions<T>(y: Argv<T>) {
+  return y
+    .option('kernel-src', { type: 'string', describe: "kernel git work tree (default: Debian's linux-source-6.12 tarball)" })
+    .option('patches', { type: 'string', describe: 'folder under patches/ (quilt series or format-patch files), a .patch file, or an mbox' })
+    .option('kconfig', { type: 'string', array: true, describe: `kconfig fragments under kconfigs/ or paths, merged in order (default: ${DEFAULT_FRAGMENTS.join(' ')})` });
+}
+
+type GuestArgv = Common & {
+  topology: string; image: string; accel: 'auto' | 'kvm' | 'tcg'; init: 'minimal' | 'systemd'; 'boot-timeout'?: number; out: string; keep: boolean;
+  kernel?: 'stock' | 'built'; 'kernel-src'?: string; patches?: string; kconfig?: string[];
+};
+
+function runOptionsFrom(argv: GuestArgv): RunOptions {
+  const { cacheDir, log } = common(argv);
+  const wantsBuild = argv['kernel-src'] !== undefined || argv.patches !== undefined || argv.kconfig !== undefined;
+  const kernel: KernelChoice =
+    (argv.kernel ?? (wantsBuild ? 'built' : 'stock')) === 'built'
+      ? { kind: 'built', kernelSrc: argv['kernel-src'], patches: argv.patches, fragments: argv.kconfig ?? DEFAULT_FRAGMENTS }
+      : { kind: 'stock' };
+  if (kernel.kind === 'stock' && wantsBuild) throw new ConfigError('--kernel stock cannot take --kernel-src, --patches or --kconfig', 'drop --kernel stock to build a kernel');
+  return {
+    cacheDir, log, outDir: argv.out, topology: argv.topology, image: argv.image, accel: argv.accel, init: argv.init,
+    bootTimeoutSeconds: argv['boot-timeout'], keep: argv.keep, kernel,
+  };
 }
 
 async function main(): Promise<number> {
@@ -67,23 +95,23 @@ async function main(): Promise<number> {
       const { cacheDir, log } = common(argv);
       process.stdout.write(await planCommand({ cacheDir, log, topology: argv.topology, image: argv.image, accel: argv.accel, init: argv.init }));
     })
-    .command('run', 'the main job: image, boot, probe, check, report', (y) => guestOptions(y),
+    .command('kernel <action>', 'build a kernel from source with patches and kconfig fragments (cached by content)', (y) =>
+      kernelOptions(y.positional('action', { choices: ['build'] as const, demandOption: true }))
+        .option('rebuild', { type: 'boolean', default: false, describe: 'build again even when cached' }),
     async (argv) => {
       const { cacheDir, log } = common(argv);
-      const outcome = await runPipeline({
-        cacheDir, log, outDir: argv.out, topology: argv.topology, image: argv.image, accel: argv.accel, init: argv.init,
-        bootTimeoutSeconds: argv['boot-timeout'], keep: argv.keep,
-      });
+      const k = await ensureKernel({ cacheDir, log, kernelSrc: argv['kernel-src'], patches: argv.patches, fragments: argv.kconfig ?? DEFAULT_FRAGMENTS, rebuild: argv.rebuild });
+      process.stdout.write(`${k.dir}\n  ${k.release}, ${k.cached ? 'cached' : `built in ${k.buildSeconds} s`}; ${k.source}${k.patches.length ? `; ${k.patches.length} patch(es)` : ''}\n`);
+    })
+    .command('run', 'the main job: image, boot, probe, check, report', (y) => kernelOptions(guestOptions(y)),
+    async (argv) => {
+      const outcome = await runPipeline(runOptionsFrom(argv));
       process.stdout.write(outcome.text);
       exitCode = verdictHolds(outcome.verdict) ? ExitCode.ok : ExitCode.failed;
     })
-    .command('boot', 'boot a guest and leave it up until Ctrl-C', (y) => guestOptions(y),
+    .command('boot', 'boot a guest and leave it up until Ctrl-C', (y) => kernelOptions(guestOptions(y)),
     async (argv) => {
-      const { cacheDir, log } = common(argv);
-      exitCode = await bootGuestCommand({
-        cacheDir, log, outDir: argv.out, topology: argv.topology, image: argv.image, accel: argv.accel, init: argv.init,
-        bootTimeoutSeconds: argv['boot-timeout'], keep: argv.keep,
-      });
+      exitCode = await bootGuestCommand(runOptionsFrom(argv));
     })
     .command('ssh [command..]', 'a shell, or one command, in the guest left up by `numacage boot`', (y) =>
       y.positional('command', { type: 'string', array: true, default: [] as string[] })
@@ -93,7 +121,7 @@ async function main(): Promise<number> {
       const { cacheDir } = common(argv);
       exitCode = await sshCommand({ cacheDir, guest: argv.guest, user: argv.user, command: argv.command.join(' ') });
     })
-    .demandCommand(1, 'name a command: run, doctor, image build, plan, boot, ssh')
+    .demandCommand(1, 'name a command: run, doctor, image build, kernel build, plan, boot, ssh')
     .strict()
     .help()
     .fail((msg, err) => {

@@ -15,6 +15,14 @@ async function capture(guest: Guest, runDir: string, name: string, command: stri
   return r.stdout;
 }
 
+/** Kept as artifacts for the reader (and the reproducer): which kernel booted, with what command line, and its log. */
+export async function probeKernelFacts(guest: Guest, runDir: string): Promise<{ release: string }> {
+  const release = await capture(guest, runDir, 'uname', 'uname -r');
+  await capture(guest, runDir, 'cmdline', 'cat /proc/cmdline');
+  await capture(guest, runDir, 'dmesg', 'dmesg');
+  return { release: release.trim() };
+}
+
 export async function probeTopology(guest: Guest, runDir: string): Promise<TopologyObservation> {
   const numactl = await capture(guest, runDir, 'numactl-hardware', 'numactl --hardware');
   const nodes = await capture(guest, runDir, 'sysfs-nodes', SYSFS_NODES_COMMAND);

@@ -1,0 +1,91 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import test from 'ava';
+import { dir } from 'tmp-promise';
+import { resolveCacheDir } from '../../src/adapters/cache-dir.js';
+import { projectPath } from '../../src/adapters/project.js';
+import { numacage, onlyRunDir } from '../helpers/cli.js';
+
+// The patched default kernel is built once per cache (about 11 min cold on 2 cores) and reused by every later run.
+const BANNER = projectPath('test/fixtures/patches/banner');
+const cacheDir = resolveCacheDir();
+
+function workTreeMainC(): string[] {
+  const work = join(cacheDir, 'kernel-work');
+  return readdirSync(work).filter((d) => d.startsWith('debian-')).map((d) => readFileSync(join(work, d, 'src/init/main.c'), 'utf8'));
+}
+
+test.serial('kernel build: linux-source-6.12 + a format-patch folder + the default fragments gives a bzImage', async (t) => {
+  const r = await numacage(['kernel', 'build', '--patches', BANNER]);
+  t.is(r.exitCode, 0, r.all);
+  const entry = r.stdout.split('\n')[0]!;
+  for (const f of ['bzImage', 'config', 'System.map', 'build.log', 'meta.json', 'patches/0001.patch']) t.true(existsSync(join(entry, f)), f);
+  const meta = JSON.parse(readFileSync(join(entry, 'meta.json'), 'utf8'));
+  t.regex(meta.release, /^6\.12\.\d+/);
+  t.deepEqual(meta.patches.map((p: { name: string }) => p.name), ['0001-init-announce-numacage-test-patch.patch']);
+  const config = readFileSync(join(entry, 'config'), 'utf8');
+  for (const opt of ['CONFIG_NUMA=y', 'CONFIG_VIRTIO_BLK=y', 'CONFIG_VIRTIO_NET=y', 'CONFIG_KSM=y', 'CONFIG_MEMORY_HOTREMOVE=y']) t.true(config.includes(opt), opt);
+  t.log(r.stdout.trim());
+});
+
+test.serial('a repeat is a cache hit, and reordered fragments with the same .config reuse the artifact without compiling', async (t) => {
+  let r = await numacage(['kernel', 'build', '--patches', BANNER]);
+  t.is(r.exitCode, 0, r.all);
+  t.regex(r.stderr, /"msg":"kernel cache hit"/);
+  t.notRegex(r.stderr, /building kernel/);
+  r = await numacage(['kernel', 'build', '--patches', BANNER, '--kconfig', 'numa-mm', 'guest-base']);
+  t.is(r.exitCode, 0, r.all);
+  t.regex(r.stderr, /kernel cache hit \(same final \.config\)/);
+  t.notRegex(r.stderr, /building kernel/);
+});
+
+test.serial('a patch that does not apply: exit 2 naming the patch, the file and the hunk; the tree is left clean', async (t) => {
+  const r = await numacage(['kernel', 'build', '--patches', projectPath('test/fixtures/patches/does-not-apply.patch')]);
+  t.is(r.exitCode, 2, r.all);
+  t.regex(r.stderr, /patch .*does-not-apply\.patch does not apply to linux-source-6\.12/);
+  t.regex(r.stderr, /init\/main\.c/);
+  t.regex(r.stderr, /Hunk #1 FAILED/);
+  for (const mainC of workTreeMainC()) {
+    t.false(mainC.includes('numacage-test-patch'));
+    t.false(mainC.includes('numa_default_policy_renamed'));
+  }
+  t.deepEqual(readdirSync(join(cacheDir, 'kernels')).filter((d) => d.startsWith('.staging')), []);
+});
+
+test.serial('an option that does not stick: exit 2 listing each option with asked and actual value', async (t) => {
+  const r = await numacage(['kernel', 'build', '--kconfig', 'guest-base', 'numa-mm', projectPath('test/fixtures/kconfigs/does-not-stick.config')]);
+  t.is(r.exitCode, 2, r.all);
+  t.regex(r.stderr, /2 kconfig option\(s\) did not stick/);
+  t.regex(r.stderr, /CONFIG_HW_RANDOM_VIRTIO: asked y in .*does-not-stick\.config, got not set/);
+  t.regex(r.stderr, /CONFIG_CRASH_CORE: asked y in .*does-not-stick\.config, got not set/);
+});
+
+test.serial('bad kernel input: unknown fragment, missing patches, a non-git --kernel-src', async (t) => {
+  let r = await numacage(['kernel', 'build', '--kconfig', 'no-such-fragment']);
+  t.is(r.exitCode, 2);
+  t.regex(r.stderr, /kconfig fragment "no-such-fragment" not found/);
+  r = await numacage(['kernel', 'build', '--patches', 'no-such-series']);
+  t.is(r.exitCode, 2);
+  t.regex(r.stderr, /--patches no-such-series: no such file or folder/);
+  const tmp = await dir({ unsafeCleanup: true });
+  r = await numacage(['kernel', 'build', '--kernel-src', tmp.path]);
+  t.is(r.exitCode, 2);
+  t.regex(r.stderr, /is not a git work tree/);
+  await tmp.cleanup();
+});
+
+test.serial('run --kernel built boots the patched bzImage directly and the patch shows inside the guest', async (t) => {
+  const out = await dir({ unsafeCleanup: true });
+  const r = await numacage(['run', '--kernel', 'built', '--patches', BANNER, '--out', out.path]);
+  t.is(r.exitCode, 0, r.all);
+  const runDir = onlyRunDir(out.path);
+  const report = JSON.parse(readFileSync(join(runDir, 'report.json'), 'utf8'));
+  t.is(report.kernel.kind, 'built');
+  t.is(report.checks[0].outcome, 'pass');
+  t.regex(readFileSync(join(runDir, 'probe', 'dmesg.txt'), 'utf8'), /numacage-test-patch: applied/);
+  t.is(readFileSync(join(runDir, 'probe', 'uname.txt'), 'utf8').trim(), report.kernel.release);
+  t.false(readFileSync(join(runDir, 'qemu-argv.txt'), 'utf8').includes('-initrd'));
+  t.true(existsSync(join(runDir, 'kernel.config')));
+  t.log(`timings: ${JSON.stringify(report.timings)}`);
+  await out.cleanup();
+});
