@@ -12,7 +12,7 @@ export interface RunResult {
 /** Runs a command (argv array, never a shell string) and returns its output whatever the exit code. */
 export async function runCommand(cmd: string, args: string[], opts: Options = {}): Promise<RunResult> {
   try {
-    const r = await execa(cmd, args, { reject: false, stdin: 'ignore', ...opts });
+    const r = await execa(cmd, args, { reject: false, ...(opts.input === undefined ? { stdin: 'ignore' as const } : {}), ...opts });
     if (r.failed && r.exitCode === undefined && !r.isTerminated) {
       const code = (r as { code?: string }).code;
       if (code === 'ENOENT') throw missingTool(cmd);
