@@ -14,9 +14,11 @@ export interface KvmVerdict {
   usable: boolean;
   /** Why KVM is unusable, or how it was proven usable. */
   reason: string;
-  /** -cpu model to use with KVM: 'host', or 'max' where the host rejects 'host'. */
+  /** -cpu model to use with KVM. */
   cpuModel: string;
   bootId: string;
+  /** 'kernel': a Linux kernel booted to its root mount; 'boot-sector': only a 512-byte guest ran (no kernel was at hand). */
+  test: 'kernel' | 'boot-sector';
 }
 
 export interface AccelChoice {
@@ -25,42 +27,54 @@ export interface AccelChoice {
   kvm?: KvmVerdict;
 }
 
-const KVM_BOOT_TIMEOUT_MS = 5000;
 /** Tried in order: some hosts reject 'host' and 'max' ("failed to set MSR 0x10a") yet run 'qemu64'. */
 const KVM_CPU_MODELS = ['host', 'max', 'qemu64'];
+const KVM_TEST_TIMEOUT_MS = { kernel: 15_000, 'boot-sector': 5000 };
+/** A kernel with no root device panics right after it gets to mounting root: that far, KVM works. */
+const KERNEL_REACHED_ROOT = /VFS: Unable to mount root fs|Run \/init as init process/;
 
 async function hostBootId(): Promise<string> {
   return (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
 }
 
-/** Boots the marker boot sector under KVM: the marker must reach the serial port within a few seconds. */
-async function bootMarkerUnderKvm(cpuModel: string): Promise<{ ok: boolean; detail: string }> {
-  const img = await tmpFile({ postfix: '.img' });
+/** Boots a real guest under KVM and waits for the marker on its serial console. */
+async function testBootUnderKvm(cpuModel: string, kernel: string | undefined): Promise<{ ok: boolean; detail: string }> {
+  const img = kernel ? undefined : await tmpFile({ postfix: '.img' });
+  const test = kernel ? 'kernel' : 'boot-sector';
+  const timeoutMs = KVM_TEST_TIMEOUT_MS[test];
   try {
-    await writeFile(img.path, markerBootSector());
+    let guest: string[];
+    let marker: RegExp;
+    if (kernel) {
+      guest = ['-smp', '2', '-m', '256', '-kernel', kernel, '-append', 'console=ttyS0 panic=-1'];
+      marker = KERNEL_REACHED_ROOT;
+    } else {
+      await writeFile(img!.path, markerBootSector());
+      guest = ['-m', '64', '-drive', `file=${img!.path},format=raw,if=floppy`];
+      marker = new RegExp(BOOT_SECTOR_MARKER);
+    }
     const child = execa(
       QEMU_BINARY,
-      ['-accel', 'kvm', '-cpu', cpuModel, '-m', '64', '-nodefaults', '-display', 'none', '-no-reboot', '-serial', 'stdio',
-        '-drive', `file=${img.path},format=raw,if=floppy`],
-      { stdin: 'ignore', reject: false, timeout: KVM_BOOT_TIMEOUT_MS, killSignal: 'SIGKILL', buffer: { stdout: false, stderr: true } },
+      ['-accel', 'kvm', '-cpu', cpuModel, '-nodefaults', '-display', 'none', '-no-reboot', '-serial', 'stdio', ...guest],
+      { stdin: 'ignore', reject: false, timeout: timeoutMs, killSignal: 'SIGKILL', buffer: { stdout: false, stderr: true } },
     );
     let out = '';
     const sawMarker = new Promise<boolean>((resolve) => {
       child.stdout!.on('data', (d: Buffer) => {
         out += d.toString();
-        if (out.includes(BOOT_SECTOR_MARKER)) resolve(true);
+        if (marker.test(out)) resolve(true);
       });
       void child.then(() => resolve(false));
     });
     const ok = await sawMarker;
     child.kill('SIGKILL');
     const r = await child;
-    if (ok) return { ok: true, detail: `a test guest printed its marker under -accel kvm -cpu ${cpuModel}` };
-    if (r.timedOut) return { ok: false, detail: `nothing within ${KVM_BOOT_TIMEOUT_MS / 1000} s (the guest hangs)` };
-    const error = String(r.stderr ?? '').split('\n').find((l) => l.includes('error')) ?? `QEMU exited with ${r.exitCode}`;
+    if (ok) return { ok: true, detail: `a test ${kernel ? 'kernel' : 'guest'} booted under -accel kvm -cpu ${cpuModel}` };
+    if (r.timedOut) return { ok: false, detail: `the test ${kernel ? 'kernel' : 'guest'} hangs (${out.trim() ? 'stopped early in boot' : 'no console output'} within ${timeoutMs / 1000} s)` };
+    const error = String(r.stderr ?? '').split('\n').find((l) => /error/i.test(l)) ?? `QEMU exited with ${r.exitCode}`;
     return { ok: false, detail: error.replace(/^.*?error: /, '') };
   } finally {
-    await img.cleanup();
+    await img?.cleanup();
   }
 }
 
@@ -77,21 +91,25 @@ export async function cachedKvmVerdict(cacheDir: string): Promise<KvmVerdict | u
   }
 }
 
-/** Whether KVM really runs a guest on this host, decided once per host boot and cached. */
-export async function checkKvm(cacheDir: string, opts: { fresh?: boolean } = {}): Promise<KvmVerdict> {
+/**
+ * Whether KVM really runs a guest on this host: a real boot of the given
+ * kernel (or, with none at hand, of a 512-byte guest), decided once per host
+ * boot and cached. A boot-sector verdict is redone once a kernel is given,
+ * since a host can run the one and hang on the other.
+ */
+export async function checkKvm(cacheDir: string, opts: { fresh?: boolean; kernel?: string } = {}): Promise<KvmVerdict> {
   const cached = opts.fresh ? undefined : await cachedKvmVerdict(cacheDir);
-  if (cached) return cached;
+  if (cached && (cached.test === 'kernel' || !opts.kernel)) return cached;
   const bootId = await hostBootId();
-  const cachePath = await verdictPath(cacheDir);
-  let verdict: KvmVerdict;
+  const test = opts.kernel ? 'kernel' : 'boot-sector';
+  let verdict: KvmVerdict = { usable: false, reason: '', cpuModel: 'max', bootId, test };
   try {
     await access('/dev/kvm', constants.R_OK | constants.W_OK);
     const failures: string[] = [];
-    verdict = { usable: false, reason: '', cpuModel: 'max', bootId };
     for (const cpuModel of KVM_CPU_MODELS) {
-      const r = await bootMarkerUnderKvm(cpuModel);
+      const r = await testBootUnderKvm(cpuModel, opts.kernel);
       if (r.ok) {
-        verdict = { usable: true, reason: [r.detail, ...failures].join('; '), cpuModel, bootId };
+        verdict = { usable: true, reason: [r.detail, ...failures].join('; '), cpuModel, bootId, test };
         break;
       }
       failures.push(`-cpu ${cpuModel}: ${r.detail}`);
@@ -99,18 +117,17 @@ export async function checkKvm(cacheDir: string, opts: { fresh?: boolean } = {})
     }
   } catch (err) {
     const code = (err as { code?: string }).code;
-    const reason = code === 'ENOENT' ? '/dev/kvm does not exist' : code === 'EACCES' ? 'no read/write access to /dev/kvm' : `cannot open /dev/kvm: ${(err as Error).message}`;
-    verdict = { usable: false, reason, cpuModel: 'max', bootId };
+    verdict.reason = code === 'ENOENT' ? '/dev/kvm does not exist' : code === 'EACCES' ? 'no read/write access to /dev/kvm' : `cannot open /dev/kvm: ${(err as Error).message}`;
   }
   await mkdir(join(cacheDir, 'host'), { recursive: true });
-  await writeFile(cachePath, JSON.stringify(verdict, null, 2));
+  await writeFile(await verdictPath(cacheDir), JSON.stringify(verdict, null, 2));
   return verdict;
 }
 
 /** Picks the accelerator: KVM only when it really boots a guest; TCG otherwise, said once. */
-export async function chooseAccel(request: AccelRequest, cacheDir: string, log: Logger): Promise<AccelChoice> {
+export async function chooseAccel(request: AccelRequest, cacheDir: string, log: Logger, kernel: string): Promise<AccelChoice> {
   if (request === 'tcg') return { accel: 'tcg', cpuModel: 'max' };
-  const kvm = await checkKvm(cacheDir);
+  const kvm = await checkKvm(cacheDir, { kernel });
   if (kvm.usable) return { accel: 'kvm', cpuModel: kvm.cpuModel, kvm };
   if (request === 'kvm')
     throw new InfraError(`--accel kvm was asked for, but KVM is unusable: ${kvm.reason}`, 'use --accel tcg or auto, or fix KVM on the host');

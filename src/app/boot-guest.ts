@@ -7,6 +7,7 @@ import { QEMU_BINARY, startQemu, type QemuProcess } from '../adapters/qemu-proce
 import { runChecked } from '../adapters/runner.js';
 import type { ConsoleBuffer } from '../console/console-buffer.js';
 import { waitForSsh } from '../guest/readiness.js';
+import { CrashWatch } from '../guest/crash-watch.js';
 import { SshSession, type ExecResult } from '../guest/ssh.js';
 import type { Logger } from '../log.js';
 import type { Topology } from '../model/topology.js';
@@ -24,7 +25,11 @@ export interface BootRequest {
   accel: Accel;
   cpuModel: string;
   init: InitMode;
+  /** Extra kernel command-line words after the topology's (--append). */
+  append: string[];
   bootTimeoutMs: number;
+  /** Console silence during boot that counts as a hang. */
+  silenceTimeoutMs: number;
   log: Logger;
 }
 
@@ -33,6 +38,8 @@ export interface Guest {
   readonly console: ConsoleBuffer;
   readonly sshPort: number;
   readonly qemu: QemuProcess;
+  /** Crash reports seen on the console since the first byte. */
+  readonly crashWatch: CrashWatch;
   /** Seconds from QEMU start to the first SSH session. */
   readonly bootToSshSeconds: number;
   exec(command: string, opts?: { timeoutMs?: number; user?: string }): Promise<ExecResult>;
@@ -51,7 +58,7 @@ export async function bootGuest(req: BootRequest): Promise<Guest> {
   // A unix socket path must stay under 108 bytes, so the QMP socket lives in a short private dir.
   const qmpDir = await mkdtemp(join(tmpdir(), 'numacage-qmp-'));
   const qmpSocket = join(qmpDir, 'qmp.sock');
-  const cmdline = buildKernelCmdline({ init: req.init === 'minimal' ? MINIMAL_INIT : undefined, extra: req.topology.cmdline });
+  const cmdline = buildKernelCmdline({ init: req.init === 'minimal' ? MINIMAL_INIT : undefined, extra: [...req.topology.cmdline, ...req.append] });
   const privateKey = await readFile(req.image.privateKeyPath);
 
   for (let attempt = 1; ; attempt++) {
@@ -67,10 +74,12 @@ export async function bootGuest(req: BootRequest): Promise<Guest> {
     const started = Date.now();
     req.log.info({ accel: req.accel, sshPort, init: req.init }, 'booting guest');
     const qemu = await startQemu({ args, qmpSocket, consoleLogPath: join(req.runDir, 'console.log'), log: req.log });
+    const crashWatch = new CrashWatch(qemu.console);
+    void qemu.exited.then(() => crashWatch.finish());
     const target = { port: sshPort, user: 'root', privateKey, hostKey: req.image.hostKey };
     let root: SshSession;
     try {
-      root = await waitForSsh(target, qemu, req.bootTimeoutMs, SSH_ATTEMPT_TIMEOUT_MS);
+      root = await waitForSsh(target, qemu, crashWatch, { sshMs: req.bootTimeoutMs, noOutputMs: req.silenceTimeoutMs, attemptMs: SSH_ATTEMPT_TIMEOUT_MS });
     } catch (err) {
       await qemu.stop(1000);
       const exit = await qemu.exited;
@@ -90,6 +99,7 @@ export async function bootGuest(req: BootRequest): Promise<Guest> {
       console: qemu.console,
       sshPort,
       qemu,
+      crashWatch,
       bootToSshSeconds,
       async exec(command, opts = {}) {
         return (await session(opts.user ?? 'root')).exec(command, opts.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS);

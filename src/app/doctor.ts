@@ -1,4 +1,5 @@
-import { statfs, mkdir } from 'node:fs/promises';
+import { mkdir, readdir, stat, statfs } from 'node:fs/promises';
+import { join } from 'node:path';
 import { freemem } from 'node:os';
 import { checkKvm } from '../adapters/accel.js';
 import { runCommand } from '../adapters/runner.js';
@@ -74,10 +75,24 @@ export async function runDoctor(cacheDir: string): Promise<DoctorCheck[]> {
 
   const qemuOk = checks[0]!.ok;
   if (qemuOk) {
-    const kvm = await checkKvm(cacheDir, { fresh: true });
-    checks.push({ name: 'KVM', ok: kvm.usable, optional: true, detail: kvm.usable ? `usable (-cpu ${kvm.cpuModel}): ${kvm.reason}` : `KVM unusable (${kvm.reason}), using TCG` });
+    const kernel = await anyCachedKernel(cacheDir);
+    const kvm = await checkKvm(cacheDir, { fresh: true, kernel });
+    const how = kvm.test === 'kernel' ? '' : ' [boot-sector test only: a kernel boot test runs before the first guest]';
+    checks.push({ name: 'KVM', ok: kvm.usable, optional: true, detail: `${kvm.usable ? `usable (-cpu ${kvm.cpuModel}): ${kvm.reason}` : `KVM unusable (${kvm.reason}), using TCG`}${how}` });
   }
   return checks;
+}
+
+/** A kernel numacage has already cached (an image's stock kernel or a built one), for the KVM boot test. */
+async function anyCachedKernel(cacheDir: string): Promise<string | undefined> {
+  for (const [kind, file] of [['images', 'vmlinuz'], ['kernels', 'bzImage']]) {
+    const entries = await readdir(join(cacheDir, kind!)).catch(() => [] as string[]);
+    for (const e of entries.filter((x) => !x.startsWith('.'))) {
+      const path = join(cacheDir, kind!, e, file!);
+      if (await stat(path).then((st) => st.isFile(), () => false)) return path;
+    }
+  }
+  return undefined;
 }
 
 export function renderDoctor(checks: DoctorCheck[]): string {

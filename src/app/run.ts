@@ -27,6 +27,8 @@ export interface RunOptions {
   init: InitMode;
   /** Overrides the accelerator- and init-dependent default. */
   bootTimeoutSeconds?: number;
+  /** Extra guest kernel command-line words. */
+  append: string[];
   keep: boolean;
   kernel: KernelChoice;
   log: Logger;
@@ -56,6 +58,11 @@ export function defaultBootTimeoutSeconds(accel: string, init: InitMode): number
   return accel === 'kvm' ? tcg / 3 : tcg;
 }
 
+/** Console silence while booting that counts as a hang (the stock initramfs is quiet for a few seconds at most). */
+export function silenceTimeoutSeconds(accel: string): number {
+  return accel === 'kvm' ? 20 : 60;
+}
+
 function newRunId(topology: string, now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   return `${stamp}-${topology}-${Math.random().toString(16).slice(2, 6)}`;
@@ -78,7 +85,6 @@ export async function prepareRun(opts: Pick<RunOptions, 'cacheDir' | 'outDir' | 
   const topology = await resolveTopology(opts.topology);
   const recipe = await loadRecipe(opts.image);
   assertQemuInstalled();
-  const accel = await chooseAccel(opts.accel, opts.cacheDir, opts.log);
   const timings: Record<string, number> = {};
   let t = Date.now();
   const image = await ensureImage({ recipe, cacheDir: opts.cacheDir, log: opts.log });
@@ -90,6 +96,7 @@ export async function prepareRun(opts: Pick<RunOptions, 'cacheDir' | 'outDir' | 
     timings.kernel = seconds(t);
     kernel = { kind: 'built', vmlinuz: built.bzImage, release: built.release, config: built.config };
   }
+  const accel = await chooseAccel(opts.accel, opts.cacheDir, opts.log, kernel.vmlinuz);
   const runId = newRunId(topology.name);
   const runDir = resolve(opts.outDir, runId);
   await mkdir(runDir, { recursive: true });
@@ -98,17 +105,20 @@ export async function prepareRun(opts: Pick<RunOptions, 'cacheDir' | 'outDir' | 
   return { topology, image, kernel, accel, runId, runDir, timings };
 }
 
-export function bootRequest(p: PreparedRun, opts: Pick<RunOptions, 'init' | 'bootTimeoutSeconds' | 'log'>): BootRequest {
+export function bootRequest(p: PreparedRun, opts: Pick<RunOptions, 'init' | 'bootTimeoutSeconds' | 'append' | 'log'>): BootRequest {
+  const bootTimeoutMs = (opts.bootTimeoutSeconds ?? defaultBootTimeoutSeconds(p.accel.accel, opts.init)) * 1000;
   return {
     runDir: p.runDir, topology: p.topology, image: p.image, accel: p.accel.accel, cpuModel: p.accel.cpuModel, init: opts.init, log: opts.log,
+    append: opts.append, silenceTimeoutMs: Math.min(bootTimeoutMs, silenceTimeoutSeconds(p.accel.accel) * 1000),
     kernel: { vmlinuz: p.kernel.vmlinuz, initrd: p.kernel.initrd },
-    bootTimeoutMs: (opts.bootTimeoutSeconds ?? defaultBootTimeoutSeconds(p.accel.accel, opts.init)) * 1000,
+    bootTimeoutMs,
   };
 }
 
 /** image → boot → probe → evaluate → report. Failures of the guest are results; user and host errors throw. */
 export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
   const t0 = Date.now();
+  const { log } = opts;
   const prepared = await prepareRun(opts);
   const { topology, kernel, accel, runId, runDir, timings } = prepared;
   const boot = bootRequest(prepared, opts);
@@ -118,6 +128,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
     kernel: { kind: kernel.kind, release: kernel.release, path: kernel.vmlinuz },
     accel: { accel: accel.accel, cpuModel: accel.cpuModel, ...(accel.kvm && !accel.kvm.usable ? { note: `KVM unusable: ${accel.kvm.reason}` } : {}) },
     checks: [],
+    crashes: [],
     timings,
     artifacts: {
       console: 'console.log', qemuArgv: 'qemu-argv.txt', reproducer: 'reproduce.sh', probes: 'probe/', json: 'report.json', junit: 'junit.xml', ktap: 'results.ktap',
@@ -130,14 +141,26 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
     guest = await bootGuest(boot);
     timings['boot-to-ssh'] = Math.round(guest.bootToSshSeconds * 10) / 10;
     const t = Date.now();
-    await probeKernelFacts(guest, runDir).catch((err: Error) => opts.log.warn({ err: err.message }, 'could not record uname, cmdline and dmesg'));
-    verdict.checks.push(await runTopologyCheck(guest, runDir, topology));
+    const g = guest;
+    const probing = (async () => {
+      await probeKernelFacts(g, runDir).catch((err: Error) => log.warn({ err: err.message }, 'could not record uname, cmdline and dmesg'));
+      verdict.checks.push(await runTopologyCheck(g, runDir, topology));
+    })();
+    // A fatal crash ends the probing at once: the guest is not to be trusted any more.
+    probing.catch(() => undefined);
+    const crash = await Promise.race([probing.then(() => undefined), guest.crashWatch.fatal]);
+    if (crash) log.error({ crash: crash.title }, 'the guest kernel crashed; stopping');
     timings.probe = seconds(t);
   } catch (err) {
     if (!(err instanceof BootFailure)) throw err;
     verdict.bootFailure = { reason: err.reason, message: err.message, consoleTail: err.consoleTail };
+    if (err.crash) verdict.crashes.push({ ...err.crash });
   } finally {
     await guest?.close({ keep: opts.keep });
+  }
+  if (guest) {
+    guest.crashWatch.finish();
+    verdict.crashes = guest.crashWatch.crashes.map((c) => ({ ...c }));
   }
   timings.total = seconds(t0);
 

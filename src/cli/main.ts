@@ -35,6 +35,7 @@ function guestOptions<T>(y: Argv<T>) {
     .option('boot-timeout', { type: 'number', describe: 'seconds to wait for SSH (default: 120 TCG / 40 KVM; x2 with systemd)' })
     .option('out', { type: 'string', default: process.env.NUMACAGE_RUNS ?? 'runs', describe: 'where run directories are created' })
     .option('keep', { type: 'boolean', default: false, describe: 'keep the qcow2 overlay in the run directory' })
+    .option('append', { type: 'string', describe: 'extra guest kernel command-line words (a later init= wins over numacage\'s)' })
     .option('kernel', { choices: ['stock', 'built'] as const, describe: "stock: the image's Debian kernel; built: build from source (default: built when --kernel-src, --patches or --kconfig is given, else stock)" });
 }
 
@@ -46,7 +47,7 @@ function kernelOptions<T>(y: Argv<T>) {
 }
 
 type GuestArgv = Common & {
-  topology: string; image: string; accel: 'auto' | 'kvm' | 'tcg'; init: 'minimal' | 'systemd'; 'boot-timeout'?: number; out: string; keep: boolean;
+  topology: string; image: string; accel: 'auto' | 'kvm' | 'tcg'; init: 'minimal' | 'systemd'; 'boot-timeout'?: number; out: string; keep: boolean; append?: string;
   kernel?: 'stock' | 'built'; 'kernel-src'?: string; patches?: string; kconfig?: string[];
 };
 
@@ -60,7 +61,7 @@ function runOptionsFrom(argv: GuestArgv): RunOptions {
   if (kernel.kind === 'stock' && wantsBuild) throw new ConfigError('--kernel stock cannot take --kernel-src, --patches or --kconfig', 'drop --kernel stock to build a kernel');
   return {
     cacheDir, log, outDir: argv.out, topology: argv.topology, image: argv.image, accel: argv.accel, init: argv.init,
-    bootTimeoutSeconds: argv['boot-timeout'], keep: argv.keep, kernel,
+    bootTimeoutSeconds: argv['boot-timeout'], keep: argv.keep, kernel, append: argv.append?.split(/\s+/).filter(Boolean) ?? [],
   };
 }
 
@@ -119,7 +120,9 @@ async function main(): Promise<number> {
         .option('user', { type: 'string', default: 'root' }),
     async (argv) => {
       const { cacheDir } = common(argv);
-      exitCode = await sshCommand({ cacheDir, guest: argv.guest, user: argv.user, command: argv.command.join(' ') });
+      // Words after `--` land in argv._ (after the command name itself).
+      const words = [...argv.command, ...argv._.slice(1).map(String)];
+      exitCode = await sshCommand({ cacheDir, guest: argv.guest, user: argv.user, command: words.join(' ') });
     })
     .demandCommand(1, 'name a command: run, doctor, image build, kernel build, plan, boot, ssh')
     .strict()

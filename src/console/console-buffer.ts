@@ -1,11 +1,11 @@
 /** The guest's serial console as received so far. Pure. */
 export class ConsoleBuffer {
   private text = '';
-  private readonly watchers = new Set<(text: string) => void>();
+  private readonly watchers = new Set<(chunk: string) => void>();
 
   append(chunk: string): void {
     this.text += chunk;
-    for (const w of this.watchers) w(this.text);
+    for (const w of this.watchers) w(chunk);
   }
 
   get content(): string {
@@ -19,10 +19,10 @@ export class ConsoleBuffer {
     return lines.slice(-n);
   }
 
-  /** Calls fn with the whole text now and after every append; returns the unsubscribe function. */
-  watch(fn: (text: string) => void): () => void {
+  /** Calls fn with the text so far, then with every new chunk; returns the unsubscribe function. */
+  watch(fn: (chunk: string) => void): () => void {
     this.watchers.add(fn);
-    fn(this.text);
+    if (this.text) fn(this.text);
     return () => this.watchers.delete(fn);
   }
 }

@@ -1,4 +1,6 @@
-export type BootFailureReason = 'kernel-panic' | 'qemu-exited' | 'ssh-timeout' | 'boot-hang';
+import type { Crash } from '../console/crash-scanner.js';
+
+export type BootFailureReason = 'kernel-panic' | 'kernel-crash' | 'qemu-exited' | 'ssh-timeout' | 'boot-hang';
 
 /** The guest never became reachable: a result of the run (exit 1), with the console tail as evidence. */
 export class BootFailure extends Error {
@@ -6,6 +8,7 @@ export class BootFailure extends Error {
     readonly reason: BootFailureReason,
     message: string,
     readonly consoleTail: string[],
+    readonly crash?: Crash,
   ) {
     super(message);
     this.name = 'BootFailure';

@@ -1,12 +1,23 @@
 import { connect } from 'node:net';
 import type { QemuProcess } from '../adapters/qemu-process.js';
 import { sleep } from '../adapters/qemu-process.js';
+import type { Crash } from '../console/crash-scanner.js';
 import { BootFailure } from './boot-failure.js';
+import type { CrashWatch } from './crash-watch.js';
 import { HostKeyMismatchError, SshSession, type SshTarget } from './ssh.js';
 
 export const CONSOLE_TAIL_LINES = 40;
 const RETRY_INTERVAL_MS = 150;
 const BANNER_TIMEOUT_MS = 1000;
+
+export interface ReadinessLimits {
+  /** Overall time for SSH to answer. */
+  sshMs: number;
+  /** Silence on the console that counts as a hang while booting. */
+  noOutputMs: number;
+  /** One SSH handshake, once the banner has been seen. */
+  attemptMs: number;
+}
 
 /**
  * Whether sshd's "SSH-2.0-" banner arrives within timeoutMs. QEMU's user
@@ -30,41 +41,51 @@ export function sshBannerSeen(port: number, timeoutMs = BANNER_TIMEOUT_MS): Prom
 }
 
 /**
- * Tries SSH every 150 ms until it answers, QEMU exits, or the deadline
- * passes; the two failures carry the last console lines.
+ * Tries SSH every 150 ms until it answers. Ends early, with the last console
+ * lines, when the kernel crashes, QEMU exits, or the console stays silent
+ * too long; otherwise fails with ssh-timeout at the deadline.
  */
-export async function waitForSsh(target: SshTarget, qemu: QemuProcess, timeoutMs: number, attemptTimeoutMs: number): Promise<SshSession> {
-  const deadline = Date.now() + timeoutMs;
-  const exitedEarly = qemu.exited.then((exit) => exit);
-  while (Date.now() < deadline) {
-    if (qemu.hasExited()) break;
-    if (!(await sshBannerSeen(target.port))) {
-      await sleep(RETRY_INTERVAL_MS);
+export async function waitForSsh(target: SshTarget, qemu: QemuProcess, watch: CrashWatch, limits: ReadinessLimits): Promise<SshSession> {
+  const started = Date.now();
+  const deadline = started + limits.sshMs;
+  let crash: Crash | undefined;
+  void watch.fatal.then((c) => (crash = c));
+  const interrupted = Promise.race([qemu.exited, watch.fatal]).then(() => 'interrupted' as const);
+  const stopped = () => crash !== undefined || qemu.hasExited();
+
+  while (Date.now() < deadline && !stopped()) {
+    if (Date.now() - watch.lastOutputAt > limits.noOutputMs) {
+      throw new BootFailure('boot-hang', `the console has been silent for ${Math.round(limits.noOutputMs / 1000)} s and SSH is not up`, qemu.console.tail(CONSOLE_TAIL_LINES));
+    }
+    const banner = await Promise.race([sshBannerSeen(target.port), interrupted]);
+    if (banner !== true) {
+      if (banner === false) await sleep(RETRY_INTERVAL_MS);
       continue;
     }
-    const attempt = SshSession.open(target, Math.min(attemptTimeoutMs, Math.max(deadline - Date.now(), 1)));
-    const outcome = await Promise.race([
-      attempt.then((s) => ({ session: s }), (err: Error) => ({ err })),
-      exitedEarly.then(() => ({ exited: true as const })),
-    ]);
-    if ('session' in outcome) return outcome.session;
-    if ('exited' in outcome) {
+    const attempt = SshSession.open(target, Math.min(limits.attemptMs, Math.max(deadline - Date.now(), 1)));
+    const outcome = await Promise.race([attempt.then((s) => ({ session: s }), (err: Error) => ({ err })), interrupted]);
+    if (outcome === 'interrupted') {
       attempt.then((s) => s.close(), () => undefined);
       break;
     }
+    if ('session' in outcome) return outcome.session;
     if (outcome.err instanceof HostKeyMismatchError) throw outcome.err;
     await sleep(RETRY_INTERVAL_MS);
   }
+  // After a panic QEMU exits by itself (panic=-1, -no-reboot); give it a moment so the tail holds the whole report.
+  if (crash && !qemu.hasExited()) await Promise.race([qemu.exited, sleep(2000)]);
+  if (qemu.hasExited()) await qemu.exited;
+  watch.finish();
   const tail = qemu.console.tail(CONSOLE_TAIL_LINES);
+  crash ??= watch.crashes.find((c) => c.fatal);
+  if (crash) {
+    const reason = crash.type === 'panic' ? 'kernel-panic' : 'kernel-crash';
+    throw new BootFailure(reason, `${crash.title}${crash.atSeconds !== undefined ? ` (at ${crash.atSeconds.toFixed(1)} s)` : ''}`, tail, crash);
+  }
   if (qemu.hasExited()) {
     const exit = await qemu.exited;
-    const panicked = /Kernel panic - not syncing/.test(qemu.console.content);
     const why = exit.stderr.trim() ? `: ${exit.stderr.trim().split('\n').slice(-3).join(' | ')}` : '';
-    return Promise.reject(
-      panicked
-        ? new BootFailure('kernel-panic', 'the guest kernel panicked before SSH was up', tail)
-        : new BootFailure('qemu-exited', `QEMU exited (code ${exit.code}) before SSH was up${why}`, tail),
-    );
+    throw new BootFailure('qemu-exited', `QEMU exited (code ${exit.code}) before SSH was up${why}`, tail);
   }
-  throw new BootFailure('ssh-timeout', `the guest did not answer SSH within ${Math.round(timeoutMs / 1000)} s`, tail);
+  throw new BootFailure('ssh-timeout', `the guest did not answer SSH within ${Math.round(limits.sshMs / 1000)} s`, tail);
 }

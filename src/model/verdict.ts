@@ -14,6 +14,14 @@ export interface CheckResult {
   evidence: Record<string, unknown>;
 }
 
+export interface CrashReport {
+  type: string;
+  title: string;
+  fatal: boolean;
+  atSeconds?: number;
+  lines: string[];
+}
+
 export interface BootFailureReport {
   reason: string;
   message: string;
@@ -27,6 +35,8 @@ export interface Verdict {
   accel: { accel: string; cpuModel: string; note?: string };
   checks: CheckResult[];
   bootFailure?: BootFailureReport;
+  /** Kernel trouble seen on the console (oops, WARNING, panic...): any of them fails the run. */
+  crashes: CrashReport[];
   /** Seconds per stage (image, boot-to-ssh, probe, total). */
   timings: Record<string, number>;
   artifacts: Record<string, string>;
@@ -34,7 +44,7 @@ export interface Verdict {
 
 /** A run holds when the guest came up and no check failed unexpectedly or broke. */
 export function verdictHolds(v: Verdict): boolean {
-  return !v.bootFailure && v.checks.every((c) => c.outcome === 'pass' || c.outcome === 'xfail' || c.outcome === 'skip');
+  return !v.bootFailure && v.crashes.length === 0 && v.checks.every((c) => c.outcome === 'pass' || c.outcome === 'xfail' || c.outcome === 'skip');
 }
 
 /** Maps a raw pass/fail against the expectation for the booted kernel. */

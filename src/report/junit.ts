@@ -13,6 +13,9 @@ export function renderJunit(v: Verdict): string {
       ? `    <testcase classname="${esc(suite)}" name="boot"><failure message="${esc(v.bootFailure.reason)}">${esc([v.bootFailure.message, ...v.bootFailure.consoleTail].join('\n'))}</failure></testcase>`
       : `    <testcase classname="${esc(suite)}" name="boot" time="${(v.timings['boot-to-ssh'] ?? 0).toFixed(1)}"/>`,
   );
+  v.crashes.forEach((c, i) =>
+    cases.push(`    <testcase classname="${esc(suite)}" name="console-${i + 1}-${esc(c.type)}"><failure message="${esc(c.title)}">${esc(c.lines.join('\n'))}</failure></testcase>`),
+  );
   for (const c of v.checks) {
     const body = [c.summary, ...c.problems].join('\n');
     let inner = '';
@@ -22,7 +25,7 @@ export function renderJunit(v: Verdict): string {
     else if (c.outcome === 'xfail') inner = `<system-out>${esc(`expected failure: ${body}`)}</system-out>`;
     cases.push(`    <testcase classname="${esc(suite)}" name="${esc(c.id)}">${inner}</testcase>`);
   }
-  const failures = v.checks.filter((c) => c.outcome === 'fail' || c.outcome === 'xpass').length + (v.bootFailure ? 1 : 0);
+  const failures = v.checks.filter((c) => c.outcome === 'fail' || c.outcome === 'xpass').length + (v.bootFailure ? 1 : 0) + v.crashes.length;
   const errors = v.checks.filter((c) => c.outcome === 'error').length;
   const skipped = v.checks.filter((c) => c.outcome === 'skip').length;
   return [

@@ -10,6 +10,10 @@ export function renderText(v: Verdict, runDir: string): string {
     out.push(`BOOT FAILED (${v.bootFailure.reason}): ${v.bootFailure.message}`);
     out.push('--- last console lines ---', ...v.bootFailure.consoleTail.map((l) => `  ${l}`), '---');
   }
+  for (const c of v.crashes) {
+    out.push(`KERNEL ${c.fatal ? 'CRASH' : 'TROUBLE'} (${c.type}${c.atSeconds !== undefined ? ` at ${c.atSeconds.toFixed(1)} s` : ''}): ${c.title}`);
+    out.push(...c.lines.slice(0, 12).map((l) => `  ${l}`), ...(c.lines.length > 12 ? [`  ... ${c.lines.length - 12} more lines in console.log`] : []));
+  }
   for (const c of v.checks) {
     out.push(`${MARK[c.outcome]} ${c.id.padEnd(18)} ${c.summary}`);
     for (const p of c.problems) out.push(`      - ${p}`);

@@ -18,6 +18,12 @@ const verdict: Verdict = {
     { id: 'hugetlb', title: 'h', expected: 'n/a', outcome: 'skip', summary: 'not for this profile', problems: [], evidence: {} },
     { id: 'demotion', title: 'd', expected: 'pass', outcome: 'fail', summary: 'P & <C> in a tier', problems: ['node 1 in memory_tier4'], evidence: {} },
   ],
+  crashes: [
+    {
+      type: 'warning', title: 'WARNING in __alloc_pages_noprof (mm/page_alloc.c:4741)', fatal: false, atSeconds: 12.5,
+      lines: ['[   12.500000] WARNING: CPU: 1 PID: 215 at mm/page_alloc.c:4741 __alloc_pages_noprof+0x2c4/0x340', '[   12.500100] ---[ end trace 0000000000000000 ]---'],
+    },
+  ],
   timings: { image: 0, 'boot-to-ssh': 9.1, probe: 1.7, total: 10.9 },
   artifacts: {},
 };
@@ -32,7 +38,9 @@ test('outcome against expectation', (t) => {
 
 test('a run with an unexpected pass or a failure does not hold; xfail and skip do', (t) => {
   t.false(verdictHolds(verdict));
-  t.true(verdictHolds({ ...verdict, checks: verdict.checks.filter((c) => ['pass', 'xfail', 'skip'].includes(c.outcome)) }));
+  const expectedOnly = verdict.checks.filter((c) => ['pass', 'xfail', 'skip'].includes(c.outcome));
+  t.true(verdictHolds({ ...verdict, crashes: [], checks: expectedOnly }));
+  t.false(verdictHolds({ ...verdict, checks: expectedOnly }), 'a WARNING on the console fails the run');
   t.false(verdictHolds({ ...verdict, checks: [], bootFailure: { reason: 'ssh-timeout', message: 'm', consoleTail: [] } }));
 });
 
@@ -44,7 +52,7 @@ test('KTAP golden', (t) => {
 test('JUnit golden (XML-escaped, xpass and fail are failures)', (t) => {
   const { actual, expected } = golden(renderJunit(verdict), 'reports', 'verdict.junit.xml');
   t.is(actual, expected);
-  t.regex(actual, /failures="2"/);
+  t.regex(actual, /failures="3"/);
   t.regex(actual, /P &amp; &lt;C&gt;/);
 });
 
