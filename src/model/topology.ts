@@ -3,12 +3,27 @@ export type MemoryBackend =
   | { kind: 'memfd'; share: boolean; hugetlb?: boolean }
   | { kind: 'ram' };
 
+/**
+ * Memory cold-plugged at start as a device instead of boot RAM: the guest
+ * hot-adds it through ACPI (pc-dimm) or its virtio-mem driver and onlines it
+ * by memhp_default_state (online_movable gives ZONE_MOVABLE).
+ */
+export type HotplugDevice = 'pc-dimm' | 'virtio-mem';
+
+/** HMAT figures seen from the CPU nodes (the initiators). */
+export interface NodePerformance {
+  latencyNs: number;
+  bandwidthMBs: number;
+}
+
 export interface NumaNode {
   id: number;
   memMiB: number;
   /** Guest CPU indexes; empty for a CPU-less node. */
   cpus: number[];
   backend: MemoryBackend;
+  hotplug?: HotplugDevice;
+  hmat?: NodePerformance;
 }
 
 export interface Distance {

@@ -47,12 +47,18 @@ function cpuRanges(cpus: number[]): string {
 /** The QEMU argv (without the binary) for a guest with the given topology. Pure. */
 export function buildQemuArgs(l: QemuLaunch): string[] {
   const t = l.topology;
+  const hotplugged = t.nodes.filter((n) => n.hotplug);
+  const bootMiB = t.nodes.filter((n) => !n.hotplug).reduce((sum, n) => sum + n.memMiB, 0);
+  const dimms = hotplugged.filter((n) => n.hotplug === 'pc-dimm').length;
+  const memory = hotplugged.length ? `${bootMiB}M,slots=${Math.max(dimms, 1)},maxmem=${t.memoryMiB}M` : `${t.memoryMiB}M`;
+  const hmat = t.nodes.some((n) => n.hmat);
+  const initiators = t.nodes.filter((n) => n.cpus.length).map((n) => n.id);
   const args = [
     '-name', `numacage-${t.name}`,
-    '-machine', `q35,accel=${l.accel}`,
+    '-machine', `q35,accel=${l.accel}${hmat ? ',hmat=on' : ''}`,
     '-cpu', l.cpuModel,
     '-smp', String(t.cpus),
-    '-m', `${t.memoryMiB}M`,
+    '-m', memory,
     '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
   ];
   for (const node of t.nodes) {
@@ -60,10 +66,24 @@ export function buildQemuArgs(l: QemuLaunch): string[] {
     args.push('-object', backendObject(mem, node.memMiB, node.backend));
     // QEMU takes one cpus= per contiguous range.
     const cpus = node.cpus.length ? cpuRanges(node.cpus).split(',').map((r) => `,cpus=${r}`).join('') : '';
-    args.push('-numa', `node,nodeid=${node.id}${cpus},memdev=${mem}`);
+    const memdev = node.hotplug ? '' : `,memdev=${mem}`;
+    const initiator = hmat ? `,initiator=${node.cpus.length ? node.id : initiators[0]}` : '';
+    args.push('-numa', `node,nodeid=${node.id}${cpus}${memdev}${initiator}`);
   }
   // Validation keeps distances symmetric, and QEMU fills in the reverse direction.
   for (const d of t.distances) if (d.src < d.dst) args.push('-numa', `dist,src=${d.src},dst=${d.dst},val=${d.value}`);
+  for (const initiator of hmat ? initiators : []) {
+    for (const target of t.nodes) {
+      const lb = `hmat-lb,initiator=${initiator},target=${target.id},hierarchy=memory`;
+      args.push('-numa', `${lb},data-type=access-latency,latency=${target.hmat!.latencyNs}`);
+      args.push('-numa', `${lb},data-type=access-bandwidth,bandwidth=${target.hmat!.bandwidthMBs}M`);
+    }
+  }
+  for (const node of hotplugged) {
+    args.push('-device', node.hotplug === 'pc-dimm'
+      ? `pc-dimm,id=dimm${node.id},memdev=mem${node.id},node=${node.id}`
+      : `virtio-mem-pci,id=vmem${node.id},memdev=mem${node.id},node=${node.id},requested-size=${node.memMiB}M,bus=pcie.0`);
+  }
   args.push('-kernel', l.kernel);
   if (l.initrd) args.push('-initrd', l.initrd);
   args.push('-append', l.cmdline);

@@ -104,8 +104,21 @@ function parseNode(raw: unknown, where: string, problems: string[]): NumaNode | 
     else backend = { kind: 'memfd', share: n.share, ...(n.hugetlb === true ? { hugetlb: true } : {}) };
   } else if (kind === 'ram') backend = { kind: 'ram' };
   else problems.push(`${where}.backend must be "memfd" or "ram" (got ${JSON.stringify(kind)})`);
+  if (n.hotplug !== undefined && n.hotplug !== 'pc-dimm' && n.hotplug !== 'virtio-mem')
+    problems.push(`${where}.hotplug must be "pc-dimm" or "virtio-mem" (got ${JSON.stringify(n.hotplug)})`);
+  let hmat: NumaNode['hmat'];
+  if (n.hmat !== undefined) {
+    const h = n.hmat as Record<string, unknown>;
+    if (!Number.isInteger(h.latencyNs) || (h.latencyNs as number) <= 0 || !Number.isInteger(h.bandwidthMBs) || (h.bandwidthMBs as number) <= 0)
+      problems.push(`${where}.hmat must be { "latencyNs": >0, "bandwidthMBs": >0 }`);
+    else hmat = { latencyNs: h.latencyNs as number, bandwidthMBs: h.bandwidthMBs as number };
+  }
   if (problems.length > before || !backend) return undefined;
-  return { id: n.id as number, memMiB: memMiB!, cpus: cpus!, backend };
+  return {
+    id: n.id as number, memMiB: memMiB!, cpus: cpus!, backend,
+    ...(n.hotplug ? { hotplug: n.hotplug as NumaNode['hotplug'] } : {}),
+    ...(hmat ? { hmat } : {}),
+  };
 }
 
 function parseDistances(raw: unknown, problems: string[]): Distance[] {

@@ -45,6 +45,14 @@ export function validateTopology(t: Topology): string[] {
     if (back !== undefined && back !== value) problems.push(`distances are not symmetric: ${s}->${d} is ${value} but ${d}->${s} is ${back}`);
   }
 
+  for (const n of t.nodes) {
+    if (n.hotplug && n.cpus.length) problems.push(`node ${n.id} is hot-plugged memory and cannot have CPUs`);
+    if (n.hotplug && n.memMiB % 128 !== 0) problems.push(`node ${n.id} is hot-plugged: its memory must be a multiple of 128 MiB (a Linux memory block)`);
+  }
+  if (t.nodes.length && t.nodes.every((n) => n.hotplug)) problems.push('every node is hot-plugged: the guest needs boot memory on at least one node');
+  const withHmat = t.nodes.filter((n) => n.hmat).length;
+  if (withHmat && withHmat !== t.nodes.length) problems.push('give "hmat" figures for every node or for none');
+
   for (const dev of t.devices)
     if (!known.has(dev.node)) problems.push(`device ${dev.kind} is placed on node ${dev.node}, which does not exist`);
   return problems;
