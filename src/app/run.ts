@@ -118,8 +118,12 @@ export function bootRequest(p: PreparedRun, opts: Pick<RunOptions, 'init' | 'boo
 /** image → boot → probe → evaluate → report. Failures of the guest are results; user and host errors throw. */
 export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
   const t0 = Date.now();
+  return executeRun(await prepareRun(opts), opts, t0);
+}
+
+/** boot → probe → evaluate → report, for a run whose image and kernel are ready. */
+export async function executeRun(prepared: PreparedRun, opts: RunOptions, t0 = Date.now()): Promise<RunOutcome> {
   const { log } = opts;
-  const prepared = await prepareRun(opts);
   const { topology, kernel, accel, runId, runDir, timings } = prepared;
   const boot = bootRequest(prepared, opts);
   const verdict: Verdict = {

@@ -7,11 +7,11 @@ import { ensureImage, loadRecipe } from '../adapters/image-builder.js';
 import { installPackages, renderDoctor, runDoctor } from '../app/doctor.js';
 import { bootGuestCommand, sshCommand } from '../app/interactive.js';
 import { planCommand } from '../app/plan.js';
-import { runPipeline, type KernelChoice, type RunOptions } from '../app/run.js';
+import { type KernelChoice, type RunOptions } from '../app/run.js';
+import { runMatrix } from '../app/matrix.js';
 import { DEFAULT_FRAGMENTS, ensureKernel } from '../adapters/kernel-builder.js';
 import { createLogger, type Logger } from '../log.js';
 import { ConfigError, ExitCode, NumacageError } from '../model/errors.js';
-import { verdictHolds } from '../model/verdict.js';
 import { DEFAULT_TOPOLOGY } from '../topology/builtin.js';
 
 const DEFAULT_IMAGE = 'debian-bookworm';
@@ -36,7 +36,7 @@ function guestOptions<T>(y: Argv<T>) {
     .option('out', { type: 'string', default: process.env.NUMACAGE_RUNS ?? 'runs', describe: 'where run directories are created' })
     .option('keep', { type: 'boolean', default: false, describe: 'keep the qcow2 overlay in the run directory' })
     .option('append', { type: 'string', describe: 'extra guest kernel command-line words (a later init= wins over numacage\'s)' })
-    .option('kernel', { choices: ['stock', 'built'] as const, describe: "stock: the image's Debian kernel; built: build from source (default: built when --kernel-src, --patches or --kconfig is given, else stock)" });
+    .option('kernel', { type: 'string', describe: "stock: the image's Debian kernel; built: build from source (default: built when --kernel-src, --patches or --kconfig is given, else stock)" });
 }
 
 function kernelOptions<T>(y: Argv<T>) {
@@ -48,17 +48,23 @@ function kernelOptions<T>(y: Argv<T>) {
 
 type GuestArgv = Common & {
   topology: string; image: string; accel: 'auto' | 'kvm' | 'tcg'; init: 'minimal' | 'systemd'; 'boot-timeout'?: number; out: string; keep: boolean; append?: string;
-  kernel?: 'stock' | 'built'; 'kernel-src'?: string; patches?: string; kconfig?: string[];
+  kernel?: string; 'kernel-src'?: string; patches?: string; kconfig?: string[];
 };
+
+/** --kernel stock|built|stock,built (built takes --kernel-src, --patches and --kconfig). */
+function kernelChoices(argv: GuestArgv): KernelChoice[] {
+  const wantsBuild = argv['kernel-src'] !== undefined || argv.patches !== undefined || argv.kconfig !== undefined;
+  const kinds = (argv.kernel ?? (wantsBuild ? 'built' : 'stock')).split(',');
+  for (const k of kinds) if (k !== 'stock' && k !== 'built') throw new ConfigError(`--kernel ${argv.kernel}: "${k}" is neither stock nor built`, 'use --kernel stock, built, or stock,built');
+  if (!kinds.includes('built') && wantsBuild) throw new ConfigError('--kernel stock cannot take --kernel-src, --patches or --kconfig', 'add built to --kernel (e.g. --kernel stock,built)');
+  return kinds.map((k) => (k === 'built' ? { kind: 'built', kernelSrc: argv['kernel-src'], patches: argv.patches, fragments: argv.kconfig ?? DEFAULT_FRAGMENTS } : { kind: 'stock' }));
+}
 
 function runOptionsFrom(argv: GuestArgv): RunOptions {
   const { cacheDir, log } = common(argv);
-  const wantsBuild = argv['kernel-src'] !== undefined || argv.patches !== undefined || argv.kconfig !== undefined;
-  const kernel: KernelChoice =
-    (argv.kernel ?? (wantsBuild ? 'built' : 'stock')) === 'built'
-      ? { kind: 'built', kernelSrc: argv['kernel-src'], patches: argv.patches, fragments: argv.kconfig ?? DEFAULT_FRAGMENTS }
-      : { kind: 'stock' };
-  if (kernel.kind === 'stock' && wantsBuild) throw new ConfigError('--kernel stock cannot take --kernel-src, --patches or --kconfig', 'drop --kernel stock to build a kernel');
+  const kernels = kernelChoices(argv);
+  if (kernels.length > 1 || argv.topology.includes(',')) throw new ConfigError('only `numacage run` takes several topologies or kernels');
+  const kernel = kernels[0]!;
   return {
     cacheDir, log, outDir: argv.out, topology: argv.topology, image: argv.image, accel: argv.accel, init: argv.init,
     bootTimeoutSeconds: argv['boot-timeout'], keep: argv.keep, kernel, append: argv.append?.split(/\s+/).filter(Boolean) ?? [],
@@ -104,11 +110,19 @@ async function main(): Promise<number> {
       const k = await ensureKernel({ cacheDir, log, kernelSrc: argv['kernel-src'], patches: argv.patches, fragments: argv.kconfig ?? DEFAULT_FRAGMENTS, rebuild: argv.rebuild });
       process.stdout.write(`${k.dir}\n  ${k.release}, ${k.cached ? 'cached' : `built in ${k.buildSeconds} s`}; ${k.source}${k.patches.length ? `; ${k.patches.length} patch(es)` : ''}\n`);
     })
-    .command('run', 'the main job: image, boot, probe, check, report', (y) => kernelOptions(guestOptions(y)),
+    .command('run', 'the main job: image, boot, probe, check, report (comma lists in --topology and --kernel run a matrix side by side)', (y) =>
+      kernelOptions(guestOptions(y))
+        .option('guests', { type: 'number', default: 1, describe: 'guests per (topology, kernel) pair' })
+        .option('jobs', { type: 'number', describe: 'guests at once (default: as many as CPUs and memory allow)' }),
     async (argv) => {
-      const outcome = await runPipeline(runOptionsFrom(argv));
-      process.stdout.write(outcome.text);
-      exitCode = verdictHolds(outcome.verdict) ? ExitCode.ok : ExitCode.failed;
+      if (!Number.isInteger(argv.guests) || argv.guests < 1) throw new ConfigError(`--guests ${argv.guests}: must be a whole number >= 1`);
+      if (argv.jobs !== undefined && (!Number.isInteger(argv.jobs) || argv.jobs < 1)) throw new ConfigError(`--jobs ${argv.jobs}: must be a whole number >= 1`);
+      const base = runOptionsFrom({ ...argv, topology: argv.topology.split(',')[0]!, kernel: argv.kernel?.split(',')[0] });
+      const result = await runMatrix({
+        ...base, topologies: argv.topology.split(',').filter(Boolean), kernels: kernelChoices(argv), guests: argv.guests, jobs: argv.jobs,
+      });
+      process.stdout.write(result.text);
+      exitCode = result.ok ? ExitCode.ok : ExitCode.failed;
     })
     .command('boot', 'boot a guest and leave it up until Ctrl-C', (y) => kernelOptions(guestOptions(y)),
     async (argv) => {

@@ -21,7 +21,7 @@ function launch(topologyName: string, over: Partial<QemuLaunch> = {}): QemuLaunc
   };
 }
 
-for (const name of ['private-virtio', 'three-node']) {
+for (const name of ['private-virtio', 'three-node', 'private-movable', 'hmat-tiered']) {
   test(`argv for ${name} matches the golden file`, (t) => {
     const { actual, expected } = golden(renderCommandLine('qemu-system-x86_64', buildQemuArgs(launch(name))) + '\n', 'qemu-args', `${name}.txt`);
     t.is(actual, expected);
@@ -68,4 +68,18 @@ test('kernel command line: console, root, panic=-1, nokaslr, init and extra word
     'console=ttyS0 root=/dev/vda rw panic=-1 nokaslr net.ifnames=0 init=/sbin/numacage-init private_node=1',
   );
   t.false(buildKernelCmdline({ extra: [] }).includes('init='));
+});
+
+test('a hot-plugged node: boot RAM in -m, slots and maxmem, a memory-less -numa node and a pc-dimm on it', (t) => {
+  const args = buildQemuArgs(launch('private-movable'));
+  t.is(args[args.indexOf('-m') + 1], '2048M,slots=1,maxmem=3072M');
+  t.true(args.includes('node,nodeid=1'));
+  t.true(args.includes('pc-dimm,id=dimm1,memdev=mem1,node=1'));
+});
+
+test('HMAT: hmat=on, an initiator on every node, latency and bandwidth per target', (t) => {
+  const args = buildQemuArgs(launch('hmat-tiered'));
+  t.is(args[args.indexOf('-machine') + 1], 'q35,accel=tcg,hmat=on');
+  t.true(args.includes('node,nodeid=1,memdev=mem1,initiator=0'));
+  t.true(args.includes('hmat-lb,initiator=0,target=1,hierarchy=memory,data-type=access-latency,latency=200'));
 });

@@ -94,3 +94,27 @@ test('the error says what to do', (t) => {
   t.is(err.exitCode, 2);
   t.regex(err.hint ?? '', /docs\/topology\.md/);
 });
+
+test('hot-plugged nodes: no CPUs, 128 MiB blocks, not every node; HMAT on all nodes or none', (t) => {
+  const raw = good() as { nodes: Record<string, unknown>[] };
+  raw.nodes[1]!.hotplug = 'pc-dimm';
+  raw.nodes[1]!.mem = '1000M';
+  raw.nodes[0]!.hmat = { latencyNs: 80, bandwidthMBs: 20000 };
+  let msg = problems({ ...raw, memory: '3048M' });
+  t.regex(msg, /node 1 is hot-plugged: its memory must be a multiple of 128 MiB/);
+  t.regex(msg, /give "hmat" figures for every node or for none/);
+  raw.nodes[1]!.hotplug = 'dimm';
+  msg = problems(raw);
+  t.regex(msg, /nodes\[1\]\.hotplug must be "pc-dimm" or "virtio-mem"/);
+});
+
+test('parallel guests: as many as fit in memory and CPUs; an explicit --jobs that does not fit is refused', async (t) => {
+  const { parallelism } = await import('../../src/app/matrix.js');
+  t.is(parallelism([3456, 3456, 3456], 24000, 2), 2);
+  t.is(parallelism([3456, 3456, 3456], 8000, 8), 2);
+  t.is(parallelism([3456], 24000, 2), 1);
+  t.is(parallelism([3456, 3456], 24000, 2, 1), 1);
+  const err = t.throws(() => parallelism([3456, 3456, 3456], 8000, 8, 3));
+  t.regex(err.message, /--jobs 3: 3 guests at once need up to 10\.1 GiB, the host has 7\.8 GiB available/);
+  t.throws(() => parallelism([30000], 8000, 2), { message: /one guest needs 29\.3 GiB/ });
+});
