@@ -1,4 +1,4 @@
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import type { QemuProcess } from '../adapters/qemu-process.js';
 import { sleep } from '../adapters/qemu-process.js';
 import type { Crash } from '../console/crash-scanner.js';
@@ -9,6 +9,8 @@ import { HostKeyMismatchError, SshSession, type SshTarget } from './ssh.js';
 export const CONSOLE_TAIL_LINES = 40;
 const RETRY_INTERVAL_MS = 150;
 const BANNER_TIMEOUT_MS = 1000;
+/** What the minimal init prints once sshd listens (guest/init/numacage-init). */
+export const SSHD_UP_MARKER = /numacage-init: sshd and eth0 up/;
 
 export interface ReadinessLimits {
   /** Overall time for SSH to answer. */
@@ -20,21 +22,25 @@ export interface ReadinessLimits {
 }
 
 /**
- * Whether sshd's "SSH-2.0-" banner arrives within timeoutMs. QEMU's user
- * networking accepts on the host port before the guest listens, and a
- * connection made then can hang in TCP retransmits for seconds; a short
- * banner probe avoids waiting those out inside the SSH handshake.
+ * A TCP connection to the forwarded SSH port on which sshd's banner has
+ * arrived (not yet read), or undefined after timeoutMs. QEMU's user networking
+ * accepts on the host port before the guest listens, and a connection made
+ * then can hang in TCP retransmits for seconds; waiting for the banner on a
+ * short timeout avoids that, and the same socket then carries the SSH session,
+ * so sshd forks only once.
  */
-export function sshBannerSeen(port: number, timeoutMs = BANNER_TIMEOUT_MS): Promise<boolean> {
+export function socketWithBanner(port: number, timeoutMs = BANNER_TIMEOUT_MS): Promise<Socket | undefined> {
   return new Promise((resolve) => {
     const sock = connect({ host: '127.0.0.1', port });
     const done = (ok: boolean) => {
       clearTimeout(timer);
+      sock.removeAllListeners('readable').removeAllListeners('error').removeAllListeners('close');
+      if (ok) return resolve(sock);
       sock.destroy();
-      resolve(ok);
+      resolve(undefined);
     };
     const timer = setTimeout(() => done(false), timeoutMs);
-    sock.once('data', (d: Buffer) => done(d.toString('latin1').startsWith('SSH-')));
+    sock.once('readable', () => done(sock.readableLength > 0));
     sock.once('error', () => done(false));
     sock.once('close', () => done(false));
   });
@@ -52,26 +58,48 @@ export async function waitForSsh(target: SshTarget, qemu: QemuProcess, watch: Cr
   void watch.fatal.then((c) => (crash = c));
   const interrupted = Promise.race([qemu.exited, watch.fatal]).then(() => 'interrupted' as const);
   const stopped = () => crash !== undefined || qemu.hasExited();
+  // Once the init says sshd is up, a probe still waiting on a connection made earlier is dropped for a fresh one.
+  let sshdUp = false;
+  let wakeUp: () => void = () => undefined;
+  const unwatch = qemu.console.watch((chunk) => {
+    if (!sshdUp && SSHD_UP_MARKER.test(qemu.console.content.slice(-chunk.length - 200))) {
+      sshdUp = true;
+      wakeUp();
+    }
+  });
 
   while (Date.now() < deadline && !stopped()) {
     if (Date.now() - watch.lastOutputAt > limits.noOutputMs) {
       throw new BootFailure('boot-hang', `the console has been silent for ${Math.round(limits.noOutputMs / 1000)} s and SSH is not up`, qemu.console.tail(CONSOLE_TAIL_LINES));
     }
-    const banner = await Promise.race([sshBannerSeen(target.port), interrupted]);
-    if (banner !== true) {
-      if (banner === false) await sleep(RETRY_INTERVAL_MS);
+    const wasUp = sshdUp;
+    const probe = socketWithBanner(target.port);
+    const markerSeen = new Promise<'marker'>((r) => (wakeUp = () => r('marker')));
+    const sock = await Promise.race([probe, interrupted, ...(wasUp ? [] : [markerSeen])]);
+    if (sock === 'interrupted' || sock === 'marker') {
+      void probe.then((s) => s?.destroy());
+      if (sock === 'interrupted') break;
       continue;
     }
-    const attempt = SshSession.open(target, Math.min(limits.attemptMs, Math.max(deadline - Date.now(), 1)));
+    if (!sock) {
+      if (!sshdUp) await Promise.race([sleep(RETRY_INTERVAL_MS), markerSeen]);
+      else await sleep(RETRY_INTERVAL_MS);
+      continue;
+    }
+    const attempt = SshSession.open(target, Math.min(limits.attemptMs, Math.max(deadline - Date.now(), 1)), sock);
     const outcome = await Promise.race([attempt.then((s) => ({ session: s }), (err: Error) => ({ err })), interrupted]);
     if (outcome === 'interrupted') {
       attempt.then((s) => s.close(), () => undefined);
       break;
     }
-    if ('session' in outcome) return outcome.session;
+    if ('session' in outcome) {
+      unwatch();
+      return outcome.session;
+    }
     if (outcome.err instanceof HostKeyMismatchError) throw outcome.err;
     await sleep(RETRY_INTERVAL_MS);
   }
+  unwatch();
   // After a panic QEMU exits by itself (panic=-1, -no-reboot); give it a moment so the tail holds the whole report.
   if (crash && !qemu.hasExited()) await Promise.race([qemu.exited, sleep(2000)]);
   if (qemu.hasExited()) await qemu.exited;

@@ -1,5 +1,6 @@
 import ssh2 from 'ssh2';
 import type { ClientChannel } from 'ssh2';
+import type { Socket } from 'node:net';
 
 export interface ExecResult {
   command: string;
@@ -22,8 +23,8 @@ export interface SshTarget {
 export class SshSession {
   private constructor(private readonly client: ssh2.Client, readonly target: SshTarget) {}
 
-  /** One connection attempt; rejects on refusal, reset, timeout or a host key mismatch. */
-  static open(target: SshTarget, attemptTimeoutMs: number): Promise<SshSession> {
+  /** One connection attempt (over sock when given); rejects on refusal, reset, timeout or a host key mismatch. */
+  static open(target: SshTarget, attemptTimeoutMs: number, sock?: Socket): Promise<SshSession> {
     return new Promise((resolve, reject) => {
       const client = new ssh2.Client();
       const expected = Buffer.from(target.hostKey, 'base64');
@@ -35,8 +36,7 @@ export class SshSession {
           reject(hostKeyMismatch ? new HostKeyMismatchError() : err);
         })
         .connect({
-          host: '127.0.0.1',
-          port: target.port,
+          ...(sock ? { sock } : { host: '127.0.0.1', port: target.port }),
           username: target.user,
           privateKey: target.privateKey,
           readyTimeout: attemptTimeoutMs,
