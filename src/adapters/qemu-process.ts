@@ -22,8 +22,12 @@ export interface QemuProcess {
   /** Settles when QEMU has exited, for whatever reason. */
   readonly exited: Promise<QemuExit>;
   hasExited(): boolean;
-  /** QMP quit, then SIGKILL if QEMU is still there after graceMs. Safe to call twice. */
-  stop(graceMs?: number): Promise<void>;
+  /**
+   * Ends QEMU: with powerdownMs, an ACPI power-button press first (a guest
+   * running systemd shuts down cleanly); then QMP quit; then SIGKILL if QEMU
+   * is still there after graceMs. Safe to call twice.
+   */
+  stop(graceMs?: number, powerdownMs?: number): Promise<void>;
 }
 
 export function assertQemuInstalled(): void {
@@ -62,8 +66,11 @@ export async function startQemu(opts: { args: string[]; qmpSocket: string; conso
     return { code: r.exitCode ?? null, signal: r.signal ?? null, stderr };
   });
   let stopping: Promise<void> | undefined;
-  const stop = (graceMs = 3000): Promise<void> => {
+  const stop = (graceMs = 3000, powerdownMs = 0): Promise<void> => {
     stopping ??= (async () => {
+      if (done) return;
+      if (powerdownMs > 0 && (await qmpCommand(opts.qmpSocket, 'system_powerdown', undefined, graceMs).then(() => true, () => false)))
+        await Promise.race([exited, sleep(powerdownMs)]);
       if (done) return;
       await qmpCommand(opts.qmpSocket, 'quit', undefined, graceMs).catch(() => undefined);
       const gone = await Promise.race([exited.then(() => true), sleep(graceMs).then(() => false)]);

@@ -51,6 +51,7 @@ export interface Guest {
 const DEFAULT_EXEC_TIMEOUT_MS = 60_000;
 const SSH_ATTEMPT_TIMEOUT_MS = 8000;
 const PORT_TRIES = 3;
+const SYSTEMD_POWERDOWN_MS = 15_000;
 
 export async function bootGuest(req: BootRequest): Promise<Guest> {
   const overlay = join(req.runDir, 'root.qcow2');
@@ -107,7 +108,9 @@ export async function bootGuest(req: BootRequest): Promise<Guest> {
       session,
       async close(opts = {}) {
         for (const s of sessions.values()) s.close();
-        await qemu.stop();
+        // A kept overlay should be consistent: systemd gets the power button and a moment to shut down
+        // (the minimal init ignores it). A discarded overlay needs no clean shutdown.
+        await qemu.stop(3000, opts.keep && req.init === 'systemd' ? SYSTEMD_POWERDOWN_MS : 0);
         await rm(qmpDir, { recursive: true, force: true });
         if (!opts.keep) await rm(overlay, { force: true });
       },
