@@ -32,7 +32,7 @@ const modes: ('bare' | InitMode)[] = args.includes('--systemd') ? ['bare', 'mini
 async function once(kernel: KernelChoice, mode: 'bare' | InitMode, outDir: string): Promise<number> {
   const opts: RunOptions = {
     cacheDir: resolveCacheDir(), outDir, topology: 'private-virtio', image: 'debian-bookworm', accel: 'auto', keep: false,
-    init: mode === 'bare' ? 'minimal' : mode, append: mode === 'bare' ? ['init=/bin/true'] : [], kernel, log: silentLogger(),
+    init: mode === 'bare' ? 'minimal' : mode, append: mode === 'bare' ? ['init=/bin/true'] : [], kernel, log: silentLogger(), invariants: [],
   };
   const started = Date.now();
   try {

@@ -146,7 +146,8 @@ async function buildInto(staging: string, recipe: ImageRecipe, key: string, kern
   await writeFile(join(staging, 'id_ed25519.pub'), `${keys.public}\n`);
   await installAuthorizedKey(root, '/root', keys.public);
   for (const user of recipe.users) {
-    await runChecked('chroot', [root, 'useradd', '--create-home', '--shell', '/bin/bash', user]);
+    // Password "*": no password login, yet not "locked", which sshd without PAM would refuse.
+    await runChecked('chroot', [root, 'useradd', '--create-home', '--shell', '/bin/bash', '--password', '*', user]);
     await installAuthorizedKey(root, `/home/${user}`, keys.public, user);
   }
 

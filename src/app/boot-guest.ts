@@ -42,7 +42,7 @@ export interface Guest {
   readonly crashWatch: CrashWatch;
   /** Seconds from QEMU start to the first SSH session. */
   readonly bootToSshSeconds: number;
-  exec(command: string, opts?: { timeoutMs?: number; user?: string }): Promise<ExecResult>;
+  exec(command: string, opts?: { timeoutMs?: number; user?: string; input?: Buffer }): Promise<ExecResult>;
   /** An SSH session as another user (e.g. the unprivileged probe user). */
   session(user: string): Promise<SshSession>;
   close(opts?: { keep?: boolean }): Promise<void>;
@@ -103,7 +103,7 @@ export async function bootGuest(req: BootRequest): Promise<Guest> {
       crashWatch,
       bootToSshSeconds,
       async exec(command, opts = {}) {
-        return (await session(opts.user ?? 'root')).exec(command, opts.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS);
+        return (await session(opts.user ?? 'root')).exec(command, opts.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS, opts.input);
       },
       session,
       async close(opts = {}) {

@@ -4,12 +4,18 @@ import type { TopologyObservation } from '../invariants/topology.js';
 import { parseNumactlHardware } from '../probes/numactl.js';
 import { PCI_DEVICES_COMMAND, SYSFS_NODES_COMMAND, parsePciDevices, parseSysfsNodes } from '../probes/sysfs.js';
 import type { Guest } from './boot-guest.js';
+import type { ExecResult } from '../guest/ssh.js';
+
+export async function saveProbeOutput(runDir: string, name: string, r: ExecResult): Promise<void> {
+  await mkdir(join(runDir, 'probe'), { recursive: true });
+  const trailer = [r.stderr ? `# stderr:\n${r.stderr}` : '', r.exitCode !== 0 ? `# exit: ${r.exitCode ?? 'killed (timeout)'}` : ''].filter(Boolean).join('\n');
+  await writeFile(join(runDir, 'probe', `${name}.txt`), r.stdout + (trailer ? `\n${trailer}\n` : ''));
+}
 
 /** Raw outputs are kept in <runDir>/probe/<name>.txt; a failing command is an error with its stderr. */
-async function capture(guest: Guest, runDir: string, name: string, command: string): Promise<string> {
-  const r = await guest.exec(command, { timeoutMs: 30_000 });
-  await mkdir(join(runDir, 'probe'), { recursive: true });
-  await writeFile(join(runDir, 'probe', `${name}.txt`), r.stdout + (r.stderr ? `\n# stderr:\n${r.stderr}` : ''));
+export async function capture(guest: Guest, runDir: string, name: string, command: string, user = 'root'): Promise<string> {
+  const r = await guest.exec(command, { timeoutMs: 60_000, user });
+  await saveProbeOutput(runDir, name, r);
   if (r.timedOut) throw new Error(`probe ${name} timed out: ${command}`);
   if (r.exitCode !== 0) throw new Error(`probe ${name} exited ${r.exitCode}: ${r.stderr.trim() || command}`);
   return r.stdout;
@@ -18,7 +24,6 @@ async function capture(guest: Guest, runDir: string, name: string, command: stri
 /** Kept as artifacts for the reader (and the reproducer): which kernel booted, with what command line, and its log. */
 export async function probeKernelFacts(guest: Guest, runDir: string): Promise<{ release: string }> {
   const release = await capture(guest, runDir, 'uname', 'uname -r');
-  await capture(guest, runDir, 'cmdline', 'cat /proc/cmdline');
   await capture(guest, runDir, 'dmesg', 'dmesg');
   return { release: release.trim() };
 }

@@ -15,6 +15,11 @@ import { renderKtap } from '../report/ktap.js';
 import { renderText } from '../report/text.js';
 import { bootGuest, type BootRequest, type Guest, type InitMode } from './boot-guest.js';
 import { probeKernelFacts, probeTopology } from './probe-guest.js';
+import { probeIsolation, uploadProbe } from './probe-isolation.js';
+import { ensureProbeBinary } from '../adapters/probe-binary.js';
+import { checkInvariant } from '../invariants/invariant.js';
+import { ISOLATION_INVARIANTS } from '../invariants/isolation.js';
+import { detectProfile, nodeRoles } from '../invariants/profile.js';
 import { resolveTopology } from './resolve.js';
 
 export interface RunOptions {
@@ -29,6 +34,8 @@ export interface RunOptions {
   bootTimeoutSeconds?: number;
   /** Extra guest kernel command-line words. */
   append: string[];
+  /** Invariant ids to check (selectInvariants); topology alone by default. */
+  invariants: string[];
   keep: boolean;
   kernel: KernelChoice;
   log: Logger;
@@ -72,6 +79,8 @@ const seconds = (since: number) => Math.round((Date.now() - since) / 100) / 10;
 
 export interface PreparedRun {
   topology: Topology;
+  /** The static guest probe, when the selected invariants need it. */
+  probe?: { path: string; sha256: string };
   image: ImageArtifact;
   kernel: BootKernel;
   accel: AccelChoice;
@@ -81,7 +90,7 @@ export interface PreparedRun {
 }
 
 /** Resolves topology, image (building it if needed) and accelerator, and makes the run directory. */
-export async function prepareRun(opts: Pick<RunOptions, 'cacheDir' | 'outDir' | 'topology' | 'image' | 'accel' | 'kernel' | 'log'>): Promise<PreparedRun> {
+export async function prepareRun(opts: Pick<RunOptions, 'cacheDir' | 'outDir' | 'topology' | 'image' | 'accel' | 'kernel' | 'invariants' | 'log'>): Promise<PreparedRun> {
   const topology = await resolveTopology(opts.topology);
   const recipe = await loadRecipe(opts.image);
   assertQemuInstalled();
@@ -96,13 +105,14 @@ export async function prepareRun(opts: Pick<RunOptions, 'cacheDir' | 'outDir' | 
     timings.kernel = seconds(t);
     kernel = { kind: 'built', vmlinuz: built.bzImage, release: built.release, config: built.config };
   }
+  const probe = opts.invariants.some((id) => id !== 'topology') ? await ensureProbeBinary(opts.cacheDir) : undefined;
   const accel = await chooseAccel(opts.accel, opts.cacheDir, opts.log, kernel.vmlinuz);
   const runId = newRunId(topology.name);
   const runDir = resolve(opts.outDir, runId);
   await mkdir(runDir, { recursive: true });
   opts.log.info({ runDir }, 'run started');
   if (kernel.config) await copyFile(kernel.config, join(runDir, 'kernel.config'));
-  return { topology, image, kernel, accel, runId, runDir, timings };
+  return { topology, image, kernel, accel, runId, runDir, timings, ...(probe ? { probe } : {}) };
 }
 
 export function bootRequest(p: PreparedRun, opts: Pick<RunOptions, 'init' | 'bootTimeoutSeconds' | 'append' | 'log'>): BootRequest {
@@ -148,7 +158,9 @@ export async function executeRun(prepared: PreparedRun, opts: RunOptions, t0 = D
     const g = guest;
     const probing = (async () => {
       await probeKernelFacts(g, runDir).catch((err: Error) => log.warn({ err: err.message }, 'could not record uname, cmdline and dmesg'));
-      verdict.checks.push(await runTopologyCheck(g, runDir, topology));
+      if (opts.invariants.includes('topology')) verdict.checks.push(await runTopologyCheck(g, runDir, topology));
+      const isolation = opts.invariants.filter((id) => id !== 'topology');
+      if (isolation.length) await runIsolationChecks(g, prepared, isolation, verdict);
     })();
     // A fatal crash ends the probing at once: the guest is not to be trusted any more.
     probing.catch(() => undefined);
@@ -174,6 +186,21 @@ export async function executeRun(prepared: PreparedRun, opts: RunOptions, t0 = D
   await writeFile(join(runDir, 'results.ktap'), renderKtap(verdict));
   await writeFile(join(runDir, 'summary.txt'), text);
   return { verdict, runDir, text };
+}
+
+async function runIsolationChecks(guest: Guest, prepared: PreparedRun, ids: string[], verdict: Verdict): Promise<void> {
+  const roles = nodeRoles(prepared.topology);
+  const byId = new Map(ISOLATION_INVARIANTS.map((inv) => [inv.id, inv]));
+  if (!roles) {
+    for (const id of ids)
+      verdict.checks.push({ id, title: byId.get(id)!.title, expected: 'n/a', outcome: 'skip', summary: `topology ${prepared.topology.name} has no CPU-less node to test`, problems: [], evidence: {} });
+    return;
+  }
+  await uploadProbe(guest, prepared.probe!);
+  const obs = await probeIsolation(guest, prepared.runDir, roles, new Set(ids));
+  const profile = detectProfile({ nodeStates: obs.nodeStates, zones: obs.zones, cmdline: obs.cmdline, p: roles.p });
+  verdict.profile = profile;
+  for (const id of ids) verdict.checks.push(checkInvariant(byId.get(id)!, obs, { roles, profile: profile.profile }));
 }
 
 async function runTopologyCheck(guest: Guest, runDir: string, topology: Topology): Promise<CheckResult> {

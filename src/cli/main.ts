@@ -13,6 +13,7 @@ import { DEFAULT_FRAGMENTS, ensureKernel } from '../adapters/kernel-builder.js';
 import { createLogger, type Logger } from '../log.js';
 import { ConfigError, ExitCode, NumacageError } from '../model/errors.js';
 import { DEFAULT_TOPOLOGY } from '../topology/builtin.js';
+import { selectInvariants } from '../invariants/suites.js';
 
 const DEFAULT_IMAGE = 'debian-bookworm';
 
@@ -35,6 +36,8 @@ function guestOptions<T>(y: Argv<T>) {
     .option('boot-timeout', { type: 'number', describe: 'seconds to wait for SSH (default: 120 TCG / 40 KVM; x2 with systemd)' })
     .option('out', { type: 'string', default: process.env.NUMACAGE_RUNS ?? 'runs', describe: 'where run directories are created' })
     .option('keep', { type: 'boolean', default: false, describe: 'keep the qcow2 overlay in the run directory' })
+    .option('suite', { type: 'string', default: 'isolation', describe: 'isolation (every implemented invariant) or smoke (topology, abi, no-kernel-memory)' })
+    .option('only', { type: 'string', describe: 'comma list of invariant ids to run instead of a suite' })
     .option('append', { type: 'string', describe: 'extra guest kernel command-line words (a later init= wins over numacage\'s)' })
     .option('kernel', { type: 'string', describe: "stock: the image's Debian kernel; built: build from source (default: built when --kernel-src, --patches or --kconfig is given, else stock)" });
 }
@@ -47,7 +50,7 @@ function kernelOptions<T>(y: Argv<T>) {
 }
 
 type GuestArgv = Common & {
-  topology: string; image: string; accel: 'auto' | 'kvm' | 'tcg'; init: 'minimal' | 'systemd'; 'boot-timeout'?: number; out: string; keep: boolean; append?: string;
+  topology: string; image: string; accel: 'auto' | 'kvm' | 'tcg'; init: 'minimal' | 'systemd'; 'boot-timeout'?: number; out: string; keep: boolean; append?: string; suite: string; only?: string;
   kernel?: string; 'kernel-src'?: string; patches?: string; kconfig?: string[];
 };
 
@@ -68,6 +71,7 @@ function runOptionsFrom(argv: GuestArgv): RunOptions {
   return {
     cacheDir, log, outDir: argv.out, topology: argv.topology, image: argv.image, accel: argv.accel, init: argv.init,
     bootTimeoutSeconds: argv['boot-timeout'], keep: argv.keep, kernel, append: argv.append?.split(/\s+/).filter(Boolean) ?? [],
+    invariants: selectInvariants(argv.suite, argv.only),
   };
 }
 

@@ -49,7 +49,8 @@ export class SshSession {
     });
   }
 
-  exec(command: string, timeoutMs: number): Promise<ExecResult> {
+  /** Runs a command; input, when given, is its standard input. */
+  exec(command: string, timeoutMs: number, input?: Buffer): Promise<ExecResult> {
     const started = Date.now();
     return new Promise((resolve, reject) => {
       this.client.exec(command, (err, channel: ClientChannel) => {
@@ -66,6 +67,7 @@ export class SshSession {
         channel.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
         channel.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
         channel.on('exit', (code: number | null) => (exitCode = code));
+        if (input) channel.end(input);
         channel.on('close', () => {
           clearTimeout(timer);
           resolve({ command, stdout, stderr, exitCode: timedOut ? null : exitCode, timedOut, durationMs: Date.now() - started });

@@ -14,7 +14,7 @@ export interface ImageRecipe {
 }
 
 /** Bump when the image layout changes so that old cache entries are not reused. */
-export const IMAGE_FORMAT_VERSION = 1;
+export const IMAGE_FORMAT_VERSION = 2;
 
 const SOURCE_PLACEHOLDER = '{linux-source-6.12}';
 const PACKAGE_NAME = /^[a-z0-9][a-z0-9+.-]+$/;

@@ -33,6 +33,8 @@ export interface Verdict {
   topology: string;
   kernel: { kind: 'stock' | 'built'; release: string; path: string };
   accel: { accel: string; cpuModel: string; note?: string };
+  /** The kind of kernel that booted, detected from what it advertises (isolation suites only). */
+  profile?: { profile: string; reason: string };
   checks: CheckResult[];
   bootFailure?: BootFailureReport;
   /** Kernel trouble seen on the console (oops, WARNING, panic...): any of them fails the run. */

@@ -1,0 +1,191 @@
+import { pagesOn, type ProbeRecord } from '../probes/isolation-parsers.js';
+import type { Decision, Invariant, IsolationObservations } from './invariant.js';
+
+const KERNEL_COUNTERS = ['Slab', 'SUnreclaim', 'KernelStack', 'PageTables'];
+const privateProfile = (profile: string) => profile === 'private' || profile === 'private-user';
+
+export const abi: Invariant = {
+  id: 'abi',
+  title: 'the kernel advertises P as private',
+  evaluate(obs, { roles, profile }) {
+    const files = Object.keys(obs.nodeStates).filter((f) => /private|common|user/.test(f));
+    const passed = privateProfile(profile);
+    return {
+      passed,
+      summary: passed ? `node ${roles.p} is private (${profile})` : `no private-node state for node ${roles.p} in /sys/devices/system/node`,
+      problems: [`node state files: ${Object.keys(obs.nodeStates).join(' ')}`],
+      evidence: { profile, privateNodeFiles: files, nodeStates: obs.nodeStates },
+    };
+  },
+};
+
+export const noKernelMemory: Invariant = {
+  id: 'no-kernel-memory',
+  title: 'no unmovable kernel memory on P',
+  evaluate(obs, { roles }) {
+    if (!obs.pMeminfoAfterBoot || !obs.pMeminfoAfterWorkload) return undefined;
+    const problems: string[] = [];
+    for (const [when, m] of [['after boot', obs.pMeminfoAfterBoot], ['after a slab-heavy workload', obs.pMeminfoAfterWorkload]] as const)
+      for (const k of KERNEL_COUNTERS) if ((m[k] ?? 0) > 0) problems.push(`node ${roles.p} ${k} is ${m[k]} kB ${when}`);
+    const pick = (m: Record<string, number>) => Object.fromEntries(KERNEL_COUNTERS.map((k) => [k, m[k] ?? 0]));
+    const passed = problems.length === 0;
+    const slab = obs.pMeminfoAfterWorkload.Slab ?? 0;
+    return {
+      passed,
+      summary: passed ? `node ${roles.p}: Slab, SUnreclaim, KernelStack and PageTables stay 0 kB` : `node ${roles.p} holds kernel memory (Slab ${(slab / 1024).toFixed(1)} MB after the workload)`,
+      problems,
+      evidence: { node: roles.p, afterBootKiB: pick(obs.pMeminfoAfterBoot), afterWorkloadKiB: pick(obs.pMeminfoAfterWorkload) },
+    };
+  },
+};
+
+export const noFallbackIn: Invariant = {
+  id: 'no-fallback-in',
+  title: 'an unbound workload never spills onto P',
+  evaluate(obs, { roles }) {
+    if (!obs.fill) return undefined;
+    const steps = obs.fill.records.filter((r) => r.call === 'fault');
+    const onP = steps.reduce((s, r) => s + pagesOn(r.placement, roles.p), 0);
+    const reached = steps.at(-1)?.mib ?? 0;
+    const oomKilled = obs.fill.exitCode === 137 || obs.fill.exitCode === null;
+    const passed = onP === 0 && obs.fill.pNumaMissDelta === 0;
+    const ending = oomKilled ? `killed after ${reached} MiB (OOM)` : `completed ${reached} MiB`;
+    return {
+      passed,
+      summary: passed ? `${ending} with no page on node ${roles.p}` : `${(onP / 256).toFixed(0)} MiB of ${reached} MiB spilled onto node ${roles.p}`,
+      problems: [`${onP} pages landed on node ${roles.p}; its numa_miss rose by ${obs.fill.pNumaMissDelta}`],
+      evidence: { askedMiB: obs.fill.askedMiB, reachedMiB: reached, pagesOnP: onP, pNumaMissDelta: obs.fill.pNumaMissDelta, exitCode: obs.fill.exitCode },
+    };
+  },
+};
+
+function onP(r: ProbeRecord, p: number): number {
+  return pagesOn(r.placement, p);
+}
+
+export const softPolicy: Invariant = {
+  id: 'soft-policy',
+  title: 'soft policies never reach P',
+  evaluate(obs, { roles }) {
+    const recs = obs.softPolicy;
+    if (!recs || recs.length < 3) return undefined;
+    const problems: string[] = [];
+    const cases = recs.map((r) => {
+      const nodes = (r.nodes as number[]).join(',');
+      const landed = onP(r, roles.p);
+      const alone = (r.nodes as number[]).length === 1;
+      // {P} alone must be refused (EINVAL) or at least land nothing on P; {C,P} must land nothing on P.
+      if (landed > 0) problems.push(`${r.mode} {${nodes}}: ${landed} of ${r.pages} pages on node ${roles.p}${alone && r.ret === 0 ? ' (accepted)' : ''}`);
+      return { mode: r.mode, nodes: r.nodes, ret: r.ret, errno: r.errno, pagesOnP: landed, placement: r.placement };
+    });
+    const passed = problems.length === 0;
+    return {
+      passed,
+      summary: passed ? `INTERLEAVE/PREFERRED_MANY {C,P} and PREFERRED {P} put no page on node ${roles.p}` : problems[0]!,
+      problems,
+      evidence: { cases },
+    };
+  },
+};
+
+/** Whether the kernel lets this user target P: private-user kernels do, plain private ones must not, vanilla ones do but should not. */
+const optedIn = (profile: string) => profile === 'private-user';
+
+export const bindOptin: Invariant = {
+  id: 'bind-optin',
+  title: 'MPOL_BIND to P needs the opt-in',
+  evaluate(obs, { roles, profile }) {
+    const fresh = obs.bind?.find((r) => r.case === 'fresh');
+    const move = obs.bind?.find((r) => r.case === 'move-strict');
+    if (!fresh || !move) return undefined;
+    const problems: string[] = [];
+    if (optedIn(profile)) {
+      if (fresh.ret !== 0 || onP(fresh, roles.p) !== fresh.pages) problems.push(`opted in, yet mbind(BIND,{${roles.p}}) gave ${fresh.errno ?? fresh.ret} with ${onP(fresh, roles.p)} of ${fresh.pages} pages on P`);
+    } else {
+      if (fresh.ret === 0) problems.push(`mbind(BIND,{${roles.p}}) on a fresh mapping succeeded without opt-in; ${onP(fresh, roles.p)} of ${fresh.pages} pages landed on node ${roles.p}`);
+      if (onP(move, roles.p) > 0) problems.push(`mbind(BIND,{${roles.p}}, MOVE|STRICT) moved ${onP(move, roles.p)} of ${move.pages} pages onto node ${roles.p}`);
+    }
+    const passed = problems.length === 0;
+    return {
+      passed,
+      summary: passed ? (optedIn(profile) ? `bind allowed with the opt-in, all pages on node ${roles.p}` : `refused with ${fresh.errno}, no page on node ${roles.p}`) : problems[0]!,
+      problems,
+      evidence: { fresh: { ret: fresh.ret, errno: fresh.errno, placement: fresh.placement }, moveStrict: { ret: move.ret, errno: move.errno, before: move.before?.placement, after: move.placement } },
+    };
+  },
+};
+
+export const moveOptin: Invariant = {
+  id: 'move-optin',
+  title: 'migration onto P needs the opt-in',
+  evaluate(obs, { roles, profile }) {
+    const r = obs.movePages;
+    if (!r) return undefined;
+    const moved = onP(r, roles.p);
+    const problems: string[] = [];
+    if (optedIn(profile) && moved !== r.pages) problems.push(`opted in, yet only ${moved} of ${r.pages} pages moved to node ${roles.p} (status ${JSON.stringify(r.status)})`);
+    if (!optedIn(profile) && moved > 0) problems.push(`move_pages as a user moved ${moved} of ${r.pages} pages to node ${roles.p} without opt-in`);
+    const passed = problems.length === 0;
+    return {
+      passed,
+      summary: passed ? `${optedIn(profile) ? 'moved with the opt-in' : `refused (status ${[...new Set(r.status)].join(',')}), nothing moved`}` : problems[0]!,
+      problems,
+      evidence: { ret: r.ret, errno: r.errno, status: r.status, before: r.before?.placement, after: r.placement },
+    };
+  },
+};
+
+export const migrateOptin: Invariant = {
+  id: 'migrate-optin',
+  title: 'migrate_pages(2) onto P needs the opt-in',
+  evaluate(obs, { roles, profile }) {
+    const r = obs.migratePages;
+    if (!r) return undefined;
+    const moved = onP(r, roles.p);
+    const problems: string[] = [];
+    if (optedIn(profile) && moved === 0) problems.push(`opted in, yet migrate_pages({${roles.c}},{${roles.p}}) moved nothing`);
+    if (!optedIn(profile) && moved > 0) problems.push(`migrate_pages({${roles.c}},{${roles.p}}) as a user moved ${moved} of ${r.pages} pages onto node ${roles.p}`);
+    const passed = problems.length === 0;
+    return {
+      passed,
+      summary: passed ? (optedIn(profile) ? `pages moved with the opt-in` : `nothing landed on node ${roles.p} (ret ${r.ret}${r.errno ? ` ${r.errno}` : ''})`) : problems[0]!,
+      problems,
+      evidence: { ret: r.ret, errno: r.errno, before: r.before?.placement, after: r.placement },
+    };
+  },
+};
+
+export const hugetlb: Invariant = {
+  id: 'hugetlb',
+  title: 'the HugeTLB pool cannot grow on P',
+  evaluate(obs, { roles }) {
+    if (!obs.hugetlb) return undefined;
+    const passed = obs.hugetlb.got === 0;
+    return {
+      passed,
+      summary: passed ? `node ${roles.p} nr_hugepages stayed 0 after asking for ${obs.hugetlb.asked}` : `node ${roles.p} took ${obs.hugetlb.got} of ${obs.hugetlb.asked} 2 MiB huge pages`,
+      problems: [`nodes/node${roles.p}/hugepages/hugepages-2048kB/nr_hugepages read back ${obs.hugetlb.got}`],
+      evidence: { ...obs.hugetlb, node: roles.p },
+    };
+  },
+};
+
+export const demotion: Invariant = {
+  id: 'demotion',
+  title: 'P is not a demotion target',
+  evaluate(obs, { roles }) {
+    if (!obs.tiers) return undefined;
+    const holding = obs.tiers.tiers.filter((t) => t.nodes.includes(roles.p)).map((t) => t.name);
+    const passed = holding.length === 0;
+    return {
+      passed,
+      summary: passed ? `node ${roles.p} is in no memory tier` : `node ${roles.p} is in ${holding.join(', ')} (demotion_enabled ${obs.tiers.demotionEnabled})`,
+      problems: holding.map((t) => `node ${roles.p} is listed in /sys/devices/virtual/memory_tiering/${t}/nodelist`),
+      evidence: { ...obs.tiers, node: roles.p },
+    };
+  },
+};
+
+export const ISOLATION_INVARIANTS: Invariant[] = [abi, noKernelMemory, noFallbackIn, softPolicy, bindOptin, moveOptin, migrateOptin, hugetlb, demotion];
+
+export type { Decision, IsolationObservations };

@@ -1,0 +1,101 @@
+import { parseCpuList } from '../topology/parse.js';
+
+/** One JSON line printed by guest/probe/probe.c. */
+export interface ProbeRecord {
+  probe: string;
+  call: string;
+  ret?: number;
+  errno?: string | null;
+  pages?: number;
+  /** Node id (as a string) or ENOENT / EFAULT / other → page count. */
+  placement?: Record<string, number>;
+  before?: { placement: Record<string, number> };
+  status?: number[];
+  mode?: string;
+  case?: string;
+  mib?: number;
+  [key: string]: unknown;
+}
+
+/** The probe's JSON lines; anything else on stdout is ignored. Pure. */
+export function parseProbeOutput(text: string): ProbeRecord[] {
+  const out: ProbeRecord[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      out.push(JSON.parse(line) as ProbeRecord);
+    } catch {
+      // A line cut short by an OOM kill.
+    }
+  }
+  return out;
+}
+
+export function pagesOn(placement: Record<string, number> | undefined, node: number): number {
+  return placement?.[String(node)] ?? 0;
+}
+
+export interface Zone {
+  node: number;
+  zone: string;
+  present: number;
+  managed: number;
+}
+
+/** /proc/zoneinfo → one entry per (node, zone). Pure. */
+export function parseZoneinfo(text: string): Zone[] {
+  const zones: Zone[] = [];
+  let cur: Zone | undefined;
+  for (const line of text.split('\n')) {
+    const head = /^Node (\d+), zone\s+(\S+)/.exec(line);
+    if (head) {
+      cur = { node: Number(head[1]), zone: head[2]!, present: 0, managed: 0 };
+      zones.push(cur);
+      continue;
+    }
+    const m = /^\s+(present|managed)\s+(\d+)$/.exec(line);
+    if (m && cur) cur[m[1] as 'present' | 'managed'] = Number(m[2]);
+  }
+  return zones;
+}
+
+export const NODE_STATES_COMMAND = 'cd /sys/devices/system/node && for f in has_* possible online; do echo "$f $(cat $f)"; done';
+
+/** `has_normal_memory 0` lines → file name → node list. Pure. */
+export function parseNodeStates(text: string): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const line of text.split('\n')) {
+    const m = /^(\S+)\s*(.*)$/.exec(line.trim());
+    if (m && m[1]) out[m[1]] = parseCpuList(m[2]!.trim()) ?? [];
+  }
+  return out;
+}
+
+export const MEMORY_TIERS_COMMAND =
+  'echo "demotion_enabled $(cat /sys/kernel/mm/numa/demotion_enabled 2>/dev/null)"; for t in /sys/devices/virtual/memory_tiering/memory_tier*; do [ -e "$t/nodelist" ] && echo "${t##*/} $(cat $t/nodelist)"; done; true';
+
+export interface MemoryTiers {
+  demotionEnabled: boolean;
+  tiers: { name: string; nodes: number[] }[];
+}
+
+export function parseMemoryTiers(text: string): MemoryTiers {
+  const tiers: MemoryTiers['tiers'] = [];
+  let demotionEnabled = false;
+  for (const line of text.split('\n')) {
+    const [name, rest = ''] = line.trim().split(/\s+(.*)/);
+    if (name === 'demotion_enabled') demotionEnabled = /^(true|1|Y)/i.test(rest);
+    else if (name?.startsWith('memory_tier')) tiers.push({ name, nodes: parseCpuList(rest.trim()) ?? [] });
+  }
+  return { demotionEnabled, tiers };
+}
+
+/** /sys/devices/system/node/nodeN/numastat → counter → value. Pure. */
+export function parseNumastat(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    const m = /^(\w+) (\d+)$/.exec(line.trim());
+    if (m) out[m[1]!] = Number(m[2]);
+  }
+  return out;
+}
