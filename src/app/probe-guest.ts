@@ -8,7 +8,7 @@ import type { ExecResult } from '../guest/ssh.js';
 
 export async function saveProbeOutput(runDir: string, name: string, r: ExecResult): Promise<void> {
   await mkdir(join(runDir, 'probe'), { recursive: true });
-  const trailer = [r.stderr ? `# stderr:\n${r.stderr}` : '', r.exitCode !== 0 ? `# exit: ${r.exitCode ?? 'killed (timeout)'}` : ''].filter(Boolean).join('\n');
+  const trailer = [r.stderr ? `# stderr:\n${r.stderr}` : '', r.exitCode !== 0 ? `# exit: ${r.timedOut ? 'killed after the timeout' : r.signal ? `signal ${r.signal}` : r.exitCode}` : ''].filter(Boolean).join('\n');
   await writeFile(join(runDir, 'probe', `${name}.txt`), r.stdout + (trailer ? `\n${trailer}\n` : ''));
 }
 

@@ -6,8 +6,9 @@ export interface ExecResult {
   command: string;
   stdout: string;
   stderr: string;
-  /** null when the command was killed for running past its timeout. */
+  /** null when the command was killed: by a signal in the guest (signal) or for running past its timeout (timedOut). */
   exitCode: number | null;
+  signal?: string;
   timedOut: boolean;
   durationMs: number;
 }
@@ -58,6 +59,7 @@ export class SshSession {
         let stdout = '';
         let stderr = '';
         let exitCode: number | null = null;
+        let signal: string | undefined;
         let timedOut = false;
         const timer = setTimeout(() => {
           timedOut = true;
@@ -66,11 +68,14 @@ export class SshSession {
         }, timeoutMs);
         channel.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
         channel.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-        channel.on('exit', (code: number | null) => (exitCode = code));
+        channel.on('exit', (code: number | null, sig?: string) => {
+          exitCode = code;
+          signal = sig ?? undefined;
+        });
         if (input) channel.end(input);
         channel.on('close', () => {
           clearTimeout(timer);
-          resolve({ command, stdout, stderr, exitCode: timedOut ? null : exitCode, timedOut, durationMs: Date.now() - started });
+          resolve({ command, stdout, stderr, exitCode: timedOut ? null : exitCode, ...(signal && !timedOut ? { signal } : {}), timedOut, durationMs: Date.now() - started });
         });
       });
     });

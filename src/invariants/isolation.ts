@@ -47,7 +47,7 @@ export const noFallbackIn: Invariant = {
     const steps = obs.fill.records.filter((r) => r.call === 'fault');
     const onP = steps.reduce((s, r) => s + pagesOn(r.placement, roles.p), 0);
     const reached = steps.at(-1)?.mib ?? 0;
-    const oomKilled = obs.fill.exitCode === 137 || obs.fill.exitCode === null;
+    const oomKilled = obs.fill.exitCode !== 0;
     const passed = onP === 0 && obs.fill.pNumaMissDelta === 0;
     const ending = oomKilled ? `killed after ${reached} MiB (OOM)` : `completed ${reached} MiB`;
     return {

@@ -4,9 +4,16 @@ import test from 'ava';
 import { dir } from 'tmp-promise';
 import { execa } from 'execa';
 import { CLI, logLine, numacage, onlyRunDir, qemuProcessesMentioning } from '../helpers/cli.js';
+import { EXPECTATIONS } from '../../src/invariants/expectations.js';
+import { SUITES } from '../../src/invariants/suites.js';
+
+/** The outcome each invariant must have on a kernel of this profile: the catalogue's column, exactly. */
+function column(profile: 'vanilla' | 'vanilla-movable'): Record<string, string> {
+  return Object.fromEntries(SUITES.isolation!.map((id) => [id, EXPECTATIONS[id]![profile] === 'fail' ? 'xfail' : 'pass']));
+}
 
 // One real guest: Debian's stock 6.12 kernel on the default private-virtio topology, under TCG here.
-test.serial('numacage run on the defaults boots the stock kernel and sees both nodes with their sizes', async (t) => {
+test.serial('numacage run on the defaults: the stock kernel, both nodes with their sizes, and the vanilla column exactly', async (t) => {
   const out = await dir({ unsafeCleanup: true });
   const r = await numacage(['run', '--out', out.path]);
   t.is(r.exitCode, 0, r.all);
@@ -24,6 +31,9 @@ test.serial('numacage run on the defaults boots the stock kernel and sees both n
   t.true(nodes[1]!.memTotalMiB > 950 && nodes[1]!.memTotalMiB <= 1024, `node 1: ${nodes[1]!.memTotalMiB} MiB`);
   t.deepEqual(topo.evidence.devices.map((d: { node: number }) => d.node), [1]);
   t.regex(r.stdout, /PASS\s+topology\s+2 nodes, node 0: \d+ MiB cpus \[0,1\]; node 1: \d+ MiB cpus \[\]/);
+  t.is(report.profile.profile, 'vanilla');
+  t.deepEqual(Object.fromEntries(report.checks.map((c: { id: string; outcome: string }) => [c.id, c.outcome])), column('vanilla'));
+  t.deepEqual(report.crashes, []);
 
   // Artifacts: console, argv, reproducer, raw probes, all report formats; the overlay is gone.
   t.regex(readFileSync(join(runDir, 'console.log'), 'utf8'), /Linux version 6\.12/);
@@ -36,6 +46,17 @@ test.serial('numacage run on the defaults boots the stock kernel and sees both n
   t.false(existsSync(join(runDir, 'root.qcow2')));
   t.deepEqual(qemuProcessesMentioning(out.path), []);
   t.log(`timings: ${JSON.stringify(report.timings)}`);
+  await out.cleanup();
+});
+
+test.serial('the stock kernel on private-movable is vanilla-movable and matches that column exactly', async (t) => {
+  const out = await dir({ unsafeCleanup: true });
+  const r = await numacage(['run', '--topology', 'private-movable', '--out', out.path]);
+  t.is(r.exitCode, 0, r.all);
+  const report = JSON.parse(readFileSync(join(onlyRunDir(out.path), 'report.json'), 'utf8'));
+  t.is(report.profile.profile, 'vanilla-movable');
+  t.deepEqual(Object.fromEntries(report.checks.map((c: { id: string; outcome: string }) => [c.id, c.outcome])), column('vanilla-movable'));
+  t.log(`suite: ${report.timings.probe} s`);
   await out.cleanup();
 });
 

@@ -1,0 +1,56 @@
+import {
+  parseMemoryTiers, parseNodeStates, parseNumastat, parseProbeOutput, parseZoneinfo,
+} from '../probes/isolation-parsers.js';
+import { parseNodeMeminfo } from '../probes/sysfs.js';
+import type { IsolationObservations } from './invariant.js';
+
+/** The raw text of each isolation probe, as kept in <runDir>/probe/<name>.txt. */
+export interface RawIsolationOutputs {
+  'node-states': string;
+  zoneinfo: string;
+  cmdline: string;
+  'p-meminfo-after-boot'?: string;
+  'p-meminfo-after-workload'?: string;
+  'soft-policy'?: string;
+  bind?: string;
+  'move-pages'?: string;
+  'migrate-pages'?: string;
+  hugetlb?: string;
+  'memory-tiers'?: string;
+  'p-numastat-before'?: string;
+  fill?: string;
+  'p-numastat-after'?: string;
+}
+
+export const HUGEPAGES_ASKED = 4;
+
+/** Raw probe texts → observations. Pure; the same code reads a live guest and a fixture. */
+export function assembleObservations(
+  raw: RawIsolationOutputs,
+  extra: { fill?: { exitCode: number | null; askedMiB: number }; errors?: Record<string, string> } = {},
+): IsolationObservations {
+  const obs: IsolationObservations = {
+    nodeStates: parseNodeStates(raw['node-states']),
+    zones: parseZoneinfo(raw.zoneinfo),
+    cmdline: raw.cmdline.trim(),
+    errors: { ...extra.errors },
+  };
+  if (raw['p-meminfo-after-boot'] !== undefined) obs.pMeminfoAfterBoot = parseNodeMeminfo(raw['p-meminfo-after-boot']);
+  if (raw['p-meminfo-after-workload'] !== undefined) obs.pMeminfoAfterWorkload = parseNodeMeminfo(raw['p-meminfo-after-workload']);
+  if (raw['soft-policy'] !== undefined) obs.softPolicy = parseProbeOutput(raw['soft-policy']);
+  if (raw.bind !== undefined) obs.bind = parseProbeOutput(raw.bind);
+  if (raw['move-pages'] !== undefined) obs.movePages = parseProbeOutput(raw['move-pages'])[0];
+  if (raw['migrate-pages'] !== undefined) obs.migratePages = parseProbeOutput(raw['migrate-pages'])[0];
+  if (raw.hugetlb !== undefined) obs.hugetlb = { asked: HUGEPAGES_ASKED, got: Number(raw.hugetlb.trim().split('\n')[0]) };
+  if (raw['memory-tiers'] !== undefined) obs.tiers = parseMemoryTiers(raw['memory-tiers']);
+  if (raw.fill !== undefined && extra.fill && raw['p-numastat-before'] !== undefined && raw['p-numastat-after'] !== undefined) {
+    const miss = (t: string) => parseNumastat(t).numa_miss ?? 0;
+    obs.fill = {
+      records: parseProbeOutput(raw.fill),
+      exitCode: extra.fill.exitCode,
+      askedMiB: extra.fill.askedMiB,
+      pNumaMissDelta: miss(raw['p-numastat-after']) - miss(raw['p-numastat-before']),
+    };
+  }
+  return obs;
+}
