@@ -7,7 +7,9 @@
  *   numacage-probe bind P              mbind(BIND,{P}) on a fresh mapping, then MOVE|STRICT on pages already faulted
  *   numacage-probe move-pages P        move_pages(0, 16 pages on the local node, ->P, MPOL_MF_MOVE)
  *   numacage-probe migrate-pages C P   migrate_pages(0, {C}, {P}) with 16 faulted pages
- *   numacage-probe fill MIB [STEP]     fault MIB of anonymous memory with no policy, one line per STEP MiB
+ *   numacage-probe fill MIB [STEP [NODE]]  fault MIB of anonymous memory, one line per STEP MiB; with NODE,
+ *                                      each step is mbind(BIND,{NODE}) first (otherwise no policy)
+ *   numacage-probe thp P               4 MiB bound to P, faulted with MADV_NOHUGEPAGE, then MADV_HUGEPAGE + MADV_COLLAPSE
  *
  * Placement is read with move_pages(pid, n, pages, NULL, status, 0), which
  * does not fault pages in: status is a node or a negative errno (-ENOENT for
@@ -250,11 +252,17 @@ static int migrate_pages_to(int c, int pnode) {
 	return 0;
 }
 
-/* Faults MIB of anonymous memory with no policy, STEP MiB at a time, saying where each step landed. */
-static int fill(long mib, long step) {
+/* Faults MIB of anonymous memory STEP MiB at a time (bound to node when >= 0), saying where each step landed. */
+static int fill(long mib, long step, int node) {
 	const size_t step_pages = (size_t)step * 256;
 	for (long done = 0; done < mib; done += step) {
 		char *p = map_pages(step_pages);
+		if (node >= 0 && sys_mbind(p, step_pages * PAGE, MPOL_BIND, &node, 1, 0) != 0) {
+			printf("{\"probe\":\"fill\",\"call\":\"mbind\",");
+			print_result(-1, errno);
+			printf("}\n");
+			return 1;
+		}
 		touch(p, step_pages);
 		struct placement pl;
 		where(p, step_pages, &pl);
@@ -267,8 +275,60 @@ static int fill(long mib, long step) {
 	return 0;
 }
 
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
+#endif
+
+/* AnonHugePages (kB) of the mapping that starts at addr, from /proc/self/smaps. */
+static long anon_huge_kb(void *addr) {
+	FILE *f = fopen("/proc/self/smaps", "r");
+	if (!f) return -1;
+	char line[512];
+	int in = 0;
+	long kb = -1;
+	unsigned long start, end;
+	while (fgets(line, sizeof line, f)) {
+		if (sscanf(line, "%lx-%lx ", &start, &end) == 2) in = start == (unsigned long)addr;
+		else if (in && sscanf(line, "AnonHugePages: %ld kB", &kb) == 1) break;
+	}
+	fclose(f);
+	return kb;
+}
+
+static int thp(int pnode) {
+	const size_t len = 4UL << 20, huge = 2UL << 20;
+	char *raw = mmap(NULL, len + huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (raw == MAP_FAILED) { perror("mmap"); return 2; }
+	char *p = (char *)(((unsigned long)raw + huge - 1) & ~(huge - 1));
+	if (p > raw) munmap(raw, p - raw);
+	munmap(p + len, raw + huge - p);
+	errno = 0;
+	long bound = sys_mbind(p, len, MPOL_BIND, &pnode, 1, 0);
+	int bind_err = bound ? errno : 0;
+	madvise(p, len, MADV_NOHUGEPAGE);
+	touch(p, len / PAGE);
+	struct placement before, after;
+	where(p, len / PAGE, &before);
+	long huge_before = anon_huge_kb(p);
+	madvise(p, len, MADV_HUGEPAGE);
+	errno = 0;
+	long ret = madvise(p, len, MADV_COLLAPSE);
+	int err = ret ? errno : 0;
+	where(p, len / PAGE, &after);
+	printf("{\"probe\":\"thp\",\"call\":\"madvise\",\"advice\":\"MADV_COLLAPSE\",\"node\":%d,\"bind_ret\":%ld,\"bind_errno\":", pnode, bound);
+	if (errno_name(bind_err)) printf("\"%s\"", errno_name(bind_err)); else printf("null");
+	printf(",");
+	print_result(ret, err);
+	printf(",\"pages\":%zu,\"anon_huge_kb_before\":%ld,\"anon_huge_kb\":%ld,\"before\":{", len / PAGE, huge_before, anon_huge_kb(p));
+	print_placement(&before);
+	printf("},");
+	print_placement(&after);
+	printf("}\n");
+	return 0;
+}
+
 static int usage(void) {
-	fprintf(stderr, "usage: numacage-probe soft-policy C P | bind P | move-pages P | migrate-pages C P | fill MIB [STEP]\n");
+	fprintf(stderr, "usage: numacage-probe soft-policy C P | bind P | move-pages P | migrate-pages C P | fill MIB [STEP [NODE]] | thp P\n");
 	return 2;
 }
 
@@ -280,6 +340,7 @@ int main(int argc, char **argv) {
 	if (!strcmp(cmd, "bind") && argc == 3) return bind(atoi(argv[2]));
 	if (!strcmp(cmd, "move-pages") && argc == 3) return move_pages_to(atoi(argv[2]));
 	if (!strcmp(cmd, "migrate-pages") && argc == 4) return migrate_pages_to(atoi(argv[2]), atoi(argv[3]));
-	if (!strcmp(cmd, "fill") && (argc == 3 || argc == 4)) return fill(atol(argv[2]), argc == 4 ? atol(argv[3]) : 64);
+	if (!strcmp(cmd, "fill") && argc >= 3 && argc <= 5) return fill(atol(argv[2]), argc >= 4 ? atol(argv[3]) : 64, argc == 5 ? atoi(argv[4]) : -1);
+	if (!strcmp(cmd, "thp") && argc == 3) return thp(atoi(argv[2]));
 	return usage();
 }

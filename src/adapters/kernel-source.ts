@@ -1,7 +1,7 @@
 import { lstat, mkdir, readFile, readdir, rename, rm, stat, writeFile, copyFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
-import { ConfigError, InfraError } from '../model/errors.js';
+import { ConfigError } from '../model/errors.js';
 import type { Logger } from '../log.js';
 import { looksLikeMbox, parseSeries, splitMbox, touchedFiles, type Patch } from '../kernel/patches.js';
 import { runChecked, runCommand } from './runner.js';

@@ -40,6 +40,7 @@ export async function probeIsolation(guest: Guest, runDir: string, roles: NodeRo
   };
   const errors: Record<string, string> = {};
   let fill: { exitCode: number | null; askedMiB: number } | undefined;
+  let bindStrict: { exitCode: number | null; askedMiB: number } | undefined;
   const attempt = async (id: string, fn: () => Promise<void>) => {
     if (!ids.has(id)) return;
     try {
@@ -58,15 +59,44 @@ export async function probeIsolation(guest: Guest, runDir: string, roles: NodeRo
     raw['p-meminfo-after-workload'] = await get('p-meminfo-after-workload', `cat ${nodeFile(p, 'meminfo')}`);
     await guest.exec('rm -rf /tmp/nc-slab');
   });
+  await attempt('device-local', async () => {
+    // 32 MiB into the guest and 32 MiB out of it, over the NIC that sits on P.
+    const into = await guest.exec('cat > /dev/null', { input: Buffer.alloc(32 << 20, 0x5a), timeoutMs: 120_000 });
+    const out = await guest.exec('head -c 33554432 /dev/zero', { timeoutMs: 120_000 });
+    if (into.exitCode !== 0 || out.stdout.length !== 32 << 20) throw new Error('the traffic over the NIC did not go through');
+    raw['p-meminfo-after-traffic'] = await get('p-meminfo-after-traffic', `cat ${nodeFile(p, 'meminfo')}`);
+  });
   await attempt('soft-policy', async () => void (raw['soft-policy'] = await probe('soft-policy', `soft-policy ${c} ${p}`)));
   await attempt('bind-optin', async () => void (raw.bind = await probe('bind', `bind ${p}`)));
   await attempt('move-optin', async () => void (raw['move-pages'] = await probe('move-pages', `move-pages ${p}`)));
   await attempt('migrate-optin', async () => void (raw['migrate-pages'] = await probe('migrate-pages', `migrate-pages ${c} ${p}`)));
+  await attempt('cpuset', async () => {
+    // A cgroup whose cpuset.mems is C; the probe runs in it as the user.
+    const cg = '/sys/fs/cgroup/numacage-cpuset';
+    const inCg = (args: string) => `sh -c 'echo $$ > ${cg}/cgroup.procs && exec setpriv --reuid=${PROBE_USER} --regid=${PROBE_USER} --init-groups ${GUEST_PROBE_PATH} ${args}'`;
+    raw.cpuset = await get('cpuset',
+      `set -e; grep -qw cpuset /sys/fs/cgroup/cgroup.subtree_control || echo +cpuset > /sys/fs/cgroup/cgroup.subtree_control; mkdir -p ${cg}; echo ${c} > ${cg}/cpuset.mems; ` +
+      `${inCg(`bind ${p}`)}; ${inCg(`move-pages ${p}`)}; rmdir ${cg}`);
+  });
+  await attempt('thp', async () => void (raw.thp = await probe('thp', `thp ${p}`)));
+  await attempt('compaction', async () => {
+    const alive = (name: string) => `echo "${name} $(pgrep -x ${name}${p} >/dev/null && echo yes || echo no)"`;
+    raw.compaction = await get('compaction', `${alive('kcompactd')}; ${alive('kswapd')}; if echo 1 > ${nodeFile(p, 'compact')} 2>/dev/null; then echo "compact accepted"; else echo "compact refused"; fi`);
+  });
   await attempt('hugetlb', async () => {
     const pool = nodeFile(p, 'hugepages/hugepages-2048kB/nr_hugepages');
     raw.hugetlb = await get('hugetlb', `echo ${HUGEPAGES_ASKED} > ${pool}; cat ${pool}; echo 0 > ${pool}`);
   });
   await attempt('demotion', async () => void (raw['memory-tiers'] = await get('memory-tiers', MEMORY_TIERS_COMMAND)));
+  await attempt('bind-strict', async () => {
+    const pTotalKiB = parseNodeMeminfo(await capture(guest, runDir, 'p-meminfo-before-bind-strict', `cat ${nodeFile(p, 'meminfo')}`)).MemTotal ?? 0;
+    const askedMiB = Math.ceil(pTotalKiB / 1024 / 64) * 64 + 256;
+    const r = await guest.exec(`${GUEST_PROBE_PATH} fill ${askedMiB} 64 ${p}`, { user: PROBE_USER, timeoutMs: FILL_TIMEOUT_MS });
+    await saveProbeOutput(runDir, 'bind-strict', r);
+    if (r.timedOut) throw new Error(`the bound fill did not finish within ${FILL_TIMEOUT_MS / 1000} s`);
+    raw['bind-strict'] = r.stdout;
+    bindStrict = { exitCode: r.exitCode, askedMiB };
+  });
   await attempt('no-fallback-in', async () => {
     raw['p-numastat-before'] = await get('p-numastat-before', `cat ${nodeFile(p, 'numastat')}`);
     const cFreeKiB = parseNodeMeminfo(await capture(guest, runDir, 'c-meminfo-before-fill', `cat ${nodeFile(c, 'meminfo')}`)).MemFree ?? 0;
@@ -79,5 +109,5 @@ export async function probeIsolation(guest: Guest, runDir: string, roles: NodeRo
     raw['p-numastat-after'] = await get('p-numastat-after', `cat ${nodeFile(p, 'numastat')}`);
     fill = { exitCode: r.exitCode, askedMiB };
   });
-  return assembleObservations(raw, { fill, errors });
+  return assembleObservations(raw, { fill, bindStrict, errors });
 }

@@ -197,10 +197,11 @@ async function runIsolationChecks(guest: Guest, prepared: PreparedRun, ids: stri
     return;
   }
   await uploadProbe(guest, prepared.probe!);
-  const obs = await probeIsolation(guest, prepared.runDir, roles, new Set(ids));
+  const runnable = ids.filter((id) => !byId.get(id)!.unsupported?.(prepared.topology, roles));
+  const obs = await probeIsolation(guest, prepared.runDir, roles, new Set(runnable));
   const profile = detectProfile({ nodeStates: obs.nodeStates, zones: obs.zones, cmdline: obs.cmdline, p: roles.p });
   verdict.profile = profile;
-  for (const id of ids) verdict.checks.push(checkInvariant(byId.get(id)!, obs, { roles, profile: profile.profile }));
+  for (const id of ids) verdict.checks.push(checkInvariant(byId.get(id)!, obs, { roles, profile: profile.profile }, prepared.topology));
 }
 
 async function runTopologyCheck(guest: Guest, runDir: string, topology: Topology): Promise<CheckResult> {

@@ -2,6 +2,7 @@ import { judge, type CheckResult } from '../model/verdict.js';
 import type { MemoryTiers, ProbeRecord, Zone } from '../probes/isolation-parsers.js';
 import { expectationFor } from './expectations.js';
 import type { KernelProfile, NodeRoles } from './profile.js';
+import type { Topology } from '../model/topology.js';
 
 /** Everything the isolation probes saw in the guest; a missing field means that probe did not run or broke. */
 export interface IsolationObservations {
@@ -17,6 +18,13 @@ export interface IsolationObservations {
   migratePages?: ProbeRecord;
   fill?: { records: ProbeRecord[]; exitCode: number | null; askedMiB: number; pNumaMissDelta: number };
   hugetlb?: { asked: number; got: number };
+  /** bind and move-pages run inside a cgroup whose cpuset.mems is C. */
+  cpuset?: { bind?: ProbeRecord; movePages?: ProbeRecord };
+  bindStrict?: { records: ProbeRecord[]; exitCode: number | null; askedMiB: number };
+  thp?: ProbeRecord;
+  compaction?: { kcompactd: boolean; kswapd: boolean; compactAccepted: boolean };
+  /** P's meminfo after traffic through the NIC placed on P; absent when no device is on P. */
+  pMeminfoAfterTraffic?: Record<string, number>;
   tiers?: MemoryTiers;
   /** Probe failures by invariant id, reported as `error`. */
   errors: Record<string, string>;
@@ -37,14 +45,18 @@ export interface Decision {
 export interface Invariant {
   id: string;
   title: string;
+  /** Why the booted topology cannot test this invariant, if it cannot. */
+  unsupported?(t: Topology, roles: NodeRoles): string | undefined;
   /** Returns undefined when the observations it needs are missing. */
   evaluate(obs: IsolationObservations, ctx: Context): Decision | undefined;
 }
 
 /** An invariant's outcome against what the booted kernel's profile predicts. Pure. */
-export function checkInvariant(inv: Invariant, obs: IsolationObservations, ctx: Context): CheckResult {
+export function checkInvariant(inv: Invariant, obs: IsolationObservations, ctx: Context, topology?: Topology): CheckResult {
   const expected = expectationFor(inv.id, ctx.profile);
   const base = { id: inv.id, title: inv.title, expected };
+  const unsupported = topology && inv.unsupported?.(topology, ctx.roles);
+  if (unsupported) return { ...base, outcome: 'skip', summary: unsupported, problems: [], evidence: {} };
   if (expected === 'n/a') return { ...base, outcome: 'skip', summary: `not defined for a ${ctx.profile} kernel`, problems: [], evidence: {} };
   const error = obs.errors[inv.id];
   const d = error ? undefined : inv.evaluate(obs, ctx);

@@ -186,6 +186,109 @@ export const demotion: Invariant = {
   },
 };
 
-export const ISOLATION_INVARIANTS: Invariant[] = [abi, noKernelMemory, noFallbackIn, softPolicy, bindOptin, moveOptin, migrateOptin, hugetlb, demotion];
+export const cpuset: Invariant = {
+  id: 'cpuset',
+  title: 'cpuset.mems is enforced',
+  evaluate(obs, { roles }) {
+    const bind = obs.cpuset?.bind;
+    const move = obs.cpuset?.movePages;
+    if (!bind || !move) return undefined;
+    const problems: string[] = [];
+    if (bind.ret === 0 || onP(bind, roles.p) > 0) problems.push(`inside cpuset.mems=${roles.c}, mbind(BIND,{${roles.p}}) gave ${bind.errno ?? bind.ret} and put ${onP(bind, roles.p)} pages on node ${roles.p}`);
+    if (onP(move, roles.p) > 0) problems.push(`inside cpuset.mems=${roles.c}, move_pages moved ${onP(move, roles.p)} pages to node ${roles.p}`);
+    const passed = problems.length === 0;
+    return {
+      passed,
+      summary: passed ? `mbind refused with ${bind.errno}, move_pages ${move.errno ?? `status ${[...new Set(move.status)].join(',')}`}; nothing on node ${roles.p}` : problems[0]!,
+      problems,
+      evidence: { mems: roles.c, bind: { ret: bind.ret, errno: bind.errno, placement: bind.placement }, movePages: { ret: move.ret, errno: move.errno, status: move.status, placement: move.placement } },
+    };
+  },
+};
+
+export const bindStrict: Invariant = {
+  id: 'bind-strict',
+  title: 'a strict bind stays strict',
+  evaluate(obs, { roles }) {
+    const b = obs.bindStrict;
+    if (!b) return undefined;
+    const steps = b.records.filter((r) => r.call === 'fault');
+    const offP = steps.reduce((sum, r) => sum + Object.entries(r.placement ?? {}).filter(([k]) => /^\d+$/.test(k) && Number(k) !== roles.p).reduce((x, [, v]) => x + v, 0), 0);
+    const killed = b.exitCode !== 0;
+    const reached = steps.at(-1)?.mib ?? 0;
+    const problems: string[] = [];
+    if (offP > 0) problems.push(`${offP} pages bound to node ${roles.p} landed elsewhere`);
+    if (!killed) problems.push(`asked ${b.askedMiB} MiB of a node that has less, and the task was not OOM-killed`);
+    const passed = problems.length === 0;
+    return {
+      passed,
+      summary: passed ? `OOM-killed after ${reached} MiB, every page on node ${roles.p}` : problems[0]!,
+      problems,
+      evidence: { askedMiB: b.askedMiB, reachedMiB: reached, pagesOffP: offP, exitCode: b.exitCode },
+    };
+  },
+};
+
+export const thp: Invariant = {
+  id: 'thp',
+  title: 'no THP collapse on P, and collapse never moves memory off P',
+  evaluate(obs, { roles }) {
+    const r = obs.thp;
+    if (!r) return undefined;
+    const huge = r.anon_huge_kb as number;
+    const stayed = onP(r, roles.p);
+    const problems: string[] = [];
+    if (huge > 0) problems.push(`MADV_COLLAPSE made ${huge} kB of huge pages on node ${roles.p}`);
+    if (stayed !== r.pages && onP({ placement: r.before?.placement } as ProbeRecord, roles.p) === r.pages) problems.push(`collapse moved ${r.pages! - stayed} pages off node ${roles.p}`);
+    const passed = problems.length === 0;
+    return {
+      passed,
+      summary: passed ? `no huge page on node ${roles.p} (MADV_COLLAPSE ${r.errno ?? r.ret})` : problems[0]!,
+      problems,
+      evidence: { bind: { ret: r.bind_ret, errno: r.bind_errno }, collapse: { ret: r.ret, errno: r.errno }, anonHugeKiB: huge, before: r.before?.placement, after: r.placement },
+    };
+  },
+};
+
+export const compaction: Invariant = {
+  id: 'compaction',
+  title: 'compaction is gated on P',
+  evaluate(obs, { roles }) {
+    const c = obs.compaction;
+    if (!c) return undefined;
+    const problems: string[] = [];
+    if (c.kcompactd) problems.push(`kcompactd${roles.p} runs`);
+    if (c.compactAccepted) problems.push(`writing node${roles.p}/compact was accepted`);
+    const passed = problems.length === 0;
+    return {
+      passed,
+      summary: passed ? `no kcompactd${roles.p}, node${roles.p}/compact refused` : problems.join('; '),
+      problems,
+      evidence: { ...c, node: roles.p },
+    };
+  },
+};
+
+export const deviceLocal: Invariant = {
+  id: 'device-local',
+  title: 'allocations for a device on P stay off P',
+  unsupported: (t, roles) => (t.devices.some((d) => d.node === roles.p && d.kind === 'virtio-net') ? undefined : `topology ${t.name} places no virtio-net on node ${roles.p}`),
+  evaluate(obs, { roles }) {
+    const m = obs.pMeminfoAfterTraffic;
+    if (!m) return undefined;
+    const held = KERNEL_COUNTERS.filter((k) => (m[k] ?? 0) > 0);
+    const passed = held.length === 0;
+    return {
+      passed,
+      summary: passed ? `after 32 MiB each way over the NIC on node ${roles.p}, no kernel memory on it` : `after NIC traffic node ${roles.p} holds ${held.map((k) => `${k} ${m[k]} kB`).join(', ')}`,
+      problems: held.map((k) => `node ${roles.p} ${k} is ${m[k]} kB after traffic over the NIC on it`),
+      evidence: { node: roles.p, afterTrafficKiB: Object.fromEntries(KERNEL_COUNTERS.map((k) => [k, m[k] ?? 0])) },
+    };
+  },
+};
+
+export const ISOLATION_INVARIANTS: Invariant[] = [
+  abi, noKernelMemory, noFallbackIn, softPolicy, bindOptin, moveOptin, migrateOptin, hugetlb, demotion, cpuset, bindStrict, thp, compaction, deviceLocal,
+];
 
 export type { Decision, IsolationObservations };

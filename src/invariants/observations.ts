@@ -20,6 +20,11 @@ export interface RawIsolationOutputs {
   'p-numastat-before'?: string;
   fill?: string;
   'p-numastat-after'?: string;
+  cpuset?: string;
+  'bind-strict'?: string;
+  thp?: string;
+  compaction?: string;
+  'p-meminfo-after-traffic'?: string;
 }
 
 export const HUGEPAGES_ASKED = 4;
@@ -27,7 +32,11 @@ export const HUGEPAGES_ASKED = 4;
 /** Raw probe texts → observations. Pure; the same code reads a live guest and a fixture. */
 export function assembleObservations(
   raw: RawIsolationOutputs,
-  extra: { fill?: { exitCode: number | null; askedMiB: number }; errors?: Record<string, string> } = {},
+  extra: {
+    fill?: { exitCode: number | null; askedMiB: number };
+    bindStrict?: { exitCode: number | null; askedMiB: number };
+    errors?: Record<string, string>;
+  } = {},
 ): IsolationObservations {
   const obs: IsolationObservations = {
     nodeStates: parseNodeStates(raw['node-states']),
@@ -52,5 +61,16 @@ export function assembleObservations(
       pNumaMissDelta: miss(raw['p-numastat-after']) - miss(raw['p-numastat-before']),
     };
   }
+  if (raw.cpuset !== undefined) {
+    const recs = parseProbeOutput(raw.cpuset);
+    obs.cpuset = { bind: recs.find((r) => r.probe === 'bind' && r.case === 'fresh'), movePages: recs.find((r) => r.probe === 'move-pages') };
+  }
+  if (raw['bind-strict'] !== undefined && extra.bindStrict) obs.bindStrict = { records: parseProbeOutput(raw['bind-strict']), ...extra.bindStrict };
+  if (raw.thp !== undefined) obs.thp = parseProbeOutput(raw.thp)[0];
+  if (raw.compaction !== undefined) {
+    const has = (word: string) => new RegExp(`^${word} yes$`, 'm').test(raw.compaction!);
+    obs.compaction = { kcompactd: has('kcompactd'), kswapd: has('kswapd'), compactAccepted: /^compact accepted$/m.test(raw.compaction) };
+  }
+  if (raw['p-meminfo-after-traffic'] !== undefined) obs.pMeminfoAfterTraffic = parseNodeMeminfo(raw['p-meminfo-after-traffic']);
   return obs;
 }

@@ -3,7 +3,10 @@ import { EXPECTATIONS } from './expectations.js';
 
 export const SUITES: Record<string, string[]> = {
   /** Every invariant numacage implements, in the order they run. */
-  isolation: ['topology', 'abi', 'no-kernel-memory', 'soft-policy', 'bind-optin', 'move-optin', 'migrate-optin', 'hugetlb', 'demotion', 'no-fallback-in'],
+  isolation: [
+    'topology', 'abi', 'no-kernel-memory', 'device-local', 'soft-policy', 'bind-optin', 'move-optin', 'migrate-optin', 'cpuset', 'thp',
+    'compaction', 'hugetlb', 'demotion', 'bind-strict', 'no-fallback-in',
+  ],
   smoke: ['topology', 'abi', 'no-kernel-memory'],
 };
 

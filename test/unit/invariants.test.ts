@@ -11,7 +11,8 @@ import { fixture } from '../helpers/fixtures.js';
 
 const NAMES: (keyof RawIsolationOutputs)[] = [
   'node-states', 'zoneinfo', 'cmdline', 'p-meminfo-after-boot', 'p-meminfo-after-workload', 'soft-policy', 'bind', 'move-pages',
-  'migrate-pages', 'hugetlb', 'memory-tiers', 'p-numastat-before', 'fill', 'p-numastat-after',
+  'migrate-pages', 'hugetlb', 'memory-tiers', 'p-numastat-before', 'fill', 'p-numastat-after', 'cpuset', 'thp', 'compaction',
+  'bind-strict', 'p-meminfo-after-traffic',
 ];
 
 /** Observations recorded from a real guest (test/fixtures/guest/<dir>), through the same assembly as a live run. */
@@ -20,13 +21,18 @@ function recorded(dir: string): IsolationObservations {
   const killed = /# exit: signal/.test(raw.fill!);
   const done = /"call":"done","mib":(\d+)/.exec(raw.fill!);
   const steps = [...raw.fill!.matchAll(/"mib":(\d+)/g)];
-  return assembleObservations(raw, { fill: { exitCode: killed ? null : 0, askedMiB: Number(done?.[1] ?? steps.at(-1)?.[1]) } });
+  const strictKilled = /# exit: signal/.test(raw['bind-strict']!);
+  return assembleObservations(raw, {
+    fill: { exitCode: killed ? null : 0, askedMiB: Number(done?.[1] ?? steps.at(-1)?.[1]) },
+    bindStrict: { exitCode: strictKilled ? null : 0, askedMiB: 1280 },
+  });
 }
 
 const roles = nodeRoles(builtinTopology('private-virtio')!)!;
 
 function outcomes(obs: IsolationObservations, profile: KernelProfile): Record<string, string> {
-  return Object.fromEntries(ISOLATION_INVARIANTS.map((inv) => [inv.id, checkInvariant(inv, obs, { roles, profile }).outcome]));
+  const topology = builtinTopology('private-virtio')!;
+  return Object.fromEntries(ISOLATION_INVARIANTS.map((inv) => [inv.id, checkInvariant(inv, obs, { roles, profile }, topology).outcome]));
 }
 
 test('roles: C has the CPUs, P is the CPU-less MAP_SHARED node, C2 the other CPU-less one', (t) => {
@@ -74,6 +80,9 @@ function privateLike(obs: IsolationObservations): IsolationObservations {
   clone.migratePages = { ...clone.migratePages!, ret: 16, placement: { '0': 16 } };
   clone.hugetlb = { asked: 4, got: 0 };
   clone.tiers = { demotionEnabled: false, tiers: [{ name: 'memory_tier4', nodes: [0] }] };
+  clone.pMeminfoAfterTraffic = { ...clone.pMeminfoAfterBoot };
+  clone.thp = { ...clone.thp!, ret: -1, errno: 'EINVAL', anon_huge_kb: 0 };
+  clone.compaction = { kcompactd: false, kswapd: false, compactAccepted: false };
   clone.fill = { ...clone.fill!, exitCode: null, pNumaMissDelta: 0, records: clone.fill!.records.map((r) => ({ ...r, placement: r.placement ? { '0': 16384 } : undefined })) };
   return clone;
 }
@@ -82,7 +91,7 @@ test('a kernel that keeps P private passes every invariant, and the same answers
   const obs = privateLike(recorded('stock-6.12-private-virtio'));
   const profile = detectProfile({ nodeStates: obs.nodeStates, zones: obs.zones, cmdline: obs.cmdline, p: 1 });
   t.is(profile.profile, 'private');
-  for (const [id, outcome] of Object.entries(outcomes(obs, 'private'))) t.is(outcome, 'pass', id);
+  for (const [id, outcome] of Object.entries(outcomes(obs, 'private'))) t.is(outcome, EXPECTATIONS[id]!.private === 'n/a' ? 'skip' : 'pass', id);
   const onVanilla = outcomes(obs, 'vanilla');
   t.is(onVanilla['soft-policy'], 'xpass', 'a vanilla kernel that behaves privately is reported loudly');
 });
@@ -101,6 +110,26 @@ test('private-user: bind and migration to P are allowed; hugetlb is n/a', (t) =>
   t.is(got['move-optin'], 'pass');
   t.is(got['migrate-optin'], 'pass');
   t.is(got.hugetlb, 'skip');
+});
+
+test('a private kernel: bind-strict is n/a; a topology without a NIC on P skips device-local', (t) => {
+  const obs = privateLike(recorded('stock-6.12-private-virtio'));
+  t.is(outcomes(obs, 'private')['bind-strict'], 'skip');
+  const noNic = { ...builtinTopology('private-virtio')!, devices: [] };
+  const inv = ISOLATION_INVARIANTS.find((i) => i.id === 'device-local')!;
+  const r = checkInvariant(inv, obs, { roles, profile: 'vanilla' }, noNic);
+  t.is(r.outcome, 'skip');
+  t.regex(r.summary, /places no virtio-net on node 1/);
+});
+
+test('the new probes from real recordings: cpuset refuses, a strict bind is OOM-killed on P, THP collapses on P', (t) => {
+  const obs = recorded('stock-6.12-private-virtio');
+  t.is(obs.cpuset!.bind!.errno, 'EINVAL');
+  t.is(obs.cpuset!.movePages!.errno, 'EACCES');
+  t.is(obs.thp!.anon_huge_kb, 4096);
+  t.deepEqual(obs.compaction, { kcompactd: true, kswapd: true, compactAccepted: true });
+  const strict = obs.bindStrict!.records.filter((r) => r.call === 'fault');
+  t.true(strict.every((r) => Object.keys(r.placement!).join() === '1'));
 });
 
 test('profile detection: every spelling of the private ABI, and the opt-in by command line', (t) => {
@@ -133,5 +162,6 @@ test('suites and --only', (t) => {
   t.deepEqual(selectInvariants('isolation', 'hugetlb,topology'), ['topology', 'hugetlb']);
   t.throws(() => selectInvariants('isolation', 'nope'), { message: /unknown invariant "nope"/ });
   t.throws(() => selectInvariants('isolation', 'ksm'), { message: /"ksm" has no probe yet/ });
+  t.is(selectInvariants('isolation').length, 15);
   t.throws(() => selectInvariants('everything'), { message: /unknown suite/ });
 });
