@@ -10,6 +10,11 @@
  *   numacage-probe fill MIB [STEP [NODE]]  fault MIB of anonymous memory, one line per STEP MiB; with NODE,
  *                                      each step is mbind(BIND,{NODE}) first (otherwise no policy)
  *   numacage-probe thp P               4 MiB bound to P, faulted with MADV_NOHUGEPAGE, then MADV_HUGEPAGE + MADV_COLLAPSE
+ *   numacage-probe ksm C P SECS        (root) two identical MADV_MERGEABLE pages bound to P and a control pair on C;
+ *                                      waits up to SECS for ksmd (ksm/run must be 1) and compares PFNs
+ *   numacage-probe numa-balancing C P CPU SECS
+ *                                      (root) 64 pages moved to P with move_pages, default policy, pinned to CPU
+ *                                      (one of C's), touched for SECS; says where they are after
  *
  * Placement is read with move_pages(pid, n, pages, NULL, status, 0), which
  * does not fault pages in: status is a node or a negative errno (-ENOENT for
@@ -17,6 +22,8 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -327,8 +334,76 @@ static int thp(int pnode) {
 	return 0;
 }
 
+/* The PFN of the page at addr, from /proc/self/pagemap (0 without CAP_SYS_ADMIN). */
+static unsigned long pfn_of(void *addr) {
+	FILE *f = fopen("/proc/self/pagemap", "rb");
+	if (!f) return 0;
+	unsigned long long entry = 0;
+	if (fseek(f, (long)((unsigned long)addr / PAGE * 8), SEEK_SET) == 0 && fread(&entry, 8, 1, f) == 1) {}
+	fclose(f);
+	return (entry >> 63) & 1 ? (unsigned long)(entry & ((1ULL << 55) - 1)) : 0;
+}
+
+/* Two identical pages bound to node; each pair gets its own content so that pairs never merge with each other. */
+static char *mergeable_pair(int node, int fill_byte) {
+	char *p = map_pages(2);
+	if (sys_mbind(p, 2 * PAGE, MPOL_BIND, &node, 1, 0) != 0) return NULL;
+	memset(p, fill_byte, 2 * PAGE);
+	madvise(p, 2 * PAGE, MADV_MERGEABLE);
+	return p;
+}
+
+static int ksm(int c, int pnode, int secs) {
+	char *onp = mergeable_pair(pnode, 0x5a), *onc = mergeable_pair(c, 0xa5);
+	if (!onp || !onc) { printf("{\"probe\":\"ksm\",\"call\":\"mbind\","); print_result(-1, errno); printf("}\n"); return 1; }
+	int waited = 0;
+	for (; waited < secs * 10; waited++) {
+		if (pfn_of(onc) && pfn_of(onc) == pfn_of(onc + PAGE) && pfn_of(onp) == pfn_of(onp + PAGE)) break;
+		usleep(100000);
+	}
+	struct placement pl, cl;
+	where(onp, 2, &pl);
+	where(onc, 2, &cl);
+	printf("{\"probe\":\"ksm\",\"call\":\"merge\",\"waited_ms\":%d,\"p_pfns\":[%lu,%lu],\"c_pfns\":[%lu,%lu],", waited * 100,
+	       pfn_of(onp), pfn_of(onp + PAGE), pfn_of(onc), pfn_of(onc + PAGE));
+	printf("\"control\":{");
+	print_placement(&cl);
+	printf("},");
+	print_placement(&pl);
+	printf("}\n");
+	return 0;
+}
+
+static int numa_balancing(int pnode, int cpu, int secs) {
+	const size_t npages = 64;
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof set, &set) != 0) { perror("sched_setaffinity"); return 2; }
+	char *p = map_pages(npages);
+	touch(p, npages);
+	void *pages[64];
+	int nodes[64], status[64];
+	for (size_t i = 0; i < npages; i++) { pages[i] = p + i * PAGE; nodes[i] = pnode; }
+	long ret = syscall(SYS_move_pages, 0, npages, pages, nodes, status, MPOL_MF_MOVE);
+	struct placement before, after;
+	where(p, npages, &before);
+	time_t end = time(NULL) + secs;
+	unsigned long sum = 0;
+	while (time(NULL) < end)
+		for (size_t i = 0; i < npages * PAGE; i += 64) sum += (unsigned char)(p[i]++);
+	where(p, npages, &after);
+	printf("{\"probe\":\"numa-balancing\",\"call\":\"hammer\",\"cpu\":%d,\"seconds\":%d,\"move_ret\":%ld,\"pages\":%zu,\"sum\":%lu,\"before\":{", cpu, secs, ret, npages, sum);
+	print_placement(&before);
+	printf("},");
+	print_placement(&after);
+	printf("}\n");
+	return 0;
+}
+
 static int usage(void) {
-	fprintf(stderr, "usage: numacage-probe soft-policy C P | bind P | move-pages P | migrate-pages C P | fill MIB [STEP [NODE]] | thp P\n");
+	fprintf(stderr, "usage: numacage-probe soft-policy C P | bind P | move-pages P | migrate-pages C P | fill MIB [STEP [NODE]] | thp P"
+	                " | ksm C P SECS | numa-balancing C P CPU SECS\n");
 	return 2;
 }
 
@@ -342,5 +417,7 @@ int main(int argc, char **argv) {
 	if (!strcmp(cmd, "migrate-pages") && argc == 4) return migrate_pages_to(atoi(argv[2]), atoi(argv[3]));
 	if (!strcmp(cmd, "fill") && argc >= 3 && argc <= 5) return fill(atol(argv[2]), argc >= 4 ? atol(argv[3]) : 64, argc == 5 ? atoi(argv[4]) : -1);
 	if (!strcmp(cmd, "thp") && argc == 3) return thp(atoi(argv[2]));
+	if (!strcmp(cmd, "ksm") && argc == 5) return ksm(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
+	if (!strcmp(cmd, "numa-balancing") && argc == 6) return numa_balancing(atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
 	return usage();
 }

@@ -12,6 +12,8 @@ export const PROBE_USER = 'probe';
 /** How far past node C's free memory the unbound fill goes: enough to force the question, not the whole guest. */
 const FILL_EXTRA_MIB = 768;
 const FILL_TIMEOUT_MS = 300_000;
+const KSM_WAIT_S = 20;
+const NUMA_BALANCING_S = 10;
 
 /** Installs the static probe in the guest unless the same binary is already there. */
 export async function uploadProbe(guest: Guest, binary: { path: string; sha256: string }): Promise<void> {
@@ -82,6 +84,17 @@ export async function probeIsolation(guest: Guest, runDir: string, roles: NodeRo
   await attempt('compaction', async () => {
     const alive = (name: string) => `echo "${name} $(pgrep -x ${name}${p} >/dev/null && echo yes || echo no)"`;
     raw.compaction = await get('compaction', `${alive('kcompactd')}; ${alive('kswapd')}; if echo 1 > ${nodeFile(p, 'compact')} 2>/dev/null; then echo "compact accepted"; else echo "compact refused"; fi`);
+  });
+  await attempt('ksm', async () => {
+    const run = '/sys/kernel/mm/ksm/run';
+    raw.ksm = await get('ksm', `echo 1 > ${run}; ${GUEST_PROBE_PATH} ksm ${c} ${p} ${KSM_WAIT_S}; echo 2 > ${run}; echo 0 > ${run}`);
+    if (!/"c_pfns":\[(\d+),\1\]/.test(raw.ksm) || /"c_pfns":\[0,/.test(raw.ksm)) throw new Error(`KSM did not merge the control pair on node ${c} within ${KSM_WAIT_S} s`);
+  });
+  await attempt('numa-balancing', async () => {
+    const sysctl = '/proc/sys/kernel/numa_balancing';
+    const cpu = roles.cpuOfC;
+    raw['numa-balancing'] = await get('numa-balancing',
+      `old=$(cat ${sysctl}); echo 1 > ${sysctl}; ${GUEST_PROBE_PATH} numa-balancing ${c} ${p} ${cpu} ${NUMA_BALANCING_S}; echo $old > ${sysctl}`);
   });
   await attempt('hugetlb', async () => {
     const pool = nodeFile(p, 'hugepages/hugepages-2048kB/nr_hugepages');

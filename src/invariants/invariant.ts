@@ -23,6 +23,8 @@ export interface IsolationObservations {
   bindStrict?: { records: ProbeRecord[]; exitCode: number | null; askedMiB: number };
   thp?: ProbeRecord;
   compaction?: { kcompactd: boolean; kswapd: boolean; compactAccepted: boolean };
+  ksm?: ProbeRecord;
+  numaBalancing?: ProbeRecord;
   /** P's meminfo after traffic through the NIC placed on P; absent when no device is on P. */
   pMeminfoAfterTraffic?: Record<string, number>;
   tiers?: MemoryTiers;

@@ -287,7 +287,43 @@ export const deviceLocal: Invariant = {
   },
 };
 
+const samePfn = (pfns: unknown) => Array.isArray(pfns) && pfns[0] !== 0 && pfns[0] === pfns[1];
+
+export const ksm: Invariant = {
+  id: 'ksm',
+  title: 'KSM never merges pages on P',
+  evaluate(obs, { roles }) {
+    const r = obs.ksm;
+    // Without a merged control pair on C, KSM did not run: no answer about P.
+    if (!r || !samePfn(r.c_pfns)) return undefined;
+    const merged = samePfn(r.p_pfns);
+    return {
+      passed: !merged,
+      summary: merged ? `two identical pages on node ${roles.p} were merged into PFN ${(r.p_pfns as number[])[0]}` : `the control pair on node ${roles.c} merged, the pair on node ${roles.p} did not`,
+      problems: merged ? [`KSM merged the MADV_MERGEABLE pair on node ${roles.p} (PFNs ${(r.p_pfns as number[]).join(', ')})`] : [],
+      evidence: { pPfns: r.p_pfns, cPfns: r.c_pfns, waitedMs: r.waited_ms, pPlacement: r.placement, cPlacement: (r.control as { placement: unknown } | undefined)?.placement },
+    };
+  },
+};
+
+export const numaBalancing: Invariant = {
+  id: 'numa-balancing',
+  title: 'NUMA balancing never migrates P\'s pages',
+  evaluate(obs, { roles }) {
+    const r = obs.numaBalancing;
+    if (!r || pagesOn(r.before?.placement, roles.p) !== r.pages) return undefined;
+    const left = r.pages! - onP(r, roles.p);
+    return {
+      passed: left === 0,
+      summary: left === 0 ? `all ${r.pages} pages stayed on node ${roles.p} after ${r.seconds} s of access from CPU ${r.cpu}` : `${left} of ${r.pages} pages migrated off node ${roles.p} in ${r.seconds} s`,
+      problems: left ? [`NUMA balancing moved ${left} pages from node ${roles.p} (now ${JSON.stringify(r.placement)})`] : [],
+      evidence: { cpu: r.cpu, seconds: r.seconds, before: r.before?.placement, after: r.placement },
+    };
+  },
+};
+
 export const ISOLATION_INVARIANTS: Invariant[] = [
+  ksm, numaBalancing,
   abi, noKernelMemory, noFallbackIn, softPolicy, bindOptin, moveOptin, migrateOptin, hugetlb, demotion, cpuset, bindStrict, thp, compaction, deviceLocal,
 ];
 

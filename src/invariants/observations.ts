@@ -25,6 +25,8 @@ export interface RawIsolationOutputs {
   thp?: string;
   compaction?: string;
   'p-meminfo-after-traffic'?: string;
+  ksm?: string;
+  'numa-balancing'?: string;
 }
 
 export const HUGEPAGES_ASKED = 4;
@@ -71,6 +73,8 @@ export function assembleObservations(
     const has = (word: string) => new RegExp(`^${word} yes$`, 'm').test(raw.compaction!);
     obs.compaction = { kcompactd: has('kcompactd'), kswapd: has('kswapd'), compactAccepted: /^compact accepted$/m.test(raw.compaction) };
   }
+  if (raw.ksm !== undefined) obs.ksm = parseProbeOutput(raw.ksm).find((r) => r.call === 'merge');
+  if (raw['numa-balancing'] !== undefined) obs.numaBalancing = parseProbeOutput(raw['numa-balancing'])[0];
   if (raw['p-meminfo-after-traffic'] !== undefined) obs.pMeminfoAfterTraffic = parseNodeMeminfo(raw['p-meminfo-after-traffic']);
   return obs;
 }

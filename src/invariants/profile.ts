@@ -7,6 +7,8 @@ export type KernelProfile = 'vanilla' | 'vanilla-movable' | 'private' | 'private
 export interface NodeRoles {
   c: number;
   p: number;
+  /** A CPU of node C, where a task is pinned to access P's memory from afar. */
+  cpuOfC: number;
   /** An ordinary CPU-less control node, when the topology has one. */
   c2?: number;
 }
@@ -17,7 +19,7 @@ export function nodeRoles(t: Topology): NodeRoles | undefined {
   const p = cpuless.find((n) => n.backend.kind === 'memfd' && n.backend.share) ?? cpuless[0];
   if (!c || !p) return undefined;
   const c2 = cpuless.find((n) => n.id !== p.id);
-  return { c: c.id, p: p.id, ...(c2 ? { c2: c2.id } : {}) };
+  return { c: c.id, p: p.id, cpuOfC: c.cpus[0]!, ...(c2 ? { c2: c2.id } : {}) };
 }
 
 export interface ProfileEvidence {

@@ -5,7 +5,7 @@ export const SUITES: Record<string, string[]> = {
   /** Every invariant numacage implements, in the order they run. */
   isolation: [
     'topology', 'abi', 'no-kernel-memory', 'device-local', 'soft-policy', 'bind-optin', 'move-optin', 'migrate-optin', 'cpuset', 'thp',
-    'compaction', 'hugetlb', 'demotion', 'bind-strict', 'no-fallback-in',
+    'ksm', 'numa-balancing', 'compaction', 'hugetlb', 'demotion', 'bind-strict', 'no-fallback-in',
   ],
   smoke: ['topology', 'abi', 'no-kernel-memory'],
 };

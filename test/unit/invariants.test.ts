@@ -12,7 +12,7 @@ import { fixture } from '../helpers/fixtures.js';
 const NAMES: (keyof RawIsolationOutputs)[] = [
   'node-states', 'zoneinfo', 'cmdline', 'p-meminfo-after-boot', 'p-meminfo-after-workload', 'soft-policy', 'bind', 'move-pages',
   'migrate-pages', 'hugetlb', 'memory-tiers', 'p-numastat-before', 'fill', 'p-numastat-after', 'cpuset', 'thp', 'compaction',
-  'bind-strict', 'p-meminfo-after-traffic',
+  'bind-strict', 'p-meminfo-after-traffic', 'ksm', 'numa-balancing',
 ];
 
 /** Observations recorded from a real guest (test/fixtures/guest/<dir>), through the same assembly as a live run. */
@@ -29,6 +29,7 @@ function recorded(dir: string): IsolationObservations {
 }
 
 const roles = nodeRoles(builtinTopology('private-virtio')!)!;
+const pagesOnP = (placement: Record<string, number> | undefined) => placement?.['1'] ?? 0;
 
 function outcomes(obs: IsolationObservations, profile: KernelProfile): Record<string, string> {
   const topology = builtinTopology('private-virtio')!;
@@ -36,8 +37,8 @@ function outcomes(obs: IsolationObservations, profile: KernelProfile): Record<st
 }
 
 test('roles: C has the CPUs, P is the CPU-less MAP_SHARED node, C2 the other CPU-less one', (t) => {
-  t.deepEqual(roles, { c: 0, p: 1 });
-  t.deepEqual(nodeRoles(builtinTopology('three-node')!), { c: 0, p: 1, c2: 2 });
+  t.deepEqual(roles, { c: 0, p: 1, cpuOfC: 0 });
+  t.deepEqual(nodeRoles(builtinTopology('three-node')!), { c: 0, p: 1, cpuOfC: 0, c2: 2 });
 });
 
 test('the stock kernel on private-virtio is detected as vanilla and every invariant matches the vanilla column', (t) => {
@@ -83,6 +84,8 @@ function privateLike(obs: IsolationObservations): IsolationObservations {
   clone.pMeminfoAfterTraffic = { ...clone.pMeminfoAfterBoot };
   clone.thp = { ...clone.thp!, ret: -1, errno: 'EINVAL', anon_huge_kb: 0 };
   clone.compaction = { kcompactd: false, kswapd: false, compactAccepted: false };
+  clone.ksm = { ...clone.ksm!, p_pfns: [1310221, 1310222] };
+  clone.numaBalancing = { ...clone.numaBalancing!, placement: { '1': 64 } };
   clone.fill = { ...clone.fill!, exitCode: null, pNumaMissDelta: 0, records: clone.fill!.records.map((r) => ({ ...r, placement: r.placement ? { '0': 16384 } : undefined })) };
   return clone;
 }
@@ -130,6 +133,16 @@ test('the new probes from real recordings: cpuset refuses, a strict bind is OOM-
   t.deepEqual(obs.compaction, { kcompactd: true, kswapd: true, compactAccepted: true });
   const strict = obs.bindStrict!.records.filter((r) => r.call === 'fault');
   t.true(strict.every((r) => Object.keys(r.placement!).join() === '1'));
+  const [p0, p1] = obs.ksm!.p_pfns as number[];
+  t.true(p0 !== 0 && p0 === p1, 'KSM merged the pair on node 1');
+  t.deepEqual(obs.numaBalancing!.before!.placement, { '1': 64 });
+  t.is(pagesOnP(obs.numaBalancing!.placement), 0);
+});
+
+test('KSM that never merged the control pair gives no answer (error), not a pass', (t) => {
+  const obs = recorded('stock-6.12-private-virtio');
+  obs.ksm = { ...obs.ksm!, c_pfns: [100, 200], p_pfns: [300, 400] };
+  t.is(checkInvariant(ISOLATION_INVARIANTS.find((i) => i.id === 'ksm')!, obs, { roles, profile: 'vanilla' }).outcome, 'error');
 });
 
 test('profile detection: every spelling of the private ABI, and the opt-in by command line', (t) => {
@@ -161,7 +174,6 @@ test('suites and --only', (t) => {
   t.is(selectInvariants('isolation').at(-1), 'no-fallback-in', 'memory pressure runs last');
   t.deepEqual(selectInvariants('isolation', 'hugetlb,topology'), ['topology', 'hugetlb']);
   t.throws(() => selectInvariants('isolation', 'nope'), { message: /unknown invariant "nope"/ });
-  t.throws(() => selectInvariants('isolation', 'ksm'), { message: /"ksm" has no probe yet/ });
-  t.is(selectInvariants('isolation').length, 15);
+  t.is(selectInvariants('isolation').length, 17, 'every invariant of the catalogue');
   t.throws(() => selectInvariants('everything'), { message: /unknown suite/ });
 });
