@@ -12,7 +12,7 @@ import { firstBuildErrors, isWorkLine } from '../kernel/build-output.js';
 import { ContentStore } from './cache-dir.js';
 import { onInterrupt } from './cleanup.js';
 import { projectPath } from './project.js';
-import { runCommand } from './runner.js';
+import { processAlive, runCommand } from './runner.js';
 import { WorkTree, loadPatches, resolveSource } from './kernel-source.js';
 
 export const DEFAULT_FRAGMENTS = ['guest-base', 'numa-mm'];
@@ -268,22 +268,13 @@ async function lockDir(dir: string, log: Logger): Promise<() => Promise<void>> {
     } catch (err) {
       if ((err as { code?: string }).code !== 'EEXIST') throw err;
       const pid = Number(await readFile(path, 'utf8').catch(() => '0'));
-      if (!pid || !isAlive(pid)) {
+      if (!pid || !processAlive(pid)) {
         await rm(path, { force: true });
         continue;
       }
       if (waited === 0) log.info({ pid }, 'another numacage is building in this kernel tree; waiting');
       await new Promise((r) => setTimeout(r, 2000));
     }
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -16,6 +16,8 @@ export interface ResolvedSource {
   /** Identifies the exact source content: Debian package version, or git revision plus a digest of uncommitted changes. */
   key: string;
   description: string;
+  /** The full commit of a git source. */
+  revision?: string;
 }
 
 export async function resolveSource(src: string | undefined): Promise<ResolvedSource> {
@@ -35,7 +37,10 @@ export async function resolveSource(src: string | undefined): Promise<ResolvedSo
   const head = rev.stdout.trim();
   const diff = await runChecked('git', ['-C', path, 'diff', 'HEAD', '--binary'], { stripFinalNewline: false });
   const dirty = diff.stdout ? `-dirty-${createHash('sha256').update(diff.stdout).digest('hex').slice(0, 10)}` : '';
-  return { source: { kind: 'git', path }, key: `git-${head.slice(0, 16)}${dirty}`, description: `${path} at ${head.slice(0, 12)}${dirty ? ' with uncommitted changes' : ''}` };
+  return {
+    source: { kind: 'git', path }, key: `git-${head.slice(0, 16)}${dirty}`, revision: head,
+    description: `${path} at ${head.slice(0, 12)}${dirty ? ' with uncommitted changes' : ''}`,
+  };
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -124,7 +129,7 @@ export class WorkTree {
       }
       await runChecked('cp', ['-al', this.pristine, this.src]);
     } else {
-      const head = this.resolved.key.slice(4, 20);
+      const head = this.resolved.revision!;
       log.info({ repo: s.path }, 'cloning the kernel tree (shared objects, once)');
       const staging = `${this.src}.staging-${process.pid}`;
       await rm(staging, { recursive: true, force: true });

@@ -52,3 +52,13 @@ export function findExecutable(name: string, path = process.env.PATH ?? ''): str
   }
   return undefined;
 }
+
+/** Whether a process with this pid exists (signal 0). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,5 +1,6 @@
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { processAlive } from '../adapters/runner.js';
 
 /** What `numacage ssh` needs to reach a guest left up by `numacage boot`. */
 export interface GuestRecord {
@@ -23,15 +24,6 @@ export async function registerGuest(cacheDir: string, rec: GuestRecord): Promise
   return () => rm(path, { force: true });
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Running guests, newest first; records of guests whose numacage is gone are removed. */
 export async function listGuests(cacheDir: string): Promise<GuestRecord[]> {
   let files: string[];
@@ -43,7 +35,7 @@ export async function listGuests(cacheDir: string): Promise<GuestRecord[]> {
   const out: GuestRecord[] = [];
   for (const f of files.filter((x) => x.endsWith('.json'))) {
     const rec = JSON.parse(await readFile(join(dir(cacheDir), f), 'utf8')) as GuestRecord;
-    if (alive(rec.pid)) out.push(rec);
+    if (processAlive(rec.pid)) out.push(rec);
     else await rm(join(dir(cacheDir), f), { force: true });
   }
   return out.sort((a, b) => b.startedAt.localeCompare(a.startedAt));

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { resolveCacheDir } from '../adapters/cache-dir.js';
@@ -9,6 +10,7 @@ import { bootGuestCommand, sshCommand } from '../app/interactive.js';
 import { planCommand } from '../app/plan.js';
 import { type KernelChoice, type RunOptions } from '../app/run.js';
 import { runMatrix } from '../app/matrix.js';
+import { parseRunConfig } from '../app/run-config.js';
 import { DEFAULT_FRAGMENTS, ensureKernel } from '../adapters/kernel-builder.js';
 import { createLogger, type Logger } from '../log.js';
 import { ConfigError, ExitCode, NumacageError } from '../model/errors.js';
@@ -36,6 +38,21 @@ function guestOptions<T>(y: Argv<T>) {
     .option('boot-timeout', { type: 'number', describe: 'seconds to wait for SSH (default: 120 TCG / 40 KVM; x2 with systemd)' })
     .option('out', { type: 'string', default: process.env.NUMACAGE_RUNS ?? 'runs', describe: 'where run directories are created' })
     .option('keep', { type: 'boolean', default: false, describe: 'keep the qcow2 overlay in the run directory' })
+    .config('config', 'a run config JSON file (docs/run-config.md); flags win over it', (path: string) => {
+      let text: string;
+      try {
+        text = readFileSync(path, 'utf8');
+      } catch (err) {
+        throw new ConfigError(`cannot read run config ${path}: ${(err as Error).message}`);
+      }
+      let raw: unknown;
+      try {
+        raw = JSON.parse(text);
+      } catch (err) {
+        throw new ConfigError(`run config ${path} is not valid JSON: ${(err as Error).message}`);
+      }
+      return parseRunConfig(raw, path);
+    })
     .option('suite', { type: 'string', default: 'isolation', describe: 'isolation (every implemented invariant) or smoke (topology, abi, no-kernel-memory)' })
     .option('only', { type: 'string', describe: 'comma list of invariant ids to run instead of a suite' })
     .option('append', { type: 'string', describe: 'extra guest kernel command-line words (a later init= wins over numacage\'s)' })
@@ -101,7 +118,7 @@ async function main(): Promise<number> {
       const image = await ensureImage({ recipe: await loadRecipe(argv.recipe), cacheDir, log, rebuild: argv.rebuild });
       process.stdout.write(`${image.dir}\n`);
     })
-    .command('plan', 'print the resolved topology and the exact QEMU argv, run nothing', (y) => guestOptions(y).option('dry-run', { type: 'boolean', default: true }),
+    .command('plan', 'print the resolved topology and the exact QEMU argv, run nothing', (y) => kernelOptions(guestOptions(y)).option('dry-run', { type: 'boolean', default: true }),
     async (argv) => {
       const { cacheDir, log } = common(argv);
       process.stdout.write(await planCommand({ cacheDir, log, topology: argv.topology, image: argv.image, accel: argv.accel, init: argv.init }));
@@ -146,6 +163,8 @@ async function main(): Promise<number> {
     .strict()
     .help()
     .fail((msg, err) => {
+      // yargs wraps what a config parser throws in a YError: it is still the user's to fix.
+      if (err && err.name === 'YError') throw new UsageError(err.message);
       if (err) throw err;
       throw new UsageError(msg);
     });
@@ -175,7 +194,7 @@ main().then(
       process.stderr.write(`numacage: ${err.message}\n${err.hint ? `  what to do: ${err.hint}\n` : ''}`);
       process.exitCode = err.exitCode;
     } else if (err instanceof UsageError) {
-      process.stderr.write(`numacage: ${err.message}\n  see: numacage --help\n`);
+      process.stderr.write(`numacage: ${err.message}\n  see: numacage --help${/run config/.test(err.message) ? ' and docs/run-config.md' : ''}\n`);
       process.exitCode = ExitCode.config;
     } else {
       process.stderr.write(`numacage: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

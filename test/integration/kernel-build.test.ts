@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
@@ -9,6 +10,10 @@ import { numacage, onlyRunDir } from '../helpers/cli.js';
 // The patched default kernel is built once per cache (about 11 min cold on 2 cores) and reused by every later run.
 const BANNER = projectPath('test/fixtures/patches/banner');
 const cacheDir = resolveCacheDir();
+const GIT_IDENTITY = {
+  GIT_AUTHOR_NAME: 'numacage tests', GIT_AUTHOR_EMAIL: 'tests@numacage.invalid', GIT_AUTHOR_DATE: '2026-01-01T00:00:00Z',
+  GIT_COMMITTER_NAME: 'numacage tests', GIT_COMMITTER_EMAIL: 'tests@numacage.invalid', GIT_COMMITTER_DATE: '2026-01-01T00:00:00Z',
+};
 
 function workTreeMainC(): string[] {
   const work = join(cacheDir, 'kernel-work');
@@ -89,4 +94,32 @@ test.serial('run --kernel built boots the patched bzImage directly and the patch
   t.true(existsSync(join(runDir, 'kernel.config')));
   t.log(`timings: ${JSON.stringify(report.timings)}`);
   await out.cleanup();
+});
+
+test.serial('--kernel-src: a git tree with uncommitted changes is built as it is, and the checkout is left alone', async (t) => {
+  // A git tree of linux-source-6.12 (hard links, fixed commit identity: the same commit every time,
+  // so later runs hit the cache) with the banner patch applied but not committed.
+  const tmp = await dir({ unsafeCleanup: true });
+  const tree = join(tmp.path, 'linux');
+  const pristine = readdirSync(join(cacheDir, 'kernel-src')).find((d) => d.startsWith('debian-') && !d.includes('staging'))!;
+  const git = (...args: string[]) => execFileSync('git', ['-C', tree, ...args], { env: { ...process.env, ...GIT_IDENTITY }, stdio: 'pipe', maxBuffer: 1 << 28 });
+  execFileSync('cp', ['-al', join(cacheDir, 'kernel-src', pristine), tree]);
+  git('init', '-q', '-b', 'numacage-test');
+  git('add', '-f', '-A');
+  git('commit', '-q', '-m', 'linux-source-6.12');
+  execFileSync('patch', ['-p1', '-s', '-d', tree, '-i', join(BANNER, '0001-init-announce-numacage-test-patch.patch')]);
+
+  const out = await dir({ unsafeCleanup: true });
+  const r = await numacage(['run', '--kernel-src', tree, '--only', 'topology', '--out', out.path]);
+  t.is(r.exitCode, 0, r.all);
+  const runDir = onlyRunDir(out.path);
+  t.regex(readFileSync(join(runDir, 'probe', 'dmesg.txt'), 'utf8'), /numacage-test-patch: applied/);
+  const report = JSON.parse(readFileSync(join(runDir, 'report.json'), 'utf8'));
+  t.is(report.kernel.kind, 'built');
+  t.regex(report.kernel.release, /^6\.12\.\d+\+$/, 'setlocalversion marks a git tree');
+  t.is(git('status', '--porcelain', '--untracked-files=no').toString().trim(), 'M init/main.c');
+  t.is(git('worktree', 'list').toString().trim().split('\n').length, 1);
+  t.is(git('branch', '--list').toString().trim(), '* numacage-test');
+  await out.cleanup();
+  await tmp.cleanup();
 });
