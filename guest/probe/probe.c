@@ -349,13 +349,13 @@ static char *mergeable_pair(int node, int fill_byte) {
 	char *p = map_pages(2);
 	if (sys_mbind(p, 2 * PAGE, MPOL_BIND, &node, 1, 0) != 0) return NULL;
 	memset(p, fill_byte, 2 * PAGE);
-	madvise(p, 2 * PAGE, MADV_MERGEABLE);
+	if (madvise(p, 2 * PAGE, MADV_MERGEABLE) != 0) return NULL;
 	return p;
 }
 
 static int ksm(int c, int pnode, int secs) {
 	char *onp = mergeable_pair(pnode, 0x5a), *onc = mergeable_pair(c, 0xa5);
-	if (!onp || !onc) { printf("{\"probe\":\"ksm\",\"call\":\"mbind\","); print_result(-1, errno); printf("}\n"); return 1; }
+	if (!onp || !onc) { printf("{\"probe\":\"ksm\",\"call\":\"mbind+madvise\","); print_result(-1, errno); printf("}\n"); return 1; }
 	int waited = 0;
 	for (; waited < secs * 10; waited++) {
 		if (pfn_of(onc) && pfn_of(onc) == pfn_of(onc + PAGE) && pfn_of(onp) == pfn_of(onp + PAGE)) break;

@@ -124,13 +124,16 @@ export async function checkKvm(cacheDir: string, opts: { fresh?: boolean; kernel
   return verdict;
 }
 
-/** Picks the accelerator: KVM only when it really boots a guest; TCG otherwise, said once. */
+let tcgFallbackSaid = false;
+
+/** Picks the accelerator: KVM only when it really boots a guest; TCG otherwise, said once per process. */
 export async function chooseAccel(request: AccelRequest, cacheDir: string, log: Logger, kernel: string): Promise<AccelChoice> {
   if (request === 'tcg') return { accel: 'tcg', cpuModel: 'max' };
   const kvm = await checkKvm(cacheDir, { kernel });
   if (kvm.usable) return { accel: 'kvm', cpuModel: kvm.cpuModel, kvm };
   if (request === 'kvm')
     throw new InfraError(`--accel kvm was asked for, but KVM is unusable: ${kvm.reason}`, 'use --accel tcg or auto, or fix KVM on the host');
-  log.warn({ reason: kvm.reason }, 'KVM unusable, using TCG');
+  if (!tcgFallbackSaid) log.warn({ reason: kvm.reason }, 'KVM unusable, using TCG');
+  tcgFallbackSaid = true;
   return { accel: 'tcg', cpuModel: 'max', kvm };
 }

@@ -87,7 +87,10 @@ export async function probeIsolation(guest: Guest, runDir: string, roles: NodeRo
   });
   await attempt('ksm', async () => {
     const run = '/sys/kernel/mm/ksm/run';
-    raw.ksm = await get('ksm', `echo 1 > ${run}; ${GUEST_PROBE_PATH} ksm ${c} ${p} ${KSM_WAIT_S}; echo 2 > ${run}; echo 0 > ${run}`);
+    const stats = '/sys/kernel/mm/ksm/{full_scans,pages_scanned,pages_shared,pages_sharing,pages_volatile,pages_skipped}';
+    raw.ksm = await get('ksm', `echo 1 > ${run}; ${GUEST_PROBE_PATH} ksm ${c} ${p} ${KSM_WAIT_S}; grep -H . ${stats}; echo 2 > ${run}; echo 0 > ${run}`);
+    const failed = /"call":"mbind\+madvise","ret":-1,"errno":"(\w+)"/.exec(raw.ksm);
+    if (failed) throw new Error(`mbind or madvise(MADV_MERGEABLE) failed with ${failed[1]}${failed[1] === 'ENOSYS' ? ' (a kernel without CONFIG_ADVISE_SYSCALLS)' : ''}`);
     if (!/"c_pfns":\[(\d+),\1\]/.test(raw.ksm) || /"c_pfns":\[0,/.test(raw.ksm)) throw new Error(`KSM did not merge the control pair on node ${c} within ${KSM_WAIT_S} s`);
   });
   await attempt('numa-balancing', async () => {
