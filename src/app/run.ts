@@ -34,7 +34,7 @@ export interface RunOptions {
   bootTimeoutSeconds?: number;
   /** Extra guest kernel command-line words. */
   append: string[];
-  /** Invariant ids to check (selectInvariants); topology alone by default. */
+  /** Invariant ids to check, from selectInvariants (the CLI default is the isolation suite). */
   invariants: string[];
   keep: boolean;
   kernel: KernelChoice;
