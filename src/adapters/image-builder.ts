@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
@@ -8,6 +9,7 @@ import { ContentStore } from './cache-dir.js';
 import { runChecked, runCommand } from './runner.js';
 import { projectPath } from './project.js';
 import { onInterrupt } from './cleanup.js';
+import { readJsonFile } from './json-file.js';
 
 export interface ImageArtifact {
   key: string;
@@ -43,20 +45,11 @@ export async function loadRecipe(nameOrPath: string): Promise<ImageRecipe> {
   const isPath = nameOrPath.endsWith('.json') || nameOrPath.includes('/');
   const path = isPath ? nameOrPath : projectPath('images', `${nameOrPath}.json`);
   const name = isPath ? nameOrPath.replace(/^.*\//, '').replace(/\.json$/, '') : nameOrPath;
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch {
+  if (!existsSync(path)) {
     const known = (await readdir(projectPath('images'))).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5));
     throw new ConfigError(`unknown image recipe "${nameOrPath}" (no file ${path})`, `use one of: ${known.join(', ')}, or a path to a .json recipe`);
   }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new ConfigError(`image recipe ${path} is not valid JSON: ${(err as Error).message}`);
-  }
-  return parseRecipe(raw, name, path);
+  return parseRecipe(readJsonFile(path, 'image recipe'), name, path);
 }
 
 async function linuxSourceVersion(): Promise<string | undefined> {

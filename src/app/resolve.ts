@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readJsonFile } from '../adapters/json-file.js';
 import { ConfigError } from '../model/errors.js';
 import type { Topology } from '../model/topology.js';
 import { builtinTopology, builtinTopologyNames } from '../topology/builtin.js';
@@ -10,17 +10,5 @@ export async function resolveTopology(nameOrPath: string): Promise<Topology> {
   if (builtin) return builtin;
   if (!nameOrPath.includes('/') && !nameOrPath.endsWith('.json'))
     throw new ConfigError(`unknown topology "${nameOrPath}"`, `use a built-in (${builtinTopologyNames().join(', ')}) or a path to a topology .json file`);
-  let text: string;
-  try {
-    text = await readFile(nameOrPath, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`cannot read topology file ${nameOrPath}: ${(err as Error).message}`);
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new ConfigError(`topology file ${nameOrPath} is not valid JSON: ${(err as Error).message}`);
-  }
-  return parseTopology(raw, nameOrPath);
+  return parseTopology(readJsonFile(nameOrPath, 'topology file'), nameOrPath);
 }

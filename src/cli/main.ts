@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { resolveCacheDir } from '../adapters/cache-dir.js';
@@ -11,6 +10,7 @@ import { planCommand } from '../app/plan.js';
 import { type KernelChoice, type RunOptions } from '../app/run.js';
 import { runMatrix } from '../app/matrix.js';
 import { parseRunConfig } from '../app/run-config.js';
+import { readJsonFile } from '../adapters/json-file.js';
 import { DEFAULT_FRAGMENTS, ensureKernel } from '../adapters/kernel-builder.js';
 import { createLogger, type Logger } from '../log.js';
 import { ConfigError, ExitCode, NumacageError } from '../model/errors.js';
@@ -38,21 +38,7 @@ function guestOptions<T>(y: Argv<T>) {
     .option('boot-timeout', { type: 'number', describe: 'seconds to wait for SSH (default: 120 TCG / 40 KVM; x2 with systemd)' })
     .option('out', { type: 'string', default: process.env.NUMACAGE_RUNS ?? 'runs', describe: 'where run directories are created' })
     .option('keep', { type: 'boolean', default: false, describe: 'keep the qcow2 overlay in the run directory' })
-    .config('config', 'a run config JSON file (docs/run-config.md); flags win over it', (path: string) => {
-      let text: string;
-      try {
-        text = readFileSync(path, 'utf8');
-      } catch (err) {
-        throw new ConfigError(`cannot read run config ${path}: ${(err as Error).message}`);
-      }
-      let raw: unknown;
-      try {
-        raw = JSON.parse(text);
-      } catch (err) {
-        throw new ConfigError(`run config ${path} is not valid JSON: ${(err as Error).message}`);
-      }
-      return parseRunConfig(raw, path);
-    })
+    .config('config', 'a run config JSON file (docs/run-config.md); flags win over it', (path: string) => parseRunConfig(readJsonFile(path, 'run config'), path))
     .option('suite', { type: 'string', default: 'isolation', describe: 'isolation (every implemented invariant) or smoke (topology, abi, no-kernel-memory)' })
     .option('only', { type: 'string', describe: 'comma list of invariant ids to run instead of a suite' })
     .option('append', { type: 'string', describe: 'extra guest kernel command-line words (a later init= wins over numacage\'s)' })
