@@ -83,13 +83,7 @@ function artifactFrom(dir: string, meta: KernelMeta, cached: boolean): KernelArt
  */
 export async function ensureKernel(req: KernelRequest): Promise<KernelArtifact> {
   const { log } = req;
-  const resolved = await resolveSource(req.kernelSrc);
-  const patches = await loadPatches(req.patches);
-  const fragments = await loadFragments(req.fragments);
-  const store = new ContentStore(req.cacheDir, 'kernels');
-  const requestKey = kernelRequestKey({ sourceKey: resolved.key, patches, base: BASE_CONFIG, fragments });
-  const aliasPath = join(req.cacheDir, 'kernels', 'requests', requestKey);
-
+  const { resolved, patches, fragments, store, aliasPath } = await resolveRequest(req);
   if (!req.rebuild) {
     const hit = await readAlias(aliasPath, store);
     if (hit) {
@@ -145,6 +139,21 @@ export async function ensureKernel(req: KernelRequest): Promise<KernelArtifact> 
   } finally {
     await lock();
   }
+}
+
+async function resolveRequest(req: Pick<KernelRequest, 'cacheDir' | 'kernelSrc' | 'patches' | 'fragments'>) {
+  const resolved = await resolveSource(req.kernelSrc);
+  const patches = await loadPatches(req.patches);
+  const fragments = await loadFragments(req.fragments);
+  const store = new ContentStore(req.cacheDir, 'kernels');
+  const requestKey = kernelRequestKey({ sourceKey: resolved.key, patches, base: BASE_CONFIG, fragments });
+  return { resolved, patches, fragments, store, aliasPath: join(req.cacheDir, 'kernels', 'requests', requestKey) };
+}
+
+/** The kernel already built for this request, without building anything (for `numacage plan`). */
+export async function findCachedKernel(req: Pick<KernelRequest, 'cacheDir' | 'kernelSrc' | 'patches' | 'fragments'>): Promise<KernelArtifact | undefined> {
+  const { store, aliasPath } = await resolveRequest(req);
+  return readAlias(aliasPath, store);
 }
 
 async function readAlias(aliasPath: string, store: ContentStore): Promise<KernelArtifact | undefined> {

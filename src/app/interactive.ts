@@ -54,7 +54,9 @@ export async function sshCommand(opts: { cacheDir: string; guest?: string; user:
   );
   try {
     if (opts.command) {
-      const r = await session.exec(opts.command, 24 * 3600 * 1000);
+      // Local standard input goes to the command when it is not a terminal (`numacage ssh -- 'cat > f' < f`).
+      const input = process.stdin.isTTY ? undefined : await readAll(process.stdin);
+      const r = await session.exec(opts.command, 24 * 3600 * 1000, input);
       process.stdout.write(r.stdout);
       process.stderr.write(r.stderr);
       return r.exitCode ?? ExitCode.failed;
@@ -63,4 +65,10 @@ export async function sshCommand(opts: { cacheDir: string; guest?: string; user:
   } finally {
     session.close();
   }
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c));
+  return Buffer.concat(chunks);
 }

@@ -7,10 +7,14 @@ import { buildKernelCmdline, buildQemuArgs, type Accel } from '../qemu/args.js';
 import { renderCommandLine } from '../qemu/reproducer.js';
 import { MINIMAL_INIT, type InitMode } from './boot-guest.js';
 import { resolveTopology } from './resolve.js';
+import type { KernelChoice } from './run.js';
+import { findCachedKernel } from '../adapters/kernel-builder.js';
 import { join } from 'node:path';
 
 /** `numacage plan --dry-run`: the resolved topology and the exact QEMU argv; builds and boots nothing. */
-export async function planCommand(opts: { cacheDir: string; log: Logger; topology: string; image: string; accel: AccelRequest; init: InitMode }): Promise<string> {
+export async function planCommand(opts: {
+  cacheDir: string; log: Logger; topology: string; image: string; accel: AccelRequest; init: InitMode; append: string[]; kernel: KernelChoice;
+}): Promise<string> {
   const topology = await resolveTopology(opts.topology);
   const recipe = await loadRecipe(opts.image);
   const { key, kernelPackage } = await imageKey(recipe);
@@ -26,10 +30,17 @@ export async function planCommand(opts: { cacheDir: string; log: Logger; topolog
     if (kvm?.usable) [accel, cpuModel, accelNote] = ['kvm', kvm.cpuModel, 'KVM (test boot passed)'];
     else accelNote = kvm ? `TCG (KVM unusable: ${kvm.reason})` : 'TCG unless the KVM test boot passes at run time';
   }
+  let kernel = { vmlinuz: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.img') as string | undefined, note: `stock kernel ${kernelPackage}` };
+  if (opts.kernel.kind === 'built') {
+    const built = await findCachedKernel({ ...opts.kernel, cacheDir: opts.cacheDir });
+    kernel = built
+      ? { vmlinuz: built.bzImage, initrd: undefined, note: `built kernel ${built.release} (cached: ${built.dir})` }
+      : { vmlinuz: '<built-kernel>/bzImage', initrd: undefined, note: 'built kernel, not built yet (numacage kernel build)' };
+  }
   const args = buildQemuArgs({
     topology, accel, cpuModel,
-    kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.img'),
-    cmdline: buildKernelCmdline({ init: opts.init === 'minimal' ? MINIMAL_INIT : undefined, extra: topology.cmdline }),
+    kernel: kernel.vmlinuz, initrd: kernel.initrd,
+    cmdline: buildKernelCmdline({ init: opts.init === 'minimal' ? MINIMAL_INIT : undefined, extra: [...topology.cmdline, ...opts.append] }),
     rootDisk: '<run-dir>/root.qcow2', scratchDisks: [], qmpSocket: '<private-dir>/qmp.sock', sshPort: 0,
   });
   const nodes = topology.nodes.map((n) => {
@@ -40,7 +51,8 @@ export async function planCommand(opts: { cacheDir: string; log: Logger; topolog
     `topology ${topology.name}: ${topology.description}`,
     ...nodes,
     ...topology.devices.map((d) => `  ${d.kind} on node ${d.node} (pxb-pcie)`),
-    `image ${recipe.name}: key ${key} (${cached ? 'cached' : 'not built yet'}), stock kernel ${kernelPackage}`,
+    `image ${recipe.name}: key ${key} (${cached ? 'cached' : 'not built yet'})`,
+    `kernel: ${kernel.note}`,
     `accelerator: ${accelNote}`,
     `init: ${opts.init}`,
     'qemu argv (ssh port chosen at boot):',

@@ -106,8 +106,8 @@ async function main(): Promise<number> {
     })
     .command('plan', 'print the resolved topology and the exact QEMU argv, run nothing', (y) => kernelOptions(guestOptions(y)).option('dry-run', { type: 'boolean', default: true }),
     async (argv) => {
-      const { cacheDir, log } = common(argv);
-      process.stdout.write(await planCommand({ cacheDir, log, topology: argv.topology, image: argv.image, accel: argv.accel, init: argv.init }));
+      const o = runOptionsFrom(argv);
+      process.stdout.write(await planCommand({ ...o, topology: o.topology }));
     })
     .command('kernel <action>', 'build a kernel from source with patches and kconfig fragments (cached by content)', (y) =>
       kernelOptions(y.positional('action', { choices: ['build'] as const, demandOption: true }))
