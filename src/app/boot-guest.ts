@@ -52,10 +52,18 @@ const DEFAULT_EXEC_TIMEOUT_MS = 60_000;
 const SSH_ATTEMPT_TIMEOUT_MS = 8000;
 const PORT_TRIES = 3;
 const SYSTEMD_POWERDOWN_MS = 15_000;
+const SCRATCH_DISK_SIZE = '256M';
 
 export async function bootGuest(req: BootRequest): Promise<Guest> {
   const overlay = join(req.runDir, 'root.qcow2');
   await runChecked('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', req.image.disk, overlay]);
+  // An empty scratch disk for each virtio-blk the topology places on a node (the root disk stays on pcie.0).
+  const scratchDisks: string[] = [];
+  for (const [i] of req.topology.devices.filter((d) => d.kind === 'virtio-blk').entries()) {
+    const disk = join(req.runDir, `scratch${i}.qcow2`);
+    await runChecked('qemu-img', ['create', '-q', '-f', 'qcow2', disk, SCRATCH_DISK_SIZE]);
+    scratchDisks.push(disk);
+  }
   // A unix socket path must stay under 108 bytes, so the QMP socket lives in a short private dir.
   const qmpDir = await mkdtemp(join(tmpdir(), 'numacage-qmp-'));
   const qmpSocket = join(qmpDir, 'qmp.sock');
@@ -66,11 +74,11 @@ export async function bootGuest(req: BootRequest): Promise<Guest> {
     const sshPort = await freeLocalPort();
     const args = buildQemuArgs({
       topology: req.topology, accel: req.accel, cpuModel: req.cpuModel, kernel: req.kernel.vmlinuz, initrd: req.kernel.initrd,
-      cmdline, rootDisk: overlay, scratchDisks: [], qmpSocket, sshPort,
+      cmdline, rootDisk: overlay, scratchDisks, qmpSocket, sshPort,
     });
     await writeFile(join(req.runDir, 'qemu-argv.txt'), renderCommandLine(QEMU_BINARY, args) + '\n');
     await writeFile(join(req.runDir, 'reproduce.sh'),
-      renderReproducer({ binary: QEMU_BINARY, args, baseImage: req.image.disk, overlay, qmpSocket, sshPort, privateKey: req.image.privateKeyPath }),
+      renderReproducer({ binary: QEMU_BINARY, args, baseImage: req.image.disk, overlay, scratchDisks, qmpSocket, sshPort, privateKey: req.image.privateKeyPath }),
       { mode: 0o755 });
     const started = Date.now();
     req.log.info({ accel: req.accel, sshPort, init: req.init }, 'booting guest');
@@ -112,7 +120,7 @@ export async function bootGuest(req: BootRequest): Promise<Guest> {
         // (the minimal init ignores it). A discarded overlay needs no clean shutdown.
         await qemu.stop(3000, opts.keep && req.init === 'systemd' ? SYSTEMD_POWERDOWN_MS : 0);
         await rm(qmpDir, { recursive: true, force: true });
-        if (!opts.keep) await rm(overlay, { force: true });
+        if (!opts.keep) for (const disk of [overlay, ...scratchDisks]) await rm(disk, { force: true });
       },
     };
   }

@@ -21,7 +21,9 @@ export function renderCommandLine(binary: string, args: string[]): string {
  * makes a fresh overlay on the cached base image and runs the exact QEMU
  * command line (console on the terminal, SSH on the same port). Pure.
  */
-export function renderReproducer(opts: { binary: string; args: string[]; baseImage: string; overlay: string; qmpSocket: string; sshPort: number; privateKey: string }): string {
+export function renderReproducer(opts: {
+  binary: string; args: string[]; baseImage: string; overlay: string; scratchDisks: string[]; qmpSocket: string; sshPort: number; privateKey: string;
+}): string {
   return `#!/bin/bash
 # Reproduces numacage's guest exactly: same kernel, image, topology and QEMU argv.
 # Log in from another terminal with:
@@ -30,6 +32,6 @@ export function renderReproducer(opts: { binary: string; args: string[]; baseIma
 set -euo pipefail
 mkdir -p ${shellQuote(opts.qmpSocket.replace(/\/[^/]*$/, ''))}
 qemu-img create -q -f qcow2 -F raw -b ${shellQuote(opts.baseImage)} ${shellQuote(opts.overlay)}
-exec ${renderCommandLine(opts.binary, opts.args.map((a) => (a === CONSOLE_CHARDEV ? `${a},mux=on` : a)))}
+${opts.scratchDisks.map((d) => `qemu-img create -q -f qcow2 ${shellQuote(d)} 256M\n`).join('')}exec ${renderCommandLine(opts.binary, opts.args.map((a) => (a === CONSOLE_CHARDEV ? `${a},mux=on` : a)))}
 `;
 }

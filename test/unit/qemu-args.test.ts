@@ -83,3 +83,18 @@ test('HMAT: hmat=on, an initiator on every node, latency and bandwidth per targe
   t.true(args.includes('node,nodeid=1,memdev=mem1,initiator=0'));
   t.true(args.includes('hmat-lb,initiator=0,target=1,hierarchy=memory,data-type=access-latency,latency=200'));
 });
+
+test('a virtio-blk placed on a node gets its scratch disk behind its own pxb-pcie; the reproducer makes that disk', async (t) => {
+  const topo = parseTopology(
+    { memory: '3G', cpus: 2, nodes: [{ id: 0, mem: '2G', cpus: '0-1', share: false }, { id: 1, mem: '1G', share: true }], devices: [{ kind: 'virtio-net', node: 1 }, { kind: 'virtio-blk', node: 1 }] },
+    'blk.json',
+  );
+  const args = buildQemuArgs({ ...launch('private-virtio'), topology: topo, scratchDisks: ['/runs/R/scratch0.qcow2'] });
+  t.true(args.includes('pxb-pcie,id=pxb1,bus_nr=96,numa_node=1,bus=pcie.0'));
+  t.true(args.includes('file=/runs/R/scratch0.qcow2,if=none,id=scratch0,format=qcow2'));
+  t.true(args.includes('virtio-blk-pci,drive=scratch0,bus=pxb1rp'));
+  const { renderReproducer } = await import('../../src/qemu/reproducer.js');
+  const script = renderReproducer({ binary: 'qemu-system-x86_64', args, baseImage: '/c/rootfs.ext4', overlay: '/runs/R/root.qcow2', scratchDisks: ['/runs/R/scratch0.qcow2'], qmpSocket: '/tmp/q/qmp.sock', sshPort: 1, privateKey: '/c/id' });
+  t.regex(script, /qemu-img create -q -f qcow2 \/runs\/R\/scratch0\.qcow2 256M/);
+  t.regex(script, /-chardev stdio,id=console,signal=off,mux=on/);
+});
