@@ -122,6 +122,20 @@ static void print_placement(const struct placement *pl) {
 	printf("}");
 }
 
+/* Ends a record with ,"before":{"placement":...},"placement":...}: where the pages were, and are. */
+static void print_before_after(const struct placement *before, const struct placement *after) {
+	printf(",\"before\":{");
+	print_placement(before);
+	printf("},");
+	print_placement(after);
+	printf("}\n");
+}
+
+static void print_errno_value(int err) {
+	const char *name = errno_name(err);
+	if (name) printf("\"%s\"", name); else printf("null");
+}
+
 static void print_nodes(const int *nodes, int n) {
 	printf("[");
 	for (int i = 0; i < n; i++) printf("%s%d", i ? "," : "", nodes[i]);
@@ -129,9 +143,8 @@ static void print_nodes(const int *nodes, int n) {
 }
 
 static void print_result(long ret, int err) {
-	const char *name = errno_name(err);
 	printf("\"ret\":%ld,\"errno\":", ret);
-	if (name) printf("\"%s\"", name); else printf("null");
+	print_errno_value(err);
 }
 
 static const char *mode_name(int mode) {
@@ -201,11 +214,8 @@ static int bind(int pnode) {
 	where(p, npages, &pl);
 	printf("{\"probe\":\"bind\",\"call\":\"mbind\",\"case\":\"move-strict\",\"mode\":\"MPOL_BIND\",\"nodes\":[%d],\"flags\":[\"MPOL_MF_MOVE\",\"MPOL_MF_STRICT\"],", pnode);
 	print_result(ret, err);
-	printf(",\"pages\":%zu,\"before\":{", npages);
-	print_placement(&before);
-	printf("},");
-	print_placement(&pl);
-	printf("}\n");
+	printf(",\"pages\":%zu", npages);
+	print_before_after(&before, &pl);
 	munmap(p, npages * PAGE);
 	return 0;
 }
@@ -227,11 +237,8 @@ static int move_pages_to(int pnode) {
 	print_result(ret, err);
 	printf(",\"pages\":%zu,\"status\":[", npages);
 	for (size_t i = 0; i < npages; i++) printf("%s%d", i ? "," : "", status[i]);
-	printf("],\"before\":{");
-	print_placement(&before);
-	printf("},");
-	print_placement(&after);
-	printf("}\n");
+	printf("]");
+	print_before_after(&before, &after);
 	return 0;
 }
 
@@ -251,11 +258,8 @@ static int migrate_pages_to(int c, int pnode) {
 	where(p, npages, &after);
 	printf("{\"probe\":\"migrate-pages\",\"call\":\"migrate_pages\",\"from\":[%d],\"to\":[%d],", c, pnode);
 	print_result(ret, err);
-	printf(",\"pages\":%zu,\"before\":{", npages);
-	print_placement(&before);
-	printf("},");
-	print_placement(&after);
-	printf("}\n");
+	printf(",\"pages\":%zu", npages);
+	print_before_after(&before, &after);
 	return 0;
 }
 
@@ -323,14 +327,11 @@ static int thp(int pnode) {
 	int err = ret ? errno : 0;
 	where(p, len / PAGE, &after);
 	printf("{\"probe\":\"thp\",\"call\":\"madvise\",\"advice\":\"MADV_COLLAPSE\",\"node\":%d,\"bind_ret\":%ld,\"bind_errno\":", pnode, bound);
-	if (errno_name(bind_err)) printf("\"%s\"", errno_name(bind_err)); else printf("null");
+	print_errno_value(bind_err);
 	printf(",");
 	print_result(ret, err);
-	printf(",\"pages\":%zu,\"anon_huge_kb_before\":%ld,\"anon_huge_kb\":%ld,\"before\":{", len / PAGE, huge_before, anon_huge_kb(p));
-	print_placement(&before);
-	printf("},");
-	print_placement(&after);
-	printf("}\n");
+	printf(",\"pages\":%zu,\"anon_huge_kb_before\":%ld,\"anon_huge_kb\":%ld", len / PAGE, huge_before, anon_huge_kb(p));
+	print_before_after(&before, &after);
 	return 0;
 }
 
@@ -393,11 +394,8 @@ static int numa_balancing(int pnode, int cpu, int secs) {
 	while (time(NULL) < end)
 		for (size_t i = 0; i < npages * PAGE; i += 64) sum += (unsigned char)(p[i]++);
 	where(p, npages, &after);
-	printf("{\"probe\":\"numa-balancing\",\"call\":\"hammer\",\"cpu\":%d,\"seconds\":%d,\"move_ret\":%ld,\"pages\":%zu,\"sum\":%lu,\"before\":{", cpu, secs, ret, npages, sum);
-	print_placement(&before);
-	printf("},");
-	print_placement(&after);
-	printf("}\n");
+	printf("{\"probe\":\"numa-balancing\",\"call\":\"hammer\",\"cpu\":%d,\"seconds\":%d,\"move_ret\":%ld,\"pages\":%zu,\"sum\":%lu", cpu, secs, ret, npages, sum);
+	print_before_after(&before, &after);
 	return 0;
 }
 

@@ -68,38 +68,37 @@ export async function waitForSsh(target: SshTarget, qemu: QemuProcess, watch: Cr
     }
   });
 
-  while (Date.now() < deadline && !stopped()) {
-    if (Date.now() - watch.lastOutputAt > limits.noOutputMs) {
-      throw new BootFailure('boot-hang', `the console has been silent for ${Math.round(limits.noOutputMs / 1000)} s and SSH is not up`, qemu.console.tail(CONSOLE_TAIL_LINES));
+  try {
+    while (Date.now() < deadline && !stopped()) {
+      if (Date.now() - watch.lastOutputAt > limits.noOutputMs) {
+        throw new BootFailure('boot-hang', `the console has been silent for ${Math.round(limits.noOutputMs / 1000)} s and SSH is not up`, qemu.console.tail(CONSOLE_TAIL_LINES));
+      }
+      const wasUp = sshdUp;
+      const probe = socketWithBanner(target.port);
+      const markerSeen = new Promise<'marker'>((r) => (wakeUp = () => r('marker')));
+      const sock = await Promise.race([probe, interrupted, ...(wasUp ? [] : [markerSeen])]);
+      if (sock === 'interrupted' || sock === 'marker') {
+        void probe.then((s) => s?.destroy());
+        if (sock === 'interrupted') break;
+        continue;
+      }
+      if (!sock) {
+        await Promise.race([sleep(RETRY_INTERVAL_MS), markerSeen]);
+        continue;
+      }
+      const attempt = SshSession.open(target, Math.min(limits.attemptMs, Math.max(deadline - Date.now(), 1)), sock);
+      const outcome = await Promise.race([attempt.then((s) => ({ session: s }), (err: Error) => ({ err })), interrupted]);
+      if (outcome === 'interrupted') {
+        attempt.then((s) => s.close(), () => undefined);
+        break;
+      }
+      if ('session' in outcome) return outcome.session;
+      if (outcome.err instanceof HostKeyMismatchError) throw outcome.err;
+      await sleep(RETRY_INTERVAL_MS);
     }
-    const wasUp = sshdUp;
-    const probe = socketWithBanner(target.port);
-    const markerSeen = new Promise<'marker'>((r) => (wakeUp = () => r('marker')));
-    const sock = await Promise.race([probe, interrupted, ...(wasUp ? [] : [markerSeen])]);
-    if (sock === 'interrupted' || sock === 'marker') {
-      void probe.then((s) => s?.destroy());
-      if (sock === 'interrupted') break;
-      continue;
-    }
-    if (!sock) {
-      if (!sshdUp) await Promise.race([sleep(RETRY_INTERVAL_MS), markerSeen]);
-      else await sleep(RETRY_INTERVAL_MS);
-      continue;
-    }
-    const attempt = SshSession.open(target, Math.min(limits.attemptMs, Math.max(deadline - Date.now(), 1)), sock);
-    const outcome = await Promise.race([attempt.then((s) => ({ session: s }), (err: Error) => ({ err })), interrupted]);
-    if (outcome === 'interrupted') {
-      attempt.then((s) => s.close(), () => undefined);
-      break;
-    }
-    if ('session' in outcome) {
-      unwatch();
-      return outcome.session;
-    }
-    if (outcome.err instanceof HostKeyMismatchError) throw outcome.err;
-    await sleep(RETRY_INTERVAL_MS);
+  } finally {
+    unwatch();
   }
-  unwatch();
   // After a panic QEMU exits by itself (panic=-1, -no-reboot); give it a moment so the tail holds the whole report.
   if (crash && !qemu.hasExited()) await Promise.race([qemu.exited, sleep(2000)]);
   if (qemu.hasExited()) await qemu.exited;
