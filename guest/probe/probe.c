@@ -1,34 +1,47 @@
 /*
  * numacage-probe: pokes the NUMA memory-policy syscalls from inside the guest
- * and prints one JSON object per call (inputs, return value, errno name and
- * where the pages are). Raw syscalls, no libnuma; built static on the host.
+ * and prints one JSON object per call (inputs, return value, errno name, the
+ * caller's uid and where the pages are). Raw syscalls, no libnuma; built
+ * static on the host. The host side (src/invariants/) judges the records and
+ * treats a missing or malformed one as a broken probe, never as a pass.
  *
- *   numacage-probe soft-policy C P     set_mempolicy INTERLEAVE/PREFERRED_MANY {C,P}, PREFERRED {P}; fault 64 pages
- *   numacage-probe bind P              mbind(BIND,{P}) on a fresh mapping, then MOVE|STRICT on pages already faulted
- *   numacage-probe move-pages P        move_pages(0, 16 pages on the local node, ->P, MPOL_MF_MOVE)
- *   numacage-probe migrate-pages C P   migrate_pages(0, {C}, {P}) with 16 faulted pages
- *   numacage-probe fill MIB [STEP [NODE]]  fault MIB of anonymous memory, one line per STEP MiB; with NODE,
- *                                      each step is mbind(BIND,{NODE}) first (otherwise no policy)
- *   numacage-probe thp P               4 MiB bound to P, faulted with MADV_NOHUGEPAGE, then MADV_HUGEPAGE + MADV_COLLAPSE
- *   numacage-probe ksm C P SECS        (root) two identical MADV_MERGEABLE pages bound to P and a control pair on C;
- *                                      waits up to SECS for ksmd (ksm/run must be 1) and compares PFNs
- *   numacage-probe numa-balancing C P CPU SECS
- *                                      (root) 64 pages moved to P with move_pages, default policy, pinned to CPU
- *                                      (one of C's), touched for SECS; says where they are after
+ *   soft-policy C P          set_mempolicy INTERLEAVE, PREFERRED_MANY, WEIGHTED_INTERLEAVE {C,P},
+ *                            PREFERRED and PREFERRED_MANY {P}; 64 pages faulted under each
+ *   bind P                   mbind(BIND,{P}) on a fresh mapping, then MOVE|STRICT on pages already faulted
+ *   move-pages P             move_pages(0, 16 faulted pages, ->P, MPOL_MF_MOVE)
+ *   migrate-pages C P        migrate_pages(0, {C}, {P}) with 16 faulted pages
+ *   fill MIB STEP [NODE]     fault MIB of anonymous memory STEP MiB at a time (each step bound to NODE
+ *                            when given); a start record with the pid first
+ *   slab C P N DIR           a slab-heavy workload (N tmpfs files in DIR, N/16 socket pairs) under
+ *                            BIND {P}, else INTERLEAVE {C,P}, else no policy; P's kernel counters while held
+ *   thp P                    4 MiB bound to P, faulted with MADV_NOHUGEPAGE, then MADV_HUGEPAGE + MADV_COLLAPSE
+ *   ksm C P SECS             (root) two identical MADV_MERGEABLE pages bound to P, a control pair on C;
+ *                            waits up to SECS for ksmd (ksm/run must be 1) and compares PFNs
+ *   numa-balancing C P CPU SECS
+ *                            (root) one mapping: 64 pages moved to P and 64 control pages on C, pinned to
+ *                            CPU (one of C's), touched until the scanner has made two passes over the
+ *                            control pages (local hinting faults), the pages on P moved, or SECS passed
+ *   compact-pages P          (root) 256 pages bound to P, /proc/sys/vm/compact_memory, placement and PFNs after
+ *   cpuset-drop P            256 pages bound to P; faults half, stops itself (SIGSTOP) so that the caller
+ *                            can drop P from its cpuset, then faults the rest
  *
  * Placement is read with move_pages(pid, n, pages, NULL, status, 0), which
- * does not fault pages in: status is a node or a negative errno (-ENOENT for
- * a page never touched on >= 6.12).
+ * does not fault pages in. Every page is counted: per node, or per errno when
+ * it cannot be read; the host refuses a placement that does not add up.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
-#include <time.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MPOL_DEFAULT 0
@@ -36,11 +49,13 @@
 #define MPOL_BIND 2
 #define MPOL_INTERLEAVE 3
 #define MPOL_PREFERRED_MANY 5
+#define MPOL_WEIGHTED_INTERLEAVE 6
 #define MPOL_MF_STRICT (1 << 0)
 #define MPOL_MF_MOVE (1 << 1)
 #define MAXNODE 64
-#define MAX_STATUS 64
+#define CHUNK 64
 #define PAGE 4096UL
+#define NERRNO 16
 
 static const char *errno_name(int e) {
 	switch (e) {
@@ -80,9 +95,16 @@ static long sys_mbind(void *addr, size_t len, int mode, const int *nodes, int n,
 	return syscall(SYS_mbind, addr, len, mode, n ? mask : NULL, n ? MAXNODE + 1 : 0, flags);
 }
 
+/* Prints a record saying which call failed, and exits: the host sees a probe that could not do its job. */
+static void die(const char *probe, const char *call) {
+	int err = errno;
+	printf("{\"probe\":\"%s\",\"call\":\"%s\",\"ret\":-1,\"errno\":\"%s\",\"fatal\":true}\n", probe, call, errno_name(err) ? errno_name(err) : "EOTHER");
+	exit(3);
+}
+
 static char *map_pages(size_t npages) {
 	char *p = mmap(NULL, npages * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED) { perror("mmap"); exit(2); }
+	if (p == MAP_FAILED) die("probe", "mmap");
 	return p;
 }
 
@@ -90,35 +112,46 @@ static void touch(char *p, size_t npages) {
 	for (size_t i = 0; i < npages; i++) p[i * PAGE] = (char)(i + 1);
 }
 
-/* Counts of pages per node (index = node) and per negative status, via move_pages(nodes=NULL). */
-struct placement { long on[MAXNODE]; long enoent, efault, other; };
+/* Pages per node, and per errno for pages whose node could not be read (the whole chunk when the call failed). */
+struct placement { long on[MAXNODE]; long err[NERRNO]; const char *err_name[NERRNO]; };
 
-static void where(char *p, size_t npages, struct placement *pl) {
+static void count_error(struct placement *pl, int e, long n) {
+	const char *name = errno_name(e) ? errno_name(e) : "EOTHER";
+	int i = 0;
+	while (i < NERRNO - 1 && pl->err_name[i] && strcmp(pl->err_name[i], name)) i++;
+	pl->err_name[i] = name;
+	pl->err[i] += n;
+}
+
+static void where_pid(int pid, char *p, size_t npages, struct placement *pl) {
 	memset(pl, 0, sizeof(*pl));
-	void *pages[MAX_STATUS];
-	int status[MAX_STATUS];
-	for (size_t base = 0; base < npages; base += MAX_STATUS) {
-		size_t n = npages - base < MAX_STATUS ? npages - base : MAX_STATUS;
+	void *pages[CHUNK];
+	int status[CHUNK];
+	for (size_t base = 0; base < npages; base += CHUNK) {
+		size_t n = npages - base < CHUNK ? npages - base : CHUNK;
 		for (size_t i = 0; i < n; i++) pages[i] = p + (base + i) * PAGE;
-		if (syscall(SYS_move_pages, 0, n, pages, NULL, status, 0) != 0) { pl->other += n; continue; }
+		if (syscall(SYS_move_pages, pid, n, pages, NULL, status, 0) != 0) { count_error(pl, errno, (long)n); continue; }
 		for (size_t i = 0; i < n; i++) {
-			int s = status[i];
-			if (s >= 0 && s < MAXNODE) pl->on[s]++;
-			else if (s == -ENOENT) pl->enoent++;
-			else if (s == -EFAULT) pl->efault++;
-			else pl->other++;
+			if (status[i] >= 0 && status[i] < MAXNODE) pl->on[status[i]]++;
+			else count_error(pl, status[i] < 0 ? -status[i] : EINVAL, 1);
 		}
 	}
 }
 
+static void where(char *p, size_t npages, struct placement *pl) {
+	where_pid(0, p, npages, pl);
+}
+
+static long pages_on(const struct placement *pl, int node) {
+	return node >= 0 && node < MAXNODE ? pl->on[node] : 0;
+}
+
 static void print_placement(const struct placement *pl) {
 	printf("\"placement\":{");
-	int first = 1;
+	const char *sep = "";
 	for (int i = 0; i < MAXNODE; i++)
-		if (pl->on[i]) { printf("%s\"%d\":%ld", first ? "" : ",", i, pl->on[i]); first = 0; }
-	if (pl->enoent) { printf("%s\"ENOENT\":%ld", first ? "" : ",", pl->enoent); first = 0; }
-	if (pl->efault) { printf("%s\"EFAULT\":%ld", first ? "" : ",", pl->efault); first = 0; }
-	if (pl->other) { printf("%s\"other\":%ld", first ? "" : ",", pl->other); }
+		if (pl->on[i]) { printf("%s\"%d\":%ld", sep, i, pl->on[i]); sep = ","; }
+	for (int i = 0; i < NERRNO && pl->err_name[i]; i++) { printf("%s\"%s\":%ld", sep, pl->err_name[i], pl->err[i]); sep = ","; }
 	printf("}");
 }
 
@@ -147,12 +180,18 @@ static void print_result(long ret, int err) {
 	print_errno_value(err);
 }
 
+/* Opens a record: {"probe":NAME,"call":CALL,"uid":N, */
+static void open_record(const char *probe, const char *call) {
+	printf("{\"probe\":\"%s\",\"call\":\"%s\",\"uid\":%d,", probe, call, (int)getuid());
+}
+
 static const char *mode_name(int mode) {
 	switch (mode) {
 	case MPOL_PREFERRED: return "MPOL_PREFERRED";
 	case MPOL_BIND: return "MPOL_BIND";
 	case MPOL_INTERLEAVE: return "MPOL_INTERLEAVE";
 	case MPOL_PREFERRED_MANY: return "MPOL_PREFERRED_MANY";
+	case MPOL_WEIGHTED_INTERLEAVE: return "MPOL_WEIGHTED_INTERLEAVE";
 	default: return "MPOL_DEFAULT";
 	}
 }
@@ -168,7 +207,8 @@ static void soft_policy_case(int mode, const int *nodes, int n) {
 	struct placement pl;
 	where(p, npages, &pl);
 	sys_set_mempolicy(MPOL_DEFAULT, NULL, 0);
-	printf("{\"probe\":\"soft-policy\",\"call\":\"set_mempolicy\",\"mode\":\"%s\",\"nodes\":", mode_name(mode));
+	open_record("soft-policy", "set_mempolicy");
+	printf("\"mode\":\"%s\",\"nodes\":", mode_name(mode));
 	print_nodes(nodes, n);
 	printf(",");
 	print_result(ret, err);
@@ -182,14 +222,16 @@ static int soft_policy(int c, int pnode) {
 	int both[2] = {c, pnode}, only[1] = {pnode};
 	soft_policy_case(MPOL_INTERLEAVE, both, 2);
 	soft_policy_case(MPOL_PREFERRED_MANY, both, 2);
+	soft_policy_case(MPOL_WEIGHTED_INTERLEAVE, both, 2);
 	soft_policy_case(MPOL_PREFERRED, only, 1);
+	soft_policy_case(MPOL_PREFERRED_MANY, only, 1);
 	return 0;
 }
 
-static int bind(int pnode) {
+static int bind_to(int pnode) {
 	const size_t npages = 64;
 	int only[1] = {pnode};
-	struct placement pl;
+	struct placement before, pl;
 
 	char *p = map_pages(npages);
 	errno = 0;
@@ -197,7 +239,8 @@ static int bind(int pnode) {
 	int err = ret ? errno : 0;
 	touch(p, npages);
 	where(p, npages, &pl);
-	printf("{\"probe\":\"bind\",\"call\":\"mbind\",\"case\":\"fresh\",\"mode\":\"MPOL_BIND\",\"nodes\":[%d],\"flags\":[],", pnode);
+	open_record("bind", "mbind");
+	printf("\"case\":\"fresh\",\"mode\":\"MPOL_BIND\",\"nodes\":[%d],\"flags\":[],", pnode);
 	print_result(ret, err);
 	printf(",\"pages\":%zu,", npages);
 	print_placement(&pl);
@@ -206,13 +249,13 @@ static int bind(int pnode) {
 
 	p = map_pages(npages);
 	touch(p, npages);
-	struct placement before;
 	where(p, npages, &before);
 	errno = 0;
 	ret = sys_mbind(p, npages * PAGE, MPOL_BIND, only, 1, MPOL_MF_MOVE | MPOL_MF_STRICT);
 	err = ret ? errno : 0;
 	where(p, npages, &pl);
-	printf("{\"probe\":\"bind\",\"call\":\"mbind\",\"case\":\"move-strict\",\"mode\":\"MPOL_BIND\",\"nodes\":[%d],\"flags\":[\"MPOL_MF_MOVE\",\"MPOL_MF_STRICT\"],", pnode);
+	open_record("bind", "mbind");
+	printf("\"case\":\"move-strict\",\"mode\":\"MPOL_BIND\",\"nodes\":[%d],\"flags\":[\"MPOL_MF_MOVE\",\"MPOL_MF_STRICT\"],", pnode);
 	print_result(ret, err);
 	printf(",\"pages\":%zu", npages);
 	print_before_after(&before, &pl);
@@ -221,22 +264,23 @@ static int bind(int pnode) {
 }
 
 static int move_pages_to(int pnode) {
-	const size_t npages = 16;
-	char *p = map_pages(npages);
-	touch(p, npages);
+	enum { N = 16 };
+	char *p = map_pages(N);
+	touch(p, N);
 	struct placement before, after;
-	where(p, npages, &before);
-	void *pages[16];
-	int nodes[16], status[16];
-	for (size_t i = 0; i < npages; i++) { pages[i] = p + i * PAGE; nodes[i] = pnode; status[i] = 12345; }
+	where(p, N, &before);
+	void *pages[N];
+	int nodes[N], status[N];
+	for (size_t i = 0; i < N; i++) { pages[i] = p + i * PAGE; nodes[i] = pnode; status[i] = 12345; }
 	errno = 0;
-	long ret = syscall(SYS_move_pages, 0, npages, pages, nodes, status, MPOL_MF_MOVE);
+	long ret = syscall(SYS_move_pages, 0, N, pages, nodes, status, MPOL_MF_MOVE);
 	int err = ret < 0 ? errno : 0;
-	where(p, npages, &after);
-	printf("{\"probe\":\"move-pages\",\"call\":\"move_pages\",\"target\":%d,\"flags\":[\"MPOL_MF_MOVE\"],", pnode);
+	where(p, N, &after);
+	open_record("move-pages", "move_pages");
+	printf("\"target\":%d,\"flags\":[\"MPOL_MF_MOVE\"],", pnode);
 	print_result(ret, err);
-	printf(",\"pages\":%zu,\"status\":[", npages);
-	for (size_t i = 0; i < npages; i++) printf("%s%d", i ? "," : "", status[i]);
+	printf(",\"pages\":%d,\"status\":[", N);
+	for (size_t i = 0; i < N; i++) printf("%s%d", i ? "," : "", status[i]);
 	printf("]");
 	print_before_after(&before, &after);
 	return 0;
@@ -256,7 +300,8 @@ static int migrate_pages_to(int c, int pnode) {
 	long ret = syscall(SYS_migrate_pages, 0, MAXNODE + 1, from, to);
 	int err = ret < 0 ? errno : 0;
 	where(p, npages, &after);
-	printf("{\"probe\":\"migrate-pages\",\"call\":\"migrate_pages\",\"from\":[%d],\"to\":[%d],", c, pnode);
+	open_record("migrate-pages", "migrate_pages");
+	printf("\"from\":[%d],\"to\":[%d],", c, pnode);
 	print_result(ret, err);
 	printf(",\"pages\":%zu", npages);
 	print_before_after(&before, &after);
@@ -266,24 +311,80 @@ static int migrate_pages_to(int c, int pnode) {
 /* Faults MIB of anonymous memory STEP MiB at a time (bound to node when >= 0), saying where each step landed. */
 static int fill(long mib, long step, int node) {
 	const size_t step_pages = (size_t)step * 256;
+	open_record("fill", "start");
+	printf("\"pid\":%d,\"mib\":%ld,\"step_mib\":%ld,\"node\":%d}\n", (int)getpid(), mib, step, node);
 	for (long done = 0; done < mib; done += step) {
 		char *p = map_pages(step_pages);
-		if (node >= 0 && sys_mbind(p, step_pages * PAGE, MPOL_BIND, &node, 1, 0) != 0) {
-			printf("{\"probe\":\"fill\",\"call\":\"mbind\",");
-			print_result(-1, errno);
-			printf("}\n");
-			return 1;
-		}
+		if (node >= 0 && sys_mbind(p, step_pages * PAGE, MPOL_BIND, &node, 1, 0) != 0) die("fill", "mbind");
 		touch(p, step_pages);
 		struct placement pl;
 		where(p, step_pages, &pl);
-		printf("{\"probe\":\"fill\",\"call\":\"fault\",\"mib\":%ld,\"step_mib\":%ld,", done + step, step);
+		printf("{\"probe\":\"fill\",\"call\":\"fault\",\"mib\":%ld,\"pages\":%zu,", done + step, step_pages);
 		print_placement(&pl);
 		printf("}\n");
-		fflush(stdout);
 	}
 	printf("{\"probe\":\"fill\",\"call\":\"done\",\"mib\":%ld}\n", mib);
 	return 0;
+}
+
+/* Slab, SUnreclaim, KernelStack and PageTables (kB) of node, from its meminfo, as JSON members. */
+static void print_node_kernel_memory(int node) {
+	char path[96], line[256], key[64];
+	long kb;
+	int n;
+	snprintf(path, sizeof path, "/sys/devices/system/node/node%d/meminfo", node);
+	FILE *f = fopen(path, "r");
+	if (!f) die("slab", "open meminfo");
+	const char *sep = "";
+	printf("\"meminfo_kb\":{");
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "Node %d %63[^:]: %ld kB", &n, key, &kb) == 3 &&
+		    (!strcmp(key, "Slab") || !strcmp(key, "SUnreclaim") || !strcmp(key, "KernelStack") || !strcmp(key, "PageTables"))) {
+			printf("%s\"%s\":%ld", sep, key, kb);
+			sep = ",";
+		}
+	printf("}");
+	fclose(f);
+}
+
+/*
+ * Kernel objects made by a task whose policy reaches P where the kernel lets
+ * it: slab pages follow the allocating task's policy on a stock kernel.
+ */
+static int slab(int c, int pnode, int nfiles, const char *dir) {
+	int both[2] = {c, pnode}, only[1] = {pnode};
+	const int npairs = nfiles / 16; /* two descriptors each, within the default limit of 1024 */
+	long ret = sys_set_mempolicy(MPOL_BIND, only, 1);
+	const char *policy = "MPOL_BIND";
+	int bind_err = ret ? errno : 0;
+	if (ret) {
+		policy = "MPOL_INTERLEAVE";
+		if (sys_set_mempolicy(MPOL_INTERLEAVE, both, 2)) policy = "MPOL_DEFAULT";
+	}
+	char path[256];
+	int made = 0, pairs = 0;
+	int *fds = calloc((size_t)npairs * 2, sizeof(int));
+	if (!fds) die("slab", "calloc");
+	for (; made < nfiles; made++) {
+		snprintf(path, sizeof path, "%s/f%d", dir, made);
+		int fd = open(path, O_CREAT | O_WRONLY, 0600);
+		if (fd < 0) break;
+		close(fd);
+	}
+	for (; pairs < npairs; pairs++)
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds + 2 * pairs)) break;
+	open_record("slab", "workload");
+	printf("\"policy\":\"%s\",\"bind_errno\":", policy);
+	print_errno_value(bind_err);
+	printf(",\"files\":%d,\"socketpairs\":%d,\"node\":%d,", made, pairs, pnode);
+	print_node_kernel_memory(pnode);
+	printf("}\n");
+	for (int i = 0; i < 2 * pairs; i++) close(fds[i]);
+	for (int i = 0; i < made; i++) {
+		snprintf(path, sizeof path, "%s/f%d", dir, i);
+		unlink(path);
+	}
+	return made == nfiles && pairs == npairs ? 0 : 3;
 }
 
 #ifndef MADV_COLLAPSE
@@ -306,13 +407,20 @@ static long anon_huge_kb(void *addr) {
 	return kb;
 }
 
-static int thp(int pnode) {
-	const size_t len = 4UL << 20, huge = 2UL << 20;
+/* A 2 MiB-aligned anonymous mapping of len bytes. */
+static char *map_aligned(size_t len) {
+	const size_t huge = 2UL << 20;
 	char *raw = mmap(NULL, len + huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (raw == MAP_FAILED) { perror("mmap"); return 2; }
+	if (raw == MAP_FAILED) die("probe", "mmap");
 	char *p = (char *)(((unsigned long)raw + huge - 1) & ~(huge - 1));
 	if (p > raw) munmap(raw, p - raw);
 	munmap(p + len, raw + huge - p);
+	return p;
+}
+
+static int thp(int pnode) {
+	const size_t len = 4UL << 20;
+	char *p = map_aligned(len);
 	errno = 0;
 	long bound = sys_mbind(p, len, MPOL_BIND, &pnode, 1, 0);
 	int bind_err = bound ? errno : 0;
@@ -326,7 +434,8 @@ static int thp(int pnode) {
 	long ret = madvise(p, len, MADV_COLLAPSE);
 	int err = ret ? errno : 0;
 	where(p, len / PAGE, &after);
-	printf("{\"probe\":\"thp\",\"call\":\"madvise\",\"advice\":\"MADV_COLLAPSE\",\"node\":%d,\"bind_ret\":%ld,\"bind_errno\":", pnode, bound);
+	open_record("thp", "madvise");
+	printf("\"advice\":\"MADV_COLLAPSE\",\"node\":%d,\"bind_ret\":%ld,\"bind_errno\":", pnode, bound);
 	print_errno_value(bind_err);
 	printf(",");
 	print_result(ret, err);
@@ -335,37 +444,37 @@ static int thp(int pnode) {
 	return 0;
 }
 
-/* The PFN of the page at addr, from /proc/self/pagemap (0 without CAP_SYS_ADMIN). */
+/* The PFN of the page at addr, from /proc/self/pagemap (0 without CAP_SYS_ADMIN or when not present). */
 static unsigned long pfn_of(void *addr) {
-	FILE *f = fopen("/proc/self/pagemap", "rb");
-	if (!f) return 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	if (fd < 0) return 0;
 	unsigned long long entry = 0;
-	if (fseek(f, (long)((unsigned long)addr / PAGE * 8), SEEK_SET) == 0 && fread(&entry, 8, 1, f) == 1) {}
-	fclose(f);
+	if (pread(fd, &entry, 8, (off_t)((unsigned long)addr / PAGE * 8)) != 8) entry = 0;
+	close(fd);
 	return (entry >> 63) & 1 ? (unsigned long)(entry & ((1ULL << 55) - 1)) : 0;
 }
 
 /* Two identical pages bound to node; each pair gets its own content so that pairs never merge with each other. */
 static char *mergeable_pair(int node, int fill_byte) {
 	char *p = map_pages(2);
-	if (sys_mbind(p, 2 * PAGE, MPOL_BIND, &node, 1, 0) != 0) return NULL;
+	if (sys_mbind(p, 2 * PAGE, MPOL_BIND, &node, 1, 0) != 0) die("ksm", "mbind");
 	memset(p, fill_byte, 2 * PAGE);
-	if (madvise(p, 2 * PAGE, MADV_MERGEABLE) != 0) return NULL;
+	if (madvise(p, 2 * PAGE, MADV_MERGEABLE) != 0) die("ksm", "madvise");
 	return p;
 }
 
 static int ksm(int c, int pnode, int secs) {
 	char *onp = mergeable_pair(pnode, 0x5a), *onc = mergeable_pair(c, 0xa5);
-	if (!onp || !onc) { printf("{\"probe\":\"ksm\",\"call\":\"mbind+madvise\","); print_result(-1, errno); printf("}\n"); return 1; }
+	struct placement pl, cl;
+	where(onp, 2, &pl);
+	where(onc, 2, &cl);
 	int waited = 0;
 	for (; waited < secs * 10; waited++) {
 		if (pfn_of(onc) && pfn_of(onc) == pfn_of(onc + PAGE) && pfn_of(onp) == pfn_of(onp + PAGE)) break;
 		usleep(100000);
 	}
-	struct placement pl, cl;
-	where(onp, 2, &pl);
-	where(onc, 2, &cl);
-	printf("{\"probe\":\"ksm\",\"call\":\"merge\",\"waited_ms\":%d,\"p_pfns\":[%lu,%lu],\"c_pfns\":[%lu,%lu],", waited * 100,
+	open_record("ksm", "merge");
+	printf("\"waited_ms\":%d,\"pages\":2,\"p_pfns\":[%lu,%lu],\"c_pfns\":[%lu,%lu],", waited * 100,
 	       pfn_of(onp), pfn_of(onp + PAGE), pfn_of(onc), pfn_of(onc + PAGE));
 	printf("\"control\":{");
 	print_placement(&cl);
@@ -375,33 +484,133 @@ static int ksm(int c, int pnode, int secs) {
 	return 0;
 }
 
-static int numa_balancing(int pnode, int cpu, int secs) {
-	const size_t npages = 64;
+/* A counter from /proc/vmstat, or -1 when the kernel has none by that name. */
+static long vmstat(const char *name) {
+	FILE *f = fopen("/proc/vmstat", "r");
+	if (!f) return -1;
+	char key[64];
+	long v, found = -1;
+	while (fscanf(f, "%63s %ld", key, &v) == 2)
+		if (!strcmp(key, name)) { found = v; break; }
+	fclose(f);
+	return found;
+}
+
+static double now_s(void) {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * A passing kernel shows no hinting fault on P's pages, so P alone can never
+ * end the wait: the control pages on C take local hinting faults on every
+ * scanner pass, and two passes' worth of them prove the scanner went over
+ * the whole mapping (P's pages included) at least twice.
+ */
+static int numa_balancing(int c, int pnode, int cpu, int secs) {
+	enum { N = 64 };
 	cpu_set_t set;
 	CPU_ZERO(&set);
 	CPU_SET(cpu, &set);
-	if (sched_setaffinity(0, sizeof set, &set) != 0) { perror("sched_setaffinity"); return 2; }
-	char *p = map_pages(npages);
-	touch(p, npages);
-	void *pages[64];
-	int nodes[64], status[64];
-	for (size_t i = 0; i < npages; i++) { pages[i] = p + i * PAGE; nodes[i] = pnode; }
-	long ret = syscall(SYS_move_pages, 0, npages, pages, nodes, status, MPOL_MF_MOVE);
-	struct placement before, after;
-	where(p, npages, &before);
-	time_t end = time(NULL) + secs;
+	if (sched_setaffinity(0, sizeof set, &set) != 0) die("numa-balancing", "sched_setaffinity");
+	char *p = map_pages(2 * N), *control = p + N * PAGE;
+	touch(p, 2 * N);
+	void *pages[N];
+	int nodes[N], status[N];
+	for (size_t i = 0; i < N; i++) { pages[i] = p + i * PAGE; nodes[i] = pnode; }
+	long move_ret = syscall(SYS_move_pages, 0, N, pages, nodes, status, MPOL_MF_MOVE);
+	struct placement before, control_before, after, control_after;
+	where(p, N, &before);
+	where(control, N, &control_before);
+	const long faults0 = vmstat("numa_hint_faults"), local0 = vmstat("numa_hint_faults_local"), pte0 = vmstat("numa_pte_updates");
+	const double start = now_s();
 	unsigned long sum = 0;
-	while (time(NULL) < end)
-		for (size_t i = 0; i < npages * PAGE; i += 64) sum += (unsigned char)(p[i]++);
-	where(p, npages, &after);
-	printf("{\"probe\":\"numa-balancing\",\"call\":\"hammer\",\"cpu\":%d,\"seconds\":%d,\"move_ret\":%ld,\"pages\":%zu,\"sum\":%lu", cpu, secs, ret, npages, sum);
+	long local = 0;
+	const char *ended = "timeout";
+	for (;;) {
+		for (int round = 0; round < 50; round++)
+			for (size_t i = 0; i < 2 * N * PAGE; i += 64) sum += (unsigned char)(p[i]++);
+		where(p, N, &after);
+		local = vmstat("numa_hint_faults_local") - local0;
+		if (pages_on(&before, pnode) && pages_on(&after, pnode) < pages_on(&before, pnode)) { ended = "moved"; break; }
+		if (local >= 2 * N) { ended = "scanned"; break; }
+		if (now_s() - start > secs) break;
+	}
+	where(control, N, &control_after);
+	open_record("numa-balancing", "hammer");
+	printf("\"cpu\":%d,\"control_node\":%d,\"limit_s\":%d,\"seconds\":%.2f,\"ended\":\"%s\",\"move_ret\":%ld,\"pages\":%d,"
+	       "\"hint_faults\":%ld,\"hint_faults_local\":%ld,\"pte_updates\":%ld,\"sum\":%lu,\"control\":{\"before\":{",
+	       cpu, c, secs, now_s() - start, ended, move_ret, N, vmstat("numa_hint_faults") - faults0, local,
+	       vmstat("numa_pte_updates") - pte0, sum);
+	print_placement(&control_before);
+	printf("},");
+	print_placement(&control_after);
+	printf("}");
 	print_before_after(&before, &after);
 	return 0;
 }
 
+/* Pages bound to P must stay there across a global compaction (/proc/sys/vm/compact_memory). */
+static int compact_pages(int pnode) {
+	enum { N = 256 };
+	char *p = map_pages(N);
+	errno = 0;
+	long bound = sys_mbind(p, N * PAGE, MPOL_BIND, &pnode, 1, 0);
+	int bind_err = bound ? errno : 0;
+	touch(p, N);
+	struct placement before, after;
+	where(p, N, &before);
+	static unsigned long pfn[N];
+	for (int i = 0; i < N; i++) pfn[i] = pfn_of(p + i * PAGE);
+	int fd = open("/proc/sys/vm/compact_memory", O_WRONLY);
+	int compact_err = fd < 0 || write(fd, "1", 1) != 1 ? errno : 0;
+	if (fd >= 0) close(fd);
+	where(p, N, &after);
+	int moved = 0;
+	for (int i = 0; i < N; i++) moved += pfn[i] != pfn_of(p + i * PAGE);
+	open_record("compact-pages", "compact_memory");
+	printf("\"node\":%d,\"bind_ret\":%ld,\"bind_errno\":", pnode, bound);
+	print_errno_value(bind_err);
+	printf(",\"compact_errno\":");
+	print_errno_value(compact_err);
+	printf(",\"pages\":%d,\"pfns_changed\":%d", N, moved);
+	print_before_after(&before, &after);
+	return 0;
+}
+
+/*
+ * Faults half of a mapping bound to P, stops itself so that the caller can
+ * take P out of the cpuset, then faults the other half: the policy must be
+ * rebound to the cpuset's nodes, never end in SIGBUS.
+ */
+static int cpuset_drop(int pnode) {
+	enum { N = 256 };
+	char *p = map_pages(N);
+	errno = 0;
+	long bound = sys_mbind(p, N * PAGE, MPOL_BIND, &pnode, 1, 0);
+	int bind_err = bound ? errno : 0;
+	touch(p, N / 2);
+	struct placement first, second;
+	where(p, N / 2, &first);
+	fflush(stdout);
+	raise(SIGSTOP);
+	touch(p + N / 2 * PAGE, N / 2);
+	where(p + N / 2 * PAGE, N / 2, &second);
+	open_record("cpuset-drop", "fault");
+	printf("\"node\":%d,\"bind_ret\":%ld,\"bind_errno\":", pnode, bound);
+	print_errno_value(bind_err);
+	printf(",\"pages\":%d,\"first_half\":{", N / 2);
+	print_placement(&first);
+	printf("},");
+	print_placement(&second);
+	printf("}\n");
+	return 0;
+}
+
 static int usage(void) {
-	fprintf(stderr, "usage: numacage-probe soft-policy C P | bind P | move-pages P | migrate-pages C P | fill MIB [STEP [NODE]] | thp P"
-	                " | ksm C P SECS | numa-balancing C P CPU SECS\n");
+	fprintf(stderr, "usage: numacage-probe soft-policy C P | bind P | move-pages P | migrate-pages C P | fill MIB STEP [NODE]"
+	                " | slab C P N DIR | thp P | ksm C P SECS | numa-balancing C P CPU SECS | compact-pages P | cpuset-drop P\n");
 	return 2;
 }
 
@@ -410,12 +619,15 @@ int main(int argc, char **argv) {
 	if (argc < 2) return usage();
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "soft-policy") && argc == 4) return soft_policy(atoi(argv[2]), atoi(argv[3]));
-	if (!strcmp(cmd, "bind") && argc == 3) return bind(atoi(argv[2]));
+	if (!strcmp(cmd, "bind") && argc == 3) return bind_to(atoi(argv[2]));
 	if (!strcmp(cmd, "move-pages") && argc == 3) return move_pages_to(atoi(argv[2]));
 	if (!strcmp(cmd, "migrate-pages") && argc == 4) return migrate_pages_to(atoi(argv[2]), atoi(argv[3]));
-	if (!strcmp(cmd, "fill") && argc >= 3 && argc <= 5) return fill(atol(argv[2]), argc >= 4 ? atol(argv[3]) : 64, argc == 5 ? atoi(argv[4]) : -1);
+	if (!strcmp(cmd, "fill") && (argc == 4 || argc == 5)) return fill(atol(argv[2]), atol(argv[3]), argc == 5 ? atoi(argv[4]) : -1);
+	if (!strcmp(cmd, "slab") && argc == 6) return slab(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), argv[5]);
 	if (!strcmp(cmd, "thp") && argc == 3) return thp(atoi(argv[2]));
 	if (!strcmp(cmd, "ksm") && argc == 5) return ksm(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
-	if (!strcmp(cmd, "numa-balancing") && argc == 6) return numa_balancing(atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
+	if (!strcmp(cmd, "numa-balancing") && argc == 6) return numa_balancing(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
+	if (!strcmp(cmd, "compact-pages") && argc == 3) return compact_pages(atoi(argv[2]));
+	if (!strcmp(cmd, "cpuset-drop") && argc == 3) return cpuset_drop(atoi(argv[2]));
 	return usage();
 }

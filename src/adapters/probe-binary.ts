@@ -1,16 +1,27 @@
 import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InfraError } from '../model/errors.js';
+import { ConfigError, InfraError } from '../model/errors.js';
+import { existsSync } from 'node:fs';
 import { ContentStore } from './cache-dir.js';
 import { projectPath } from './project.js';
 import { runCommand } from './runner.js';
 
 export const PROBE_SOURCE = 'guest/probe/probe.c';
-export const GUEST_PROBE_PATH = '/usr/local/bin/numacage-probe';
 
-/** The static guest probe, compiled on the host into the cache, keyed by its source. */
+const sha256 = async (path: string) => createHash('sha256').update(await readFile(path)).digest('hex');
+
+/**
+ * The static guest probe, compiled on the host into the cache, keyed by its
+ * source. $NUMACAGE_PROBE_BINARY uploads another file in its place: the way
+ * to prove that a broken probe turns checks into errors, never passes.
+ */
 export async function ensureProbeBinary(cacheDir: string): Promise<{ path: string; sha256: string }> {
+  const override = process.env.NUMACAGE_PROBE_BINARY;
+  if (override) {
+    if (!existsSync(override)) throw new ConfigError(`$NUMACAGE_PROBE_BINARY: ${override} does not exist`, 'unset it, or point it at a file to upload as the guest probe');
+    return { path: override, sha256: await sha256(override) };
+  }
   const source = await readFile(projectPath(PROBE_SOURCE));
   const key = createHash('sha256').update(source).digest('hex').slice(0, 24);
   const store = new ContentStore(cacheDir, 'probe');
@@ -28,5 +39,5 @@ export async function ensureProbeBinary(cacheDir: string): Promise<{ path: strin
       throw err;
     }
   }
-  return { path, sha256: createHash('sha256').update(await readFile(path)).digest('hex') };
+  return { path, sha256: await sha256(path) };
 }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ImageArtifact } from '../adapters/image-builder.js';
 import { freeLocalPort } from '../adapters/ports.js';
+import { qmpCommand } from '../adapters/qmp.js';
 import { QEMU_BINARY, startQemu, type QemuProcess } from '../adapters/qemu-process.js';
 import { runChecked } from '../adapters/runner.js';
 import type { ConsoleBuffer } from '../console/console-buffer.js';
@@ -45,6 +46,8 @@ export interface Guest {
   exec(command: string, opts?: { timeoutMs?: number; user?: string; input?: Buffer }): Promise<ExecResult>;
   /** An SSH session as another user (e.g. the unprivileged probe user). */
   session(user: string): Promise<SshSession>;
+  /** One QMP command to this guest's QEMU; resolves with its "return" value. */
+  qmp(execute: string, args?: Record<string, unknown>): Promise<unknown>;
   close(opts?: { keep?: boolean }): Promise<void>;
 }
 
@@ -53,6 +56,7 @@ const SSH_ATTEMPT_TIMEOUT_MS = 8000;
 const PORT_TRIES = 3;
 const SYSTEMD_POWERDOWN_MS = 15_000;
 const SCRATCH_DISK_SIZE = '256M';
+const QMP_TIMEOUT_MS = 10_000;
 
 export async function bootGuest(req: BootRequest): Promise<Guest> {
   const overlay = join(req.runDir, 'root.qcow2');
@@ -114,6 +118,7 @@ export async function bootGuest(req: BootRequest): Promise<Guest> {
         return (await session(opts.user ?? 'root')).exec(command, opts.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS, opts.input);
       },
       session,
+      qmp: (execute, args) => qmpCommand(qmpSocket, execute, args, QMP_TIMEOUT_MS),
       async close(opts = {}) {
         for (const s of sessions.values()) s.close();
         // A kept overlay should be consistent: systemd gets the power button and a moment to shut down

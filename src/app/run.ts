@@ -5,22 +5,18 @@ import { assertQemuInstalled } from '../adapters/qemu-process.js';
 import { ensureKernel, type KernelRequest } from '../adapters/kernel-builder.js';
 import { ensureImage, loadRecipe, type ImageArtifact } from '../adapters/image-builder.js';
 import { BootFailure } from '../guest/boot-failure.js';
-import { checkTopology } from '../invariants/topology.js';
 import type { Logger } from '../log.js';
 import type { Topology } from '../model/topology.js';
-import type { CheckResult, Verdict } from '../model/verdict.js';
+import type { Verdict } from '../model/verdict.js';
 import { renderJson } from '../report/json.js';
 import { renderJunit } from '../report/junit.js';
 import { renderKtap } from '../report/ktap.js';
 import { renderText } from '../report/text.js';
 import { bootGuest, type BootRequest, type Guest, type InitMode } from './boot-guest.js';
-import { probeKernelFacts, probeTopology } from './probe-guest.js';
-import { probeIsolation, uploadProbe } from './probe-isolation.js';
 import { ensureProbeBinary } from '../adapters/probe-binary.js';
-import { checkInvariant } from '../invariants/invariant.js';
-import { ISOLATION_INVARIANTS } from '../invariants/isolation.js';
-import { detectProfile, nodeRoles } from '../invariants/profile.js';
 import { resolveTopology } from './resolve.js';
+import { CheckProgress, runChecks } from './run-checks.js';
+import { invariant } from '../invariants/registry.js';
 
 export interface RunOptions {
   cacheDir: string;
@@ -105,7 +101,7 @@ export async function prepareRun(opts: Pick<RunOptions, 'cacheDir' | 'outDir' | 
     timings.kernel = seconds(t);
     kernel = { kind: 'built', vmlinuz: built.bzImage, release: built.release, config: built.config };
   }
-  const probe = opts.invariants.some((id) => id !== 'topology') ? await ensureProbeBinary(opts.cacheDir) : undefined;
+  const probe = opts.invariants.some((id) => invariant(id).usesProbe) ? await ensureProbeBinary(opts.cacheDir) : undefined;
   const accel = await chooseAccel(opts.accel, opts.cacheDir, opts.log, kernel.vmlinuz);
   const runId = newRunId(topology.name);
   const runDir = resolve(opts.outDir, runId);
@@ -151,26 +147,26 @@ export async function executeRun(prepared: PreparedRun, opts: RunOptions, t0 = D
   };
 
   let guest: Guest | undefined;
+  const progress = new CheckProgress(opts.invariants);
+  let stopped: string | undefined;
   try {
     guest = await bootGuest(boot);
     timings['boot-to-ssh'] = Math.round(guest.bootToSshSeconds * 10) / 10;
     const t = Date.now();
-    const g = guest;
-    const probing = (async () => {
-      await probeKernelFacts(g, runDir).catch((err: Error) => log.warn({ err: err.message }, 'could not record uname, cmdline and dmesg'));
-      if (opts.invariants.includes('topology')) verdict.checks.push(await runTopologyCheck(g, runDir, topology));
-      const isolation = opts.invariants.filter((id) => id !== 'topology');
-      if (isolation.length) await runIsolationChecks(g, prepared, isolation, verdict);
-    })();
-    // A fatal crash ends the probing at once: the guest is not to be trusted any more.
-    probing.catch(() => undefined);
-    const crash = await Promise.race([probing.then(() => undefined), guest.crashWatch.fatal]);
-    if (crash) log.error({ crash: crash.title }, 'the guest kernel crashed; stopping');
+    const checking = runChecks(guest, { topology, runDir, probe: prepared.probe, log }, progress);
+    checking.catch(() => undefined);
+    // A fatal crash ends the checks at once: the guest is not to be trusted any more.
+    const crash = await Promise.race([checking.then(() => undefined), guest.crashWatch.fatal]);
+    if (crash) {
+      stopped = `the guest kernel crashed (${crash.title})${progress.current ? ` during ${progress.current}` : ''}`;
+      log.error({ crash: crash.title, during: progress.current }, 'the guest kernel crashed; stopping');
+    } else await saveDmesg(guest, runDir, log);
     timings.probe = seconds(t);
   } catch (err) {
     if (!(err instanceof BootFailure)) throw err;
     verdict.bootFailure = { reason: err.reason, message: err.message, consoleTail: err.consoleTail };
     if (err.crash) verdict.crashes.push({ ...err.crash });
+    stopped = `the guest did not come up (${err.reason})`;
   } finally {
     await guest?.close({ keep: opts.keep });
   }
@@ -178,6 +174,8 @@ export async function executeRun(prepared: PreparedRun, opts: RunOptions, t0 = D
     guest.crashWatch.finish();
     verdict.crashes = guest.crashWatch.crashes.map((c) => ({ ...c }));
   }
+  if (progress.profile) verdict.profile = progress.profile;
+  verdict.checks = progress.complete((id) => (id === progress.current ? `${stopped}` : `not reached: ${stopped}`));
   timings.total = seconds(t0);
 
   const text = renderText(verdict, runDir);
@@ -188,29 +186,9 @@ export async function executeRun(prepared: PreparedRun, opts: RunOptions, t0 = D
   return { verdict, runDir, text };
 }
 
-async function runIsolationChecks(guest: Guest, prepared: PreparedRun, ids: string[], verdict: Verdict): Promise<void> {
-  const roles = nodeRoles(prepared.topology);
-  const byId = new Map(ISOLATION_INVARIANTS.map((inv) => [inv.id, inv]));
-  if (!roles) {
-    for (const id of ids)
-      verdict.checks.push({ id, title: byId.get(id)!.title, expected: 'n/a', outcome: 'skip', summary: `topology ${prepared.topology.name} has no CPU-less node to test`, problems: [], evidence: {} });
-    return;
-  }
-  await uploadProbe(guest, prepared.probe!);
-  const runnable = ids.filter((id) => !byId.get(id)!.unsupported?.(prepared.topology, roles));
-  const obs = await probeIsolation(guest, prepared.runDir, roles, new Set(runnable));
-  const profile = detectProfile({ nodeStates: obs.nodeStates, zones: obs.zones, cmdline: obs.cmdline, p: roles.p });
-  verdict.profile = profile;
-  for (const id of ids) verdict.checks.push(checkInvariant(byId.get(id)!, obs, { roles, profile: profile.profile }, prepared.topology));
-}
-
-async function runTopologyCheck(guest: Guest, runDir: string, topology: Topology): Promise<CheckResult> {
-  try {
-    return checkTopology(topology, await probeTopology(guest, runDir));
-  } catch (err) {
-    return {
-      id: 'topology', title: 'the guest sees the topology that was asked for', expected: 'pass', outcome: 'error',
-      summary: `probe failed: ${(err as Error).message}`, problems: [], evidence: {},
-    };
-  }
+/** The guest's kernel log after the checks (OOM kills and all), kept as an artifact. */
+async function saveDmesg(guest: Guest, runDir: string, log: Logger): Promise<void> {
+  const r = await guest.exec('dmesg').catch((err: Error) => ({ exitCode: -1, stdout: '', stderr: err.message }));
+  if (r.exitCode === 0) await writeFile(join(runDir, 'probe', 'dmesg.txt'), r.stdout);
+  else log.warn({ err: r.stderr }, 'could not record dmesg');
 }

@@ -15,7 +15,7 @@ import { DEFAULT_FRAGMENTS, ensureKernel } from '../adapters/kernel-builder.js';
 import { createLogger, type Logger } from '../log.js';
 import { ConfigError, ExitCode, NumacageError } from '../model/errors.js';
 import { DEFAULT_TOPOLOGY } from '../topology/builtin.js';
-import { selectInvariants } from '../invariants/suites.js';
+import { selectInvariants } from '../invariants/registry.js';
 
 const DEFAULT_IMAGE = 'debian-bookworm';
 

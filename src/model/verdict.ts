@@ -1,4 +1,5 @@
-export type Outcome = 'pass' | 'fail' | 'xfail' | 'xpass' | 'skip' | 'error';
+/** not-run: the guest crashed (or the run stopped) before this check got its turn. */
+export type Outcome = 'pass' | 'fail' | 'xfail' | 'xpass' | 'skip' | 'error' | 'not-run';
 export type Expectation = 'pass' | 'fail' | 'n/a';
 
 export interface CheckResult {
@@ -12,6 +13,8 @@ export interface CheckResult {
   problems: string[];
   /** The numbers that decided the outcome. */
   evidence: Record<string, unknown>;
+  /** Seconds from the check's first guest command to its verdict. */
+  durationSeconds?: number;
 }
 
 export interface CrashReport {

@@ -22,6 +22,9 @@ export interface QemuLaunch {
 /** The serial console goes to QEMU's stdout, where numacage reads it live. */
 export const CONSOLE_CHARDEV = 'stdio,id=console,signal=off';
 
+/** The QOM id of the i-th placed device (/machine/peripheral/dev<i>), by which QMP finds it. */
+export const placedDeviceId = (index: number) => `dev${index}`;
+
 const PXB_FIRST_BUS = 64;
 const PXB_BUS_STRIDE = 32;
 
@@ -99,12 +102,12 @@ export function buildQemuArgs(l: QemuLaunch): string[] {
     args.push('-device', `pxb-pcie,id=${pxb},bus_nr=${PXB_FIRST_BUS + i * PXB_BUS_STRIDE},numa_node=${dev.node},bus=pcie.0`);
     args.push('-device', `pcie-root-port,id=${port},bus=${pxb},chassis=${i + 1}`);
     if (dev.kind === 'virtio-net' && !netPlaced) {
-      args.push('-device', `virtio-net-pci,netdev=net0,bus=${port}`);
+      args.push('-device', `virtio-net-pci,id=${placedDeviceId(i)},netdev=net0,bus=${port}`);
       netPlaced = true;
     } else if (dev.kind === 'virtio-blk') {
       const id = `scratch${scratch}`;
       args.push('-drive', `file=${l.scratchDisks[scratch++]},if=none,id=${id},format=qcow2`);
-      args.push('-device', `virtio-blk-pci,drive=${id},bus=${port}`);
+      args.push('-device', `virtio-blk-pci,id=${placedDeviceId(i)},drive=${id},bus=${port}`);
     }
   });
   if (!netPlaced) args.push('-device', 'virtio-net-pci,netdev=net0,bus=pcie.0,addr=0x5');

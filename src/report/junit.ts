@@ -20,13 +20,14 @@ export function renderJunit(v: Verdict): string {
     const body = [c.summary, ...c.problems].join('\n');
     let inner = '';
     if (c.outcome === 'fail' || c.outcome === 'xpass') inner = `<failure message="${esc(`${c.outcome}: ${c.summary}`)}">${esc(body)}</failure>`;
-    else if (c.outcome === 'error') inner = `<error message="${esc(c.summary)}">${esc(body)}</error>`;
+    else if (c.outcome === 'error' || c.outcome === 'not-run') inner = `<error message="${esc(`${c.outcome}: ${c.summary}`)}">${esc(body)}</error>`;
     else if (c.outcome === 'skip') inner = `<skipped message="${esc(c.summary)}"/>`;
     else if (c.outcome === 'xfail') inner = `<system-out>${esc(`expected failure: ${body}`)}</system-out>`;
-    cases.push(`    <testcase classname="${esc(suite)}" name="${esc(c.id)}">${inner}</testcase>`);
+    const time = c.durationSeconds !== undefined ? ` time="${c.durationSeconds.toFixed(1)}"` : '';
+    cases.push(`    <testcase classname="${esc(suite)}" name="${esc(c.id)}"${time}>${inner}</testcase>`);
   }
   const failures = v.checks.filter((c) => c.outcome === 'fail' || c.outcome === 'xpass').length + (v.bootFailure ? 1 : 0) + v.crashes.length;
-  const errors = v.checks.filter((c) => c.outcome === 'error').length;
+  const errors = v.checks.filter((c) => c.outcome === 'error' || c.outcome === 'not-run').length;
   const skipped = v.checks.filter((c) => c.outcome === 'skip').length;
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',

@@ -10,7 +10,7 @@ export function renderKtap(v: Verdict): string {
   tests.push(...v.crashes.map((c) => `# ${c.type}: ${c.title}`), `${consoleClean ? 'ok' : 'not ok'} 2 console`);
   v.checks.forEach((c, i) => {
     const n = i + 3;
-    const diag = [c.summary, ...c.problems].map((l) => `# ${l}`);
+    const diag = [`${c.outcome}: ${c.summary}`, ...c.problems].map((l) => `# ${l}`);
     if (c.outcome === 'pass') tests.push(`ok ${n} ${c.id}`);
     else if (c.outcome === 'xfail') tests.push(`ok ${n} ${c.id} # XFAIL ${c.summary}`);
     else if (c.outcome === 'skip') tests.push(`ok ${n} ${c.id} # SKIP ${c.summary}`);

@@ -1,6 +1,6 @@
 import { verdictHolds, type Verdict } from '../model/verdict.js';
 
-const MARK: Record<string, string> = { pass: 'PASS ', fail: 'FAIL ', xfail: 'XFAIL', xpass: 'XPASS', skip: 'SKIP ', error: 'ERROR' };
+const MARK: Record<string, string> = { pass: 'PASS ', fail: 'FAIL ', xfail: 'XFAIL', xpass: 'XPASS', skip: 'SKIP ', error: 'ERROR', 'not-run': 'NORUN' };
 
 /** The terminal summary. Pure. */
 export function renderText(v: Verdict, runDir: string): string {
@@ -16,8 +16,9 @@ export function renderText(v: Verdict, runDir: string): string {
     out.push(...c.lines.slice(0, 12).map((l) => `  ${l}`), ...(c.lines.length > 12 ? [`  ... ${c.lines.length - 12} more lines in console.log`] : []));
   }
   for (const c of v.checks) {
-    out.push(`${MARK[c.outcome]} ${c.id.padEnd(18)} ${c.summary}`);
-    for (const p of c.problems) out.push(`      - ${p}`);
+    const time = c.durationSeconds !== undefined ? `${c.durationSeconds.toFixed(1).padStart(5)} s` : '       ';
+    out.push(`${MARK[c.outcome]} ${c.id.padEnd(16)} ${time}  ${c.summary}`);
+    for (const p of c.problems) out.push(`        - ${p}`);
   }
   const t = v.timings;
   const times = Object.entries(t).map(([k, s]) => `${k} ${s.toFixed(1)} s`).join(', ');

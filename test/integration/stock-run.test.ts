@@ -4,12 +4,11 @@ import test from 'ava';
 import { dir } from 'tmp-promise';
 import { execa } from 'execa';
 import { CLI, logLine, numacage, onlyRunDir, qemuProcessesMentioning } from '../helpers/cli.js';
-import { EXPECTATIONS } from '../../src/invariants/expectations.js';
-import { SUITES } from '../../src/invariants/suites.js';
+import { INVARIANTS } from '../../src/invariants/registry.js';
 
 /** The outcome each invariant must have on a kernel of this profile: the catalogue's column, exactly. */
 function column(profile: 'vanilla' | 'vanilla-movable'): Record<string, string> {
-  return Object.fromEntries(SUITES.isolation!.map((id) => [id, EXPECTATIONS[id]![profile] === 'fail' ? 'xfail' : 'pass']));
+  return Object.fromEntries(INVARIANTS.map((s) => [s.id, s.expect[profile] === 'fail' ? 'xfail' : 'pass']));
 }
 
 // One real guest: Debian's stock 6.12 kernel on the default private-virtio topology, under TCG here.

@@ -1,20 +1,17 @@
 import test from 'ava';
-import { checkTopology, type TopologyObservation } from '../../src/invariants/topology.js';
-import { parseNumactlHardware } from '../../src/probes/numactl.js';
-import { parsePciDevices, parseSysfsNodes } from '../../src/probes/sysfs.js';
-import { builtinTopology } from '../../src/topology/builtin.js';
-import { fixture } from '../helpers/fixtures.js';
+import { decideTopology, topology, type TopologyObservation } from '../../src/invariants/families/topology.js';
+import { contextOf, rawOutputs } from '../helpers/recorded.js';
 
-const GUEST = 'guest/stock-6.12-private-virtio';
-const topo = builtinTopology('private-virtio')!;
+const GUEST = 'stock-6.12-private-virtio';
+const ctx = contextOf(GUEST);
+const topo = ctx.topology;
 
-function observed(): TopologyObservation {
-  return {
-    numactl: parseNumactlHardware(fixture(GUEST, 'numactl-hardware.txt')),
-    sysfsNodes: parseSysfsNodes(fixture(GUEST, 'sysfs-nodes.txt')),
-    pci: parsePciDevices(fixture(GUEST, 'pci-devices.txt')),
-  };
-}
+/** What the topology step read in a real stock guest. */
+const observed = (): TopologyObservation => topology.parse(rawOutputs(GUEST), ctx);
+const checkTopology = (t: typeof topo, obs: TopologyObservation) => {
+  const d = decideTopology(t, obs);
+  return { ...d, outcome: d.passed ? 'pass' : 'fail' };
+};
 
 test('the real stock guest passes the topology check, with the sizes as evidence', (t) => {
   const r = checkTopology(topo, observed());

@@ -1,0 +1,118 @@
+import { access, constants, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { file as tmpFile } from 'tmp-promise';
+import { InfraError } from '../model/errors.js';
+import { BOOT_SECTOR_MARKER, markerBootSector } from '../qemu/boot-sector.js';
+import { QEMU_BINARY } from './qemu-process.js';
+/** Tried in order: some hosts reject 'host' and 'max' ("failed to set MSR 0x10a") yet run 'qemu64'. */
+const KVM_CPU_MODELS = ['host', 'max', 'qemu64'];
+const KVM_TEST_TIMEOUT_MS = { kernel: 15_000, 'boot-sector': 5000 };
+/** A kernel with no root device panics right after it gets to mounting root: that far, KVM works. */
+const KERNEL_REACHED_ROOT = /VFS: Unable to mount root fs|Run \/init as init process/;
+async function hostBootId() {
+    return (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
+}
+/** Boots a real guest under KVM and waits for the marker on its serial console. */
+async function testBootUnderKvm(cpuModel, kernel) {
+    const img = kernel ? undefined : await tmpFile({ postfix: '.img' });
+    const test = kernel ? 'kernel' : 'boot-sector';
+    const timeoutMs = KVM_TEST_TIMEOUT_MS[test];
+    try {
+        let guest;
+        let marker;
+        if (kernel) {
+            guest = ['-smp', '2', '-m', '256', '-kernel', kernel, '-append', 'console=ttyS0 panic=-1'];
+            marker = KERNEL_REACHED_ROOT;
+        }
+        else {
+            await writeFile(img.path, markerBootSector());
+            guest = ['-m', '64', '-drive', `file=${img.path},format=raw,if=floppy`];
+            marker = new RegExp(BOOT_SECTOR_MARKER);
+        }
+        const child = execa(QEMU_BINARY, ['-accel', 'kvm', '-cpu', cpuModel, '-nodefaults', '-display', 'none', '-no-reboot', '-serial', 'stdio', ...guest], { stdin: 'ignore', reject: false, timeout: timeoutMs, killSignal: 'SIGKILL', buffer: { stdout: false, stderr: true } });
+        let out = '';
+        const sawMarker = new Promise((resolve) => {
+            child.stdout.on('data', (d) => {
+                out += d.toString();
+                if (marker.test(out))
+                    resolve(true);
+            });
+            void child.then(() => resolve(false));
+        });
+        const ok = await sawMarker;
+        child.kill('SIGKILL');
+        const r = await child;
+        if (ok)
+            return { ok: true, detail: `a test ${kernel ? 'kernel' : 'guest'} booted under -accel kvm -cpu ${cpuModel}` };
+        if (r.timedOut)
+            return { ok: false, detail: `the test ${kernel ? 'kernel' : 'guest'} hangs (${out.trim() ? 'stopped early in boot' : 'no console output'} within ${timeoutMs / 1000} s)` };
+        const error = String(r.stderr ?? '').split('\n').find((l) => /error/i.test(l)) ?? `QEMU exited with ${r.exitCode}`;
+        return { ok: false, detail: error.replace(/^.*?error: /, '') };
+    }
+    finally {
+        await img?.cleanup();
+    }
+}
+async function verdictPath(cacheDir) {
+    return join(cacheDir, 'host', `kvm-${await hostBootId()}.json`);
+}
+/** The KVM verdict already reached during this host boot, if any. */
+export async function cachedKvmVerdict(cacheDir) {
+    try {
+        return JSON.parse(await readFile(await verdictPath(cacheDir), 'utf8'));
+    }
+    catch {
+        return undefined;
+    }
+}
+/**
+ * Whether KVM really runs a guest on this host: a real boot of the given
+ * kernel (or, with none at hand, of a 512-byte guest), decided once per host
+ * boot and cached. A boot-sector verdict is redone once a kernel is given,
+ * since a host can run the one and hang on the other.
+ */
+export async function checkKvm(cacheDir, opts = {}) {
+    const cached = opts.fresh ? undefined : await cachedKvmVerdict(cacheDir);
+    if (cached && (cached.test === 'kernel' || !opts.kernel))
+        return cached;
+    const bootId = await hostBootId();
+    const test = opts.kernel ? 'kernel' : 'boot-sector';
+    let verdict = { usable: false, reason: '', cpuModel: 'max', bootId, test };
+    try {
+        await access('/dev/kvm', constants.R_OK | constants.W_OK);
+        const failures = [];
+        for (const cpuModel of KVM_CPU_MODELS) {
+            const r = await testBootUnderKvm(cpuModel, opts.kernel);
+            if (r.ok) {
+                verdict = { usable: true, reason: [r.detail, ...failures].join('; '), cpuModel, bootId, test };
+                break;
+            }
+            failures.push(`-cpu ${cpuModel}: ${r.detail}`);
+            verdict.reason = failures.join('; ');
+        }
+    }
+    catch (err) {
+        const code = err.code;
+        verdict.reason = code === 'ENOENT' ? '/dev/kvm does not exist' : code === 'EACCES' ? 'no read/write access to /dev/kvm' : `cannot open /dev/kvm: ${err.message}`;
+    }
+    await mkdir(join(cacheDir, 'host'), { recursive: true });
+    await writeFile(await verdictPath(cacheDir), JSON.stringify(verdict, null, 2));
+    return verdict;
+}
+let tcgFallbackSaid = false;
+/** Picks the accelerator: KVM only when it really boots a guest; TCG otherwise, said once per process. */
+export async function chooseAccel(request, cacheDir, log, kernel) {
+    if (request === 'tcg')
+        return { accel: 'tcg', cpuModel: 'max' };
+    const kvm = await checkKvm(cacheDir, { kernel });
+    if (kvm.usable)
+        return { accel: 'kvm', cpuModel: kvm.cpuModel, kvm };
+    if (request === 'kvm')
+        throw new InfraError(`--accel kvm was asked for, but KVM is unusable: ${kvm.reason}`, 'use --accel tcg or auto, or fix KVM on the host');
+    if (!tcgFallbackSaid)
+        log.warn({ reason: kvm.reason }, 'KVM unusable, using TCG');
+    tcgFallbackSaid = true;
+    return { accel: 'tcg', cpuModel: 'max', kvm };
+}
+//# sourceMappingURL=accel.js.map

@@ -1,0 +1,147 @@
+import { existsSync } from 'node:fs';
+import { chmod, copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import ssh2 from 'ssh2';
+import { ConfigError, InfraError } from '../model/errors.js';
+import { imageCacheKey, parseRecipe, resolveStockKernelPackage } from '../image/recipe.js';
+import { ContentStore } from './cache-dir.js';
+import { runChecked, runCommand } from './runner.js';
+import { projectPath } from './project.js';
+import { onInterrupt } from './cleanup.js';
+import { readJsonFile } from './json-file.js';
+/** Files from guest/ that every image carries; their bytes are part of the cache key. */
+const GUEST_FILES = {
+    init: 'guest/init/numacage-init',
+    network: 'guest/init/10-eth0.network',
+    sshd: 'guest/init/sshd-numacage.conf',
+};
+export async function loadRecipe(nameOrPath) {
+    const isPath = nameOrPath.endsWith('.json') || nameOrPath.includes('/');
+    const path = isPath ? nameOrPath : projectPath('images', `${nameOrPath}.json`);
+    const name = isPath ? nameOrPath.replace(/^.*\//, '').replace(/\.json$/, '') : nameOrPath;
+    if (!existsSync(path)) {
+        const known = (await readdir(projectPath('images'))).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5));
+        throw new ConfigError(`unknown image recipe "${nameOrPath}" (no file ${path})`, `use one of: ${known.join(', ')}, or a path to a .json recipe`);
+    }
+    return parseRecipe(readJsonFile(path, 'image recipe'), name, path);
+}
+async function linuxSourceVersion() {
+    const r = await runCommand('dpkg-query', ['-W', '-f=${Version}', 'linux-source-6.12']);
+    return r.exitCode === 0 && r.stdout ? r.stdout.trim() : undefined;
+}
+async function readGuestFiles() {
+    const out = {};
+    for (const rel of Object.values(GUEST_FILES))
+        out[rel] = await readFile(projectPath(rel));
+    return out;
+}
+function artifactFrom(dir, meta) {
+    return {
+        key: meta.key,
+        dir,
+        disk: join(dir, 'rootfs.ext4'),
+        stockKernel: { vmlinuz: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.img'), release: meta.kernelRelease },
+        privateKeyPath: join(dir, 'id_ed25519'),
+        hostKey: meta.hostKey,
+        users: meta.recipe.users,
+        recipe: meta.recipe,
+    };
+}
+export async function imageKey(recipe) {
+    const kernelPackage = resolveStockKernelPackage(recipe.stockKernel, await linuxSourceVersion());
+    return { key: imageCacheKey(recipe, kernelPackage, await readGuestFiles()), kernelPackage };
+}
+/** Returns the cached image for the recipe, building it first when absent (or when rebuild is set). */
+export async function ensureImage(opts) {
+    const { recipe, log } = opts;
+    const store = new ContentStore(opts.cacheDir, 'images');
+    const { key, kernelPackage } = await imageKey(recipe);
+    if (!opts.rebuild && (await store.has(key))) {
+        const meta = JSON.parse(await readFile(join(store.entryPath(key), 'meta.json'), 'utf8'));
+        log.info({ image: recipe.name, key }, 'image cache hit');
+        return artifactFrom(store.entryPath(key), meta);
+    }
+    const started = Date.now();
+    log.info({ image: recipe.name, key, kernelPackage }, 'building image (mmdebstrap + mkfs.ext4 -d)');
+    const staging = await store.stage(key);
+    const unregister = onInterrupt(() => store.discard(staging));
+    try {
+        if (opts.rebuild)
+            await rm(store.entryPath(key), { recursive: true, force: true });
+        const meta = await buildInto(staging, recipe, key, kernelPackage, log);
+        meta.buildSeconds = Math.round((Date.now() - started) / 100) / 10;
+        await writeFile(join(staging, 'meta.json'), JSON.stringify(meta, null, 2));
+        const dir = await store.commit(staging, key);
+        log.info({ image: recipe.name, seconds: meta.buildSeconds }, 'image built');
+        return artifactFrom(dir, meta);
+    }
+    catch (err) {
+        await store.discard(staging);
+        throw err;
+    }
+    finally {
+        unregister();
+    }
+}
+async function buildInto(staging, recipe, key, kernelPackage, log) {
+    const root = join(staging, 'root');
+    const include = [...recipe.packages, kernelPackage].join(',');
+    const t0 = Date.now();
+    const mm = await runCommand('mmdebstrap', ['--variant=apt', '--mode=root', `--include=${include}`, recipe.suite, root, ...recipe.mirrors], { all: true });
+    await writeFile(join(staging, 'mmdebstrap.log'), mm.stdout + mm.stderr);
+    if (mm.exitCode !== 0) {
+        const tail = mm.stderr.trim().split('\n').slice(-12).join('\n');
+        const notFound = /Unable to locate package (\S+)|has no installation candidate/.exec(mm.stderr);
+        if (notFound)
+            throw new ConfigError(`image recipe ${recipe.name}: a package cannot be installed:\n${tail}`, 'fix "packages" or "stockKernel" in the recipe');
+        throw new InfraError(`mmdebstrap failed (exit ${mm.exitCode}):\n${tail}`, 'check that the Debian mirrors in the recipe are reachable');
+    }
+    log.info({ seconds: Math.round((Date.now() - t0) / 1000) }, 'root filesystem bootstrapped');
+    const guest = await readGuestFiles();
+    await writeFile(join(root, 'sbin/numacage-init'), guest[GUEST_FILES.init], { mode: 0o755 });
+    await mkdir(join(root, 'etc/systemd/network'), { recursive: true });
+    await writeFile(join(root, 'etc/systemd/network/10-eth0.network'), guest[GUEST_FILES.network]);
+    await writeFile(join(root, 'etc/ssh/sshd_config.d/numacage.conf'), guest[GUEST_FILES.sshd]);
+    await writeFile(join(root, 'etc/hostname'), 'numacage\n');
+    await writeFile(join(root, 'etc/fstab'), '/dev/vda / ext4 rw,errors=remount-ro 0 1\n');
+    await runChecked('chroot', [root, 'systemctl', 'enable', 'systemd-networkd']);
+    const keys = ssh2.utils.generateKeyPairSync('ed25519', { comment: `numacage-${key.slice(0, 12)}` });
+    await writeFile(join(staging, 'id_ed25519'), keys.private, { mode: 0o600 });
+    await writeFile(join(staging, 'id_ed25519.pub'), `${keys.public}\n`);
+    await installAuthorizedKey(root, '/root', keys.public);
+    for (const user of recipe.users) {
+        // Password "*": no password login, yet not "locked", which sshd without PAM would refuse.
+        await runChecked('chroot', [root, 'useradd', '--create-home', '--shell', '/bin/bash', '--password', '*', user]);
+        await installAuthorizedKey(root, `/home/${user}`, keys.public, user);
+    }
+    const boot = await readdir(join(root, 'boot'));
+    const vmlinuz = boot.find((f) => f.startsWith('vmlinuz-'));
+    const initrd = boot.find((f) => f.startsWith('initrd.img-'));
+    if (!vmlinuz || !initrd)
+        throw new InfraError(`the image has no kernel or initrd in /boot (found: ${boot.join(', ')})`);
+    await copyFile(join(root, 'boot', vmlinuz), join(staging, 'vmlinuz'));
+    await copyFile(join(root, 'boot', initrd), join(staging, 'initrd.img'));
+    const hostKey = (await readFile(join(root, 'etc/ssh/ssh_host_ed25519_key.pub'), 'utf8')).split(' ')[1];
+    const t1 = Date.now();
+    await runChecked('mkfs.ext4', ['-q', '-F', '-L', 'numacage-root', '-d', root, join(staging, 'rootfs.ext4'), `${recipe.sizeMiB}M`]);
+    await chmod(join(staging, 'rootfs.ext4'), 0o444);
+    log.info({ seconds: Math.round((Date.now() - t1) / 1000) }, 'ext4 image written');
+    await rm(root, { recursive: true, force: true });
+    return {
+        key,
+        recipe,
+        kernelPackage,
+        kernelRelease: vmlinuz.slice('vmlinuz-'.length),
+        hostKey,
+        builtAt: new Date().toISOString(),
+        buildSeconds: 0,
+    };
+}
+async function installAuthorizedKey(root, home, publicKey, owner) {
+    const dir = join(root, home, '.ssh');
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await writeFile(join(dir, 'authorized_keys'), `${publicKey}\n`, { mode: 0o600 });
+    if (owner)
+        await runChecked('chroot', [root, 'chown', '-R', `${owner}:${owner}`, `${home}/.ssh`]);
+}
+//# sourceMappingURL=image-builder.js.map

@@ -1,0 +1,248 @@
+import { createWriteStream } from 'node:fs';
+import { copyFile, mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { execa } from 'execa';
+import { BuildError, ConfigError, InfraError } from '../model/errors.js';
+import { describeMismatches, verifyConfig } from '../kernel/kconfig.js';
+import { buildDirKey, kernelArtifactKey, kernelRequestKey } from '../kernel/keys.js';
+import { firstBuildErrors, isWorkLine } from '../kernel/build-output.js';
+import { ContentStore } from './cache-dir.js';
+import { onInterrupt } from './cleanup.js';
+import { projectPath } from './project.js';
+import { processAlive, runCommand } from './runner.js';
+import { WorkTree, loadPatches, resolveSource } from './kernel-source.js';
+export const DEFAULT_FRAGMENTS = ['guest-base', 'numa-mm'];
+export const BASE_CONFIG = 'tinyconfig';
+export async function loadFragments(names) {
+    const out = [];
+    for (const n of names) {
+        const path = n.includes('/') || n.endsWith('.config') ? n : projectPath('kconfigs', `${n}.config`);
+        try {
+            out.push({ name: n, text: await readFile(path, 'utf8') });
+        }
+        catch {
+            throw new ConfigError(`kconfig fragment "${n}" not found (${path})`, 'name a fragment under kconfigs/ (without .config) or give a path to a .config file');
+        }
+    }
+    return out;
+}
+const sha256 = (s) => createHash('sha256').update(s).digest('hex');
+function artifactFrom(dir, meta, cached) {
+    return {
+        key: meta.key, dir, bzImage: join(dir, 'bzImage'), config: join(dir, 'config'), release: meta.release, source: meta.source,
+        patches: meta.patches, cached, buildSeconds: meta.buildSeconds,
+    };
+}
+/**
+ * Returns the kernel for (source, patches, fragments), building it when
+ * needed. A repeat request is a stat and a small read; a new request whose
+ * final .config matches an existing artifact reuses it without compiling.
+ */
+export async function ensureKernel(req) {
+    const { log } = req;
+    const { resolved, patches, fragments, store, aliasPath } = await resolveRequest(req);
+    if (!req.rebuild) {
+        const hit = await readAlias(aliasPath, store);
+        if (hit) {
+            log.info({ kernel: hit.release, key: hit.key }, 'kernel cache hit');
+            return hit;
+        }
+    }
+    const tree = new WorkTree(req.cacheDir, resolved);
+    const lock = await lockDir(tree.dir, log);
+    try {
+        await tree.prepare(log);
+        await tree.apply(patches);
+        if (patches.length)
+            log.info({ patches: patches.length }, 'patches applied');
+        const buildDir = join(tree.dir, `build-${buildDirKey(BASE_CONFIG, fragments)}`);
+        const finalConfig = await configure(tree.src, buildDir, fragments);
+        const key = kernelArtifactKey({ sourceKey: resolved.key, patches, finalConfig });
+        if (!req.rebuild && (await store.has(key))) {
+            await writeAlias(aliasPath, key);
+            const meta = JSON.parse(await readFile(join(store.entryPath(key), 'meta.json'), 'utf8'));
+            log.info({ kernel: meta.release, key }, 'kernel cache hit (same final .config)');
+            return artifactFrom(store.entryPath(key), meta, true);
+        }
+        const staging = await store.stage(key);
+        const unregister = onInterrupt(() => store.discard(staging));
+        try {
+            const started = Date.now();
+            const objectsBuilt = await make(tree.src, buildDir, staging, join(req.cacheDir, 'ccache'), log);
+            const buildSeconds = Math.round((Date.now() - started) / 100) / 10;
+            const release = (await readFile(join(buildDir, 'include/config/kernel.release'), 'utf8')).trim();
+            await copyFile(join(buildDir, 'arch/x86/boot/bzImage'), join(staging, 'bzImage'));
+            await copyFile(join(buildDir, '.config'), join(staging, 'config'));
+            await copyFile(join(buildDir, 'System.map'), join(staging, 'System.map'));
+            for (const [i, p] of patches.entries()) {
+                await mkdir(join(staging, 'patches'), { recursive: true });
+                await writeFile(join(staging, 'patches', `${String(i + 1).padStart(4, '0')}.patch`), p.text);
+            }
+            const meta = {
+                key, release, source: resolved.description, patches: patches.map((p) => ({ name: p.name, sha256: sha256(p.text) })),
+                fragments: req.fragments, builtAt: new Date().toISOString(), buildSeconds, objectsBuilt,
+            };
+            await writeFile(join(staging, 'meta.json'), JSON.stringify(meta, null, 2));
+            const dir = await store.commit(staging, key);
+            await writeAlias(aliasPath, key);
+            log.info({ kernel: release, seconds: buildSeconds, objects: objectsBuilt }, 'kernel built');
+            return artifactFrom(dir, meta, false);
+        }
+        catch (err) {
+            await store.discard(staging);
+            throw err;
+        }
+        finally {
+            unregister();
+        }
+    }
+    finally {
+        await lock();
+    }
+}
+async function resolveRequest(req) {
+    const resolved = await resolveSource(req.kernelSrc);
+    const patches = await loadPatches(req.patches);
+    const fragments = await loadFragments(req.fragments);
+    const store = new ContentStore(req.cacheDir, 'kernels');
+    const requestKey = kernelRequestKey({ sourceKey: resolved.key, patches, base: BASE_CONFIG, fragments });
+    return { resolved, patches, fragments, store, aliasPath: join(req.cacheDir, 'kernels', 'requests', requestKey) };
+}
+/** The kernel already built for this request, without building anything (for `numacage plan`). */
+export async function findCachedKernel(req) {
+    const { store, aliasPath } = await resolveRequest(req);
+    return readAlias(aliasPath, store);
+}
+async function readAlias(aliasPath, store) {
+    try {
+        const key = (await readFile(aliasPath, 'utf8')).trim();
+        const meta = JSON.parse(await readFile(join(store.entryPath(key), 'meta.json'), 'utf8'));
+        return artifactFrom(store.entryPath(key), meta, true);
+    }
+    catch {
+        return undefined;
+    }
+}
+async function writeAlias(aliasPath, key) {
+    await mkdir(join(aliasPath, '..'), { recursive: true });
+    await writeFile(`${aliasPath}.tmp`, key);
+    await rename(`${aliasPath}.tmp`, aliasPath);
+}
+const MAKE_ARGS = (src, buildDir) => ['-C', src, `O=${buildDir}`, 'ARCH=x86_64'];
+/** tinyconfig + fragments (merge_config.sh) + olddefconfig, then checks every asked-for option stuck. Returns the final .config. */
+async function configure(src, buildDir, fragments) {
+    await mkdir(buildDir, { recursive: true });
+    const fragDir = join(buildDir, 'numacage-fragments');
+    await rm(fragDir, { recursive: true, force: true });
+    await mkdir(fragDir);
+    const fragPaths = [];
+    for (const [i, f] of fragments.entries()) {
+        const p = join(fragDir, `${i}.config`);
+        await writeFile(p, f.text);
+        fragPaths.push(p);
+    }
+    const steps = [
+        ['make', [...MAKE_ARGS(src, buildDir), '-s', BASE_CONFIG], BASE_CONFIG],
+        [join(src, 'scripts/kconfig/merge_config.sh'), ['-m', '-O', buildDir, join(buildDir, '.config'), ...fragPaths], 'merge_config.sh'],
+        ['make', [...MAKE_ARGS(src, buildDir), '-s', 'olddefconfig'], 'olddefconfig'],
+    ];
+    for (const [cmd, args, what] of steps) {
+        const r = await runCommand(cmd, args, { cwd: src });
+        if (r.exitCode !== 0)
+            throw new InfraError(`kernel ${what} failed:\n${(r.stderr || r.stdout).trim().split('\n').slice(-10).join('\n')}`);
+    }
+    const finalConfig = await readFile(join(buildDir, '.config'), 'utf8');
+    const mismatches = verifyConfig(fragments, finalConfig);
+    if (mismatches.length)
+        throw new ConfigError(`${mismatches.length} kconfig option(s) did not stick in the final .config (unmet dependency or not user-selectable):\n${describeMismatches(mismatches)}`, 'enable the options they depend on in a fragment, or drop them');
+    return finalConfig;
+}
+/** make bzImage with ccache, streaming progress; the full log goes to <staging>/build.log. Returns how many objects were built. */
+async function make(src, buildDir, staging, ccacheDir, log) {
+    const jobs = cpus().length;
+    const logPath = join(staging, 'build.log');
+    const logFile = createWriteStream(logPath);
+    const estimatePath = join(buildDir, 'numacage-objects');
+    const estimate = Number(await readFile(estimatePath, 'utf8').catch(() => '0')) || undefined;
+    const child = execa('make', [...MAKE_ARGS(src, buildDir), `-j${jobs}`, 'CC=ccache gcc', 'bzImage'], {
+        cwd: src,
+        reject: false,
+        stdin: 'ignore',
+        all: true,
+        buffer: false,
+        env: {
+            CCACHE_DIR: ccacheDir,
+            // Paths under the work dir are hashed relative to it, so another work tree with the same layout hits too.
+            CCACHE_BASEDIR: join(buildDir, '..'),
+            CCACHE_NOHASHDIR: '1',
+            CCACHE_MAXSIZE: '5G',
+            KBUILD_BUILD_USER: 'numacage',
+            KBUILD_BUILD_HOST: 'numacage',
+        },
+    });
+    let objects = 0;
+    let pending = '';
+    const started = Date.now();
+    let lastReport = started;
+    log.info({ jobs, estimate: estimate ?? 'unknown' }, 'building kernel (make bzImage)');
+    child.all.on('data', (d) => {
+        logFile.write(d);
+        pending += d.toString();
+        const lines = pending.split('\n');
+        pending = lines.pop();
+        for (const l of lines)
+            if (isWorkLine(l))
+                objects++;
+        if (Date.now() - lastReport > 15_000) {
+            lastReport = Date.now();
+            const elapsed = Math.round((Date.now() - started) / 1000);
+            log.info({ objects, of: estimate ?? '?', elapsed: `${elapsed}s` }, 'kernel build progress');
+        }
+    });
+    const r = await child;
+    await new Promise((res) => logFile.end(res));
+    if (r.exitCode !== 0) {
+        const text = await readFile(logPath, 'utf8');
+        const errors = firstBuildErrors(text);
+        const keep = join(buildDir, 'last-failed-build.log');
+        await copyFile(logPath, keep);
+        throw new BuildError(`kernel build failed (make exit ${r.exitCode}):\n${(errors.length ? errors : text.trim().split('\n').slice(-10)).map((l) => `  ${l}`).join('\n')}\nfull log: ${keep}`);
+    }
+    // Only a full build's count is a useful estimate for the next one.
+    if (!estimate || objects > estimate)
+        await writeFile(estimatePath, String(objects));
+    return objects;
+}
+/** One build per work tree at a time; a lock left by a dead process is taken over. */
+async function lockDir(dir, log) {
+    await mkdir(dir, { recursive: true });
+    const path = join(dir, 'lock');
+    for (let waited = 0;; waited++) {
+        try {
+            const fh = await open(path, 'wx');
+            await fh.write(String(process.pid));
+            await fh.close();
+            const release = async () => void (await rm(path, { force: true }));
+            const unregister = onInterrupt(release);
+            return async () => {
+                unregister();
+                await release();
+            };
+        }
+        catch (err) {
+            if (err.code !== 'EEXIST')
+                throw err;
+            const pid = Number(await readFile(path, 'utf8').catch(() => '0'));
+            if (!pid || !processAlive(pid)) {
+                await rm(path, { force: true });
+                continue;
+            }
+            if (waited === 0)
+                log.info({ pid }, 'another numacage is building in this kernel tree; waiting');
+            await new Promise((r) => setTimeout(r, 2000));
+        }
+    }
+}
+//# sourceMappingURL=kernel-builder.js.map

@@ -1,0 +1,196 @@
+import { lstat, mkdir, readFile, readdir, rename, rm, stat, writeFile, copyFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { ConfigError } from '../model/errors.js';
+import { looksLikeMbox, parseSeries, splitMbox, touchedFiles } from '../kernel/patches.js';
+import { runChecked, runCommand } from './runner.js';
+import { projectPath } from './project.js';
+export const DEBIAN_TARBALL = '/usr/src/linux-source-6.12.tar.xz';
+export async function resolveSource(src) {
+    if (!src) {
+        const v = await runCommand('dpkg-query', ['-W', '-f=${Version}', 'linux-source-6.12']);
+        if (v.exitCode !== 0 || !(await exists(DEBIAN_TARBALL)))
+            throw new ConfigError(`no --kernel-src given and Debian's ${DEBIAN_TARBALL} is missing`, 'run `numacage doctor --install`, or pass --kernel-src PATH to a kernel git tree');
+        const version = v.stdout.trim();
+        return { source: { kind: 'debian', tarball: DEBIAN_TARBALL }, key: `debian-${version.replace(/[^A-Za-z0-9.+-]/g, '_')}`, description: `linux-source-6.12 ${version}` };
+    }
+    const path = resolve(src);
+    const rev = await runCommand('git', ['-C', path, 'rev-parse', '--verify', 'HEAD']);
+    if (rev.exitCode !== 0)
+        throw new ConfigError(`--kernel-src ${src} is not a git work tree with a commit`, 'point it at a kernel git checkout');
+    if (!(await exists(join(path, 'Kconfig'))) || !(await exists(join(path, 'scripts/kconfig/merge_config.sh'))))
+        throw new ConfigError(`--kernel-src ${src} does not look like a Linux tree (no Kconfig or scripts/kconfig/merge_config.sh)`);
+    const head = rev.stdout.trim();
+    const diff = await runChecked('git', ['-C', path, 'diff', 'HEAD', '--binary'], { stripFinalNewline: false });
+    const dirty = diff.stdout ? `-dirty-${createHash('sha256').update(diff.stdout).digest('hex').slice(0, 10)}` : '';
+    return {
+        source: { kind: 'git', path }, key: `git-${head.slice(0, 16)}${dirty}`, revision: head,
+        description: `${path} at ${head.slice(0, 12)}${dirty ? ' with uncommitted changes' : ''}`,
+    };
+}
+async function exists(p) {
+    try {
+        await lstat(p);
+        return true;
+    }
+    catch {
+        return false;
+    }
+}
+/** --patches X: a folder with a quilt series file or format-patch files, a single .patch, or an mbox; X may be a name under patches/. */
+export async function loadPatches(spec) {
+    if (!spec)
+        return [];
+    const candidates = [resolve(spec), projectPath('patches', spec)];
+    let path;
+    for (const c of candidates)
+        if (await exists(c))
+            path ??= c;
+    if (!path)
+        throw new ConfigError(`--patches ${spec}: no such file or folder (looked at ${candidates.join(' and ')})`, 'name a folder under patches/, a .patch file or an mbox');
+    if ((await stat(path)).isDirectory()) {
+        const files = await readdir(path);
+        if (files.includes('series')) {
+            const names = parseSeries(await readFile(join(path, 'series'), 'utf8'));
+            const patches = [];
+            for (const n of names) {
+                const p = join(path, n);
+                if (!(await exists(p)))
+                    throw new ConfigError(`${join(path, 'series')} lists ${n}, which is not in ${path}`);
+                patches.push(...(await readPatchFile(p, n)));
+            }
+            return patches;
+        }
+        const patchFiles = files.filter((f) => /\.(patch|diff)$/.test(f)).sort();
+        if (patchFiles.length === 0)
+            throw new ConfigError(`--patches ${spec}: ${path} has no series file and no .patch files`);
+        const out = [];
+        for (const f of patchFiles)
+            out.push(...(await readPatchFile(join(path, f), f)));
+        return out;
+    }
+    return readPatchFile(path, spec);
+}
+async function readPatchFile(path, name) {
+    const text = await readFile(path, 'utf8');
+    if (looksLikeMbox(text)) {
+        const patches = splitMbox(text, name);
+        // A git format-patch file is a one-message mbox; name it by its file.
+        if (patches.length === 1)
+            return [{ name, text: patches[0].text }];
+        if (patches.length === 0)
+            throw new ConfigError(`${path} is an mbox with no patch in it`);
+        return patches;
+    }
+    if (!/^(--- |diff )/m.test(text))
+        throw new ConfigError(`${path} is not a patch (no diff in it)`);
+    return [{ name, text }];
+}
+/**
+ * The tree numacage builds in: <cache>/kernel-work/<sourceKey>/src. Made once
+ * (a hard-linked copy of the Debian extraction, or a shared clone of the git
+ * tree; the user's checkout is never touched), then reset before each build:
+ * the files the previous patch set touched are restored with a fresh mtime,
+ * so make rebuilds exactly what the patches change.
+ */
+export class WorkTree {
+    cacheDir;
+    resolved;
+    dir;
+    src;
+    pristine;
+    appliedPath;
+    constructor(cacheDir, resolved) {
+        this.cacheDir = cacheDir;
+        this.resolved = resolved;
+        this.dir = join(cacheDir, 'kernel-work', resolved.key);
+        this.src = join(this.dir, 'src');
+        this.pristine = join(cacheDir, 'kernel-src', resolved.key);
+        this.appliedPath = join(this.dir, 'applied.json');
+    }
+    async prepare(log) {
+        if (await exists(join(this.src, 'Makefile')))
+            return;
+        await mkdir(this.dir, { recursive: true });
+        await rm(this.src, { recursive: true, force: true });
+        const s = this.resolved.source;
+        if (s.kind === 'debian') {
+            if (!(await exists(join(this.pristine, 'Makefile')))) {
+                log.info({ tarball: s.tarball }, 'extracting kernel source (once)');
+                const staging = `${this.pristine}.staging-${process.pid}`;
+                await rm(staging, { recursive: true, force: true });
+                await mkdir(staging, { recursive: true });
+                await runChecked('tar', ['-xf', s.tarball, '-C', staging, '--strip-components=1']);
+                await rename(staging, this.pristine);
+            }
+            await runChecked('cp', ['-al', this.pristine, this.src]);
+        }
+        else {
+            const head = this.resolved.revision;
+            log.info({ repo: s.path }, 'cloning the kernel tree (shared objects, once)');
+            const staging = `${this.src}.staging-${process.pid}`;
+            await rm(staging, { recursive: true, force: true });
+            await runChecked('git', ['clone', '--quiet', '--shared', '--no-checkout', s.path, staging]);
+            await runChecked('git', ['-C', staging, 'checkout', '--quiet', '--detach', head]);
+            const diff = await runChecked('git', ['-C', s.path, 'diff', 'HEAD', '--binary'], { stripFinalNewline: false });
+            if (diff.stdout)
+                await runChecked('git', ['-C', staging, 'apply', '--binary', '-'], { input: diff.stdout });
+            await rename(staging, this.src);
+        }
+        await writeFile(this.appliedPath, JSON.stringify({ files: [] }));
+    }
+    /** Undoes the previous patch set: its files come back from the pristine source with a new mtime; files it created go. */
+    async reset() {
+        let files = [];
+        try {
+            files = JSON.parse(await readFile(this.appliedPath, 'utf8')).files;
+        }
+        catch {
+            files = [];
+        }
+        const s = this.resolved.source;
+        for (const f of files) {
+            const dest = join(this.src, f);
+            await rm(dest, { force: true });
+            for (const suffix of ['.orig', '.rej'])
+                await rm(dest + suffix, { force: true });
+            if (s.kind === 'debian') {
+                const orig = join(this.pristine, f);
+                if (await exists(orig)) {
+                    await mkdir(join(dest, '..'), { recursive: true });
+                    await copyFile(orig, dest);
+                }
+            }
+        }
+        if (s.kind === 'git' && files.length) {
+            const tracked = await runCommand('git', ['-C', this.src, 'ls-files', '--', ...files]);
+            const list = tracked.stdout.split('\n').filter(Boolean);
+            if (list.length)
+                await runChecked('git', ['-C', this.src, 'checkout', '--', ...list]);
+        }
+        await writeFile(this.appliedPath, JSON.stringify({ files: [] }));
+    }
+    /**
+     * Applies the patches in order, each checked with --dry-run first. A patch
+     * that does not apply is a ConfigError naming it and the failed hunks, and
+     * the tree is reset, so nothing of the series stays behind.
+     */
+    async apply(patches) {
+        await this.reset();
+        const touched = new Set();
+        for (const p of patches) {
+            for (const f of touchedFiles(p.text))
+                touched.add(f);
+            await writeFile(this.appliedPath, JSON.stringify({ files: [...touched] }));
+            const args = ['-p1', '--batch', '--forward', '--no-backup-if-mismatch', '-d', this.src];
+            const dry = await runCommand('patch', [...args, '--dry-run'], { input: p.text });
+            if (dry.exitCode !== 0) {
+                await this.reset();
+                const detail = (dry.stdout + dry.stderr).split('\n').filter((l) => /FAILED|can't find file|No file to patch|Reversed|malformed|Only garbage/i.test(l) || l.startsWith('patching file') || l.startsWith('checking file')).join('\n');
+                throw new ConfigError(`patch ${p.name} does not apply to ${this.resolved.description}:\n${detail.trim() || (dry.stdout + dry.stderr).trim()}`, 'rebase the patch onto this source, or pick another --kernel-src');
+            }
+            await runChecked('patch', args, { input: p.text });
+        }
+    }
+}
+//# sourceMappingURL=kernel-source.js.map

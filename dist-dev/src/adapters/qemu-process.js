@@ -1,0 +1,72 @@
+import { createWriteStream } from 'node:fs';
+import { execa } from 'execa';
+import { ConsoleBuffer } from '../console/console-buffer.js';
+import { InfraError } from '../model/errors.js';
+import { killOnProcessExit, onInterrupt } from './cleanup.js';
+import { qmpCommand } from './qmp.js';
+import { findExecutable } from './runner.js';
+/** $NUMACAGE_QEMU picks another QEMU build. */
+export const QEMU_BINARY = process.env.NUMACAGE_QEMU || 'qemu-system-x86_64';
+export function assertQemuInstalled() {
+    if (!findExecutable(QEMU_BINARY))
+        throw new InfraError(`QEMU (${QEMU_BINARY}) is not installed or not executable`, 'run `numacage doctor --install`, or point $NUMACAGE_QEMU at a QEMU binary');
+}
+/**
+ * Starts QEMU with its serial console on stdout (chardev stdio), copied to
+ * consoleLogPath and into a live ConsoleBuffer. QEMU runs under
+ * `setpriv --pdeathsig KILL` so that it dies with numacage even on SIGKILL.
+ */
+export async function startQemu(opts) {
+    assertQemuInstalled();
+    const consoleBuffer = new ConsoleBuffer();
+    const file = createWriteStream(opts.consoleLogPath);
+    const child = execa('setpriv', ['--pdeathsig', 'KILL', '--', QEMU_BINARY, ...opts.args], {
+        stdin: 'ignore',
+        buffer: { stdout: false, stderr: true },
+        reject: false,
+    });
+    const pid = child.pid;
+    if (pid === undefined)
+        throw new InfraError(`${QEMU_BINARY} did not start`, 'run `numacage doctor`');
+    const forgetPid = killOnProcessExit(pid);
+    let done = false;
+    child.stdout.on('data', (chunk) => {
+        file.write(chunk);
+        consoleBuffer.append(chunk.toString('utf8'));
+    });
+    const exited = child.then((r) => {
+        done = true;
+        forgetPid();
+        file.end();
+        const stderr = String(r.stderr ?? '');
+        opts.log.debug({ pid, exitCode: r.exitCode, signal: r.signal }, 'qemu exited');
+        return { code: r.exitCode ?? null, signal: r.signal ?? null, stderr };
+    });
+    let stopping;
+    const stop = (graceMs = 3000, powerdownMs = 0) => {
+        stopping ??= (async () => {
+            if (done)
+                return;
+            if (powerdownMs > 0 && (await qmpCommand(opts.qmpSocket, 'system_powerdown', undefined, graceMs).then(() => true, () => false)))
+                await Promise.race([exited, sleep(powerdownMs)]);
+            if (done)
+                return;
+            await qmpCommand(opts.qmpSocket, 'quit', undefined, graceMs).catch(() => undefined);
+            const gone = await Promise.race([exited.then(() => true), sleep(graceMs).then(() => false)]);
+            if (!gone) {
+                opts.log.warn({ pid }, 'qemu ignored QMP quit, sending SIGKILL');
+                child.kill('SIGKILL');
+                await exited;
+            }
+        })();
+        return stopping;
+    };
+    const unregister = onInterrupt(() => stop(1000));
+    void exited.then(unregister);
+    opts.log.debug({ pid }, 'qemu started');
+    return { pid, console: consoleBuffer, exited, hasExited: () => done, stop };
+}
+export function sleep(ms) {
+    return new Promise((r) => setTimeout(r, ms));
+}
+//# sourceMappingURL=qemu-process.js.map

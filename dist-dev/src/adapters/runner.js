@@ -1,0 +1,59 @@
+import { accessSync, constants } from 'node:fs';
+import { delimiter, isAbsolute, join } from 'node:path';
+import { execa } from 'execa';
+import { InfraError } from '../model/errors.js';
+/** Runs a command (argv array, never a shell string) and returns its output whatever the exit code. */
+export async function runCommand(cmd, args, opts = {}) {
+    try {
+        const r = await execa(cmd, args, { reject: false, ...(opts.input === undefined ? { stdin: 'ignore' } : {}), ...opts });
+        if (r.failed && r.exitCode === undefined && !r.isTerminated) {
+            const code = r.code;
+            if (code === 'ENOENT')
+                throw missingTool(cmd);
+            throw new InfraError(`could not run ${cmd}: ${r.message}`);
+        }
+        return { stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), exitCode: r.exitCode ?? -1 };
+    }
+    catch (err) {
+        if (err.code === 'ENOENT')
+            throw missingTool(cmd);
+        throw err;
+    }
+}
+/** Like runCommand, but a non-zero exit is an InfraError quoting the tail of stderr. */
+export async function runChecked(cmd, args, opts = {}) {
+    const r = await runCommand(cmd, args, opts);
+    if (r.exitCode !== 0) {
+        const tail = (r.stderr || r.stdout).trim().split('\n').slice(-15).join('\n');
+        throw new InfraError(`${cmd} ${args.slice(0, 3).join(' ')}… exited with ${r.exitCode}:\n${tail}`);
+    }
+    return r;
+}
+function missingTool(cmd) {
+    return new InfraError(`${cmd} is not installed`, 'run `numacage doctor --install` (as root) to install the host packages');
+}
+/** The full path of an executable, as the shell would find it, or undefined. */
+export function findExecutable(name, path = process.env.PATH ?? '') {
+    const candidates = isAbsolute(name) || name.includes('/') ? [name] : path.split(delimiter).filter(Boolean).map((d) => join(d, name));
+    for (const c of candidates) {
+        try {
+            accessSync(c, constants.X_OK);
+            return c;
+        }
+        catch {
+            // Not here.
+        }
+    }
+    return undefined;
+}
+/** Whether a process with this pid exists (signal 0). */
+export function processAlive(pid) {
+    try {
+        process.kill(pid, 0);
+        return true;
+    }
+    catch {
+        return false;
+    }
+}
+//# sourceMappingURL=runner.js.map

@@ -1,0 +1,92 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freeLocalPort } from '../adapters/ports.js';
+import { QEMU_BINARY, startQemu } from '../adapters/qemu-process.js';
+import { runChecked } from '../adapters/runner.js';
+import { waitForSsh } from '../guest/readiness.js';
+import { CrashWatch } from '../guest/crash-watch.js';
+import { SshSession } from '../guest/ssh.js';
+import { buildKernelCmdline, buildQemuArgs } from '../qemu/args.js';
+import { renderCommandLine, renderReproducer } from '../qemu/reproducer.js';
+export const MINIMAL_INIT = '/sbin/numacage-init';
+const DEFAULT_EXEC_TIMEOUT_MS = 60_000;
+const SSH_ATTEMPT_TIMEOUT_MS = 8000;
+const PORT_TRIES = 3;
+const SYSTEMD_POWERDOWN_MS = 15_000;
+const SCRATCH_DISK_SIZE = '256M';
+export async function bootGuest(req) {
+    const overlay = join(req.runDir, 'root.qcow2');
+    await runChecked('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', req.image.disk, overlay]);
+    // An empty scratch disk for each virtio-blk the topology places on a node (the root disk stays on pcie.0).
+    const scratchDisks = [];
+    for (const [i] of req.topology.devices.filter((d) => d.kind === 'virtio-blk').entries()) {
+        const disk = join(req.runDir, `scratch${i}.qcow2`);
+        await runChecked('qemu-img', ['create', '-q', '-f', 'qcow2', disk, SCRATCH_DISK_SIZE]);
+        scratchDisks.push(disk);
+    }
+    // A unix socket path must stay under 108 bytes, so the QMP socket lives in a short private dir.
+    const qmpDir = await mkdtemp(join(tmpdir(), 'numacage-qmp-'));
+    const qmpSocket = join(qmpDir, 'qmp.sock');
+    const cmdline = buildKernelCmdline({ init: req.init === 'minimal' ? MINIMAL_INIT : undefined, extra: [...req.topology.cmdline, ...req.append] });
+    const privateKey = await readFile(req.image.privateKeyPath);
+    for (let attempt = 1;; attempt++) {
+        const sshPort = await freeLocalPort();
+        const args = buildQemuArgs({
+            topology: req.topology, accel: req.accel, cpuModel: req.cpuModel, kernel: req.kernel.vmlinuz, initrd: req.kernel.initrd,
+            cmdline, rootDisk: overlay, scratchDisks, qmpSocket, sshPort,
+        });
+        await writeFile(join(req.runDir, 'qemu-argv.txt'), renderCommandLine(QEMU_BINARY, args) + '\n');
+        await writeFile(join(req.runDir, 'reproduce.sh'), renderReproducer({ binary: QEMU_BINARY, args, baseImage: req.image.disk, overlay, scratchDisks, qmpSocket, sshPort, privateKey: req.image.privateKeyPath }), { mode: 0o755 });
+        const started = Date.now();
+        req.log.info({ accel: req.accel, sshPort, init: req.init }, 'booting guest');
+        const qemu = await startQemu({ args, qmpSocket, consoleLogPath: join(req.runDir, 'console.log'), log: req.log });
+        const crashWatch = new CrashWatch(qemu.console);
+        void qemu.exited.then(() => crashWatch.finish());
+        const target = { port: sshPort, user: 'root', privateKey, hostKey: req.image.hostKey };
+        let root;
+        try {
+            root = await waitForSsh(target, qemu, crashWatch, { sshMs: req.bootTimeoutMs, noOutputMs: req.silenceTimeoutMs, attemptMs: SSH_ATTEMPT_TIMEOUT_MS });
+        }
+        catch (err) {
+            await qemu.stop(1000);
+            const exit = await qemu.exited;
+            if (attempt < PORT_TRIES && /Could not set up host forwarding rule/.test(exit.stderr))
+                continue;
+            await rm(qmpDir, { recursive: true, force: true });
+            throw err;
+        }
+        const bootToSshSeconds = (Date.now() - started) / 1000;
+        req.log.info({ seconds: bootToSshSeconds.toFixed(1) }, 'guest answers SSH');
+        const sessions = new Map([['root', root]]);
+        const session = async (user) => {
+            let s = sessions.get(user);
+            if (!s)
+                sessions.set(user, (s = await SshSession.open({ ...target, user }, SSH_ATTEMPT_TIMEOUT_MS)));
+            return s;
+        };
+        return {
+            console: qemu.console,
+            sshPort,
+            qemu,
+            crashWatch,
+            bootToSshSeconds,
+            async exec(command, opts = {}) {
+                return (await session(opts.user ?? 'root')).exec(command, opts.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS, opts.input);
+            },
+            session,
+            async close(opts = {}) {
+                for (const s of sessions.values())
+                    s.close();
+                // A kept overlay should be consistent: systemd gets the power button and a moment to shut down
+                // (the minimal init ignores it). A discarded overlay needs no clean shutdown.
+                await qemu.stop(3000, opts.keep && req.init === 'systemd' ? SYSTEMD_POWERDOWN_MS : 0);
+                await rm(qmpDir, { recursive: true, force: true });
+                if (!opts.keep)
+                    for (const disk of [overlay, ...scratchDisks])
+                        await rm(disk, { force: true });
+            },
+        };
+    }
+}
+//# sourceMappingURL=boot-guest.js.map

@@ -1,0 +1,88 @@
+import { mkdir, readdir, stat, statfs } from 'node:fs/promises';
+import { join } from 'node:path';
+import { freemem } from 'node:os';
+import { checkKvm } from '../adapters/accel.js';
+import { runCommand } from '../adapters/runner.js';
+import { InfraError } from '../model/errors.js';
+/** Debian packages numacage needs on the host. */
+export const HOST_PACKAGES = [
+    'qemu-system-x86', 'qemu-utils', 'mmdebstrap', 'e2fsprogs', 'util-linux', 'gcc', 'libc6-dev', 'make', 'bc', 'bison', 'flex',
+    'libelf-dev', 'libssl-dev', 'ccache', 'cpio', 'git', 'xz-utils', 'linux-source-6.12', 'debian-archive-keyring',
+];
+const MIN_FREE_DISK_GIB = 10;
+const MIN_FREE_MEM_GIB = 4;
+async function toolVersion(name, cmd, args, pattern) {
+    try {
+        const r = await runCommand(cmd, args);
+        const m = pattern.exec(r.stdout + r.stderr);
+        return { name, ok: r.exitCode === 0 || m !== null, detail: m ? m[1] : (r.stdout + r.stderr).trim().split('\n')[0] ?? '' };
+    }
+    catch {
+        return { name, ok: false, detail: `${cmd} not found` };
+    }
+}
+export async function missingPackages() {
+    const r = await runCommand('dpkg-query', ['-W', '-f=${Package} ${db:Status-Status}\n', ...HOST_PACKAGES]);
+    const installed = new Set(r.stdout.split('\n').filter((l) => l.endsWith(' installed')).map((l) => l.split(' ')[0]));
+    return HOST_PACKAGES.filter((p) => !installed.has(p));
+}
+export async function installPackages(log) {
+    const missing = await missingPackages();
+    if (missing.length === 0)
+        return;
+    if (process.getuid?.() !== 0)
+        throw new InfraError(`missing host packages: ${missing.join(' ')}`, 'run `numacage doctor --install` as root');
+    log.info({ packages: missing.join(' ') }, 'installing host packages with apt-get');
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    const update = await runCommand('apt-get', ['update', '-q'], { env });
+    if (update.exitCode !== 0)
+        throw new InfraError(`apt-get update failed:\n${update.stderr.trim().split('\n').slice(-5).join('\n')}`);
+    const install = await runCommand('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...missing], { env });
+    if (install.exitCode !== 0)
+        throw new InfraError(`apt-get install failed:\n${install.stderr.trim().split('\n').slice(-8).join('\n')}`);
+}
+export async function runDoctor(cacheDir) {
+    const checks = [];
+    checks.push(await toolVersion('qemu-system-x86_64', 'qemu-system-x86_64', ['--version'], /QEMU emulator version (\S+)/));
+    checks.push(await toolVersion('qemu-img', 'qemu-img', ['--version'], /qemu-img version (\S+)/));
+    checks.push(await toolVersion('mmdebstrap', 'mmdebstrap', ['--version'], /mmdebstrap (\S+)/));
+    const mke2fs = await toolVersion('mkfs.ext4 -d', 'mkfs.ext4', ['-V'], /mke2fs (\S+)/);
+    // -d (populate from a directory) arrived in e2fsprogs 1.43.
+    const [maj = 0, min = 0] = mke2fs.detail.split('.').map(Number);
+    checks.push({ ...mke2fs, ok: mke2fs.ok && (maj > 1 || min >= 43), detail: `e2fsprogs ${mke2fs.detail}` });
+    checks.push(await toolVersion('gcc', 'gcc', ['--version'], /gcc \(.*\) (\S+)/));
+    checks.push(await toolVersion('git', 'git', ['--version'], /git version (\S+)/));
+    checks.push(await toolVersion('setpriv', 'setpriv', ['--version'], /util-linux (\S+)/));
+    const missing = await missingPackages().catch(() => HOST_PACKAGES);
+    checks.push({ name: 'Debian packages', ok: missing.length === 0, detail: missing.length ? `missing: ${missing.join(' ')}` : `${HOST_PACKAGES.length} installed` });
+    await mkdir(cacheDir, { recursive: true });
+    const fs = await statfs(cacheDir);
+    const freeGiB = (fs.bavail * fs.bsize) / 2 ** 30;
+    checks.push({ name: 'free disk', ok: freeGiB >= MIN_FREE_DISK_GIB, detail: `${freeGiB.toFixed(1)} GiB free in ${cacheDir} (needs ${MIN_FREE_DISK_GIB})` });
+    const memGiB = freemem() / 2 ** 30;
+    checks.push({ name: 'free memory', ok: memGiB >= MIN_FREE_MEM_GIB, detail: `${memGiB.toFixed(1)} GiB free (a default guest needs 3 GiB)` });
+    const qemuOk = checks[0].ok;
+    if (qemuOk) {
+        const kernel = await anyCachedKernel(cacheDir);
+        const kvm = await checkKvm(cacheDir, { fresh: true, kernel });
+        const how = kvm.test === 'kernel' ? '' : ' [boot-sector test only: a kernel boot test runs before the first guest]';
+        checks.push({ name: 'KVM', ok: kvm.usable, optional: true, detail: `${kvm.usable ? `usable (-cpu ${kvm.cpuModel}): ${kvm.reason}` : `KVM unusable (${kvm.reason}), using TCG`}${how}` });
+    }
+    return checks;
+}
+/** A kernel numacage has already cached (an image's stock kernel or a built one), for the KVM boot test. */
+async function anyCachedKernel(cacheDir) {
+    for (const [kind, file] of [['images', 'vmlinuz'], ['kernels', 'bzImage']]) {
+        const entries = await readdir(join(cacheDir, kind)).catch(() => []);
+        for (const e of entries.filter((x) => !x.startsWith('.'))) {
+            const path = join(cacheDir, kind, e, file);
+            if (await stat(path).then((st) => st.isFile(), () => false))
+                return path;
+        }
+    }
+    return undefined;
+}
+export function renderDoctor(checks) {
+    return checks.map((c) => `${c.ok ? 'ok  ' : c.optional ? 'note' : 'FAIL'}  ${c.name.padEnd(20)} ${c.detail}`).join('\n') + '\n';
+}
+//# sourceMappingURL=doctor.js.map

@@ -1,0 +1,32 @@
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { processAlive } from '../adapters/runner.js';
+function dir(cacheDir) {
+    return join(cacheDir, 'guests');
+}
+export async function registerGuest(cacheDir, rec) {
+    await mkdir(dir(cacheDir), { recursive: true });
+    const path = join(dir(cacheDir), `${rec.id}.json`);
+    await writeFile(path, JSON.stringify(rec, null, 2));
+    return () => rm(path, { force: true });
+}
+/** Running guests, newest first; records of guests whose numacage is gone are removed. */
+export async function listGuests(cacheDir) {
+    let files;
+    try {
+        files = await readdir(dir(cacheDir));
+    }
+    catch {
+        return [];
+    }
+    const out = [];
+    for (const f of files.filter((x) => x.endsWith('.json'))) {
+        const rec = JSON.parse(await readFile(join(dir(cacheDir), f), 'utf8'));
+        if (processAlive(rec.pid))
+            out.push(rec);
+        else
+            await rm(join(dir(cacheDir), f), { force: true });
+    }
+    return out.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+}
+//# sourceMappingURL=guest-registry.js.map

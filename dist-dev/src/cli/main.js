@@ -1,0 +1,167 @@
+#!/usr/bin/env node
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { resolveCacheDir } from '../adapters/cache-dir.js';
+import { runInterruptCleanups } from '../adapters/cleanup.js';
+import { ensureImage, loadRecipe } from '../adapters/image-builder.js';
+import { installPackages, renderDoctor, runDoctor } from '../app/doctor.js';
+import { bootGuestCommand, sshCommand } from '../app/interactive.js';
+import { planCommand } from '../app/plan.js';
+import { runMatrix } from '../app/matrix.js';
+import { parseRunConfig } from '../app/run-config.js';
+import { readJsonFile } from '../adapters/json-file.js';
+import { DEFAULT_FRAGMENTS, ensureKernel } from '../adapters/kernel-builder.js';
+import { createLogger } from '../log.js';
+import { ConfigError, ExitCode, NumacageError } from '../model/errors.js';
+import { DEFAULT_TOPOLOGY } from '../topology/builtin.js';
+import { selectInvariants } from '../invariants/suites.js';
+const DEFAULT_IMAGE = 'debian-bookworm';
+function common(argv) {
+    return { cacheDir: resolveCacheDir(argv['cache-dir']), log: createLogger({ json: argv.json, verbose: argv.verbose }) };
+}
+function guestOptions(y) {
+    return y
+        .option('topology', { alias: 't', type: 'string', default: DEFAULT_TOPOLOGY, describe: 'built-in topology name or path to a topology .json (docs/topology.md)' })
+        .option('image', { type: 'string', default: DEFAULT_IMAGE, describe: 'image recipe name under images/ or path to a recipe .json' })
+        .option('accel', { choices: ['auto', 'kvm', 'tcg'], default: 'auto', describe: 'auto uses KVM only when a real test boot works' })
+        .option('init', { choices: ['minimal', 'systemd'], default: 'minimal', describe: "guest init: numacage's minimal init (fast) or systemd" })
+        .option('boot-timeout', { type: 'number', describe: 'seconds to wait for SSH (default: 120 TCG / 40 KVM; x2 with systemd)' })
+        .option('out', { type: 'string', default: process.env.NUMACAGE_RUNS ?? 'runs', describe: 'where run directories are created' })
+        .option('keep', { type: 'boolean', default: false, describe: 'keep the qcow2 overlay in the run directory' })
+        .config('config', 'a run config JSON file (docs/run-config.md); flags win over it', (path) => parseRunConfig(readJsonFile(path, 'run config'), path))
+        .option('suite', { type: 'string', default: 'isolation', describe: 'isolation (every implemented invariant) or smoke (topology, abi, no-kernel-memory)' })
+        .option('only', { type: 'string', describe: 'comma list of invariant ids to run instead of a suite' })
+        .option('append', { type: 'string', describe: 'extra guest kernel command-line words (a later init= wins over numacage\'s)' })
+        .option('kernel', { type: 'string', describe: "stock: the image's Debian kernel; built: build from source (default: built when --kernel-src, --patches or --kconfig is given, else stock)" });
+}
+function kernelOptions(y) {
+    return y
+        .option('kernel-src', { type: 'string', describe: "kernel git work tree (default: Debian's linux-source-6.12 tarball)" })
+        .option('patches', { type: 'string', describe: 'folder under patches/ (quilt series or format-patch files), a .patch file, or an mbox' })
+        .option('kconfig', { type: 'string', array: true, describe: `kconfig fragments under kconfigs/ or paths, merged in order (default: ${DEFAULT_FRAGMENTS.join(' ')})` });
+}
+/** --kernel stock|built|stock,built (built takes --kernel-src, --patches and --kconfig). */
+function kernelChoices(argv) {
+    const wantsBuild = argv['kernel-src'] !== undefined || argv.patches !== undefined || argv.kconfig !== undefined;
+    const kinds = (argv.kernel ?? (wantsBuild ? 'built' : 'stock')).split(',');
+    for (const k of kinds)
+        if (k !== 'stock' && k !== 'built')
+            throw new ConfigError(`--kernel ${argv.kernel}: "${k}" is neither stock nor built`, 'use --kernel stock, built, or stock,built');
+    if (!kinds.includes('built') && wantsBuild)
+        throw new ConfigError('--kernel stock cannot take --kernel-src, --patches or --kconfig', 'add built to --kernel (e.g. --kernel stock,built)');
+    return kinds.map((k) => (k === 'built' ? { kind: 'built', kernelSrc: argv['kernel-src'], patches: argv.patches, fragments: argv.kconfig ?? DEFAULT_FRAGMENTS } : { kind: 'stock' }));
+}
+function runOptionsFrom(argv) {
+    const { cacheDir, log } = common(argv);
+    const kernels = kernelChoices(argv);
+    if (kernels.length > 1 || argv.topology.includes(','))
+        throw new ConfigError('only `numacage run` takes several topologies or kernels');
+    const kernel = kernels[0];
+    return {
+        cacheDir, log, outDir: argv.out, topology: argv.topology, image: argv.image, accel: argv.accel, init: argv.init,
+        bootTimeoutSeconds: argv['boot-timeout'], keep: argv.keep, kernel, append: argv.append?.split(/\s+/).filter(Boolean) ?? [],
+        invariants: selectInvariants(argv.suite, argv.only),
+    };
+}
+async function main() {
+    let exitCode = ExitCode.ok;
+    const cli = yargs(hideBin(process.argv))
+        .scriptName('numacage')
+        .usage('$0 <command> [options]\n\nBuild, boot and probe kernels in QEMU guests with declared NUMA topologies.')
+        .option('cache-dir', { type: 'string', describe: 'cache root (default $NUMACAGE_CACHE or ~/.cache/numacage)' })
+        .option('json', { type: 'boolean', describe: 'log JSON lines (default when stderr is not a terminal)' })
+        .option('verbose', { alias: 'v', type: 'boolean', describe: 'debug logging' })
+        .command('doctor', 'check host prerequisites and whether KVM really works', (y) => y.option('install', { type: 'boolean', default: false, describe: 'install missing Debian packages with apt-get' }), async (argv) => {
+        const { cacheDir, log } = common(argv);
+        if (argv.install)
+            await installPackages(log);
+        const checks = await runDoctor(cacheDir);
+        process.stdout.write(renderDoctor(checks));
+        exitCode = checks.every((c) => c.ok || c.optional) ? ExitCode.ok : ExitCode.infra;
+    })
+        .command('image <action> [recipe]', 'build the guest image (cached by content)', (y) => y.positional('action', { choices: ['build'], demandOption: true })
+        .positional('recipe', { type: 'string', default: DEFAULT_IMAGE })
+        .option('rebuild', { type: 'boolean', default: false, describe: 'build again even when cached' }), async (argv) => {
+        const { cacheDir, log } = common(argv);
+        const image = await ensureImage({ recipe: await loadRecipe(argv.recipe), cacheDir, log, rebuild: argv.rebuild });
+        process.stdout.write(`${image.dir}\n`);
+    })
+        .command('plan', 'print the resolved topology and the exact QEMU argv, run nothing', (y) => kernelOptions(guestOptions(y)).option('dry-run', { type: 'boolean', default: true }), async (argv) => {
+        const o = runOptionsFrom(argv);
+        process.stdout.write(await planCommand({ ...o, topology: o.topology }));
+    })
+        .command('kernel <action>', 'build a kernel from source with patches and kconfig fragments (cached by content)', (y) => kernelOptions(y.positional('action', { choices: ['build'], demandOption: true }))
+        .option('rebuild', { type: 'boolean', default: false, describe: 'build again even when cached' }), async (argv) => {
+        const { cacheDir, log } = common(argv);
+        const k = await ensureKernel({ cacheDir, log, kernelSrc: argv['kernel-src'], patches: argv.patches, fragments: argv.kconfig ?? DEFAULT_FRAGMENTS, rebuild: argv.rebuild });
+        process.stdout.write(`${k.dir}\n  ${k.release}, ${k.cached ? 'cached' : `built in ${k.buildSeconds} s`}; ${k.source}${k.patches.length ? `; ${k.patches.length} patch(es)` : ''}\n`);
+    })
+        .command('run', 'the main job: image, boot, probe, check, report (comma lists in --topology and --kernel run a matrix side by side)', (y) => kernelOptions(guestOptions(y))
+        .option('guests', { type: 'number', default: 1, describe: 'guests per (topology, kernel) pair' })
+        .option('jobs', { type: 'number', describe: 'guests at once (default: as many as CPUs and memory allow)' }), async (argv) => {
+        if (!Number.isInteger(argv.guests) || argv.guests < 1)
+            throw new ConfigError(`--guests ${argv.guests}: must be a whole number >= 1`);
+        if (argv.jobs !== undefined && (!Number.isInteger(argv.jobs) || argv.jobs < 1))
+            throw new ConfigError(`--jobs ${argv.jobs}: must be a whole number >= 1`);
+        const base = runOptionsFrom({ ...argv, topology: argv.topology.split(',')[0], kernel: argv.kernel?.split(',')[0] });
+        const result = await runMatrix({
+            ...base, topologies: argv.topology.split(',').filter(Boolean), kernels: kernelChoices(argv), guests: argv.guests, jobs: argv.jobs,
+        });
+        process.stdout.write(result.text);
+        exitCode = result.ok ? ExitCode.ok : ExitCode.failed;
+    })
+        .command('boot', 'boot a guest and leave it up until Ctrl-C', (y) => kernelOptions(guestOptions(y)), async (argv) => {
+        exitCode = await bootGuestCommand(runOptionsFrom(argv));
+    })
+        .command('ssh [command..]', 'a shell, or one command, in the guest left up by `numacage boot`', (y) => y.positional('command', { type: 'string', array: true, default: [] })
+        .option('guest', { type: 'string', describe: 'guest id (default: the newest)' })
+        .option('user', { type: 'string', default: 'root' }), async (argv) => {
+        const { cacheDir } = common(argv);
+        // Words after `--` land in argv._ (after the command name itself).
+        const words = [...argv.command, ...argv._.slice(1).map(String)];
+        exitCode = await sshCommand({ cacheDir, guest: argv.guest, user: argv.user, command: words.join(' ') });
+    })
+        .demandCommand(1, 'name a command: run, doctor, image build, kernel build, plan, boot, ssh')
+        .strict()
+        .help()
+        .fail((msg, err) => {
+        // yargs wraps what a config parser throws in a YError: it is still the user's to fix.
+        if (err && err.name === 'YError')
+            throw new UsageError(err.message);
+        if (err)
+            throw err;
+        throw new UsageError(msg);
+    });
+    await cli.parseAsync();
+    return exitCode;
+}
+class UsageError extends Error {
+}
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.on(signal, () => {
+        if (interrupted)
+            return;
+        interrupted = true;
+        process.stderr.write(`numacage: ${signal}, stopping guests and cleaning up\n`);
+        void runInterruptCleanups().finally(() => process.exit(signal === 'SIGINT' ? ExitCode.interrupted : 143));
+    });
+}
+main().then((code) => {
+    process.exitCode = code;
+}, async (err) => {
+    await runInterruptCleanups();
+    if (err instanceof NumacageError) {
+        process.stderr.write(`numacage: ${err.message}\n${err.hint ? `  what to do: ${err.hint}\n` : ''}`);
+        process.exitCode = err.exitCode;
+    }
+    else if (err instanceof UsageError) {
+        process.stderr.write(`numacage: ${err.message}\n  see: numacage --help${/run config/.test(err.message) ? ' and docs/run-config.md' : ''}\n`);
+        process.exitCode = ExitCode.config;
+    }
+    else {
+        process.stderr.write(`numacage: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+        process.exitCode = 70;
+    }
+});
+//# sourceMappingURL=main.js.map

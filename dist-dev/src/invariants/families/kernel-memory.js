@@ -1,0 +1,86 @@
+import { parseNodeMeminfo } from '../../probes/sysfs.js';
+import { errnoOf, num, parseRecords, parseSections, recordsOf, section } from '../records.js';
+import { assertRanClean, nodeFile, probe } from '../shell.js';
+import { expect, ProbeError, rawOf } from '../spec.js';
+export const KERNEL_COUNTERS = ['Slab', 'SUnreclaim', 'KernelStack', 'PageTables'];
+/** The four kernel-memory counters of a node's meminfo (kB); a ProbeError when one is missing. */
+export function kernelCounters(meminfo, what) {
+    const out = {};
+    for (const k of KERNEL_COUNTERS) {
+        const v = meminfo[k];
+        if (v === undefined)
+            throw new ProbeError(`${what}: no ${k} in node meminfo`);
+        out[k] = v;
+    }
+    return out;
+}
+/** Problems for counters above zero, and for any rise from `before` to `after`. */
+export function kernelMemoryProblems(node, readings, rise) {
+    const problems = [];
+    for (const [when, m] of readings)
+        for (const k of KERNEL_COUNTERS)
+            if (m[k] > 0)
+                problems.push(`node ${node} ${k} is ${m[k]} kB ${when}`);
+    if (rise) {
+        const [what, before, after] = rise;
+        for (const k of KERNEL_COUNTERS)
+            if (after[k] > before[k])
+                problems.push(`node ${node} ${k} rose by ${after[k] - before[k]} kB ${what}`);
+    }
+    return problems;
+}
+const SLAB_FILES = 4000;
+/**
+ * P's kernel counters after boot, while a slab-heavy workload (files,
+ * sockets) holds its objects, and after it. The workload runs under BIND
+ * {P} where the kernel accepts it, else INTERLEAVE {C,P}: slab pages follow
+ * the allocating task's policy, so a kernel that lets kernel memory onto P
+ * shows it here even though the CPUs are on C.
+ */
+export const noKernelMemory = {
+    id: 'no-kernel-memory',
+    title: 'no unmovable kernel memory on P',
+    expect: expect('fail', 'pass', 'pass', 'pass'),
+    disturbs: false,
+    usesProbe: true,
+    steps: ({ roles: { c, p } }) => [{
+            name: 'no-kernel-memory',
+            script: [
+                `echo "### after-boot"; cat ${nodeFile(p, 'meminfo')}`,
+                'd=$(mktemp -d /dev/shm/numacage-slab.XXXXXX)',
+                `echo "### workload"; ${probe(`slab ${c} ${p} ${SLAB_FILES} $d`, { asRoot: true })}`,
+                `echo "### after-workload"; cat ${nodeFile(p, 'meminfo')}`,
+                'rm -rf "$d"',
+            ].join('\n'),
+        }],
+    parse(raw, { roles: { p } }) {
+        const s = parseSections(rawOf(raw, 'no-kernel-memory'));
+        const read = (name) => kernelCounters(parseNodeMeminfo(section(s, name, 'no-kernel-memory')), `node ${p} ${name}`);
+        const workloadText = section(s, 'workload', 'no-kernel-memory');
+        assertRanClean(workloadText, 'the slab workload');
+        const [w] = recordsOf(parseRecords(workloadText), 'slab', 'workload');
+        const files = num(w, 'files');
+        const socketpairs = num(w, 'socketpairs');
+        if (files !== SLAB_FILES)
+            throw new ProbeError(`the slab workload made ${files} of ${SLAB_FILES} files`);
+        return {
+            afterBoot: read('after-boot'),
+            duringWorkload: kernelCounters(w.meminfo_kb, 'the slab workload'),
+            afterWorkload: read('after-workload'),
+            workload: { policy: String(w.policy), bindErrno: errnoOf(w, 'bind_errno'), files, socketpairs },
+        };
+    },
+    decide(o, { roles: { p } }) {
+        const problems = kernelMemoryProblems(p, [['after boot', o.afterBoot], [`during the workload (${o.workload.policy})`, o.duringWorkload], ['after the workload', o.afterWorkload]], [`during a workload under ${o.workload.policy}`, o.afterBoot, o.duringWorkload]);
+        const passed = problems.length === 0;
+        return {
+            passed,
+            summary: passed
+                ? `node ${p}: Slab, SUnreclaim, KernelStack, PageTables 0 kB after boot and under a ${o.workload.policy} workload`
+                : `node ${p} holds kernel memory (Slab ${(o.duringWorkload.Slab / 1024).toFixed(1)} MB during the ${o.workload.policy} workload)`,
+            problems,
+            evidence: { node: p, ...o },
+        };
+    },
+};
+//# sourceMappingURL=kernel-memory.js.map

@@ -1,0 +1,27 @@
+import { ProbeError } from './spec.js';
+/** Where the static probe is installed in the guest. */
+export const GUEST_PROBE_PATH = '/usr/local/bin/numacage-probe';
+/** The unprivileged guest user: root's CAP_SYS_NICE bypasses the permission paths under test. */
+export const PROBE_USER = 'probe';
+export const nodeFile = (node, file) => `/sys/devices/system/node/node${node}/${file}`;
+/** Runs the probe with args, as the unprivileged user unless asRoot, and prints "# exit N" after it. */
+export function probe(args, opts = {}) {
+    const drop = opts.asRoot ? '' : `setpriv --reuid=${PROBE_USER} --regid=${PROBE_USER} --init-groups --inh-caps=-all `;
+    return `${drop}${GUEST_PROBE_PATH} ${args}; echo "# exit $?"`;
+}
+/** The status a "# exit N" line reports (the last one), or a ProbeError. */
+export function exitStatus(text, what) {
+    const all = [...text.matchAll(/^# exit (\d+)$/gm)];
+    if (!all.length)
+        throw new ProbeError(`${what}: no exit status`);
+    return Number(all.at(-1)[1]);
+}
+/** 128 + SIGKILL: what a shell reports for a task the OOM killer took. */
+export const KILLED = 137;
+/** A probe run must end with 0; anything else is a broken probe, named with its status. */
+export function assertRanClean(text, what) {
+    const status = exitStatus(text, what);
+    if (status !== 0)
+        throw new ProbeError(`${what}: the probe exited ${status}${status === 126 || status === 127 ? ' (could not be run)' : ''}`);
+}
+//# sourceMappingURL=shell.js.map

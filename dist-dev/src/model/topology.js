@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=topology.js.map

@@ -1,0 +1,71 @@
+import { parseCpuList } from '../topology/parse.js';
+/** The probe's JSON lines; anything else on stdout is ignored. Pure. */
+export function parseProbeOutput(text) {
+    const out = [];
+    for (const line of text.split('\n')) {
+        if (!line.startsWith('{'))
+            continue;
+        try {
+            out.push(JSON.parse(line));
+        }
+        catch {
+            // A line cut short by an OOM kill.
+        }
+    }
+    return out;
+}
+export function pagesOn(placement, node) {
+    return placement?.[String(node)] ?? 0;
+}
+/** /proc/zoneinfo → one entry per (node, zone). Pure. */
+export function parseZoneinfo(text) {
+    const zones = [];
+    let cur;
+    for (const line of text.split('\n')) {
+        const head = /^Node (\d+), zone\s+(\S+)/.exec(line);
+        if (head) {
+            cur = { node: Number(head[1]), zone: head[2], present: 0, managed: 0 };
+            zones.push(cur);
+            continue;
+        }
+        const m = /^\s+(present|managed)\s+(\d+)$/.exec(line);
+        if (m && cur)
+            cur[m[1]] = Number(m[2]);
+    }
+    return zones;
+}
+export const NODE_STATES_COMMAND = 'cd /sys/devices/system/node && for f in has_* possible online; do echo "$f $(cat $f)"; done';
+/** `has_normal_memory 0` lines → file name → node list. Pure. */
+export function parseNodeStates(text) {
+    const out = {};
+    for (const line of text.split('\n')) {
+        const m = /^(\S+)\s*(.*)$/.exec(line.trim());
+        if (m && m[1])
+            out[m[1]] = parseCpuList(m[2].trim()) ?? [];
+    }
+    return out;
+}
+export const MEMORY_TIERS_COMMAND = 'echo "demotion_enabled $(cat /sys/kernel/mm/numa/demotion_enabled 2>/dev/null)"; for t in /sys/devices/virtual/memory_tiering/memory_tier*; do [ -e "$t/nodelist" ] && echo "${t##*/} $(cat $t/nodelist)"; done; true';
+export function parseMemoryTiers(text) {
+    const tiers = [];
+    let demotionEnabled = false;
+    for (const line of text.split('\n')) {
+        const [name, rest = ''] = line.trim().split(/\s+(.*)/);
+        if (name === 'demotion_enabled')
+            demotionEnabled = /^(true|1|Y)/i.test(rest);
+        else if (name?.startsWith('memory_tier'))
+            tiers.push({ name, nodes: parseCpuList(rest.trim()) ?? [] });
+    }
+    return { demotionEnabled, tiers };
+}
+/** /sys/devices/system/node/nodeN/numastat → counter → value. Pure. */
+export function parseNumastat(text) {
+    const out = {};
+    for (const line of text.split('\n')) {
+        const m = /^(\w+) (\d+)$/.exec(line.trim());
+        if (m)
+            out[m[1]] = Number(m[2]);
+    }
+    return out;
+}
+//# sourceMappingURL=isolation-parsers.js.map

@@ -1,0 +1,105 @@
+/** The serial console goes to QEMU's stdout, where numacage reads it live. */
+export const CONSOLE_CHARDEV = 'stdio,id=console,signal=off';
+const PXB_FIRST_BUS = 64;
+const PXB_BUS_STRIDE = 32;
+function backendObject(id, memMiB, backend) {
+    if (backend.kind === 'ram')
+        return `memory-backend-ram,id=${id},size=${memMiB}M`;
+    // memfd's share defaults to on, so share=off must be spelled out.
+    const huge = backend.hugetlb ? ',hugetlb=on,hugetlbsize=2M' : '';
+    return `memory-backend-memfd,id=${id},size=${memMiB}M,share=${backend.share ? 'on' : 'off'}${huge}`;
+}
+function cpuRanges(cpus) {
+    const sorted = [...cpus].sort((a, b) => a - b);
+    const ranges = [];
+    for (let i = 0; i < sorted.length;) {
+        let j = i;
+        while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1)
+            j++;
+        ranges.push(i === j ? `${sorted[i]}` : `${sorted[i]}-${sorted[j]}`);
+        i = j + 1;
+    }
+    return ranges.join(',');
+}
+/** The QEMU argv (without the binary) for a guest with the given topology. Pure. */
+export function buildQemuArgs(l) {
+    const t = l.topology;
+    const hotplugged = t.nodes.filter((n) => n.hotplug);
+    const bootMiB = t.nodes.filter((n) => !n.hotplug).reduce((sum, n) => sum + n.memMiB, 0);
+    const dimms = hotplugged.filter((n) => n.hotplug === 'pc-dimm').length;
+    const memory = hotplugged.length ? `${bootMiB}M,slots=${Math.max(dimms, 1)},maxmem=${t.memoryMiB}M` : `${t.memoryMiB}M`;
+    const hmat = t.nodes.some((n) => n.hmat);
+    const initiators = t.nodes.filter((n) => n.cpus.length).map((n) => n.id);
+    const args = [
+        '-name', `numacage-${t.name}`,
+        '-machine', `q35,accel=${l.accel}${hmat ? ',hmat=on' : ''}`,
+        '-cpu', l.cpuModel,
+        '-smp', String(t.cpus),
+        '-m', memory,
+        '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
+    ];
+    for (const node of t.nodes) {
+        const mem = `mem${node.id}`;
+        args.push('-object', backendObject(mem, node.memMiB, node.backend));
+        // QEMU takes one cpus= per contiguous range.
+        const cpus = node.cpus.length ? cpuRanges(node.cpus).split(',').map((r) => `,cpus=${r}`).join('') : '';
+        const memdev = node.hotplug ? '' : `,memdev=${mem}`;
+        const initiator = hmat ? `,initiator=${node.cpus.length ? node.id : initiators[0]}` : '';
+        args.push('-numa', `node,nodeid=${node.id}${cpus}${memdev}${initiator}`);
+    }
+    // Validation keeps distances symmetric, and QEMU fills in the reverse direction.
+    for (const d of t.distances)
+        if (d.src < d.dst)
+            args.push('-numa', `dist,src=${d.src},dst=${d.dst},val=${d.value}`);
+    for (const initiator of hmat ? initiators : []) {
+        for (const target of t.nodes) {
+            const lb = `hmat-lb,initiator=${initiator},target=${target.id},hierarchy=memory`;
+            args.push('-numa', `${lb},data-type=access-latency,latency=${target.hmat.latencyNs}`);
+            args.push('-numa', `${lb},data-type=access-bandwidth,bandwidth=${target.hmat.bandwidthMBs}M`);
+        }
+    }
+    for (const node of hotplugged) {
+        args.push('-device', node.hotplug === 'pc-dimm'
+            ? `pc-dimm,id=dimm${node.id},memdev=mem${node.id},node=${node.id}`
+            : `virtio-mem-pci,id=vmem${node.id},memdev=mem${node.id},node=${node.id},requested-size=${node.memMiB}M,bus=pcie.0`);
+    }
+    args.push('-kernel', l.kernel);
+    if (l.initrd)
+        args.push('-initrd', l.initrd);
+    args.push('-append', l.cmdline);
+    args.push('-drive', `file=${l.rootDisk},if=none,id=root,format=qcow2,discard=unmap`);
+    args.push('-device', 'virtio-blk-pci,drive=root,bus=pcie.0,addr=0x4');
+    args.push('-netdev', `user,id=net0,hostfwd=tcp:127.0.0.1:${l.sshPort}-:22`);
+    let netPlaced = false;
+    let scratch = 0;
+    t.devices.forEach((dev, i) => {
+        const pxb = `pxb${i}`;
+        const port = `${pxb}rp`;
+        args.push('-device', `pxb-pcie,id=${pxb},bus_nr=${PXB_FIRST_BUS + i * PXB_BUS_STRIDE},numa_node=${dev.node},bus=pcie.0`);
+        args.push('-device', `pcie-root-port,id=${port},bus=${pxb},chassis=${i + 1}`);
+        if (dev.kind === 'virtio-net' && !netPlaced) {
+            args.push('-device', `virtio-net-pci,netdev=net0,bus=${port}`);
+            netPlaced = true;
+        }
+        else if (dev.kind === 'virtio-blk') {
+            const id = `scratch${scratch}`;
+            args.push('-drive', `file=${l.scratchDisks[scratch++]},if=none,id=${id},format=qcow2`);
+            args.push('-device', `virtio-blk-pci,drive=${id},bus=${port}`);
+        }
+    });
+    if (!netPlaced)
+        args.push('-device', 'virtio-net-pci,netdev=net0,bus=pcie.0,addr=0x5');
+    args.push('-chardev', CONSOLE_CHARDEV, '-serial', 'chardev:console');
+    args.push('-qmp', `unix:${l.qmpSocket},server=on,wait=off`);
+    return args;
+}
+/** The guest kernel command line. Pure. */
+export function buildKernelCmdline(opts) {
+    // panic=-1 reboots at once on a panic, and -no-reboot turns that into QEMU exiting.
+    // nokaslr keeps the kernel image on the boot node, so where memory lands is reproducible.
+    const words = ['console=ttyS0', 'root=/dev/vda', 'rw', 'panic=-1', 'nokaslr', 'net.ifnames=0'];
+    if (opts.init)
+        words.push(`init=${opts.init}`);
+    return [...words, ...opts.extra].join(' ');
+}
+//# sourceMappingURL=args.js.map

@@ -1,0 +1,32 @@
+import { CONSOLE_CHARDEV } from './args.js';
+const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
+export function shellQuote(word) {
+    return SAFE.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+/** The command line, one option and its value per line. */
+export function renderCommandLine(binary, args) {
+    const lines = [shellQuote(binary)];
+    for (let i = 0; i < args.length; i++) {
+        const takesValue = args[i].startsWith('-') && i + 1 < args.length && !args[i + 1].startsWith('-');
+        lines.push(takesValue ? `${shellQuote(args[i])} ${shellQuote(args[++i])}` : shellQuote(args[i]));
+    }
+    return lines.join(' \\\n  ');
+}
+/**
+ * A self-contained script that boots the same guest without numacage: it
+ * makes a fresh overlay on the cached base image and runs the exact QEMU
+ * command line (console on the terminal, SSH on the same port). Pure.
+ */
+export function renderReproducer(opts) {
+    return `#!/bin/bash
+# Reproduces numacage's guest exactly: same kernel, image, topology and QEMU argv.
+# Log in from another terminal with:
+#   ssh -i ${shellQuote(opts.privateKey)} -p ${opts.sshPort} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null root@127.0.0.1
+# Quit QEMU with Ctrl-A X.
+set -euo pipefail
+mkdir -p ${shellQuote(opts.qmpSocket.replace(/\/[^/]*$/, ''))}
+qemu-img create -q -f qcow2 -F raw -b ${shellQuote(opts.baseImage)} ${shellQuote(opts.overlay)}
+${opts.scratchDisks.map((d) => `qemu-img create -q -f qcow2 ${shellQuote(d)} 256M\n`).join('')}exec ${renderCommandLine(opts.binary, opts.args.map((a) => (a === CONSOLE_CHARDEV ? `${a},mux=on` : a)))}
+`;
+}
+//# sourceMappingURL=reproducer.js.map

@@ -1,0 +1,24 @@
+/** KTAP v1: one test per check; xfail is "ok # XFAIL", skip is "ok # SKIP". Pure. */
+export function renderKtap(v) {
+    const lines = ['KTAP version 1', `# numacage ${v.runId} topology=${v.topology} kernel=${v.kernel.kind}:${v.kernel.release}`];
+    const tests = [];
+    const bootOk = !v.bootFailure;
+    tests.push(`${bootOk ? 'ok' : 'not ok'} 1 boot${bootOk ? '' : ` # ${v.bootFailure.reason}`}`);
+    const consoleClean = v.crashes.length === 0;
+    tests.push(...v.crashes.map((c) => `# ${c.type}: ${c.title}`), `${consoleClean ? 'ok' : 'not ok'} 2 console`);
+    v.checks.forEach((c, i) => {
+        const n = i + 3;
+        const diag = [c.summary, ...c.problems].map((l) => `# ${l}`);
+        if (c.outcome === 'pass')
+            tests.push(`ok ${n} ${c.id}`);
+        else if (c.outcome === 'xfail')
+            tests.push(`ok ${n} ${c.id} # XFAIL ${c.summary}`);
+        else if (c.outcome === 'skip')
+            tests.push(`ok ${n} ${c.id} # SKIP ${c.summary}`);
+        else
+            tests.push(...diag, `not ok ${n} ${c.id}${c.outcome === 'xpass' ? ' # XPASS: passed where the kernel profile predicts a failure' : ''}`);
+    });
+    lines.push(`1..${v.checks.length + 2}`, ...tests);
+    return lines.join('\n') + '\n';
+}
+//# sourceMappingURL=ktap.js.map

@@ -1,0 +1,28 @@
+import { verdictHolds } from '../model/verdict.js';
+const MARK = { pass: 'PASS ', fail: 'FAIL ', xfail: 'XFAIL', xpass: 'XPASS', skip: 'SKIP ', error: 'ERROR' };
+/** The terminal summary. Pure. */
+export function renderText(v, runDir) {
+    const out = [];
+    out.push(`numacage run ${v.runId}: topology ${v.topology}, ${v.kernel.kind} kernel ${v.kernel.release}, ${v.accel.accel.toUpperCase()}${v.accel.note ? ` (${v.accel.note})` : ''}`);
+    if (v.profile)
+        out.push(`kernel profile: ${v.profile.profile} (${v.profile.reason})`);
+    if (v.bootFailure) {
+        out.push(`BOOT FAILED (${v.bootFailure.reason}): ${v.bootFailure.message}`);
+        out.push('--- last console lines ---', ...v.bootFailure.consoleTail.map((l) => `  ${l}`), '---');
+    }
+    for (const c of v.crashes) {
+        out.push(`KERNEL ${c.fatal ? 'CRASH' : 'TROUBLE'} (${c.type}${c.atSeconds !== undefined ? ` at ${c.atSeconds.toFixed(1)} s` : ''}): ${c.title}`);
+        out.push(...c.lines.slice(0, 12).map((l) => `  ${l}`), ...(c.lines.length > 12 ? [`  ... ${c.lines.length - 12} more lines in console.log`] : []));
+    }
+    for (const c of v.checks) {
+        out.push(`${MARK[c.outcome]} ${c.id.padEnd(18)} ${c.summary}`);
+        for (const p of c.problems)
+            out.push(`      - ${p}`);
+    }
+    const t = v.timings;
+    const times = Object.entries(t).map(([k, s]) => `${k} ${s.toFixed(1)} s`).join(', ');
+    out.push(`${verdictHolds(v) ? 'OK' : 'FAILED'}: ${v.checks.filter((c) => c.outcome === 'pass' || c.outcome === 'xfail').length}/${v.checks.length} checks as expected; ${times}`);
+    out.push(`artifacts: ${runDir}`);
+    return out.join('\n') + '\n';
+}
+//# sourceMappingURL=text.js.map

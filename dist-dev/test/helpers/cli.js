@@ -1,0 +1,54 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { projectPath } from '../../src/adapters/project.js';
+export const CLI = projectPath('dist/src/cli/main.js');
+/** Runs numacage as a user would, with JSON logs on stderr. The cache is the user's (or $NUMACAGE_CACHE), so images and kernels are reused. */
+export async function numacage(args, opts = {}) {
+    const r = await execa('node', [CLI, '--json', ...args], { reject: false, all: true, env: opts.env, stdin: 'ignore' });
+    return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr), all: String(r.all) };
+}
+/** The pids of QEMU processes whose command line mentions the given path. */
+export function qemuProcessesMentioning(path) {
+    const pids = [];
+    for (const entry of readdirSync('/proc')) {
+        if (!/^\d+$/.test(entry))
+            continue;
+        try {
+            const cmdline = readFileSync(join('/proc', entry, 'cmdline'), 'utf8');
+            if (cmdline.includes('qemu-system') && cmdline.includes(path))
+                pids.push(Number(entry));
+        }
+        catch {
+            // Exited meanwhile.
+        }
+    }
+    return pids;
+}
+export function onlyRunDir(outDir) {
+    const dirs = readdirSync(outDir);
+    if (dirs.length !== 1)
+        throw new Error(`expected one run dir in ${outDir}, found ${dirs.join(', ') || 'none'}`);
+    return join(outDir, dirs[0]);
+}
+/** Resolves when a JSON log line on the child's stderr has the given msg. */
+export function logLine(child, msg) {
+    return new Promise((resolve, reject) => {
+        let buf = '';
+        child.stderr.on('data', (d) => {
+            buf += d.toString();
+            for (const line of buf.split('\n')) {
+                try {
+                    const rec = JSON.parse(line);
+                    if (rec.msg === msg)
+                        return resolve(rec);
+                }
+                catch {
+                    // Partial or non-JSON line.
+                }
+            }
+        });
+        void child.then(() => reject(new Error(`numacage exited before logging "${msg}"`)));
+    });
+}
+//# sourceMappingURL=cli.js.map

@@ -1,0 +1,47 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import test from 'ava';
+import { dir } from 'tmp-promise';
+import { numacage, onlyRunDir, qemuProcessesMentioning } from '../helpers/cli.js';
+// These boot the lean built kernel (cached after kernel-build.test.ts) because it reaches SSH in about 6 s.
+test.serial('every built-in topology boots and passes the topology check, two guests at a time', async (t) => {
+    const out = await dir({ unsafeCleanup: true });
+    const r = await numacage(['run', '--kernel', 'built', '--topology', 'private-virtio,private-movable,three-node,hmat-tiered', '--out', out.path]);
+    t.is(r.exitCode, 0, r.all);
+    const matrix = JSON.parse(readFileSync(join(onlyRunDir(out.path), 'matrix.json'), 'utf8'));
+    t.deepEqual(matrix.runs.map((x) => x.verdict.topology), ['private-virtio', 'private-movable', 'three-node', 'hmat-tiered']);
+    for (const run of matrix.runs)
+        t.is(run.verdict.checks[0].outcome, 'pass', run.verdict.topology);
+    t.regex(r.stdout, /4 guests, 2 at a time/);
+    t.regex(r.stdout, /topology\s+pass\s+pass\s+pass\s+pass/);
+    t.deepEqual(qemuProcessesMentioning(out.path), []);
+    await out.cleanup();
+});
+test.serial('a kernel that panics at boot ends in seconds with kernel-panic and the report', async (t) => {
+    const out = await dir({ unsafeCleanup: true });
+    const r = await numacage(['run', '--kernel', 'built', '--append', 'init=/nonexistent', '--out', out.path]);
+    t.is(r.exitCode, 1, r.all);
+    const report = JSON.parse(readFileSync(join(onlyRunDir(out.path), 'report.json'), 'utf8'));
+    t.is(report.bootFailure.reason, 'kernel-panic');
+    t.regex(report.bootFailure.message, /Kernel panic - not syncing: Requested init \/nonexistent failed/);
+    t.is(report.crashes[0].type, 'panic');
+    t.true(report.crashes[0].lines.length > 3);
+    t.is(report.timings['boot-to-ssh'], undefined);
+    t.regex(r.stdout, /BOOT FAILED \(kernel-panic\)/);
+    t.regex(r.stdout, /KERNEL CRASH \(panic at \d+\.\d s\)/);
+    await out.cleanup();
+});
+test.serial('a guest without sshd ends with ssh-timeout and the console tail', async (t) => {
+    const out = await dir({ unsafeCleanup: true });
+    // Words without "=" go to init as arguments: init runs `sleep 1000`, no sshd ever starts.
+    const r = await numacage(['run', '--kernel', 'built', '--append', 'init=/bin/sleep 1000', '--boot-timeout', '20', '--out', out.path]);
+    t.is(r.exitCode, 1, r.all);
+    const report = JSON.parse(readFileSync(join(onlyRunDir(out.path), 'report.json'), 'utf8'));
+    t.is(report.bootFailure.reason, 'ssh-timeout');
+    t.regex(report.bootFailure.message, /did not answer SSH within 20 s/);
+    t.true(report.bootFailure.consoleTail.some((l) => /Run \/bin\/sleep as init process/.test(l)));
+    t.deepEqual(report.crashes, []);
+    t.deepEqual(qemuProcessesMentioning(out.path), []);
+    await out.cleanup();
+});
+//# sourceMappingURL=guests.test.js.map

@@ -1,0 +1,116 @@
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import test from 'ava';
+import { dir } from 'tmp-promise';
+import { execa } from 'execa';
+import { CLI, logLine, numacage, onlyRunDir, qemuProcessesMentioning } from '../helpers/cli.js';
+import { EXPECTATIONS } from '../../src/invariants/expectations.js';
+import { SUITES } from '../../src/invariants/suites.js';
+/** The outcome each invariant must have on a kernel of this profile: the catalogue's column, exactly. */
+function column(profile) {
+    return Object.fromEntries(SUITES.isolation.map((id) => [id, EXPECTATIONS[id][profile] === 'fail' ? 'xfail' : 'pass']));
+}
+// One real guest: Debian's stock 6.12 kernel on the default private-virtio topology, under TCG here.
+test.serial('numacage run on the defaults: the stock kernel, both nodes with their sizes, and the vanilla column exactly', async (t) => {
+    const out = await dir({ unsafeCleanup: true });
+    const r = await numacage(['run', '--out', out.path]);
+    t.is(r.exitCode, 0, r.all);
+    const runDir = onlyRunDir(out.path);
+    const report = JSON.parse(readFileSync(join(runDir, 'report.json'), 'utf8'));
+    t.true(report.ok);
+    t.is(report.topology, 'private-virtio');
+    t.is(report.kernel.kind, 'stock');
+    t.regex(report.kernel.release, /^6\.12\.\d+\+deb12-cloud-amd64$/);
+    const topo = report.checks.find((c) => c.id === 'topology');
+    t.is(topo.outcome, 'pass');
+    const nodes = topo.evidence.nodes;
+    t.deepEqual(nodes.map((n) => n.cpus), [[0, 1], []]);
+    t.true(nodes[0].memTotalMiB > 1800 && nodes[0].memTotalMiB <= 2048, `node 0: ${nodes[0].memTotalMiB} MiB`);
+    t.true(nodes[1].memTotalMiB > 950 && nodes[1].memTotalMiB <= 1024, `node 1: ${nodes[1].memTotalMiB} MiB`);
+    t.deepEqual(topo.evidence.devices.map((d) => d.node), [1]);
+    t.regex(r.stdout, /PASS\s+topology\s+2 nodes, node 0: \d+ MiB cpus \[0,1\]; node 1: \d+ MiB cpus \[\]/);
+    t.is(report.profile.profile, 'vanilla');
+    t.deepEqual(Object.fromEntries(report.checks.map((c) => [c.id, c.outcome])), column('vanilla'));
+    t.deepEqual(report.crashes, []);
+    // Artifacts: console, argv, reproducer, raw probes, all report formats; the overlay is gone.
+    t.regex(readFileSync(join(runDir, 'console.log'), 'utf8'), /Linux version 6\.12/);
+    const argv = readFileSync(join(runDir, 'qemu-argv.txt'), 'utf8');
+    t.regex(argv, /memory-backend-memfd,id=mem0,size=2048M,share=off/);
+    t.regex(argv, /memory-backend-memfd,id=mem1,size=1024M,share=on/);
+    t.true((statSync(join(runDir, 'reproduce.sh')).mode & 0o111) !== 0);
+    t.regex(readFileSync(join(runDir, 'probe', 'numactl-hardware.txt'), 'utf8'), /available: 2 nodes \(0-1\)/);
+    for (const f of ['junit.xml', 'results.ktap', 'summary.txt'])
+        t.true(existsSync(join(runDir, f)), f);
+    t.false(existsSync(join(runDir, 'root.qcow2')));
+    t.deepEqual(qemuProcessesMentioning(out.path), []);
+    t.log(`timings: ${JSON.stringify(report.timings)}`);
+    await out.cleanup();
+});
+test.serial('the stock kernel on private-movable is vanilla-movable and matches that column exactly', async (t) => {
+    const out = await dir({ unsafeCleanup: true });
+    const r = await numacage(['run', '--topology', 'private-movable', '--out', out.path]);
+    t.is(r.exitCode, 0, r.all);
+    const report = JSON.parse(readFileSync(join(onlyRunDir(out.path), 'report.json'), 'utf8'));
+    t.is(report.profile.profile, 'vanilla-movable');
+    t.deepEqual(Object.fromEntries(report.checks.map((c) => [c.id, c.outcome])), column('vanilla-movable'));
+    t.log(`suite: ${report.timings.probe} s`);
+    await out.cleanup();
+});
+test.serial('the image cache is content-addressed: a second build is a hit', async (t) => {
+    const r = await numacage(['image', 'build']);
+    t.is(r.exitCode, 0, r.all);
+    t.regex(r.stderr, /image cache hit/);
+    const entry = r.stdout.trim();
+    t.true(existsSync(join(entry, 'rootfs.ext4')) && existsSync(join(entry, 'meta.json')));
+});
+for (const signal of ['SIGINT', 'SIGTERM']) {
+    for (const stage of ['booting guest', 'guest answers SSH']) {
+        test.serial(`${signal} while "${stage}" leaves no QEMU behind`, async (t) => {
+            const out = await dir({ unsafeCleanup: true });
+            const child = execa('node', [CLI, '--json', 'run', '--out', out.path], { reject: false, stdin: 'ignore' });
+            await logLine(child, stage);
+            // Let QEMU get going (boot) or the probe start (SSH up) before the signal.
+            await new Promise((r) => setTimeout(r, stage === 'booting guest' ? 3000 : 200));
+            t.true(qemuProcessesMentioning(out.path).length > 0, 'QEMU should be running before the signal');
+            child.kill(signal);
+            const r = await child;
+            t.is(r.exitCode, signal === 'SIGINT' ? 130 : 143, String(r.stderr));
+            t.deepEqual(qemuProcessesMentioning(out.path), []);
+            await out.cleanup();
+        });
+    }
+}
+test.serial('bad input: a broken topology file, an unknown topology or recipe exit 2 naming the thing', async (t) => {
+    const tmp = await dir({ unsafeCleanup: true });
+    const bad = join(tmp.path, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ memory: '4G', cpus: 2, nodes: [{ id: 0, mem: '2G', cpus: '0-2', share: false }, { id: 0, mem: '1G', share: true }] }));
+    let r = await numacage(['run', '--topology', bad, '--out', tmp.path]);
+    t.is(r.exitCode, 2);
+    t.regex(r.stderr, new RegExp(`topology ${bad} is invalid`));
+    t.regex(r.stderr, /node memory adds up to 3072 MiB but "memory" is 4096 MiB/);
+    t.regex(r.stderr, /node 0 lists CPU 2, but the guest has CPUs 0-1/);
+    t.regex(r.stderr, /node id 0 is declared more than once/);
+    r = await numacage(['run', '--topology', 'no-such-topology']);
+    t.is(r.exitCode, 2);
+    t.regex(r.stderr, /unknown topology "no-such-topology".*\n.*private-virtio/);
+    r = await numacage(['run', '--image', 'no-such-recipe']);
+    t.is(r.exitCode, 2);
+    t.regex(r.stderr, /unknown image recipe "no-such-recipe"/);
+    r = await numacage(['run', '--bogus-flag']);
+    t.is(r.exitCode, 2);
+    t.deepEqual((await import('node:fs')).readdirSync(tmp.path), ['bad.json'], 'no run dir is left behind');
+    await tmp.cleanup();
+});
+test.serial('host trouble: QEMU missing exits 3 with what to do', async (t) => {
+    const r = await numacage(['run'], { env: { ...process.env, NUMACAGE_QEMU: '/nonexistent/qemu-system-x86_64' } });
+    t.is(r.exitCode, 3);
+    t.regex(r.stderr, /QEMU \(\/nonexistent\/qemu-system-x86_64\) is not installed/);
+    t.regex(r.stderr, /doctor --install/);
+});
+test.serial('doctor says KVM is unusable when a real test boot hangs, and names TCG', async (t) => {
+    const r = await numacage(['doctor']);
+    t.is(r.exitCode, 0, r.all);
+    t.regex(r.stdout, /qemu-system-x86_64\s+\d+\.\d+/);
+    t.regex(r.stdout, /KVM\s+(usable|KVM unusable \(.+\), using TCG)/);
+});
+//# sourceMappingURL=stock-run.test.js.map

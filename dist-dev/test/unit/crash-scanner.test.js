@@ -1,0 +1,60 @@
+import test from 'ava';
+import { CrashScanner } from '../../src/console/crash-scanner.js';
+import { fixture } from '../helpers/fixtures.js';
+function scan(text, chunkSize = text.length) {
+    const s = new CrashScanner();
+    for (let i = 0; i < text.length; i += chunkSize)
+        s.feed(text.slice(i, i + chunkSize));
+    s.flush();
+    return s.crashes;
+}
+test('a clean boot of the stock kernel (real console) has no crash', (t) => {
+    t.deepEqual(scan(fixture('console', 'stock-clean-boot.log')), []);
+});
+test('a real panic: built kernel with init=/nonexistent', (t) => {
+    const [c, ...rest] = scan(fixture('console', 'built-init-nonexistent.log'));
+    t.deepEqual(rest, []);
+    t.is(c.type, 'panic');
+    t.true(c.fatal);
+    t.is(c.title, 'Kernel panic - not syncing: Requested init /nonexistent failed (error -2).');
+    t.true(c.atSeconds > 0.5 && c.atSeconds < 10);
+    // panic=-1 restarts before the end marker is printed: the block runs to the last line.
+    t.true(c.lines.at(-1).includes('Kernel Offset: disabled'));
+    t.true(c.lines.some((l) => l.includes('kernel_init')));
+});
+test('a real panic on the stock kernel: sysrq-trigger c', (t) => {
+    const crashes = scan(fixture('console', 'stock-sysrq-crash.log'));
+    t.deepEqual(crashes.map((c) => c.title), ['Kernel panic - not syncing: sysrq triggered crash']);
+    t.true(crashes[0].lines.some((l) => l.includes('sysrq_handle_crash')));
+});
+test('each report family is named with its title; noise is ignored; a second banner is a reboot', (t) => {
+    const crashes = scan(fixture('console', 'constructed-reports.log'));
+    t.deepEqual(crashes.map((c) => [c.type, c.title, c.fatal]), [
+        ['warning', 'WARNING in __alloc_pages_noprof (mm/page_alloc.c:4741)', false],
+        ['alloc-failure', 'page allocation failure: order:0 in probe', false],
+        ['oops', 'unable to handle page fault for address ffff888100000000', true],
+        ['gpf', 'general protection fault, probably for non-canonical address 0xdead000000000100: 0000 [#3]', true],
+        ['kasan', 'KASAN: slab-use-after-free in migrate_pages+0x1234/0x2000', true],
+        ['soft-lockup', 'soft lockup in kcompactd1:35', true],
+        ['rcu-stall', 'rcu_preempt detected stall', false],
+        ['hung-task', 'task kswapd1:40 blocked for more than 120 seconds', false],
+        ['refcount', 'refcount_t: underflow;', false],
+        ['bug', 'kernel BUG at mm/migrate.c:1234', true],
+        ['bad-page', 'Bad page state in probe', true],
+        ['ubsan', 'UBSAN: shift-out-of-bounds in mm/mempolicy.c:99:5', false],
+        ['reboot', 'the guest rebooted (a second Linux version banner)', true],
+    ]);
+    const warning = crashes[0];
+    t.is(warning.lines[0], '[    5.000000] ------------[ cut here ]------------');
+    t.is(warning.lines.at(-1), '[    5.000009] ---[ end trace 0000000000000000 ]---');
+    t.is(warning.atSeconds, 5.000001);
+});
+test('a header split across chunks, one byte at a time, is still caught', (t) => {
+    const text = fixture('console', 'built-init-nonexistent.log');
+    t.deepEqual(scan(text, 1).map((c) => c.title), scan(text).map((c) => c.title));
+    t.deepEqual(scan(text, 7).map((c) => c.lines.length), scan(text).map((c) => c.lines.length));
+});
+test('an unterminated last line is scanned at flush', (t) => {
+    t.deepEqual(scan('[    1.0] Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000100').map((c) => c.type), ['panic']);
+});
+//# sourceMappingURL=crash-scanner.test.js.map

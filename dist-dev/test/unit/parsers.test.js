@@ -1,0 +1,35 @@
+import test from 'ava';
+import { parseNumactlHardware } from '../../src/probes/numactl.js';
+import { parseNodeMeminfo, parsePciDevices, parseSysfsNodes } from '../../src/probes/sysfs.js';
+import { fixture } from '../helpers/fixtures.js';
+const GUEST = 'guest/stock-6.12-private-virtio';
+test('numactl --hardware from a real guest', (t) => {
+    const hw = parseNumactlHardware(fixture(GUEST, 'numactl-hardware.txt'));
+    t.deepEqual(hw.nodes, [
+        { id: 0, cpus: [0, 1], sizeMiB: 1913, freeMiB: 1846 },
+        { id: 1, cpus: [], sizeMiB: 1006, freeMiB: 987 },
+    ]);
+    t.deepEqual(hw.distanceNodeIds, [0, 1]);
+    t.deepEqual(hw.distances, [[10, 20], [20, 10]]);
+});
+test('sysfs node dump from a real guest', (t) => {
+    const nodes = parseSysfsNodes(fixture(GUEST, 'sysfs-nodes.txt'));
+    t.is(nodes.length, 2);
+    t.deepEqual(nodes[0].cpus, [0, 1]);
+    t.deepEqual(nodes[1].cpus, []);
+    t.is(nodes[0].meminfo.MemTotal, 1959308);
+    t.is(nodes[1].meminfo.MemTotal, 1030200);
+    t.true('SUnreclaim' in nodes[1].meminfo);
+    t.true('KernelStack' in nodes[1].meminfo);
+});
+test('node meminfo lines with and without kB', (t) => {
+    t.deepEqual(parseNodeMeminfo('Node 1 MemTotal:        1030192 kB\nNode 1 HugePages_Total:     0\n'), { MemTotal: 1030192, HugePages_Total: 0 });
+});
+test('PCI devices from a real guest: virtio-net on node 1 behind the pxb-pcie bus', (t) => {
+    const pci = parsePciDevices(fixture(GUEST, 'pci-devices.txt'));
+    const net = pci.find((p) => p.classCode >> 8 === 0x0200);
+    t.deepEqual(net, { address: '0000:41:00.0', classCode: 0x020000, vendor: 0x1af4, device: 0x1041, numaNode: 1 });
+    const blk = pci.find((p) => p.classCode >> 8 === 0x0100);
+    t.is(blk?.numaNode, -1);
+});
+//# sourceMappingURL=parsers.test.js.map

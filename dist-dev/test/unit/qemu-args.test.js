@@ -1,0 +1,82 @@
+import test from 'ava';
+import { buildKernelCmdline, buildQemuArgs } from '../../src/qemu/args.js';
+import { renderCommandLine } from '../../src/qemu/reproducer.js';
+import { builtinTopology } from '../../src/topology/builtin.js';
+import { parseTopology } from '../../src/topology/parse.js';
+import { golden } from '../helpers/fixtures.js';
+function launch(topologyName, over = {}) {
+    return {
+        topology: builtinTopology(topologyName),
+        accel: 'tcg',
+        cpuModel: 'max',
+        kernel: '/cache/images/K/vmlinuz',
+        initrd: '/cache/images/K/initrd.img',
+        cmdline: buildKernelCmdline({ init: '/sbin/numacage-init', extra: [] }),
+        rootDisk: '/runs/R/root.qcow2',
+        scratchDisks: [],
+        qmpSocket: '/tmp/numacage-qmp-X/qmp.sock',
+        sshPort: 10022,
+        ...over,
+    };
+}
+for (const name of ['private-virtio', 'three-node', 'private-movable', 'hmat-tiered']) {
+    test(`argv for ${name} matches the golden file`, (t) => {
+        const { actual, expected } = golden(renderCommandLine('qemu-system-x86_64', buildQemuArgs(launch(name))) + '\n', 'qemu-args', `${name}.txt`);
+        t.is(actual, expected);
+    });
+}
+test('default topology: memfd share=off for node 0, share=on for node 1, virtio-net behind pxb-pcie on node 1', (t) => {
+    const args = buildQemuArgs(launch('private-virtio'));
+    t.true(args.includes('memory-backend-memfd,id=mem0,size=2048M,share=off'));
+    t.true(args.includes('memory-backend-memfd,id=mem1,size=1024M,share=on'));
+    t.true(args.includes('node,nodeid=0,cpus=0-1,memdev=mem0'));
+    t.true(args.includes('node,nodeid=1,memdev=mem1'));
+    t.true(args.includes('pxb-pcie,id=pxb0,bus_nr=64,numa_node=1,bus=pcie.0'));
+    t.true(args.includes('virtio-net-pci,netdev=net0,bus=pxb0rp'));
+    t.true(args.includes('virtio-blk-pci,drive=root,bus=pcie.0,addr=0x4'));
+    t.true(args.includes('user,id=net0,hostfwd=tcp:127.0.0.1:10022-:22'));
+    t.deepEqual(args.filter((a) => a.startsWith('dist,')), ['dist,src=0,dst=1,val=20']);
+});
+test('a distance matrix gives one -numa dist per pair of nodes', (t) => {
+    const dists = buildQemuArgs(launch('three-node')).filter((a) => a.startsWith('dist,'));
+    t.deepEqual(dists, ['dist,src=0,dst=1,val=20', 'dist,src=0,dst=2,val=20', 'dist,src=1,dst=2,val=30']);
+});
+test('KVM argv uses the accel and cpu model given; no initrd means no -initrd', (t) => {
+    const args = buildQemuArgs(launch('private-virtio', { accel: 'kvm', cpuModel: 'host', initrd: undefined }));
+    t.is(args[args.indexOf('-machine') + 1], 'q35,accel=kvm');
+    t.is(args[args.indexOf('-cpu') + 1], 'host');
+    t.false(args.includes('-initrd'));
+});
+test('non-contiguous CPUs become one cpus= per range', (t) => {
+    const topo = parseTopology({ memory: '2G', cpus: 4, nodes: [{ id: 0, mem: '1G', cpus: '0,2', share: false }, { id: 1, mem: '1G', cpus: '1,3', share: true }] }, 'interleaved');
+    const args = buildQemuArgs({ ...launch('private-virtio'), topology: topo });
+    t.true(args.includes('node,nodeid=0,cpus=0,cpus=2,memdev=mem0'));
+});
+test('kernel command line: console, root, panic=-1, nokaslr, init and extra words', (t) => {
+    t.is(buildKernelCmdline({ init: '/sbin/numacage-init', extra: ['private_node=1'] }), 'console=ttyS0 root=/dev/vda rw panic=-1 nokaslr net.ifnames=0 init=/sbin/numacage-init private_node=1');
+    t.false(buildKernelCmdline({ extra: [] }).includes('init='));
+});
+test('a hot-plugged node: boot RAM in -m, slots and maxmem, a memory-less -numa node and a pc-dimm on it', (t) => {
+    const args = buildQemuArgs(launch('private-movable'));
+    t.is(args[args.indexOf('-m') + 1], '2048M,slots=1,maxmem=3072M');
+    t.true(args.includes('node,nodeid=1'));
+    t.true(args.includes('pc-dimm,id=dimm1,memdev=mem1,node=1'));
+});
+test('HMAT: hmat=on, an initiator on every node, latency and bandwidth per target', (t) => {
+    const args = buildQemuArgs(launch('hmat-tiered'));
+    t.is(args[args.indexOf('-machine') + 1], 'q35,accel=tcg,hmat=on');
+    t.true(args.includes('node,nodeid=1,memdev=mem1,initiator=0'));
+    t.true(args.includes('hmat-lb,initiator=0,target=1,hierarchy=memory,data-type=access-latency,latency=200'));
+});
+test('a virtio-blk placed on a node gets its scratch disk behind its own pxb-pcie; the reproducer makes that disk', async (t) => {
+    const topo = parseTopology({ memory: '3G', cpus: 2, nodes: [{ id: 0, mem: '2G', cpus: '0-1', share: false }, { id: 1, mem: '1G', share: true }], devices: [{ kind: 'virtio-net', node: 1 }, { kind: 'virtio-blk', node: 1 }] }, 'blk.json');
+    const args = buildQemuArgs({ ...launch('private-virtio'), topology: topo, scratchDisks: ['/runs/R/scratch0.qcow2'] });
+    t.true(args.includes('pxb-pcie,id=pxb1,bus_nr=96,numa_node=1,bus=pcie.0'));
+    t.true(args.includes('file=/runs/R/scratch0.qcow2,if=none,id=scratch0,format=qcow2'));
+    t.true(args.includes('virtio-blk-pci,drive=scratch0,bus=pxb1rp'));
+    const { renderReproducer } = await import('../../src/qemu/reproducer.js');
+    const script = renderReproducer({ binary: 'qemu-system-x86_64', args, baseImage: '/c/rootfs.ext4', overlay: '/runs/R/root.qcow2', scratchDisks: ['/runs/R/scratch0.qcow2'], qmpSocket: '/tmp/q/qmp.sock', sshPort: 1, privateKey: '/c/id' });
+    t.regex(script, /qemu-img create -q -f qcow2 \/runs\/R\/scratch0\.qcow2 256M/);
+    t.regex(script, /-chardev stdio,id=console,signal=off,mux=on/);
+});
+//# sourceMappingURL=qemu-args.test.js.map

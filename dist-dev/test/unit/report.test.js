@@ -1,0 +1,56 @@
+import test from 'ava';
+import { judge, verdictHolds } from '../../src/model/verdict.js';
+import { renderJunit } from '../../src/report/junit.js';
+import { renderKtap } from '../../src/report/ktap.js';
+import { renderText } from '../../src/report/text.js';
+import { golden } from '../helpers/fixtures.js';
+const verdict = {
+    runId: '20261126-120000-private-virtio-abcd',
+    topology: 'private-virtio',
+    kernel: { kind: 'stock', release: '6.12.117+deb12-cloud-amd64', path: '/cache/vmlinuz' },
+    accel: { accel: 'tcg', cpuModel: 'max', note: 'KVM unusable: hangs' },
+    checks: [
+        { id: 'topology', title: 't', expected: 'pass', outcome: 'pass', summary: '2 nodes', problems: [], evidence: {} },
+        { id: 'no-kernel-memory', title: 'k', expected: 'fail', outcome: 'xfail', summary: 'Slab 3.3 MB on node 1', problems: ['Slab on node 1'], evidence: {} },
+        { id: 'abi', title: 'a', expected: 'fail', outcome: 'xpass', summary: 'private ABI found', problems: [], evidence: {} },
+        { id: 'hugetlb', title: 'h', expected: 'n/a', outcome: 'skip', summary: 'not for this profile', problems: [], evidence: {} },
+        { id: 'demotion', title: 'd', expected: 'pass', outcome: 'fail', summary: 'P & <C> in a tier', problems: ['node 1 in memory_tier4'], evidence: {} },
+    ],
+    crashes: [
+        {
+            type: 'warning', title: 'WARNING in __alloc_pages_noprof (mm/page_alloc.c:4741)', fatal: false, atSeconds: 12.5,
+            lines: ['[   12.500000] WARNING: CPU: 1 PID: 215 at mm/page_alloc.c:4741 __alloc_pages_noprof+0x2c4/0x340', '[   12.500100] ---[ end trace 0000000000000000 ]---'],
+        },
+    ],
+    timings: { image: 0, 'boot-to-ssh': 9.1, probe: 1.7, total: 10.9 },
+    artifacts: {},
+};
+test('outcome against expectation', (t) => {
+    t.is(judge(true, 'pass'), 'pass');
+    t.is(judge(false, 'pass'), 'fail');
+    t.is(judge(false, 'fail'), 'xfail');
+    t.is(judge(true, 'fail'), 'xpass');
+    t.is(judge(true, 'n/a'), 'skip');
+});
+test('a run with an unexpected pass or a failure does not hold; xfail and skip do', (t) => {
+    t.false(verdictHolds(verdict));
+    const expectedOnly = verdict.checks.filter((c) => ['pass', 'xfail', 'skip'].includes(c.outcome));
+    t.true(verdictHolds({ ...verdict, crashes: [], checks: expectedOnly }));
+    t.false(verdictHolds({ ...verdict, checks: expectedOnly }), 'a WARNING on the console fails the run');
+    t.false(verdictHolds({ ...verdict, checks: [], bootFailure: { reason: 'ssh-timeout', message: 'm', consoleTail: [] } }));
+});
+test('KTAP golden', (t) => {
+    const { actual, expected } = golden(renderKtap(verdict), 'reports', 'verdict.ktap');
+    t.is(actual, expected);
+});
+test('JUnit golden (XML-escaped, xpass and fail are failures)', (t) => {
+    const { actual, expected } = golden(renderJunit(verdict), 'reports', 'verdict.junit.xml');
+    t.is(actual, expected);
+    t.regex(actual, /failures="3"/);
+    t.regex(actual, /P &amp; &lt;C&gt;/);
+});
+test('terminal summary golden', (t) => {
+    const { actual, expected } = golden(renderText(verdict, '/runs/R'), 'reports', 'verdict.txt');
+    t.is(actual, expected);
+});
+//# sourceMappingURL=report.test.js.map

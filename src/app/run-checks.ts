@@ -1,0 +1,124 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { tcpTraffic } from '../adapters/traffic.js';
+import type { Logger } from '../log.js';
+import type { Topology } from '../model/topology.js';
+import type { CheckResult } from '../model/verdict.js';
+import { evaluateInvariant, notRunResult } from '../invariants/evaluate.js';
+import { KERNEL_STATE_STEP, parseKernelState } from '../invariants/kernel-state.js';
+import { detectProfile, nodeRoles, type ProfileEvidence } from '../invariants/profile.js';
+import { invariant } from '../invariants/registry.js';
+import { GUEST_PROBE_PATH } from '../invariants/shell.js';
+import { isHostStep, ProbeError, type GuestStep, type HostAccess, type ProbeContext, type Step } from '../invariants/spec.js';
+import type { Guest } from './boot-guest.js';
+
+const STEP_TIMEOUT_MS = 60_000;
+
+/** The checks of one run as they come in, and the one under way (a crash is blamed on it). */
+export class CheckProgress {
+  readonly results: CheckResult[] = [];
+  current?: string;
+  profile?: ProfileEvidence;
+
+  constructor(readonly ids: string[]) {}
+
+  /** Every selected check, in order: the ones that never got their turn are `not-run` with the reason. */
+  complete(reason: (id: string) => string): CheckResult[] {
+    return this.ids.map((id) => this.results.find((r) => r.id === id) ?? notRunResult(invariant(id), this.profile, 'not-run', reason(id)));
+  }
+}
+
+/** Keeps a step's output in <runDir>/probe/<name>.txt, and its stderr beside it when there is any. */
+async function saveStepOutput(runDir: string, name: string, stdout: string, stderr = ''): Promise<void> {
+  await mkdir(join(runDir, 'probe'), { recursive: true });
+  await writeFile(join(runDir, 'probe', `${name}.txt`), stdout);
+  if (stderr.trim()) await writeFile(join(runDir, 'probe', `${name}.stderr.txt`), stderr);
+}
+
+async function runStep(step: Step, guest: Guest, host: HostAccess, ctx: ProbeContext, runDir: string): Promise<string> {
+  if (!isHostStep(step)) return runGuestStep(step, guest, runDir);
+  const text = await step.run(host, ctx);
+  await saveStepOutput(runDir, step.name, text);
+  return text;
+}
+
+async function runGuestStep(step: GuestStep, guest: Guest, runDir: string): Promise<string> {
+  const r = await guest.exec(step.script, { timeoutMs: step.timeoutMs ?? STEP_TIMEOUT_MS });
+  await saveStepOutput(runDir, step.name, r.stdout, r.stderr);
+  if (r.timedOut) throw new ProbeError(`step ${step.name} did not finish within ${(step.timeoutMs ?? STEP_TIMEOUT_MS) / 1000} s`);
+  if (r.exitCode !== 0) throw new ProbeError(`step ${step.name} exited ${r.exitCode ?? `on signal ${r.signal}`}: ${r.stderr.trim().split('\n').slice(-3).join(' / ') || 'no stderr'}`);
+  return r.stdout;
+}
+
+/** Installs the static probe in the guest unless the same binary is already there. */
+async function uploadProbe(guest: Guest, binary: { path: string; sha256: string }): Promise<void> {
+  const have = await guest.exec(`sha256sum ${GUEST_PROBE_PATH} 2>/dev/null`);
+  if (have.stdout.startsWith(binary.sha256)) return;
+  const r = await guest.exec(`cat > ${GUEST_PROBE_PATH}.new && chmod 755 ${GUEST_PROBE_PATH}.new && mv ${GUEST_PROBE_PATH}.new ${GUEST_PROBE_PATH}`, {
+    input: await readFile(binary.path),
+  });
+  if (r.exitCode !== 0) throw new Error(r.stderr.trim() || `exit ${r.exitCode}`);
+}
+
+const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/**
+ * Runs the selected invariants in registry order: the kernel's state first
+ * (profile detection), then each invariant's steps, parse and decision.
+ * Nothing a guest or a probe does escapes as an exception: every check ends
+ * as a result in `progress`, with its duration.
+ */
+export async function runChecks(
+  guest: Guest,
+  opts: { topology: Topology; runDir: string; probe?: { path: string; sha256: string }; log: Logger },
+  progress: CheckProgress,
+): Promise<void> {
+  const { topology, runDir, log } = opts;
+  const realRoles = nodeRoles(topology);
+  const roles = realRoles ?? { c: topology.nodes.find((n) => n.cpus.length)?.id ?? 0, p: -1, cpuOfC: 0 };
+  const push = (r: CheckResult, started: number) => {
+    const done = { ...r, durationSeconds: Math.round((Date.now() - started) / 100) / 10 };
+    progress.results.push(done);
+    log.info({ check: r.id, outcome: r.outcome, seconds: done.durationSeconds }, `${r.id}: ${r.outcome}`);
+  };
+
+  let ctx: ProbeContext;
+  const t0 = Date.now();
+  try {
+    const state = parseKernelState(await runGuestStep(KERNEL_STATE_STEP, guest, runDir));
+    progress.profile = detectProfile({ nodeStates: state.nodeStates, zones: state.zones, cmdline: state.cmdline, p: roles.p });
+    ctx = { roles, topology, profile: progress.profile.profile, state };
+  } catch (err) {
+    for (const id of progress.ids) push(notRunResult(invariant(id), undefined, 'error', `probe failed: reading the kernel's state failed: ${message(err)}`), t0);
+    return;
+  }
+
+  const usesProbe = progress.ids.some((id) => invariant(id).usesProbe && invariant(id).expect[ctx.profile] !== 'n/a');
+  let uploadFailure: string | undefined;
+  if (usesProbe) await uploadProbe(guest, opts.probe!).catch((err) => (uploadFailure = `uploading the probe failed: ${message(err)}`));
+
+  const host: HostAccess = {
+    exec: (command, o) => guest.exec(command, o),
+    qmp: (execute, args) => guest.qmp(execute, args),
+    tcpTraffic: (bytes) => tcpTraffic((command, o) => guest.exec(command, o), bytes),
+  };
+  for (const id of progress.ids) {
+    const spec = invariant(id);
+    const started = Date.now();
+    progress.current = id;
+    const unsupported = !realRoles && id !== 'topology' ? `topology ${topology.name} has no CPU-less node to test` : realRoles && spec.unsupported?.(topology, realRoles);
+    if (unsupported) push(notRunResult(spec, ctx, 'skip', unsupported), started);
+    else if (spec.expect[ctx.profile] === 'n/a') push(evaluateInvariant(spec, {}, ctx), started);
+    else if (spec.usesProbe && uploadFailure) push(notRunResult(spec, ctx, 'error', `probe failed: ${uploadFailure}`), started);
+    else {
+      const raw: Record<string, string> = {};
+      try {
+        for (const step of spec.steps(ctx)) raw[step.name] = await runStep(step, guest, host, ctx, runDir);
+        push(evaluateInvariant(spec, raw, ctx), started);
+      } catch (err) {
+        push(notRunResult(spec, ctx, 'error', `probe failed: ${message(err)}`), started);
+      }
+    }
+  }
+  progress.current = undefined;
+}

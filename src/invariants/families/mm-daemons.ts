@@ -1,0 +1,400 @@
+import { MEMORY_TIERS_COMMAND, parseMemoryTiers, type MemoryTiers } from '../../probes/isolation-parsers.js';
+import { fillScript, parseFill, type FillResult } from '../fill.js';
+import { errnoOf, num, parseRecords, parseSections, Placement, placements, recordsOf, section } from '../records.js';
+import { assertRanClean, nodeFile, probe } from '../shell.js';
+import { expect, KernelLacks, ProbeError, rawOf, type InvariantSpec } from '../spec.js';
+
+/** A step whose script prints "### none" when the kernel lacks the feature behind `path`. */
+const unlessMissing = (path: string) => `[ -e ${path} ] || { echo "### none"; exit 0; }`;
+
+function sectionsOrLacks(raw: Record<string, string>, step: string, lacks: string): Record<string, string> {
+  const s = parseSections(rawOf(raw, step));
+  if ('none' in s) throw new KernelLacks(lacks);
+  return s;
+}
+
+/** "key value" lines → key → number. */
+function keyValues(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(/^(\w+) (-?\d+)$/gm)) out[m[1]!] = Number(m[2]);
+  return out;
+}
+
+const HUGEPAGES_ASKED = 4;
+
+interface HugetlbObs {
+  /** P's own pool: the write's answer and what it read back; absent when the kernel has no per-node file for P. */
+  node?: { write: string; got: number };
+  /** 4 more pages for the global pool, spread by the kernel over the nodes it allows: how many landed on P. */
+  global: { asked: number; total: number; onP: number };
+}
+
+/**
+ * Two ways to grow a pool on P: its own nr_hugepages, and the global pool
+ * (which the kernel spreads over the nodes with memory). A refusal of the
+ * first write is an answer, not a probe failure.
+ */
+export const hugetlb: InvariantSpec<HugetlbObs> = {
+  id: 'hugetlb',
+  title: 'the HugeTLB pool cannot grow on P',
+  expect: expect('fail', 'fail', 'pass', 'n/a'),
+  disturbs: true,
+  usesProbe: false,
+  steps: ({ roles: { p } }) => {
+    const f = nodeFile(p, 'hugepages/hugepages-2048kB/nr_hugepages');
+    const onP = `$(awk '/HugePages_Total/ {print $4}' ${nodeFile(p, 'meminfo')})`;
+    return [{
+      name: 'hugetlb',
+      script: [
+        unlessMissing('/sys/kernel/mm/hugepages/hugepages-2048kB'),
+        'echo "### node"',
+        `if [ -e ${f} ]; then`,
+        `  if echo ${HUGEPAGES_ASKED} > ${f} 2>/tmp/numacage-hugetlb.err; then echo "write ok"; else echo "write refused: $(cat /tmp/numacage-hugetlb.err)"; fi`,
+        `  echo "got $(cat ${f})"; echo 0 > ${f} 2>/dev/null`,
+        'else echo "no-file"; fi',
+        'echo "### global"; g=/proc/sys/vm/nr_hugepages; total=$(cat $g)',
+        `echo $((total + ${HUGEPAGES_ASKED})) > $g; echo "asked $((total + ${HUGEPAGES_ASKED}))"; echo "total $(cat $g)"; echo "onp ${onP}"; echo $total > $g`,
+      ].join('\n'),
+    }];
+  },
+  parse(raw) {
+    const s = sectionsOrLacks(raw, 'hugetlb', 'the kernel has no 2 MiB HugeTLB pages (CONFIG_HUGETLBFS)');
+    const node = section(s, 'node', 'hugetlb');
+    const g = keyValues(section(s, 'global', 'hugetlb'));
+    if (g.asked === undefined || g.total === undefined || g.onp === undefined) throw new ProbeError(`the global pool step printed ${JSON.stringify(g)}`);
+    const global = { asked: g.asked, total: g.total, onP: g.onp };
+    if (/^no-file$/m.test(node)) return { global };
+    const write = /^write (.*)$/m.exec(node)?.[1];
+    const got = /^got (\d+)$/m.exec(node)?.[1];
+    if (write === undefined || got === undefined) throw new ProbeError(`the node pool step printed: ${node.trim()}`);
+    return { node: { write, got: Number(got) }, global };
+  },
+  decide(o, { roles: { p } }) {
+    const problems: string[] = [];
+    const file = `nodes/node${p}/hugepages/hugepages-2048kB/nr_hugepages`;
+    if (o.node && o.node.got > 0) problems.push(`${file} took ${o.node.got} of ${HUGEPAGES_ASKED} huge pages`);
+    if (o.global.onP > 0) problems.push(`growing the global pool by ${HUGEPAGES_ASKED} put ${o.global.onP} huge pages on node ${p}`);
+    const passed = problems.length === 0;
+    return {
+      passed,
+      summary: passed
+        ? `node ${p}'s pool stayed empty (${o.node ? `its own write: ${o.node.write}` : 'no per-node file'}; the global pool grew elsewhere)`
+        : problems[0]!,
+      problems,
+      evidence: { node: p, asked: HUGEPAGES_ASKED, ...o },
+    };
+  },
+};
+
+interface CompactionObs {
+  kcompactd: boolean;
+  kswapd: boolean;
+  /** Writing nodeP/compact: the write's answer and the pages compaction scanned meanwhile (kcompactd's own share taken out). */
+  nodeCompact: { write: string; scanned: number };
+  /** 256 pages bound to P across a global compaction; absent from placement checks when the bind was refused. */
+  pages: { bindErrno: string | null; compactErrno: string | null; pfnsChanged: number; before: Record<string, number>; after: Record<string, number>; onPBefore: number; onPAfter: number };
+}
+
+const SCANNED = "awk '/^compact_(migrate|free)_scanned/ {s+=$2} /^compact_daemon_(migrate|free)_scanned/ {s-=$2} END {print s+0}' /proc/vmstat";
+
+/**
+ * No kcompactd or kswapd for P; writing nodeP/compact is refused or does
+ * nothing (6.12 accepts every write, so the scan counters tell whether
+ * compaction ran, with proactive compaction paused); and pages bound to P
+ * stay on P across /proc/sys/vm/compact_memory.
+ */
+export const compaction: InvariantSpec<CompactionObs> = {
+  id: 'compaction',
+  title: 'compaction is gated on P and never moves memory off it',
+  expect: expect('fail', 'fail', 'pass', 'pass'),
+  disturbs: false,
+  usesProbe: true,
+  steps: ({ roles: { p } }) => [{
+    name: 'compaction',
+    script: [
+      unlessMissing('/proc/sys/vm/compact_memory'),
+      `echo "### threads"; for t in kcompactd kswapd; do echo "$t $(pgrep -x \${t}${p} >/dev/null && echo 1 || echo 0)"; done`,
+      'echo "### node-compact"; pro=/proc/sys/vm/compaction_proactiveness; old=$(cat $pro 2>/dev/null); [ -n "$old" ] && echo 0 > $pro',
+      `b=$(${SCANNED})`,
+      `if echo 1 > ${nodeFile(p, 'compact')} 2>/tmp/numacage-compact.err; then echo "write ok"; else echo "write refused: $(cat /tmp/numacage-compact.err)"; fi`,
+      `echo "scanned $(( $(${SCANNED}) - b ))"`,
+      '[ -n "$old" ] && echo $old > $pro',
+      `echo "### pages"; ${probe(`compact-pages ${p}`, { asRoot: true })}`,
+    ].join('\n'),
+  }],
+  parse(raw, { roles: { p } }) {
+    const s = sectionsOrLacks(raw, 'compaction', 'the kernel has no compaction (CONFIG_COMPACTION)');
+    const threads = keyValues(section(s, 'threads', 'compaction'));
+    const node = section(s, 'node-compact', 'compaction');
+    const write = /^write (.*)$/m.exec(node)?.[1];
+    const scanned = keyValues(node).scanned;
+    if (threads.kcompactd === undefined || threads.kswapd === undefined || write === undefined || scanned === undefined)
+      throw new ProbeError('the compaction step did not print the threads, the write and the scan count');
+    const pagesText = section(s, 'pages', 'compaction');
+    assertRanClean(pagesText, 'compact-pages');
+    const [r] = recordsOf(parseRecords(pagesText), 'compact-pages', 'compact_memory');
+    const { before, after } = placements(r!, 'compact-pages');
+    return {
+      kcompactd: threads.kcompactd === 1, kswapd: threads.kswapd === 1, nodeCompact: { write, scanned },
+      pages: {
+        bindErrno: errnoOf(r!, 'bind_errno'), compactErrno: errnoOf(r!, 'compact_errno'), pfnsChanged: num(r!, 'pfns_changed'),
+        before: before!.toJSON(), after: after.toJSON(), onPBefore: before!.on(p), onPAfter: after.on(p),
+      },
+    };
+  },
+  decide(o, { roles: { p } }) {
+    const problems: string[] = [];
+    if (o.kcompactd) problems.push(`kcompactd${p} runs`);
+    if (o.kswapd) problems.push(`kswapd${p} runs`);
+    if (o.nodeCompact.write === 'ok' && o.nodeCompact.scanned > 0) problems.push(`writing node${p}/compact compacted: ${o.nodeCompact.scanned} pages scanned`);
+    if (o.pages.compactErrno) throw new ProbeError(`writing /proc/sys/vm/compact_memory failed with ${o.pages.compactErrno}`);
+    if (o.pages.onPAfter < o.pages.onPBefore) problems.push(`compact_memory moved ${o.pages.onPBefore - o.pages.onPAfter} of ${o.pages.onPBefore} pages off node ${p}`);
+    const passed = problems.length === 0;
+    return {
+      passed,
+      summary: passed
+        ? `no kcompactd${p} or kswapd${p}; node${p}/compact ${o.nodeCompact.write === 'ok' ? 'scanned nothing' : 'refused'}; ${o.pages.onPBefore ? `${o.pages.onPBefore} bound pages stayed on node ${p}` : `no user page could be put on node ${p} (${o.pages.bindErrno})`}`
+        : problems.join('; '),
+      problems,
+      evidence: { node: p, ...o },
+    };
+  },
+};
+
+interface ThpObs {
+  collapse: { ret: number; errno: string | null };
+  anonHugeKiB: number;
+  pages: number;
+  onPAfter: number;
+  before: Record<string, number>;
+  after: Record<string, number>;
+}
+
+/** Needs user pages on P: n/a on a private kernel, where bind-optin proves none can get there. */
+const needPagesOnP = (what: string, bindErrno: string | null, before: Placement, p: number) => {
+  if (bindErrno || before.on(p) !== before.total)
+    throw new ProbeError(`${what} could not put its pages on node ${p} (mbind ${bindErrno ?? 'ok'}, placement ${JSON.stringify(before.toJSON())})`);
+};
+
+export const thp: InvariantSpec<ThpObs> = {
+  id: 'thp',
+  title: 'no THP collapse on P, and collapse never moves memory off P',
+  expect: expect('fail', 'fail', 'n/a', 'pass'),
+  disturbs: false,
+  usesProbe: true,
+  steps: ({ roles: { p } }) => [{
+    name: 'thp',
+    script: [unlessMissing('/sys/kernel/mm/transparent_hugepage/enabled'), `echo "### thp"; ${probe(`thp ${p}`)}`].join('\n'),
+  }],
+  parse(raw, { roles: { p } }) {
+    const text = section(sectionsOrLacks(raw, 'thp', 'the kernel has no transparent huge pages (CONFIG_TRANSPARENT_HUGEPAGE)'), 'thp', 'thp');
+    assertRanClean(text, 'thp');
+    const [r] = recordsOf(parseRecords(text), 'thp', 'madvise');
+    const { before, after, pages } = placements(r!, 'thp');
+    needPagesOnP('thp', errnoOf(r!, 'bind_errno'), before!, p);
+    return { collapse: { ret: num(r!, 'ret'), errno: errnoOf(r!) }, anonHugeKiB: num(r!, 'anon_huge_kb'), pages, onPAfter: after.on(p), before: before!.toJSON(), after: after.toJSON() };
+  },
+  decide(o, { roles: { p } }) {
+    const problems: string[] = [];
+    if (o.anonHugeKiB > 0) problems.push(`MADV_COLLAPSE made ${o.anonHugeKiB} kB of huge pages on node ${p}`);
+    if (o.onPAfter < o.pages) problems.push(`collapse moved ${o.pages - o.onPAfter} of ${o.pages} pages off node ${p}`);
+    const passed = problems.length === 0;
+    return {
+      passed,
+      summary: passed ? `no huge page made on node ${p}, all ${o.pages} pages stayed (MADV_COLLAPSE ${o.collapse.errno ?? o.collapse.ret})` : problems[0]!,
+      problems,
+      evidence: { ...o },
+    };
+  },
+};
+
+interface KsmObs {
+  pPfns: number[];
+  cPfns: number[];
+  waitedMs: number;
+  stats: Record<string, number>;
+}
+
+const KSM_WAIT_S = 20;
+const KSM = '/sys/kernel/mm/ksm';
+const samePfn = (pfns: number[]) => pfns[0] !== 0 && pfns[0] === pfns[1];
+
+/** A control pair on C must merge (proof that ksmd ran); the identical pair on P must not. */
+export const ksm: InvariantSpec<KsmObs> = {
+  id: 'ksm',
+  title: 'KSM never merges pages on P',
+  expect: expect('fail', 'fail', 'n/a', 'pass'),
+  disturbs: false,
+  usesProbe: true,
+  steps: ({ roles: { c, p } }) => [{
+    name: 'ksm',
+    script: [
+      unlessMissing(`${KSM}/run`),
+      `echo 1 > ${KSM}/run; echo "### merge"; ${probe(`ksm ${c} ${p} ${KSM_WAIT_S}`, { asRoot: true })}`,
+      `echo "### stats"; for f in full_scans pages_shared pages_sharing pages_skipped; do echo "$f $(cat ${KSM}/$f 2>/dev/null || echo 0)"; done`,
+      `echo 2 > ${KSM}/run; echo 0 > ${KSM}/run`,
+    ].join('\n'),
+  }],
+  parse(raw, { roles: { c, p } }) {
+    const s = sectionsOrLacks(raw, 'ksm', 'the kernel has no KSM (CONFIG_KSM)');
+    const text = section(s, 'merge', 'ksm');
+    assertRanClean(text, 'ksm');
+    const [r] = recordsOf(parseRecords(text), 'ksm', 'merge');
+    const pPfns = r!.p_pfns as number[];
+    const cPfns = r!.c_pfns as number[];
+    if (!Array.isArray(pPfns) || !Array.isArray(cPfns)) throw new ProbeError('the ksm record has no PFNs');
+    needPagesOnP('ksm', null, Placement.of(r!.placement, 2, 'ksm pair on P'), p);
+    if (Placement.of((r!.control as { placement?: unknown } | undefined)?.placement, 2, 'ksm control pair').on(c) !== 2) throw new ProbeError(`the control pair is not on node ${c}`);
+    if (!samePfn(cPfns)) throw new ProbeError(`KSM did not merge the control pair on node ${c} within ${KSM_WAIT_S} s (PFNs ${cPfns.join(', ')}): ksmd never answered`);
+    return { pPfns, cPfns, waitedMs: num(r!, 'waited_ms'), stats: keyValues(section(s, 'stats', 'ksm')) };
+  },
+  decide(o, { roles: { c, p } }) {
+    const merged = samePfn(o.pPfns);
+    return {
+      passed: !merged,
+      summary: merged ? `two identical pages on node ${p} were merged into PFN ${o.pPfns[0]}` : `the control pair on node ${c} merged, the pair on node ${p} did not`,
+      problems: merged ? [`KSM merged the MADV_MERGEABLE pair on node ${p} (PFNs ${o.pPfns.join(', ')})`] : [],
+      evidence: { ...o },
+    };
+  },
+};
+
+interface NumaBalancingObs {
+  ended: string;
+  seconds: number;
+  hintFaults: number;
+  hintFaultsLocal: number;
+  pteUpdates: number;
+  pages: number;
+  leftP: number;
+  before: Record<string, number>;
+  after: Record<string, number>;
+  tunables: string;
+}
+
+const NUMA_BALANCING_LIMIT_S = 20;
+const SCAN_TUNABLES = { scan_delay_ms: 100, scan_period_min_ms: 100, scan_size_mb: 256 };
+
+/**
+ * Pages on P, touched from a CPU of C, with a control range on C in the same
+ * mapping. The scanner is sped up through its debugfs tunables; the probe
+ * stops when P's pages move (a failure), or when the control range has taken
+ * two passes' worth of local hinting faults (the scanner went over P's pages
+ * too), never on P alone. No pass within the limit is a probe error.
+ */
+export const numaBalancing: InvariantSpec<NumaBalancingObs> = {
+  id: 'numa-balancing',
+  title: "NUMA balancing never migrates P's pages",
+  expect: expect('fail', 'fail', 'n/a', 'pass'),
+  disturbs: false,
+  usesProbe: true,
+  steps: ({ roles: { c, p, cpuOfC } }) => {
+    const d = '/sys/kernel/debug/sched/numa_balancing';
+    const names = Object.keys(SCAN_TUNABLES);
+    return [{
+      name: 'numa-balancing',
+      script: [
+        unlessMissing('/proc/sys/kernel/numa_balancing'),
+        'sysctl=/proc/sys/kernel/numa_balancing; old=$(cat $sysctl); echo 1 > $sysctl',
+        `echo "### tunables"; saved=""; for t in ${names.join(' ')}; do [ -w ${d}/$t ] && { saved="$saved $t=$(cat ${d}/$t)"; echo "$t"; }; done`,
+        ...Object.entries(SCAN_TUNABLES).map(([k, v]) => `[ -w ${d}/${k} ] && echo ${v} > ${d}/${k}`),
+        `echo "### hammer"; ${probe(`numa-balancing ${c} ${p} ${cpuOfC} ${NUMA_BALANCING_LIMIT_S}`, { asRoot: true })}`,
+        `for kv in $saved; do echo \${kv#*=} > ${d}/\${kv%%=*}; done; echo $old > $sysctl`,
+      ].join('\n'),
+      timeoutMs: (NUMA_BALANCING_LIMIT_S + 30) * 1000,
+    }];
+  },
+  parse(raw, { roles: { p } }) {
+    const s = sectionsOrLacks(raw, 'numa-balancing', 'the kernel has no NUMA balancing (CONFIG_NUMA_BALANCING)');
+    const text = section(s, 'hammer', 'numa-balancing');
+    assertRanClean(text, 'numa-balancing');
+    const [r] = recordsOf(parseRecords(text), 'numa-balancing', 'hammer');
+    const { before, after, pages } = placements(r!, 'numa-balancing');
+    if (num(r!, 'move_ret') !== 0 || before!.on(p) !== pages) throw new ProbeError(`the pages could not be moved to node ${p} first (move_pages ${num(r!, 'move_ret')}, placement ${JSON.stringify(before!.toJSON())})`);
+    const o: NumaBalancingObs = {
+      ended: String(r!.ended), seconds: num(r!, 'seconds'), hintFaults: num(r!, 'hint_faults'), hintFaultsLocal: num(r!, 'hint_faults_local'),
+      pteUpdates: num(r!, 'pte_updates'), pages, leftP: pages - after.on(p), before: before!.toJSON(), after: after.toJSON(),
+      tunables: section(s, 'tunables', 'numa-balancing').trim().split('\n').filter(Boolean).join(' ') || 'none (defaults)',
+    };
+    if (o.leftP === 0 && o.ended !== 'scanned')
+      throw new ProbeError(`the NUMA scanner made no two passes within ${o.seconds} s (${o.hintFaultsLocal} local hinting faults, ${o.pteUpdates} PTE updates)`);
+    return o;
+  },
+  decide(o, { roles: { p } }) {
+    const passed = o.leftP === 0;
+    return {
+      passed,
+      summary: passed
+        ? `all ${o.pages} pages stayed on node ${p} while the scanner made two passes (${o.hintFaultsLocal} local hinting faults in ${o.seconds.toFixed(1)} s)`
+        : `${o.leftP} of ${o.pages} pages migrated off node ${p} in ${o.seconds.toFixed(1)} s`,
+      problems: passed ? [] : [`NUMA balancing moved ${o.leftP} pages from node ${p} (now ${JSON.stringify(o.after)})`],
+      evidence: { ...o },
+    };
+  },
+};
+
+interface DemotionObs {
+  tiers: MemoryTiers;
+  /** With HMAT: demotion enabled and C pressed. */
+  pressure?: { fill: FillResult; pgdemote: Record<string, number>; demotionWas: string };
+}
+
+const hasHmat = (nodes: { hmat?: unknown }[]) => nodes.some((n) => n.hmat);
+
+/**
+ * P must be in no memory tier. Where HMAT makes P slower (a stock kernel
+ * then puts it in a lower tier, a demotion target), demotion is also enabled
+ * and C pressed: the pgdemote counters and P's AnonPages must stay flat.
+ */
+export const demotion: InvariantSpec<DemotionObs> = {
+  id: 'demotion',
+  title: 'P is not a demotion target',
+  expect: expect('fail', 'fail', 'pass', 'pass'),
+  disturbs: true,
+  usesProbe: true,
+  steps: ({ roles: { c, p }, topology }) => {
+    const tiers = { name: 'demotion', script: `echo "### tiers"; ${MEMORY_TIERS_COMMAND}` };
+    if (!hasHmat(topology.nodes)) return [tiers];
+    const en = '/sys/kernel/mm/numa/demotion_enabled';
+    const counters = "grep -E '^pgdemote_' /proc/vmstat";
+    return [tiers, {
+      name: 'demotion-pressure',
+      script: [
+        `echo "### demotion-was"; cat ${en}; was=$(cat ${en}); echo 1 > ${en}`,
+        `echo "### vmstat-before"; ${counters}`,
+        fillScript({ press: c, keepMiB: 160, marginMiB: 256, watch: p }),
+        `echo "### vmstat-after"; ${counters}`,
+        `echo $was > ${en}`,
+      ].join('\n'),
+      timeoutMs: 180_000,
+    }];
+  },
+  parse(raw, { topology }) {
+    const tiers = parseMemoryTiers(section(parseSections(rawOf(raw, 'demotion')), 'tiers', 'demotion'));
+    if (!hasHmat(topology.nodes)) return { tiers };
+    const text = rawOf(raw, 'demotion-pressure');
+    const s = parseSections(text);
+    const before = keyValues(section(s, 'vmstat-before', 'demotion-pressure'));
+    const after = keyValues(section(s, 'vmstat-after', 'demotion-pressure'));
+    const pgdemote = Object.fromEntries(Object.keys(after).map((k) => [k, after[k]! - (before[k] ?? 0)]));
+    return { tiers, pressure: { fill: parseFill(text, 'demotion pressure'), pgdemote, demotionWas: section(s, 'demotion-was', 'demotion-pressure').trim() } };
+  },
+  decide(o, { roles: { p } }) {
+    const holding = o.tiers.tiers.filter((t) => t.nodes.includes(p)).map((t) => t.name);
+    const problems = holding.map((t) => `node ${p} is listed in /sys/devices/virtual/memory_tiering/${t}/nodelist`);
+    if (o.pressure) {
+      for (const [k, v] of Object.entries(o.pressure.pgdemote)) if (v > 0) problems.push(`${k} rose by ${v} while C was pressed with demotion enabled`);
+      const rise = o.pressure.fill.anonPagesKiB.after - o.pressure.fill.anonPagesKiB.before;
+      if (rise > 0) problems.push(`node ${p}'s AnonPages rose by ${rise} kB while C was pressed`);
+    }
+    const passed = problems.length === 0;
+    return {
+      passed,
+      summary: passed
+        ? `node ${p} is in no memory tier${o.pressure ? '; pressing C with demotion enabled demoted nothing' : ''}`
+        : `node ${p} ${holding.length ? `is in ${holding.join(', ')}` : 'received memory'} (demotion_enabled ${o.tiers.demotionEnabled})`,
+      problems,
+      evidence: { node: p, ...o },
+    };
+  },
+};

@@ -1,0 +1,84 @@
+import type { ExecResult } from '../guest/ssh.js';
+import type { Topology } from '../model/topology.js';
+import type { Expectation } from '../model/verdict.js';
+import type { KernelState } from './kernel-state.js';
+import type { KernelProfile, NodeRoles } from './profile.js';
+
+/** What every step and decision may know: the node roles, the plan's topology, the kernel's detected profile and state. */
+export interface ProbeContext {
+  roles: NodeRoles;
+  topology: Topology;
+  profile: KernelProfile;
+  state: KernelState;
+}
+
+/** A shell script run as root in the guest over SSH; its stdout is the step's raw output. */
+export interface GuestStep {
+  name: string;
+  script: string;
+  timeoutMs?: number;
+}
+
+/** What a host-side step can do: talk to the guest, to QEMU, and push bytes through the guest's NIC. */
+export interface HostAccess {
+  exec(command: string, opts?: { timeoutMs?: number; input?: Buffer }): Promise<ExecResult>;
+  qmp(execute: string, args?: Record<string, unknown>): Promise<unknown>;
+  /** Sends `bytes` from the guest to the host and `bytes` back over a plain TCP stream; returns what each side received. */
+  tcpTraffic(bytes: number): Promise<{ hostReceived: number; guestReceived: number; seconds: number }>;
+}
+
+/** A step that runs on the host (QMP queries, traffic); it returns the text kept as its raw output. */
+export interface HostStep {
+  name: string;
+  run(host: HostAccess, ctx: ProbeContext): Promise<string>;
+}
+
+export type Step = GuestStep | HostStep;
+
+export const isHostStep = (s: Step): s is HostStep => 'run' in s;
+
+export interface Decision {
+  passed: boolean;
+  summary: string;
+  /** What was wrong, one line each; empty when passed. */
+  problems: string[];
+  evidence: Record<string, unknown>;
+}
+
+/**
+ * One invariant, self-contained: what it expects of each kind of kernel, the
+ * steps that probe it, how their raw output is read, and how it is decided.
+ * parse throws ProbeError when the output cannot answer the question (never
+ * a pass) and KernelLacks when the kernel has no such feature (a skip).
+ */
+export interface InvariantSpec<O = unknown> {
+  id: string;
+  title: string;
+  expect: Record<KernelProfile, Expectation>;
+  /** Presses memory or changes pools: runs after the read-mostly invariants. */
+  disturbs: boolean;
+  /** Whether its steps run the static probe (a broken probe must turn it into an error). */
+  usesProbe: boolean;
+  /** Why the booted topology cannot test it, if it cannot. */
+  unsupported?(topology: Topology, roles: NodeRoles): string | undefined;
+  steps(ctx: ProbeContext): Step[];
+  parse(raw: Record<string, string>, ctx: ProbeContext): O;
+  decide(obs: O, ctx: ProbeContext): Decision;
+}
+
+/** The output cannot answer the question: a broken probe, a step that did not run its course. */
+export class ProbeError extends Error {}
+
+/** The kernel has no such feature (CONFIG_COMPACTION off, say): nothing to test, a skip. */
+export class KernelLacks extends Error {}
+
+export const expect = (vanilla: Expectation, vanillaMovable: Expectation, priv: Expectation, privUser: Expectation): Record<KernelProfile, Expectation> => ({
+  vanilla, 'vanilla-movable': vanillaMovable, private: priv, 'private-user': privUser,
+});
+
+/** The raw output of a step, or a ProbeError naming it. */
+export function rawOf(raw: Record<string, string>, name: string): string {
+  const text = raw[name];
+  if (text === undefined) throw new ProbeError(`no output from step ${name}`);
+  return text;
+}

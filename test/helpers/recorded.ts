@@ -1,0 +1,35 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { projectPath } from '../../src/adapters/project.js';
+import { evaluateInvariant } from '../../src/invariants/evaluate.js';
+import { parseKernelState } from '../../src/invariants/kernel-state.js';
+import { detectProfile, nodeRoles } from '../../src/invariants/profile.js';
+import { INVARIANTS } from '../../src/invariants/registry.js';
+import type { ProbeContext } from '../../src/invariants/spec.js';
+import type { CheckResult } from '../../src/model/verdict.js';
+import { builtinTopology } from '../../src/topology/builtin.js';
+
+/** The raw step outputs of one guest (test/fixtures/guest/<dir>/<step>.txt), as a run keeps them in probe/. */
+export function rawOutputs(dir: string): Record<string, string> {
+  const path = projectPath('test', 'fixtures', 'guest', dir);
+  return Object.fromEntries(readdirSync(path).filter((f) => f.endsWith('.txt') && !f.endsWith('.stderr.txt')).map((f) => [f.slice(0, -4), readFileSync(join(path, f), 'utf8')]));
+}
+
+/** The context a live run would build from the same outputs: the topology named in the fixture's TOPOLOGY file, roles, detected profile. */
+export function contextOf(dir: string, raw = rawOutputs(dir)): ProbeContext {
+  const file = projectPath('test', 'fixtures', 'guest', dir, 'TOPOLOGY');
+  const topology = builtinTopology(existsSync(file) ? readFileSync(file, 'utf8').trim() : 'private-virtio')!;
+  const roles = nodeRoles(topology)!;
+  const state = parseKernelState(raw['kernel-state']!);
+  const { profile } = detectProfile({ nodeStates: state.nodeStates, zones: state.zones, cmdline: state.cmdline, p: roles.p });
+  return { roles, topology, profile, state };
+}
+
+/** Every invariant's result from a fixture's outputs, through the same parse and decision as a live run. */
+export function evaluateAll(raw: Record<string, string>, ctx: ProbeContext): Record<string, CheckResult> {
+  return Object.fromEntries(INVARIANTS.map((spec) => [spec.id, evaluateInvariant(spec, raw, ctx)]));
+}
+
+export function outcomes(results: Record<string, CheckResult>): Record<string, string> {
+  return Object.fromEntries(Object.entries(results).map(([id, r]) => [id, r.outcome]));
+}
