@@ -10,8 +10,8 @@
  *   bind P                   mbind(BIND,{P}) on a fresh mapping, then MOVE|STRICT on pages already faulted
  *   move-pages P             move_pages(0, 16 faulted pages, ->P, MPOL_MF_MOVE)
  *   migrate-pages C P        migrate_pages(0, {C}, {P}) with 16 faulted pages
- *   fill MIB STEP [NODE]     fault MIB of anonymous memory STEP MiB at a time (each step bound to NODE
- *                            when given); a start record with the pid first
+ *   fill MIB STEP [NODE]     fault MIB of anonymous base pages STEP MiB at a time (each step bound to
+ *                            NODE when given); a start record with the pid first
  *   slab C P N DIR           a slab-heavy workload (N tmpfs files in DIR, N/16 socket pairs) under
  *                            BIND {P}, else INTERLEAVE {C,P}, else no policy; P's kernel counters while held
  *   thp P                    4 MiB bound to P, faulted with MADV_NOHUGEPAGE, then MADV_HUGEPAGE + MADV_COLLAPSE
@@ -24,6 +24,8 @@
  *   compact-pages P          (root) 256 pages bound to P, /proc/sys/vm/compact_memory, placement and PFNs after
  *   cpuset-drop P            256 pages bound to P; faults half, stops itself (SIGSTOP) so that the caller
  *                            can drop P from its cpuset, then faults the rest
+ *   offline-blocks NODE KEEP (root) offlines NODE's memory blocks while KEEP MiB stay free; prints each
+ *                            block's state file and how to online it into its zone again
  *
  * Placement is read with move_pages(pid, n, pages, NULL, status, 0), which
  * does not fault pages in. Every page is counted: per node, or per errno when
@@ -31,6 +33,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -308,18 +311,26 @@ static int migrate_pages_to(int c, int pnode) {
 	return 0;
 }
 
+static double now_s(void) {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 /* Faults MIB of anonymous memory STEP MiB at a time (bound to node when >= 0), saying where each step landed. */
 static int fill(long mib, long step, int node) {
 	const size_t step_pages = (size_t)step * 256;
+	const double start = now_s();
 	open_record("fill", "start");
 	printf("\"pid\":%d,\"mib\":%ld,\"step_mib\":%ld,\"node\":%d}\n", (int)getpid(), mib, step, node);
 	for (long done = 0; done < mib; done += step) {
 		char *p = map_pages(step_pages);
+		madvise(p, step_pages * PAGE, MADV_NOHUGEPAGE);
 		if (node >= 0 && sys_mbind(p, step_pages * PAGE, MPOL_BIND, &node, 1, 0) != 0) die("fill", "mbind");
 		touch(p, step_pages);
 		struct placement pl;
 		where(p, step_pages, &pl);
-		printf("{\"probe\":\"fill\",\"call\":\"fault\",\"mib\":%ld,\"pages\":%zu,", done + step, step_pages);
+		printf("{\"probe\":\"fill\",\"call\":\"fault\",\"mib\":%ld,\"ms\":%.0f,\"pages\":%zu,", done + step, (now_s() - start) * 1000, step_pages);
 		print_placement(&pl);
 		printf("}\n");
 	}
@@ -496,12 +507,6 @@ static long vmstat(const char *name) {
 	return found;
 }
 
-static double now_s(void) {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /*
  * A passing kernel shows no hinting fault on P's pages, so P alone can never
  * end the wait: the control pages on C take local hinting faults on every
@@ -608,9 +613,66 @@ static int cpuset_drop(int pnode) {
 	return 0;
 }
 
+static void on_alarm(int sig) { (void)sig; }
+
+/* MemFree of a node in MiB, or -1. */
+static long node_free_mib(int node) {
+	char path[96], line[256];
+	long kb = -1;
+	int n;
+	snprintf(path, sizeof path, "/sys/devices/system/node/node%d/meminfo", node);
+	FILE *f = fopen(path, "r");
+	if (!f) return -1;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "Node %d MemFree: %ld kB", &n, &kb) == 2) break;
+	fclose(f);
+	return kb < 0 ? -1 : kb / 1024;
+}
+
+/*
+ * Offlines the node's memory blocks while keep_mib would still be free,
+ * printing "offlined PATH HOW" for each (HOW onlines it into its zone
+ * again). A block whose pages will not migrate away makes the kernel retry
+ * forever; a second's alarm interrupts the write and the block is skipped.
+ */
+static int offline_blocks(int node, long keep_mib) {
+	char path[320], zone[64];
+	unsigned long block_bytes = 0;
+	FILE *f = fopen("/sys/devices/system/memory/block_size_bytes", "r");
+	if (!f || fscanf(f, "%lx", &block_bytes) != 1) return 0;
+	fclose(f);
+	const long block_mib = (long)(block_bytes >> 20);
+	long free_mib = node_free_mib(node);
+	struct sigaction sa = { .sa_handler = on_alarm };
+	sigaction(SIGALRM, &sa, NULL);
+	snprintf(path, sizeof path, "/sys/devices/system/node/node%d", node);
+	DIR *d = opendir(path);
+	if (!d) return 0;
+	struct dirent *e;
+	while ((e = readdir(d)) && free_mib - block_mib >= keep_mib) {
+		if (strncmp(e->d_name, "memory", 6) || e->d_name[6] < '0' || e->d_name[6] > '9') continue;
+		snprintf(path, sizeof path, "/sys/devices/system/node/node%d/%s/valid_zones", node, e->d_name);
+		f = fopen(path, "r");
+		if (!f || !fgets(zone, sizeof zone, f)) { if (f) fclose(f); continue; }
+		fclose(f);
+		snprintf(path, sizeof path, "/sys/devices/system/node/node%d/%s/state", node, e->d_name);
+		int fd = open(path, O_WRONLY);
+		if (fd < 0) continue;
+		alarm(1);
+		ssize_t w = write(fd, "offline", 7);
+		alarm(0);
+		close(fd);
+		if (w != 7) continue;
+		printf("offlined %s %s\n", path, strncmp(zone, "Movable", 7) ? "online_kernel" : "online_movable");
+		free_mib -= block_mib;
+	}
+	closedir(d);
+	return 0;
+}
+
 static int usage(void) {
 	fprintf(stderr, "usage: numacage-probe soft-policy C P | bind P | move-pages P | migrate-pages C P | fill MIB STEP [NODE]"
-	                " | slab C P N DIR | thp P | ksm C P SECS | numa-balancing C P CPU SECS | compact-pages P | cpuset-drop P\n");
+	                " | slab C P N DIR | thp P | ksm C P SECS | numa-balancing C P CPU SECS | compact-pages P | cpuset-drop P | offline-blocks NODE KEEP_MIB\n");
 	return 2;
 }
 
@@ -629,5 +691,6 @@ int main(int argc, char **argv) {
 	if (!strcmp(cmd, "numa-balancing") && argc == 6) return numa_balancing(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
 	if (!strcmp(cmd, "compact-pages") && argc == 3) return compact_pages(atoi(argv[2]));
 	if (!strcmp(cmd, "cpuset-drop") && argc == 3) return cpuset_drop(atoi(argv[2]));
+	if (!strcmp(cmd, "offline-blocks") && argc == 4) return offline_blocks(atoi(argv[2]), atol(argv[3]));
 	return usage();
 }

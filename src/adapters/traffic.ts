@@ -12,8 +12,8 @@ function listen(server: Server): Promise<number> {
 }
 
 /**
- * Pushes `bytes` from the guest to the host and `bytes` back over plain TCP
- * streams through the guest's NIC (bash's /dev/tcp, no cipher in the way),
+ * Pushes `bytes` from the guest to the host and `bytes` back, at once, over plain TCP
+ * streams through the guest's NIC (bash's /dev/tcp, no cipher in the way; `bytes` a multiple of 64 KiB),
  * and says what each side received.
  */
 export async function tcpTraffic(
@@ -36,7 +36,7 @@ export async function tcpTraffic(
     const [sinkPort, sourcePort] = [await listen(sink), await listen(source)];
     const started = Date.now();
     const r = await exec(
-      `bash -c 'head -c ${bytes} /dev/zero > /dev/tcp/${HOST_FROM_GUEST}/${sinkPort} && wc -c < /dev/tcp/${HOST_FROM_GUEST}/${sourcePort}'`,
+      `bash -c 'dd if=/dev/zero bs=64K count=${bytes >> 16} status=none > /dev/tcp/${HOST_FROM_GUEST}/${sinkPort} & wc -c < /dev/tcp/${HOST_FROM_GUEST}/${sourcePort}; wait $!'`,
       { timeoutMs: 120_000 },
     );
     await Promise.race([sinkEnded, new Promise((resolve) => setTimeout(resolve, 5000))]);

@@ -9,7 +9,7 @@ import { KERNEL_STATE_STEP, parseKernelState } from '../invariants/kernel-state.
 import { detectProfile, nodeRoles, type ProfileEvidence } from '../invariants/profile.js';
 import { invariant } from '../invariants/registry.js';
 import { GUEST_PROBE_PATH } from '../invariants/shell.js';
-import { isHostStep, ProbeError, type GuestStep, type HostAccess, type ProbeContext, type Step } from '../invariants/spec.js';
+import { isHostStep, ProbeError, usesProbe, type GuestStep, type HostAccess, type ProbeContext, type Step } from '../invariants/spec.js';
 import type { Guest } from './boot-guest.js';
 
 const STEP_TIMEOUT_MS = 60_000;
@@ -93,9 +93,8 @@ export async function runChecks(
     return;
   }
 
-  const usesProbe = progress.ids.some((id) => invariant(id).usesProbe && invariant(id).expect[ctx.profile] !== 'n/a');
   let uploadFailure: string | undefined;
-  if (usesProbe) await uploadProbe(guest, opts.probe!).catch((err) => (uploadFailure = `uploading the probe failed: ${message(err)}`));
+  if (progress.ids.some((id) => usesProbe(invariant(id), ctx))) await uploadProbe(guest, opts.probe!).catch((err) => (uploadFailure = `uploading the probe failed: ${message(err)}`));
 
   const host: HostAccess = {
     exec: (command, o) => guest.exec(command, o),
@@ -109,7 +108,7 @@ export async function runChecks(
     const unsupported = !realRoles && id !== 'topology' ? `topology ${topology.name} has no CPU-less node to test` : realRoles && spec.unsupported?.(topology, realRoles);
     if (unsupported) push(notRunResult(spec, ctx, 'skip', unsupported), started);
     else if (spec.expect[ctx.profile] === 'n/a') push(evaluateInvariant(spec, {}, ctx), started);
-    else if (spec.usesProbe && uploadFailure) push(notRunResult(spec, ctx, 'error', `probe failed: ${uploadFailure}`), started);
+    else if (uploadFailure && usesProbe(spec, ctx)) push(notRunResult(spec, ctx, 'error', `probe failed: ${uploadFailure}`), started);
     else {
       const raw: Record<string, string> = {};
       try {

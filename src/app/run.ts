@@ -16,7 +16,6 @@ import { bootGuest, type BootRequest, type Guest, type InitMode } from './boot-g
 import { ensureProbeBinary } from '../adapters/probe-binary.js';
 import { resolveTopology } from './resolve.js';
 import { CheckProgress, runChecks } from './run-checks.js';
-import { invariant } from '../invariants/registry.js';
 
 export interface RunOptions {
   cacheDir: string;
@@ -101,7 +100,8 @@ export async function prepareRun(opts: Pick<RunOptions, 'cacheDir' | 'outDir' | 
     timings.kernel = seconds(t);
     kernel = { kind: 'built', vmlinuz: built.bzImage, release: built.release, config: built.config };
   }
-  const probe = opts.invariants.some((id) => invariant(id).usesProbe) ? await ensureProbeBinary(opts.cacheDir) : undefined;
+  // Which checks run the probe depends on the kernel's profile too; building it is a cache hit but once.
+  const probe = opts.invariants.some((id) => !['topology', 'abi'].includes(id)) ? await ensureProbeBinary(opts.cacheDir) : undefined;
   const accel = await chooseAccel(opts.accel, opts.cacheDir, opts.log, kernel.vmlinuz);
   const runId = newRunId(topology.name);
   const runDir = resolve(opts.outDir, runId);

@@ -5,45 +5,52 @@ import { AS_PROBE_USER, exitStatus, GUEST_PROBE_PATH, KILLED, nodeFile } from '.
 import { ProbeError } from './spec.js';
 
 const STEP_MIB = 32;
-const hugePool = (node: number) => nodeFile(node, 'hugepages/hugepages-2048kB/nr_hugepages');
 
 export interface FillPlan {
-  /** The node whose memory is pressed: its HugeTLB pool is grown first so the fill only has to cover what is left. */
+  /** The node whose memory is pressed: its free memory blocks are offlined first so the fill only has to cover what is left. */
   press: number;
-  /** MiB left free on the pressed node after growing its pool. */
+  /** MiB left free on the pressed node after offlining. */
   keepMiB: number;
   /** How far past the pressed node's free memory the fill goes. */
   marginMiB: number;
   /** Bind each step to this node (MPOL_BIND); no policy when absent. */
-  bindTo?: number;
-  /** Node whose numastat and meminfo are read before and after. */
   watch: number;
+  bindTo?: number;
 }
 
 /**
- * A shell script that fills memory until it is answered: it protects sshd and
- * itself from the OOM killer, grows the pressed node's HugeTLB pool (no page
- * is zeroed, so it takes a moment) to leave keepMiB free, runs the probe's
- * fill as the unprivileged user with oom_score_adj 1000 for free + margin
- * MiB, and prints the OOM killer's lines logged after its own marker. The
- * pool is emptied again at the end.
+ * A shell script that fills memory until it is answered. Filling a whole
+ * node under TCG costs about 5 s per GiB (every page is zeroed, and Debian's
+ * kernel zeroes at allocation too, so growing a HugeTLB pool is no cheaper),
+ * so the pressed node's free memory blocks are offlined first by the probe
+ * (a quarter of a second for 1.6 GiB) until keepMiB are left, and onlined
+ * into their zone again on exit. sshd and the script are protected from the OOM killer; the
+ * probe's fill runs as the unprivileged user with oom_score_adj 1000 for
+ * free + margin MiB; the OOM killer's lines logged after the fill's own
+ * marker are printed. A kernel without memory hot-remove gets the whole fill.
  */
 export function fillScript(plan: FillPlan): string {
   const { press, keepMiB, marginMiB, bindTo, watch } = plan;
-  const freeMiB = (n: number) => `$(awk '/MemFree/ {print int($4/1024)}' ${nodeFile(n, 'meminfo')})`;
+  const freeMiB = `$(awk '/MemFree/ {print int($4/1024)}' ${nodeFile(press, 'meminfo')})`;
   return [
     `echo "### before"; cat ${nodeFile(watch, 'numastat')}; grep -E 'AnonPages|MemFree' ${nodeFile(watch, 'meminfo')}`,
     'for pid in $(pgrep -x sshd) $$; do echo -1000 > /proc/$pid/oom_score_adj; done',
-    `pool=${hugePool(press)}; pages=0`,
-    `if [ -w $pool ]; then pages=$(( (${freeMiB(press)} - ${keepMiB}) / 2 )); [ $pages -gt 0 ] && { echo $pages > $pool 2>/dev/null || true; }; pages=$(cat $pool); fi`,
-    `free=${freeMiB(press)}; asked=$(( (free + ${marginMiB}) / ${STEP_MIB} * ${STEP_MIB} + ${STEP_MIB} ))`,
+    `offlined=$(${GUEST_PROBE_PATH} offline-blocks ${press} ${keepMiB})`,
+    // NUMA balancing would rescan the fill's range over and over (seconds of PTE updates and TLB
+    // shootdowns under TCG) and could move spilled pages back to C, hiding the spill: off meanwhile.
+    'nb=/proc/sys/kernel/numa_balancing; [ -w $nb ] && { read -r balancing < $nb; echo 0 > $nb; }',
+    // Reclaim and compaction around the pressed node's watermark (watermark boosting, proactive
+    // compaction) stalled the fill for up to 25 s under TCG; neither decides where a page may fall back.
+    // The killer's task list, written to the serial console a character at a time, costs seconds too.
+    'saved=""; for k in vm/watermark_boost_factor vm/compaction_proactiveness vm/oom_dump_tasks; do f=/proc/sys/$k; [ -w $f ] && { saved="$saved $f=$(cat $f)"; echo 0 > $f; }; done',
+    'restore() { echo "$offlined" | while read -r _ state how; do [ -n "$state" ] && echo $how > $state; done; [ -n "$balancing" ] && echo $balancing > $nb; for kv in $saved; do echo "${kv#*=}" > "${kv%%=*}"; done; }',
+    'trap restore EXIT',
+    `free=${freeMiB}; asked=$(( (free + ${marginMiB}) / ${STEP_MIB} * ${STEP_MIB} + ${STEP_MIB} ))`,
     'marker="numacage-fill-$$-$(date +%s%N)"; echo "$marker" > /dev/kmsg',
-    `echo "### fill"; echo "pressed ${press} pool_pages $pages free_mib $free asked_mib $asked"`,
+    `echo "### fill"; echo "pressed ${press} offlined_blocks $(echo "$offlined" | grep -c offlined) free_mib $free asked_mib $asked"`,
     `(echo 1000 > /proc/self/oom_score_adj; exec ${AS_PROBE_USER} ${GUEST_PROBE_PATH} fill $asked ${STEP_MIB}${bindTo !== undefined ? ` ${bindTo}` : ''}); echo "# exit $?"`,
     `echo "### oom"; dmesg | sed -n "/$marker/,\\$p" | grep -E 'invoked oom-killer|Killed process|oom-kill:' || true`,
     `echo "### after"; cat ${nodeFile(watch, 'numastat')}; grep -E 'AnonPages|MemFree' ${nodeFile(watch, 'meminfo')}`,
-    '[ -w $pool ] && echo 0 > $pool',
-    'true',
   ].join('\n');
 }
 
@@ -51,9 +58,9 @@ export interface FillResult {
   askedMiB: number;
   /** MiB the fill had faulted, by its last step record. */
   reachedMiB: number;
-  /** Free MiB of the pressed node when the fill started, and the 2 MiB pages its pool took first. */
+  /** Free MiB of the pressed node when the fill started, and how many of its memory blocks were offlined first. */
   freeMiB: number;
-  poolPages: number;
+  offlinedBlocks: number;
   ending: 'completed' | 'oom-killed';
   /** Pages per node over every step. */
   pagesByNode: Record<string, number>;
@@ -71,7 +78,7 @@ export interface FillResult {
 export function parseFill(text: string, what: string): FillResult {
   const s = parseSections(text);
   const fillText = section(s, 'fill', what);
-  const head = /pressed (\d+) pool_pages (\d+) free_mib (-?\d+) asked_mib (\d+)/.exec(fillText);
+  const head = /pressed (\d+) offlined_blocks (\d+) free_mib (-?\d+) asked_mib (\d+)/.exec(fillText);
   if (!head) throw new ProbeError(`${what}: the fill script did not say what it asked for`);
   const records = parseRecords(fillText);
   const status = exitStatus(fillText, what);
@@ -104,7 +111,7 @@ export function parseFill(text: string, what: string): FillResult {
   const after = anon('after');
   if (before === undefined || after === undefined) throw new ProbeError(`${what}: no AnonPages in node meminfo`);
   return {
-    askedMiB, reachedMiB, freeMiB: Number(head[3]), poolPages: Number(head[2]), ending, pagesByNode, oomLines,
+    askedMiB, reachedMiB, freeMiB: Number(head[3]), offlinedBlocks: Number(head[2]), ending, pagesByNode, oomLines,
     numastatBefore: parseNumastat(section(s, 'before', what)), numastatAfter: parseNumastat(section(s, 'after', what)),
     anonPagesKiB: { before, after },
   };

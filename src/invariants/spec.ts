@@ -2,6 +2,7 @@ import type { ExecResult } from '../guest/ssh.js';
 import type { Topology } from '../model/topology.js';
 import type { Expectation } from '../model/verdict.js';
 import type { KernelState } from './kernel-state.js';
+import { GUEST_PROBE_PATH } from './shell.js';
 import type { KernelProfile, NodeRoles } from './profile.js';
 
 /** What every step and decision may know: the node roles, the plan's topology, the kernel's detected profile and state. */
@@ -37,6 +38,10 @@ export type Step = GuestStep | HostStep;
 
 export const isHostStep = (s: Step): s is HostStep => 'run' in s;
 
+/** Whether an invariant's steps run the static probe here (a broken probe must turn it into an error). */
+export const usesProbe = (spec: InvariantSpec, ctx: ProbeContext): boolean =>
+  spec.expect[ctx.profile] !== 'n/a' && spec.steps(ctx).some((s) => !isHostStep(s) && s.script.includes(GUEST_PROBE_PATH));
+
 export interface Decision {
   passed: boolean;
   summary: string;
@@ -57,8 +62,6 @@ export interface InvariantSpec<O = unknown> {
   expect: Record<KernelProfile, Expectation>;
   /** Presses memory or changes pools: runs after the read-mostly invariants. */
   disturbs: boolean;
-  /** Whether its steps run the static probe (a broken probe must turn it into an error). */
-  usesProbe: boolean;
   /** Why the booted topology cannot test it, if it cannot. */
   unsupported?(topology: Topology, roles: NodeRoles): string | undefined;
   steps(ctx: ProbeContext): Step[];

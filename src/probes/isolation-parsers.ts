@@ -1,40 +1,5 @@
 import { parseCpuList } from '../topology/parse.js';
 
-/** One JSON line printed by guest/probe/probe.c. */
-export interface ProbeRecord {
-  probe: string;
-  call: string;
-  ret?: number;
-  errno?: string | null;
-  pages?: number;
-  /** Node id (as a string) or ENOENT / EFAULT / other → page count. */
-  placement?: Record<string, number>;
-  before?: { placement: Record<string, number> };
-  status?: number[];
-  mode?: string;
-  case?: string;
-  mib?: number;
-  [key: string]: unknown;
-}
-
-/** The probe's JSON lines; anything else on stdout is ignored. Pure. */
-export function parseProbeOutput(text: string): ProbeRecord[] {
-  const out: ProbeRecord[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.startsWith('{')) continue;
-    try {
-      out.push(JSON.parse(line) as ProbeRecord);
-    } catch {
-      // A line cut short by an OOM kill.
-    }
-  }
-  return out;
-}
-
-export function pagesOn(placement: Record<string, number> | undefined, node: number): number {
-  return placement?.[String(node)] ?? 0;
-}
-
 export interface Zone {
   node: number;
   zone: string;

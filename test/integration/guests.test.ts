@@ -8,7 +8,7 @@ import { numacage, onlyRunDir, qemuProcessesMentioning } from '../helpers/cli.js
 
 test.serial('every built-in topology boots and passes the topology check, two guests at a time', async (t) => {
   const out = await dir({ unsafeCleanup: true });
-  const r = await numacage(['run', '--kernel', 'built', '--topology', 'private-virtio,private-movable,three-node,hmat-tiered', '--out', out.path]);
+  const r = await numacage(['run', '--kernel', 'built', '--topology', 'private-virtio,private-movable,three-node,hmat-tiered', '--suite', 'smoke', '--out', out.path]);
   t.is(r.exitCode, 0, r.all);
   const matrix = JSON.parse(readFileSync(join(onlyRunDir(out.path), 'matrix.json'), 'utf8'));
   t.deepEqual(matrix.runs.map((x: { verdict: { topology: string } }) => x.verdict.topology), ['private-virtio', 'private-movable', 'three-node', 'hmat-tiered']);

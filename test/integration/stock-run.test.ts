@@ -5,6 +5,8 @@ import { dir } from 'tmp-promise';
 import { execa } from 'execa';
 import { CLI, logLine, numacage, onlyRunDir, qemuProcessesMentioning } from '../helpers/cli.js';
 import { INVARIANTS } from '../../src/invariants/registry.js';
+import { usesProbe } from '../../src/invariants/spec.js';
+import { contextOf } from '../helpers/recorded.js';
 
 /** The outcome each invariant must have on a kernel of this profile: the catalogue's column, exactly. */
 function column(profile: 'vanilla' | 'vanilla-movable'): Record<string, string> {
@@ -29,7 +31,7 @@ test.serial('numacage run on the defaults: the stock kernel, both nodes with the
   t.true(nodes[0]!.memTotalMiB > 1800 && nodes[0]!.memTotalMiB <= 2048, `node 0: ${nodes[0]!.memTotalMiB} MiB`);
   t.true(nodes[1]!.memTotalMiB > 950 && nodes[1]!.memTotalMiB <= 1024, `node 1: ${nodes[1]!.memTotalMiB} MiB`);
   t.deepEqual(topo.evidence.devices.map((d: { node: number }) => d.node), [1]);
-  t.regex(r.stdout, /PASS\s+topology\s+2 nodes, node 0: \d+ MiB cpus \[0,1\]; node 1: \d+ MiB cpus \[\]/);
+  t.regex(r.stdout, /PASS\s+topology\s+[\d.]+ s\s+2 nodes, node 0: \d+ MiB cpus \[0,1\]; node 1: \d+ MiB cpus \[\]/);
   t.is(report.profile.profile, 'vanilla');
   t.deepEqual(Object.fromEntries(report.checks.map((c: { id: string; outcome: string }) => [c.id, c.outcome])), column('vanilla'));
   t.deepEqual(report.crashes, []);
@@ -40,11 +42,13 @@ test.serial('numacage run on the defaults: the stock kernel, both nodes with the
   t.regex(argv, /memory-backend-memfd,id=mem0,size=2048M,share=off/);
   t.regex(argv, /memory-backend-memfd,id=mem1,size=1024M,share=on/);
   t.true((statSync(join(runDir, 'reproduce.sh')).mode & 0o111) !== 0);
-  t.regex(readFileSync(join(runDir, 'probe', 'numactl-hardware.txt'), 'utf8'), /available: 2 nodes \(0-1\)/);
+  t.regex(readFileSync(join(runDir, 'probe', 'topology.txt'), 'utf8'), /available: 2 nodes \(0-1\)/);
   for (const f of ['junit.xml', 'results.ktap', 'summary.txt']) t.true(existsSync(join(runDir, f)), f);
   t.false(existsSync(join(runDir, 'root.qcow2')));
   t.deepEqual(qemuProcessesMentioning(out.path), []);
-  t.log(`timings: ${JSON.stringify(report.timings)}`);
+  t.true(report.checks.every((c: { durationSeconds?: number }) => typeof c.durationSeconds === 'number'), 'every check has its duration');
+  t.regex(readFileSync(join(runDir, 'junit.xml'), 'utf8'), /<testcase [^>]*name="no-fallback-in" time="\d+\.\d"/);
+  t.log(`timings: ${JSON.stringify(report.timings)}; per check: ${report.checks.map((c: { id: string; durationSeconds: number }) => `${c.id} ${c.durationSeconds}`).join(', ')}`);
   await out.cleanup();
 });
 
@@ -58,6 +62,23 @@ test.serial('the stock kernel on private-movable is vanilla-movable and matches 
   t.log(`suite: ${report.timings.probe} s`);
   await out.cleanup();
 });
+
+// The probe replaced by what a probe that does nothing prints, and by `false`: every check that uses it must be an error.
+for (const [name, body] of [['does nothing', 'echo \'{"ok":true,"pages":{}}\''], ['is `false`', 'exit 1']] as const) {
+  test.serial(`a probe that ${name} turns every check that uses it into an error, never a pass`, async (t) => {
+    const out = await dir({ unsafeCleanup: true });
+    const fake = join(out.path, 'fake-probe');
+    writeFileSync(fake, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+    const ctx = contextOf('stock-6.12-private-virtio');
+    const probeChecks = INVARIANTS.filter((s) => usesProbe(s, ctx)).map((s) => s.id);
+    const r = await numacage(['run', '--only', probeChecks.join(','), '--out', join(out.path, 'runs')], { env: { ...process.env, NUMACAGE_PROBE_BINARY: fake } });
+    t.is(r.exitCode, 1, r.all);
+    const report = JSON.parse(readFileSync(join(onlyRunDir(join(out.path, 'runs')), 'report.json'), 'utf8'));
+    t.deepEqual(report.checks.map((c: { id: string }) => c.id), probeChecks);
+    for (const c of report.checks) t.is(c.outcome, 'error', `${c.id}: ${c.summary}`);
+    await out.cleanup();
+  });
+}
 
 test.serial('the image cache is content-addressed: a second build is a hit', async (t) => {
   const r = await numacage(['image', 'build']);

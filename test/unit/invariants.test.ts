@@ -1,8 +1,10 @@
+import { readFileSync } from 'node:fs';
+import { projectPath } from '../../src/adapters/project.js';
 import test from 'ava';
 import { evaluateInvariant } from '../../src/invariants/evaluate.js';
 import { INVARIANTS, selectInvariants, SUITES } from '../../src/invariants/registry.js';
 import type { KernelProfile } from '../../src/invariants/profile.js';
-import type { ProbeContext } from '../../src/invariants/spec.js';
+import { usesProbe, type ProbeContext } from '../../src/invariants/spec.js';
 import { contextOf, evaluateAll, outcomes, rawOutputs } from '../helpers/recorded.js';
 
 const STOCK = 'stock-6.12-private-virtio';
@@ -68,7 +70,10 @@ for (const [name, breakIt] of [['a probe that does nothing', hollowProbe], ['a p
       const raw = rawOutputs(dir);
       const ctx = contextOf(dir, raw);
       breakIt(raw);
-      for (const spec of INVARIANTS.filter((s) => s.usesProbe && s.expect[ctx.profile] !== 'n/a')) {
+      // Placement reads can only break checks whose records carry placements.
+      const affected = INVARIANTS.filter((s) => usesProbe(s, ctx) && (breakIt !== unreadablePlacement || s.steps(ctx).some((st) => raw[st.name]?.includes('"EPERM"'))));
+      t.true(affected.length >= 6, `${affected.length} checks affected`);
+      for (const spec of affected) {
         const r = evaluateInvariant(spec, raw, ctx);
         t.is(r.outcome, 'error', `${spec.id}: ${r.summary}`);
         t.regex(r.summary, /^probe failed: /);
@@ -96,4 +101,16 @@ test('suites and --only come from the registry, in run order, with the disturbin
   const firstDisturbing = INVARIANTS.findIndex((s) => s.disturbs);
   t.true(INVARIANTS.slice(firstDisturbing).every((s) => s.disturbs), 'nothing read-mostly runs after a check that disturbs the guest');
   t.is(INVARIANTS.at(-1)!.id, 'no-fallback-in', 'the heaviest pressure runs last');
+});
+
+test('the expectation table in docs/invariants.md is the registry\'s, row for row', (t) => {
+  const doc = readFileSync(projectPath('docs', 'invariants.md'), 'utf8');
+  const table = doc.slice(doc.indexOf('| id | how |'));
+  const rows = table.split('\n').slice(2).filter((l) => l.startsWith('| ')).map((l) => l.split(' | ').map((c) => c.replace(/^\| |\s*\|$/g, '').trim()));
+  const documented = rows.slice(0, rows.findIndex((r) => r.length < 6) === -1 ? rows.length : rows.findIndex((r) => r.length < 6));
+  t.deepEqual(documented.map((r) => r[0]), INVARIANTS.map((s) => s.id), 'the same ids in the same order');
+  for (const r of documented) {
+    const spec = INVARIANTS.find((s) => s.id === r[0])!;
+    t.deepEqual(r.slice(-4), [spec.expect.vanilla, spec.expect['vanilla-movable'], spec.expect.private, spec.expect['private-user']], r[0]);
+  }
 });

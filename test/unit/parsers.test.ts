@@ -1,12 +1,14 @@
 import test from 'ava';
 import { parseNumactlHardware } from '../../src/probes/numactl.js';
 import { parseNodeMeminfo, parsePciDevices, parseSysfsNodes } from '../../src/probes/sysfs.js';
+import { parseSections } from '../../src/invariants/records.js';
 import { fixture } from '../helpers/fixtures.js';
 
-const GUEST = 'guest/stock-6.12-private-virtio';
+/** The topology step's sections, recorded from a real stock guest on private-virtio. */
+const recorded = parseSections(fixture('guest', 'stock-6.12-private-virtio', 'topology.txt'));
 
 test('numactl --hardware from a real guest', (t) => {
-  const hw = parseNumactlHardware(fixture(GUEST, 'numactl-hardware.txt'));
+  const hw = parseNumactlHardware(recorded.numactl!);
   t.deepEqual(hw.nodes, [
     { id: 0, cpus: [0, 1], sizeMiB: 1913, freeMiB: 1846 },
     { id: 1, cpus: [], sizeMiB: 1006, freeMiB: 987 },
@@ -16,7 +18,7 @@ test('numactl --hardware from a real guest', (t) => {
 });
 
 test('sysfs node dump from a real guest', (t) => {
-  const nodes = parseSysfsNodes(fixture(GUEST, 'sysfs-nodes.txt'));
+  const nodes = parseSysfsNodes(recorded['sysfs-nodes']!);
   t.is(nodes.length, 2);
   t.deepEqual(nodes[0]!.cpus, [0, 1]);
   t.deepEqual(nodes[1]!.cpus, []);
@@ -31,7 +33,7 @@ test('node meminfo lines with and without kB', (t) => {
 });
 
 test('PCI devices from a real guest: virtio-net on node 1 behind the pxb-pcie bus', (t) => {
-  const pci = parsePciDevices(fixture(GUEST, 'pci-devices.txt'));
+  const pci = parsePciDevices(recorded.pci!);
   const net = pci.find((p) => p.classCode >> 8 === 0x0200);
   t.deepEqual(net, { address: '0000:41:00.0', classCode: 0x020000, vendor: 0x1af4, device: 0x1041, numaNode: 1 });
   const blk = pci.find((p) => p.classCode >> 8 === 0x0100);

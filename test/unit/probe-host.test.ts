@@ -2,7 +2,9 @@ import { execFileSync } from 'node:child_process';
 import test from 'ava';
 import { dir } from 'tmp-promise';
 import { ensureProbeBinary } from '../../src/adapters/probe-binary.js';
-import { parseProbeOutput, pagesOn } from '../../src/probes/isolation-parsers.js';
+import { parseRecords } from '../../src/invariants/records.js';
+
+const pagesOn = (placement: unknown, node: number) => (placement as Record<string, number> | undefined)?.[String(node)] ?? 0;
 
 // The guest probe's own tests, on this single-node host: every call works on node 0, and node 7 does not exist.
 const built = (async () => {
@@ -12,13 +14,14 @@ const built = (async () => {
 
 async function probe(...args: string[]) {
   const { path } = await built;
-  return parseProbeOutput(execFileSync(path, args, { encoding: 'utf8' }));
+  return parseRecords(execFileSync(path, args, { encoding: 'utf8' })) as (Record<string, unknown> & { before?: { placement: unknown } })[];
 }
 
-test('soft-policy on the only node: three calls, all pages on node 0', async (t) => {
+test('soft-policy on the only node: five calls, all pages on node 0', async (t) => {
   const recs = await probe('soft-policy', '0', '0');
-  t.deepEqual(recs.map((r) => r.mode), ['MPOL_INTERLEAVE', 'MPOL_PREFERRED_MANY', 'MPOL_PREFERRED']);
+  t.deepEqual(recs.map((r) => r.mode), ['MPOL_INTERLEAVE', 'MPOL_PREFERRED_MANY', 'MPOL_WEIGHTED_INTERLEAVE', 'MPOL_PREFERRED', 'MPOL_PREFERRED_MANY']);
   for (const r of recs) {
+    t.is(r.uid, process.getuid!());
     t.is(r.ret, 0);
     t.is(r.errno, null);
     t.is(pagesOn(r.placement, 0), 64);
@@ -47,10 +50,25 @@ test('move_pages and migrate_pages report status and placement', async (t) => {
   t.is(pagesOn(mg!.placement, 0), 16);
 });
 
-test('fill reports each step and a final line', async (t) => {
+test('fill reports its pid, each step and a final line', async (t) => {
   const recs = await probe('fill', '8', '4');
-  t.deepEqual(recs.map((r) => [r.call, r.mib]), [['fault', 4], ['fault', 8], ['done', 8]]);
-  t.is(pagesOn(recs[0]!.placement, 0), 1024);
+  t.deepEqual(recs.map((r) => [r.call, r.mib]), [['start', 8], ['fault', 4], ['fault', 8], ['done', 8]]);
+  t.true(typeof recs[0]!.pid === 'number');
+  t.is(pagesOn(recs[1]!.placement, 0), 1024);
+});
+
+test('a fill bound to a node that does not exist says which call failed and exits 3', async (t) => {
+  const { path } = await built;
+  const err = t.throws(() => execFileSync(path, ['fill', '8', '4', '7'], { stdio: 'pipe' })) as unknown as { status: number; stdout: Buffer };
+  t.is(err.status, 3);
+  const recs = parseRecords(err.stdout.toString());
+  t.like(recs.at(-1), { call: 'mbind', errno: 'EINVAL', fatal: true });
+});
+
+test('thp records a refused bind with its errno, and where the pages went instead', async (t) => {
+  const [r] = await probe('thp', '7');
+  t.is(r!.bind_errno, 'EINVAL');
+  t.is(pagesOn(r!.placement, 0), 1024);
 });
 
 test('bad usage exits 2', async (t) => {

@@ -35,7 +35,7 @@ test('default topology: memfd share=off for node 0, share=on for node 1, virtio-
   t.true(args.includes('node,nodeid=0,cpus=0-1,memdev=mem0'));
   t.true(args.includes('node,nodeid=1,memdev=mem1'));
   t.true(args.includes('pxb-pcie,id=pxb0,bus_nr=64,numa_node=1,bus=pcie.0'));
-  t.true(args.includes('virtio-net-pci,netdev=net0,bus=pxb0rp'));
+  t.true(args.includes('virtio-net-pci,id=dev0,netdev=net0,bus=pxb0rp'), 'QMP finds a placed device by its id');
   t.true(args.includes('virtio-blk-pci,drive=root,bus=pcie.0,addr=0x4'));
   t.true(args.includes('user,id=net0,hostfwd=tcp:127.0.0.1:10022-:22'));
   t.deepEqual(args.filter((a) => a.startsWith('dist,')), ['dist,src=0,dst=1,val=20']);
@@ -92,7 +92,7 @@ test('a virtio-blk placed on a node gets its scratch disk behind its own pxb-pci
   const args = buildQemuArgs({ ...launch('private-virtio'), topology: topo, scratchDisks: ['/runs/R/scratch0.qcow2'] });
   t.true(args.includes('pxb-pcie,id=pxb1,bus_nr=96,numa_node=1,bus=pcie.0'));
   t.true(args.includes('file=/runs/R/scratch0.qcow2,if=none,id=scratch0,format=qcow2'));
-  t.true(args.includes('virtio-blk-pci,drive=scratch0,bus=pxb1rp'));
+  t.true(args.includes('virtio-blk-pci,id=dev1,drive=scratch0,bus=pxb1rp'));
   const { renderReproducer } = await import('../../src/qemu/reproducer.js');
   const script = renderReproducer({ binary: 'qemu-system-x86_64', args, baseImage: '/c/rootfs.ext4', overlay: '/runs/R/root.qcow2', scratchDisks: ['/runs/R/scratch0.qcow2'], qmpSocket: '/tmp/q/qmp.sock', sshPort: 1, privateKey: '/c/id' });
   t.regex(script, /qemu-img create -q -f qcow2 \/runs\/R\/scratch0\.qcow2 256M/);

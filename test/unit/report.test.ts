@@ -12,11 +12,13 @@ const verdict: Verdict = {
   kernel: { kind: 'stock', release: '6.12.117+deb12-cloud-amd64', path: '/cache/vmlinuz' },
   accel: { accel: 'tcg', cpuModel: 'max', note: 'KVM unusable: hangs' },
   checks: [
-    { id: 'topology', title: 't', expected: 'pass', outcome: 'pass', summary: '2 nodes', problems: [], evidence: {} },
+    { id: 'topology', title: 't', expected: 'pass', outcome: 'pass', summary: '2 nodes', problems: [], evidence: {}, durationSeconds: 0.3 },
     { id: 'no-kernel-memory', title: 'k', expected: 'fail', outcome: 'xfail', summary: 'Slab 3.3 MB on node 1', problems: ['Slab on node 1'], evidence: {} },
     { id: 'abi', title: 'a', expected: 'fail', outcome: 'xpass', summary: 'private ABI found', problems: [], evidence: {} },
     { id: 'hugetlb', title: 'h', expected: 'n/a', outcome: 'skip', summary: 'not for this profile', problems: [], evidence: {} },
-    { id: 'demotion', title: 'd', expected: 'pass', outcome: 'fail', summary: 'P & <C> in a tier', problems: ['node 1 in memory_tier4'], evidence: {} },
+    { id: 'demotion', title: 'd', expected: 'pass', outcome: 'fail', summary: 'P & <C> in a tier', problems: ['node 1 in memory_tier4'], evidence: {}, durationSeconds: 12.4 },
+    { id: 'ksm', title: 'k', expected: 'fail', outcome: 'error', summary: 'probe failed: ksmd never answered', problems: [], evidence: {}, durationSeconds: 20.1 },
+    { id: 'no-fallback-in', title: 'n', expected: 'fail', outcome: 'not-run', summary: 'not reached: the guest kernel crashed (WARNING)', problems: [], evidence: {} },
   ],
   crashes: [
     {

@@ -19,7 +19,6 @@ export const abi: InvariantSpec<null> = {
   title: 'the kernel advertises P as private',
   expect: expect('fail', 'fail', 'pass', 'pass'),
   disturbs: false,
-  usesProbe: false,
   steps: () => [],
   parse: () => null,
   decide(_obs, { roles: { p }, state }) {

@@ -51,7 +51,6 @@ export const deviceLocal: InvariantSpec<DeviceLocalObs> = {
   title: 'a device on P brings no other kernel memory onto P',
   expect: expect('fail', 'pass', 'pass', 'pass'),
   disturbs: false,
-  usesProbe: false,
   unsupported: nicOnP,
   steps: () => [{
     name: 'device-local',
@@ -197,7 +196,6 @@ export const virtioRings: InvariantSpec<VirtioRingsObs> = {
   title: "the rings of a virtio device on P live in P's MAP_SHARED memory",
   expect: expect('fail', 'fail', 'pass', 'pass'),
   disturbs: false,
-  usesProbe: false,
   unsupported: (t, roles) => (devicesOnP(t, roles.p).length ? undefined : `topology ${t.name} places no virtio device on node ${roles.p}`),
   steps: () => [{
     name: 'virtio-rings',

@@ -49,7 +49,6 @@ export const noKernelMemory: InvariantSpec<KernelMemoryObs> = {
   title: 'no unmovable kernel memory on P',
   expect: expect('fail', 'pass', 'pass', 'pass'),
   disturbs: false,
-  usesProbe: true,
   steps: ({ roles: { c, p } }) => [{
     name: 'no-kernel-memory',
     script: [

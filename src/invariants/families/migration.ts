@@ -36,7 +36,6 @@ export const moveOptin: InvariantSpec<MoveObs> = {
   title: 'migration onto P needs the opt-in',
   expect: expect('fail', 'fail', 'pass', 'pass'),
   disturbs: false,
-  usesProbe: true,
   steps: ({ roles: { p } }) => [{ name: 'move-optin', script: probe(`move-pages ${p}`) }],
   parse(raw, { roles: { c, p } }) {
     const { r, before, after, pages } = migrationRecord(raw, 'move-optin', 'move-pages', 'move_pages', c);
@@ -72,7 +71,6 @@ export const migrateOptin: InvariantSpec<MigrateObs> = {
   title: 'migrate_pages(2) onto P needs the opt-in',
   expect: expect('fail', 'fail', 'pass', 'pass'),
   disturbs: false,
-  usesProbe: true,
   steps: ({ roles: { c, p } }) => [{ name: 'migrate-optin', script: probe(`migrate-pages ${c} ${p}`) }],
   parse(raw, { roles: { c, p } }) {
     const { r, before, after, pages } = migrationRecord(raw, 'migrate-optin', 'migrate-pages', 'migrate_pages', c);

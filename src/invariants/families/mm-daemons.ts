@@ -39,7 +39,6 @@ export const hugetlb: InvariantSpec<HugetlbObs> = {
   title: 'the HugeTLB pool cannot grow on P',
   expect: expect('fail', 'fail', 'pass', 'n/a'),
   disturbs: true,
-  usesProbe: false,
   steps: ({ roles: { p } }) => {
     const f = nodeFile(p, 'hugepages/hugepages-2048kB/nr_hugepages');
     const onP = `$(awk '/HugePages_Total/ {print $4}' ${nodeFile(p, 'meminfo')})`;
@@ -108,7 +107,6 @@ export const compaction: InvariantSpec<CompactionObs> = {
   title: 'compaction is gated on P and never moves memory off it',
   expect: expect('fail', 'fail', 'pass', 'pass'),
   disturbs: false,
-  usesProbe: true,
   steps: ({ roles: { p } }) => [{
     name: 'compaction',
     script: [
@@ -181,7 +179,6 @@ export const thp: InvariantSpec<ThpObs> = {
   title: 'no THP collapse on P, and collapse never moves memory off P',
   expect: expect('fail', 'fail', 'n/a', 'pass'),
   disturbs: false,
-  usesProbe: true,
   steps: ({ roles: { p } }) => [{
     name: 'thp',
     script: [unlessMissing('/sys/kernel/mm/transparent_hugepage/enabled'), `echo "### thp"; ${probe(`thp ${p}`)}`].join('\n'),
@@ -225,7 +222,6 @@ export const ksm: InvariantSpec<KsmObs> = {
   title: 'KSM never merges pages on P',
   expect: expect('fail', 'fail', 'n/a', 'pass'),
   disturbs: false,
-  usesProbe: true,
   steps: ({ roles: { c, p } }) => [{
     name: 'ksm',
     script: [
@@ -287,7 +283,6 @@ export const numaBalancing: InvariantSpec<NumaBalancingObs> = {
   title: "NUMA balancing never migrates P's pages",
   expect: expect('fail', 'fail', 'n/a', 'pass'),
   disturbs: false,
-  usesProbe: true,
   steps: ({ roles: { c, p, cpuOfC } }) => {
     const d = '/sys/kernel/debug/sched/numa_balancing';
     const names = Object.keys(SCAN_TUNABLES);
@@ -344,16 +339,17 @@ const hasHmat = (nodes: { hmat?: unknown }[]) => nodes.some((n) => n.hmat);
 /**
  * P must be in no memory tier. Where HMAT makes P slower (a stock kernel
  * then puts it in a lower tier, a demotion target), demotion is also enabled
- * and C pressed: the pgdemote counters and P's AnonPages must stay flat.
+ * and C pressed by a fill bound to C (so that it cannot simply fall back to
+ * P and C's reclaim has to demote): the pgdemote counters and P's AnonPages
+ * must stay flat.
  */
 export const demotion: InvariantSpec<DemotionObs> = {
   id: 'demotion',
   title: 'P is not a demotion target',
   expect: expect('fail', 'fail', 'pass', 'pass'),
   disturbs: true,
-  usesProbe: true,
   steps: ({ roles: { c, p }, topology }) => {
-    const tiers = { name: 'demotion', script: `echo "### tiers"; ${MEMORY_TIERS_COMMAND}` };
+    const tiers = { name: 'demotion', script: `${unlessMissing('/sys/devices/virtual/memory_tiering')}\necho "### tiers"; ${MEMORY_TIERS_COMMAND}` };
     if (!hasHmat(topology.nodes)) return [tiers];
     const en = '/sys/kernel/mm/numa/demotion_enabled';
     const counters = "grep -E '^pgdemote_' /proc/vmstat";
@@ -362,15 +358,19 @@ export const demotion: InvariantSpec<DemotionObs> = {
       script: [
         `echo "### demotion-was"; cat ${en}; was=$(cat ${en}); echo 1 > ${en}`,
         `echo "### vmstat-before"; ${counters}`,
-        fillScript({ press: c, keepMiB: 160, marginMiB: 256, watch: p }),
+        fillScript({ press: c, keepMiB: 640, marginMiB: 256, bindTo: c, watch: p }),
         `echo "### vmstat-after"; ${counters}`,
         `echo $was > ${en}`,
       ].join('\n'),
       timeoutMs: 180_000,
     }];
   },
-  parse(raw, { topology }) {
-    const tiers = parseMemoryTiers(section(parseSections(rawOf(raw, 'demotion')), 'tiers', 'demotion'));
+  parse(raw, { roles: { c }, topology }) {
+    const s0 = parseSections(rawOf(raw, 'demotion'));
+    if ('none' in s0) throw new KernelLacks('the kernel has no memory tiers (/sys/devices/virtual/memory_tiering)');
+    const tiers = parseMemoryTiers(section(s0, 'tiers', 'demotion'));
+    // Every node with memory sits in exactly one tier: a listing without C's is cut short or wrong.
+    if (!tiers.tiers.some((t) => t.nodes.includes(c))) throw new ProbeError(`node ${c} is in no memory tier: the tier listing is incomplete (${JSON.stringify(tiers.tiers)})`);
     if (!hasHmat(topology.nodes)) return { tiers };
     const text = rawOf(raw, 'demotion-pressure');
     const s = parseSections(text);
@@ -387,12 +387,13 @@ export const demotion: InvariantSpec<DemotionObs> = {
       const rise = o.pressure.fill.anonPagesKiB.after - o.pressure.fill.anonPagesKiB.before;
       if (rise > 0) problems.push(`node ${p}'s AnonPages rose by ${rise} kB while C was pressed`);
     }
+    const demoted = Object.values(o.pressure?.pgdemote ?? {}).reduce((a, b) => a + b, 0);
     const passed = problems.length === 0;
     return {
       passed,
       summary: passed
         ? `node ${p} is in no memory tier${o.pressure ? '; pressing C with demotion enabled demoted nothing' : ''}`
-        : `node ${p} ${holding.length ? `is in ${holding.join(', ')}` : 'received memory'} (demotion_enabled ${o.tiers.demotionEnabled})`,
+        : [holding.length ? `node ${p} is in ${holding.join(', ')}` : '', demoted ? `pressing C demoted ${demoted} pages` : ''].filter(Boolean).join('; ') || problems[0]!,
       problems,
       evidence: { node: p, ...o },
     };

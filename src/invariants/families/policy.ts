@@ -36,7 +36,6 @@ export const softPolicy: InvariantSpec<PolicyCase[]> = {
   title: 'soft policies never reach P',
   expect: expect('fail', 'fail', 'pass', 'pass'),
   disturbs: false,
-  usesProbe: true,
   steps: ({ roles: { c, p } }) => [{ name: 'soft-policy', script: probe(`soft-policy ${c} ${p}`) }],
   parse(raw, { roles: { p } }) {
     const text = rawOf(raw, 'soft-policy');
@@ -71,7 +70,6 @@ export const bindOptin: InvariantSpec<BindObs> = {
   title: 'MPOL_BIND to P needs the opt-in',
   expect: expect('fail', 'fail', 'pass', 'pass'),
   disturbs: false,
-  usesProbe: true,
   steps: ({ roles: { p } }) => [{ name: 'bind-optin', script: probe(`bind ${p}`) }],
   parse(raw, { roles: { c, p } }) {
     const text = rawOf(raw, 'bind-optin');
@@ -133,7 +131,6 @@ export const cpuset: InvariantSpec<CpusetObs> = {
   title: 'cpuset.mems is enforced',
   expect: expect('pass', 'pass', 'pass', 'pass'),
   disturbs: false,
-  usesProbe: true,
   steps: ({ roles: { c, p } }) => [{
     name: 'cpuset',
     script: [
@@ -199,7 +196,7 @@ export const cpuset: InvariantSpec<CpusetObs> = {
 };
 
 /** C's free memory plus this margin is asked of an unbound task: more than C can give. */
-const FALLBACK_MARGIN_MIB = 256;
+const FALLBACK_MARGIN_MIB = 192;
 
 /**
  * An unbound task asks for more than C has free (C's HugeTLB pool takes most
@@ -212,8 +209,7 @@ export const noFallbackIn: InvariantSpec<FillResult> = {
   title: 'an unbound workload never spills onto P',
   expect: expect('fail', 'fail', 'pass', 'pass'),
   disturbs: true,
-  usesProbe: true,
-  steps: ({ roles: { c, p } }) => [{ name: 'no-fallback-in', script: fillScript({ press: c, keepMiB: 160, marginMiB: FALLBACK_MARGIN_MIB, watch: p }), timeoutMs: 180_000 }],
+  steps: ({ roles: { c, p } }) => [{ name: 'no-fallback-in', script: fillScript({ press: c, keepMiB: 640, marginMiB: FALLBACK_MARGIN_MIB, watch: p }), timeoutMs: 180_000 }],
   parse: (raw) => parseFill(rawOf(raw, 'no-fallback-in'), 'no-fallback-in'),
   decide(f, { roles: { p } }) {
     const onP = f.pagesByNode[p] ?? 0;
@@ -238,7 +234,6 @@ export const bindStrict: InvariantSpec<FillResult> = {
   title: 'a strict bind stays strict',
   expect: expect('pass', 'pass', 'n/a', 'pass'),
   disturbs: true,
-  usesProbe: true,
   steps: ({ roles: { p } }) => [{ name: 'bind-strict', script: fillScript({ press: p, keepMiB: 96, marginMiB: 256, bindTo: p, watch: p }), timeoutMs: 180_000 }],
   parse: (raw) => parseFill(rawOf(raw, 'bind-strict'), 'bind-strict'),
   decide(f, { roles: { p } }) {

@@ -88,7 +88,6 @@ export const topology: InvariantSpec<TopologyObservation> = {
   title: 'the guest sees the topology that was asked for',
   expect: expect('pass', 'pass', 'pass', 'pass'),
   disturbs: false,
-  usesProbe: false,
   steps: () => [{
     name: 'topology',
     script: ['echo "### numactl"; numactl --hardware', 'echo "### sysfs-nodes"', SYSFS_NODES_COMMAND, 'echo "### pci"', PCI_DEVICES_COMMAND].join('\n'),
