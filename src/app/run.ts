@@ -149,6 +149,7 @@ export async function executeRun(prepared: PreparedRun, opts: RunOptions, t0 = D
   let guest: Guest | undefined;
   const progress = new CheckProgress(opts.invariants);
   let stopped: string | undefined;
+  let failure: unknown;
   try {
     guest = await bootGuest(boot);
     timings['boot-to-ssh'] = Math.round(guest.bootToSshSeconds * 10) / 10;
@@ -163,10 +164,15 @@ export async function executeRun(prepared: PreparedRun, opts: RunOptions, t0 = D
     } else await saveDmesg(guest, runDir, log);
     timings.probe = seconds(t);
   } catch (err) {
-    if (!(err instanceof BootFailure)) throw err;
-    verdict.bootFailure = { reason: err.reason, message: err.message, consoleTail: err.consoleTail };
-    if (err.crash) verdict.crashes.push({ ...err.crash });
-    stopped = `the guest did not come up (${err.reason})`;
+    if (err instanceof BootFailure) {
+      verdict.bootFailure = { reason: err.reason, message: err.message, consoleTail: err.consoleTail };
+      if (err.crash) verdict.crashes.push({ ...err.crash });
+      stopped = `the guest did not come up (${err.reason})`;
+    } else {
+      // Host trouble: the reports are still written, then the error decides the exit code.
+      failure = err;
+      stopped = `numacage stopped: ${(err as Error).message}`;
+    }
   } finally {
     await guest?.close({ keep: opts.keep });
   }
@@ -183,6 +189,7 @@ export async function executeRun(prepared: PreparedRun, opts: RunOptions, t0 = D
   await writeFile(join(runDir, 'junit.xml'), renderJunit(verdict));
   await writeFile(join(runDir, 'results.ktap'), renderKtap(verdict));
   await writeFile(join(runDir, 'summary.txt'), text);
+  if (failure) throw failure;
   return { verdict, runDir, text };
 }
 

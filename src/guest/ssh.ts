@@ -21,6 +21,9 @@ export interface SshTarget {
   hostKey: string;
 }
 
+/** How long a killed command's channel gets to close before it is given up. */
+const CLOSE_GRACE_MS = 5000;
+
 export class SshSession {
   private constructor(private readonly client: ssh2.Client, readonly target: SshTarget) {}
 
@@ -50,34 +53,60 @@ export class SshSession {
     });
   }
 
-  /** Runs a command; input, when given, is its standard input. */
+  /**
+   * Runs a command; input, when given, is its standard input. The timeout
+   * covers the whole exchange: a channel that never opens rejects, one that
+   * never closes after the kill resolves as timed out a few seconds later.
+   */
   exec(command: string, timeoutMs: number, input?: Buffer): Promise<ExecResult> {
     const started = Date.now();
     return new Promise((resolve, reject) => {
-      this.client.exec(command, (err, channel: ClientChannel) => {
-        if (err) return reject(err);
-        let stdout = '';
-        let stderr = '';
-        let exitCode: number | null = null;
-        let signal: string | undefined;
-        let timedOut = false;
-        const timer = setTimeout(() => {
-          timedOut = true;
-          channel.signal('KILL');
-          channel.close();
-        }, timeoutMs);
-        channel.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
-        channel.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-        channel.on('exit', (code: number | null, sig?: string) => {
-          exitCode = code;
-          signal = sig ?? undefined;
+      let channel: ClientChannel | undefined;
+      let stdout = '';
+      let stderr = '';
+      let exitCode: number | null = null;
+      let signal: string | undefined;
+      let timedOut = false;
+      let settled = false;
+      const finish = () => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve({ command, stdout, stderr, exitCode: timedOut ? null : exitCode, ...(signal && !timedOut ? { signal } : {}), timedOut, durationMs: Date.now() - started });
+      };
+      const timer = setTimeout(() => {
+        timedOut = true;
+        if (!channel) {
+          settled = true;
+          return reject(new Error(`the SSH connection opened no channel within ${timeoutMs / 1000} s`));
+        }
+        channel.signal('KILL');
+        channel.close();
+        setTimeout(finish, CLOSE_GRACE_MS).unref();
+      }, timeoutMs);
+      try {
+        this.client.exec(command, (err, ch: ClientChannel) => {
+          if (settled) return void ch?.close();
+          if (err) {
+            settled = true;
+            clearTimeout(timer);
+            return reject(err);
+          }
+          channel = ch;
+          ch.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+          ch.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+          ch.on('exit', (code: number | null, sig?: string) => {
+            exitCode = code;
+            signal = sig ?? undefined;
+          });
+          if (input) ch.end(input);
+          ch.on('close', finish);
         });
-        if (input) channel.end(input);
-        channel.on('close', () => {
-          clearTimeout(timer);
-          resolve({ command, stdout, stderr, exitCode: timedOut ? null : exitCode, ...(signal && !timedOut ? { signal } : {}), timedOut, durationMs: Date.now() - started });
-        });
-      });
+      } catch (err) {
+        settled = true;
+        clearTimeout(timer);
+        reject(err);
+      }
     });
   }
 

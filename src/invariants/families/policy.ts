@@ -142,7 +142,7 @@ export const cpuset: InvariantSpec<CpusetObs> = {
       'echo "### drop"',
       `if echo ${c},${p} > ${CGROUP}/cpuset.mems 2>/tmp/numacage-cpuset.err; then`,
       `  ${inCgroup(`cpuset-drop ${p}`, ' > /tmp/numacage-cpuset.out &')} pid=$!`,
-      '  i=0; while ! grep -q "^State:[[:space:]]*T" /proc/$pid/status 2>/dev/null && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done',
+      '  i=0; while [ -e /proc/$pid ] && ! grep -q "^State:[[:space:]]*[TZX]" /proc/$pid/status && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done',
       `  echo ${c} > ${CGROUP}/cpuset.mems; kill -CONT $pid; wait $pid; echo "# exit $?"; cat /tmp/numacage-cpuset.out`,
       'else echo "mems-refused $(cat /tmp/numacage-cpuset.err)"; fi',
       `rmdir ${CGROUP}`,

@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=topology.js.map
