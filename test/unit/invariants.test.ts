@@ -5,6 +5,7 @@ import { evaluateInvariant } from '../../src/invariants/evaluate.js';
 import { INVARIANTS, selectInvariants, SUITES } from '../../src/invariants/registry.js';
 import type { KernelProfile } from '../../src/invariants/profile.js';
 import { usesProbe, type ProbeContext } from '../../src/invariants/spec.js';
+import { detectProfile } from '../../src/invariants/profile.js';
 import { contextOf, evaluateAll, outcomes, rawOutputs } from '../helpers/recorded.js';
 
 const STOCK = 'stock-6.12-private-virtio';
@@ -113,4 +114,97 @@ test('the expectation table in docs/invariants.md is the registry\'s, row for ro
     const spec = INVARIANTS.find((s) => s.id === r[0])!;
     t.deepEqual(r.slice(-4), [spec.expect.vanilla, spec.expect['vanilla-movable'], spec.expect.private, spec.expect['private-user']], r[0]);
   }
+});
+
+/** One check evaluated on a fixture after an edit of its raw outputs (each edit says why it is physically possible). */
+function checkAfter(dir: string, id: string, edit: (raw: Record<string, string>) => void) {
+  const raw = rawOutputs(dir);
+  edit(raw);
+  return evaluateInvariant(INVARIANTS.find((s) => s.id === id)!, raw, contextOf(dir, raw));
+}
+
+test('cpuset fails where the cpuset is not enforced: move_pages into a node outside cpuset.mems, or SIGBUS when P is dropped', (t) => {
+  // A kernel that forgets the cpuset check lets the move go through, as it does outside any cpuset.
+  let r = checkAfter(STOCK, 'cpuset', (raw) => {
+    raw.cpuset = raw.cpuset!.replace(/("probe":"move-pages".*?)"ret":-1,"errno":"EACCES"(.*?)"placement":\{"0":16\}\}$/m, '$1"ret":0,"errno":null$2"placement":{"1":16}}');
+  });
+  t.is(r.outcome, 'fail');
+  t.regex(r.problems.join('\n'), /move_pages moved 16 pages to node 1/);
+  // The task dies of SIGBUS instead of being rebound: the shell reports 135 and the probe printed nothing more.
+  r = checkAfter(STOCK, 'cpuset', (raw) => {
+    raw.cpuset = raw.cpuset!.replace(/### drop\n# exit 0\n.*\n/, '### drop\n# exit 135\n');
+  });
+  t.is(r.outcome, 'fail');
+  t.regex(r.summary, /SIGBUS/);
+});
+
+test('bind-strict fails when a bound fill spills or completes, and is an error when the fill did not run', (t) => {
+  // A strict bind that falls back: the last steps land on node 0 and the fill completes.
+  let r = checkAfter(STOCK, 'bind-strict', (raw) => {
+    raw['bind-strict'] = raw['bind-strict']!.replace(/"placement":\{"1":8192\}\}\n(?=# exit)/, '"placement":{"0":8192}}\n{"probe":"fill","call":"done","mib":512}\n')
+      .replace(/^# exit 137$/m, '# exit 0');
+  });
+  t.not(r.outcome, 'pass');
+  // mbind refused for the fill: the probe says so (exit 3) and the check is an error, not a pass.
+  r = checkAfter(STOCK, 'bind-strict', (raw) => {
+    raw['bind-strict'] = raw['bind-strict']!.replace(/^\{"probe":"fill","call":"fault".*\n/gm, '').replace(/^# exit 137$/m, '{"probe":"fill","call":"mbind","ret":-1,"errno":"EINVAL","fatal":true}\n# exit 3');
+  });
+  t.is(r.outcome, 'error');
+  t.regex(r.summary, /exited 3 on its own \(mbind gave EINVAL\)/);
+  // Killed, but nobody logged an OOM kill of this pid: not proof of anything.
+  r = checkAfter(STOCK, 'bind-strict', (raw) => {
+    raw['bind-strict'] = raw['bind-strict']!.replace(/^.*Killed process.*$/m, '');
+  });
+  t.is(r.outcome, 'error');
+  t.regex(r.summary, /OOM killer did not name it/);
+});
+
+test('no-fallback-in: a fill that could not be run is an error, never "nothing spilled"', (t) => {
+  const r = checkAfter(PRIVATE, 'no-fallback-in', (raw) => {
+    raw['no-fallback-in'] = raw['no-fallback-in']!.replace(/^\{.*\n/gm, '').replace(/^# exit 137$/m, '# exit 127');
+  });
+  t.is(r.outcome, 'error');
+  t.regex(r.summary, /exited 127 on its own \(could not be run\)/);
+});
+
+test('abi: the command line and sysfs must agree; a refusal the kernel explains counts as agreement', (t) => {
+  // private_node=1 asked, but the kernel (vanilla) ignored the word silently: a failure on any profile.
+  let r = checkAfter(STOCK, 'abi', (raw) => (raw['kernel-state'] = raw['kernel-state']!.replace(/(net\.ifnames=0)/, '$1 private_node=1')));
+  t.regex(r.problems.join('\n'), /the command line has private_node=1, but sysfs does not list node 1 as private and the kernel gave no reason/);
+  // A node with CPUs asked, refused with a reason on the console: no disagreement, only "P is not private".
+  r = checkAfter(STOCK, 'abi', (raw) => {
+    raw['kernel-state'] = raw['kernel-state']!.replace(/(net\.ifnames=0)/, '$1 private_node=0')
+      .replace(/### private-node-log\n/, '### private-node-log\n[    0.000000] private_node: node 0 has CPUs, not made private\n');
+  });
+  t.deepEqual(r.problems.length, 1);
+  t.deepEqual((r.evidence.refusals as Record<string, string>)['0'], '[    0.000000] private_node: node 0 has CPUs, not made private');
+  // ,user asked, has_user_memory exists without P.
+  r = checkAfter(PRIVATE, 'abi', (raw) => (raw['kernel-state'] = raw['kernel-state']!.replace('private_node=1', 'private_node=1,user').replace(/^(has_private_memory 1)$/m, '$1\nhas_user_memory ')));
+  t.is(r.outcome, 'fail');
+  t.regex(r.summary, /not in has_user_memory/);
+});
+
+test('profile detection: every spelling of the private ABI, and the opt-in by command line', (t) => {
+  const { state } = contextOf(STOCK);
+  const detect = (nodeStates: Record<string, number[]>, cmdline = '') =>
+    detectProfile({ nodeStates: { has_memory: [0, 1], has_normal_memory: [0, 1], ...nodeStates }, zones: state.zones, cmdline, p: 1 }).profile;
+  t.is(detect({}), 'vanilla');
+  t.is(detect({ has_private_memory: [1] }), 'private');
+  t.is(detect({ has_memory_private: [1] }), 'private');
+  for (const f of ['has_common_memory', 'has_public_memory', 'has_fallback_memory']) {
+    t.is(detect({ [f]: [0] }), 'private', f);
+    t.is(detect({ [f]: [0, 1] }), 'vanilla', f);
+  }
+  t.is(detect({ has_private_memory: [1], has_user_memory: [1] }), 'private-user');
+  t.is(detect({ has_private_memory: [1] }, 'console=ttyS0 private_node=1,user'), 'private-user');
+  t.is(detect({ has_private_memory: [1] }, 'private_node=2,user'), 'private');
+});
+
+test('virtio-rings: P\'s ranges must agree with QEMU\'s map; rings inside them pass', (t) => {
+  const r = checkAfter(STOCK, 'virtio-rings', (raw) => (raw['virtio-rings'] = raw['virtio-rings']!.replace(/^0000000100000000-000000013fffffff/m, '0000000100000000-000000011fffffff')));
+  t.is(r.outcome, 'error');
+  t.regex(r.summary, /disagree with QEMU's map of mem1/);
+  const moved = checkAfter(PRIVATE, 'virtio-rings', () => undefined);
+  t.is(moved.outcome, 'pass');
+  t.is((moved.evidence.rings as unknown[]).length, 9, 'three parts of three queues');
 });
