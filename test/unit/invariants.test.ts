@@ -13,6 +13,8 @@ const STOCK_MOVABLE = 'stock-6.12-private-movable';
 const STOCK_HMAT = 'stock-6.12-hmat-tiered';
 const PRIVATE = 'constructed-private';
 const PRIVATE_USER = 'constructed-private-user';
+/** numacage's lean built kernel (no VM event counters, virtio_net built in). */
+const LEAN = 'lean-6.12-private-virtio';
 
 /** The outcome each invariant must have on a kernel of this profile: the catalogue's column, exactly. */
 function column(profile: KernelProfile): Record<string, string> {
@@ -25,7 +27,7 @@ function run(dir: string): { ctx: ProbeContext; raw: Record<string, string>; got
   return { ctx, raw, got: outcomes(evaluateAll(raw, ctx)) };
 }
 
-for (const [dir, profile] of [[STOCK, 'vanilla'], [STOCK_MOVABLE, 'vanilla-movable'], [STOCK_HMAT, 'vanilla'], [PRIVATE, 'private'], [PRIVATE_USER, 'private-user']] as const) {
+for (const [dir, profile] of [[STOCK, 'vanilla'], [STOCK_MOVABLE, 'vanilla-movable'], [STOCK_HMAT, 'vanilla'], [LEAN, 'vanilla'], [PRIVATE, 'private'], [PRIVATE_USER, 'private-user']] as const) {
   test(`${dir}: detected as ${profile}, and every invariant gives that column exactly`, (t) => {
     const { ctx, got } = run(dir);
     t.is(ctx.profile, profile);
@@ -207,4 +209,14 @@ test('virtio-rings: P\'s ranges must agree with QEMU\'s map; rings inside them p
   const moved = checkAfter(PRIVATE, 'virtio-rings', () => undefined);
   t.is(moved.outcome, 'pass');
   t.is((moved.evidence.rings as unknown[]).length, 9, 'three parts of three queues');
+});
+
+test('the lean kernel: rings of a built-in virtio_net alternate between the nodes; compaction without VM event counters is judged by frames', (t) => {
+  const { raw, ctx } = run(LEAN);
+  const rings = evaluateInvariant(INVARIANTS.find((s) => s.id === 'virtio-rings')!, raw, ctx);
+  const onP = (rings.evidence.rings as { onP: boolean }[]).map((r) => r.onP);
+  t.true(onP.includes(true) && onP.includes(false), JSON.stringify(onP));
+  const compaction = evaluateInvariant(INVARIANTS.find((s) => s.id === 'compaction')!, raw, ctx);
+  t.is((compaction.evidence.nodeCompact as { scanned: number | null }).scanned, null);
+  t.regex(compaction.problems.join('\n'), /bound pages within node 1: compaction runs there/);
 });
