@@ -37,7 +37,8 @@ export interface RunOptions {
 }
 
 /** 'stock' boots the image's Debian kernel with its initramfs; 'built' builds (or finds) a kernel and boots its bzImage directly. */
-export type KernelChoice = { kind: 'stock' } | ({ kind: 'built' } & Pick<KernelRequest, 'kernelSrc' | 'patches' | 'fragments'>);
+/** label names the choice in a matrix and in compare (stock, built, built:private-node). */
+export type KernelChoice = ({ kind: 'stock' } | ({ kind: 'built' } & Pick<KernelRequest, 'kernelSrc' | 'patches' | 'fragments'>)) & { label?: string };
 
 export interface BootKernel {
   kind: 'stock' | 'built';
@@ -135,7 +136,7 @@ export async function executeRun(prepared: PreparedRun, opts: RunOptions, t0 = D
   const verdict: Verdict = {
     runId,
     topology: topology.name,
-    kernel: { kind: kernel.kind, release: kernel.release, path: kernel.vmlinuz },
+    kernel: { kind: kernel.kind, release: kernel.release, path: kernel.vmlinuz, ...(opts.kernel.label ? { label: opts.kernel.label } : {}) },
     accel: { accel: accel.accel, cpuModel: accel.cpuModel, ...(accel.kvm && !accel.kvm.usable ? { note: `KVM unusable: ${accel.kvm.reason}` } : {}) },
     checks: [],
     crashes: [],

@@ -9,6 +9,7 @@ import { bootGuestCommand, sshCommand } from '../app/interactive.js';
 import { planCommand } from '../app/plan.js';
 import { type KernelChoice, type RunOptions } from '../app/run.js';
 import { runMatrix } from '../app/matrix.js';
+import { compareCommand } from '../app/compare.js';
 import { parseRunConfig } from '../app/run-config.js';
 import { readJsonFile } from '../adapters/json-file.js';
 import { DEFAULT_FRAGMENTS, ensureKernel } from '../adapters/kernel-builder.js';
@@ -57,13 +58,23 @@ type GuestArgv = Common & {
   kernel?: string; 'kernel-src'?: string; patches?: string; kconfig?: string[];
 };
 
-/** --kernel stock|built|stock,built (built takes --kernel-src, --patches and --kconfig). */
+/**
+ * --kernel stock|built|built:PATCHES, comma lists for a matrix: built takes
+ * --patches, built:PATCHES its own patches (a folder under patches/, a file
+ * or a path); every built kernel takes --kernel-src and --kconfig.
+ */
 function kernelChoices(argv: GuestArgv): KernelChoice[] {
   const wantsBuild = argv['kernel-src'] !== undefined || argv.patches !== undefined || argv.kconfig !== undefined;
-  const kinds = (argv.kernel ?? (wantsBuild ? 'built' : 'stock')).split(',');
-  for (const k of kinds) if (k !== 'stock' && k !== 'built') throw new ConfigError(`--kernel ${argv.kernel}: "${k}" is neither stock nor built`, 'use --kernel stock, built, or stock,built');
-  if (!kinds.includes('built') && wantsBuild) throw new ConfigError('--kernel stock cannot take --kernel-src, --patches or --kconfig', 'add built to --kernel (e.g. --kernel stock,built)');
-  return kinds.map((k) => (k === 'built' ? { kind: 'built', kernelSrc: argv['kernel-src'], patches: argv.patches, fragments: argv.kconfig ?? DEFAULT_FRAGMENTS } : { kind: 'stock' }));
+  const kinds = (argv.kernel ?? (wantsBuild ? 'built' : 'stock')).split(',').filter(Boolean);
+  for (const k of kinds)
+    if (k !== 'stock' && k !== 'built' && !/^built:.+/.test(k)) throw new ConfigError(`--kernel ${argv.kernel}: "${k}" is not stock, built or built:PATCHES`, 'use e.g. --kernel stock,built,built:private-node');
+  if (!kinds.some((k) => k.startsWith('built')) && wantsBuild) throw new ConfigError('--kernel stock cannot take --kernel-src, --patches or --kconfig', 'add built to --kernel (e.g. --kernel stock,built)');
+  const label = kinds.length > 1 ? (k: string) => ({ label: k }) : () => ({});
+  return kinds.map((k): KernelChoice => {
+    if (k === 'stock') return { kind: 'stock', ...label(k) };
+    const patches = k.startsWith('built:') ? k.slice('built:'.length) : argv.patches;
+    return { kind: 'built', kernelSrc: argv['kernel-src'], patches, fragments: argv.kconfig ?? DEFAULT_FRAGMENTS, ...label(k) };
+  });
 }
 
 function runOptionsFrom(argv: GuestArgv): RunOptions {
@@ -145,7 +156,13 @@ async function main(): Promise<number> {
       const words = [...argv.command, ...argv._.slice(1).map(String)];
       exitCode = await sshCommand({ cacheDir, guest: argv.guest, user: argv.user, command: words.join(' ') });
     })
-    .demandCommand(1, 'name a command: run, doctor, image build, kernel build, plan, boot, ssh')
+    .command('compare <runs..>', 'two runs side by side per check, with the evidence that changed (or the kernels of one matrix: --by kernel)', (y) =>
+      y.positional('runs', { type: 'string', array: true, demandOption: true, describe: 'two run directories or report.json files, or one matrix directory with --by kernel' })
+        .option('by', { choices: ['kernel'] as const, describe: 'compare the kernels of one matrix directory, per topology' }),
+    (argv) => {
+      process.stdout.write(compareCommand(argv.runs, argv.by));
+    })
+    .demandCommand(1, 'name a command: run, compare, doctor, image build, kernel build, plan, boot, ssh')
     .strict()
     .help()
     .fail((msg, err) => {

@@ -34,7 +34,8 @@ export interface BootFailureReport {
 export interface Verdict {
   runId: string;
   topology: string;
-  kernel: { kind: 'stock' | 'built'; release: string; path: string };
+  /** label: how --kernel named it when several kernels ran (built:private-node). */
+  kernel: { kind: 'stock' | 'built'; release: string; path: string; label?: string };
   accel: { accel: string; cpuModel: string; note?: string };
   /** The kind of kernel that booted, detected from what it advertises (isolation suites only). */
   profile?: { profile: string; reason: string };

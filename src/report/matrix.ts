@@ -1,7 +1,7 @@
 import { verdictHolds, type Verdict } from '../model/verdict.js';
 
 export function runLabel(v: Verdict): string {
-  return `${v.topology}/${v.kernel.kind}`;
+  return `${v.topology}/${v.kernel.label ?? v.kernel.kind}`;
 }
 
 /** Several runs side by side (a stock and a patched kernel, several topologies): one row per check. Pure. */

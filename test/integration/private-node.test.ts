@@ -1,0 +1,65 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import test from 'ava';
+import { dir } from 'tmp-promise';
+import { projectPath } from '../../src/adapters/project.js';
+import { INVARIANTS } from '../../src/invariants/registry.js';
+import type { KernelProfile } from '../../src/invariants/profile.js';
+import { numacage, onlyRunDir } from '../helpers/cli.js';
+
+// The series in patches/private-node, built on the lean config (cached by content: a warm machine
+// builds nothing; a cold one builds it, about 9 min, since its first patch touches nodemask.h).
+const SERIES = projectPath('patches', 'private-node');
+const config = (name: string) => join(SERIES, `${name}.json`);
+
+function column(profile: KernelProfile): Record<string, string> {
+  return Object.fromEntries(INVARIANTS.map((s) => [s.id, { pass: 'pass', fail: 'xfail', 'n/a': 'skip' }[s.expect[profile]]]));
+}
+
+const outcomes = (report: { checks: { id: string; outcome: string }[] }) => Object.fromEntries(report.checks.map((c) => [c.id, c.outcome]));
+const report = (runDir: string) => JSON.parse(readFileSync(join(runDir, 'report.json'), 'utf8'));
+
+test.serial('private_node=1: the lean kernel without the series and with it side by side; the private column exactly, and the flips', async (t) => {
+  const out = await dir({ unsafeCleanup: true });
+  const r = await numacage(['run', '--kernel', 'built,built:private-node', '--append', 'private_node=1', '--out', out.path]);
+  t.is(r.exitCode, 0, r.all);
+  const matrixDir = onlyRunDir(out.path);
+  const matrix = JSON.parse(readFileSync(join(matrixDir, 'matrix.json'), 'utf8'));
+  const [lean, series] = matrix.runs.map((x: { verdict: unknown }) => x.verdict);
+  t.is(lean.profile.profile, 'vanilla');
+  t.is(series.profile.profile, 'private');
+  t.deepEqual(outcomes(series), column('private'));
+  t.deepEqual(series.crashes, []);
+  const flips = Object.keys(column('private')).filter((id) => outcomes(lean)[id] === 'xfail' && outcomes(series)[id] === 'pass');
+  t.true(flips.length >= 12, `flipped: ${flips.join(', ')}`);
+  for (const id of ['abi', 'no-kernel-memory', 'device-local', 'no-fallback-in', 'soft-policy', 'bind-optin', 'move-optin', 'migrate-optin', 'hugetlb', 'demotion', 'compaction', 'virtio-rings'])
+    t.true(flips.includes(id), id);
+  const cmp = await numacage(['compare', matrixDir, '--by', 'kernel']);
+  t.is(cmp.exitCode, 0, cmp.all);
+  t.regex(cmp.stdout, /virtio-rings\s+xfail\s+pass\s+changed/);
+  t.log(`flipped (${flips.length}): ${flips.join(', ')}; suite ${series.timings.probe} s`);
+  await out.cleanup();
+});
+
+test.serial('private_node=1,user: the private-user column exactly, thp, ksm and numa-balancing judged on pages on P', async (t) => {
+  const out = await dir({ unsafeCleanup: true });
+  const r = await numacage(['run', '--config', config('private-node-user'), '--out', out.path]);
+  t.is(r.exitCode, 0, r.all);
+  const rep = report(onlyRunDir(out.path));
+  t.is(rep.profile.profile, 'private-user');
+  t.deepEqual(outcomes(rep), column('private-user'));
+  t.deepEqual(rep.crashes, []);
+  await out.cleanup();
+});
+
+test.serial('private_node= on a node with CPUs is refused on the console; numacage reports vanilla with the refusal as evidence', async (t) => {
+  const out = await dir({ unsafeCleanup: true });
+  const r = await numacage(['run', '--config', config('private-node-cpu'), '--suite', 'smoke', '--out', out.path]);
+  t.is(r.exitCode, 0, r.all);
+  const rep = report(onlyRunDir(out.path));
+  t.is(rep.profile.profile, 'vanilla');
+  const abi = rep.checks.find((c: { id: string }) => c.id === 'abi');
+  t.is(abi.outcome, 'xfail');
+  t.regex(abi.evidence.refusals['2'], /private_node: node 2 has CPUs, not made private/);
+  await out.cleanup();
+});
