@@ -19,8 +19,8 @@
  *                            waits up to SECS for ksmd (ksm/run must be 1) and compares PFNs
  *   numa-balancing C P CPU SECS
  *                            (root) one mapping: 64 pages moved to P and 64 control pages on C, pinned to
- *                            CPU (one of C's), touched until the scanner has made two passes over the
- *                            control pages (local hinting faults), the pages on P moved, or SECS passed
+ *                            CPU (one of C's), touched until the scanner has made two passes (scan
+ *                            sequence or local hinting faults), the pages on P moved, or SECS passed
  *   compact-pages P          (root) 256 pages bound to P, /proc/sys/vm/compact_memory, placement and PFNs after
  *   cpuset-drop P            256 pages bound to P; faults half, stops itself (SIGSTOP) so that the caller
  *                            can drop P from its cpuset, then faults the rest
@@ -311,6 +311,22 @@ static int migrate_pages_to(int c, int pnode) {
 	return 0;
 }
 
+/*
+ * mm->numa_scan_seq from /proc/self/sched (CONFIG_SCHED_DEBUG): one more
+ * each time the NUMA scanner completes a pass over the whole mm; -1 when the
+ * kernel does not say.
+ */
+static long numa_scan_seq(void) {
+	FILE *f = fopen("/proc/self/sched", "r");
+	char line[256];
+	long v = -1;
+	if (!f) return -1;
+	while (fgets(line, sizeof line, f))
+		if (!strncmp(line, "mm->numa_scan_seq", 17) && strchr(line, ':')) { v = atol(strchr(line, ':') + 1); break; }
+	fclose(f);
+	return v;
+}
+
 static double now_s(void) {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -474,14 +490,28 @@ static char *mergeable_pair(int node, int fill_byte) {
 	return p;
 }
 
+/* ksmd's completed scans of everything mergeable, or -1. */
+static long ksm_full_scans(void) {
+	FILE *f = fopen("/sys/kernel/mm/ksm/full_scans", "r");
+	long v = -1;
+	if (f && fscanf(f, "%ld", &v) != 1) v = -1;
+	if (f) fclose(f);
+	return v;
+}
+
+/* Waits until the control pair merged and ksmd then made two more full scans (or P's pair merged too). */
 static int ksm(int c, int pnode, int secs) {
 	char *onp = mergeable_pair(pnode, 0x5a), *onc = mergeable_pair(c, 0xa5);
 	struct placement pl, cl;
 	where(onp, 2, &pl);
 	where(onc, 2, &cl);
 	int waited = 0;
+	long scans_at_control = -1;
 	for (; waited < secs * 10; waited++) {
-		if (pfn_of(onc) && pfn_of(onc) == pfn_of(onc + PAGE) && pfn_of(onp) == pfn_of(onp + PAGE)) break;
+		int control = pfn_of(onc) && pfn_of(onc) == pfn_of(onc + PAGE);
+		if (control && pfn_of(onp) == pfn_of(onp + PAGE)) break;
+		if (control && scans_at_control < 0) scans_at_control = ksm_full_scans();
+		if (control && scans_at_control >= 0 && ksm_full_scans() >= scans_at_control + 2) break;
 		usleep(100000);
 	}
 	open_record("ksm", "merge");
@@ -509,9 +539,10 @@ static long vmstat(const char *name) {
 
 /*
  * A passing kernel shows no hinting fault on P's pages, so P alone can never
- * end the wait: the control pages on C take local hinting faults on every
- * scanner pass, and two passes' worth of them prove the scanner went over
- * the whole mapping (P's pages included) at least twice.
+ * end the wait. Two complete passes of the scanner over the mm (its scan
+ * sequence, where the kernel shows it), or two passes' worth of local
+ * hinting faults on the control pages on C (where it counts VM events),
+ * prove the scanner went over P's pages.
  */
 static int numa_balancing(int c, int pnode, int cpu, int secs) {
 	enum { N = 64 };
@@ -529,6 +560,7 @@ static int numa_balancing(int c, int pnode, int cpu, int secs) {
 	where(p, N, &before);
 	where(control, N, &control_before);
 	const long faults0 = vmstat("numa_hint_faults"), local0 = vmstat("numa_hint_faults_local"), pte0 = vmstat("numa_pte_updates");
+	const long seq0 = numa_scan_seq();
 	const double start = now_s();
 	unsigned long sum = 0;
 	long local = 0;
@@ -539,15 +571,15 @@ static int numa_balancing(int c, int pnode, int cpu, int secs) {
 		where(p, N, &after);
 		local = vmstat("numa_hint_faults_local") - local0;
 		if (pages_on(&before, pnode) && pages_on(&after, pnode) < pages_on(&before, pnode)) { ended = "moved"; break; }
-		if (local >= 2 * N) { ended = "scanned"; break; }
+		if (local >= 2 * N || (seq0 >= 0 && numa_scan_seq() - seq0 >= 2)) { ended = "scanned"; break; }
 		if (now_s() - start > secs) break;
 	}
 	where(control, N, &control_after);
 	open_record("numa-balancing", "hammer");
 	printf("\"cpu\":%d,\"control_node\":%d,\"limit_s\":%d,\"seconds\":%.2f,\"ended\":\"%s\",\"move_ret\":%ld,\"pages\":%d,"
-	       "\"hint_faults\":%ld,\"hint_faults_local\":%ld,\"pte_updates\":%ld,\"sum\":%lu,\"control\":{\"before\":{",
+	       "\"hint_faults\":%ld,\"hint_faults_local\":%ld,\"pte_updates\":%ld,\"scan_passes\":%ld,\"sum\":%lu,\"control\":{\"before\":{",
 	       cpu, c, secs, now_s() - start, ended, move_ret, N, vmstat("numa_hint_faults") - faults0, local,
-	       vmstat("numa_pte_updates") - pte0, sum);
+	       vmstat("numa_pte_updates") - pte0, seq0 >= 0 ? numa_scan_seq() - seq0 : -1, sum);
 	print_placement(&control_before);
 	printf("},");
 	print_placement(&control_after);

@@ -35,8 +35,18 @@ async function saveStepOutput(runDir: string, name: string, stdout: string, stde
   if (stderr.trim()) await writeFile(join(runDir, 'probe', `${name}.stderr.txt`), stderr);
 }
 
+/**
+ * Guest steps run on C's CPUs: the probes take "the local node" to be C,
+ * and a topology with CPUs on other nodes would otherwise fault their pages
+ * wherever the scheduler put them.
+ */
+function pinnedToC(step: GuestStep, ctx: ProbeContext): GuestStep {
+  const cpus = ctx.topology.nodes.find((n) => n.id === ctx.roles.c)?.cpus ?? [];
+  return cpus.length ? { ...step, script: `taskset -pc ${cpus.join(',')} $$ > /dev/null\n${step.script}` } : step;
+}
+
 async function runStep(step: Step, guest: Guest, host: HostAccess, ctx: ProbeContext, runDir: string): Promise<string> {
-  if (!isHostStep(step)) return runGuestStep(step, guest, runDir);
+  if (!isHostStep(step)) return runGuestStep(pinnedToC(step, ctx), guest, runDir);
   const text = await step.run(host, ctx);
   await saveStepOutput(runDir, step.name, text);
   return text;

@@ -266,6 +266,8 @@ interface NumaBalancingObs {
   hintFaults: number;
   hintFaultsLocal: number;
   pteUpdates: number;
+  /** Complete passes of the scanner over the mm (-1: the kernel does not show its scan sequence). */
+  scanPasses: number;
   pages: number;
   leftP: number;
   before: Record<string, number>;
@@ -279,9 +281,10 @@ const SCAN_TUNABLES = { scan_delay_ms: 100, scan_period_min_ms: 100, scan_size_m
 /**
  * Pages on P, touched from a CPU of C, with a control range on C in the same
  * mapping. The scanner is sped up through its debugfs tunables; the probe
- * stops when P's pages move (a failure), or when the control range has taken
- * two passes' worth of local hinting faults (the scanner went over P's pages
- * too), never on P alone. No pass within the limit is a probe error.
+ * stops when P's pages move (a failure), or when the scanner has made two
+ * complete passes over the mm (its scan sequence in /proc/self/sched) or the
+ * control range has taken two passes' worth of local hinting faults, never
+ * on P alone. No pass within the limit is a probe error.
  */
 export const numaBalancing: InvariantSpec<NumaBalancingObs> = {
   id: 'numa-balancing',
@@ -313,11 +316,11 @@ export const numaBalancing: InvariantSpec<NumaBalancingObs> = {
     if (num(r!, 'move_ret') !== 0 || before!.on(p) !== pages) throw new ProbeError(`the pages could not be moved to node ${p} first (move_pages ${num(r!, 'move_ret')}, placement ${JSON.stringify(before!.toJSON())})`);
     const o: NumaBalancingObs = {
       ended: String(r!.ended), seconds: num(r!, 'seconds'), hintFaults: num(r!, 'hint_faults'), hintFaultsLocal: num(r!, 'hint_faults_local'),
-      pteUpdates: num(r!, 'pte_updates'), pages, leftP: pages - after.on(p), before: before!.toJSON(), after: after.toJSON(),
+      pteUpdates: num(r!, 'pte_updates'), scanPasses: num(r!, 'scan_passes'), pages, leftP: pages - after.on(p), before: before!.toJSON(), after: after.toJSON(),
       tunables: section(s, 'tunables', 'numa-balancing').trim().split('\n').filter(Boolean).join(' ') || 'none (defaults)',
     };
     if (o.leftP === 0 && o.ended !== 'scanned')
-      throw new ProbeError(`the NUMA scanner made no two passes within ${o.seconds} s (${o.hintFaultsLocal} local hinting faults, ${o.pteUpdates} PTE updates)`);
+      throw new ProbeError(`the NUMA scanner made no two passes within ${o.seconds} s (${o.scanPasses < 0 ? 'no scan sequence shown' : `${o.scanPasses} passes`}, ${o.hintFaultsLocal} local hinting faults, ${o.pteUpdates} PTE updates)`);
     return o;
   },
   decide(o, { roles: { p } }) {
@@ -325,7 +328,7 @@ export const numaBalancing: InvariantSpec<NumaBalancingObs> = {
     return {
       passed,
       summary: passed
-        ? `all ${o.pages} pages stayed on node ${p} while the scanner made two passes (${o.hintFaultsLocal} local hinting faults in ${o.seconds.toFixed(1)} s)`
+        ? `all ${o.pages} pages stayed on node ${p} while the scanner made ${o.scanPasses >= 2 ? `${o.scanPasses} passes` : `two passes (${o.hintFaultsLocal} local hinting faults)`} in ${o.seconds.toFixed(1)} s`
         : `${o.leftP} of ${o.pages} pages migrated off node ${p} in ${o.seconds.toFixed(1)} s`,
       problems: passed ? [] : [`NUMA balancing moved ${o.leftP} pages from node ${p} (now ${JSON.stringify(o.after)})`],
       evidence: { ...o },
