@@ -1,10 +1,10 @@
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { chooseAccel, type AccelChoice, type AccelRequest } from '../adapters/accel.js';
 import { assertQemuInstalled } from '../adapters/qemu-process.js';
 import { ensureKernel, type KernelRequest } from '../adapters/kernel-builder.js';
 import { ensureImage, loadRecipe, type ImageArtifact } from '../adapters/image-builder.js';
-import { BootFailure } from '../guest/boot-failure.js';
+import { BootFailure, isTcgPatchingArtifact } from '../guest/boot-failure.js';
 import type { Logger } from '../log.js';
 import type { Topology } from '../model/topology.js';
 import type { Verdict } from '../model/verdict.js';
@@ -152,7 +152,13 @@ export async function executeRun(prepared: PreparedRun, opts: RunOptions, t0 = D
   let stopped: string | undefined;
   let failure: unknown;
   try {
-    guest = await bootGuest(boot);
+    guest = await bootGuest(boot).catch(async (err: unknown) => {
+      if (!(err instanceof BootFailure) || !isTcgPatchingArtifact(err, accel.accel)) throw err;
+      log.warn({ crash: err.crash?.title }, 'the guest hit a known TCG artifact before SSH; booting once more');
+      verdict.bootRetries = [{ reason: err.reason, message: err.message, consoleTail: err.consoleTail }];
+      await rename(join(runDir, 'console.log'), join(runDir, 'console-1.log'));
+      return bootGuest(boot);
+    });
     timings['boot-to-ssh'] = Math.round(guest.bootToSshSeconds * 10) / 10;
     const t = Date.now();
     const checking = runChecks(guest, { topology, runDir, probe: prepared.probe, log }, progress);

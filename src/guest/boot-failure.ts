@@ -2,6 +2,17 @@ import type { Crash } from '../console/crash-scanner.js';
 
 export type BootFailureReason = 'kernel-panic' | 'kernel-crash' | 'qemu-exited' | 'ssh-timeout' | 'boot-hang';
 
+/**
+ * An "Oops: int3" before SSH under TCG: a breakpoint left by live code
+ * patching (static keys) executed after the patch was done, a known hazard
+ * of cross-modifying code under multi-threaded TCG and not a bug of the
+ * kernel under test. Seen on Debian's stock kernel about once in tens of
+ * boots; a boot that ends this way is tried once more. Pure.
+ */
+export function isTcgPatchingArtifact(f: BootFailure, accel: string): boolean {
+  return accel === 'tcg' && f.crash?.type === 'oops' && /^Oops: int3\b/.test(f.crash.title);
+}
+
 /** The guest never became reachable: a result of the run (exit 1), with the console tail as evidence. */
 export class BootFailure extends Error {
   constructor(

@@ -41,6 +41,8 @@ export interface Verdict {
   profile?: { profile: string; reason: string };
   checks: CheckResult[];
   bootFailure?: BootFailureReport;
+  /** Boots tried again after a known emulator artifact before SSH (the first attempt's console is console-1.log). */
+  bootRetries?: BootFailureReport[];
   /** Kernel trouble seen on the console (oops, WARNING, panic...): any of them fails the run. */
   crashes: CrashReport[];
   /** Seconds per stage (image, boot-to-ssh, probe, total). */

@@ -1,6 +1,7 @@
 import test from 'ava';
 import { CrashScanner, type Crash } from '../../src/console/crash-scanner.js';
 import { fixture } from '../helpers/fixtures.js';
+import { BootFailure, isTcgPatchingArtifact } from '../../src/guest/boot-failure.js';
 
 function scan(text: string, chunkSize = text.length): Crash[] {
   const s = new CrashScanner();
@@ -65,4 +66,14 @@ test('a header split across chunks, one byte at a time, is still caught', (t) =>
 
 test('an unterminated last line is scanned at flush', (t) => {
   t.deepEqual(scan('[    1.0] Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000100').map((c) => c.type), ['panic']);
+});
+
+test('a boot that ends in "Oops: int3" under TCG is the live-patching artifact, tried once more; nothing else is', (t) => {
+  // The header line as seen twice on Debian's stock 6.12 kernel under TCG (issue 10), fed through the scanner.
+  const crash = scan('[    3.104912] Oops: int3: 0000 [#1] PREEMPT SMP NOPTI\n[    3.105000] RIP: 0010:sched_clock_cpu+0x9/0x1e0\n')[0]!;
+  const failure = (c = crash) => new BootFailure('kernel-crash', 'the guest kernel crashed', [], c);
+  t.true(isTcgPatchingArtifact(failure(), 'tcg'));
+  t.false(isTcgPatchingArtifact(failure(), 'kvm'));
+  t.false(isTcgPatchingArtifact(failure({ ...crash, title: 'Oops: general protection fault' }), 'tcg'));
+  t.false(isTcgPatchingArtifact(new BootFailure('ssh-timeout', 'no SSH', []), 'tcg'));
 });
