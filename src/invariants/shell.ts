@@ -3,7 +3,7 @@ import { ProbeError } from './spec.js';
 /** Where the static probe is installed in the guest. */
 export const GUEST_PROBE_PATH = '/usr/local/bin/numacage-probe';
 /** The unprivileged guest user: root's CAP_SYS_NICE bypasses the permission paths under test. */
-export const PROBE_USER = 'probe';
+const PROBE_USER = 'probe';
 
 export const nodeFile = (node: number, file: string) => `/sys/devices/system/node/node${node}/${file}`;
 

@@ -24,7 +24,6 @@ export function parseZoneinfo(text: string): Zone[] {
   return zones;
 }
 
-export const NODE_STATES_COMMAND = 'cd /sys/devices/system/node && for f in has_* possible online; do echo "$f $(cat $f)"; done';
 
 /** `has_normal_memory 0` lines → file name → node list. Pure. */
 export function parseNodeStates(text: string): Record<string, number[]> {
