@@ -29,7 +29,8 @@ const kernels: KernelChoice[] = (flag('kernel', 'both') === 'both' ? ['built', '
 );
 const modes: ('bare' | InitMode)[] = args.includes('--systemd') ? ['bare', 'minimal', 'systemd'] : ['bare', 'minimal'];
 
-async function once(kernel: KernelChoice, mode: 'bare' | InitMode, outDir: string): Promise<number> {
+/** Seconds to SSH (or, bare, to the panic after init), or the failure's reason and title: a failed boot is a result, not an exception. */
+async function once(kernel: KernelChoice, mode: 'bare' | InitMode, outDir: string): Promise<number | string> {
   const opts: RunOptions = {
     cacheDir: resolveCacheDir(), outDir, topology: 'private-virtio', image: 'debian-bookworm', accel: 'auto', keep: false,
     init: mode === 'bare' ? 'minimal' : mode, append: mode === 'bare' ? ['init=/bin/true'] : [], kernel, log: silentLogger(), invariants: [],
@@ -42,8 +43,9 @@ async function once(kernel: KernelChoice, mode: 'bare' | InitMode, outDir: strin
     if (mode === 'bare') throw new Error('a bare boot must not reach SSH');
     return seconds;
   } catch (err) {
-    if (mode === 'bare' && err instanceof BootFailure && err.reason === 'kernel-panic') return (Date.now() - started) / 1000;
-    throw err;
+    if (!(err instanceof BootFailure)) throw err;
+    if (mode === 'bare' && err.reason === 'kernel-panic') return (Date.now() - started) / 1000;
+    return `${err.reason}${err.crash ? `: ${err.crash.title}` : ''}`;
   }
 }
 
@@ -53,11 +55,19 @@ const outDir = await mkdtemp(join(tmpdir(), 'numacage-bench-'));
 const rows: string[] = [];
 for (const kernel of kernels) {
   const times: Record<string, number[]> = {};
-  for (let i = 0; i < repeat; i++) for (const mode of modes) (times[mode] ??= []).push(await once(kernel, mode, outDir));
-  const bare = median(times.bare!);
+  const failures: Record<string, string[]> = {};
+  for (let i = 0; i < repeat; i++)
+    for (const mode of modes) {
+      const r = await once(kernel, mode, outDir);
+      if (typeof r === 'number') (times[mode] ??= []).push(r);
+      else (failures[mode] ??= []).push(r);
+    }
+  const bare = times.bare?.length ? median(times.bare) : NaN;
   for (const mode of modes) {
-    const m = median(times[mode]!);
-    rows.push(`${kernel.kind.padEnd(6)} ${mode.padEnd(8)} median ${m.toFixed(1).padStart(5)} s  (${times[mode]!.map((x) => x.toFixed(1)).join(', ')})  ${mode === 'bare' ? 'baseline' : `${(m / bare).toFixed(2)}x bare`}`);
+    const ok = times[mode] ?? [];
+    const failed = failures[mode] ?? [];
+    const m = ok.length ? median(ok) : NaN;
+    rows.push(`${kernel.kind.padEnd(6)} ${mode.padEnd(8)} median ${m.toFixed(1).padStart(5)} s  (${ok.map((x) => x.toFixed(1)).join(', ')})  ${mode === 'bare' ? 'baseline' : `${(m / bare).toFixed(2)}x bare`}${failed.length ? `; ${failed.length} failed: ${[...new Set(failed)].map((f) => `${f} x${failed.filter((x) => x === f).length}`).join('; ')}` : ''}`);
   }
 }
 await rm(outDir, { recursive: true, force: true });

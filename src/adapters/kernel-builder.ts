@@ -1,4 +1,4 @@
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { copyFile, mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -57,7 +57,9 @@ interface KernelMeta {
 export async function loadFragments(names: string[]): Promise<Fragment[]> {
   const out: Fragment[] = [];
   for (const n of names) {
-    const path = n.includes('/') || n.endsWith('.config') ? n : projectPath('kconfigs', `${n}.config`);
+    // guest-base and guest-base.config both name kconfigs/guest-base.config; anything else is a path.
+    const builtin = projectPath('kconfigs', n.endsWith('.config') ? n : `${n}.config`);
+    const path = n.includes('/') || (n.endsWith('.config') && !existsSync(builtin)) ? n : builtin;
     try {
       out.push({ name: n, text: await readFile(path, 'utf8') });
     } catch {

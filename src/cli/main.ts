@@ -82,6 +82,9 @@ function runOptionsFrom(argv: GuestArgv): RunOptions {
   const kernels = kernelChoices(argv);
   if (kernels.length > 1 || argv.topology.includes(',')) throw new ConfigError('only `numacage run` takes several topologies or kernels');
   const kernel = kernels[0]!;
+  const timeout = argv['boot-timeout'];
+  if (timeout !== undefined && !(Number.isFinite(timeout) && timeout > 0))
+    throw new ConfigError(`--boot-timeout ${process.argv[process.argv.indexOf('--boot-timeout') + 1] ?? timeout}: not a number of seconds`, 'give the seconds to wait for SSH, e.g. --boot-timeout 300');
   return {
     cacheDir, log, outDir: argv.out, topology: argv.topology, image: argv.image, accel: argv.accel, init: argv.init,
     bootTimeoutSeconds: argv['boot-timeout'], keep: argv.keep, kernel, append: argv.append?.split(/\s+/).filter(Boolean) ?? [],

@@ -7,10 +7,12 @@ export type BootFailureReason = 'kernel-panic' | 'kernel-crash' | 'qemu-exited' 
  * patching (static keys) executed after the patch was done, a known hazard
  * of cross-modifying code under multi-threaded TCG and not a bug of the
  * kernel under test. Seen on Debian's stock kernel about once in tens of
- * boots; a boot that ends this way is tried once more. Pure.
+ * boots; a boot that ends this way before init starts is tried once more.
+ * A crash once init runs is never retried. Pure.
  */
 export function isTcgPatchingArtifact(f: BootFailure, accel: string): boolean {
-  return accel === 'tcg' && f.crash?.type === 'oops' && /^Oops: int3\b/.test(f.crash.title);
+  const initStarted = f.consoleTail.some((l) => / as init process$/.test(l.trim()));
+  return accel === 'tcg' && !initStarted && f.crash?.type === 'oops' && /^Oops: int3\b/.test(f.crash.title);
 }
 
 /** The guest never became reachable: a result of the run (exit 1), with the console tail as evidence. */

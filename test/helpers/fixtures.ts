@@ -7,13 +7,14 @@ export function fixture(...parts: string[]): string {
 }
 
 /**
- * Compares text with a golden file under test/fixtures. UPDATE_GOLDEN=1
- * rewrites the file instead (review the diff before committing it).
+ * Compares text with a golden file under test/fixtures; a missing one is an
+ * error. UPDATE_GOLDEN=1 (re)writes the file instead (review the diff before
+ * committing it).
  */
 export function golden(actual: string, ...parts: string[]): { actual: string; expected: string } {
   const path = projectPath('test', 'fixtures', ...parts);
-  if (process.env.UPDATE_GOLDEN === '1' || !existsSync(path)) {
-    if (process.env.CI && !existsSync(path)) throw new Error(`golden file ${path} is missing`);
+  if (!existsSync(path) && process.env.UPDATE_GOLDEN !== '1') throw new Error(`golden file ${path} is missing: write it with UPDATE_GOLDEN=1 and review it`);
+  if (process.env.UPDATE_GOLDEN === '1') {
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, actual);
   }

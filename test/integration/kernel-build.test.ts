@@ -43,6 +43,10 @@ test.serial('a repeat is a cache hit, and reordered fragments with the same .con
   // The first time through the .config is compared ("same final .config"); later the request itself is remembered.
   t.regex(r.stderr, /kernel cache hit( \(same final \.config\))?"/);
   t.notRegex(r.stderr, /building kernel/);
+  // A fragment may be named with its .config suffix too.
+  r = await numacage(['kernel', 'build', '--patches', BANNER, '--kconfig', 'guest-base.config', 'numa-mm.config']);
+  t.is(r.exitCode, 0, r.all);
+  t.notRegex(r.stderr, /building kernel/);
 });
 
 test.serial('a patch that does not apply: exit 2 naming the patch, the file and the hunk; the tree is left clean', async (t) => {

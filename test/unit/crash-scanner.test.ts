@@ -76,4 +76,6 @@ test('a boot that ends in "Oops: int3" under TCG is the live-patching artifact, 
   t.false(isTcgPatchingArtifact(failure(), 'kvm'));
   t.false(isTcgPatchingArtifact(failure({ ...crash, title: 'Oops: general protection fault' }), 'tcg'));
   t.false(isTcgPatchingArtifact(new BootFailure('ssh-timeout', 'no SSH', []), 'tcg'));
+  const afterInit = new BootFailure('kernel-crash', 'crashed', ['[    4.1] Run /sbin/numacage-init as init process', '[    5.0] Oops: int3: 0000 [#1]'], crash);
+  t.false(isTcgPatchingArtifact(afterInit, 'tcg'), 'never retried once init runs');
 });
