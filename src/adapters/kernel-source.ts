@@ -52,9 +52,20 @@ async function exists(p: string): Promise<boolean> {
   }
 }
 
-/** --patches X: a folder with a quilt series file or format-patch files, a single .patch, or an mbox; X may be a name under patches/. */
+/**
+ * --patches X: a folder with a quilt series file or format-patch files, a
+ * single .patch, or an mbox; X may be a name under patches/. X@K takes the
+ * first K patches only (a prefix of a series, for bisecting or comparing).
+ */
 export async function loadPatches(spec: string | undefined): Promise<Patch[]> {
   if (!spec) return [];
+  const prefix = /^(.+)@(\d+)$/.exec(spec);
+  if (prefix) {
+    const all = await loadPatches(prefix[1]);
+    const k = Number(prefix[2]);
+    if (k < 1 || k > all.length) throw new ConfigError(`--patches ${spec}: ${prefix[1]} has ${all.length} patch(es), so @${k} is no prefix of it`, `use @1 to @${all.length}`);
+    return all.slice(0, k);
+  }
   const candidates = [resolve(spec), projectPath('patches', spec)];
   let path: string | undefined;
   for (const c of candidates) if (await exists(c)) path ??= c;

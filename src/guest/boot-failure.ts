@@ -1,6 +1,6 @@
 import type { Crash } from '../console/crash-scanner.js';
 
-export type BootFailureReason = 'kernel-panic' | 'kernel-crash' | 'qemu-exited' | 'ssh-timeout' | 'boot-hang';
+export type BootFailureReason = 'kernel-panic' | 'kernel-crash' | 'qemu-exited' | 'ssh-timeout' | 'ssh-auth-refused' | 'ssh-host-key' | 'boot-hang';
 
 /**
  * An "Oops: int3" before SSH under TCG: a breakpoint left by live code

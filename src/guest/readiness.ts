@@ -6,6 +6,8 @@ import { BootFailure } from './boot-failure.js';
 import type { CrashWatch } from './crash-watch.js';
 import { HostKeyMismatchError, SshSession, type SshTarget } from './ssh.js';
 
+/** sshd refusing the key this many times in a row is an answer. */
+const AUTH_REFUSALS_BEFORE_GIVING_UP = 3;
 export const CONSOLE_TAIL_LINES = 40;
 const RETRY_INTERVAL_MS = 150;
 const BANNER_TIMEOUT_MS = 1000;
@@ -60,6 +62,8 @@ export async function waitForSsh(target: SshTarget, qemu: QemuProcess, watch: Cr
   const stopped = () => crash !== undefined || qemu.hasExited();
   // Once the init says sshd is up, a probe still waiting on a connection made earlier is dropped for a fresh one.
   let sshdUp = false;
+  let lastError: string | undefined;
+  let authRefusals = 0;
   let wakeUp: () => void = () => undefined;
   const unwatch = qemu.console.watch((chunk) => {
     if (!sshdUp && SSHD_UP_MARKER.test(qemu.console.content.slice(-chunk.length - 200))) {
@@ -93,7 +97,12 @@ export async function waitForSsh(target: SshTarget, qemu: QemuProcess, watch: Cr
         break;
       }
       if ('session' in outcome) return outcome.session;
-      if (outcome.err instanceof HostKeyMismatchError) throw outcome.err;
+      lastError = outcome.err.message;
+      if (outcome.err instanceof HostKeyMismatchError) throw new BootFailure('ssh-host-key', outcome.err.message, qemu.console.tail(CONSOLE_TAIL_LINES));
+      // sshd answered and refused the image's key: waiting will not change that.
+      authRefusals = (outcome.err as { level?: string }).level === 'client-authentication' ? authRefusals + 1 : 0;
+      if (authRefusals >= AUTH_REFUSALS_BEFORE_GIVING_UP)
+        throw new BootFailure('ssh-auth-refused', `sshd refused the image's key ${authRefusals} times: ${lastError}`, qemu.console.tail(CONSOLE_TAIL_LINES));
       await sleep(RETRY_INTERVAL_MS);
     }
   } finally {
@@ -114,5 +123,5 @@ export async function waitForSsh(target: SshTarget, qemu: QemuProcess, watch: Cr
     const why = exit.stderr.trim() ? `: ${exit.stderr.trim().split('\n').slice(-3).join(' | ')}` : '';
     throw new BootFailure('qemu-exited', `QEMU exited (code ${exit.code}) before SSH was up${why}`, tail);
   }
-  throw new BootFailure('ssh-timeout', `the guest did not answer SSH within ${Math.round(limits.sshMs / 1000)} s`, tail);
+  throw new BootFailure('ssh-timeout', `the guest did not answer SSH within ${Math.round(limits.sshMs / 1000)} s${lastError ? ` (last SSH error: ${lastError})` : ''}`, tail);
 }
