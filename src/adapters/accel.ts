@@ -5,6 +5,7 @@ import { file as tmpFile } from 'tmp-promise';
 import { InfraError } from '../model/errors.js';
 import type { Accel } from '../qemu/args.js';
 import { BOOT_SECTOR_MARKER, markerBootSector } from '../qemu/boot-sector.js';
+import { killOnProcessExit } from './cleanup.js';
 import type { Logger } from '../log.js';
 import { QEMU_BINARY } from './qemu-process.js';
 
@@ -53,11 +54,13 @@ async function testBootUnderKvm(cpuModel: string, kernel: string | undefined): P
       guest = ['-m', '64', '-drive', `file=${img!.path},format=raw,if=floppy`];
       marker = new RegExp(BOOT_SECTOR_MARKER);
     }
+    // Like every guest: under pdeathsig, and killed if numacage exits meanwhile (SIGINT, SIGTERM, an error).
     const child = execa(
-      QEMU_BINARY,
-      ['-accel', 'kvm', '-cpu', cpuModel, '-nodefaults', '-display', 'none', '-no-reboot', '-serial', 'stdio', ...guest],
+      'setpriv',
+      ['--pdeathsig', 'KILL', '--', QEMU_BINARY, '-accel', 'kvm', '-cpu', cpuModel, '-nodefaults', '-display', 'none', '-no-reboot', '-serial', 'stdio', ...guest],
       { stdin: 'ignore', reject: false, timeout: timeoutMs, killSignal: 'SIGKILL', buffer: { stdout: false, stderr: true } },
     );
+    const forget = child.pid === undefined ? () => undefined : killOnProcessExit(child.pid);
     let out = '';
     const sawMarker = new Promise<boolean>((resolve) => {
       child.stdout!.on('data', (d: Buffer) => {
@@ -69,6 +72,7 @@ async function testBootUnderKvm(cpuModel: string, kernel: string | undefined): P
     const ok = await sawMarker;
     child.kill('SIGKILL');
     const r = await child;
+    forget();
     if (ok) return { ok: true, detail: `a test ${kernel ? 'kernel' : 'guest'} booted under -accel kvm -cpu ${cpuModel}` };
     if (r.timedOut) return { ok: false, detail: `the test ${kernel ? 'kernel' : 'guest'} hangs (${out.trim() ? 'stopped early in boot' : 'no console output'} within ${timeoutMs / 1000} s)` };
     const error = String(r.stderr ?? '').split('\n').find((l) => /error/i.test(l)) ?? `QEMU exited with ${r.exitCode}`;

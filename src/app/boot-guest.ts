@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { ImageArtifact } from '../adapters/image-builder.js';
 import { freeLocalPort } from '../adapters/ports.js';
 import { qmpCommand } from '../adapters/qmp.js';
+import { onInterrupt } from '../adapters/cleanup.js';
 import { QEMU_BINARY, startQemu, type QemuProcess } from '../adapters/qemu-process.js';
 import { runChecked } from '../adapters/runner.js';
 import type { ConsoleBuffer } from '../console/console-buffer.js';
@@ -71,6 +72,8 @@ export async function bootGuest(req: BootRequest): Promise<Guest> {
   // A unix socket path must stay under 108 bytes, so the QMP socket lives in a short private dir.
   const qmpDir = await mkdtemp(join(tmpdir(), 'numacage-qmp-'));
   const qmpSocket = join(qmpDir, 'qmp.sock');
+  // Interrupted (SIGINT, SIGTERM), the dir goes too; QEMU is stopped by its own cleanup first.
+  const forgetQmpDir = onInterrupt(() => rm(qmpDir, { recursive: true, force: true }));
   const cmdline = buildKernelCmdline({ init: req.init === 'minimal' ? MINIMAL_INIT : undefined, extra: [...req.topology.cmdline, ...req.append] });
   const privateKey = await readFile(req.image.privateKeyPath);
 
@@ -98,6 +101,7 @@ export async function bootGuest(req: BootRequest): Promise<Guest> {
       const exit = await qemu.exited;
       if (attempt < PORT_TRIES && /Could not set up host forwarding rule/.test(exit.stderr)) continue;
       await rm(qmpDir, { recursive: true, force: true });
+      forgetQmpDir();
       throw err;
     }
     const bootToSshSeconds = (Date.now() - started) / 1000;
@@ -125,6 +129,7 @@ export async function bootGuest(req: BootRequest): Promise<Guest> {
         // (the minimal init ignores it). A discarded overlay needs no clean shutdown.
         await qemu.stop(3000, opts.keep && req.init === 'systemd' ? SYSTEMD_POWERDOWN_MS : 0);
         await rm(qmpDir, { recursive: true, force: true });
+        forgetQmpDir();
         if (!opts.keep) for (const disk of [overlay, ...scratchDisks]) await rm(disk, { force: true });
       },
     };

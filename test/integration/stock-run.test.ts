@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { dir } from 'tmp-promise';
@@ -92,6 +93,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   for (const stage of ['booting guest', 'guest answers SSH']) {
     test.serial(`${signal} while "${stage}" leaves no QEMU behind`, async (t) => {
       const out = await dir({ unsafeCleanup: true });
+      const qmpDirs = () => new Set(readdirSync(tmpdir()).filter((d) => d.startsWith('numacage-qmp-')));
+      const before = qmpDirs();
       const child = execa('node', [CLI, '--json', 'run', '--out', out.path], { reject: false, stdin: 'ignore' });
       await logLine(child, stage);
       // Let QEMU get going (boot) or the probe start (SSH up) before the signal.
@@ -101,6 +104,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       const r = await child;
       t.is(r.exitCode, signal === 'SIGINT' ? 130 : 143, String(r.stderr));
       t.deepEqual(qemuProcessesMentioning(out.path), []);
+      t.deepEqual([...qmpDirs()].filter((d) => !before.has(d)), [], 'no QMP socket dir is left in the temp dir');
       await out.cleanup();
     });
   }
