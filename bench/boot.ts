@@ -11,7 +11,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bootGuest, type InitMode } from '../src/app/boot-guest.js';
+import { bootGuest } from '../src/app/boot-guest.js';
+import type { InitMode } from '../src/plan/run-plan.js';
 import { bootRequest, prepareRun, type KernelChoice, type RunOptions } from '../src/app/run.js';
 import { resolveCacheDir } from '../src/adapters/cache-dir.js';
 import { DEFAULT_FRAGMENTS } from '../src/adapters/kernel-builder.js';
@@ -37,7 +38,7 @@ async function once(kernel: KernelChoice, mode: 'bare' | InitMode, outDir: strin
   };
   const started = Date.now();
   try {
-    const guest = await bootGuest(bootRequest(await prepareRun(opts), opts));
+    const guest = await bootGuest(bootRequest(await prepareRun(opts), opts.log));
     const seconds = guest.bootToSshSeconds;
     await guest.close();
     if (mode === 'bare') throw new Error('a bare boot must not reach SSH');

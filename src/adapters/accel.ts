@@ -130,14 +130,27 @@ export async function checkKvm(cacheDir: string, opts: { fresh?: boolean; kernel
 
 let tcgFallbackSaid = false;
 
+/**
+ * The accelerator a request gets from a KVM verdict (undefined: no test has
+ * run yet, which only `plan` sees). Pure: `plan` and `run` decide alike.
+ */
+export function accelFromVerdict(request: AccelRequest, kvm: KvmVerdict | undefined): AccelChoice & { note: string } {
+  if (request === 'tcg') return { accel: 'tcg', cpuModel: 'max', note: 'TCG (as asked)' };
+  if (kvm?.usable) return { accel: 'kvm', cpuModel: kvm.cpuModel, kvm, note: `KVM (-cpu ${kvm.cpuModel}: a test ${kvm.test === 'kernel' ? 'kernel' : 'boot sector'} booted)` };
+  if (!kvm)
+    return request === 'kvm'
+      ? { accel: 'kvm', cpuModel: 'host', note: 'KVM; the CPU model (host, max or qemu64) is decided by the test boot at run time' }
+      : { accel: 'tcg', cpuModel: 'max', note: 'TCG unless the KVM test boot passes at run time' };
+  if (request === 'kvm') return { accel: 'tcg', cpuModel: 'max', kvm, note: `KVM asked for but unusable (${kvm.reason}): run stops with exit 3` };
+  return { accel: 'tcg', cpuModel: 'max', kvm, note: `TCG (KVM unusable: ${kvm.reason})` };
+}
+
 /** Picks the accelerator: KVM only when it really boots a guest; TCG otherwise, said once per process. */
-export async function chooseAccel(request: AccelRequest, cacheDir: string, log: Logger, kernel: string): Promise<AccelChoice> {
-  if (request === 'tcg') return { accel: 'tcg', cpuModel: 'max' };
-  const kvm = await checkKvm(cacheDir, { kernel });
-  if (kvm.usable) return { accel: 'kvm', cpuModel: kvm.cpuModel, kvm };
-  if (request === 'kvm')
-    throw new InfraError(`--accel kvm was asked for, but KVM is unusable: ${kvm.reason}`, 'use --accel tcg or auto, or fix KVM on the host');
-  if (!tcgFallbackSaid) log.warn({ reason: kvm.reason }, 'KVM unusable, using TCG');
-  tcgFallbackSaid = true;
-  return { accel: 'tcg', cpuModel: 'max', kvm };
+export async function chooseAccel(request: AccelRequest, cacheDir: string, log: Logger, kernel: string): Promise<AccelChoice & { note: string }> {
+  const choice = accelFromVerdict(request, request === 'tcg' ? undefined : await checkKvm(cacheDir, { kernel }));
+  if (request === 'kvm' && choice.accel !== 'kvm')
+    throw new InfraError(`--accel kvm was asked for, but KVM is unusable: ${choice.kvm?.reason}`, 'use --accel tcg or auto, or fix KVM on the host');
+  if (choice.kvm && !choice.kvm.usable && !tcgFallbackSaid) log.warn({ reason: choice.kvm.reason }, 'KVM unusable, using TCG');
+  if (choice.kvm && !choice.kvm.usable) tcgFallbackSaid = true;
+  return choice;
 }

@@ -1,7 +1,52 @@
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { join, relative } from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import type { Logger } from '../log.js';
+
+/** Size, mtime and sha256 of each file of a cache entry, by path inside it; kept in its meta.json as "files". */
+export type Manifest = Record<string, { size: number; mtimeMs: number; sha256: string }>;
+
+const META = 'meta.json';
+
+async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+async function filesUnder(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true, recursive: true }))
+    if (e.isFile()) out.push(relative(dir, join(e.parentPath, e.name)));
+  return out.filter((f) => f !== META).sort();
+}
+
+/** The manifest of a finished entry (every file but meta.json). */
+export async function manifestOf(dir: string): Promise<Manifest> {
+  const m: Manifest = {};
+  for (const f of await filesUnder(dir)) {
+    const st = await stat(join(dir, f));
+    m[f] = { size: st.size, mtimeMs: st.mtimeMs, sha256: await sha256File(join(dir, f)) };
+  }
+  return m;
+}
+
+/**
+ * What is wrong with an entry against its manifest: a missing file, another
+ * size, or (when full, or when the mtime moved) another sha256. Empty: intact.
+ */
+export async function entryProblems(dir: string, manifest: Manifest, full: boolean): Promise<string[]> {
+  const problems: string[] = [];
+  for (const [f, want] of Object.entries(manifest)) {
+    const st = await stat(join(dir, f)).catch(() => undefined);
+    if (!st) problems.push(`${f} is missing`);
+    else if (st.size !== want.size) problems.push(`${f} is ${st.size} bytes, ${want.size} when built`);
+    else if ((full || st.mtimeMs !== want.mtimeMs) && (await sha256File(join(dir, f))) !== want.sha256) problems.push(`${f} has another sha256 than when built`);
+  }
+  return problems;
+}
 
 /** --cache-dir, else $NUMACAGE_CACHE, else $XDG_CACHE_HOME/numacage, else ~/.cache/numacage. */
 export function resolveCacheDir(flag?: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -30,6 +75,34 @@ export class ContentStore {
     }
   }
 
+  /**
+   * Whether the entry is complete and unaltered (a stat per file; full:
+   * every file hashed too). A damaged entry is removed, so the caller builds
+   * it again; an entry from before manifests gets one now.
+   */
+  async intact(key: string, opts: { full: boolean; log: Logger }): Promise<boolean> {
+    if (!(await this.has(key))) return false;
+    const dir = this.entryPath(key);
+    const meta = JSON.parse(await readFile(join(dir, META), 'utf8')) as { files?: Manifest };
+    if (!meta.files) {
+      opts.log.info({ entry: dir }, 'recording sizes and sha256 of an older cache entry');
+      await writeMetaAtomically(dir, { ...meta, files: await manifestOf(dir) });
+      return true;
+    }
+    const problems = await entryProblems(dir, meta.files, opts.full);
+    if (problems.length === 0) return true;
+    opts.log.warn({ entry: dir, problems }, 'cache entry is damaged; removing it to build it again');
+    await this.remove(key);
+    return false;
+  }
+
+  /** Moves the entry out of the way first, so no reader ever sees half of it. */
+  async remove(key: string): Promise<void> {
+    const doomed = join(this.root, this.kind, `.removing-${key.slice(0, 12)}-${randomBytes(4).toString('hex')}`);
+    await rename(this.entryPath(key), doomed).catch(() => undefined);
+    await rm(doomed, { recursive: true, force: true });
+  }
+
   async stage(key: string): Promise<string> {
     const dir = join(this.root, this.kind, `.staging-${key.slice(0, 12)}-${randomBytes(4).toString('hex')}`);
     await mkdir(dir, { recursive: true });
@@ -52,4 +125,11 @@ export class ContentStore {
   async discard(staging: string): Promise<void> {
     await rm(staging, { recursive: true, force: true });
   }
+}
+
+/** meta.json is what makes an entry an entry: replace it in one rename. */
+async function writeMetaAtomically(dir: string, meta: object): Promise<void> {
+  const tmp = join(dir, `.${META}.${process.pid}`);
+  await writeFile(tmp, JSON.stringify(meta, null, 2));
+  await rename(tmp, join(dir, META));
 }

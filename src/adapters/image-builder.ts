@@ -5,10 +5,12 @@ import ssh2 from 'ssh2';
 import { ConfigError, InfraError } from '../model/errors.js';
 import { imageCacheKey, parseRecipe, resolveStockKernelPackage, type ImageRecipe } from '../image/recipe.js';
 import type { Logger } from '../log.js';
-import { ContentStore } from './cache-dir.js';
+import { ContentStore, manifestOf, type Manifest } from './cache-dir.js';
 import { runChecked, runCommand } from './runner.js';
 import { projectPath } from './project.js';
 import { onInterrupt } from './cleanup.js';
+import { previousExitWasUnclean } from './cache-session.js';
+import { withLock } from './locks.js';
 import { readJsonFile } from './json-file.js';
 
 export interface ImageArtifact {
@@ -32,6 +34,7 @@ interface ImageMeta {
   hostKey: string;
   builtAt: string;
   buildSeconds: number;
+  files?: Manifest;
 }
 
 /** Files from guest/ that every image carries; their bytes are part of the cache key. */
@@ -86,28 +89,38 @@ export async function ensureImage(opts: { recipe: ImageRecipe; cacheDir: string;
   const { recipe, log } = opts;
   const store = new ContentStore(opts.cacheDir, 'images');
   const { key, kernelPackage } = await imageKey(recipe);
-  if (!opts.rebuild && (await store.has(key))) {
+  // A stat per file on every use; every byte hashed after a numacage died uncleanly.
+  const full = await previousExitWasUnclean(opts.cacheDir);
+  if (full) log.warn({ image: recipe.name, key }, 'a numacage using this cache died without cleaning up: hashing the image in full before use');
+  const hit = async () => {
+    if (opts.rebuild || !(await store.intact(key, { full, log }))) return undefined;
     const meta = JSON.parse(await readFile(join(store.entryPath(key), 'meta.json'), 'utf8')) as ImageMeta;
     log.info({ image: recipe.name, key }, 'image cache hit');
     return artifactFrom(store.entryPath(key), meta);
-  }
-  const started = Date.now();
-  log.info({ image: recipe.name, key, kernelPackage }, 'building image (mmdebstrap + mkfs.ext4 -d)');
-  const staging = await store.stage(key);
-  const unregister = onInterrupt(() => store.discard(staging));
-  try {
-    if (opts.rebuild) await rm(store.entryPath(key), { recursive: true, force: true });
-    const meta = await buildInto(staging, recipe, key, kernelPackage, log);
-    meta.buildSeconds = Math.round((Date.now() - started) / 100) / 10;
-    await writeFile(join(staging, 'meta.json'), JSON.stringify(meta, null, 2));
-    const dir = await store.commit(staging, key);
-    log.info({ image: recipe.name, seconds: meta.buildSeconds }, 'image built');
-    return artifactFrom(dir, meta);
-  } catch (err) {
-    await store.discard(staging);
-    throw err;
-  } finally {
-    unregister();
+  };
+  // Two runs on a fresh cache: one builds, the other waits and then hits.
+  return (await hit()) ?? withLock(join(opts.cacheDir, 'images'), key, `building image ${key}`, log, async () => (await hit()) ?? build());
+
+  async function build(): Promise<ImageArtifact> {
+    const started = Date.now();
+    log.info({ image: recipe.name, key, kernelPackage }, 'building image (mmdebstrap + mkfs.ext4 -d)');
+    const staging = await store.stage(key);
+    const unregister = onInterrupt(() => store.discard(staging));
+    try {
+      if (opts.rebuild) await rm(store.entryPath(key), { recursive: true, force: true });
+      const meta = await buildInto(staging, recipe, key, kernelPackage, log);
+      meta.buildSeconds = Math.round((Date.now() - started) / 100) / 10;
+      meta.files = await manifestOf(staging);
+      await writeFile(join(staging, 'meta.json'), JSON.stringify(meta, null, 2));
+      const dir = await store.commit(staging, key);
+      log.info({ image: recipe.name, seconds: meta.buildSeconds }, 'image built');
+      return artifactFrom(dir, meta);
+    } catch (err) {
+      await store.discard(staging);
+      throw err;
+    } finally {
+      unregister();
+    }
   }
 }
 

@@ -1,5 +1,5 @@
 import { createWriteStream, existsSync } from 'node:fs';
-import { copyFile, mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -9,10 +9,11 @@ import type { Logger } from '../log.js';
 import { describeMismatches, verifyConfig, type Fragment } from '../kernel/kconfig.js';
 import { buildDirKey, kernelArtifactKey, kernelRequestKey } from '../kernel/keys.js';
 import { firstBuildErrors, isWorkLine } from '../kernel/build-output.js';
-import { ContentStore } from './cache-dir.js';
+import { ContentStore, manifestOf, type Manifest } from './cache-dir.js';
 import { onInterrupt } from './cleanup.js';
 import { projectPath } from './project.js';
-import { processAlive, runCommand } from './runner.js';
+import { runCommand } from './runner.js';
+import { withLock } from './locks.js';
 import { WorkTree, loadPatches, resolveSource } from './kernel-source.js';
 
 export const DEFAULT_FRAGMENTS = ['guest-base', 'numa-mm'];
@@ -52,6 +53,7 @@ interface KernelMeta {
   builtAt: string;
   buildSeconds: number;
   objectsBuilt: number;
+  files?: Manifest;
 }
 
 export async function loadFragments(names: string[]): Promise<Fragment[]> {
@@ -87,7 +89,7 @@ export async function ensureKernel(req: KernelRequest): Promise<KernelArtifact> 
   const { log } = req;
   const { resolved, patches, fragments, store, aliasPath } = await resolveRequest(req);
   if (!req.rebuild) {
-    const hit = await readAlias(aliasPath, store);
+    const hit = await readAlias(aliasPath, store, log);
     if (hit) {
       log.info({ kernel: hit.release, key: hit.key }, 'kernel cache hit');
       return hit;
@@ -95,15 +97,14 @@ export async function ensureKernel(req: KernelRequest): Promise<KernelArtifact> 
   }
 
   const tree = new WorkTree(req.cacheDir, resolved);
-  const lock = await lockDir(tree.dir, log);
-  try {
+  return withLock(tree.dir, 'tree', 'building in this kernel tree', log, async () => {
     await tree.prepare(log);
     await tree.apply(patches);
     if (patches.length) log.info({ patches: patches.length }, 'patches applied');
     const buildDir = join(tree.dir, `build-${buildDirKey(BASE_CONFIG, fragments)}`);
     const finalConfig = await configure(tree.src, buildDir, fragments);
     const key = kernelArtifactKey({ sourceKey: resolved.key, patches, finalConfig });
-    if (!req.rebuild && (await store.has(key))) {
+    if (!req.rebuild && (await store.intact(key, { full: true, log }))) {
       await writeAlias(aliasPath, key);
       const meta = JSON.parse(await readFile(join(store.entryPath(key), 'meta.json'), 'utf8')) as KernelMeta;
       log.info({ kernel: meta.release, key }, 'kernel cache hit (same final .config)');
@@ -125,7 +126,7 @@ export async function ensureKernel(req: KernelRequest): Promise<KernelArtifact> 
       }
       const meta: KernelMeta = {
         key, release, source: resolved.description, patches: patches.map((p) => ({ name: p.name, sha256: sha256(p.text) })),
-        fragments: req.fragments, builtAt: new Date().toISOString(), buildSeconds, objectsBuilt,
+        fragments: req.fragments, builtAt: new Date().toISOString(), buildSeconds, objectsBuilt, files: await manifestOf(staging),
       };
       await writeFile(join(staging, 'meta.json'), JSON.stringify(meta, null, 2));
       const dir = await store.commit(staging, key);
@@ -138,9 +139,7 @@ export async function ensureKernel(req: KernelRequest): Promise<KernelArtifact> 
     } finally {
       unregister();
     }
-  } finally {
-    await lock();
-  }
+  });
 }
 
 async function resolveRequest(req: Pick<KernelRequest, 'cacheDir' | 'kernelSrc' | 'patches' | 'fragments'>) {
@@ -152,15 +151,17 @@ async function resolveRequest(req: Pick<KernelRequest, 'cacheDir' | 'kernelSrc' 
   return { resolved, patches, fragments, store, aliasPath: join(req.cacheDir, 'kernels', 'requests', requestKey) };
 }
 
-/** The kernel already built for this request, without building anything (for `numacage plan`). */
+/** The kernel already built for this request, without building or checking anything (for `numacage plan`). */
 export async function findCachedKernel(req: Pick<KernelRequest, 'cacheDir' | 'kernelSrc' | 'patches' | 'fragments'>): Promise<KernelArtifact | undefined> {
   const { store, aliasPath } = await resolveRequest(req);
   return readAlias(aliasPath, store);
 }
 
-async function readAlias(aliasPath: string, store: ContentStore): Promise<KernelArtifact | undefined> {
+/** The entry a request's alias names; with a logger, only if every file hashes as when built (a kernel is small). */
+async function readAlias(aliasPath: string, store: ContentStore, log?: Logger): Promise<KernelArtifact | undefined> {
   try {
     const key = (await readFile(aliasPath, 'utf8')).trim();
+    if (log && !(await store.intact(key, { full: true, log }))) return undefined;
     const meta = JSON.parse(await readFile(join(store.entryPath(key), 'meta.json'), 'utf8')) as KernelMeta;
     return artifactFrom(store.entryPath(key), meta, true);
   } catch {
@@ -261,31 +262,4 @@ async function make(src: string, buildDir: string, staging: string, ccacheDir: s
   return objects;
 }
 
-/** One build per work tree at a time; a lock left by a dead process is taken over. */
-async function lockDir(dir: string, log: Logger): Promise<() => Promise<void>> {
-  await mkdir(dir, { recursive: true });
-  const path = join(dir, 'lock');
-  for (let waited = 0; ; waited++) {
-    try {
-      const fh = await open(path, 'wx');
-      await fh.write(String(process.pid));
-      await fh.close();
-      const release = async () => void (await rm(path, { force: true }));
-      const unregister = onInterrupt(release);
-      return async () => {
-        unregister();
-        await release();
-      };
-    } catch (err) {
-      if ((err as { code?: string }).code !== 'EEXIST') throw err;
-      const pid = Number(await readFile(path, 'utf8').catch(() => '0'));
-      if (!pid || !processAlive(pid)) {
-        await rm(path, { force: true });
-        continue;
-      }
-      if (waited === 0) log.info({ pid }, 'another numacage is building in this kernel tree; waiting');
-      await new Promise((r) => setTimeout(r, 2000));
-    }
-  }
-}
 

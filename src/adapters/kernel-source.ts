@@ -1,5 +1,5 @@
 import { lstat, mkdir, readFile, readdir, rename, rm, stat, writeFile, copyFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { ConfigError } from '../model/errors.js';
 import type { Logger } from '../log.js';
@@ -36,11 +36,20 @@ export async function resolveSource(src: string | undefined): Promise<ResolvedSo
     throw new ConfigError(`--kernel-src ${src} does not look like a Linux tree (no Kconfig or scripts/kconfig/merge_config.sh)`);
   const head = rev.stdout.trim();
   const diff = await runChecked('git', ['-C', path, 'diff', 'HEAD', '--binary'], { stripFinalNewline: false });
-  const dirty = diff.stdout ? `-dirty-${createHash('sha256').update(diff.stdout).digest('hex').slice(0, 10)}` : '';
+  const untracked = await untrackedFiles(path);
+  const h = createHash('sha256').update(diff.stdout);
+  for (const f of untracked) h.update(`\0${f}\0`).update(await readFile(join(path, f)));
+  const dirty = diff.stdout || untracked.length ? `-dirty-${h.digest('hex').slice(0, 10)}` : '';
   return {
     source: { kind: 'git', path }, key: `git-${head.slice(0, 16)}${dirty}`, revision: head,
     description: `${path} at ${head.slice(0, 12)}${dirty ? ' with uncommitted changes' : ''}`,
   };
+}
+
+/** Files git does not track and does not ignore: the user's new files, which a build must see too. */
+async function untrackedFiles(repo: string): Promise<string[]> {
+  const r = await runChecked('git', ['-C', repo, 'ls-files', '--others', '--exclude-standard', '-z']);
+  return r.stdout.split('\0').filter(Boolean).sort();
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -107,25 +116,30 @@ async function readPatchFile(path: string, name: string): Promise<Patch[]> {
 /**
  * The tree numacage builds in: <cache>/kernel-work/<sourceKey>/src. Made once
  * (a hard-linked copy of the Debian extraction, or a shared clone of the git
- * tree; the user's checkout is never touched), then reset before each build:
- * the files the previous patch set touched are restored with a fresh mtime,
- * so make rebuilds exactly what the patches change.
+ * tree whose base commit holds the user's uncommitted and untracked changes;
+ * the user's checkout is never touched), then reset before each build: the
+ * files the previous patch set touched come back from the pristine source or
+ * the base commit with a fresh mtime, so make rebuilds exactly what the
+ * patches change and the user's own edits survive every patch set.
  */
 export class WorkTree {
   readonly dir: string;
   readonly src: string;
   private readonly pristine: string;
   private readonly appliedPath: string;
+  /** Present once a git work tree has its base commit (trees made before that are made again). */
+  private readonly baseMarker: string;
 
   constructor(readonly cacheDir: string, readonly resolved: ResolvedSource) {
     this.dir = join(cacheDir, 'kernel-work', resolved.key);
     this.src = join(this.dir, 'src');
     this.pristine = join(cacheDir, 'kernel-src', resolved.key);
     this.appliedPath = join(this.dir, 'applied.json');
+    this.baseMarker = join(this.dir, 'base-commit');
   }
 
   async prepare(log: Logger): Promise<void> {
-    if (await exists(join(this.src, 'Makefile'))) return;
+    if ((await exists(join(this.src, 'Makefile'))) && (this.resolved.source.kind === 'debian' || (await exists(this.baseMarker)))) return;
     await mkdir(this.dir, { recursive: true });
     await rm(this.src, { recursive: true, force: true });
     const s = this.resolved.source;
@@ -148,6 +162,15 @@ export class WorkTree {
       await runChecked('git', ['-C', staging, 'checkout', '--quiet', '--detach', head]);
       const diff = await runChecked('git', ['-C', s.path, 'diff', 'HEAD', '--binary'], { stripFinalNewline: false });
       if (diff.stdout) await runChecked('git', ['-C', staging, 'apply', '--binary', '-'], { input: diff.stdout });
+      for (const f of await untrackedFiles(s.path)) {
+        await mkdir(dirname(join(staging, f)), { recursive: true });
+        await copyFile(join(s.path, f), join(staging, f));
+      }
+      // The user's changes become the base commit: a reset restores them, never HEAD's version.
+      await runChecked('git', ['-C', staging, 'add', '-A']);
+      const id = ['-c', 'user.name=numacage', '-c', 'user.email=numacage@localhost'];
+      await runChecked('git', ['-C', staging, ...id, 'commit', '--quiet', '--no-verify', '--allow-empty', '-m', `numacage: base, ${s.path} at ${head.slice(0, 12)} with its uncommitted and untracked changes`]);
+      await writeFile(this.baseMarker, (await runChecked('git', ['-C', staging, 'rev-parse', 'HEAD'])).stdout.trim());
       await rename(staging, this.src);
     }
     await writeFile(this.appliedPath, JSON.stringify({ files: [] }));
@@ -177,7 +200,7 @@ export class WorkTree {
     if (s.kind === 'git' && files.length) {
       const tracked = await runCommand('git', ['-C', this.src, 'ls-files', '--', ...files]);
       const list = tracked.stdout.split('\n').filter(Boolean);
-      if (list.length) await runChecked('git', ['-C', this.src, 'checkout', '--', ...list]);
+      if (list.length) await runChecked('git', ['-C', this.src, 'checkout', 'HEAD', '--', ...list]);
     }
     await writeFile(this.appliedPath, JSON.stringify({ files: [] }));
   }

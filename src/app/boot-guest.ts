@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ImageArtifact } from '../adapters/image-builder.js';
@@ -6,32 +6,20 @@ import { freeLocalPort } from '../adapters/ports.js';
 import { qmpCommand } from '../adapters/qmp.js';
 import { onInterrupt } from '../adapters/cleanup.js';
 import { QEMU_BINARY, startQemu, type QemuProcess } from '../adapters/qemu-process.js';
-import { runChecked } from '../adapters/runner.js';
+import { processAlive, runChecked } from '../adapters/runner.js';
 import type { ConsoleBuffer } from '../console/console-buffer.js';
 import { waitForSsh } from '../guest/readiness.js';
 import { CrashWatch } from '../guest/crash-watch.js';
 import { SshSession, type ExecResult } from '../guest/ssh.js';
 import type { Logger } from '../log.js';
-import type { Topology } from '../model/topology.js';
-import { buildKernelCmdline, buildQemuArgs, type Accel } from '../qemu/args.js';
+import { materialise, type RunPlan } from '../plan/run-plan.js';
 import { renderCommandLine, renderReproducer } from '../qemu/reproducer.js';
-
-export type InitMode = 'minimal' | 'systemd';
-export const MINIMAL_INIT = '/sbin/numacage-init';
 
 export interface BootRequest {
   runDir: string;
-  topology: Topology;
-  kernel: { vmlinuz: string; initrd?: string };
+  /** The run's plan: QEMU argv with slots, disks, timeouts, init. */
+  plan: RunPlan;
   image: ImageArtifact;
-  accel: Accel;
-  cpuModel: string;
-  init: InitMode;
-  /** Extra kernel command-line words after the topology's (--append). */
-  append: string[];
-  bootTimeoutMs: number;
-  /** Console silence during boot that counts as a hang. */
-  silenceTimeoutMs: number;
   log: Logger;
 }
 
@@ -59,43 +47,48 @@ const SYSTEMD_POWERDOWN_MS = 15_000;
 const SCRATCH_DISK_SIZE = '256M';
 const QMP_TIMEOUT_MS = 10_000;
 
-export async function bootGuest(req: BootRequest): Promise<Guest> {
-  const overlay = join(req.runDir, 'root.qcow2');
-  await runChecked('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', req.image.disk, overlay]);
-  // An empty scratch disk for each virtio-blk the topology places on a node (the root disk stays on pcie.0).
-  const scratchDisks: string[] = [];
-  for (const [i] of req.topology.devices.filter((d) => d.kind === 'virtio-blk').entries()) {
-    const disk = join(req.runDir, `scratch${i}.qcow2`);
-    await runChecked('qemu-img', ['create', '-q', '-f', 'qcow2', disk, SCRATCH_DISK_SIZE]);
-    scratchDisks.push(disk);
+const QMP_DIR_PREFIX = 'numacage-qmp-';
+
+async function sweepQmpDirsOfDeadProcesses(): Promise<void> {
+  for (const name of await readdir(tmpdir())) {
+    const pid = Number(/^numacage-qmp-(\d+)-/.exec(name)?.[1]);
+    if (pid && !processAlive(pid)) await rm(join(tmpdir(), name), { recursive: true, force: true });
   }
-  // A unix socket path must stay under 108 bytes, so the QMP socket lives in a short private dir.
-  const qmpDir = await mkdtemp(join(tmpdir(), 'numacage-qmp-'));
-  const qmpSocket = join(qmpDir, 'qmp.sock');
+}
+
+export async function bootGuest(req: BootRequest): Promise<Guest> {
+  const { plan } = req;
+  // A unix socket path must stay under 108 bytes, so the QMP socket lives in a short private dir,
+  // named by our pid so that the dir of a numacage that was SIGKILLed is swept by the next one.
+  await sweepQmpDirsOfDeadProcesses();
+  const qmpDir = await mkdtemp(join(tmpdir(), `${QMP_DIR_PREFIX}${process.pid}-`));
   // Interrupted (SIGINT, SIGTERM), the dir goes too; QEMU is stopped by its own cleanup first.
   const forgetQmpDir = onInterrupt(() => rm(qmpDir, { recursive: true, force: true }));
-  const cmdline = buildKernelCmdline({ init: req.init === 'minimal' ? MINIMAL_INIT : undefined, extra: [...req.topology.cmdline, ...req.append] });
+  const at = (sshPort: number) => ({ runDir: req.runDir, qmpDir, sshPort });
+  const [overlay] = materialise([plan.rootDisk], at(0)) as [string];
+  const scratchDisks = materialise(plan.scratchDisks, at(0));
+  const qmpSocket = join(qmpDir, 'qmp.sock');
+  await runChecked('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', req.image.disk, overlay]);
+  // An empty scratch disk for each virtio-blk the topology places on a node (the root disk stays on pcie.0).
+  for (const disk of scratchDisks) await runChecked('qemu-img', ['create', '-q', '-f', 'qcow2', disk, SCRATCH_DISK_SIZE]);
   const privateKey = await readFile(req.image.privateKeyPath);
 
   for (let attempt = 1; ; attempt++) {
     const sshPort = await freeLocalPort();
-    const args = buildQemuArgs({
-      topology: req.topology, accel: req.accel, cpuModel: req.cpuModel, kernel: req.kernel.vmlinuz, initrd: req.kernel.initrd,
-      cmdline, rootDisk: overlay, scratchDisks, qmpSocket, sshPort,
-    });
+    const args = materialise(plan.argv, at(sshPort));
     await writeFile(join(req.runDir, 'qemu-argv.txt'), renderCommandLine(QEMU_BINARY, args) + '\n');
     await writeFile(join(req.runDir, 'reproduce.sh'),
       renderReproducer({ binary: QEMU_BINARY, args, baseImage: req.image.disk, overlay, scratchDisks, qmpSocket, sshPort, privateKey: req.image.privateKeyPath }),
       { mode: 0o755 });
     const started = Date.now();
-    req.log.info({ accel: req.accel, sshPort, init: req.init }, 'booting guest');
+    req.log.info({ accel: plan.accel.accel, sshPort, init: plan.init }, 'booting guest');
     const qemu = await startQemu({ args, qmpSocket, consoleLogPath: join(req.runDir, 'console.log'), log: req.log });
     const crashWatch = new CrashWatch(qemu.console);
     void qemu.exited.then(() => crashWatch.finish());
     const target = { port: sshPort, user: 'root', privateKey, hostKey: req.image.hostKey };
     let root: SshSession;
     try {
-      root = await waitForSsh(target, qemu, crashWatch, { sshMs: req.bootTimeoutMs, noOutputMs: req.silenceTimeoutMs, attemptMs: SSH_ATTEMPT_TIMEOUT_MS });
+      root = await waitForSsh(target, qemu, crashWatch, { sshMs: plan.bootTimeoutMs, noOutputMs: plan.silenceTimeoutMs, attemptMs: SSH_ATTEMPT_TIMEOUT_MS });
     } catch (err) {
       await qemu.stop(1000);
       const exit = await qemu.exited;
@@ -127,7 +120,7 @@ export async function bootGuest(req: BootRequest): Promise<Guest> {
         for (const s of sessions.values()) s.close();
         // A kept overlay should be consistent: systemd gets the power button and a moment to shut down
         // (the minimal init ignores it). A discarded overlay needs no clean shutdown.
-        await qemu.stop(3000, opts.keep && req.init === 'systemd' ? SYSTEMD_POWERDOWN_MS : 0);
+        await qemu.stop(3000, opts.keep && plan.init === 'systemd' ? SYSTEMD_POWERDOWN_MS : 0);
         await rm(qmpDir, { recursive: true, force: true });
         forgetQmpDir();
         if (!opts.keep) for (const disk of [overlay, ...scratchDisks]) await rm(disk, { force: true });

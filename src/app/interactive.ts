@@ -13,7 +13,7 @@ export async function bootGuestCommand(opts: RunOptions): Promise<number> {
   const prepared = await prepareRun(opts);
   let guest;
   try {
-    guest = await bootGuest(bootRequest(prepared, opts));
+    guest = await bootGuest(bootRequest(prepared, opts.log));
   } catch (err) {
     if (!(err instanceof BootFailure)) throw err;
     process.stderr.write(`boot failed (${err.reason}): ${err.message}\n${err.consoleTail.map((l) => `  ${l}`).join('\n')}\n`);

@@ -1,48 +1,42 @@
-import { cachedKvmVerdict, type AccelRequest } from '../adapters/accel.js';
-import { imageKey, loadRecipe } from '../adapters/image-builder.js';
-import { ContentStore } from '../adapters/cache-dir.js';
-import { QEMU_BINARY } from '../adapters/qemu-process.js';
-import type { Logger } from '../log.js';
-import { buildKernelCmdline, buildQemuArgs, type Accel } from '../qemu/args.js';
-import { renderCommandLine } from '../qemu/reproducer.js';
-import { MINIMAL_INIT, type InitMode } from './boot-guest.js';
-import { resolveTopology } from './resolve.js';
-import type { KernelChoice } from './run.js';
-import { findCachedKernel } from '../adapters/kernel-builder.js';
 import { join } from 'node:path';
+import { accelFromVerdict, cachedKvmVerdict } from '../adapters/accel.js';
+import { ContentStore } from '../adapters/cache-dir.js';
+import { imageKey, loadRecipe } from '../adapters/image-builder.js';
+import { findCachedKernel } from '../adapters/kernel-builder.js';
+import { QEMU_BINARY } from '../adapters/qemu-process.js';
+import { planRun, type HostFacts, type RunPlan } from '../plan/run-plan.js';
+import { renderCommandLine } from '../qemu/reproducer.js';
+import { resolveTopology } from './resolve.js';
+import type { RunOptions } from './run.js';
 
-/** `numacage plan --dry-run`: the resolved topology and the exact QEMU argv; builds and boots nothing. */
-export async function planCommand(opts: {
-  cacheDir: string; log: Logger; topology: string; image: string; accel: AccelRequest; init: InitMode; append: string[]; kernel: KernelChoice;
-}): Promise<string> {
-  const topology = await resolveTopology(opts.topology);
+/** What the caches and the last KVM test say, without building or booting anything. */
+async function hostFactsFromCaches(opts: Pick<RunOptions, 'cacheDir' | 'image' | 'accel' | 'kernel'>): Promise<HostFacts> {
   const recipe = await loadRecipe(opts.image);
   const { key, kernelPackage } = await imageKey(recipe);
   const store = new ContentStore(opts.cacheDir, 'images');
-  const cached = await store.has(key);
-  const dir = store.entryPath(key);
-  let accel: Accel = 'tcg';
-  let cpuModel = 'max';
-  let accelNote = 'TCG';
-  if (opts.accel === 'kvm') [accel, cpuModel, accelNote] = ['kvm', 'host', 'KVM (as asked)'];
-  else if (opts.accel === 'auto') {
-    const kvm = await cachedKvmVerdict(opts.cacheDir);
-    if (kvm?.usable) [accel, cpuModel, accelNote] = ['kvm', kvm.cpuModel, 'KVM (test boot passed)'];
-    else accelNote = kvm ? `TCG (KVM unusable: ${kvm.reason})` : 'TCG unless the KVM test boot passes at run time';
-  }
-  let kernel = { vmlinuz: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.img') as string | undefined, note: `stock kernel ${kernelPackage}` };
+  const imageDir = store.entryPath(key);
+  let kernel: HostFacts['kernel'] = { kind: 'stock', vmlinuz: join(imageDir, 'vmlinuz'), initrd: join(imageDir, 'initrd.img'), note: `stock kernel ${kernelPackage}` };
   if (opts.kernel.kind === 'built') {
     const built = await findCachedKernel({ ...opts.kernel, cacheDir: opts.cacheDir });
     kernel = built
-      ? { vmlinuz: built.bzImage, initrd: undefined, note: `built kernel ${built.release} (cached: ${built.dir})` }
-      : { vmlinuz: '<built-kernel>/bzImage', initrd: undefined, note: 'built kernel, not built yet (numacage kernel build)' };
+      ? { kind: 'built', vmlinuz: built.bzImage, note: `built kernel ${built.release} (cached: ${built.dir})`, config: built.config }
+      : { kind: 'built', vmlinuz: '<built-kernel>/bzImage', note: 'built kernel, not built yet (numacage kernel build)' };
   }
-  const args = buildQemuArgs({
-    topology, accel, cpuModel,
-    kernel: kernel.vmlinuz, initrd: kernel.initrd,
-    cmdline: buildKernelCmdline({ init: opts.init === 'minimal' ? MINIMAL_INIT : undefined, extra: [...topology.cmdline, ...opts.append] }),
-    rootDisk: '<run-dir>/root.qcow2', scratchDisks: [], qmpSocket: '<private-dir>/qmp.sock', sshPort: 0,
-  });
+  const accel = accelFromVerdict(opts.accel, opts.accel === 'tcg' ? undefined : await cachedKvmVerdict(opts.cacheDir));
+  return { image: { recipe: recipe.name, key, note: (await store.has(key)) ? 'cached' : 'not built yet' }, kernel, accel };
+}
+
+/** The plan of the run these options describe, as `run` would make it (run dir, QMP dir and SSH port left as slots). */
+export async function planFromOptions(opts: Omit<RunOptions, 'keep' | 'outDir'>): Promise<RunPlan> {
+  const topology = await resolveTopology(opts.topology);
+  return planRun(
+    { topology, init: opts.init, append: opts.append, bootTimeoutSeconds: opts.bootTimeoutSeconds, checks: opts.invariants, kernelLabel: opts.kernel.label },
+    await hostFactsFromCaches(opts),
+  );
+}
+
+export function renderPlan(plan: RunPlan): string {
+  const { topology } = plan;
   const nodes = topology.nodes.map((n) => {
     const backend = n.backend.kind === 'memfd' ? `memfd share=${n.backend.share ? 'on (MAP_SHARED)' : 'off (MAP_PRIVATE)'}` : 'ram';
     return `  node ${n.id}: ${n.memMiB} MiB, ${backend}, cpus ${n.cpus.length ? n.cpus.join(',') : 'none'}`;
@@ -51,12 +45,19 @@ export async function planCommand(opts: {
     `topology ${topology.name}: ${topology.description}`,
     ...nodes,
     ...topology.devices.map((d) => `  ${d.kind} on node ${d.node} (pxb-pcie)`),
-    `image ${recipe.name}: key ${key} (${cached ? 'cached' : 'not built yet'})`,
-    `kernel: ${kernel.note}`,
-    `accelerator: ${accelNote}`,
-    `init: ${opts.init}`,
-    'qemu argv (ssh port chosen at boot):',
-    renderCommandLine(QEMU_BINARY, args),
+    `image ${plan.image.recipe}: key ${plan.image.key} (${plan.image.note})`,
+    `kernel: ${plan.kernel.note}`,
+    `accelerator: ${plan.accel.note}`,
+    `init: ${plan.init}; SSH within ${plan.bootTimeoutMs / 1000} s`,
+    `checks (${plan.checks.length}): ${plan.checks.join(', ') || 'none'}`,
+    'qemu argv ({run-dir}, {qmp-dir} and {ssh-port} are filled in at boot):',
+    renderCommandLine(QEMU_BINARY, plan.argv),
     '',
   ].join('\n');
+}
+
+/** `numacage plan`: the run as data, as text or JSON; builds and boots nothing. */
+export async function planCommand(opts: Omit<RunOptions, 'keep' | 'outDir'>, format: 'text' | 'json'): Promise<string> {
+  const plan = await planFromOptions(opts);
+  return format === 'json' ? `${JSON.stringify(plan, null, 2)}\n` : renderPlan(plan);
 }

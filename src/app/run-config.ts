@@ -1,35 +1,55 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { ConfigError } from '../model/errors.js';
+import { z } from 'zod';
+import { SCHEMA_KEY, parseOrThrow, says } from '../schema/parse.js';
 
-const TOP_KEYS = ['topology', 'image', 'accel', 'init', 'suite', 'only', 'append', 'boot-timeout', 'kernel', 'guests', 'jobs'];
-const KERNEL_KEYS = ['kind', 'src', 'patches', 'kconfig'];
+const text = z.string(says('must be a string'));
+const wholeAtLeastOne = z.number(says('must be a whole number >= 1')).int(says('must be a whole number >= 1')).min(1, says('must be a whole number >= 1'));
+const kernelKind = z.enum(['stock', 'built'], says('must be "stock" or "built"'));
+
+/** A run config file (docs/run-config.md): the flags of `numacage run` as JSON. */
+export const RunConfigFile = z
+  .strictObject({
+    ...SCHEMA_KEY,
+    topology: text.meta({ description: 'built-in topology name, path to a topology .json, or a comma list' }).optional(),
+    image: text.meta({ description: 'image recipe name under images/ or path to a recipe .json' }).optional(),
+    accel: z.enum(['auto', 'kvm', 'tcg'], says('must be "auto", "kvm" or "tcg"')).optional(),
+    init: z.enum(['minimal', 'systemd'], says('must be "minimal" or "systemd"')).optional(),
+    suite: text.meta({ description: 'isolation or smoke' }).optional(),
+    only: text.meta({ description: 'comma list of invariant ids' }).optional(),
+    append: z.union([text, z.array(text)], says('must be a string or a list of strings')).meta({ description: 'extra guest kernel command-line words' }).optional(),
+    'boot-timeout': z.number(says('must be a number of seconds above 0')).positive(says('must be a number of seconds above 0')).optional(),
+    kernel: z
+      .union([
+        kernelKind,
+        z.strictObject({
+          kind: kernelKind.optional(),
+          src: text.meta({ description: 'kernel git work tree' }).optional(),
+          patches: text.meta({ description: 'folder under patches/, a .patch file or an mbox' }).optional(),
+          kconfig: z.array(text, says('must be a list of fragment names or paths')).optional(),
+        }),
+      ], says('must be "stock", "built" or an object { "kind", "src", "patches", "kconfig" }'))
+      .optional(),
+    guests: wholeAtLeastOne.optional(),
+    jobs: wholeAtLeastOne.optional(),
+  }, says('the file must hold a JSON object'))
+  .meta({ title: 'numacage run config', description: 'Options of numacage run/boot/plan --config (docs/run-config.md); flags win over them' });
 
 /**
- * A run config file (docs/run-config.md) → the command-line options it
- * stands for; flags given on the command line win. Paths with a "/" are
- * relative to the file. Pure.
+ * A run config file → the command-line options it stands for; flags given on
+ * the command line win. Paths with a "/" are relative to the file. Pure.
  */
 export function parseRunConfig(raw: unknown, path: string): Record<string, unknown> {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`run config ${path} must hold a JSON object`);
-  const cfg = raw as Record<string, unknown>;
-  const problems = Object.keys(cfg).filter((k) => !TOP_KEYS.includes(k)).map((k) => `unknown key "${k}" (known: ${TOP_KEYS.join(', ')})`);
+  const { $schema: _schema, kernel, append, ...flags } = parseOrThrow(RunConfigFile, raw, `run config ${path}`, 'see docs/run-config.md and docs/schemas/run-config.schema.json');
   const here = (p: string) => (p.includes('/') && !isAbsolute(p) ? resolve(dirname(path), p) : p);
-  const out: Record<string, unknown> = {};
-  for (const k of TOP_KEYS) if (k !== 'kernel' && cfg[k] !== undefined) out[k] = cfg[k];
-  if (typeof out.topology === 'string') out.topology = here(out.topology);
-  if (Array.isArray(out.append)) out.append = out.append.join(' ');
-  const kernel = cfg.kernel;
-  if (kernel === 'stock' || kernel === 'built') out.kernel = kernel;
-  else if (typeof kernel === 'object' && kernel !== null && !Array.isArray(kernel)) {
-    const k = kernel as Record<string, unknown>;
-    problems.push(...Object.keys(k).filter((x) => !KERNEL_KEYS.includes(x)).map((x) => `unknown key "kernel.${x}" (known: ${KERNEL_KEYS.join(', ')})`));
-    if (k.kind !== undefined && k.kind !== 'stock' && k.kind !== 'built') problems.push('"kernel.kind" must be "stock" or "built"');
-    if (k.kconfig !== undefined && (!Array.isArray(k.kconfig) || !k.kconfig.every((x) => typeof x === 'string'))) problems.push('"kernel.kconfig" must be a list of fragment names or paths');
-    out.kernel = k.kind ?? 'built';
-    if (typeof k.src === 'string') out['kernel-src'] = here(k.src);
-    if (typeof k.patches === 'string') out.patches = here(k.patches);
-    if (Array.isArray(k.kconfig)) out.kconfig = (k.kconfig as string[]).map(here);
-  } else if (kernel !== undefined) problems.push('"kernel" must be "stock", "built" or an object { kind, src, patches, kconfig }');
-  if (problems.length) throw new ConfigError(`run config ${path} is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`, 'see docs/run-config.md');
+  const out: Record<string, unknown> = { ...flags };
+  if (flags.topology !== undefined) out.topology = flags.topology.split(',').map(here).join(',');
+  if (append !== undefined) out.append = Array.isArray(append) ? append.join(' ') : append;
+  if (typeof kernel === 'string') out.kernel = kernel;
+  else if (kernel) {
+    out.kernel = kernel.kind ?? 'built';
+    if (kernel.src !== undefined) out['kernel-src'] = here(kernel.src);
+    if (kernel.patches !== undefined) out.patches = here(kernel.patches);
+    if (kernel.kconfig !== undefined) out.kconfig = kernel.kconfig.map(here);
+  }
   return out;
 }

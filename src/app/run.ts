@@ -6,13 +6,13 @@ import { ensureKernel, type KernelRequest } from '../adapters/kernel-builder.js'
 import { ensureImage, loadRecipe, type ImageArtifact } from '../adapters/image-builder.js';
 import { BootFailure, isTcgPatchingArtifact } from '../guest/boot-failure.js';
 import type { Logger } from '../log.js';
-import type { Topology } from '../model/topology.js';
 import type { Verdict } from '../model/verdict.js';
 import { renderJson } from '../report/json.js';
 import { renderJunit } from '../report/junit.js';
 import { renderKtap } from '../report/ktap.js';
 import { renderText } from '../report/text.js';
-import { bootGuest, type BootRequest, type Guest, type InitMode } from './boot-guest.js';
+import { bootGuest, type BootRequest, type Guest } from './boot-guest.js';
+import { planRun, type InitMode, type RunPlan } from '../plan/run-plan.js';
 import { ensureProbeBinary } from '../adapters/probe-binary.js';
 import { resolveTopology } from './resolve.js';
 import { CheckProgress, runChecks } from './run-checks.js';
@@ -55,26 +55,16 @@ export interface RunOutcome {
   text: string;
 }
 
-/** Seconds a guest gets to answer SSH: TCG is several times slower than KVM, systemd than the minimal init. */
-export function defaultBootTimeoutSeconds(accel: string, init: InitMode): number {
-  const tcg = init === 'systemd' ? 240 : 120;
-  return accel === 'kvm' ? tcg / 3 : tcg;
-}
-
-/** Console silence while booting that counts as a hang (the stock initramfs is quiet for a few seconds at most). */
-export function silenceTimeoutSeconds(accel: string): number {
-  return accel === 'kvm' ? 20 : 60;
-}
-
 function newRunId(topology: string, now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  return `${stamp}-${topology}-${Math.random().toString(16).slice(2, 6)}`;
+  return `${stamp}-${topology.replace(/[^A-Za-z0-9._-]/g, '_')}-${Math.random().toString(16).slice(2, 6)}`;
 }
 
 const seconds = (since: number) => Math.round((Date.now() - since) / 100) / 10;
 
 export interface PreparedRun {
-  topology: Topology;
+  /** The run as data; its argv is materialised at boot. */
+  plan: RunPlan;
   /** The static guest probe, when the selected invariants need it. */
   probe?: { path: string; sha256: string };
   image: ImageArtifact;
@@ -85,8 +75,8 @@ export interface PreparedRun {
   timings: Record<string, number>;
 }
 
-/** Resolves topology, image (building it if needed) and accelerator, and makes the run directory. */
-export async function prepareRun(opts: Pick<RunOptions, 'cacheDir' | 'outDir' | 'topology' | 'image' | 'accel' | 'kernel' | 'invariants' | 'log'>): Promise<PreparedRun> {
+/** Makes the image and kernel ready (building them if needed), picks the accelerator, plans the run and makes its directory. */
+export async function prepareRun(opts: Omit<RunOptions, 'keep'>): Promise<PreparedRun> {
   const topology = await resolveTopology(opts.topology);
   const recipe = await loadRecipe(opts.image);
   assertQemuInstalled();
@@ -104,23 +94,23 @@ export async function prepareRun(opts: Pick<RunOptions, 'cacheDir' | 'outDir' | 
   // Which checks run the probe depends on the kernel's profile too; building it is a cache hit but once.
   const probe = opts.invariants.some((id) => !['topology', 'abi'].includes(id)) ? await ensureProbeBinary(opts.cacheDir) : undefined;
   const accel = await chooseAccel(opts.accel, opts.cacheDir, opts.log, kernel.vmlinuz);
+  const plan = planRun(
+    { topology, init: opts.init, append: opts.append, bootTimeoutSeconds: opts.bootTimeoutSeconds, checks: opts.invariants, kernelLabel: opts.kernel.label },
+    {
+      image: { recipe: recipe.name, key: image.key, note: 'ready' },
+      kernel: { kind: kernel.kind, vmlinuz: kernel.vmlinuz, initrd: kernel.initrd, note: `${kernel.kind} kernel ${kernel.release}`, ...(kernel.config ? { config: kernel.config } : {}) },
+      accel,
+    },
+  );
   const runId = newRunId(topology.name);
   const runDir = resolve(opts.outDir, runId);
   await mkdir(runDir, { recursive: true });
   opts.log.info({ runDir }, 'run started');
   if (kernel.config) await copyFile(kernel.config, join(runDir, 'kernel.config'));
-  return { topology, image, kernel, accel, runId, runDir, timings, ...(probe ? { probe } : {}) };
+  return { plan, image, kernel, accel, runId, runDir, timings, ...(probe ? { probe } : {}) };
 }
 
-export function bootRequest(p: PreparedRun, opts: Pick<RunOptions, 'init' | 'bootTimeoutSeconds' | 'append' | 'log'>): BootRequest {
-  const bootTimeoutMs = (opts.bootTimeoutSeconds ?? defaultBootTimeoutSeconds(p.accel.accel, opts.init)) * 1000;
-  return {
-    runDir: p.runDir, topology: p.topology, image: p.image, accel: p.accel.accel, cpuModel: p.accel.cpuModel, init: opts.init, log: opts.log,
-    append: opts.append, silenceTimeoutMs: Math.min(bootTimeoutMs, silenceTimeoutSeconds(p.accel.accel) * 1000),
-    kernel: { vmlinuz: p.kernel.vmlinuz, initrd: p.kernel.initrd },
-    bootTimeoutMs,
-  };
-}
+export const bootRequest = (p: PreparedRun, log: Logger): BootRequest => ({ runDir: p.runDir, plan: p.plan, image: p.image, log });
 
 /** image → boot → probe → evaluate → report. Failures of the guest are results; user and host errors throw. */
 export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
@@ -131,20 +121,18 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
 /** boot → probe → evaluate → report, for a run whose image and kernel are ready. */
 export async function executeRun(prepared: PreparedRun, opts: RunOptions, t0 = Date.now()): Promise<RunOutcome> {
   const { log } = opts;
-  const { topology, kernel, accel, runId, runDir, timings } = prepared;
-  const boot = bootRequest(prepared, opts);
+  const { plan, kernel, accel, runId, runDir, timings } = prepared;
+  const { topology } = plan;
+  const boot = bootRequest(prepared, log);
   const verdict: Verdict = {
     runId,
     topology: topology.name,
-    kernel: { kind: kernel.kind, release: kernel.release, path: kernel.vmlinuz, ...(opts.kernel.label ? { label: opts.kernel.label } : {}) },
+    kernel: { kind: kernel.kind, release: kernel.release, path: kernel.vmlinuz, ...(plan.kernelLabel ? { label: plan.kernelLabel } : {}) },
     accel: { accel: accel.accel, cpuModel: accel.cpuModel, ...(accel.kvm && !accel.kvm.usable ? { note: `KVM unusable: ${accel.kvm.reason}` } : {}) },
     checks: [],
     crashes: [],
     timings,
-    artifacts: {
-      console: 'console.log', qemuArgv: 'qemu-argv.txt', reproducer: 'reproduce.sh', probes: 'probe/', json: 'report.json', junit: 'junit.xml', ktap: 'results.ktap',
-      ...(kernel.config ? { kernelConfig: 'kernel.config' } : {}),
-    },
+    artifacts: plan.artifacts,
   };
 
   let guest: Guest | undefined;

@@ -10,6 +10,7 @@ import { planCommand } from '../app/plan.js';
 import { type KernelChoice, type RunOptions } from '../app/run.js';
 import { runMatrix } from '../app/matrix.js';
 import { compareCommand } from '../app/compare.js';
+import { verifyCache } from '../app/cache.js';
 import { parseRunConfig } from '../app/run-config.js';
 import { readJsonFile } from '../adapters/json-file.js';
 import { DEFAULT_FRAGMENTS, ensureKernel } from '../adapters/kernel-builder.js';
@@ -17,6 +18,8 @@ import { createLogger, type Logger } from '../log.js';
 import { ConfigError, ExitCode, NumacageError } from '../model/errors.js';
 import { DEFAULT_TOPOLOGY } from '../topology/builtin.js';
 import { selectInvariants } from '../invariants/registry.js';
+import { z } from 'zod';
+import { says } from '../schema/parse.js';
 
 const DEFAULT_IMAGE = 'debian-bookworm';
 
@@ -77,14 +80,29 @@ function kernelChoices(argv: GuestArgv): KernelChoice[] {
   });
 }
 
+const wholeAtLeastOne = z.number(says('must be a whole number >= 1')).int(says('must be a whole number >= 1')).min(1, says('must be a whole number >= 1'));
+const NumericOptions = z.object({
+  'boot-timeout': z.number(says('must be a number of seconds above 0, e.g. 300')).positive(says('must be a number of seconds above 0, e.g. 300')).optional(),
+  guests: wholeAtLeastOne.optional(),
+  jobs: wholeAtLeastOne.optional(),
+});
+
+/** yargs turns "abc" into NaN: the schema refuses it, and the message quotes what was typed. */
+function checkNumbers(argv: object): void {
+  const r = NumericOptions.safeParse(argv);
+  if (r.success) return;
+  const issue = r.error.issues[0]!;
+  const flag = `--${String(issue.path[0])}`;
+  const typed = process.argv[process.argv.indexOf(flag) + 1] ?? String((argv as Record<string, unknown>)[String(issue.path[0])]);
+  throw new ConfigError(`${flag} ${typed}: ${issue.message}`, 'see numacage run --help');
+}
+
 function runOptionsFrom(argv: GuestArgv): RunOptions {
   const { cacheDir, log } = common(argv);
   const kernels = kernelChoices(argv);
   if (kernels.length > 1 || argv.topology.includes(',')) throw new ConfigError('only `numacage run` takes several topologies or kernels');
   const kernel = kernels[0]!;
-  const timeout = argv['boot-timeout'];
-  if (timeout !== undefined && !(Number.isFinite(timeout) && timeout > 0))
-    throw new ConfigError(`--boot-timeout ${process.argv[process.argv.indexOf('--boot-timeout') + 1] ?? timeout}: not a number of seconds`, 'give the seconds to wait for SSH, e.g. --boot-timeout 300');
+  checkNumbers(argv);
   return {
     cacheDir, log, outDir: argv.out, topology: argv.topology, image: argv.image, accel: argv.accel, init: argv.init,
     bootTimeoutSeconds: argv['boot-timeout'], keep: argv.keep, kernel, append: argv.append?.split(/\s+/).filter(Boolean) ?? [],
@@ -118,10 +136,12 @@ async function main(): Promise<number> {
       const image = await ensureImage({ recipe: await loadRecipe(argv.recipe), cacheDir, log, rebuild: argv.rebuild });
       process.stdout.write(`${image.dir}\n`);
     })
-    .command('plan', 'print the resolved topology and the exact QEMU argv, run nothing', (y) => kernelOptions(guestOptions(y)).option('dry-run', { type: 'boolean', default: true }),
+    .command('plan', 'print the run as data: resolved topology, kernel, accelerator, checks and the exact QEMU argv; run nothing', (y) =>
+      kernelOptions(guestOptions(y))
+        .option('dry-run', { type: 'boolean', default: true, describe: 'always on: plan never builds or boots' })
+        .option('format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'json prints the RunPlan' }),
     async (argv) => {
-      const o = runOptionsFrom(argv);
-      process.stdout.write(await planCommand({ ...o, topology: o.topology }));
+      process.stdout.write(await planCommand(runOptionsFrom(argv), argv.format));
     })
     .command('kernel <action>', 'build a kernel from source with patches and kconfig fragments (cached by content)', (y) =>
       kernelOptions(y.positional('action', { choices: ['build'] as const, demandOption: true }))
@@ -136,8 +156,6 @@ async function main(): Promise<number> {
         .option('guests', { type: 'number', default: 1, describe: 'guests per (topology, kernel) pair' })
         .option('jobs', { type: 'number', describe: 'guests at once (default: as many as CPUs and memory allow)' }),
     async (argv) => {
-      if (!Number.isInteger(argv.guests) || argv.guests < 1) throw new ConfigError(`--guests ${argv.guests}: must be a whole number >= 1`);
-      if (argv.jobs !== undefined && (!Number.isInteger(argv.jobs) || argv.jobs < 1)) throw new ConfigError(`--jobs ${argv.jobs}: must be a whole number >= 1`);
       const base = runOptionsFrom({ ...argv, topology: argv.topology.split(',')[0]!, kernel: argv.kernel?.split(',')[0] });
       const result = await runMatrix({
         ...base, topologies: argv.topology.split(',').filter(Boolean), kernels: kernelChoices(argv), guests: argv.guests, jobs: argv.jobs,
@@ -159,13 +177,21 @@ async function main(): Promise<number> {
       const words = [...argv.command, ...argv._.slice(1).map(String)];
       exitCode = await sshCommand({ cacheDir, guest: argv.guest, user: argv.user, command: words.join(' ') });
     })
+    .command('cache <action>', 'verify: hash every cached image and kernel against what was recorded when it was built; damaged entries are removed', (y) =>
+      y.positional('action', { choices: ['verify'] as const, demandOption: true }),
+    async (argv) => {
+      const { cacheDir, log } = common(argv);
+      const r = await verifyCache(cacheDir, log);
+      process.stdout.write(r.text);
+      exitCode = r.ok ? ExitCode.ok : ExitCode.failed;
+    })
     .command('compare <runs..>', 'two runs side by side per check, with the evidence that changed (or the kernels of one matrix: --by kernel)', (y) =>
       y.positional('runs', { type: 'string', array: true, demandOption: true, describe: 'two run directories or report.json files, or one matrix directory with --by kernel' })
         .option('by', { choices: ['kernel'] as const, describe: 'compare the kernels of one matrix directory, per topology' }),
     (argv) => {
       process.stdout.write(compareCommand(argv.runs, argv.by));
     })
-    .demandCommand(1, 'name a command: run, compare, doctor, image build, kernel build, plan, boot, ssh')
+    .demandCommand(1, 'name a command: run, compare, doctor, image build, kernel build, plan, boot, ssh, cache verify')
     .strict()
     .help()
     .fail((msg, err) => {

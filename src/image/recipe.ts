@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
+import { z } from 'zod';
 import { ConfigError } from '../model/errors.js';
+import { SCHEMA_KEY, parseOrThrow, says } from '../schema/parse.js';
 
 export interface ImageRecipe {
   name: string;
@@ -20,38 +22,27 @@ const SOURCE_PLACEHOLDER = '{linux-source-6.12}';
 const PACKAGE_NAME = /^[a-z0-9][a-z0-9+.-]+$/;
 const USER_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
 
+const stringList = (message: string, pattern?: RegExp) => z.array(pattern ? z.string(says(message)).regex(pattern, says(message)) : z.string(says(message)), says(message));
+
+/** An image recipe under images/ (images/README.md). */
+export const RecipeFile = z
+  .strictObject({
+    ...SCHEMA_KEY,
+    description: z.string(says('must be a string')).optional(),
+    suite: z.string(says('must be a Debian suite name such as "bookworm"')).regex(/^[a-z-]+$/, says('must be a Debian suite name such as "bookworm"')),
+    mirrors: stringList('must be a list of apt source lines').min(1, says('must name at least one apt source line')),
+    packages: stringList('must be a list of Debian package names', PACKAGE_NAME),
+    stockKernel: z
+      .string(says('must be a linux-image-* package name (it may use {linux-source-6.12})'))
+      .regex(/^linux-image-/, says('must be a linux-image-* package name (it may use {linux-source-6.12})')),
+    sizeMiB: z.number(says('must be an integer >= 512')).int(says('must be an integer >= 512')).min(512, says('must be an integer >= 512')).max(1 << 20, says('must be at most 1048576 (1 TiB)')),
+    users: stringList('must be a list of user names', USER_NAME).optional(),
+  }, says('the file must hold a JSON object'))
+  .meta({ title: 'numacage image recipe', description: 'A guest image built with mmdebstrap (images/README.md)' });
+
 export function parseRecipe(raw: unknown, name: string, source: string): ImageRecipe {
-  const problems: string[] = [];
-  const r = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
-  const strings = (field: string, pattern?: RegExp): string[] => {
-    const v = r[field];
-    if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) {
-      problems.push(`"${field}" must be a list of strings`);
-      return [];
-    }
-    for (const x of v as string[]) if (pattern && !pattern.test(x)) problems.push(`"${field}" has an invalid entry ${JSON.stringify(x)}`);
-    return v as string[];
-  };
-  if (typeof r.suite !== 'string' || !/^[a-z-]+$/.test(r.suite)) problems.push('"suite" must be a Debian suite name such as "bookworm"');
-  const mirrors = strings('mirrors');
-  if (mirrors.length === 0 && problems.length === 0) problems.push('"mirrors" must name at least one apt source line');
-  const packages = strings('packages', PACKAGE_NAME);
-  const users = r.users === undefined ? [] : strings('users', USER_NAME);
-  if (typeof r.stockKernel !== 'string' || !r.stockKernel.startsWith('linux-image-'))
-    problems.push('"stockKernel" must be a linux-image-* package name (it may use {linux-source-6.12})');
-  if (!Number.isInteger(r.sizeMiB) || (r.sizeMiB as number) < 512) problems.push('"sizeMiB" must be an integer >= 512');
-  if (problems.length)
-    throw new ConfigError(`image recipe ${source} is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`, 'see images/README.md for the recipe format');
-  return {
-    name,
-    description: typeof r.description === 'string' ? r.description : '',
-    suite: r.suite as string,
-    mirrors,
-    packages,
-    stockKernel: r.stockKernel as string,
-    sizeMiB: r.sizeMiB as number,
-    users,
-  };
+  const r = parseOrThrow(RecipeFile, raw, `image recipe ${source}`, 'see images/README.md and docs/schemas/image-recipe.schema.json');
+  return { name, description: r.description ?? '', suite: r.suite, mirrors: r.mirrors, packages: r.packages, stockKernel: r.stockKernel, sizeMiB: r.sizeMiB, users: r.users ?? [] };
 }
 
 /** "6.12.117-1~deb12u1" → "6.12.117". */

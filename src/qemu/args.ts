@@ -15,8 +15,8 @@ export interface QemuLaunch {
   /** One scratch disk per virtio-blk device placed on a node, in topology order. */
   scratchDisks: string[];
   qmpSocket: string;
-  /** Host port on 127.0.0.1 forwarded to the guest's sshd. */
-  sshPort: number;
+  /** Host port on 127.0.0.1 forwarded to the guest's sshd (a plan's slot until boot). */
+  sshPort: number | string;
 }
 
 /** The serial console goes to QEMU's stdout, where numacage reads it live. */

@@ -8,6 +8,10 @@ import { CLI, logLine, numacage, onlyRunDir, qemuProcessesMentioning } from '../
 import { INVARIANTS } from '../../src/invariants/registry.js';
 import { usesProbe } from '../../src/invariants/spec.js';
 import { contextOf } from '../helpers/recorded.js';
+import { projectPath } from '../../src/adapters/project.js';
+import { QEMU_BINARY } from '../../src/adapters/qemu-process.js';
+import { materialise, type RunPlan } from '../../src/plan/run-plan.js';
+import { renderCommandLine } from '../../src/qemu/reproducer.js';
 
 /** The outcome each invariant must have on a kernel of this profile: the catalogue's column, exactly. */
 function column(profile: 'vanilla' | 'vanilla-movable'): Record<string, string> {
@@ -81,6 +85,27 @@ for (const [name, body] of [['does nothing', 'echo \'{"ok":true,"pages":{}}\''],
   });
 }
 
+test.serial('plan == run: the argv a real run recorded in qemu-argv.txt is the planned argv, modulo run dir, QMP dir and SSH port', async (t) => {
+  const topology = projectPath('test', 'fixtures', 'topologies', 'blk-on-p.json');
+  const planned = await numacage(['plan', '--topology', topology, '--suite', 'smoke', '--format', 'json']);
+  t.is(planned.exitCode, 0, planned.all);
+  const plan = JSON.parse(planned.stdout) as RunPlan;
+  t.deepEqual(plan.checks, ['topology', 'abi', 'no-kernel-memory']);
+  const out = await dir({ unsafeCleanup: true });
+  const r = await numacage(['run', '--topology', topology, '--suite', 'smoke', '--out', out.path]);
+  t.is(r.exitCode, 0, r.all);
+  const runDir = onlyRunDir(out.path);
+  const recorded = readFileSync(join(runDir, 'qemu-argv.txt'), 'utf8');
+  const qmpDir = /unix:(\/\S+)\/qmp\.sock/.exec(recorded)![1]!;
+  const sshPort = Number(/hostfwd=tcp:127\.0\.0\.1:(\d+)-:22/.exec(recorded)![1]);
+  t.is(recorded, renderCommandLine(QEMU_BINARY, materialise(plan.argv, { runDir, qmpDir, sshPort })) + '\n');
+  t.regex(recorded, /virtio-blk-pci,id=dev1,drive=scratch0,bus=pxb1rp/);
+  const report = JSON.parse(readFileSync(join(runDir, 'report.json'), 'utf8'));
+  t.deepEqual(report.checks.map((c: { id: string }) => c.id), plan.checks);
+  t.deepEqual(report.artifacts, plan.artifacts);
+  await out.cleanup();
+});
+
 test.serial('the image cache is content-addressed: a second build is a hit', async (t) => {
   const r = await numacage(['image', 'build']);
   t.is(r.exitCode, 0, r.all);
@@ -109,6 +134,25 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     });
   }
 }
+
+test.serial('SIGKILL of numacage mid-boot: QEMU dies with it (pdeathsig); the next run sweeps its QMP dir and hashes the image in full', async (t) => {
+  const out = await dir({ unsafeCleanup: true });
+  const child = execa('node', [CLI, '--json', 'run', '--suite', 'smoke', '--out', out.path], { reject: false, stdin: 'ignore' });
+  await logLine(child, 'booting guest');
+  await new Promise((r) => setTimeout(r, 2000));
+  t.true(qemuProcessesMentioning(out.path).length > 0, 'QEMU should be running before the signal');
+  const qmpDir = `numacage-qmp-${child.pid}-`;
+  child.kill('SIGKILL');
+  await child;
+  await new Promise((r) => setTimeout(r, 1000));
+  t.deepEqual(qemuProcessesMentioning(out.path), [], 'no QEMU outlives a SIGKILLed numacage');
+  t.true(readdirSync(tmpdir()).some((d) => d.startsWith(qmpDir)), 'SIGKILL leaves the QMP dir (nothing can clean up)');
+  const next = await numacage(['run', '--suite', 'smoke', '--out', out.path, '--verbose']);
+  t.is(next.exitCode, 0, next.all);
+  t.regex(next.stderr, /died without cleaning up: hashing the image in full before use/);
+  t.false(readdirSync(tmpdir()).some((d) => d.startsWith(qmpDir)), 'the next run swept it');
+  await out.cleanup();
+});
 
 test.serial('bad input: a broken topology file, an unknown topology or recipe exit 2 naming the thing', async (t) => {
   const tmp = await dir({ unsafeCleanup: true });

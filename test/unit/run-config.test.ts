@@ -17,8 +17,25 @@ test('a run config maps to flags; the kernel section to --kernel-src, --patches,
 test('unknown keys and bad kernel sections are named, with the file', (t) => {
   const err = t.throws(() => parseRunConfig({ topolgy: 'x', kernel: { knd: 'built', kind: 'patched' } }, 'r.json'), { instanceOf: ConfigError });
   t.regex(err.message, /run config r\.json is invalid/);
-  t.regex(err.message, /unknown key "topolgy"/);
-  t.regex(err.message, /unknown key "kernel\.knd"/);
-  t.regex(err.message, /"kernel\.kind" must be "stock" or "built"/);
+  t.regex(err.message, /\(top level\): unknown key "topolgy"/);
   t.throws(() => parseRunConfig([1, 2], 'r.json'), { message: /must hold a JSON object/ });
+  const inner = t.throws(() => parseRunConfig({ kernel: { knd: 'built', kind: 'patched' } }, 'r.json'));
+  t.regex(inner.message, /kernel: unknown key "knd"/);
+  t.regex(inner.message, /kernel\.kind: must be "stock" or "built"/);
+  t.regex(t.throws(() => parseRunConfig({ kernel: 'patched' }, 'r.json')).message, /kernel: must be "stock", "built" or an object/);
+});
+
+test('wrong types are named by JSON path with exit 2, never a TypeError; $schema is accepted', (t) => {
+  for (const [raw, problem] of [
+    [{ topology: 5 }, /topology: must be a string/],
+    [{ append: 5 }, /append: must be a string or a list of strings/],
+    [{ 'boot-timeout': 'abc' }, /boot-timeout: must be a number of seconds above 0/],
+    [{ guests: 1.5 }, /guests: must be a whole number >= 1/],
+    [{ kernel: { kconfig: 'guest-base' } }, /kernel\.kconfig: must be a list of fragment names or paths/],
+  ] as const) {
+    const err = t.throws(() => parseRunConfig(raw, 'r.json'), { instanceOf: ConfigError });
+    t.regex(err.message, problem);
+    t.is((err as ConfigError).exitCode, 2);
+  }
+  t.deepEqual(parseRunConfig({ $schema: '../docs/schemas/run-config.schema.json', suite: 'smoke' }, 'r.json'), { suite: 'smoke' });
 });

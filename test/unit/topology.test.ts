@@ -86,7 +86,20 @@ test('duplicate node ids, bad distances, devices on missing nodes, and a memfd w
   const noShare = good() as { nodes: Record<string, unknown>[] };
   delete noShare.nodes[0]!.share;
   msg = problems(noShare);
-  t.regex(msg, /nodes\[0\]\.share must be true \(MAP_SHARED\) or false \(MAP_PRIVATE\)/);
+  t.regex(msg, /nodes\[0\]\.share: must be true \(MAP_SHARED\) or false \(MAP_PRIVATE\)/);
+});
+
+test('wrong types anywhere are named by JSON path, never a TypeError; unknown keys too; $schema is accepted', (t) => {
+  t.regex(problems({ ...good(), devices: [null] }), /devices\[0\]: must be an object \{ "kind", "node" \}/);
+  const hmatNull = good() as { nodes: Record<string, unknown>[] };
+  hmatNull.nodes[1]!.hmat = null;
+  t.regex(problems(hmatNull), /nodes\[1\]\.hmat: must be \{ "latencyNs": >0, "bandwidthMBs": >0 \}/);
+  t.regex(problems({ ...good(), nodes: [null] }), /nodes\[0\]: must be an object/);
+  t.regex(problems({ ...good(), distances: [[10, 20], [20]] }), /distances\[1\]: has 1 entries, expected 2/);
+  t.regex(problems({ ...good(), cpus: '2' }), /^ {2}- cpus: must be a whole number of CPUs/m);
+  t.regex(problems({ ...good(), memroy: '3G' }), /\(top level\): unknown key "memroy"/);
+  t.regex(problems(5), /\(top level\): the file must hold a JSON object/);
+  t.is(parseTopology({ $schema: '../docs/schemas/topology.schema.json', ...good() }, 'x.json').memoryMiB, 3072);
 });
 
 test('the error says what to do', (t) => {
@@ -105,7 +118,7 @@ test('hot-plugged nodes: no CPUs, 128 MiB blocks, not every node; HMAT on all no
   t.regex(msg, /give "hmat" figures for every node or for none/);
   raw.nodes[1]!.hotplug = 'dimm';
   msg = problems(raw);
-  t.regex(msg, /nodes\[1\]\.hotplug must be "pc-dimm" or "virtio-mem"/);
+  t.regex(msg, /nodes\[1\]\.hotplug: must be "pc-dimm" or "virtio-mem"/);
 });
 
 test('parallel guests: as many as fit in memory and CPUs; an explicit --jobs that does not fit is refused', async (t) => {
