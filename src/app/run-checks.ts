@@ -70,6 +70,13 @@ async function uploadProbe(guest: Guest, binary: { path: string; sha256: string 
   if (r.exitCode !== 0) throw new Error(r.stderr.trim() || `exit ${r.exitCode}`);
 }
 
+/** How ssh2 and the socket say the connection is gone (rather than a command that failed). */
+const TRANSPORT_ERROR = /Not connected|ECONNRESET|EPIPE|ECONNREFUSED|socket|connection|No response from server|channel/i;
+
+/** Did QEMU die under a failed step? Its exit can trail the SSH error by a moment. */
+const qemuGone = (guest: Guest) =>
+  Promise.race([guest.qemu.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 1000).unref())]);
+
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 /**
@@ -125,7 +132,10 @@ export async function runChecks(
         for (const step of spec.steps(ctx)) raw[step.name] = await runStep(step, guest, host, ctx, runDir);
         push(evaluateInvariant(spec, raw, ctx), started);
       } catch (err) {
-        push(notRunResult(spec, ctx, 'error', `probe failed: ${message(err)}`), started);
+        const lostGuest = TRANSPORT_ERROR.test(message(err));
+        // QEMU gone: the run reports its exit, and this check and the rest are not-run.
+        if (lostGuest && (await qemuGone(guest))) return;
+        push(notRunResult(spec, ctx, 'error', `probe failed: ${lostGuest ? 'the SSH connection to the guest failed: ' : ''}${message(err)}`), started);
       }
     }
   }

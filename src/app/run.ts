@@ -151,11 +151,25 @@ export async function executeRun(prepared: PreparedRun, opts: RunOptions, t0 = D
     const t = Date.now();
     const checking = runChecks(guest, { topology, runDir, probe: prepared.probe, log }, progress);
     checking.catch(() => undefined);
-    // A fatal crash ends the checks at once: the guest is not to be trusted any more.
-    const crash = await Promise.race([checking.then(() => undefined), guest.crashWatch.fatal]);
-    if (crash) {
-      stopped = `the guest kernel crashed (${crash.title})${progress.current ? ` during ${progress.current}` : ''}`;
-      log.error({ crash: crash.title, during: progress.current }, 'the guest kernel crashed; stopping');
+    // A fatal crash, or QEMU gone, ends the checks at once: the guest is not to be trusted any more.
+    const running = guest;
+    const exitOrCrash = () =>
+      running.qemu.exited.then((exit) => {
+        running.crashWatch.finish(); // a panic's last lines may have come with the exit
+        return running.crashWatch.crashes.find((c) => c.fatal) ?? exit;
+      });
+    let ended = await Promise.race([checking.then(() => undefined), guest.crashWatch.fatal, exitOrCrash()]);
+    // The checks stop early when a step finds QEMU gone; the exit is then already known.
+    if (!ended && guest.qemu.hasExited()) ended = await exitOrCrash();
+    const during = progress.current ? ` during ${progress.current}` : '';
+    if (ended && 'title' in ended) {
+      stopped = `the guest kernel crashed (${ended.title})${during}`;
+      log.error({ crash: ended.title, during: progress.current }, 'the guest kernel crashed; stopping');
+    } else if (ended) {
+      const how = ended.signal ? `killed by ${ended.signal}` : `exit code ${ended.code}`;
+      stopped = `QEMU exited (${how})${during}`;
+      verdict.stopped = { reason: 'qemu-exited', message: stopped };
+      log.error({ during: progress.current, how }, 'QEMU exited under the run; stopping');
     } else await saveDmesg(guest, runDir, log);
     timings.probe = seconds(t);
   } catch (err) {

@@ -72,6 +72,8 @@ export class SshSession {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        // No exit status and no signal: the channel died with the connection (sshd gone, QEMU gone).
+        if (!timedOut && exitCode === null && !signal) return reject(new Error('the SSH channel closed without an exit status: the connection to the guest was lost'));
         resolve({ command, stdout, stderr, exitCode: timedOut ? null : exitCode, ...(signal && !timedOut ? { signal } : {}), timedOut, durationMs: Date.now() - started });
       };
       const timer = setTimeout(() => {

@@ -43,6 +43,8 @@ export interface Verdict {
   bootFailure?: BootFailureReport;
   /** Boots tried again after a known emulator artifact before SSH (the first attempt's console is console-1.log). */
   bootRetries?: BootFailureReport[];
+  /** The run ended before its checks did: QEMU exited under it (the checks left are not-run). */
+  stopped?: { reason: 'qemu-exited'; message: string };
   /** Kernel trouble seen on the console (oops, WARNING, panic...): any of them fails the run. */
   crashes: CrashReport[];
   /** Seconds per stage (image, boot-to-ssh, probe, total). */
@@ -52,7 +54,7 @@ export interface Verdict {
 
 /** A run holds when the guest came up and no check failed unexpectedly or broke. */
 export function verdictHolds(v: Verdict): boolean {
-  return !v.bootFailure && v.crashes.length === 0 && v.checks.every((c) => c.outcome === 'pass' || c.outcome === 'xfail' || c.outcome === 'skip');
+  return !v.bootFailure && !v.stopped && v.crashes.length === 0 && v.checks.every((c) => c.outcome === 'pass' || c.outcome === 'xfail' || c.outcome === 'skip');
 }
 
 /** Maps a raw pass/fail against the expectation for the booted kernel. */

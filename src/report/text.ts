@@ -8,6 +8,7 @@ export function renderText(v: Verdict, runDir: string): string {
   out.push(`numacage run ${v.runId}: topology ${v.topology}, ${v.kernel.kind} kernel ${v.kernel.release}, ${v.accel.accel.toUpperCase()}${v.accel.note ? ` (${v.accel.note})` : ''}`);
   if (v.profile) out.push(`kernel profile: ${v.profile.profile} (${v.profile.reason})`);
   for (const r of v.bootRetries ?? []) out.push(`BOOT TRIED AGAIN after a known TCG artifact (${r.reason}): ${r.message} (first console: console-1.log)`);
+  if (v.stopped) out.push(`RUN STOPPED (${v.stopped.reason}): ${v.stopped.message}`);
   if (v.bootFailure) {
     out.push(`BOOT FAILED (${v.bootFailure.reason}): ${v.bootFailure.message}`);
     out.push('--- last console lines ---', ...v.bootFailure.consoleTail.map((l) => `  ${l}`), '---');

@@ -178,7 +178,7 @@ test.serial('bad input: a broken topology file, an unknown topology or recipe ex
 
   r = await numacage(['run', '--boot-timeout', 'abc', '--out', tmp.path]);
   t.is(r.exitCode, 2);
-  t.regex(r.stderr, /--boot-timeout abc: not a number of seconds/);
+  t.regex(r.stderr, /--boot-timeout abc: must be a number of seconds above 0/);
   t.deepEqual((await import('node:fs')).readdirSync(tmp.path), ['bad.json'], 'no run dir is left behind');
   await tmp.cleanup();
 });

@@ -1,0 +1,101 @@
+import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import { execa } from 'execa';
+import { dir } from 'tmp-promise';
+import { CLI, logLine, numacage, onlyRunDir, qemuProcessesMentioning } from '../helpers/cli.js';
+
+// The fault suite (docs/reliability.md): real faults on the stock kernel's guest, each ending in a
+// report, an exit code, and nothing left behind.
+const qmpDirsOf = (pid: number | undefined) => readdirSync(tmpdir()).filter((d) => d.startsWith(`numacage-qmp-${pid}-`));
+const report = (runDir: string) => JSON.parse(readFileSync(join(runDir, 'report.json'), 'utf8'));
+const outcomes = (r: { checks: { outcome: string }[] }) => r.checks.map((c) => c.outcome);
+
+/** A "probe" that does one harmful thing as root in the guest the first time a check runs it. */
+async function faultyProbe(script: string): Promise<{ path: string; cleanup(): Promise<void> }> {
+  const d = await dir({ unsafeCleanup: true });
+  const path = join(d.path, 'probe');
+  writeFileSync(path, `#!/bin/sh\n${script}\n`);
+  chmodSync(path, 0o755);
+  return { path, cleanup: () => d.cleanup() };
+}
+
+test.serial('QEMU SIGKILLed mid-probe: qemu-exited, the report written, the unfinished checks not-run, nothing left', async (t) => {
+  const out = await dir({ unsafeCleanup: true });
+  const child = execa('node', [CLI, '--json', 'run', '--out', out.path], { reject: false, stdin: 'ignore' });
+  await logLine(child, 'guest answers SSH');
+  await new Promise((r) => setTimeout(r, 3000));
+  const qemu = qemuProcessesMentioning(out.path);
+  t.is(qemu.length, 1);
+  process.kill(qemu[0]!, 'SIGKILL');
+  const r = await child;
+  t.is(r.exitCode, 1, String(r.stderr));
+  const runDir = onlyRunDir(out.path);
+  const rep = report(runDir);
+  t.is(rep.stopped.reason, 'qemu-exited');
+  t.regex(rep.stopped.message, /QEMU exited \(killed by SIGKILL\)/);
+  t.true(outcomes(rep).includes('not-run'), outcomes(rep).join(' '));
+  t.is(rep.checks.length, 18, 'every selected check is in the report');
+  t.regex(readFileSync(join(runDir, 'junit.xml'), 'utf8'), /not-run|QEMU exited/);
+  t.regex(readFileSync(join(runDir, 'summary.txt'), 'utf8'), /RUN STOPPED \(qemu-exited\)/);
+  t.false(existsSync(join(runDir, 'root.qcow2')), 'the overlay is removed');
+  t.deepEqual(qemuProcessesMentioning(out.path), []);
+  t.deepEqual(qmpDirsOf(child.pid), []);
+  await out.cleanup();
+});
+
+test.serial('the guest kernel panics mid-probe (sysrq-c): the crash in the report, the rest not-run, exit 1, QEMU gone', async (t) => {
+  const probe = await faultyProbe('echo c > /proc/sysrq-trigger; sleep 30');
+  const out = await dir({ unsafeCleanup: true });
+  const r = await numacage(['run', '--out', out.path], { env: { ...process.env, NUMACAGE_PROBE_BINARY: probe.path } });
+  t.is(r.exitCode, 1, r.all);
+  const rep = report(onlyRunDir(out.path));
+  t.true(rep.crashes.some((c: { fatal: boolean; title: string }) => c.fatal && /sysrq|panic/i.test(c.title)), JSON.stringify(rep.crashes.map((c: { title: string }) => c.title)));
+  t.true(outcomes(rep).includes('not-run'));
+  t.falsy(rep.stopped, 'a crash is a crash, not a QEMU exit');
+  t.deepEqual(qemuProcessesMentioning(out.path), []);
+  await probe.cleanup();
+  await out.cleanup();
+});
+
+test.serial('sshd killed in the guest mid-probe: every check left is an error naming SSH, exit 1, within the step timeouts', async (t) => {
+  const probe = await faultyProbe('pkill -9 -x sshd; sleep 5');
+  const out = await dir({ unsafeCleanup: true });
+  const started = Date.now();
+  const r = await numacage(['run', '--out', out.path], { env: { ...process.env, NUMACAGE_PROBE_BINARY: probe.path } });
+  t.is(r.exitCode, 1, r.all);
+  const rep = report(onlyRunDir(out.path));
+  const broken = rep.checks.filter((c: { outcome: string }) => c.outcome === 'error');
+  t.true(broken.length > 0);
+  for (const c of broken) t.regex(c.summary, /the SSH connection to the guest failed/, c.id);
+  t.false(outcomes(rep).includes('pass') && outcomes(rep).filter((o) => o === 'pass').length > 3, 'no check passes on a guest it cannot reach');
+  t.deepEqual(qemuProcessesMentioning(out.path), []);
+  t.log(`sshd gone: ${((Date.now() - started) / 1000).toFixed(0)} s to a report; outcomes ${outcomes(rep).join(' ')}`);
+  await probe.cleanup();
+  await out.cleanup();
+});
+
+test.serial('bad numbers and files never reach an internal error: exit 2 naming the option or the JSON path', async (t) => {
+  for (const args of [['run', '--boot-timeout', 'abc'], ['run', '--guests', '0'], ['run', '--jobs', '1.5']]) {
+    const r = await numacage(args);
+    t.is(r.exitCode, 2, `${args.join(' ')}: ${r.all}`);
+    t.regex(r.stderr, new RegExp(`${args[1]} ${args[2]!.replace('.', '\\.')}: must be`));
+  }
+  const d = await dir({ unsafeCleanup: true });
+  const cases: [string, unknown, RegExp][] = [
+    ['topology', { memory: '1G', cpus: 1, nodes: [{ id: 0, mem: '1G', cpus: '0', share: false }], devices: [null] }, /devices\[0\]: must be an object/],
+    ['topology', { memory: '1G', cpus: 1, nodes: [{ id: 0, mem: '1G', cpus: '0', share: false, hmat: null }] }, /nodes\[0\]\.hmat: must be/],
+    ['config', { topology: 5 }, /topology: must be a string/],
+    ['config', { append: 5 }, /append: must be a string or a list of strings/],
+  ];
+  for (const [kind, body, problem] of cases) {
+    const file = join(d.path, `${kind}.json`);
+    writeFileSync(file, JSON.stringify(body));
+    const r = await numacage(['plan', kind === 'topology' ? '--topology' : '--config', file]);
+    t.is(r.exitCode, 2, r.all);
+    t.regex(r.stderr, problem);
+    t.notRegex(r.stderr, /internal error/);
+  }
+  await d.cleanup();
+});
