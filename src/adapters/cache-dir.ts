@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import { join, relative } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Logger } from '../log.js';
+import { InfraError } from '../model/errors.js';
 
 /** Size, mtime and sha256 of each file of a cache entry, by path inside it; kept in its meta.json as "files". */
 export type Manifest = Record<string, { size: number; mtimeMs: number; sha256: string }>;
@@ -53,6 +54,19 @@ export function resolveCacheDir(flag?: string, env: NodeJS.ProcessEnv = process.
   if (flag) return flag;
   if (env.NUMACAGE_CACHE) return env.NUMACAGE_CACHE;
   return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'numacage');
+}
+
+/** The cache dir exists and takes a file, or an InfraError naming it and why (exit 3, not an internal error). */
+export async function assertCacheWritable(cacheDir: string): Promise<void> {
+  const probe = join(cacheDir, `.write-test-${process.pid}`);
+  try {
+    await mkdir(cacheDir, { recursive: true });
+    await writeFile(probe, '');
+    await rm(probe, { force: true });
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? 'error';
+    throw new InfraError(`the cache dir ${cacheDir} is not writable (${(err as Error).message.startsWith(code) ? (err as Error).message : `${code}: ${(err as Error).message}`})`, 'give a writable --cache-dir or $NUMACAGE_CACHE, or free space on its filesystem');
+  }
 }
 
 /**

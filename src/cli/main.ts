@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { resolveCacheDir } from '../adapters/cache-dir.js';
+import { assertCacheWritable, resolveCacheDir } from '../adapters/cache-dir.js';
 import { runInterruptCleanups } from '../adapters/cleanup.js';
 import { ensureImage, loadRecipe } from '../adapters/image-builder.js';
 import { installPackages, renderDoctor, runDoctor } from '../app/doctor.js';
@@ -133,6 +133,7 @@ async function main(): Promise<number> {
         .option('rebuild', { type: 'boolean', default: false, describe: 'build again even when cached' }),
     async (argv) => {
       const { cacheDir, log } = common(argv);
+      await assertCacheWritable(cacheDir);
       const image = await ensureImage({ recipe: await loadRecipe(argv.recipe), cacheDir, log, rebuild: argv.rebuild });
       process.stdout.write(`${image.dir}\n`);
     })
@@ -148,6 +149,7 @@ async function main(): Promise<number> {
         .option('rebuild', { type: 'boolean', default: false, describe: 'build again even when cached' }),
     async (argv) => {
       const { cacheDir, log } = common(argv);
+      await assertCacheWritable(cacheDir);
       const k = await ensureKernel({ cacheDir, log, kernelSrc: argv['kernel-src'], patches: argv.patches, fragments: argv.kconfig ?? DEFAULT_FRAGMENTS, rebuild: argv.rebuild });
       process.stdout.write(`${k.dir}\n  ${k.release}, ${k.cached ? 'cached' : `built in ${k.buildSeconds} s`}; ${k.source}${k.patches.length ? `; ${k.patches.length} patch(es)` : ''}\n`);
     })
@@ -206,6 +208,9 @@ async function main(): Promise<number> {
 
 class UsageError extends Error {}
 
+const HOST_FS_CODES = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM', 'ENOTDIR']);
+const isHostFsError = (err: unknown): err is Error & { code: string; path?: string } => err instanceof Error && HOST_FS_CODES.has((err as { code?: string }).code ?? '');
+
 let interrupted = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
@@ -225,6 +230,10 @@ main().then(
     if (err instanceof NumacageError) {
       process.stderr.write(`numacage: ${err.message}\n${err.hint ? `  what to do: ${err.hint}\n` : ''}`);
       process.exitCode = err.exitCode;
+    } else if (isHostFsError(err)) {
+      // A full or read-only filesystem under a build: the host's to fix, not a numacage bug.
+      process.stderr.write(`numacage: ${err.code} on ${err.path ?? 'a file'}: ${err.message}\n  what to do: free space or fix permissions there (or give another --cache-dir / --out), then run again\n`);
+      process.exitCode = ExitCode.infra;
     } else if (err instanceof UsageError) {
       process.stderr.write(`numacage: ${err.message}\n  see: numacage --help${/run config/.test(err.message) ? ' and docs/run-config.md' : ''}\n`);
       process.exitCode = ExitCode.config;

@@ -99,3 +99,18 @@ test.serial('bad numbers and files never reach an internal error: exit 2 naming 
   }
   await d.cleanup();
 });
+
+test.serial('an unwritable cache dir: exit 3 naming it and what to do, before anything is built or booted; no run dir', async (t) => {
+  const d = await dir({ unsafeCleanup: true });
+  const notADir = join(d.path, 'a-file');
+  writeFileSync(notADir, '');
+  const out = join(d.path, 'runs');
+  for (const args of [['run', '--suite', 'smoke', '--out', out], ['kernel', 'build'], ['image', 'build']]) {
+    const r = await numacage(['--cache-dir', join(notADir, 'cache'), ...args]);
+    t.is(r.exitCode, 3, `${args[0]}: ${r.all}`);
+    t.regex(r.stderr, new RegExp(`the cache dir ${notADir}/cache is not writable \\(ENOTDIR`));
+    t.regex(r.stderr, /what to do: give a writable --cache-dir/);
+  }
+  t.false(existsSync(out), 'no run dir');
+  await d.cleanup();
+});
