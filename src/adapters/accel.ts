@@ -150,7 +150,9 @@ export async function chooseAccel(request: AccelRequest, cacheDir: string, log: 
   const choice = accelFromVerdict(request, request === 'tcg' ? undefined : await checkKvm(cacheDir, { kernel }));
   if (request === 'kvm' && choice.accel !== 'kvm')
     throw new InfraError(`--accel kvm was asked for, but KVM is unusable: ${choice.kvm?.reason}`, 'use --accel tcg or auto, or fix KVM on the host');
-  if (choice.kvm && !choice.kvm.usable && !tcgFallbackSaid) log.warn({ reason: choice.kvm.reason }, 'KVM unusable, using TCG');
-  if (choice.kvm && !choice.kvm.usable) tcgFallbackSaid = true;
+  if (choice.kvm && !choice.kvm.usable) {
+    if (!tcgFallbackSaid) log.warn({ reason: choice.kvm.reason }, 'KVM unusable, using TCG');
+    tcgFallbackSaid = true;
+  }
   return choice;
 }

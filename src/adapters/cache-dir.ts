@@ -90,24 +90,26 @@ export class ContentStore {
   }
 
   /**
-   * Whether the entry is complete and unaltered (a stat per file; full:
-   * every file hashed too). A damaged entry is removed, so the caller builds
-   * it again; an entry from before manifests gets one now.
+   * The entry's meta.json when the entry is complete and unaltered (a stat
+   * per file; full: every file hashed too); undefined when it is absent or
+   * damaged. A damaged entry is removed, so the caller builds it again; an
+   * entry from before manifests gets one now.
    */
-  async intact(key: string, opts: { full: boolean; log: Logger }): Promise<boolean> {
-    if (!(await this.has(key))) return false;
+  async intactMeta<M extends object>(key: string, opts: { full: boolean; log: Logger }): Promise<(M & { files: Manifest }) | undefined> {
+    if (!(await this.has(key))) return undefined;
     const dir = this.entryPath(key);
-    const meta = JSON.parse(await readFile(join(dir, META), 'utf8')) as { files?: Manifest };
+    const meta = JSON.parse(await readFile(join(dir, META), 'utf8')) as M & { files?: Manifest };
     if (!meta.files) {
       opts.log.info({ entry: dir }, 'recording sizes and sha256 of an older cache entry');
-      await writeMetaAtomically(dir, { ...meta, files: await manifestOf(dir) });
-      return true;
+      const adopted = { ...meta, files: await manifestOf(dir) };
+      await writeMetaAtomically(dir, adopted);
+      return adopted;
     }
     const problems = await entryProblems(dir, meta.files, opts.full);
-    if (problems.length === 0) return true;
+    if (problems.length === 0) return meta as M & { files: Manifest };
     opts.log.warn({ entry: dir, problems }, 'cache entry is damaged; removing it to build it again');
     await this.remove(key);
-    return false;
+    return undefined;
   }
 
   /** Moves the entry out of the way first, so no reader ever sees half of it. */

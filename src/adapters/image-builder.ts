@@ -93,8 +93,8 @@ export async function ensureImage(opts: { recipe: ImageRecipe; cacheDir: string;
   const full = await previousExitWasUnclean(opts.cacheDir);
   if (full) log.warn({ image: recipe.name, key }, 'a numacage using this cache died without cleaning up: hashing the image in full before use');
   const hit = async () => {
-    if (opts.rebuild || !(await store.intact(key, { full, log }))) return undefined;
-    const meta = JSON.parse(await readFile(join(store.entryPath(key), 'meta.json'), 'utf8')) as ImageMeta;
+    const meta = opts.rebuild ? undefined : await store.intactMeta<ImageMeta>(key, { full, log });
+    if (!meta) return undefined;
     log.info({ image: recipe.name, key }, 'image cache hit');
     return artifactFrom(store.entryPath(key), meta);
   };

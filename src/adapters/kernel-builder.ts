@@ -89,7 +89,7 @@ export async function ensureKernel(req: KernelRequest): Promise<KernelArtifact> 
   const { log } = req;
   const { resolved, patches, fragments, store, aliasPath } = await resolveRequest(req);
   if (!req.rebuild) {
-    const hit = await readAlias(aliasPath, store, log);
+    const hit = await readAlias(aliasPath, store, { verifyWith: log });
     if (hit) {
       log.info({ kernel: hit.release, key: hit.key }, 'kernel cache hit');
       return hit;
@@ -104,11 +104,11 @@ export async function ensureKernel(req: KernelRequest): Promise<KernelArtifact> 
     const buildDir = join(tree.dir, `build-${buildDirKey(BASE_CONFIG, fragments)}`);
     const finalConfig = await configure(tree.src, buildDir, fragments);
     const key = kernelArtifactKey({ sourceKey: resolved.key, patches, finalConfig });
-    if (!req.rebuild && (await store.intact(key, { full: true, log }))) {
+    const same = req.rebuild ? undefined : await store.intactMeta<KernelMeta>(key, { full: true, log });
+    if (same) {
       await writeAlias(aliasPath, key);
-      const meta = JSON.parse(await readFile(join(store.entryPath(key), 'meta.json'), 'utf8')) as KernelMeta;
-      log.info({ kernel: meta.release, key }, 'kernel cache hit (same final .config)');
-      return artifactFrom(store.entryPath(key), meta, true);
+      log.info({ kernel: same.release, key }, 'kernel cache hit (same final .config)');
+      return artifactFrom(store.entryPath(key), same, true);
     }
     const staging = await store.stage(key);
     const unregister = onInterrupt(() => store.discard(staging));
@@ -157,12 +157,18 @@ export async function findCachedKernel(req: Pick<KernelRequest, 'cacheDir' | 'ke
   return readAlias(aliasPath, store);
 }
 
-/** The entry a request's alias names; with a logger, only if every file hashes as when built (a kernel is small). */
-async function readAlias(aliasPath: string, store: ContentStore, log?: Logger): Promise<KernelArtifact | undefined> {
+/**
+ * The entry a request's alias names; with verifyWith, only if every file
+ * hashes as when built (a kernel is small), else a damaged entry is removed.
+ * `plan` reads without verifying: it changes nothing.
+ */
+async function readAlias(aliasPath: string, store: ContentStore, opts: { verifyWith?: Logger } = {}): Promise<KernelArtifact | undefined> {
   try {
     const key = (await readFile(aliasPath, 'utf8')).trim();
-    if (log && !(await store.intact(key, { full: true, log }))) return undefined;
-    const meta = JSON.parse(await readFile(join(store.entryPath(key), 'meta.json'), 'utf8')) as KernelMeta;
+    const meta = opts.verifyWith
+      ? await store.intactMeta<KernelMeta>(key, { full: true, log: opts.verifyWith })
+      : (JSON.parse(await readFile(join(store.entryPath(key), 'meta.json'), 'utf8')) as KernelMeta);
+    if (!meta) return undefined;
     return artifactFrom(store.entryPath(key), meta, true);
   } catch {
     return undefined;

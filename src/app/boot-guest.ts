@@ -10,7 +10,7 @@ import { processAlive, runChecked } from '../adapters/runner.js';
 import type { ConsoleBuffer } from '../console/console-buffer.js';
 import { waitForSsh } from '../guest/readiness.js';
 import { CrashWatch } from '../guest/crash-watch.js';
-import { SshSession, type ExecResult } from '../guest/ssh.js';
+import { SshSession, SshTransportError, type ExecResult } from '../guest/ssh.js';
 import type { Logger } from '../log.js';
 import { materialise, type RunPlan } from '../plan/run-plan.js';
 import { renderCommandLine, renderReproducer } from '../qemu/reproducer.js';
@@ -51,7 +51,7 @@ const QMP_DIR_PREFIX = 'numacage-qmp-';
 
 async function sweepQmpDirsOfDeadProcesses(): Promise<void> {
   for (const name of await readdir(tmpdir())) {
-    const pid = Number(/^numacage-qmp-(\d+)-/.exec(name)?.[1]);
+    const pid = name.startsWith(QMP_DIR_PREFIX) ? parseInt(name.slice(QMP_DIR_PREFIX.length), 10) : 0;
     if (pid && !processAlive(pid)) await rm(join(tmpdir(), name), { recursive: true, force: true });
   }
 }
@@ -112,7 +112,11 @@ export async function bootGuest(req: BootRequest): Promise<Guest> {
       crashWatch,
       bootToSshSeconds,
       async exec(command, opts = {}) {
-        return (await session(opts.user ?? 'root')).exec(command, opts.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS, opts.input);
+        const user = opts.user ?? 'root';
+        const s = await session(user).catch((err: Error) => {
+          throw new SshTransportError(`an SSH session as ${user} could not be opened: ${err.message}`);
+        });
+        return s.exec(command, opts.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS, opts.input);
       },
       session,
       qmp: (execute, args) => qmpCommand(qmpSocket, execute, args, QMP_TIMEOUT_MS),

@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ContentStore, entryProblems, manifestOf, type Manifest } from '../adapters/cache-dir.js';
+import { ContentStore, entryProblems, type Manifest } from '../adapters/cache-dir.js';
 import type { Logger } from '../log.js';
 
 const KINDS = ['images', 'kernels'];
@@ -22,8 +22,8 @@ export async function verifyCache(cacheDir: string, log: Logger): Promise<{ text
       const meta = JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8')) as { files?: Manifest };
       const t = Date.now();
       if (!meta.files) {
-        await store.intact(key, { full: true, log });
-        lines.push(`recorded  ${kind}/${key}  ${summary(await manifestOf(dir))} (built before manifests)`);
+        const adopted = await store.intactMeta(key, { full: true, log });
+        lines.push(`recorded  ${kind}/${key}  ${summary(adopted!.files)} (built before manifests)`);
         continue;
       }
       const problems = await entryProblems(dir, meta.files, true);

@@ -7,7 +7,7 @@ import { QEMU_BINARY } from '../adapters/qemu-process.js';
 import { planRun, type HostFacts, type RunPlan } from '../plan/run-plan.js';
 import { renderCommandLine } from '../qemu/reproducer.js';
 import { resolveTopology } from './resolve.js';
-import type { RunOptions } from './run.js';
+import { planOptions, type RunOptions } from './run.js';
 
 /** What the caches and the last KVM test say, without building or booting anything. */
 async function hostFactsFromCaches(opts: Pick<RunOptions, 'cacheDir' | 'image' | 'accel' | 'kernel'>): Promise<HostFacts> {
@@ -28,11 +28,7 @@ async function hostFactsFromCaches(opts: Pick<RunOptions, 'cacheDir' | 'image' |
 
 /** The plan of the run these options describe, as `run` would make it (run dir, QMP dir and SSH port left as slots). */
 export async function planFromOptions(opts: Omit<RunOptions, 'keep' | 'outDir'>): Promise<RunPlan> {
-  const topology = await resolveTopology(opts.topology);
-  return planRun(
-    { topology, init: opts.init, append: opts.append, bootTimeoutSeconds: opts.bootTimeoutSeconds, checks: opts.invariants, kernelLabel: opts.kernel.label },
-    await hostFactsFromCaches(opts),
-  );
+  return planRun(planOptions(opts, await resolveTopology(opts.topology)), await hostFactsFromCaches(opts));
 }
 
 export function renderPlan(plan: RunPlan): string {

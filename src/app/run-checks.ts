@@ -11,6 +11,7 @@ import { invariant } from '../invariants/registry.js';
 import { GUEST_PROBE_PATH } from '../invariants/shell.js';
 import { isHostStep, ProbeError, usesProbe, type GuestStep, type HostAccess, type ProbeContext, type Step } from '../invariants/spec.js';
 import type { Guest } from './boot-guest.js';
+import { SshTransportError } from '../guest/ssh.js';
 
 const STEP_TIMEOUT_MS = 60_000;
 
@@ -69,9 +70,6 @@ async function uploadProbe(guest: Guest, binary: { path: string; sha256: string 
   });
   if (r.exitCode !== 0) throw new Error(r.stderr.trim() || `exit ${r.exitCode}`);
 }
-
-/** How ssh2 and the socket say the connection is gone (rather than a command that failed). */
-const TRANSPORT_ERROR = /Not connected|ECONNRESET|EPIPE|ECONNREFUSED|socket|connection|No response from server|channel/i;
 
 /** Did QEMU die under a failed step? Its exit can trail the SSH error by a moment. */
 const qemuGone = (guest: Guest) =>
@@ -132,7 +130,7 @@ export async function runChecks(
         for (const step of spec.steps(ctx)) raw[step.name] = await runStep(step, guest, host, ctx, runDir);
         push(evaluateInvariant(spec, raw, ctx), started);
       } catch (err) {
-        const lostGuest = TRANSPORT_ERROR.test(message(err));
+        const lostGuest = err instanceof SshTransportError;
         // QEMU gone: the run reports its exit, and this check and the rest are not-run.
         if (lostGuest && (await qemuGone(guest))) return;
         push(notRunResult(spec, ctx, 'error', `probe failed: ${lostGuest ? 'the SSH connection to the guest failed: ' : ''}${message(err)}`), started);

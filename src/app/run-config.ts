@@ -1,9 +1,8 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import { SCHEMA_KEY, parseOrThrow, says } from '../schema/parse.js';
+import { SCHEMA_KEY, parseOrThrow, positiveSeconds, says, wholeAtLeastOne } from '../schema/parse.js';
 
 const text = z.string(says('must be a string'));
-const wholeAtLeastOne = z.number(says('must be a whole number >= 1')).int(says('must be a whole number >= 1')).min(1, says('must be a whole number >= 1'));
 const kernelKind = z.enum(['stock', 'built'], says('must be "stock" or "built"'));
 
 /** A run config file (docs/run-config.md): the flags of `numacage run` as JSON. */
@@ -17,7 +16,7 @@ export const RunConfigFile = z
     suite: text.meta({ description: 'isolation or smoke' }).optional(),
     only: text.meta({ description: 'comma list of invariant ids' }).optional(),
     append: z.union([text, z.array(text)], says('must be a string or a list of strings')).meta({ description: 'extra guest kernel command-line words' }).optional(),
-    'boot-timeout': z.number(says('must be a number of seconds above 0')).positive(says('must be a number of seconds above 0')).optional(),
+    'boot-timeout': positiveSeconds.optional(),
     kernel: z
       .union([
         kernelKind,

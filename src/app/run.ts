@@ -13,7 +13,8 @@ import { renderJunit } from '../report/junit.js';
 import { renderKtap } from '../report/ktap.js';
 import { renderText } from '../report/text.js';
 import { bootGuest, type BootRequest, type Guest } from './boot-guest.js';
-import { planRun, type InitMode, type RunPlan } from '../plan/run-plan.js';
+import { planRun, type InitMode, type PlanOptions, type RunPlan } from '../plan/run-plan.js';
+import type { Topology } from '../model/topology.js';
 import { ensureProbeBinary } from '../adapters/probe-binary.js';
 import { resolveTopology } from './resolve.js';
 import { CheckProgress, runChecks } from './run-checks.js';
@@ -97,7 +98,7 @@ export async function prepareRun(opts: Omit<RunOptions, 'keep'>): Promise<Prepar
   const probe = opts.invariants.some((id) => !['topology', 'abi'].includes(id)) ? await ensureProbeBinary(opts.cacheDir) : undefined;
   const accel = await chooseAccel(opts.accel, opts.cacheDir, opts.log, kernel.vmlinuz);
   const plan = planRun(
-    { topology, init: opts.init, append: opts.append, bootTimeoutSeconds: opts.bootTimeoutSeconds, checks: opts.invariants, kernelLabel: opts.kernel.label },
+    planOptions(opts, topology),
     {
       image: { recipe: recipe.name, key: image.key, note: 'ready' },
       kernel: { kind: kernel.kind, vmlinuz: kernel.vmlinuz, initrd: kernel.initrd, note: `${kernel.kind} kernel ${kernel.release}`, ...(kernel.config ? { config: kernel.config } : {}) },
@@ -110,6 +111,11 @@ export async function prepareRun(opts: Omit<RunOptions, 'keep'>): Promise<Prepar
   opts.log.info({ runDir }, 'run started');
   if (kernel.config) await copyFile(kernel.config, join(runDir, 'kernel.config'));
   return { plan, image, kernel, accel, runId, runDir, timings, ...(probe ? { probe } : {}) };
+}
+
+/** What of the run's options goes into its plan; `plan` and `run` both take it from here. */
+export function planOptions(opts: Pick<RunOptions, 'init' | 'append' | 'bootTimeoutSeconds' | 'invariants' | 'kernel'>, topology: Topology): PlanOptions {
+  return { topology, init: opts.init, append: opts.append, bootTimeoutSeconds: opts.bootTimeoutSeconds, checks: opts.invariants, kernelLabel: opts.kernel.label };
 }
 
 export const bootRequest = (p: PreparedRun, log: Logger): BootRequest => ({ runDir: p.runDir, plan: p.plan, image: p.image, log });
@@ -155,11 +161,8 @@ export async function executeRun(prepared: PreparedRun, opts: RunOptions, t0 = D
     checking.catch(() => undefined);
     // A fatal crash, or QEMU gone, ends the checks at once: the guest is not to be trusted any more.
     const running = guest;
-    const exitOrCrash = () =>
-      running.qemu.exited.then((exit) => {
-        running.crashWatch.finish(); // a panic's last lines may have come with the exit
-        return running.crashWatch.crashes.find((c) => c.fatal) ?? exit;
-      });
+    // The guest flushes its crash watch when QEMU exits (before this runs): a panic's last lines count.
+    const exitOrCrash = () => running.qemu.exited.then((exit) => running.crashWatch.crashes.find((c) => c.fatal) ?? exit);
     let ended = await Promise.race([checking.then(() => undefined), guest.crashWatch.fatal, exitOrCrash()]);
     // The checks stop early when a step finds QEMU gone; the exit is then already known.
     if (!ended && guest.qemu.hasExited()) ended = await exitOrCrash();

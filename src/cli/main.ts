@@ -19,7 +19,7 @@ import { ConfigError, ExitCode, NumacageError } from '../model/errors.js';
 import { DEFAULT_TOPOLOGY } from '../topology/builtin.js';
 import { selectInvariants } from '../invariants/registry.js';
 import { z } from 'zod';
-import { says } from '../schema/parse.js';
+import { positiveSeconds, wholeAtLeastOne } from '../schema/parse.js';
 
 const DEFAULT_IMAGE = 'debian-bookworm';
 
@@ -80,9 +80,8 @@ function kernelChoices(argv: GuestArgv): KernelChoice[] {
   });
 }
 
-const wholeAtLeastOne = z.number(says('must be a whole number >= 1')).int(says('must be a whole number >= 1')).min(1, says('must be a whole number >= 1'));
 const NumericOptions = z.object({
-  'boot-timeout': z.number(says('must be a number of seconds above 0, e.g. 300')).positive(says('must be a number of seconds above 0, e.g. 300')).optional(),
+  'boot-timeout': positiveSeconds.optional(),
   guests: wholeAtLeastOne.optional(),
   jobs: wholeAtLeastOne.optional(),
 });

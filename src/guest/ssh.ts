@@ -21,6 +21,9 @@ export interface SshTarget {
   hostKey: string;
 }
 
+/** The connection to the guest failed or was lost: nothing is known about the command (as opposed to a command that exited). */
+export class SshTransportError extends Error {}
+
 /** How long a killed command's channel gets to close before it is given up. */
 const CLOSE_GRACE_MS = 5000;
 
@@ -73,14 +76,14 @@ export class SshSession {
         settled = true;
         clearTimeout(timer);
         // No exit status and no signal: the channel died with the connection (sshd gone, QEMU gone).
-        if (!timedOut && exitCode === null && !signal) return reject(new Error('the SSH channel closed without an exit status: the connection to the guest was lost'));
+        if (!timedOut && exitCode === null && !signal) return reject(new SshTransportError('the SSH channel closed without an exit status: the connection to the guest was lost'));
         resolve({ command, stdout, stderr, exitCode: timedOut ? null : exitCode, ...(signal && !timedOut ? { signal } : {}), timedOut, durationMs: Date.now() - started });
       };
       const timer = setTimeout(() => {
         timedOut = true;
         if (!channel) {
           settled = true;
-          return reject(new Error(`the SSH connection opened no channel within ${timeoutMs / 1000} s`));
+          return reject(new SshTransportError(`the SSH connection opened no channel within ${timeoutMs / 1000} s`));
         }
         channel.signal('KILL');
         channel.close();
@@ -92,7 +95,7 @@ export class SshSession {
           if (err) {
             settled = true;
             clearTimeout(timer);
-            return reject(err);
+            return reject(new SshTransportError(err.message));
           }
           channel = ch;
           ch.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
@@ -105,9 +108,10 @@ export class SshSession {
           ch.on('close', finish);
         });
       } catch (err) {
+        // ssh2 throws "Not connected" when the connection is gone.
         settled = true;
         clearTimeout(timer);
-        reject(err);
+        reject(new SshTransportError((err as Error).message));
       }
     });
   }

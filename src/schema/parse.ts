@@ -40,5 +40,9 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, raw: unknown, what:
 /** An error message for every check of a field, so the user reads one sentence whatever went wrong. */
 export const says = (message: string) => ({ error: message });
 
+/** The numbers flags and files share: --guests/--jobs and "guests"/"jobs"; --boot-timeout and "boot-timeout". */
+export const wholeAtLeastOne = z.number(says('must be a whole number >= 1')).int(says('must be a whole number >= 1')).min(1, says('must be a whole number >= 1'));
+export const positiveSeconds = z.number(says('must be a number of seconds above 0, e.g. 300')).positive(says('must be a number of seconds above 0, e.g. 300'));
+
 /** `"$schema"`: editors point it at docs/schemas/*.schema.json; numacage ignores it. */
 export const SCHEMA_KEY = { $schema: z.string().optional().meta({ description: 'the JSON Schema of this file, for editors (ignored by numacage)' }) };
