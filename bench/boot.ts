@@ -50,7 +50,8 @@ async function once(kernel: KernelChoice, mode: 'bare' | InitMode, outDir: strin
   }
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]! : NaN);
+const tally = (xs: string[]) => [...xs.reduce((m, x) => m.set(x, (m.get(x) ?? 0) + 1), new Map<string, number>())].map(([x, n]) => `${x} x${n}`).join('; ');
 
 const outDir = await mkdtemp(join(tmpdir(), 'numacage-bench-'));
 const rows: string[] = [];
@@ -63,12 +64,12 @@ for (const kernel of kernels) {
       if (typeof r === 'number') (times[mode] ??= []).push(r);
       else (failures[mode] ??= []).push(r);
     }
-  const bare = times.bare?.length ? median(times.bare) : NaN;
+  const bare = median(times.bare ?? []);
   for (const mode of modes) {
     const ok = times[mode] ?? [];
     const failed = failures[mode] ?? [];
-    const m = ok.length ? median(ok) : NaN;
-    rows.push(`${kernel.kind.padEnd(6)} ${mode.padEnd(8)} median ${m.toFixed(1).padStart(5)} s  (${ok.map((x) => x.toFixed(1)).join(', ')})  ${mode === 'bare' ? 'baseline' : `${(m / bare).toFixed(2)}x bare`}${failed.length ? `; ${failed.length} failed: ${[...new Set(failed)].map((f) => `${f} x${failed.filter((x) => x === f).length}`).join('; ')}` : ''}`);
+    const m = median(ok);
+    rows.push(`${kernel.kind.padEnd(6)} ${mode.padEnd(8)} median ${m.toFixed(1).padStart(5)} s  (${ok.map((x) => x.toFixed(1)).join(', ')})  ${mode === 'bare' ? 'baseline' : `${(m / bare).toFixed(2)}x bare`}${failed.length ? `; ${failed.length} failed: ${tally(failed)}` : ''}`);
   }
 }
 await rm(outDir, { recursive: true, force: true });

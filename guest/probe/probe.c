@@ -510,8 +510,14 @@ static int ksm(int c, int pnode, int secs) {
 	for (; waited < secs * 10; waited++) {
 		int control = pfn_of(onc) && pfn_of(onc) == pfn_of(onc + PAGE);
 		if (control && pfn_of(onp) == pfn_of(onp + PAGE)) break;
-		if (control && scans_at_control < 0) scans_at_control = ksm_full_scans();
-		if (control && scans_at_control >= 0 && ksm_full_scans() >= scans_at_control + 2) break;
+		if (control) {
+			long scans = ksm_full_scans();
+
+			if (scans_at_control < 0)
+				scans_at_control = scans;
+			else if (scans >= scans_at_control + 2)
+				break;
+		}
 		usleep(100000);
 	}
 	open_record("ksm", "merge");

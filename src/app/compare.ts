@@ -4,6 +4,7 @@ import { readJsonFile } from '../adapters/json-file.js';
 import { ConfigError } from '../model/errors.js';
 import type { Verdict } from '../model/verdict.js';
 import { compareVerdicts, renderComparison } from '../report/compare.js';
+import { kernelLabel } from '../report/matrix.js';
 
 /** A run's verdict from its report.json, or from the run directory that holds it. */
 function loadVerdict(path: string): Verdict {
@@ -19,7 +20,6 @@ function loadMatrix(dir: string): Verdict[] {
   return (readJsonFile(file, 'matrix') as { runs: { verdict: Verdict }[] }).runs.map((r) => r.verdict);
 }
 
-const kernelOf = (v: Verdict) => v.kernel.label ?? v.kernel.kind;
 
 /**
  * `numacage compare A B`: two runs side by side per check. With `--by
@@ -33,7 +33,7 @@ export function compareCommand(paths: string[], by?: 'kernel'): string {
     const out: string[] = [];
     for (const topology of [...new Set(runs.map((r) => r.topology))]) {
       const cells = runs.filter((r) => r.topology === topology);
-      for (const other of cells.slice(1).filter((c) => kernelOf(c) !== kernelOf(cells[0]!)))
+      for (const other of cells.slice(1).filter((c) => kernelLabel(c) !== kernelLabel(cells[0]!)))
         out.push(renderComparison(compareVerdicts(cells[0]!, other)));
     }
     if (!out.length) throw new ConfigError(`${paths[0]}: the matrix has no two kernels on one topology`);

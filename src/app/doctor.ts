@@ -77,10 +77,9 @@ export async function runDoctor(cacheDir: string): Promise<DoctorCheck[]> {
   if (qemuOk) {
     const kernel = await anyCachedKernel(cacheDir);
     const kvm = await checkKvm(cacheDir, { fresh: true, kernel });
-    const how = kvm.test === 'kernel' ? '' : ' [boot-sector test only: a kernel boot test runs before the first guest]';
     // A boot sector that ran proves little (here one runs while a Linux kernel hangs): not "usable" until a kernel booted.
     const usable = kvm.test === 'kernel' ? `usable (-cpu ${kvm.cpuModel}): ${kvm.reason}` : `not yet proven: a boot sector ran with -cpu ${kvm.cpuModel}, no kernel tried yet`;
-    checks.push({ name: 'KVM', ok: kvm.usable, optional: true, detail: `${kvm.usable ? usable : `KVM unusable (${kvm.reason}), using TCG`}${how}` });
+    checks.push({ name: 'KVM', ok: kvm.usable, optional: true, detail: kvm.usable ? usable : `KVM unusable (${kvm.reason}), using TCG${kvm.test === 'kernel' ? '' : ' [boot-sector test only: a kernel boot test runs before the first guest]'}` });
   }
   return checks;
 }

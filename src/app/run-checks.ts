@@ -109,7 +109,8 @@ export async function runChecks(
   }
 
   let uploadFailure: string | undefined;
-  if (progress.ids.some((id) => usesProbe(invariant(id), ctx))) await uploadProbe(guest, opts.probe!).catch((err) => (uploadFailure = `uploading the probe failed: ${message(err)}`));
+  const probeUsers = new Set(progress.ids.filter((id) => usesProbe(invariant(id), ctx)));
+  if (probeUsers.size) await uploadProbe(guest, opts.probe!).catch((err) => (uploadFailure = `uploading the probe failed: ${message(err)}`));
 
   const host: HostAccess = {
     exec: (command, o) => guest.exec(command, o),
@@ -123,7 +124,7 @@ export async function runChecks(
     const unsupported = !realRoles && id !== 'topology' ? `topology ${topology.name} has no CPU-less node to test` : realRoles && spec.unsupported?.(topology, realRoles);
     if (unsupported) push(notRunResult(spec, ctx, 'skip', unsupported), started);
     else if (spec.expect[ctx.profile] === 'n/a') push(evaluateInvariant(spec, {}, ctx), started);
-    else if (uploadFailure && usesProbe(spec, ctx)) push(notRunResult(spec, ctx, 'error', `probe failed: ${uploadFailure}`), started);
+    else if (uploadFailure && probeUsers.has(id)) push(notRunResult(spec, ctx, 'error', `probe failed: ${uploadFailure}`), started);
     else {
       const raw: Record<string, string> = {};
       try {

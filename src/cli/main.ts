@@ -92,7 +92,9 @@ function checkNumbers(argv: object): void {
   if (r.success) return;
   const issue = r.error.issues[0]!;
   const flag = `--${String(issue.path[0])}`;
-  const typed = process.argv[process.argv.indexOf(flag) + 1] ?? String((argv as Record<string, unknown>)[String(issue.path[0])]);
+  // --flag VALUE shows VALUE as typed; --flag=VALUE or a run config's value shows what was parsed.
+  const at = process.argv.indexOf(flag);
+  const typed = at >= 0 ? process.argv[at + 1] : String((argv as Record<string, unknown>)[String(issue.path[0])]);
   throw new ConfigError(`${flag} ${typed}: ${issue.message}`, 'see numacage run --help');
 }
 

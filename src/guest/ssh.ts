@@ -71,20 +71,23 @@ export class SshSession {
       let signal: string | undefined;
       let timedOut = false;
       let settled = false;
-      const finish = () => {
+      const fail = (err: Error) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        reject(err);
+      };
+      const finish = () => {
         // No exit status and no signal: the channel died with the connection (sshd gone, QEMU gone).
-        if (!timedOut && exitCode === null && !signal) return reject(new SshTransportError('the SSH channel closed without an exit status: the connection to the guest was lost'));
+        if (!timedOut && exitCode === null && !signal) return fail(new SshTransportError('the SSH channel closed without an exit status: the connection to the guest was lost'));
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
         resolve({ command, stdout, stderr, exitCode: timedOut ? null : exitCode, ...(signal && !timedOut ? { signal } : {}), timedOut, durationMs: Date.now() - started });
       };
       const timer = setTimeout(() => {
         timedOut = true;
-        if (!channel) {
-          settled = true;
-          return reject(new SshTransportError(`the SSH connection opened no channel within ${timeoutMs / 1000} s`));
-        }
+        if (!channel) return fail(new SshTransportError(`the SSH connection opened no channel within ${timeoutMs / 1000} s`));
         channel.signal('KILL');
         channel.close();
         setTimeout(finish, CLOSE_GRACE_MS).unref();
@@ -92,11 +95,7 @@ export class SshSession {
       try {
         this.client.exec(command, (err, ch: ClientChannel) => {
           if (settled) return void ch?.close();
-          if (err) {
-            settled = true;
-            clearTimeout(timer);
-            return reject(new SshTransportError(err.message));
-          }
+          if (err) return fail(new SshTransportError(err.message));
           channel = ch;
           ch.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
           ch.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
@@ -109,9 +108,7 @@ export class SshSession {
         });
       } catch (err) {
         // ssh2 throws "Not connected" when the connection is gone.
-        settled = true;
-        clearTimeout(timer);
-        reject(new SshTransportError((err as Error).message));
+        fail(new SshTransportError((err as Error).message));
       }
     });
   }

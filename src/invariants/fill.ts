@@ -14,8 +14,9 @@ export interface FillPlan {
   /** How far past the pressed node's free memory the fill goes. */
   marginMiB: number;
   /** Bind each step to this node (MPOL_BIND); no policy when absent. */
-  watch: number;
   bindTo?: number;
+  /** The node whose numastat and meminfo are read before and after the fill. */
+  watch: number;
 }
 
 /**
@@ -36,14 +37,14 @@ export function fillScript(plan: FillPlan): string {
     `echo "### before"; cat ${nodeFile(watch, 'numastat')}; grep -E 'AnonPages|MemFree' ${nodeFile(watch, 'meminfo')}`,
     'for pid in $(pgrep -x sshd) $$; do echo -1000 > /proc/$pid/oom_score_adj; done',
     `offlined=$(${GUEST_PROBE_PATH} offline-blocks ${press} ${keepMiB})`,
-    // NUMA balancing would rescan the fill's range over and over (seconds of PTE updates and TLB
-    // shootdowns under TCG) and could move spilled pages back to C, hiding the spill: off meanwhile.
-    'nb=/proc/sys/kernel/numa_balancing; [ -w $nb ] && { read -r balancing < $nb; echo 0 > $nb; }',
-    // Reclaim and compaction around the pressed node's watermark (watermark boosting, proactive
-    // compaction) stalled the fill for up to 25 s under TCG; neither decides where a page may fall back.
-    // The killer's task list, written to the serial console a character at a time, costs seconds too.
-    'saved=""; for k in vm/watermark_boost_factor vm/compaction_proactiveness vm/oom_dump_tasks; do f=/proc/sys/$k; [ -w $f ] && { saved="$saved $f=$(cat $f)"; echo 0 > $f; }; done',
-    'restore() { echo "$offlined" | while read -r _ state how; do [ -n "$state" ] && echo $how > $state; done; [ -n "$balancing" ] && echo $balancing > $nb; for kv in $saved; do echo "${kv#*=}" > "${kv%%=*}"; done; }',
+    // Off meanwhile, restored after: NUMA balancing would rescan the fill's range over and over
+    // (seconds of PTE updates and TLB shootdowns under TCG) and could move spilled pages back to C,
+    // hiding the spill. Reclaim and compaction around the pressed node's watermark (watermark
+    // boosting, proactive compaction) stalled the fill for up to 25 s under TCG; neither decides where
+    // a page may fall back. The killer's task list, written to the serial console a character at a
+    // time, costs seconds too.
+    'saved=""; for k in kernel/numa_balancing vm/watermark_boost_factor vm/compaction_proactiveness vm/oom_dump_tasks; do f=/proc/sys/$k; [ -w $f ] && { saved="$saved $f=$(cat $f)"; echo 0 > $f; }; done',
+    'restore() { echo "$offlined" | while read -r _ state how; do [ -n "$state" ] && echo $how > $state; done; for kv in $saved; do echo "${kv#*=}" > "${kv%%=*}"; done; }',
     'trap restore EXIT',
     `free=${freeMiB}; asked=$(( (free + ${marginMiB}) / ${STEP_MIB} * ${STEP_MIB} + ${STEP_MIB} ))`,
     'marker="numacage-fill-$$-$(date +%s%N)"; echo "$marker" > /dev/kmsg',

@@ -16,8 +16,7 @@ export interface SysfsNode {
   meminfo: Record<string, number>;
 }
 
-/** The shell command whose output parseSysfsNodes reads. */
-/** Bash builtins where it can (each process costs tens of milliseconds under TCG). */
+/** The shell command whose output parseSysfsNodes reads: builtins where it can (each process costs tens of milliseconds under TCG). */
 export const SYSFS_NODES_COMMAND =
   'for n in /sys/devices/system/node/node[0-9]*; do echo "== ${n##*node}"; read -r c < $n/cpulist; echo "cpulist $c"; cat $n/meminfo; done';
 

@@ -62,7 +62,7 @@ export function buildQemuArgs(l: QemuLaunch): string[] {
     '-cpu', l.cpuModel,
     // CPUs of different nodes must not share a package (QEMU's default puts them all in one, and the
     // kernel warns about an LLC that spans nodes).
-    '-smp', t.nodes.filter((n) => n.cpus.length).length > 1 ? `${t.cpus},sockets=${t.cpus}` : String(t.cpus),
+    '-smp', initiators.length > 1 ? `${t.cpus},sockets=${t.cpus}` : String(t.cpus),
     '-m', memory,
     '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
   ];

@@ -1,7 +1,10 @@
 import { verdictHolds, type Verdict } from '../model/verdict.js';
 
+/** How --kernel named the run's kernel (built:private-node), or its kind. */
+export const kernelLabel = (v: Verdict): string => v.kernel.label ?? v.kernel.kind;
+
 export function runLabel(v: Verdict): string {
-  return `${v.topology}/${v.kernel.label ?? v.kernel.kind}`;
+  return `${v.topology}/${kernelLabel(v)}`;
 }
 
 /** Several runs side by side (a stock and a patched kernel, several topologies): one row per check. Pure. */
