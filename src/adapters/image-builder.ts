@@ -6,7 +6,7 @@ import { ConfigError, InfraError } from '../model/errors.js';
 import { imageCacheKey, parseRecipe, resolveStockKernelPackage, type ImageRecipe } from '../image/recipe.js';
 import type { Logger } from '../log.js';
 import { ContentStore, manifestOf, type Manifest } from './cache-dir.js';
-import { runChecked, runCommand } from './runner.js';
+import { diskFullHint, runChecked, runCommand } from './runner.js';
 import { projectPath } from './project.js';
 import { onInterrupt } from './cleanup.js';
 import { previousExitWasUnclean } from './cache-session.js';
@@ -134,7 +134,7 @@ async function buildInto(staging: string, recipe: ImageRecipe, key: string, kern
     const tail = mm.stderr.trim().split('\n').slice(-12).join('\n');
     const notFound = /Unable to locate package (\S+)|has no installation candidate/.exec(mm.stderr);
     if (notFound) throw new ConfigError(`image recipe ${recipe.name}: a package cannot be installed:\n${tail}`, 'fix "packages" or "stockKernel" in the recipe');
-    throw new InfraError(`mmdebstrap failed (exit ${mm.exitCode}):\n${tail}`, 'check that the Debian mirrors in the recipe are reachable');
+    throw new InfraError(`mmdebstrap failed (exit ${mm.exitCode}) building in ${staging}:\n${tail}`, diskFullHint(mm.stderr) ?? 'check that the Debian mirrors in the recipe are reachable');
   }
   log.info({ seconds: Math.round((Date.now() - t0) / 1000) }, 'root filesystem bootstrapped');
 

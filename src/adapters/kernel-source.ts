@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import { looksLikeMbox, parseSeries, splitMbox, touchedFiles, type Patch } from '../kernel/patches.js';
 import { runChecked, runCommand } from './runner.js';
 import { projectPath } from './project.js';
+import { onInterrupt } from './cleanup.js';
 
 export const DEBIAN_TARBALL = '/usr/src/linux-source-6.12.tar.xz';
 
@@ -50,6 +51,27 @@ export async function resolveSource(src: string | undefined): Promise<ResolvedSo
 async function untrackedFiles(repo: string): Promise<string[]> {
   const r = await runChecked('git', ['-C', repo, 'ls-files', '--others', '--exclude-standard', '-z']);
   return r.stdout.split('\0').filter(Boolean).sort();
+}
+
+/**
+ * Makes dest by filling `<dest>.staging-<pid>` and renaming it into place:
+ * a failure (a full disk, say) or an interrupt removes the staging dir, so
+ * no half tree is left to be taken for a whole one, or to fill the disk again.
+ */
+async function staged(dest: string, fill: (staging: string) => Promise<unknown>): Promise<void> {
+  const staging = `${dest}.staging-${process.pid}`;
+  const discard = () => rm(staging, { recursive: true, force: true });
+  await discard();
+  const unregister = onInterrupt(discard);
+  try {
+    await fill(staging);
+    await rename(staging, dest);
+  } catch (err) {
+    await discard();
+    throw err;
+  } finally {
+    unregister();
+  }
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -146,32 +168,30 @@ export class WorkTree {
     if (s.kind === 'debian') {
       if (!(await exists(join(this.pristine, 'Makefile')))) {
         log.info({ tarball: s.tarball }, 'extracting kernel source (once)');
-        const staging = `${this.pristine}.staging-${process.pid}`;
-        await rm(staging, { recursive: true, force: true });
-        await mkdir(staging, { recursive: true });
-        await runChecked('tar', ['-xf', s.tarball, '-C', staging, '--strip-components=1']);
-        await rename(staging, this.pristine);
+        await staged(this.pristine, async (staging) => {
+          await mkdir(staging, { recursive: true });
+          await runChecked('tar', ['-xf', s.tarball, '-C', staging, '--strip-components=1']);
+        });
       }
-      await runChecked('cp', ['-al', this.pristine, this.src]);
+      await staged(this.src, (staging) => runChecked('cp', ['-al', this.pristine, staging]));
     } else {
       const head = this.resolved.revision!;
       log.info({ repo: s.path }, 'cloning the kernel tree (shared objects, once)');
-      const staging = `${this.src}.staging-${process.pid}`;
-      await rm(staging, { recursive: true, force: true });
-      await runChecked('git', ['clone', '--quiet', '--shared', '--no-checkout', s.path, staging]);
-      await runChecked('git', ['-C', staging, 'checkout', '--quiet', '--detach', head]);
-      const diff = await runChecked('git', ['-C', s.path, 'diff', 'HEAD', '--binary'], { stripFinalNewline: false });
-      if (diff.stdout) await runChecked('git', ['-C', staging, 'apply', '--binary', '-'], { input: diff.stdout });
-      for (const f of await untrackedFiles(s.path)) {
-        await mkdir(dirname(join(staging, f)), { recursive: true });
-        await copyFile(join(s.path, f), join(staging, f));
-      }
-      // The user's changes become the base commit: a reset restores them, never HEAD's version.
-      await runChecked('git', ['-C', staging, 'add', '-A']);
-      const id = ['-c', 'user.name=numacage', '-c', 'user.email=numacage@localhost'];
-      await runChecked('git', ['-C', staging, ...id, 'commit', '--quiet', '--no-verify', '--allow-empty', '-m', `numacage: base, ${s.path} at ${head.slice(0, 12)} with its uncommitted and untracked changes`]);
-      await writeFile(this.baseMarker, (await runChecked('git', ['-C', staging, 'rev-parse', 'HEAD'])).stdout.trim());
-      await rename(staging, this.src);
+      await staged(this.src, async (staging) => {
+        await runChecked('git', ['clone', '--quiet', '--shared', '--no-checkout', s.path, staging]);
+        await runChecked('git', ['-C', staging, 'checkout', '--quiet', '--detach', head]);
+        const diff = await runChecked('git', ['-C', s.path, 'diff', 'HEAD', '--binary'], { stripFinalNewline: false });
+        if (diff.stdout) await runChecked('git', ['-C', staging, 'apply', '--binary', '-'], { input: diff.stdout });
+        for (const f of await untrackedFiles(s.path)) {
+          await mkdir(dirname(join(staging, f)), { recursive: true });
+          await copyFile(join(s.path, f), join(staging, f));
+        }
+        // The user's changes become the base commit: a reset restores them, never HEAD's version.
+        await runChecked('git', ['-C', staging, 'add', '-A']);
+        const id = ['-c', 'user.name=numacage', '-c', 'user.email=numacage@localhost'];
+        await runChecked('git', ['-C', staging, ...id, 'commit', '--quiet', '--no-verify', '--allow-empty', '-m', `numacage: base, ${s.path} at ${head.slice(0, 12)} with its uncommitted and untracked changes`]);
+        await writeFile(this.baseMarker, (await runChecked('git', ['-C', staging, 'rev-parse', 'HEAD'])).stdout.trim());
+      });
     }
     await writeFile(this.appliedPath, JSON.stringify({ files: [] }));
   }

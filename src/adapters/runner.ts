@@ -30,9 +30,16 @@ export async function runChecked(cmd: string, args: string[], opts: Options = {}
   const r = await runCommand(cmd, args, opts);
   if (r.exitCode !== 0) {
     const tail = (r.stderr || r.stdout).trim().split('\n').slice(-15).join('\n');
-    throw new InfraError(`${cmd} ${args.slice(0, 3).join(' ')}… exited with ${r.exitCode}:\n${tail}`);
+    throw new InfraError(`${cmd} ${args.slice(0, 3).join(' ')}… exited with ${r.exitCode}:\n${tail}`, diskFullHint(tail));
   }
   return r;
+}
+
+/** What to do when a tool's output says the disk is full (a build, an extraction, mmdebstrap). */
+export function diskFullHint(output: string): string | undefined {
+  return /No space left on device|Disk quota exceeded|enough free space/.test(output)
+    ? 'a filesystem is full (see the path above): free space there, or give numacage a --cache-dir on a larger one; the cache holds no half entry, so the next run starts clean'
+    : undefined;
 }
 
 function missingTool(cmd: string): InfraError {

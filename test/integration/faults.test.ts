@@ -1,9 +1,12 @@
+import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
 import { dir } from 'tmp-promise';
+import { resolveCacheDir } from '../../src/adapters/cache-dir.js';
+import { projectPath } from '../../src/adapters/project.js';
 import { CLI, logLine, numacage, onlyRunDir, qemuProcessesMentioning } from '../helpers/cli.js';
 
 // The fault suite (docs/reliability.md): real faults on the stock kernel's guest, each ending in a
@@ -113,4 +116,77 @@ test.serial('an unwritable cache dir: exit 3 naming it and what to do, before an
   }
   t.false(existsSync(out), 'no run dir');
   await d.cleanup();
+});
+
+/** A tmpfs of the given size at a fresh mountpoint: a cache dir whose disk can fill. */
+async function tinyFilesystem(size: string): Promise<{ path: string; resize(size: string): void; cleanup(): Promise<void> }> {
+  const d = await dir({ unsafeCleanup: true });
+  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'numacage-test', d.path]);
+  return {
+    path: d.path,
+    resize: (s) => execFileSync('mount', ['-o', `remount,size=${s}`, d.path]),
+    cleanup: async () => {
+      execFileSync('umount', [d.path]);
+      await d.cleanup();
+    },
+  };
+}
+
+/** Staging dirs, locks and half-removed entries numacage makes at the top of its cache dirs (not files inside a kernel tree). */
+const leftovers = (root: string) =>
+  execFileSync('find', [root, '-maxdepth', '3', '(', '-name', '*.staging-*', '-o', '-name', '.staging-*', '-o', '-name', '*.lock', '-o', '-name', '.removing-*', ')']).toString().trim();
+
+test.serial('a full disk during an image build: exit 3 naming it, no half entry; given room, two runs at once build the image once and both pass', async (t) => {
+  const fs = await tinyFilesystem('150m');
+  const cache = join(fs.path, 'cache');
+  let r = await numacage(['--cache-dir', cache, 'image', 'build']);
+  t.is(r.exitCode, 3, r.all);
+  t.regex(r.stderr, /No space left on device|enough free space/);
+  t.regex(r.stderr, /what to do: a filesystem is full/);
+  t.deepEqual(readdirSync(join(cache, 'images')).filter((e) => !e.endsWith('.lock')), [], 'no entry and no staging dir');
+  t.is(leftovers(cache), '');
+
+  // Room again: two runs at once on the now empty cache. One builds the image, the other waits for
+  // it (the image lock) and finds it built.
+  fs.resize('5g');
+  const out = await dir({ unsafeCleanup: true });
+  const run = () => numacage(['--cache-dir', cache, 'run', '--accel', 'tcg', '--suite', 'smoke', '--out', out.path]);
+  const [a, b] = await Promise.all([run(), run()]);
+  t.is(a.exitCode, 0, a.all);
+  t.is(b.exitCode, 0, b.all);
+  const logs = a.stderr + b.stderr;
+  t.is(logs.match(/building image \(mmdebstrap/g)?.length, 1, 'the image is built once');
+  t.regex(logs, /another numacage is building image [0-9a-f]+; waiting/);
+  t.is(readdirSync(join(cache, 'images')).filter((e) => /^[0-9a-f]{32}$/.test(e)).length, 1);
+  t.is(leftovers(cache), '', 'no staging dir or lock left');
+  await out.cleanup();
+  await fs.cleanup();
+});
+
+test.serial('a full disk while extracting the kernel source: exit 3 naming it, no half source tree left to be taken for a whole one', async (t) => {
+  const fs = await tinyFilesystem('100m');
+  const cache = join(fs.path, 'cache');
+  const r = await numacage(['--cache-dir', cache, 'kernel', 'build']);
+  t.is(r.exitCode, 3, r.all);
+  t.regex(r.stderr, /No space left on device|enough free space/);
+  t.regex(r.stderr, /what to do: a filesystem is full/);
+  t.deepEqual(readdirSync(join(cache, 'kernel-src')), [], 'no half extraction');
+  t.is(leftovers(cache), '');
+  await fs.cleanup();
+});
+
+test.serial('two kernel builds with different patch sets at once on one source: the second waits for the tree, both give their own kernel', async (t) => {
+  // --rebuild makes both really build (an incremental build of the cached lean tree: init/main.c and a link).
+  const banner = numacage(['kernel', 'build', '--patches', projectPath('test/fixtures/patches/banner'), '--rebuild']);
+  await new Promise((r) => setTimeout(r, 1000));
+  const plain = numacage(['kernel', 'build', '--rebuild']);
+  const [a, b] = await Promise.all([banner, plain]);
+  t.is(a.exitCode, 0, a.all);
+  t.is(b.exitCode, 0, b.all);
+  t.regex(a.stderr + b.stderr, /another numacage is building in this kernel tree; waiting/);
+  const [dirA, dirB] = [a.stdout.split('\n')[0]!, b.stdout.split('\n')[0]!];
+  t.not(dirA, dirB);
+  t.regex(readFileSync(join(dirA, 'meta.json'), 'utf8'), /0001-init-announce-numacage-test-patch\.patch/);
+  t.notRegex(readFileSync(join(dirB, 'meta.json'), 'utf8'), /numacage-test-patch/);
+  t.is(leftovers(join(resolveCacheDir(), 'kernel-work')), '', 'no lock left');
 });
