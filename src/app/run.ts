@@ -6,6 +6,7 @@ import { assertQemuInstalled } from '../adapters/qemu-process.js';
 import { ensureKernel, type KernelRequest } from '../adapters/kernel-builder.js';
 import { ensureImage, loadRecipe, type ImageArtifact } from '../adapters/image-builder.js';
 import { BootFailure, isTcgPatchingArtifact } from '../guest/boot-failure.js';
+import { provokedByProbe } from '../console/crash-patterns.js';
 import type { Logger } from '../log.js';
 import type { Verdict } from '../model/verdict.js';
 import { renderJson } from '../report/json.js';
@@ -192,7 +193,10 @@ export async function executeRun(prepared: PreparedRun, opts: RunOptions, t0 = D
   }
   if (guest) {
     guest.crashWatch.finish();
-    verdict.crashes = guest.crashWatch.crashes.map((c) => ({ ...c }));
+    const seen = guest.crashWatch.crashes.map((c) => ({ ...c }));
+    verdict.crashes = seen.filter((c) => !provokedByProbe(c));
+    const provoked = seen.filter(provokedByProbe);
+    if (provoked.length) verdict.probeProvoked = provoked;
   }
   if (progress.profile) verdict.profile = progress.profile;
   verdict.checks = progress.complete((id) => (id === progress.current ? `${stopped}` : `not reached: ${stopped}`));

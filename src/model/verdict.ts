@@ -45,6 +45,8 @@ export interface Verdict {
   bootRetries?: BootFailureReport[];
   /** The run ended before its checks did: QEMU exited under it (the checks left are not-run). */
   stopped?: { reason: 'qemu-exited'; message: string };
+  /** Kernel reports the probe provokes by design (memory offlining under pressure): shown, not failing the run. */
+  probeProvoked?: CrashReport[];
   /** Kernel trouble seen on the console (oops, WARNING, panic...): any of them fails the run. */
   crashes: CrashReport[];
   /** Seconds per stage (image, boot-to-ssh, probe, total). */

@@ -17,6 +17,8 @@ export function renderText(v: Verdict, runDir: string): string {
     out.push(`KERNEL ${c.fatal ? 'CRASH' : 'TROUBLE'} (${c.type}${c.atSeconds !== undefined ? ` at ${c.atSeconds.toFixed(1)} s` : ''}): ${c.title}`);
     out.push(...c.lines.slice(0, 12).map((l) => `  ${l}`), ...(c.lines.length > 12 ? [`  ... ${c.lines.length - 12} more lines in console.log`] : []));
   }
+  for (const c of v.probeProvoked ?? [])
+    out.push(`note: the probe's memory offlining made the kernel report "${c.title}"${c.atSeconds !== undefined ? ` at ${c.atSeconds.toFixed(1)} s` : ''} (expected, not a failure; console.log has it)`);
   for (const c of v.checks) {
     const time = c.durationSeconds !== undefined ? `${c.durationSeconds.toFixed(1).padStart(5)} s` : '       ';
     out.push(`${MARK[c.outcome]} ${c.id.padEnd(16)} ${time}  ${c.summary}`);

@@ -2,6 +2,7 @@ import test from 'ava';
 import { CrashScanner, type Crash } from '../../src/console/crash-scanner.js';
 import { fixture } from '../helpers/fixtures.js';
 import { BootFailure, isTcgPatchingArtifact } from '../../src/guest/boot-failure.js';
+import { provokedByProbe } from '../../src/console/crash-patterns.js';
 
 function scan(text: string, chunkSize = text.length): Crash[] {
   const s = new CrashScanner();
@@ -78,4 +79,19 @@ test('a boot that ends in "Oops: int3" under TCG is the live-patching artifact, 
   t.false(isTcgPatchingArtifact(new BootFailure('ssh-timeout', 'no SSH', []), 'tcg'));
   const afterInit = new BootFailure('kernel-crash', 'crashed', ['[    4.1] Run /sbin/numacage-init as init process', '[    5.0] Oops: int3: 0000 [#1]'], crash);
   t.false(isTcgPatchingArtifact(afterInit, 'tcg'), 'never retried once init runs');
+});
+
+// The first block's header and top frames are the real report of CI run 11 (stock 6.12 on
+// private-movable, while the probe offlined node 0's blocks to press it); its lower frames, cut
+// from that log, are the 6.12 call path of a sysfs "offline" write (state_store -> device_offline ->
+// memory_subsys_offline -> offline_pages -> migrate_pages -> alloc_migration_target). The second block
+// is the same failure in a page fault (a bound fill), which nothing of numacage asks for.
+test('a page allocation failure the probe provokes by offlining memory is told apart; the same failure in a fault is not', (t) => {
+  const [offlining, fault, ...rest] = scan(fixture('console', 'probe-offline-alloc-failure.log'));
+  t.deepEqual(rest, []);
+  t.is(offlining!.title, 'page allocation failure: order:0 in numacage-probe');
+  t.true(provokedByProbe(offlining!));
+  t.is(fault!.title, 'page allocation failure: order:0 in numacage-probe');
+  t.false(provokedByProbe(fault!));
+  t.false(provokedByProbe({ ...offlining!, title: 'page allocation failure: order:0 in stress-ng' }), 'only the probe is ours');
 });
