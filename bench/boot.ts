@@ -8,9 +8,7 @@
  * minimal: numacage's minimal init, QEMU start to the first SSH session.
  * systemd: Debian's systemd as init, QEMU start to the first SSH session.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { withDir } from 'tmp-promise';
 import { bootGuest } from '../src/app/boot-guest.js';
 import type { InitMode } from '../src/plan/run-plan.js';
 import { bootRequest, prepareRun, type KernelChoice, type RunOptions } from '../src/app/run.js';
@@ -53,24 +51,25 @@ async function once(kernel: KernelChoice, mode: 'bare' | InitMode, outDir: strin
 const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]! : NaN);
 const tally = (xs: string[]) => [...xs.reduce((m, x) => m.set(x, (m.get(x) ?? 0) + 1), new Map<string, number>())].map(([x, n]) => `${x} x${n}`).join('; ');
 
-const outDir = await mkdtemp(join(tmpdir(), 'numacage-bench-'));
+// The run dirs live in a scoped temp dir: removed when the bench ends, by an exception too.
 const rows: string[] = [];
-for (const kernel of kernels) {
-  const times: Record<string, number[]> = {};
-  const failures: Record<string, string[]> = {};
-  for (let i = 0; i < repeat; i++)
+await withDir(async ({ path: outDir }) => {
+  for (const kernel of kernels) {
+    const times: Record<string, number[]> = {};
+    const failures: Record<string, string[]> = {};
+    for (let i = 0; i < repeat; i++)
+      for (const mode of modes) {
+        const r = await once(kernel, mode, outDir);
+        if (typeof r === 'number') (times[mode] ??= []).push(r);
+        else (failures[mode] ??= []).push(r);
+      }
+    const bare = median(times.bare ?? []);
     for (const mode of modes) {
-      const r = await once(kernel, mode, outDir);
-      if (typeof r === 'number') (times[mode] ??= []).push(r);
-      else (failures[mode] ??= []).push(r);
+      const ok = times[mode] ?? [];
+      const failed = failures[mode] ?? [];
+      const m = median(ok);
+      rows.push(`${kernel.kind.padEnd(6)} ${mode.padEnd(8)} median ${m.toFixed(1).padStart(5)} s  (${ok.map((x) => x.toFixed(1)).join(', ')})  ${mode === 'bare' ? 'baseline' : `${(m / bare).toFixed(2)}x bare`}${failed.length ? `; ${failed.length} failed: ${tally(failed)}` : ''}`);
     }
-  const bare = median(times.bare ?? []);
-  for (const mode of modes) {
-    const ok = times[mode] ?? [];
-    const failed = failures[mode] ?? [];
-    const m = median(ok);
-    rows.push(`${kernel.kind.padEnd(6)} ${mode.padEnd(8)} median ${m.toFixed(1).padStart(5)} s  (${ok.map((x) => x.toFixed(1)).join(', ')})  ${mode === 'bare' ? 'baseline' : `${(m / bare).toFixed(2)}x bare`}${failed.length ? `; ${failed.length} failed: ${tally(failed)}` : ''}`);
   }
-}
-await rm(outDir, { recursive: true, force: true });
+}, { prefix: 'numacage-bench-', unsafeCleanup: true });
 process.stdout.write(`boot-to-SSH vs the same kernel's bare boot-to-init, private-virtio, ${repeat} runs each\n${rows.join('\n')}\n`);

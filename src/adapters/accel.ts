@@ -1,10 +1,11 @@
 import { access, constants, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { file as tmpFile } from 'tmp-promise';
+import { withFile } from 'tmp-promise';
 import { InfraError } from '../model/errors.js';
 import type { Accel } from '../qemu/args.js';
 import { BOOT_SECTOR_MARKER, markerBootSector } from '../qemu/boot-sector.js';
+import { cancellable, trackChild } from './cancel.js';
 import { killOnProcessExit } from './cleanup.js';
 import type { Logger } from '../log.js';
 import { QEMU_BINARY } from './qemu-process.js';
@@ -38,48 +39,42 @@ async function hostBootId(): Promise<string> {
   return (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
 }
 
-/** Boots a real guest under KVM and waits for the marker on its serial console. */
+/** Boots a real guest under KVM (the given kernel, or a 512-byte boot sector in a scoped temp file) and waits for its marker. */
 async function testBootUnderKvm(cpuModel: string, kernel: string | undefined): Promise<{ ok: boolean; detail: string }> {
-  const img = kernel ? undefined : await tmpFile({ postfix: '.img' });
-  const test = kernel ? 'kernel' : 'boot-sector';
+  if (kernel) return kvmTestBoot(cpuModel, 'kernel', ['-smp', '2', '-m', '256', '-kernel', kernel, '-append', 'console=ttyS0 panic=-1'], KERNEL_REACHED_ROOT);
+  return withFile(async ({ path }) => {
+    await writeFile(path, markerBootSector());
+    return kvmTestBoot(cpuModel, 'boot-sector', ['-m', '64', '-drive', `file=${path},format=raw,if=floppy`], new RegExp(BOOT_SECTOR_MARKER));
+  }, { postfix: '.img' });
+}
+
+async function kvmTestBoot(cpuModel: string, test: 'kernel' | 'boot-sector', guest: string[], marker: RegExp): Promise<{ ok: boolean; detail: string }> {
   const timeoutMs = KVM_TEST_TIMEOUT_MS[test];
-  try {
-    let guest: string[];
-    let marker: RegExp;
-    if (kernel) {
-      guest = ['-smp', '2', '-m', '256', '-kernel', kernel, '-append', 'console=ttyS0 panic=-1'];
-      marker = KERNEL_REACHED_ROOT;
-    } else {
-      await writeFile(img!.path, markerBootSector());
-      guest = ['-m', '64', '-drive', `file=${img!.path},format=raw,if=floppy`];
-      marker = new RegExp(BOOT_SECTOR_MARKER);
-    }
-    // Like every guest: under pdeathsig, and killed if numacage exits meanwhile (SIGINT, SIGTERM, an error).
-    const child = execa(
-      'setpriv',
-      ['--pdeathsig', 'KILL', '--', QEMU_BINARY, '-accel', 'kvm', '-cpu', cpuModel, '-nodefaults', '-display', 'none', '-no-reboot', '-serial', 'stdio', ...guest],
-      { stdin: 'ignore', reject: false, timeout: timeoutMs, killSignal: 'SIGKILL', buffer: { stdout: false, stderr: true } },
-    );
-    const forget = child.pid === undefined ? () => undefined : killOnProcessExit(child.pid);
-    let out = '';
-    const sawMarker = new Promise<boolean>((resolve) => {
-      child.stdout!.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (marker.test(out)) resolve(true);
-      });
-      void child.then(() => resolve(false));
+  const what = test === 'kernel' ? 'kernel' : 'guest';
+  // Like every guest: under pdeathsig, killed if numacage exits meanwhile, and with the command's cancellation.
+  const child = execa(
+    'setpriv',
+    ['--pdeathsig', 'KILL', '--', QEMU_BINARY, '-accel', 'kvm', '-cpu', cpuModel, '-nodefaults', '-display', 'none', '-no-reboot', '-serial', 'stdio', ...guest],
+    { stdin: 'ignore', reject: false, timeout: timeoutMs, killSignal: 'SIGKILL', buffer: { stdout: false, stderr: true }, ...cancellable() },
+  );
+  trackChild(child);
+  const forget = child.pid === undefined ? () => undefined : killOnProcessExit(child.pid);
+  let out = '';
+  const sawMarker = new Promise<boolean>((resolve) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (marker.test(out)) resolve(true);
     });
-    const ok = await sawMarker;
-    child.kill('SIGKILL');
-    const r = await child;
-    forget();
-    if (ok) return { ok: true, detail: `a test ${kernel ? 'kernel' : 'guest'} booted under -accel kvm -cpu ${cpuModel}` };
-    if (r.timedOut) return { ok: false, detail: `the test ${kernel ? 'kernel' : 'guest'} hangs (${out.trim() ? 'stopped early in boot' : 'no console output'} within ${timeoutMs / 1000} s)` };
-    const error = String(r.stderr ?? '').split('\n').find((l) => /error/i.test(l)) ?? `QEMU exited with ${r.exitCode}`;
-    return { ok: false, detail: error.replace(/^.*?error: /, '') };
-  } finally {
-    await img?.cleanup();
-  }
+    void child.then(() => resolve(false));
+  });
+  const ok = await sawMarker;
+  child.kill('SIGKILL');
+  const r = await child;
+  forget();
+  if (ok) return { ok: true, detail: `a test ${what} booted under -accel kvm -cpu ${cpuModel}` };
+  if (r.timedOut) return { ok: false, detail: `the test ${what} hangs (${out.trim() ? 'stopped early in boot' : 'no console output'} within ${timeoutMs / 1000} s)` };
+  const error = String(r.stderr ?? '').split('\n').find((l) => /error/i.test(l)) ?? `QEMU exited with ${r.exitCode}`;
+  return { ok: false, detail: error.replace(/^.*?error: /, '') };
 }
 
 async function verdictPath(cacheDir: string): Promise<string> {

@@ -128,7 +128,11 @@ async function buildInto(staging: string, recipe: ImageRecipe, key: string, kern
   const root = join(staging, 'root');
   const include = [...recipe.packages, kernelPackage].join(',');
   const t0 = Date.now();
-  const mm = await runCommand('mmdebstrap', ['--variant=apt', '--mode=root', `--include=${include}`, recipe.suite, root, ...recipe.mirrors], { all: true });
+  // In its own PID and mount namespaces: when mmdebstrap ends, however it ends (a SIGKILL 5 s after an
+  // interrupt included), the kernel kills what it ran in the chroot (dpkg, maintainer scripts,
+  // mkinitramfs) and drops the chroot's /proc, /sys and /dev mounts, so the staging dir can go.
+  const mmdebstrap = ['mmdebstrap', '--variant=apt', '--mode=root', `--include=${include}`, recipe.suite, root, ...recipe.mirrors];
+  const mm = await runCommand('unshare', ['--mount', '--pid', '--fork', '--kill-child', '--', ...mmdebstrap], { all: true });
   await writeFile(join(staging, 'mmdebstrap.log'), mm.stdout + mm.stderr);
   if (mm.exitCode !== 0) {
     const tail = mm.stderr.trim().split('\n').slice(-12).join('\n');

@@ -4,12 +4,13 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { execa } from 'execa';
-import { BuildError, ConfigError, InfraError } from '../model/errors.js';
+import { BuildError, ConfigError, InfraError, InterruptedError } from '../model/errors.js';
 import type { Logger } from '../log.js';
 import { describeMismatches, verifyConfig, type Fragment } from '../kernel/kconfig.js';
 import { buildDirKey, kernelArtifactKey, kernelRequestKey } from '../kernel/keys.js';
 import { firstBuildErrors, isWorkLine } from '../kernel/build-output.js';
 import { ContentStore, manifestOf, type Manifest } from './cache-dir.js';
+import { cancellable, trackChild } from './cancel.js';
 import { onInterrupt } from './cleanup.js';
 import { projectPath } from './project.js';
 import { runCommand } from './runner.js';
@@ -227,6 +228,7 @@ async function make(src: string, buildDir: string, staging: string, ccacheDir: s
     stdin: 'ignore',
     all: true,
     buffer: false,
+    ...cancellable(),
     env: {
       CCACHE_DIR: ccacheDir,
       // Paths under the work dir are hashed relative to it, so another work tree with the same layout hits too.
@@ -237,6 +239,7 @@ async function make(src: string, buildDir: string, staging: string, ccacheDir: s
       KBUILD_BUILD_HOST: 'numacage',
     },
   });
+  trackChild(child);
   let objects = 0;
   let pending = '';
   const started = Date.now();
@@ -256,6 +259,7 @@ async function make(src: string, buildDir: string, staging: string, ccacheDir: s
   });
   const r = await child;
   await new Promise((res) => logFile.end(res));
+  if (r.isCanceled) throw new InterruptedError('make was stopped: numacage was interrupted');
   if (r.exitCode !== 0) {
     const text = await readFile(logPath, 'utf8');
     const errors = firstBuildErrors(text);

@@ -1,7 +1,8 @@
 import { accessSync, constants } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { execa, type Options } from 'execa';
-import { InfraError } from '../model/errors.js';
+import { InfraError, InterruptedError } from '../model/errors.js';
+import { cancellable, trackChild } from './cancel.js';
 
 export interface RunResult {
   stdout: string;
@@ -9,10 +10,16 @@ export interface RunResult {
   exitCode: number;
 }
 
-/** Runs a command (argv array, never a shell string) and returns its output whatever the exit code. */
+/**
+ * Runs a command (argv array, never a shell string) and returns its output
+ * whatever the exit code. The command's cancellation (SIGINT, SIGTERM) kills it.
+ */
 export async function runCommand(cmd: string, args: string[], opts: Options = {}): Promise<RunResult> {
   try {
-    const r = await execa(cmd, args, { reject: false, ...(opts.input === undefined ? { stdin: 'ignore' as const } : {}), ...opts });
+    const child = execa(cmd, args, { reject: false, ...cancellable(), ...(opts.input === undefined ? { stdin: 'ignore' as const } : {}), ...opts });
+    trackChild(child);
+    const r = await child;
+    if (r.isCanceled) throw new InterruptedError(`${cmd} was stopped: numacage was interrupted`);
     if (r.failed && r.exitCode === undefined && !r.isTerminated) {
       const code = (r as { code?: string }).code;
       if (code === 'ENOENT') throw missingTool(cmd);

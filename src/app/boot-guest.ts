@@ -21,6 +21,8 @@ export interface BootRequest {
   plan: RunPlan;
   image: ImageArtifact;
   log: Logger;
+  /** Where the SSH port comes from (default: one the kernel says is free; tests hand in a taken one). */
+  pickPort?: () => Promise<number>;
 }
 
 /** A running guest (syzkaller's Instance is the model). */
@@ -74,7 +76,7 @@ export async function bootGuest(req: BootRequest): Promise<Guest> {
   const privateKey = await readFile(req.image.privateKeyPath);
 
   for (let attempt = 1; ; attempt++) {
-    const sshPort = await freeLocalPort();
+    const sshPort = await (req.pickPort ?? freeLocalPort)();
     const args = materialise(plan.argv, at(sshPort));
     await writeFile(join(req.runDir, 'qemu-argv.txt'), renderCommandLine(QEMU_BINARY, args) + '\n');
     await writeFile(join(req.runDir, 'reproduce.sh'),
@@ -92,7 +94,11 @@ export async function bootGuest(req: BootRequest): Promise<Guest> {
     } catch (err) {
       await qemu.stop(1000);
       const exit = await qemu.exited;
-      if (attempt < PORT_TRIES && /Could not set up host forwarding rule/.test(exit.stderr)) continue;
+      // Another process took the port between our choice and QEMU's bind.
+      if (attempt < PORT_TRIES && /Could not set up host forwarding rule/.test(exit.stderr)) {
+        req.log.warn({ sshPort, attempt }, 'SSH port taken before QEMU could bind it; trying another');
+        continue;
+      }
       await rm(qmpDir, { recursive: true, force: true });
       forgetQmpDir();
       throw err;

@@ -2,6 +2,7 @@
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { assertCacheWritable, resolveCacheDir } from '../adapters/cache-dir.js';
+import { childrenGone, withCancellation } from '../adapters/cancel.js';
 import { runInterruptCleanups } from '../adapters/cleanup.js';
 import { ensureImage, loadRecipe } from '../adapters/image-builder.js';
 import { installPackages, renderDoctor, runDoctor } from '../app/doctor.js';
@@ -17,11 +18,11 @@ import { DEFAULT_FRAGMENTS, ensureKernel } from '../adapters/kernel-builder.js';
 import { createLogger, type Logger } from '../log.js';
 import { ConfigError, ExitCode, NumacageError } from '../model/errors.js';
 import { DEFAULT_TOPOLOGY } from '../topology/builtin.js';
+import { DEFAULT_IMAGE } from '../image/recipe.js';
 import { selectInvariants } from '../invariants/registry.js';
 import { z } from 'zod';
 import { positiveSeconds, wholeAtLeastOne } from '../schema/parse.js';
 
-const DEFAULT_IMAGE = 'debian-bookworm';
 
 interface Common {
   'cache-dir'?: string;
@@ -212,21 +213,29 @@ class UsageError extends Error {}
 const HOST_FS_CODES = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM', 'ENOTDIR']);
 const isHostFsError = (err: unknown): err is Error & { code: string; path?: string } => err instanceof Error && HOST_FS_CODES.has((err as { code?: string }).code ?? '');
 
+// The command's cancellation scope: a signal aborts it, which kills every tool it started (SIGTERM, then SIGKILL);
+// once they are gone the cleanups remove what they were writing and stop the guests.
+const command = new AbortController();
 let interrupted = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     if (interrupted) return;
     interrupted = true;
     process.stderr.write(`numacage: ${signal}, stopping guests and cleaning up\n`);
-    void runInterruptCleanups().finally(() => process.exit(signal === 'SIGINT' ? ExitCode.interrupted : 143));
+    command.abort(signal);
+    void childrenGone()
+      .then(runInterruptCleanups)
+      .finally(() => process.exit(signal === 'SIGINT' ? ExitCode.interrupted : 143));
   });
 }
 
-main().then(
+withCancellation(command.signal, main).then(
   (code) => {
     process.exitCode = code;
   },
   async (err: unknown) => {
+    // After a signal the error is the interrupted tool's: the signal handler ends the process.
+    if (interrupted) return;
     await runInterruptCleanups();
     if (err instanceof NumacageError) {
       process.stderr.write(`numacage: ${err.message}\n${err.hint ? `  what to do: ${err.hint}\n` : ''}`);

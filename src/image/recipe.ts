@@ -16,6 +16,9 @@ export interface ImageRecipe {
 }
 
 /** Bump when the image layout changes so that old cache entries are not reused. */
+/** The recipe under images/ that numacage uses unless told otherwise. */
+export const DEFAULT_IMAGE = 'debian-bookworm';
+
 export const IMAGE_FORMAT_VERSION = 2;
 
 const SOURCE_PLACEHOLDER = '{linux-source-6.12}';

@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
+import { chmodSync, existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
@@ -7,6 +9,14 @@ import { execa } from 'execa';
 import { dir } from 'tmp-promise';
 import { resolveCacheDir } from '../../src/adapters/cache-dir.js';
 import { projectPath } from '../../src/adapters/project.js';
+import { freeLocalPort } from '../../src/adapters/ports.js';
+import { DEFAULT_FRAGMENTS } from '../../src/adapters/kernel-builder.js';
+import { bootGuest } from '../../src/app/boot-guest.js';
+import { prepareRun } from '../../src/app/run.js';
+import { BootFailure } from '../../src/guest/boot-failure.js';
+import { DEFAULT_IMAGE } from '../../src/image/recipe.js';
+import { silentLogger } from '../../src/log.js';
+import { DEFAULT_TOPOLOGY } from '../../src/topology/builtin.js';
 import { CLI, logLine, numacage, onlyRunDir, qemuProcessesMentioning } from '../helpers/cli.js';
 
 // The fault suite (docs/reliability.md): real faults on the stock kernel's guest, each ending in a
@@ -189,4 +199,99 @@ test.serial('two kernel builds with different patch sets at once on one source: 
   t.regex(readFileSync(join(dirA, 'meta.json'), 'utf8'), /0001-init-announce-numacage-test-patch\.patch/);
   t.notRegex(readFileSync(join(dirB, 'meta.json'), 'utf8'), /numacage-test-patch/);
   t.is(leftovers(join(resolveCacheDir(), 'kernel-work')), '', 'no lock left');
+});
+
+/** Processes (make, gcc, ld, ccache...) whose working directory is under root. */
+function processesWorkingUnder(root: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+    try {
+      if (readlinkSync(`/proc/${pid}/cwd`).startsWith(root)) found.push(`${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(0, 3).join(' ')}`);
+    } catch {
+      // Exited meanwhile, or a kernel thread.
+    }
+  }
+  return found;
+}
+
+test.serial('SIGTERM during a kernel build: make and its compilers are stopped with numacage, no staging dir or lock left, exit 143', async (t) => {
+  // Switching patch sets makes make really work (init/main.c and a link); the signal arrives as it starts.
+  const child = execa('node', [CLI, '--json', 'kernel', 'build', '--patches', projectPath('test/fixtures/patches/banner'), '--rebuild'], { reject: false, stdin: 'ignore', forceKillAfterDelay: false });
+  await logLine(child, 'building kernel (make bzImage)');
+  await new Promise((r) => setTimeout(r, 1500));
+  const work = join(resolveCacheDir(), 'kernel-work');
+  t.not(processesWorkingUnder(work).length, 0, 'make is running');
+  child.kill('SIGTERM');
+  const r = await child;
+  t.is(r.exitCode, 143, String(r.stderr));
+  // numacage waits for its tools before it exits (SIGTERM, SIGKILL 5 s later), so nothing is left even a moment after.
+  t.deepEqual(processesWorkingUnder(work), [], 'no make, gcc or ld left');
+  t.is(leftovers(join(resolveCacheDir(), 'kernel-work')), '', 'no lock left');
+  t.is(leftovers(join(resolveCacheDir(), 'kernels')), '', 'no staging dir left');
+});
+
+test.serial('SIGTERM during an image build: mmdebstrap and all it ran in the chroot are stopped, its mounts gone; nothing left, exit 143', async (t) => {
+  const cache = await dir({ unsafeCleanup: true });
+  const child = execa('node', [CLI, '--json', '--cache-dir', cache.path, 'image', 'build'], { reject: false, stdin: 'ignore', forceKillAfterDelay: false });
+  await logLine(child, 'building image (mmdebstrap + mkfs.ext4 -d)');
+  // mmdebstrap has mounted /proc, /sys and /dev in the chroot by then.
+  await new Promise((r) => setTimeout(r, 20_000));
+  child.kill('SIGTERM');
+  const r = await child;
+  t.is(r.exitCode, 143, `${r.signal ?? ''} ${String(r.stderr)}`);
+  t.deepEqual(processesWorkingUnder(cache.path), [], 'no mmdebstrap, apt or dpkg left');
+  t.false(readFileSync('/proc/mounts', 'utf8').includes(cache.path), 'nothing mounted under the cache');
+  t.deepEqual(readdirSync(join(cache.path, 'images')).filter((e) => !e.endsWith('.lock')), [], 'no entry and no staging dir');
+  t.is(leftovers(cache.path), '');
+  await cache.cleanup();
+});
+
+/** The lean kernel's run on the defaults, prepared in-process (cache hits), for faults below the CLI. */
+async function preparedLeanRun(out: string) {
+  return prepareRun({
+    cacheDir: resolveCacheDir(), outDir: out, topology: DEFAULT_TOPOLOGY, image: DEFAULT_IMAGE, accel: 'tcg', init: 'minimal',
+    append: [], invariants: ['topology'], kernel: { kind: 'built', fragments: DEFAULT_FRAGMENTS }, log: silentLogger(),
+  });
+}
+
+test.serial('the SSH port taken between numacage\'s choice and QEMU\'s bind: QEMU cannot forward it, numacage boots again on another port', async (t) => {
+  const out = await dir({ unsafeCleanup: true });
+  const prepared = await preparedLeanRun(out.path);
+  const squatter = createServer().listen(0, '127.0.0.1');
+  await once(squatter, 'listening');
+  const taken = (squatter.address() as AddressInfo).port;
+  let picks = 0;
+  const warnings: string[] = [];
+  const log = silentLogger();
+  log.warn = ((obj: object, msg: string) => void warnings.push(`${msg} ${JSON.stringify(obj)}`)) as typeof log.warn;
+  const guest = await bootGuest({ runDir: prepared.runDir, plan: prepared.plan, image: prepared.image, log, pickPort: async () => (picks++ === 0 ? taken : freeLocalPort()) });
+  try {
+    t.not(guest.sshPort, taken);
+    t.is(picks, 2);
+    t.regex(warnings.join('\n'), /SSH port taken before QEMU could bind it; trying another/);
+    t.is((await guest.exec('uname -r')).exitCode, 0);
+    t.true(readFileSync(join(prepared.runDir, 'qemu-argv.txt'), 'utf8').includes(`hostfwd=tcp:127.0.0.1:${guest.sshPort}-:22`), 'the recorded argv is the one that booted');
+  } finally {
+    await guest.close();
+    squatter.close();
+  }
+  t.deepEqual(qemuProcessesMentioning(prepared.runDir), []);
+  await out.cleanup();
+});
+
+test.serial('a wrong SSH key against the guest\'s real sshd: ssh-auth-refused within seconds, naming the refusal, not a 120 s ssh-timeout', async (t) => {
+  const out = await dir({ unsafeCleanup: true });
+  const prepared = await preparedLeanRun(out.path);
+  const wrongKey = join(out.path, 'wrong_ed25519');
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', wrongKey]);
+  const started = Date.now();
+  const err = await t.throwsAsync(bootGuest({ runDir: prepared.runDir, plan: prepared.plan, image: { ...prepared.image, privateKeyPath: wrongKey }, log: silentLogger() }));
+  const seconds = (Date.now() - started) / 1000;
+  t.true(err instanceof BootFailure, String(err));
+  t.is((err as BootFailure).reason, 'ssh-auth-refused');
+  t.regex(err!.message, /sshd refused the image's key 3 times: All configured authentication methods failed/);
+  t.true(seconds < 60, `${seconds} s`);
+  t.deepEqual(qemuProcessesMentioning(prepared.runDir), []);
+  t.deepEqual(qmpDirsOf(process.pid), []);
+  await out.cleanup();
 });
