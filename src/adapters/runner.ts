@@ -42,6 +42,17 @@ export async function runChecked(cmd: string, args: string[], opts: Options = {}
   return r;
 }
 
+/** Runs a command that must succeed and returns its standard output as bytes (tar to stdout, say). */
+export async function outputBytes(cmd: string, args: string[]): Promise<Buffer> {
+  const child = execa(cmd, args, { reject: false, stdin: 'ignore', encoding: 'buffer', ...cancellable() });
+  trackChild(child);
+  const r = await child;
+  if (r.isCanceled) throw new InterruptedError(`${cmd} was stopped: numacage was interrupted`);
+  if ((r as { code?: string }).code === 'ENOENT') throw missingTool(cmd);
+  if (r.exitCode !== 0) throw new InfraError(`${cmd} ${args.slice(0, 3).join(' ')}… exited with ${r.exitCode}:\n${Buffer.from(r.stderr).toString().trim().split('\n').slice(-15).join('\n')}`);
+  return Buffer.from(r.stdout);
+}
+
 /** What to do when a tool's output says the disk is full (a build, an extraction, mmdebstrap). */
 export function diskFullHint(output: string): string | undefined {
   return /No space left on device|Disk quota exceeded|enough free space/.test(output)

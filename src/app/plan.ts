@@ -28,7 +28,8 @@ async function hostFactsFromCaches(opts: Pick<RunOptions, 'cacheDir' | 'image' |
 
 /** The plan of the run these options describe, as `run` would make it (run dir, QMP dir and SSH port left as slots). */
 export async function planFromOptions(opts: Omit<RunOptions, 'keep' | 'outDir'>): Promise<RunPlan> {
-  return planRun(planOptions(opts, await resolveTopology(opts.topology)), await hostFactsFromCaches(opts));
+  const recipe = await loadRecipe(opts.image);
+  return planRun(planOptions(opts, await resolveTopology(opts.topology), recipe.users), await hostFactsFromCaches(opts));
 }
 
 export function renderPlan(plan: RunPlan): string {
@@ -46,6 +47,8 @@ export function renderPlan(plan: RunPlan): string {
     `accelerator: ${plan.accel.note}`,
     `init: ${plan.init}; SSH within ${plan.bootTimeoutMs / 1000} s`,
     `checks (${plan.checks.length}): ${plan.checks.join(', ') || 'none'}`,
+    ...plan.uploads.map((u) => `upload ${u.local} -> ${u.guest}`),
+    ...plan.steps.map((s) => `step ${s.id} as ${s.user}, within ${s.timeoutMs / 1000} s: ${s.command}`),
     'qemu argv ({run-dir}, {qmp-dir} and {ssh-port} are filled in at boot):',
     renderCommandLine(QEMU_BINARY, plan.argv),
     '',

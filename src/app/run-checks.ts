@@ -12,20 +12,40 @@ import { GUEST_PROBE_PATH } from '../invariants/shell.js';
 import { isHostStep, ProbeError, usesProbe, type GuestStep, type HostAccess, type ProbeContext, type Step } from '../invariants/spec.js';
 import type { Guest } from './boot-guest.js';
 import { SshTransportError } from '../guest/ssh.js';
+import { stepNotRun, type TestStep } from '../steps/steps.js';
 
 const STEP_TIMEOUT_MS = 60_000;
 
-/** The checks of one run as they come in, and the one under way (a crash is blamed on it). */
+/** The checks of one run (invariants, then test steps) as they come in, and the one under way (a crash is blamed on it). */
 export class CheckProgress {
   readonly results: CheckResult[] = [];
   current?: string;
   profile?: ProfileEvidence;
+  /** Where each check began in the console's crash list: a report from then on is blamed on it. */
+  readonly marks: { id: string; fromCrash: number }[] = [];
 
-  constructor(readonly ids: string[]) {}
+  constructor(readonly ids: string[], readonly steps: TestStep[] = []) {}
 
-  /** Every selected check, in order: the ones that never got their turn are `not-run` with the reason. */
-  complete(reason: (id: string) => string): CheckResult[] {
-    return this.ids.map((id) => this.results.find((r) => r.id === id) ?? notRunResult(invariant(id), this.profile, 'not-run', reason(id)));
+  begin(id: string, crashesSoFar: number): void {
+    this.current = id;
+    this.marks.push({ id, fromCrash: crashesSoFar });
+  }
+
+  /** The check that was running when the n-th console report came. */
+  duringCrash(n: number): string | undefined {
+    return this.marks.filter((m) => m.fromCrash <= n).at(-1)?.id;
+  }
+
+  /**
+   * Every selected check, in order: the ones that never got their turn are
+   * `not-run` with the reason; a test step the kernel crashed under fails.
+   */
+  complete(reason: (id: string) => string, kernelCrashed = false): CheckResult[] {
+    const done = (id: string) => this.results.find((r) => r.id === id);
+    return [
+      ...this.ids.map((id) => done(id) ?? notRunResult(invariant(id), this.profile, 'not-run', reason(id))),
+      ...this.steps.map((s) => done(s.id) ?? stepNotRun(s, kernelCrashed && s.id === this.current ? 'fail' : 'not-run', reason(s.id))),
+    ];
   }
 }
 
@@ -72,10 +92,10 @@ async function uploadProbe(guest: Guest, binary: { path: string; sha256: string 
 }
 
 /** Did QEMU die under a failed step? Its exit can trail the SSH error by a moment. */
-const qemuGone = (guest: Guest) =>
+export const qemuGone = (guest: Guest) =>
   Promise.race([guest.qemu.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 1000).unref())]);
 
-const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
+export const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 /**
  * Runs the selected invariants in registry order: the kernel's state first
@@ -120,7 +140,7 @@ export async function runChecks(
   for (const id of progress.ids) {
     const spec = invariant(id);
     const started = Date.now();
-    progress.current = id;
+    progress.begin(id, guest.crashWatch.crashes.length);
     const unsupported = !realRoles && id !== 'topology' ? `topology ${topology.name} has no CPU-less node to test` : realRoles && spec.unsupported?.(topology, realRoles);
     if (unsupported) push(notRunResult(spec, ctx, 'skip', unsupported), started);
     else if (spec.expect[ctx.profile] === 'n/a') push(evaluateInvariant(spec, {}, ctx), started);

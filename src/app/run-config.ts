@@ -30,6 +30,11 @@ export const RunConfigFile = z
       .optional(),
     guests: wholeAtLeastOne.optional(),
     jobs: wholeAtLeastOne.optional(),
+    exec: z.array(text, says('must be a list of commands')).meta({ description: 'commands run in the guest after the invariants, each a check' }).optional(),
+    upload: z.array(text, says('must be a list of LOCAL[:GUEST] paths')).meta({ description: 'files or directories copied into the guest before the steps' }).optional(),
+    kselftest: z.array(text, says('must be a list of COLLECTION/PROGRAM names')).meta({ description: 'kselftests built from the kernel\'s tree, e.g. mm/ksm_functional_tests' }).optional(),
+    as: z.enum(['root', 'user'], says('must be "root" or "user"')).optional(),
+    'step-timeout': positiveSeconds.optional(),
   }, says('the file must hold a JSON object'))
   .meta({ title: 'numacage run config', description: 'Options of numacage run/boot/plan --config (docs/run-config.md); flags win over them' });
 
@@ -38,10 +43,12 @@ export const RunConfigFile = z
  * the command line win. Paths with a "/" are relative to the file. Pure.
  */
 export function parseRunConfig(raw: unknown, path: string): Record<string, unknown> {
-  const { $schema: _schema, kernel, append, ...flags } = parseOrThrow(RunConfigFile, raw, `run config ${path}`, 'see docs/run-config.md and docs/schemas/run-config.schema.json');
+  const { $schema: _schema, kernel, append, upload, ...flags } = parseOrThrow(RunConfigFile, raw, `run config ${path}`, 'see docs/run-config.md and docs/schemas/run-config.schema.json');
   const here = (p: string) => (p.includes('/') && !isAbsolute(p) ? resolve(dirname(path), p) : p);
   const out: Record<string, unknown> = { ...flags };
   if (flags.topology !== undefined) out.topology = flags.topology.split(',').map(here).join(',');
+  // An upload's local side is relative to the file; its guest side (after the last ":") stays as written.
+  if (upload !== undefined) out.upload = upload.map((u) => (isAbsolute(u) ? u : resolve(dirname(path), u)));
   if (append !== undefined) out.append = Array.isArray(append) ? append.join(' ') : append;
   if (typeof kernel === 'string') out.kernel = kernel;
   else if (kernel) {

@@ -18,6 +18,10 @@ import { planRun, type InitMode, type PlanOptions, type RunPlan } from '../plan/
 import type { Topology } from '../model/topology.js';
 import { ensureProbeBinary } from '../adapters/probe-binary.js';
 import { resolveTopology } from './resolve.js';
+import { assertUploadsExist, runSteps } from './run-steps.js';
+import { resolveSteps, withKselftests, type StepOptions } from '../steps/steps.js';
+import { parseKselftestNames } from '../steps/kselftest.js';
+import { ensureKselftests } from '../adapters/kselftest-builder.js';
 import { CheckProgress, runChecks } from './run-checks.js';
 
 export interface RunOptions {
@@ -36,6 +40,8 @@ export interface RunOptions {
   invariants: string[];
   keep: boolean;
   kernel: KernelChoice;
+  /** --exec, --upload, --as, --step-timeout: test steps after the invariants. */
+  steps?: StepOptions;
   log: Logger;
 }
 
@@ -83,6 +89,8 @@ export async function prepareRun(opts: Omit<RunOptions, 'keep'>): Promise<Prepar
   await assertCacheWritable(opts.cacheDir);
   const topology = await resolveTopology(opts.topology);
   const recipe = await loadRecipe(opts.image);
+  const options = planOptions(opts, topology, recipe.users);
+  await assertUploadsExist(options.uploads);
   assertQemuInstalled();
   const timings: Record<string, number> = {};
   let t = Date.now();
@@ -95,11 +103,19 @@ export async function prepareRun(opts: Omit<RunOptions, 'keep'>): Promise<Prepar
     timings.kernel = seconds(t);
     kernel = { kind: 'built', vmlinuz: built.bzImage, release: built.release, config: built.config };
   }
+  const kselftests = parseKselftestNames(opts.steps?.kselftests ?? []);
+  if (kselftests.length) {
+    t = Date.now();
+    const source = opts.kernel.kind === 'built' ? { kernelSrc: opts.kernel.kernelSrc, patches: opts.kernel.patches } : {};
+    const built = await ensureKselftests({ cacheDir: opts.cacheDir, log: opts.log, tests: kselftests, ...source });
+    timings.kselftests = seconds(t);
+    Object.assign(options, withKselftests(options, built.programs));
+  }
   // Which checks run the probe depends on the kernel's profile too; building it is a cache hit but once.
   const probe = opts.invariants.some((id) => !['topology', 'abi'].includes(id)) ? await ensureProbeBinary(opts.cacheDir) : undefined;
   const accel = await chooseAccel(opts.accel, opts.cacheDir, opts.log, kernel.vmlinuz);
   const plan = planRun(
-    planOptions(opts, topology),
+    options,
     {
       image: { recipe: recipe.name, key: image.key, note: 'ready' },
       kernel: { kind: kernel.kind, vmlinuz: kernel.vmlinuz, initrd: kernel.initrd, note: `${kernel.kind} kernel ${kernel.release}`, ...(kernel.config ? { config: kernel.config } : {}) },
@@ -115,8 +131,11 @@ export async function prepareRun(opts: Omit<RunOptions, 'keep'>): Promise<Prepar
 }
 
 /** What of the run's options goes into its plan; `plan` and `run` both take it from here. */
-export function planOptions(opts: Pick<RunOptions, 'init' | 'append' | 'bootTimeoutSeconds' | 'invariants' | 'kernel'>, topology: Topology): PlanOptions {
-  return { topology, init: opts.init, append: opts.append, bootTimeoutSeconds: opts.bootTimeoutSeconds, checks: opts.invariants, kernelLabel: opts.kernel.label };
+export function planOptions(opts: Pick<RunOptions, 'init' | 'append' | 'bootTimeoutSeconds' | 'invariants' | 'kernel' | 'steps'>, topology: Topology, imageUsers: string[]): PlanOptions {
+  return {
+    topology, init: opts.init, append: opts.append, bootTimeoutSeconds: opts.bootTimeoutSeconds, checks: opts.invariants, kernelLabel: opts.kernel.label,
+    ...resolveSteps(opts.steps, imageUsers),
+  };
 }
 
 export const bootRequest = (p: PreparedRun, log: Logger): BootRequest => ({ runDir: p.runDir, plan: p.plan, image: p.image, log });
@@ -145,8 +164,9 @@ export async function executeRun(prepared: PreparedRun, opts: RunOptions, t0 = D
   };
 
   let guest: Guest | undefined;
-  const progress = new CheckProgress(opts.invariants);
+  const progress = new CheckProgress(opts.invariants, plan.steps);
   let stopped: string | undefined;
+  let kernelCrashed = false;
   let failure: unknown;
   try {
     guest = await bootGuest(boot).catch(async (err: unknown) => {
@@ -158,10 +178,11 @@ export async function executeRun(prepared: PreparedRun, opts: RunOptions, t0 = D
     });
     timings['boot-to-ssh'] = Math.round(guest.bootToSshSeconds * 10) / 10;
     const t = Date.now();
-    const checking = runChecks(guest, { topology, runDir, probe: prepared.probe, log }, progress);
+    const running = guest;
+    const checking = (opts.invariants.length ? runChecks(guest, { topology, runDir, probe: prepared.probe, log }, progress) : Promise.resolve())
+      .then(() => (running.qemu.hasExited() ? undefined : runSteps(running, plan.uploads, { runDir, log }, progress)));
     checking.catch(() => undefined);
     // A fatal crash, or QEMU gone, ends the checks at once: the guest is not to be trusted any more.
-    const running = guest;
     // The guest flushes its crash watch when QEMU exits (before this runs): a panic's last lines count.
     const exitOrCrash = () => running.qemu.exited.then((exit) => running.crashWatch.crashes.find((c) => c.fatal) ?? exit);
     let ended = await Promise.race([checking.then(() => undefined), guest.crashWatch.fatal, exitOrCrash()]);
@@ -169,6 +190,7 @@ export async function executeRun(prepared: PreparedRun, opts: RunOptions, t0 = D
     if (!ended && guest.qemu.hasExited()) ended = await exitOrCrash();
     const during = progress.current ? ` during ${progress.current}` : '';
     if (ended && 'title' in ended) {
+      kernelCrashed = true;
       stopped = `the guest kernel crashed (${ended.title})${during}`;
       log.error({ crash: ended.title, during: progress.current }, 'the guest kernel crashed; stopping');
     } else if (ended) {
@@ -193,13 +215,16 @@ export async function executeRun(prepared: PreparedRun, opts: RunOptions, t0 = D
   }
   if (guest) {
     guest.crashWatch.finish();
-    const seen = guest.crashWatch.crashes.map((c) => ({ ...c }));
+    const seen = guest.crashWatch.crashes.map((c, i) => {
+      const during = progress.duringCrash(i);
+      return { ...c, ...(during ? { during } : {}) };
+    });
     verdict.crashes = seen.filter((c) => !provokedByProbe(c));
     const provoked = seen.filter(provokedByProbe);
     if (provoked.length) verdict.probeProvoked = provoked;
   }
   if (progress.profile) verdict.profile = progress.profile;
-  verdict.checks = progress.complete((id) => (id === progress.current ? `${stopped}` : `not reached: ${stopped}`));
+  verdict.checks = progress.complete((id) => (id === progress.current ? `${stopped}` : `not reached: ${stopped}`), kernelCrashed);
   timings.total = seconds(t0);
 
   const text = renderText(verdict, runDir);
@@ -214,6 +239,9 @@ export async function executeRun(prepared: PreparedRun, opts: RunOptions, t0 = D
 /** The guest's kernel log after the checks (OOM kills and all), kept as an artifact. */
 async function saveDmesg(guest: Guest, runDir: string, log: Logger): Promise<void> {
   const r = await guest.exec('dmesg').catch((err: Error) => ({ exitCode: -1, stdout: '', stderr: err.message }));
-  if (r.exitCode === 0) await writeFile(join(runDir, 'probe', 'dmesg.txt'), r.stdout);
+  if (r.exitCode === 0) {
+    await mkdir(join(runDir, 'probe'), { recursive: true });
+    await writeFile(join(runDir, 'probe', 'dmesg.txt'), r.stdout);
+  }
   else log.warn({ err: r.stderr }, 'could not record dmesg');
 }

@@ -19,6 +19,7 @@ import { createLogger, type Logger } from '../log.js';
 import { ConfigError, ExitCode, NumacageError } from '../model/errors.js';
 import { DEFAULT_TOPOLOGY } from '../topology/builtin.js';
 import { DEFAULT_IMAGE } from '../image/recipe.js';
+import { DEFAULT_STEP_TIMEOUT_SECONDS } from '../steps/steps.js';
 import { selectInvariants } from '../invariants/registry.js';
 import { z } from 'zod';
 import { positiveSeconds, wholeAtLeastOne } from '../schema/parse.js';
@@ -44,7 +45,7 @@ function guestOptions<T>(y: Argv<T>) {
     .option('out', { type: 'string', default: process.env.NUMACAGE_RUNS ?? 'runs', describe: 'where run directories are created' })
     .option('keep', { type: 'boolean', default: false, describe: 'keep the qcow2 overlay in the run directory' })
     .config('config', 'a run config JSON file (docs/run-config.md); flags win over it', (path: string) => parseRunConfig(readJsonFile(path, 'run config'), path))
-    .option('suite', { type: 'string', default: 'isolation', describe: 'isolation (every implemented invariant) or smoke (topology, abi, no-kernel-memory)' })
+    .option('suite', { type: 'string', default: 'isolation', describe: 'isolation (every implemented invariant), smoke (topology, abi, no-kernel-memory) or none (only --exec steps)' })
     .option('only', { type: 'string', describe: 'comma list of invariant ids to run instead of a suite' })
     .option('append', { type: 'string', describe: 'extra guest kernel command-line words (a later init= wins over numacage\'s)' })
     .option('kernel', { type: 'string', describe: "stock: the image's Debian kernel; built: build from source (default: built when --kernel-src, --patches or --kconfig is given, else stock)" });
@@ -57,9 +58,19 @@ function kernelOptions<T>(y: Argv<T>) {
     .option('kconfig', { type: 'string', array: true, describe: `kconfig fragments under kconfigs/ or paths, merged in order (default: ${DEFAULT_FRAGMENTS.join(' ')})` });
 }
 
+function stepOptions<T>(y: Argv<T>) {
+  return y
+    .option('exec', { type: 'string', array: true, describe: 'a command to run in the guest after the invariants, a check of its own (exit 0 = pass; TAP/KTAP output gives subtests); repeatable, in order' })
+    .option('upload', { type: 'string', array: true, describe: 'LOCAL[:GUEST] file or directory copied into the guest before the steps (default GUEST: the step user\'s home, where steps start)' })
+    .option('kselftest', { type: 'string', array: true, describe: 'COLLECTION/PROGRAM[,...] kselftests built (static, cached) from the tree of the kernel under test and run as root before the --exec steps, e.g. mm/ksm_functional_tests' })
+    .option('as', { choices: ['root', 'user'] as const, default: 'root' as const, describe: "the steps' guest user: root, or the image's unprivileged user" })
+    .option('step-timeout', { type: 'number', default: DEFAULT_STEP_TIMEOUT_SECONDS, describe: 'seconds each step may run before it is killed and fails' });
+}
+
 type GuestArgv = Common & {
   topology: string; image: string; accel: 'auto' | 'kvm' | 'tcg'; init: 'minimal' | 'systemd'; 'boot-timeout'?: number; out: string; keep: boolean; append?: string; suite: string; only?: string;
   kernel?: string; 'kernel-src'?: string; patches?: string; kconfig?: string[];
+  exec?: string[]; upload?: string[]; kselftest?: string[]; as?: 'root' | 'user'; 'step-timeout'?: number;
 };
 
 /**
@@ -85,6 +96,7 @@ const NumericOptions = z.object({
   'boot-timeout': positiveSeconds.optional(),
   guests: wholeAtLeastOne.optional(),
   jobs: wholeAtLeastOne.optional(),
+  'step-timeout': positiveSeconds.optional(),
 });
 
 /** yargs turns "abc" into NaN: the schema refuses it, and the message quotes what was typed. */
@@ -109,6 +121,9 @@ function runOptionsFrom(argv: GuestArgv): RunOptions {
     cacheDir, log, outDir: argv.out, topology: argv.topology, image: argv.image, accel: argv.accel, init: argv.init,
     bootTimeoutSeconds: argv['boot-timeout'], keep: argv.keep, kernel, append: argv.append?.split(/\s+/).filter(Boolean) ?? [],
     invariants: selectInvariants(argv.suite, argv.only),
+    ...(argv.exec?.length || argv.upload?.length || argv.kselftest?.length
+      ? { steps: { exec: argv.exec ?? [], uploads: argv.upload ?? [], kselftests: argv.kselftest ?? [], as: argv.as ?? 'root', stepTimeoutSeconds: argv['step-timeout'] ?? DEFAULT_STEP_TIMEOUT_SECONDS } }
+      : {}),
   };
 }
 
@@ -140,7 +155,7 @@ async function main(): Promise<number> {
       process.stdout.write(`${image.dir}\n`);
     })
     .command('plan', 'print the run as data: resolved topology, kernel, accelerator, checks and the exact QEMU argv; run nothing', (y) =>
-      kernelOptions(guestOptions(y))
+      stepOptions(kernelOptions(guestOptions(y)))
         .option('dry-run', { type: 'boolean', default: true, describe: 'always on: plan never builds or boots' })
         .option('format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'json prints the RunPlan' }),
     async (argv) => {
@@ -156,7 +171,7 @@ async function main(): Promise<number> {
       process.stdout.write(`${k.dir}\n  ${k.release}, ${k.cached ? 'cached' : `built in ${k.buildSeconds} s`}; ${k.source}${k.patches.length ? `; ${k.patches.length} patch(es)` : ''}\n`);
     })
     .command('run', 'the main job: image, boot, probe, check, report (comma lists in --topology and --kernel run a matrix side by side)', (y) =>
-      kernelOptions(guestOptions(y))
+      stepOptions(kernelOptions(guestOptions(y)))
         .option('guests', { type: 'number', default: 1, describe: 'guests per (topology, kernel) pair' })
         .option('jobs', { type: 'number', describe: 'guests at once (default: as many as CPUs and memory allow)' }),
     async (argv) => {

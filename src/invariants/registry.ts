@@ -35,6 +35,8 @@ export const SUITES: Record<string, string[]> = {
   isolation: INVARIANTS.map((s) => s.id),
   /** Quick and read-only: for runs whose subject is not the invariants. */
   smoke: ['topology', 'abi', 'no-kernel-memory'],
+  /** No invariant: the run is its --exec steps (a reproducer, kselftests). */
+  none: [],
 };
 
 /** --suite NAME or --only id,id → the invariant ids to run, in run order. Pure. */

@@ -15,6 +15,19 @@ export interface CheckResult {
   evidence: Record<string, unknown>;
   /** Seconds from the check's first guest command to its verdict. */
   durationSeconds?: number;
+  /** A test step's guest command (steps only). */
+  command?: string;
+  /** The test points of a test step that printed TAP or KTAP (kselftests do). */
+  subtests?: SubtestResult[];
+}
+
+export interface SubtestResult {
+  /** The test point's number in its output. */
+  id: number;
+  name: string;
+  outcome: 'pass' | 'fail' | 'xfail' | 'xpass' | 'skip' | 'error';
+  /** A skip's or an expected failure's reason. */
+  reason?: string;
 }
 
 export interface CrashReport {
@@ -23,6 +36,8 @@ export interface CrashReport {
   fatal: boolean;
   atSeconds?: number;
   lines: string[];
+  /** The check or test step that was running when the kernel printed it. */
+  during?: string;
 }
 
 export interface BootFailureReport {

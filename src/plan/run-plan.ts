@@ -1,5 +1,6 @@
 import type { Topology } from '../model/topology.js';
 import { buildKernelCmdline, buildQemuArgs, type Accel } from '../qemu/args.js';
+import type { TestStep, Upload } from '../steps/steps.js';
 
 export type InitMode = 'minimal' | 'systemd';
 export const MINIMAL_INIT = '/sbin/numacage-init';
@@ -16,6 +17,9 @@ export interface PlanOptions {
   bootTimeoutSeconds?: number;
   /** Invariant ids in run order. */
   checks: string[];
+  /** Commands run after the invariants, each a check; files copied into the guest before them. */
+  steps: TestStep[];
+  uploads: Upload[];
   kernelLabel?: string;
 }
 
@@ -40,6 +44,8 @@ export interface RunPlan extends HostFacts {
   /** Console silence during boot that counts as a hang. */
   silenceTimeoutMs: number;
   checks: string[];
+  steps: TestStep[];
+  uploads: Upload[];
   kernelLabel?: string;
   /** Report artifacts, relative to the run dir. */
   artifacts: Record<string, string>;
@@ -68,10 +74,13 @@ export function planRun(o: PlanOptions, host: HostFacts): RunPlan {
     ...host, topology: o.topology, init: o.init, cmdline, argv, scratchDisks, rootDisk, bootTimeoutMs,
     silenceTimeoutMs: Math.min(bootTimeoutMs, silenceTimeoutSeconds(host.accel.accel) * 1000),
     checks: o.checks,
+    steps: o.steps,
+    uploads: o.uploads,
     ...(o.kernelLabel ? { kernelLabel: o.kernelLabel } : {}),
     artifacts: {
       console: 'console.log', qemuArgv: 'qemu-argv.txt', reproducer: 'reproduce.sh', probes: 'probe/', json: 'report.json', junit: 'junit.xml', ktap: 'results.ktap',
       ...(host.kernel.config ? { kernelConfig: 'kernel.config' } : {}),
+      ...(o.steps.length ? { steps: 'steps/' } : {}),
     },
   };
 }

@@ -1,7 +1,16 @@
-import type { Verdict } from '../model/verdict.js';
+import type { SubtestResult, Verdict } from '../model/verdict.js';
 
 function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+function subtestInner(st: SubtestResult): string {
+  const why = st.reason ? `: ${st.reason}` : '';
+  if (st.outcome === 'fail' || st.outcome === 'xpass') return `<failure message="${esc(`${st.outcome}${why}`)}"/>`;
+  if (st.outcome === 'error') return `<error message="${esc(`error${why}`)}"/>`;
+  if (st.outcome === 'skip') return `<skipped message="${esc(st.reason ?? 'skipped')}"/>`;
+  if (st.outcome === 'xfail') return `<system-out>${esc(`expected failure${why}`)}</system-out>`;
+  return '';
 }
 
 /** JUnit XML, one testcase per check (and one for the boot). Pure. */
@@ -25,10 +34,13 @@ export function renderJunit(v: Verdict): string {
     else if (c.outcome === 'xfail') inner = `<system-out>${esc(`expected failure: ${body}`)}</system-out>`;
     const time = c.durationSeconds !== undefined ? ` time="${c.durationSeconds.toFixed(1)}"` : '';
     cases.push(`    <testcase classname="${esc(suite)}" name="${esc(c.id)}"${time}>${inner}</testcase>`);
+    // A test step's TAP test points: one testcase each, under the step.
+    for (const st of c.subtests ?? []) cases.push(`    <testcase classname="${esc(`${suite}.${c.id}`)}" name="${esc(`${st.id} ${st.name}`)}">${subtestInner(st)}</testcase>`);
   }
-  const failures = v.checks.filter((c) => c.outcome === 'fail' || c.outcome === 'xpass').length + (v.bootFailure ? 1 : 0) + v.crashes.length;
-  const errors = v.checks.filter((c) => c.outcome === 'error' || c.outcome === 'not-run').length;
-  const skipped = v.checks.filter((c) => c.outcome === 'skip').length;
+  const outcomes = v.checks.flatMap((c) => [c.outcome, ...(c.subtests ?? []).map((st) => st.outcome)]);
+  const failures = outcomes.filter((o) => o === 'fail' || o === 'xpass').length + (v.bootFailure ? 1 : 0) + v.crashes.length;
+  const errors = outcomes.filter((o) => o === 'error' || o === 'not-run').length;
+  const skipped = outcomes.filter((o) => o === 'skip').length;
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<testsuites name="numacage">`,

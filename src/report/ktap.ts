@@ -1,4 +1,12 @@
-import type { Verdict } from '../model/verdict.js';
+import type { SubtestResult, Verdict } from '../model/verdict.js';
+
+const DIRECTIVE: Partial<Record<SubtestResult['outcome'], string>> = { skip: 'SKIP', xfail: 'XFAIL', error: 'ERROR' };
+
+function subtestLine(st: SubtestResult, n: number): string {
+  const ok = st.outcome === 'pass' || st.outcome === 'skip' || st.outcome === 'xfail';
+  const directive = DIRECTIVE[st.outcome];
+  return `${ok ? 'ok' : 'not ok'} ${n} ${st.name}${directive ? ` # ${directive}${st.reason ? ` ${st.reason}` : ''}` : ''}`;
+}
 
 /** KTAP v1: one test per check; xfail is "ok # XFAIL", skip is "ok # SKIP". Pure. */
 export function renderKtap(v: Verdict): string {
@@ -10,6 +18,8 @@ export function renderKtap(v: Verdict): string {
   tests.push(...v.crashes.map((c) => `# ${c.type}: ${c.title}`), `${consoleClean ? 'ok' : 'not ok'} 2 console`);
   v.checks.forEach((c, i) => {
     const n = i + 3;
+    // A test step's TAP test points, as a KTAP subtest (indented 4 spaces, before its parent's result line).
+    if (c.subtests?.length) tests.push('    KTAP version 1', `    # Subtest: ${c.id}`, `    1..${c.subtests.length}`, ...c.subtests.map((st, j) => `    ${subtestLine(st, j + 1)}`));
     const diag = [`${c.outcome}: ${c.summary}`, ...c.problems].map((l) => `# ${l}`);
     if (c.outcome === 'pass') tests.push(`ok ${n} ${c.id}`);
     else if (c.outcome === 'xfail') tests.push(`ok ${n} ${c.id} # XFAIL ${c.summary}`);

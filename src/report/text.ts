@@ -14,7 +14,7 @@ export function renderText(v: Verdict, runDir: string): string {
     out.push('--- last console lines ---', ...v.bootFailure.consoleTail.map((l) => `  ${l}`), '---');
   }
   for (const c of v.crashes) {
-    out.push(`KERNEL ${c.fatal ? 'CRASH' : 'TROUBLE'} (${c.type}${c.atSeconds !== undefined ? ` at ${c.atSeconds.toFixed(1)} s` : ''}): ${c.title}`);
+    out.push(`KERNEL ${c.fatal ? 'CRASH' : 'TROUBLE'} (${c.type}${c.atSeconds !== undefined ? ` at ${c.atSeconds.toFixed(1)} s` : ''}${c.during ? `, during ${c.during}` : ''}): ${c.title}`);
     out.push(...c.lines.slice(0, 12).map((l) => `  ${l}`), ...(c.lines.length > 12 ? [`  ... ${c.lines.length - 12} more lines in console.log`] : []));
   }
   for (const c of v.probeProvoked ?? [])
@@ -22,7 +22,10 @@ export function renderText(v: Verdict, runDir: string): string {
   for (const c of v.checks) {
     const time = c.durationSeconds !== undefined ? `${c.durationSeconds.toFixed(1).padStart(5)} s` : '       ';
     out.push(`${MARK[c.outcome]} ${c.id.padEnd(16)} ${time}  ${c.summary}`);
+    if (c.command) out.push(`        $ ${c.command}`);
     for (const p of c.problems) out.push(`        - ${p}`);
+    // Passing test points are counted in the summary; the others are named.
+    for (const st of c.subtests ?? []) if (st.outcome !== 'pass') out.push(`        ${MARK[st.outcome]} ${st.id} ${st.name}${st.reason ? ` (${st.reason})` : ''}`);
   }
   const t = v.timings;
   const times = Object.entries(t).map(([k, s]) => `${k} ${s.toFixed(1)} s`).join(', ');

@@ -16,7 +16,7 @@ const at = { runDir: '/runs/R', qmpDir: '/tmp/numacage-qmp-X', sshPort: 10022 };
 for (const name of ['private-virtio', 'three-node', 'private-movable', 'hmat-tiered']) {
   // The same argv as qemu-args/<name>.txt (buildQemuArgs alone) plus the topology's own cmdline words.
   test(`the planned argv for ${name}, materialised, matches the golden file`, (t) => {
-    const plan = planRun({ topology: builtinTopology(name)!, init: 'minimal', append: [], checks: [] }, facts);
+    const plan = planRun({ topology: builtinTopology(name)!, init: 'minimal', append: [], checks: [], steps: [], uploads: [] }, facts);
     const { actual, expected } = golden(renderCommandLine('qemu-system-x86_64', materialise(plan.argv, at)) + '\n', 'qemu-args', `planned-${name}.txt`);
     t.is(actual, expected);
   });
@@ -28,7 +28,7 @@ test('a placed virtio-blk gets its scratch disk in the plan (never file=undefine
     nodes: [{ id: 0, mem: '2G', cpus: '0-1', share: false }, { id: 1, mem: '1G', cpus: '', share: true }],
     devices: [{ kind: 'virtio-net', node: 1 }, { kind: 'virtio-blk', node: 1 }],
   }, 'blk.json');
-  const plan = planRun({ topology, init: 'minimal', append: ['loglevel=7'], checks: ['topology'] }, facts);
+  const plan = planRun({ topology, init: 'minimal', append: ['loglevel=7'], checks: ['topology'], steps: [], uploads: [] }, facts);
   t.deepEqual(plan.scratchDisks, [`${SLOTS.runDir}/scratch0.qcow2`]);
   const argv = materialise(plan.argv, at);
   t.true(argv.includes('file=/runs/R/scratch0.qcow2,if=none,id=scratch0,format=qcow2'));

@@ -36,7 +36,7 @@ const facts: HostFacts = {
   accel: { accel: 'tcg', cpuModel: 'max', note: 'TCG' },
 };
 const argvFor = (topology: Topology) =>
-  materialise(planRun({ topology, init: 'minimal', append: [], checks: ['topology'] }, facts).argv, { runDir: '/runs/R', qmpDir: '/tmp/q', sshPort: 2222 });
+  materialise(planRun({ topology, init: 'minimal', append: [], checks: ['topology'], steps: [], uploads: [] }, facts).argv, { runDir: '/runs/R', qmpDir: '/tmp/q', sshPort: 2222 });
 
 const validTopology = publishedSchema(TopologyFile);
 

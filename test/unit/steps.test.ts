@@ -1,0 +1,75 @@
+import test from 'ava';
+import { parseKselftestNames } from '../../src/steps/kselftest.js';
+import { parseTap } from '../../src/steps/tap.js';
+import { judgeStep, kselftestSteps, parseUpload, resolveSteps, withKselftests, type TestStep } from '../../src/steps/steps.js';
+import { ConfigError } from '../../src/model/errors.js';
+import { fixture } from '../helpers/fixtures.js';
+
+// Outputs recorded from real guests (lean kernel, private-virtio): see test/fixtures/steps/README.md.
+const step: TestStep = { id: 'exec-1', title: './tap-demo.sh', command: './tap-demo.sh', user: 'root', timeoutMs: 5000 };
+const run = (stdout: string, exitCode: number | null, more: object = {}) => ({ stdout, exitCode, timedOut: false, durationMs: 1200, ...more });
+
+test('TAP 13 as kselftest.h prints it: every test point, skips with their reason, the plan and the comments', (t) => {
+  const tap = parseTap(fixture('steps', 'tap-demo.out'))!;
+  t.deepEqual(tap.subtests.map((s) => `${s.id} ${s.outcome} ${s.name}${s.reason ? ` (${s.reason})` : ''}`), [
+    '1 pass /proc/self/status has VmRSS', '2 pass node1 exists', '3 skip huge zero page (not built in)', '4 fail /nonexistent exists',
+  ]);
+  t.is(tap.planned, 4);
+  t.true(tap.comments.some((c) => /Totals: pass:2 fail:1/.test(c)));
+});
+
+test('a real kselftest (mm/ksm_functional_tests): every test point as printed, the re-executed child\'s included', (t) => {
+  // test_prctl_fork_exec re-executes ./ksm_functional_tests, whose output (ok 8 again) lands in the same stream.
+  const tap = parseTap(fixture('steps', 'ksm_functional_tests.out'))!;
+  t.is(tap.planned, 9);
+  t.deepEqual([...new Set(tap.subtests.map((s) => s.id))], [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  t.is(tap.subtests.length, 10);
+  t.deepEqual(tap.subtests.filter((s) => s.outcome !== 'pass').map((s) => `${s.id} ${s.outcome} ${s.reason}`), ['4 skip __NR_userfaultfd failed']);
+});
+
+test('KTAP: nested subtests are flattened under their parent; XFAIL, TIMEOUT and ERROR directives are outcomes', (t) => {
+  // Constructed: KUnit's layout (4-space nested KTAP) with the directives of Documentation/dev-tools/ktap.rst.
+  const tap = parseTap('KTAP version 1\n1..2\n    KTAP version 1\n    1..2\n    ok 1 inner_a\n    ok 2 inner_b # XFAIL known\nok 1 suite\nnot ok 2 slow # TIMEOUT\n')!;
+  t.deepEqual(tap.subtests.map((s) => `${s.outcome} ${s.name}`), ['pass suite: inner_a', 'xfail suite: inner_b', 'pass suite', 'error slow']);
+});
+
+test('output without TAP is no TAP', (t) => {
+  t.is(parseTap('6.12.57-numacage\n'), undefined);
+  t.is(parseTap(''), undefined);
+});
+
+test('a step: exit 0 passes, the skip code skips, failing test points or a kernel report fail it whatever the exit code', (t) => {
+  t.is(judgeStep(step, run('hello\n', 0), [], 'steps/exec-1.out').outcome, 'pass');
+  const tap = judgeStep(step, run(fixture('steps', 'tap-demo.out'), 1), [], 'steps/exec-1.out');
+  t.is(tap.outcome, 'fail');
+  t.deepEqual(tap.problems, ['exit 1', 'test 4 /nonexistent exists: fail']);
+  t.regex(tap.summary, /^exit 1; 4 test points: 2 pass, 1 skip, 1 fail/);
+  t.is(judgeStep(step, run('', 0), [{ type: 'warning', title: 'WARNING: CPU: 0 PID: 1 at mm/mempolicy.c:1 foo', fatal: false, lines: [] }], 'o').outcome, 'fail');
+  const kself = { ...step, skipExitCode: 4 };
+  const skipped = judgeStep(kself, run('TAP version 13\n1..0 # SKIP KSM is not available\n', 4), [], 'o');
+  t.is(skipped.outcome, 'skip');
+  t.is(judgeStep(step, run('', 4), [], 'o').outcome, 'fail', 'exit 4 is a skip only for kselftests');
+  const timedOut = judgeStep(step, run('', null, { timedOut: true }), [], 'o');
+  t.is(timedOut.outcome, 'fail');
+  t.regex(timedOut.summary, /did not finish within 5 s/);
+  t.regex(judgeStep(step, run('TAP version 13\n1..3\nok 1 a\n', 1), [], 'o').problems.join('\n'), /1 of 3 planned test points ran/);
+});
+
+test('uploads: LOCAL alone lands in the user\'s home; a relative GUEST is under it; an absolute one is kept', (t) => {
+  t.deepEqual(parseUpload('repro', 'root', '/w'), { local: '/w/repro', guest: '/root/repro', owner: 'root' });
+  t.deepEqual(parseUpload('bin/repro:tools/r', 'probe', '/w'), { local: '/w/bin/repro', guest: '/home/probe/tools/r', owner: 'probe' });
+  t.deepEqual(parseUpload('/a/b:/opt/b', 'root'), { local: '/a/b', guest: '/opt/b', owner: 'root' });
+});
+
+test('kselftests: names checked; run as root from their directory with the collection\'s timeout and skip code 4', (t) => {
+  t.throws(() => parseKselftestNames(['ksm_functional_tests']), { instanceOf: ConfigError, message: /--kselftest ksm_functional_tests: not COLLECTION\/PROGRAM/ });
+  const names = parseKselftestNames(['mm/ksm_functional_tests,mm/madv_populate']);
+  const planned = kselftestSteps(names);
+  t.deepEqual(planned.steps.map((s) => s.command), ['cd /root/kselftest/mm && ./ksm_functional_tests', 'cd /root/kselftest/mm && ./madv_populate']);
+  const built = withKselftests(planned, names.map((n) => ({ ...n, path: `/cache/k/mm/${n.program}`, timeoutSeconds: 180 })));
+  t.deepEqual(built.uploads.map((u) => `${u.local} -> ${u.guest}`), ['/cache/k/mm/ksm_functional_tests -> /root/kselftest/mm/ksm_functional_tests', '/cache/k/mm/madv_populate -> /root/kselftest/mm/madv_populate']);
+  t.true(built.steps.every((s) => s.timeoutMs === 180_000 && s.skipExitCode === 4 && s.user === 'root'));
+  const all = resolveSteps({ exec: ['./repro'], uploads: ['repro'], kselftests: ['mm/madv_populate'], as: 'user', stepTimeoutSeconds: 30 }, ['probe']);
+  t.deepEqual(all.steps.map((s) => `${s.id} ${s.user}`), ['kselftest:mm/madv_populate root', 'exec-1 probe']);
+  t.throws(() => resolveSteps({ exec: [], uploads: ['x'], kselftests: [], as: 'root', stepTimeoutSeconds: 30 }, []), { message: /--upload without --exec/ });
+});
