@@ -7,6 +7,7 @@ import { ensureKernel, type KernelRequest } from '../adapters/kernel-builder.js'
 import { ensureImage, loadRecipe, type ImageArtifact } from '../adapters/image-builder.js';
 import { BootFailure, isTcgPatchingArtifact } from '../guest/boot-failure.js';
 import { provokedByProbe } from '../console/crash-patterns.js';
+import { crashSignature } from '../console/crash-signature.js';
 import type { Logger } from '../log.js';
 import type { Verdict } from '../model/verdict.js';
 import { renderJson } from '../report/json.js';
@@ -203,7 +204,7 @@ export async function executeRun(prepared: PreparedRun, opts: RunOptions, t0 = D
   } catch (err) {
     if (err instanceof BootFailure) {
       verdict.bootFailure = { reason: err.reason, message: err.message, consoleTail: err.consoleTail };
-      if (err.crash) verdict.crashes.push({ ...err.crash });
+      if (err.crash) verdict.crashes.push({ ...err.crash, signature: crashSignature(err.crash) });
       stopped = `the guest did not come up (${err.reason})`;
     } else {
       // Host trouble: the reports are still written, then the error decides the exit code.
@@ -217,7 +218,7 @@ export async function executeRun(prepared: PreparedRun, opts: RunOptions, t0 = D
     guest.crashWatch.finish();
     const seen = guest.crashWatch.crashes.map((c, i) => {
       const during = progress.duringCrash(i);
-      return { ...c, ...(during ? { during } : {}) };
+      return { ...c, signature: crashSignature(c), ...(during ? { during } : {}) };
     });
     verdict.crashes = seen.filter((c) => !provokedByProbe(c));
     const provoked = seen.filter(provokedByProbe);

@@ -38,6 +38,8 @@ export interface CrashReport {
   lines: string[];
   /** The check or test step that was running when the kernel printed it. */
   during?: string;
+  /** Type and first meaningful frames, stable across boots and builds (console/crash-signature.ts). */
+  signature?: string;
 }
 
 export interface BootFailureReport {

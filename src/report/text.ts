@@ -15,6 +15,7 @@ export function renderText(v: Verdict, runDir: string): string {
   }
   for (const c of v.crashes) {
     out.push(`KERNEL ${c.fatal ? 'CRASH' : 'TROUBLE'} (${c.type}${c.atSeconds !== undefined ? ` at ${c.atSeconds.toFixed(1)} s` : ''}${c.during ? `, during ${c.during}` : ''}): ${c.title}`);
+    if (c.signature) out.push(`  signature: ${c.signature}`);
     out.push(...c.lines.slice(0, 12).map((l) => `  ${l}`), ...(c.lines.length > 12 ? [`  ... ${c.lines.length - 12} more lines in console.log`] : []));
   }
   for (const c of v.probeProvoked ?? [])

@@ -27,7 +27,9 @@ test.serial('--exec steps after no invariant: exit codes, TAP test points in eve
   t.true(tap.problems.some((p: string) => /test 4 \/nonexistent exists: fail/.test(p)));
   t.regex(sleep.summary, /did not finish within 5 s/);
   t.regex(crash.summary, /the guest kernel crashed .* during exec-4/);
-  t.true(rep.crashes.some((c: { during?: string; fatal: boolean }) => c.fatal && c.during === 'exec-4'), JSON.stringify(rep.crashes.map((c: { title: string; during?: string }) => [c.title, c.during])));
+  const panic = rep.crashes.find((c: { during?: string; fatal: boolean }) => c.fatal && c.during === 'exec-4');
+  t.truthy(panic, JSON.stringify(rep.crashes.map((c: { title: string; during?: string }) => [c.title, c.during])));
+  t.is(panic.signature, 'panic: sysrq_handle_crash < __handle_sysrq < write_sysrq_trigger');
   // The test points in JUnit (a testcase each under the step) and in KTAP (a nested subtest).
   const junit = readFileSync(join(runDir, 'junit.xml'), 'utf8');
   t.regex(junit, /<testcase classname="numacage\.private-virtio\.stock\.exec-2" name="4 \/nonexistent exists"><failure/);
