@@ -24,6 +24,8 @@ export interface KernelRequest {
   cacheDir: string;
   /** A git work tree; default Debian's linux-source-6.12 tarball. */
   kernelSrc?: string;
+  /** A commit of kernelSrc to build instead of its checkout (a series' base-commit, a bisect step). */
+  kernelRev?: string;
   /** See loadPatches. */
   patches?: string;
   /** Fragment names under kconfigs/ or paths to .config files, merged in order. */
@@ -43,6 +45,8 @@ export interface KernelArtifact {
   /** True when the artifact came from the cache. */
   cached: boolean;
   buildSeconds?: number;
+  /** A kernel with debug info: its vmlinux and the tree's decode_stacktrace.sh, kept to decode crash stacks to file:line. */
+  debug?: { vmlinux: string; decoder: string; basePath: string };
 }
 
 interface KernelMeta {
@@ -54,7 +58,17 @@ interface KernelMeta {
   builtAt: string;
   buildSeconds: number;
   objectsBuilt: number;
+  /** The source tree as the build dir's debug info names it (O= builds say <build>/../src): decode_stacktrace.sh strips it. Set for kernels with debug info. */
+  debugBasePath?: string;
   files?: Manifest;
+}
+
+/** A kernel whose .config has debug info keeps vmlinux, so that its crash stacks can be decoded. */
+const hasDebugInfo = (config: string) => /^CONFIG_DEBUG_INFO=y$/m.test(config);
+
+/** An entry built before vmlinux was kept for debug-info kernels is incomplete: built again. */
+async function lacksDebugFiles(dir: string, meta: KernelMeta): Promise<boolean> {
+  return meta.debugBasePath === undefined && hasDebugInfo(await readFile(join(dir, 'config'), 'utf8').catch(() => ''));
 }
 
 export async function loadFragments(names: string[]): Promise<Fragment[]> {
@@ -78,6 +92,7 @@ function artifactFrom(dir: string, meta: KernelMeta, cached: boolean): KernelArt
   return {
     key: meta.key, dir, bzImage: join(dir, 'bzImage'), config: join(dir, 'config'), release: meta.release, source: meta.source,
     patches: meta.patches, cached, buildSeconds: meta.buildSeconds,
+    ...(meta.debugBasePath !== undefined ? { debug: { vmlinux: join(dir, 'vmlinux'), decoder: join(dir, 'decode_stacktrace.sh'), basePath: meta.debugBasePath } } : {}),
   };
 }
 
@@ -105,7 +120,8 @@ export async function ensureKernel(req: KernelRequest): Promise<KernelArtifact> 
     const buildDir = join(tree.dir, `build-${buildDirKey(BASE_CONFIG, fragments)}`);
     const finalConfig = await configure(tree.src, buildDir, fragments);
     const key = kernelArtifactKey({ sourceKey: resolved.key, patches, finalConfig });
-    const same = req.rebuild ? undefined : await store.intactMeta<KernelMeta>(key, { full: true, log });
+    const found = req.rebuild ? undefined : await store.intactMeta<KernelMeta>(key, { full: true, log });
+    const same = found && !(await lacksDebugFiles(store.entryPath(key), found)) ? found : undefined;
     if (same) {
       await writeAlias(aliasPath, key);
       log.info({ kernel: same.release, key }, 'kernel cache hit (same final .config)');
@@ -121,13 +137,19 @@ export async function ensureKernel(req: KernelRequest): Promise<KernelArtifact> 
       await copyFile(join(buildDir, 'arch/x86/boot/bzImage'), join(staging, 'bzImage'));
       await copyFile(join(buildDir, '.config'), join(staging, 'config'));
       await copyFile(join(buildDir, 'System.map'), join(staging, 'System.map'));
+      const debug = hasDebugInfo(finalConfig);
+      if (debug) {
+        await copyFile(join(buildDir, 'vmlinux'), join(staging, 'vmlinux'));
+        await copyFile(join(tree.src, 'scripts/decode_stacktrace.sh'), join(staging, 'decode_stacktrace.sh'));
+      }
       for (const [i, p] of patches.entries()) {
         await mkdir(join(staging, 'patches'), { recursive: true });
         await writeFile(join(staging, 'patches', `${String(i + 1).padStart(4, '0')}.patch`), p.text);
       }
       const meta: KernelMeta = {
         key, release, source: resolved.description, patches: patches.map((p) => ({ name: p.name, sha256: sha256(p.text) })),
-        fragments: req.fragments, builtAt: new Date().toISOString(), buildSeconds, objectsBuilt, files: await manifestOf(staging),
+        fragments: req.fragments, builtAt: new Date().toISOString(), buildSeconds, objectsBuilt, ...(debug ? { debugBasePath: `${buildDir}/../src` } : {}),
+        files: await manifestOf(staging),
       };
       await writeFile(join(staging, 'meta.json'), JSON.stringify(meta, null, 2));
       const dir = await store.commit(staging, key);
@@ -143,8 +165,8 @@ export async function ensureKernel(req: KernelRequest): Promise<KernelArtifact> 
   });
 }
 
-async function resolveRequest(req: Pick<KernelRequest, 'cacheDir' | 'kernelSrc' | 'patches' | 'fragments'>) {
-  const resolved = await resolveSource(req.kernelSrc);
+async function resolveRequest(req: Pick<KernelRequest, 'cacheDir' | 'kernelSrc' | 'kernelRev' | 'patches' | 'fragments'>) {
+  const resolved = await resolveSource(req.kernelSrc, req.kernelRev);
   const patches = await loadPatches(req.patches);
   const fragments = await loadFragments(req.fragments);
   const store = new ContentStore(req.cacheDir, 'kernels');
@@ -153,7 +175,7 @@ async function resolveRequest(req: Pick<KernelRequest, 'cacheDir' | 'kernelSrc' 
 }
 
 /** The kernel already built for this request, without building or checking anything (for `numacage plan`). */
-export async function findCachedKernel(req: Pick<KernelRequest, 'cacheDir' | 'kernelSrc' | 'patches' | 'fragments'>): Promise<KernelArtifact | undefined> {
+export async function findCachedKernel(req: Pick<KernelRequest, 'cacheDir' | 'kernelSrc' | 'kernelRev' | 'patches' | 'fragments'>): Promise<KernelArtifact | undefined> {
   const { store, aliasPath } = await resolveRequest(req);
   return readAlias(aliasPath, store);
 }
@@ -169,7 +191,7 @@ async function readAlias(aliasPath: string, store: ContentStore, opts: { verifyW
     const meta = opts.verifyWith
       ? await store.intactMeta<KernelMeta>(key, { full: true, log: opts.verifyWith })
       : (JSON.parse(await readFile(join(store.entryPath(key), 'meta.json'), 'utf8')) as KernelMeta);
-    if (!meta) return undefined;
+    if (!meta || (await lacksDebugFiles(store.entryPath(key), meta))) return undefined;
     return artifactFrom(store.entryPath(key), meta, true);
   } catch {
     return undefined;

@@ -10,7 +10,8 @@ import { onInterrupt } from './cleanup.js';
 
 export const DEBIAN_TARBALL = '/usr/src/linux-source-6.12.tar.xz';
 
-export type KernelSource = { kind: 'debian'; tarball: string } | { kind: 'git'; path: string };
+/** A git source with rev is that commit alone; without, the checkout as it is (the user's changes included). */
+export type KernelSource = { kind: 'debian'; tarball: string } | { kind: 'git'; path: string; rev?: string };
 
 export interface ResolvedSource {
   source: KernelSource;
@@ -21,7 +22,12 @@ export interface ResolvedSource {
   revision?: string;
 }
 
-export async function resolveSource(src: string | undefined): Promise<ResolvedSource> {
+/**
+ * The source to build: Debian's tarball, or a git tree as it is checked out
+ * (uncommitted and untracked changes included), or, with rev, that commit
+ * of the tree alone (a series' base-commit, a bisect step).
+ */
+export async function resolveSource(src: string | undefined, rev?: string): Promise<ResolvedSource> {
   if (!src) {
     const v = await runCommand('dpkg-query', ['-W', '-f=${Version}', 'linux-source-6.12']);
     if (v.exitCode !== 0 || !(await exists(DEBIAN_TARBALL)))
@@ -30,12 +36,15 @@ export async function resolveSource(src: string | undefined): Promise<ResolvedSo
     return { source: { kind: 'debian', tarball: DEBIAN_TARBALL }, key: `debian-${version.replace(/[^A-Za-z0-9.+-]/g, '_')}`, description: `linux-source-6.12 ${version}` };
   }
   const path = resolve(src);
-  const rev = await runCommand('git', ['-C', path, 'rev-parse', '--verify', 'HEAD']);
-  if (rev.exitCode !== 0)
-    throw new ConfigError(`--kernel-src ${src} is not a git work tree with a commit`, 'point it at a kernel git checkout');
+  const at = await runCommand('git', ['-C', path, 'rev-parse', '--verify', `${rev ?? 'HEAD'}^{commit}`]);
+  if (at.exitCode !== 0)
+    throw rev
+      ? new ConfigError(`--kernel-src ${src} has no commit ${rev}`, 'fetch it into the tree, or name a commit it has')
+      : new ConfigError(`--kernel-src ${src} is not a git work tree with a commit`, 'point it at a kernel git checkout');
   if (!(await exists(join(path, 'Kconfig'))) || !(await exists(join(path, 'scripts/kconfig/merge_config.sh'))))
     throw new ConfigError(`--kernel-src ${src} does not look like a Linux tree (no Kconfig or scripts/kconfig/merge_config.sh)`);
-  const head = rev.stdout.trim();
+  const head = at.stdout.trim();
+  if (rev) return { source: { kind: 'git', path, rev: head }, key: `git-${head.slice(0, 16)}`, revision: head, description: `${path} at ${head.slice(0, 12)}` };
   const diff = await runChecked('git', ['-C', path, 'diff', 'HEAD', '--binary'], { stripFinalNewline: false });
   const untracked = await untrackedFiles(path);
   const h = createHash('sha256').update(diff.stdout);
@@ -180,9 +189,9 @@ export class WorkTree {
       await staged(this.src, async (staging) => {
         await runChecked('git', ['clone', '--quiet', '--shared', '--no-checkout', s.path, staging]);
         await runChecked('git', ['-C', staging, 'checkout', '--quiet', '--detach', head]);
-        const diff = await runChecked('git', ['-C', s.path, 'diff', 'HEAD', '--binary'], { stripFinalNewline: false });
+        const diff = s.rev ? { stdout: '' } : await runChecked('git', ['-C', s.path, 'diff', 'HEAD', '--binary'], { stripFinalNewline: false });
         if (diff.stdout) await runChecked('git', ['-C', staging, 'apply', '--binary', '-'], { input: diff.stdout });
-        for (const f of await untrackedFiles(s.path)) {
+        for (const f of s.rev ? [] : await untrackedFiles(s.path)) {
           await mkdir(dirname(join(staging, f)), { recursive: true });
           await copyFile(join(s.path, f), join(staging, f));
         }

@@ -37,6 +37,7 @@ interface KselftestMeta {
 export interface KselftestRequest {
   cacheDir: string;
   kernelSrc?: string;
+  kernelRev?: string;
   patches?: string;
   tests: KselftestName[];
   log: Logger;
@@ -50,7 +51,7 @@ export interface KselftestRequest {
  */
 export async function ensureKselftests(req: KselftestRequest): Promise<KselftestArtifact> {
   const { log } = req;
-  const resolved = await resolveSource(req.kernelSrc);
+  const resolved = await resolveSource(req.kernelSrc, req.kernelRev);
   const patches = await loadPatches(req.patches);
   const sha = (s: string) => createHash('sha256').update(s).digest('hex');
   const key = sha(JSON.stringify({ KSELFTEST_FORMAT, source: resolved.key, patches: patches.map((p) => sha(p.text)), tests: req.tests })).slice(0, 32);

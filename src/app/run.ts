@@ -3,7 +3,8 @@ import { join, resolve } from 'node:path';
 import { assertCacheWritable } from '../adapters/cache-dir.js';
 import { chooseAccel, type AccelChoice, type AccelRequest } from '../adapters/accel.js';
 import { assertQemuInstalled } from '../adapters/qemu-process.js';
-import { ensureKernel, type KernelRequest } from '../adapters/kernel-builder.js';
+import { ensureKernel, type KernelArtifact, type KernelRequest } from '../adapters/kernel-builder.js';
+import { decodeStack } from '../adapters/stack-decoder.js';
 import { ensureImage, loadRecipe, type ImageArtifact } from '../adapters/image-builder.js';
 import { BootFailure, isTcgPatchingArtifact } from '../guest/boot-failure.js';
 import { provokedByProbe } from '../console/crash-patterns.js';
@@ -48,7 +49,7 @@ export interface RunOptions {
 
 /** 'stock' boots the image's Debian kernel with its initramfs; 'built' builds (or finds) a kernel and boots its bzImage directly. */
 /** label names the choice in a matrix and in compare (stock, built, built:private-node). */
-export type KernelChoice = ({ kind: 'stock' } | ({ kind: 'built' } & Pick<KernelRequest, 'kernelSrc' | 'patches' | 'fragments'>)) & { label?: string };
+export type KernelChoice = ({ kind: 'stock' } | ({ kind: 'built' } & Pick<KernelRequest, 'kernelSrc' | 'kernelRev' | 'patches' | 'fragments'>)) & { label?: string };
 
 export interface BootKernel {
   kind: 'stock' | 'built';
@@ -57,6 +58,8 @@ export interface BootKernel {
   release: string;
   /** The .config of a built kernel, copied into the run dir. */
   config?: string;
+  /** A built kernel with debug info: what decodes its crash stacks. */
+  debug?: KernelArtifact['debug'];
 }
 
 export interface RunOutcome {
@@ -102,12 +105,12 @@ export async function prepareRun(opts: Omit<RunOptions, 'keep'>): Promise<Prepar
     t = Date.now();
     const built = await ensureKernel({ ...opts.kernel, cacheDir: opts.cacheDir, log: opts.log });
     timings.kernel = seconds(t);
-    kernel = { kind: 'built', vmlinuz: built.bzImage, release: built.release, config: built.config };
+    kernel = { kind: 'built', vmlinuz: built.bzImage, release: built.release, config: built.config, ...(built.debug ? { debug: built.debug } : {}) };
   }
   const kselftests = parseKselftestNames(opts.steps?.kselftests ?? []);
   if (kselftests.length) {
     t = Date.now();
-    const source = opts.kernel.kind === 'built' ? { kernelSrc: opts.kernel.kernelSrc, patches: opts.kernel.patches } : {};
+    const source = opts.kernel.kind === 'built' ? { kernelSrc: opts.kernel.kernelSrc, kernelRev: opts.kernel.kernelRev, patches: opts.kernel.patches } : {};
     const built = await ensureKselftests({ cacheDir: opts.cacheDir, log: opts.log, tests: kselftests, ...source });
     timings.kselftests = seconds(t);
     Object.assign(options, withKselftests(options, built.programs));
@@ -223,6 +226,10 @@ export async function executeRun(prepared: PreparedRun, opts: RunOptions, t0 = D
     verdict.crashes = seen.filter((c) => !provokedByProbe(c));
     const provoked = seen.filter(provokedByProbe);
     if (provoked.length) verdict.probeProvoked = provoked;
+  }
+  if (kernel.debug) for (const c of verdict.crashes) {
+    const decoded = await decodeStack(c.lines, kernel.debug);
+    if (decoded) c.decoded = decoded;
   }
   if (progress.profile) verdict.profile = progress.profile;
   verdict.checks = progress.complete((id) => (id === progress.current ? `${stopped}` : `not reached: ${stopped}`), kernelCrashed);

@@ -11,6 +11,8 @@ import { planCommand } from '../app/plan.js';
 import { type KernelChoice, type RunOptions } from '../app/run.js';
 import { runMatrix } from '../app/matrix.js';
 import { compareCommand } from '../app/compare.js';
+import { reproCommand } from '../app/repro.js';
+import { bisectCommand } from '../app/bisect.js';
 import { verifyCache } from '../app/cache.js';
 import { parseRunConfig } from '../app/run-config.js';
 import { readJsonFile } from '../adapters/json-file.js';
@@ -92,11 +94,23 @@ function kernelChoices(argv: GuestArgv): KernelChoice[] {
   });
 }
 
+/** repro's default kconfig: the defaults plus debug info, so that crash stacks decode to file:line. */
+const REPRO_FRAGMENTS = [...DEFAULT_FRAGMENTS, 'debug-vm'];
+
+/** --for 30s|5m|1h|90 → seconds. */
+function parseDuration(text: string): number {
+  const m = /^(\d+)\s*(s|m|h)?$/.exec(text.trim());
+  if (!m || Number(m[1]) === 0) throw new ConfigError(`--for ${text}: not a duration`, 'write e.g. --for 30s, --for 5m or --for 1h');
+  return Number(m[1]) * ({ s: 1, m: 60, h: 3600 }[m[2] as 's' | 'm' | 'h'] ?? 1);
+}
+
 const NumericOptions = z.object({
   'boot-timeout': positiveSeconds.optional(),
   guests: wholeAtLeastOne.optional(),
   jobs: wholeAtLeastOne.optional(),
   'step-timeout': positiveSeconds.optional(),
+  repeat: wholeAtLeastOne.optional(),
+  runs: wholeAtLeastOne.optional(),
 });
 
 /** yargs turns "abc" into NaN: the schema refuses it, and the message quotes what was typed. */
@@ -210,7 +224,70 @@ async function main(): Promise<number> {
     (argv) => {
       process.stdout.write(compareCommand(argv.runs, argv.by));
     })
-    .demandCommand(1, 'name a command: run, compare, doctor, image build, kernel build, plan, boot, ssh, cache verify')
+    .command('repro <series>', 'reproduce a report: the series\' base and the series side by side, a reproducer run on each, the console watched; writes reply.txt for the list (exit 1 when it reproduces with the series)', (y) =>
+      y.positional('series', { type: 'string', demandOption: true, describe: 'an mbox (git format-patch --stdout, b4 am), a .patch file or a patch folder' })
+        .option('kernel-src', { type: 'string', describe: "kernel git tree; the series' base-commit: trailer is honoured (default: Debian's linux-source-6.12)" })
+        .option('kconfig', { type: 'string', array: true, describe: `kconfig fragments (default: ${REPRO_FRAGMENTS.join(' ')}: debug info decodes stacks to file:line)` })
+        .option('reproducer', { type: 'string', describe: 'FILE.c (built with gcc -static on the host) or a script, uploaded and run as root' })
+        .option('exec', { type: 'string', array: true, default: [] as string[], describe: 'commands to run (after the reproducer, when both are given)' })
+        .option('repeat', { type: 'number', default: 3, describe: 'runs of the reproducer on each kernel' })
+        .option('for', { type: 'string', describe: 'run the reproducer in a loop for this long instead (30s, 5m, 1h)' })
+        .option('step-timeout', { type: 'number', describe: 'seconds each run may take (default 300; with --for, its length + 60)' })
+        .option('topology', { alias: 't', type: 'string', default: DEFAULT_TOPOLOGY })
+        .option('image', { type: 'string', default: DEFAULT_IMAGE })
+        .option('accel', { choices: ['auto', 'kvm', 'tcg'] as const, default: 'auto' as const })
+        .option('init', { choices: ['minimal', 'systemd'] as const, default: 'minimal' as const })
+        .option('append', { type: 'string', describe: 'extra guest kernel command-line words' })
+        .option('boot-timeout', { type: 'number' })
+        .option('out', { type: 'string', default: process.env.NUMACAGE_RUNS ?? 'runs' }),
+    async (argv) => {
+      const { cacheDir, log } = common(argv);
+      checkNumbers(argv);
+      const r = await reproCommand({
+        cacheDir, log, outDir: argv.out, series: argv.series, kernelSrc: argv['kernel-src'], fragments: argv.kconfig ?? REPRO_FRAGMENTS,
+        reproducer: argv.reproducer, exec: argv.exec, repeat: argv.repeat, forSeconds: argv.for === undefined ? undefined : parseDuration(argv.for),
+        stepTimeoutSeconds: argv['step-timeout'], topology: argv.topology, image: argv.image, accel: argv.accel, init: argv.init,
+        append: argv.append?.split(/\s+/).filter(Boolean) ?? [], bootTimeoutSeconds: argv['boot-timeout'],
+      });
+      process.stdout.write(r.text);
+      exitCode = r.reproducedOnPatched ? ExitCode.failed : ExitCode.ok;
+    })
+    .command('bisect', 'find the first patch of a series (or the first commit between two revisions) that breaks a check, brings a crash signature, or fails a command', (y) =>
+      y.option('patches', { type: 'string', describe: 'the series to bisect (prefix builds are cached)' })
+        .option('kernel-src', { type: 'string', describe: 'kernel git tree, with --good and --bad: git bisect in numacage\'s own clone' })
+        .option('good', { type: 'string' })
+        .option('bad', { type: 'string' })
+        .option('check', { type: 'string', describe: 'bad when this invariant does not hold (pass, xfail or skip are good)' })
+        .option('crash', { type: 'string', describe: 'bad when a console report\'s signature contains this text (e.g. "warning: do_mbind")' })
+        .option('exec', { type: 'string', array: true, describe: 'bad when a command fails or the kernel reports anything while it runs' })
+        .option('reproducer', { type: 'string', describe: 'FILE.c or a script, run like --exec' })
+        .option('runs', { type: 'number', default: 1, describe: 'guests per step, for flaky bugs: a step is bad if any run is' })
+        .option('kconfig', { type: 'string', array: true, describe: `kconfig fragments (default: ${DEFAULT_FRAGMENTS.join(' ')})` })
+        .option('topology', { alias: 't', type: 'string', default: DEFAULT_TOPOLOGY })
+        .option('image', { type: 'string', default: DEFAULT_IMAGE })
+        .option('accel', { choices: ['auto', 'kvm', 'tcg'] as const, default: 'auto' as const })
+        .option('init', { choices: ['minimal', 'systemd'] as const, default: 'minimal' as const })
+        .option('append', { type: 'string' })
+        .option('boot-timeout', { type: 'number' })
+        .option('step-timeout', { type: 'number', default: DEFAULT_STEP_TIMEOUT_SECONDS })
+        .option('out', { type: 'string', default: process.env.NUMACAGE_RUNS ?? 'runs' }),
+    async (argv) => {
+      const { cacheDir, log } = common(argv);
+      checkNumbers(argv);
+      // --exec and --reproducer say what runs; they are the criterion too unless --check or --crash is.
+      if (argv.check && argv.crash) throw new ConfigError('numacage bisect takes --check or --crash, not both');
+      if (!argv.check && !argv.crash && !argv.exec?.length && !argv.reproducer)
+        throw new ConfigError('numacage bisect needs a criterion', 'give --check ID, --crash SIGNATURE (with --reproducer or --exec to provoke it), or --exec CMD / --reproducer FILE');
+      const r = await bisectCommand({
+        cacheDir, log, outDir: argv.out, reproducer: argv.reproducer, exec: argv.exec ?? [], stepTimeoutSeconds: argv['step-timeout'], topology: argv.topology, image: argv.image, accel: argv.accel, init: argv.init,
+        append: argv.append?.split(/\s+/).filter(Boolean) ?? [], bootTimeoutSeconds: argv['boot-timeout'], runs: argv.runs,
+        fragments: argv.kconfig ?? DEFAULT_FRAGMENTS, patches: argv.patches, kernelSrc: argv['kernel-src'], good: argv.good, bad: argv.bad,
+        criterion: argv.check ? { check: argv.check } : argv.crash ? { crash: argv.crash } : { steps: true },
+      });
+      process.stdout.write(r.text);
+      exitCode = r.firstBad ? ExitCode.ok : ExitCode.failed;
+    })
+    .demandCommand(1, 'name a command: run, repro, bisect, compare, doctor, image build, kernel build, plan, boot, ssh, cache verify')
     .strict()
     .help()
     .fail((msg, err) => {

@@ -40,7 +40,7 @@ export function splitMbox(text: string, source: string): Patch[] {
     .map((m, i) => ({ name: `${source} #${i + 1}: ${subjectOf(m) ?? 'no subject'}`, text: m.endsWith('\n') ? m : `${m}\n` }));
 }
 
-function subjectOf(message: string): string | undefined {
+export function subjectOf(message: string): string | undefined {
   const m = /^Subject: (.*(?:\n[ \t].*)*)/m.exec(message);
   return m ? m[1]!.replace(/\n[ \t]+/g, ' ').trim() : undefined;
 }

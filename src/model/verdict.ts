@@ -40,6 +40,8 @@ export interface CrashReport {
   during?: string;
   /** Type and first meaningful frames, stable across boots and builds (console/crash-signature.ts). */
   signature?: string;
+  /** The report with its frames decoded to file:line (a kernel built with debug info). */
+  decoded?: string[];
 }
 
 export interface BootFailureReport {

@@ -16,7 +16,8 @@ export function renderText(v: Verdict, runDir: string): string {
   for (const c of v.crashes) {
     out.push(`KERNEL ${c.fatal ? 'CRASH' : 'TROUBLE'} (${c.type}${c.atSeconds !== undefined ? ` at ${c.atSeconds.toFixed(1)} s` : ''}${c.during ? `, during ${c.during}` : ''}): ${c.title}`);
     if (c.signature) out.push(`  signature: ${c.signature}`);
-    out.push(...c.lines.slice(0, 12).map((l) => `  ${l}`), ...(c.lines.length > 12 ? [`  ... ${c.lines.length - 12} more lines in console.log`] : []));
+    const shown = c.decoded ?? c.lines;
+    out.push(...shown.slice(0, 12).map((l) => `  ${l}`), ...(shown.length > 12 ? [`  ... ${shown.length - 12} more lines in ${c.decoded ? 'report.json' : 'console.log'}`] : []));
   }
   for (const c of v.probeProvoked ?? [])
     out.push(`note: the probe's memory offlining made the kernel report "${c.title}"${c.atSeconds !== undefined ? ` at ${c.atSeconds.toFixed(1)} s` : ''} (expected, not a failure; console.log has it)`);

@@ -1,0 +1,114 @@
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { basename, extname, join, resolve } from 'node:path';
+import { runCommand } from '../adapters/runner.js';
+import { loadPatches } from '../adapters/kernel-source.js';
+import { ConfigError } from '../model/errors.js';
+import type { Verdict } from '../model/verdict.js';
+import { renderReply, reproduced } from '../report/reply.js';
+import { subjectOf } from '../kernel/patches.js';
+import { DEFAULT_STEP_TIMEOUT_SECONDS } from '../steps/steps.js';
+import { runMatrix } from './matrix.js';
+import { resolveTopology } from './resolve.js';
+import type { RunOptions } from './run.js';
+
+export interface ReproOptions extends Pick<RunOptions, 'cacheDir' | 'outDir' | 'topology' | 'image' | 'accel' | 'init' | 'append' | 'bootTimeoutSeconds' | 'log'> {
+  /** An mbox (or anything --patches takes). */
+  series: string;
+  kernelSrc?: string;
+  fragments: string[];
+  /** A .c file (compiled static on the host) or a script, uploaded and run. */
+  reproducer?: string;
+  /** Commands instead of (or after) the reproducer. */
+  exec: string[];
+  repeat: number;
+  forSeconds?: number;
+  stepTimeoutSeconds?: number;
+}
+
+export interface ReproOutcome {
+  dir: string;
+  reproducedOnPatched: boolean;
+  reproducedOnBase: boolean;
+  text: string;
+}
+
+const BASE_COMMIT = /^base-commit: ([0-9a-f]{7,40})\s*$/m;
+
+/** The reproducer in the repro dir, ready to upload, and how it was made. */
+export async function prepareReproducer(file: string, dir: string): Promise<{ path: string; name: string; how: string; text: string }> {
+  const text = await readFile(file, 'utf8').catch(() => {
+    throw new ConfigError(`--reproducer ${file}: no such file`, 'give a .c file or a script');
+  });
+  if (extname(file) === '.c') {
+    const path = join(dir, basename(file, '.c'));
+    const cc = await runCommand('gcc', ['-static', '-O2', '-Wall', '-o', path, resolve(file)]);
+    if (cc.exitCode !== 0) throw new ConfigError(`--reproducer ${file} does not compile:\n${cc.stderr.trim().split('\n').slice(-12).join('\n')}`, 'fix it so that `gcc -static -O2` builds it');
+    return { path, name: basename(file), how: 'built with gcc -static -O2 on the host', text };
+  }
+  const path = join(dir, basename(file));
+  await copyFile(file, path);
+  await runCommand('chmod', ['755', path]);
+  return { path, name: basename(file), how: 'run as a script', text };
+}
+
+async function gitIdentity(): Promise<string> {
+  const get = async (k: string) => (await runCommand('git', ['config', '--get', k])).stdout.trim();
+  const [name, email] = [await get('user.name'), await get('user.email')];
+  return name && email ? `${name} <${email}>` : 'Your Name <you@example.org>';
+}
+
+/**
+ * `numacage repro`: the series' base and the series side by side in two
+ * guests, the reproducer run on each (N times, or in a loop for a while),
+ * the console watched, and reply.txt written for the list.
+ */
+export async function reproCommand(o: ReproOptions): Promise<ReproOutcome> {
+  const patches = await loadPatches(o.series);
+  if (!o.reproducer && !o.exec.length) throw new ConfigError('numacage repro needs something to run', 'give --reproducer FILE.c|FILE.sh or --exec CMD');
+  const mbox = await readFile(resolve(o.series), 'utf8').catch(() => '');
+  const base = BASE_COMMIT.exec(mbox)?.[1];
+  const topology = await resolveTopology(o.topology);
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  const dir = resolve(o.outDir, `${stamp}-repro`);
+  await mkdir(dir, { recursive: true });
+  const reproducer = o.reproducer ? await prepareReproducer(o.reproducer, dir) : undefined;
+  const once = [...(reproducer ? [`./${basename(reproducer.path)}`] : []), ...o.exec].join(' && ');
+  const exec = o.forSeconds !== undefined
+    ? [`end=$((SECONDS+${o.forSeconds})); n=0; while [ $SECONDS -lt $end ]; do ${once} || exit; n=$((n+1)); done; echo "$n runs"`]
+    : Array.from({ length: o.repeat }, () => once);
+  const stepTimeoutSeconds = o.stepTimeoutSeconds ?? (o.forSeconds !== undefined ? o.forSeconds + 60 : DEFAULT_STEP_TIMEOUT_SECONDS);
+  const kernelRev = o.kernelSrc ? base : undefined;
+  if (base && !o.kernelSrc) o.log.warn({ base }, 'the series names a base-commit; the Debian source is no git tree, so it is built on linux-source-6.12 as it is');
+  const result = await runMatrix({
+    cacheDir: o.cacheDir, log: o.log, outDir: dir, topologies: [o.topology], image: o.image, accel: o.accel, init: o.init, append: o.append,
+    bootTimeoutSeconds: o.bootTimeoutSeconds, keep: false, invariants: [], guests: 1,
+    kernels: [
+      { kind: 'built', label: 'base', kernelSrc: o.kernelSrc, kernelRev, fragments: o.fragments },
+      { kind: 'built', label: 'patched', kernelSrc: o.kernelSrc, kernelRev, patches: o.series, fragments: o.fragments },
+    ],
+    steps: { exec, uploads: reproducer ? [reproducer.path] : [], kselftests: [], as: 'root', stepTimeoutSeconds },
+  });
+  const verdictOf = (label: string): Verdict => result.outcomes.find((x) => x.verdict.kernel.label === label)!.verdict;
+  const [baseVerdict, patchedVerdict] = [verdictOf('base'), verdictOf('patched')];
+  const patchedRun = result.outcomes.find((x) => x.verdict === patchedVerdict)!;
+  // qemu-argv.txt is a shell command line with backslash continuations; its words, quoted ones whole.
+  const qemu = (await readFile(join(patchedRun.runDir, 'qemu-argv.txt'), 'utf8').catch(() => '')).replace(/\\\n/g, ' ').match(/'[^']*'|\S+/g) ?? [];
+  const reply = renderReply({
+    subjects: patches.map((p) => subjectOf(p.text) ?? p.name),
+    source: o.kernelSrc ? `${resolve(o.kernelSrc)}${kernelRev ? ` at ${kernelRev}` : ''}` : `linux-source-6.12 (Debian), ${baseVerdict.kernel.release}`,
+    ...(base ? { baseCommit: { commit: base, honoured: !!o.kernelSrc } } : {}),
+    fragments: o.fragments,
+    topology: { name: topology.name, nodes: topology.nodes.map((n) => `node ${n.id} ${n.memMiB} MiB ${n.backend.kind === 'memfd' ? `memfd share=${n.backend.share ? 'on' : 'off'}` : 'ram'} ${n.cpus.length ? `cpus ${n.cpus.join(',')}` : 'no CPUs'}`) },
+    qemu,
+    reproducer: reproducer ? { name: reproducer.name, how: reproducer.how, text: reproducer.text } : { name: o.exec.join(' && '), how: '--exec' },
+    runs: o.forSeconds !== undefined ? { forSeconds: o.forSeconds } : { repeat: o.repeat },
+    base: baseVerdict,
+    patched: patchedVerdict,
+    who: await gitIdentity(),
+  });
+  await writeFile(join(dir, 'reply.txt'), reply);
+  const outcome = { dir, reproducedOnPatched: reproduced(patchedVerdict), reproducedOnBase: reproduced(baseVerdict) };
+  await writeFile(join(dir, 'repro.json'), `${JSON.stringify({ ...outcome, series: resolve(o.series), base: baseVerdict, patched: patchedVerdict }, null, 2)}\n`);
+  const text = `${result.text}\nreproduces with the series: ${outcome.reproducedOnPatched ? 'yes' : 'no'}; on the base: ${outcome.reproducedOnBase ? 'yes' : 'no'}\nreply: ${join(dir, 'reply.txt')}\n`;
+  return { ...outcome, text };
+}
