@@ -7,7 +7,8 @@ import type { Logger } from '../log.js';
 import { ConfigError } from '../model/errors.js';
 import type { CheckResult } from '../model/verdict.js';
 import { shellQuote } from '../invariants/shell.js';
-import { judgeStep, KSELFTESTS_SLOT, stepNotRun, type Upload } from '../steps/steps.js';
+import { judgeStep, KSELFTESTS_SLOT, lackNote, stepNotRun, type Upload } from '../steps/steps.js';
+import type { Topology } from '../model/topology.js';
 import type { Guest } from './boot-guest.js';
 import { message, qemuGone, type CheckProgress } from './run-checks.js';
 
@@ -46,7 +47,7 @@ const safeName = (id: string) => id.replace(/[^A-Za-z0-9._-]+/g, '_');
  * printed while it ran are blamed on it. Like runChecks, nothing a step does
  * escapes as an exception; a lost guest ends the steps (the run reports why).
  */
-export async function runSteps(guest: Guest, uploads: Upload[], opts: { runDir: string; log: Logger }, progress: CheckProgress): Promise<void> {
+export async function runSteps(guest: Guest, uploads: Upload[], opts: { runDir: string; topology: Topology; log: Logger }, progress: CheckProgress): Promise<void> {
   const { runDir, log } = opts;
   const steps = progress.steps;
   if (!steps.length) return;
@@ -73,7 +74,9 @@ export async function runSteps(guest: Guest, uploads: Upload[], opts: { runDir: 
       if (r.stderr) await writeFile(join(runDir, 'steps', `${safeName(step.id)}.err`), r.stderr);
       await sleep(CONSOLE_SETTLE_MS);
       const result = judgeStep(step, r, guest.crashWatch.crashes.slice(before), out);
-      push({ ...result, durationSeconds: Math.round(r.durationMs / 100) / 10 });
+      const note = lackNote(result, { cpus: opts.topology.cpus, nodes: opts.topology.nodes.length });
+      if (note) log.warn({ step: step.id }, note);
+      push({ ...result, ...(note ? { summary: `${result.summary}; ${note}` } : {}), durationSeconds: Math.round(r.durationMs / 100) / 10 });
     } catch (err) {
       if (err instanceof SshTransportError && (await qemuGone(guest))) return;
       push(stepNotRun(step, 'error', `the step could not run: ${err instanceof SshTransportError ? 'the SSH connection to the guest failed: ' : ''}${message(err)}`));

@@ -184,7 +184,7 @@ export async function executeRun(prepared: PreparedRun, opts: RunOptions, t0 = D
     const t = Date.now();
     const running = guest;
     const checking = (opts.invariants.length ? runChecks(guest, { topology, runDir, probe: prepared.probe, log }, progress) : Promise.resolve())
-      .then(() => (running.qemu.hasExited() ? undefined : runSteps(running, plan.uploads, { runDir, log }, progress)));
+      .then(() => (running.qemu.hasExited() ? undefined : runSteps(running, plan.uploads, { runDir, topology, log }, progress)));
     checking.catch(() => undefined);
     // A fatal crash, or QEMU gone, ends the checks at once: the guest is not to be trusted any more.
     // The guest flushes its crash watch when QEMU exits (before this runs): a panic's last lines count.

@@ -161,3 +161,17 @@ export function withKselftests<P extends { steps: TestStep[]; uploads: Upload[] 
     }),
   };
 }
+
+const WANTS_MORE = /\b(cpus?|nodes?|numa)\b/i;
+
+/**
+ * When a step (or some of its test points) skipped for want of CPUs or
+ * nodes, a note saying what the topology gave and how to give more. Pure.
+ */
+export function lackNote(r: CheckResult, topology: { cpus: number; nodes: number }): string | undefined {
+  const reasons = [...(r.subtests ?? []).filter((s) => s.outcome === 'skip').map((s) => s.reason ?? s.name), ...(r.outcome === 'skip' ? [r.summary] : [])];
+  const why = reasons.find((x) => WANTS_MORE.test(x));
+  return why
+    ? `skipped for want of CPUs or nodes ("${why}"): this topology has ${topology.cpus} CPUs on ${topology.nodes} nodes; a topology file with more "cpus" or nodes gives them (docs/topology.md)`
+    : undefined;
+}

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { parseKselftestNames } from '../../src/steps/kselftest.js';
 import { parseTap } from '../../src/steps/tap.js';
-import { judgeStep, kselftestSteps, parseUpload, resolveSteps, withKselftests, type TestStep } from '../../src/steps/steps.js';
+import { judgeStep, kselftestSteps, lackNote, parseUpload, resolveSteps, withKselftests, type TestStep } from '../../src/steps/steps.js';
 import { ConfigError } from '../../src/model/errors.js';
 import { fixture } from '../helpers/fixtures.js';
 
@@ -72,4 +72,12 @@ test('kselftests: names checked; run as root from their directory with the colle
   const all = resolveSteps({ exec: ['./repro'], uploads: ['repro'], kselftests: ['mm/madv_populate'], as: 'user', stepTimeoutSeconds: 30 }, ['probe']);
   t.deepEqual(all.steps.map((s) => `${s.id} ${s.user}`), ['kselftest:mm/madv_populate root', 'exec-1 probe']);
   t.throws(() => resolveSteps({ exec: [], uploads: ['x'], kselftests: [], as: 'root', stepTimeoutSeconds: 30 }, []), { message: /--upload without --exec/ });
+});
+
+test('a skip for want of CPUs or nodes says what the topology gave and how to give more; other skips say nothing', (t) => {
+  // The whole-program skip of a NUMA kselftest on a 1-node guest, as kselftest.h prints it (constructed).
+  const numa = judgeStep({ ...step, skipExitCode: 4 }, run('TAP version 13\n1..0 # SKIP need at least 2 NUMA nodes\n', 4), [], 'o');
+  t.regex(lackNote(numa, { cpus: 2, nodes: 1 })!, /for want of CPUs or nodes \("exit 4; SKIP need at least 2 NUMA nodes.*this topology has 2 CPUs on 1 nodes/);
+  const ksm = judgeStep({ ...step, skipExitCode: 4 }, run(fixture('steps', 'ksm_functional_tests.out'), 0), [], 'o');
+  t.is(lackNote(ksm, { cpus: 2, nodes: 2 }), undefined, '"__NR_userfaultfd failed" is no lack of CPUs');
 });
