@@ -90,13 +90,17 @@ test.serial('--kselftest mm/ksm_functional_tests: built static from the kernel\'
   await out.cleanup();
 });
 
-test.serial('--exec in a matrix: every cell runs the steps, and the matrix shows them', async (t) => {
+test.serial('--exec and --kselftest in a matrix: every cell runs the steps, and the matrix shows them', async (t) => {
   const out = await dir({ unsafeCleanup: true });
-  const r = await numacage(['run', '--kernel', 'built', '--topology', 'private-virtio,three-node', '--suite', 'none', '--out', out.path, '--exec', 'numactl --hardware | head -1']);
+  const r = await numacage([
+    'run', '--kernel', 'built', '--topology', 'private-virtio,three-node', '--suite', 'none', '--out', out.path,
+    '--kselftest', 'mm/madv_populate', '--exec', 'numactl --hardware | head -1',
+  ]);
   t.is(r.exitCode, 0, r.all);
   const matrix = JSON.parse(readFileSync(join(onlyRunDir(out.path), 'matrix.json'), 'utf8'));
-  t.deepEqual(matrix.runs.map((x: { verdict: { checks: { id: string; outcome: string }[] } }) => x.verdict.checks.map((c) => `${c.id} ${c.outcome}`)), [['exec-1 pass'], ['exec-1 pass']]);
-  const outputs = matrix.runs.map((x: { runDir: string; verdict: { checks: { evidence: { output: string } }[] } }) => readFileSync(join(x.runDir, x.verdict.checks[0]!.evidence.output), 'utf8'));
+  const cells = ['kselftest:mm/madv_populate pass', 'exec-1 pass'];
+  t.deepEqual(matrix.runs.map((x: { verdict: { checks: { id: string; outcome: string }[] } }) => x.verdict.checks.map((c) => `${c.id} ${c.outcome}`)), [cells, cells]);
+  const outputs = matrix.runs.map((x: { runDir: string; verdict: { checks: { evidence: { output: string } }[] } }) => readFileSync(join(x.runDir, x.verdict.checks[1]!.evidence.output), 'utf8'));
   t.deepEqual(outputs, ['available: 2 nodes (0-1)\n', 'available: 3 nodes (0-2)\n']);
   t.regex(r.stdout, /exec-1\s+pass\s+pass/);
   await out.cleanup();
