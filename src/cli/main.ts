@@ -64,7 +64,7 @@ function stepOptions<T>(y: Argv<T>) {
   return y
     .option('exec', { type: 'string', array: true, describe: 'a command to run in the guest after the invariants, a check of its own (exit 0 = pass; TAP/KTAP output gives subtests); repeatable, in order' })
     .option('upload', { type: 'string', array: true, describe: 'LOCAL[:GUEST] file or directory copied into the guest before the steps (default GUEST: the step user\'s home, where steps start)' })
-    .option('kselftest', { type: 'string', array: true, describe: 'COLLECTION/PROGRAM[,...] kselftests built (static, cached) from the tree of the kernel under test and run as root before the --exec steps, e.g. mm/ksm_functional_tests' })
+    .option('kselftest', { type: 'string', array: true, describe: 'COLLECTION/PROGRAM[,...] kselftests (or mm:CATEGORY of run_vmtests.sh -t) built static, cached, from the tree of the kernel under test and run as root before the --exec steps, e.g. mm/ksm_functional_tests or mm:mremap' })
     .option('as', { choices: ['root', 'user'] as const, default: 'root' as const, describe: "the steps' guest user: root, or the image's unprivileged user" })
     .option('step-timeout', { type: 'number', default: DEFAULT_STEP_TIMEOUT_SECONDS, describe: 'seconds each step may run before it is killed and fails' });
 }

@@ -63,6 +63,9 @@ test('uploads: LOCAL alone lands in the user\'s home; a relative GUEST is under 
 
 test('kselftests: names checked; run as root from their directory with the collection\'s timeout and skip code 4', (t) => {
   t.throws(() => parseKselftestNames(['ksm_functional_tests']), { instanceOf: ConfigError, message: /--kselftest ksm_functional_tests: not COLLECTION\/PROGRAM/ });
+  // run_vmtests.sh categories expand to their programs, each once.
+  t.deepEqual(parseKselftestNames(['mm:mremap,mm/mremap_test', 'mm:ksm']).map((n) => `${n.collection}/${n.program}`), ['mm/mremap_test', 'mm/mremap_dontunmap', 'mm/ksm_functional_tests']);
+  t.throws(() => parseKselftestNames(['mm:nope']), { message: /no run_vmtests\.sh category nope/ });
   const names = parseKselftestNames(['mm/ksm_functional_tests,mm/madv_populate']);
   const planned = kselftestSteps(names);
   t.deepEqual(planned.steps.map((s) => s.command), ['cd /root/kselftest/mm && ./ksm_functional_tests', 'cd /root/kselftest/mm && ./madv_populate']);
