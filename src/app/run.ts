@@ -2,7 +2,7 @@ import { copyFile, mkdir, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { assertCacheWritable } from '../adapters/cache-dir.js';
 import { chooseAccel, type AccelChoice, type AccelRequest } from '../adapters/accel.js';
-import { assertQemuInstalled } from '../adapters/qemu-process.js';
+import { assertQemuInstalled, sleep } from '../adapters/qemu-process.js';
 import { ensureKernel, type KernelArtifact, type KernelRequest } from '../adapters/kernel-builder.js';
 import { decodeStack } from '../adapters/stack-decoder.js';
 import { ensureImage, loadRecipe, type ImageArtifact } from '../adapters/image-builder.js';
@@ -72,6 +72,9 @@ function newRunId(topology: string, now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   return `${stamp}-${topology.replace(/[^A-Za-z0-9._-]/g, '_')}-${Math.random().toString(16).slice(2, 6)}`;
 }
+
+/** How long a panicking guest gets to print its whole report before numacage stops it. */
+const PANIC_REPORT_GRACE_MS = 3000;
 
 const seconds = (since: number) => Math.round((Date.now() - since) / 100) / 10;
 
@@ -195,6 +198,9 @@ export async function executeRun(prepared: PreparedRun, opts: RunOptions, t0 = D
     const during = progress.current ? ` during ${progress.current}` : '';
     if (ended && 'title' in ended) {
       kernelCrashed = true;
+      // The header comes first, the stack after it: a panic ends QEMU by itself (panic=-1, -no-reboot) once the
+      // report is out, so wait for that (a little) rather than cut the report short by stopping QEMU now.
+      if (ended.fatal) await Promise.race([running.qemu.exited, sleep(PANIC_REPORT_GRACE_MS)]);
       stopped = `the guest kernel crashed (${ended.title})${during}`;
       log.error({ crash: ended.title, during: progress.current }, 'the guest kernel crashed; stopping');
     } else if (ended) {
