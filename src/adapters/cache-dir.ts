@@ -3,6 +3,7 @@ import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/p
 import { homedir } from 'node:os';
 import { join, relative } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
+import { onInterrupt } from './cleanup.js';
 import type { Logger } from '../log.js';
 import { InfraError } from '../model/errors.js';
 
@@ -117,6 +118,24 @@ export class ContentStore {
     const doomed = join(this.root, this.kind, `.removing-${key.slice(0, 12)}-${randomBytes(4).toString('hex')}`);
     await rename(this.entryPath(key), doomed).catch(() => undefined);
     await rm(doomed, { recursive: true, force: true });
+  }
+
+  /**
+   * Fills a fresh staging dir for key (fill commits it when done). A failure
+   * or an interrupt (SIGINT, SIGTERM) removes the staging dir, so no half
+   * entry is left behind.
+   */
+  async build<T>(key: string, fill: (staging: string) => Promise<T>): Promise<T> {
+    const staging = await this.stage(key);
+    const unregister = onInterrupt(() => this.discard(staging));
+    try {
+      return await fill(staging);
+    } catch (err) {
+      await this.discard(staging);
+      throw err;
+    } finally {
+      unregister();
+    }
   }
 
   async stage(key: string): Promise<string> {

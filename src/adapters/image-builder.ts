@@ -8,7 +8,6 @@ import type { Logger } from '../log.js';
 import { ContentStore, manifestOf, type Manifest } from './cache-dir.js';
 import { diskFullHint, runChecked, runCommand } from './runner.js';
 import { projectPath } from './project.js';
-import { onInterrupt } from './cleanup.js';
 import { previousExitWasUnclean } from './cache-session.js';
 import { withLock } from './locks.js';
 import { readJsonFile } from './json-file.js';
@@ -104,9 +103,7 @@ export async function ensureImage(opts: { recipe: ImageRecipe; cacheDir: string;
   async function build(): Promise<ImageArtifact> {
     const started = Date.now();
     log.info({ image: recipe.name, key, kernelPackage }, 'building image (mmdebstrap + mkfs.ext4 -d)');
-    const staging = await store.stage(key);
-    const unregister = onInterrupt(() => store.discard(staging));
-    try {
+    return store.build(key, async (staging) => {
       if (opts.rebuild) await rm(store.entryPath(key), { recursive: true, force: true });
       const meta = await buildInto(staging, recipe, key, kernelPackage, log);
       meta.buildSeconds = Math.round((Date.now() - started) / 100) / 10;
@@ -115,12 +112,7 @@ export async function ensureImage(opts: { recipe: ImageRecipe; cacheDir: string;
       const dir = await store.commit(staging, key);
       log.info({ image: recipe.name, seconds: meta.buildSeconds }, 'image built');
       return artifactFrom(dir, meta);
-    } catch (err) {
-      await store.discard(staging);
-      throw err;
-    } finally {
-      unregister();
-    }
+    });
   }
 }
 

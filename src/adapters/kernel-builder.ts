@@ -11,7 +11,6 @@ import { buildDirKey, kernelArtifactKey, kernelRequestKey } from '../kernel/keys
 import { firstBuildErrors, isWorkLine } from '../kernel/build-output.js';
 import { ContentStore, manifestOf, type Manifest } from './cache-dir.js';
 import { cancellable, trackChild } from './cancel.js';
-import { onInterrupt } from './cleanup.js';
 import { projectPath } from './project.js';
 import { runCommand } from './runner.js';
 import { withLock } from './locks.js';
@@ -127,9 +126,7 @@ export async function ensureKernel(req: KernelRequest): Promise<KernelArtifact> 
       log.info({ kernel: same.release, key }, 'kernel cache hit (same final .config)');
       return artifactFrom(store.entryPath(key), same, true);
     }
-    const staging = await store.stage(key);
-    const unregister = onInterrupt(() => store.discard(staging));
-    try {
+    return store.build(key, async (staging) => {
       const started = Date.now();
       const objectsBuilt = await make(tree.src, buildDir, staging, join(req.cacheDir, 'ccache'), log);
       const buildSeconds = Math.round((Date.now() - started) / 100) / 10;
@@ -156,12 +153,7 @@ export async function ensureKernel(req: KernelRequest): Promise<KernelArtifact> 
       await writeAlias(aliasPath, key);
       log.info({ kernel: release, seconds: buildSeconds, objects: objectsBuilt }, 'kernel built');
       return artifactFrom(dir, meta, false);
-    } catch (err) {
-      await store.discard(staging);
-      throw err;
-    } finally {
-      unregister();
-    }
+    });
   });
 }
 

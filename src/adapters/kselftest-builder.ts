@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import type { Logger } from '../log.js';
 import { ConfigError, InfraError } from '../model/errors.js';
 import { ContentStore, manifestOf } from './cache-dir.js';
-import { onInterrupt } from './cleanup.js';
 import { loadPatches, resolveSource, WorkTree } from './kernel-source.js';
 import { withLock } from './locks.js';
 import { outputBytes, runChecked, runCommand } from './runner.js';
@@ -69,9 +68,7 @@ export async function ensureKselftests(req: KselftestRequest): Promise<Kselftest
     await tree.prepare(log);
     await tree.apply(patches);
     const started = Date.now();
-    const staging = await store.stage(key);
-    const unregister = onInterrupt(() => store.discard(staging));
-    try {
+    return store.build(key, async (staging) => {
       // Kernel uapi headers of this very tree (kselftests use newer ones than Debian's); incremental after the first time.
       const obj = join(tree.dir, 'kselftest-obj');
       log.info({ tests: req.tests.map((t) => `${t.collection}/${t.program}`) }, 'building kselftests (static)');
@@ -109,12 +106,7 @@ export async function ensureKselftests(req: KselftestRequest): Promise<Kselftest
       await store.commit(staging, key);
       log.info({ seconds: meta.buildSeconds, programs: programs.length }, 'kselftests built');
       return artifact(meta, false);
-    } catch (err) {
-      await store.discard(staging);
-      throw err;
-    } finally {
-      unregister();
-    }
+    });
   });
 }
 

@@ -27,17 +27,13 @@ export async function ensureProbeBinary(cacheDir: string): Promise<{ path: strin
   const store = new ContentStore(cacheDir, 'probe');
   const path = join(store.entryPath(key), 'numacage-probe');
   if (!(await store.has(key))) {
-    const staging = await store.stage(key);
-    try {
+    await store.build(key, async (staging) => {
       const out = join(staging, 'numacage-probe');
       const r = await runCommand('gcc', ['-O2', '-Wall', '-Wextra', '-Werror', '-static', '-o', out, projectPath(PROBE_SOURCE)]);
       if (r.exitCode !== 0) throw new InfraError(`building the guest probe failed:\n${r.stderr.trim()}`, 'install gcc and libc6-dev (numacage doctor --install)');
       await writeFile(join(staging, 'meta.json'), JSON.stringify({ key }));
       await store.commit(staging, key);
-    } catch (err) {
-      await store.discard(staging);
-      throw err;
-    }
+    });
   }
   return { path, sha256: await sha256(path) };
 }

@@ -6,7 +6,7 @@ import { subjectOf } from '../kernel/patches.js';
 import { ConfigError } from '../model/errors.js';
 import type { Verdict } from '../model/verdict.js';
 import { runMatrix } from './matrix.js';
-import type { KernelChoice, RunOptions } from './run.js';
+import { timeStamp, type KernelChoice, type RunOptions } from './run.js';
 import { prepareReproducer } from './repro.js';
 import type { StepOptions } from '../steps/steps.js';
 
@@ -152,8 +152,7 @@ export async function bisectCommand(o: BisectOptions): Promise<BisectOutcome> {
   const overGit = o.good !== undefined || o.bad !== undefined;
   if (overGit && (!o.kernelSrc || !o.good || !o.bad)) throw new ConfigError('bisecting over git needs --kernel-src, --good and --bad');
   if (!overGit && !o.patches) throw new ConfigError('numacage bisect needs --patches SERIES, or --kernel-src with --good and --bad');
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  const dir = resolve(o.outDir, `${stamp}-bisect`);
+  const dir = resolve(o.outDir, `${timeStamp()}-bisect`);
   await mkdir(dir, { recursive: true });
   const started = Date.now();
   const reproducer = o.reproducer ? await prepareReproducer(o.reproducer, dir) : undefined;

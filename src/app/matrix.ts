@@ -5,7 +5,7 @@ import { InfraError } from '../model/errors.js';
 import { verdictHolds } from '../model/verdict.js';
 import { renderMatrix } from '../report/matrix.js';
 import { resolveTopology } from './resolve.js';
-import { executeRun, prepareRun, runPipeline, type KernelChoice, type PreparedRun, type RunOptions, type RunOutcome } from './run.js';
+import { executeRun, prepareRun, runPipeline, timeStamp, type KernelChoice, type PreparedRun, type RunOptions, type RunOutcome } from './run.js';
 
 export interface MatrixOptions extends Omit<RunOptions, 'topology' | 'kernel'> {
   topologies: string[];
@@ -53,8 +53,7 @@ export async function runMatrix(opts: MatrixOptions): Promise<{ outcomes: RunOut
   const needs: number[] = [];
   for (const c of combos) needs.push((await resolveTopology(c.topology)).memoryMiB + QEMU_OVERHEAD_MIB);
   const jobs = parallelism(needs, await memAvailableMiB(), cpus().length, opts.jobs);
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  const matrixDir = resolve(opts.outDir, `${stamp}-matrix`);
+  const matrixDir = resolve(opts.outDir, `${timeStamp()}-matrix`);
   await mkdir(matrixDir, { recursive: true });
   // Images and kernels are built one at a time, before any guest starts.
   const prepared: [PreparedRun, RunOptions][] = [];

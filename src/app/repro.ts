@@ -9,7 +9,7 @@ import { subjectOf } from '../kernel/patches.js';
 import { DEFAULT_STEP_TIMEOUT_SECONDS } from '../steps/steps.js';
 import { runMatrix } from './matrix.js';
 import { resolveTopology } from './resolve.js';
-import type { RunOptions } from './run.js';
+import { timeStamp, type RunOptions } from './run.js';
 
 export interface ReproOptions extends Pick<RunOptions, 'cacheDir' | 'outDir' | 'topology' | 'image' | 'accel' | 'init' | 'append' | 'bootTimeoutSeconds' | 'log'> {
   /** An mbox (or anything --patches takes). */
@@ -68,8 +68,7 @@ export async function reproCommand(o: ReproOptions): Promise<ReproOutcome> {
   const mbox = await readFile(resolve(o.series), 'utf8').catch(() => '');
   const base = BASE_COMMIT.exec(mbox)?.[1];
   const topology = await resolveTopology(o.topology);
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  const dir = resolve(o.outDir, `${stamp}-repro`);
+  const dir = resolve(o.outDir, `${timeStamp()}-repro`);
   await mkdir(dir, { recursive: true });
   const reproducer = o.reproducer ? await prepareReproducer(o.reproducer, dir) : undefined;
   const once = [...(reproducer ? [`./${basename(reproducer.path)}`] : []), ...o.exec].join(' && ');

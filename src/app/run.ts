@@ -68,9 +68,11 @@ export interface RunOutcome {
   text: string;
 }
 
+/** 20261127-131051: how run, matrix, repro and bisect directories begin, so that they sort by time. */
+export const timeStamp = (now = new Date()) => now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+
 function newRunId(topology: string, now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  return `${stamp}-${topology.replace(/[^A-Za-z0-9._-]/g, '_')}-${Math.random().toString(16).slice(2, 6)}`;
+  return `${timeStamp(now)}-${topology.replace(/[^A-Za-z0-9._-]/g, '_')}-${Math.random().toString(16).slice(2, 6)}`;
 }
 
 /** How long a panicking guest gets to print its whole report before numacage stops it. */

@@ -4,7 +4,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { chmodSync, existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { execa } from 'execa';
 import { dir } from 'tmp-promise';
 import { resolveCacheDir } from '../../src/adapters/cache-dir.js';
@@ -146,13 +146,17 @@ async function tinyFilesystem(size: string): Promise<{ path: string; resize(size
 const leftovers = (root: string) =>
   execFileSync('find', [root, '-maxdepth', '3', '(', '-name', '*.staging-*', '-o', '-name', '.staging-*', '-o', '-name', '*.lock', '-o', '-name', '.removing-*', ')']).toString().trim();
 
-test.serial('a full disk during an image build: exit 3 naming it, no half entry; given room, two runs at once build the image once and both pass', async (t) => {
-  const fs = await tinyFilesystem('150m');
-  const cache = join(fs.path, 'cache');
-  let r = await numacage(['--cache-dir', cache, 'image', 'build']);
+/** What a full cache filesystem must give: exit 3, the tool's own words, and what to do. */
+function assertDiskFull(t: ExecutionContext, r: { exitCode: number; stderr: string; all: string }): void {
   t.is(r.exitCode, 3, r.all);
   t.regex(r.stderr, /No space left on device|enough free space/);
   t.regex(r.stderr, /what to do: a filesystem is full/);
+}
+
+test.serial('a full disk during an image build: exit 3 naming it, no half entry; given room, two runs at once build the image once and both pass', async (t) => {
+  const fs = await tinyFilesystem('150m');
+  const cache = join(fs.path, 'cache');
+  assertDiskFull(t, await numacage(['--cache-dir', cache, 'image', 'build']));
   t.deepEqual(readdirSync(join(cache, 'images')).filter((e) => !e.endsWith('.lock')), [], 'no entry and no staging dir');
   t.is(leftovers(cache), '');
 
@@ -176,10 +180,7 @@ test.serial('a full disk during an image build: exit 3 naming it, no half entry;
 test.serial('a full disk while extracting the kernel source: exit 3 naming it, no half source tree left to be taken for a whole one', async (t) => {
   const fs = await tinyFilesystem('100m');
   const cache = join(fs.path, 'cache');
-  const r = await numacage(['--cache-dir', cache, 'kernel', 'build']);
-  t.is(r.exitCode, 3, r.all);
-  t.regex(r.stderr, /No space left on device|enough free space/);
-  t.regex(r.stderr, /what to do: a filesystem is full/);
+  assertDiskFull(t, await numacage(['--cache-dir', cache, 'kernel', 'build']));
   t.deepEqual(readdirSync(join(cache, 'kernel-src')), [], 'no half extraction');
   t.is(leftovers(cache), '');
   await fs.cleanup();
