@@ -164,6 +164,7 @@ export async function executeRun(prepared: PreparedRun, opts: RunOptions, t0 = D
   const verdict: Verdict = {
     runId,
     topology: topology.name,
+    topologySpec: topology,
     kernel: { kind: kernel.kind, release: kernel.release, path: kernel.vmlinuz, ...(plan.kernelLabel ? { label: plan.kernelLabel } : {}) },
     accel: { accel: accel.accel, cpuModel: accel.cpuModel, ...(accel.kvm && !accel.kvm.usable ? { note: `KVM unusable: ${accel.kvm.reason}` } : {}) },
     checks: [],

@@ -1,3 +1,5 @@
+import type { Topology } from './topology.js';
+
 /** not-run: the guest crashed (or the run stopped) before this check got its turn. */
 export type Outcome = 'pass' | 'fail' | 'xfail' | 'xpass' | 'skip' | 'error' | 'not-run';
 export type Expectation = 'pass' | 'fail' | 'n/a';
@@ -52,7 +54,11 @@ export interface BootFailureReport {
 
 export interface Verdict {
   runId: string;
+  /** The matrix cell this run is: topology/kernel, #guest when a pair runs several guests (src/app/cells.ts). */
+  cell?: string;
   topology: string;
+  /** The resolved topology the guest booted with (absent in reports from before it was recorded). */
+  topologySpec?: Topology;
   /** label: how --kernel named it when several kernels ran (built:private-node). */
   kernel: { kind: 'stock' | 'built'; release: string; path: string; label?: string };
   accel: { accel: string; cpuModel: string; note?: string };
