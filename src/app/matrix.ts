@@ -1,9 +1,16 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import { InfraError } from '../model/errors.js';
-import { verdictHolds } from '../model/verdict.js';
+import { verdictHolds, type Verdict } from '../model/verdict.js';
 import { renderMatrix } from '../report/matrix.js';
+import { renderHtml } from '../report/html.js';
+import { renderJunitMatrix } from '../report/junit.js';
+import { renderKtapMatrix } from '../report/ktap.js';
+import type { MatrixReport } from '../report/matrix-report.js';
+import { matrixCells, shardCells, type Cell, type Shard } from './cells.js';
+import { findRegressions, regressed, renderRegressionsMarkdown, renderRegressionsText, type TimeThreshold } from '../report/regressions.js';
+import { cellVerdicts, loadReport } from './reports.js';
 import { resolveTopology } from './resolve.js';
 import { executeRun, prepareRun, runPipeline, timeStamp, type KernelChoice, type PreparedRun, type RunOptions, type RunOutcome } from './run.js';
 
@@ -14,6 +21,10 @@ export interface MatrixOptions extends Omit<RunOptions, 'topology' | 'kernel'> {
   guests: number;
   /** Guests at once; default: as many as the CPUs and memory allow. */
   jobs?: number;
+  /** --shard I/N: run only this slice of the cells. */
+  shard?: Shard;
+  /** --baseline: a report to find regressions against once the cells have run. */
+  baseline?: { path: string; threshold: TimeThreshold };
 }
 
 /** Memory a guest needs on the host beyond its RAM: QEMU itself, TCG's translation cache. */
@@ -43,17 +54,44 @@ export function parallelism(needsMiB: number[], availableMiB: number, maxJobs: n
   return n;
 }
 
-/** Runs every (topology, kernel) pair, `guests` times each, several guests at once, and renders them side by side. */
-export async function runMatrix(opts: MatrixOptions): Promise<{ outcomes: RunOutcome[]; text: string; ok: boolean }> {
-  const combos = opts.topologies.flatMap((topology) => opts.kernels.flatMap((kernel) => Array.from({ length: opts.guests }, () => ({ ...opts, topology, kernel }))));
-  if (combos.length === 1) {
+/** The matrix's cells (topology names resolved, so a topology file goes by its name), and this shard's. */
+export async function planCells(opts: Pick<MatrixOptions, 'topologies' | 'kernels' | 'guests' | 'shard'>): Promise<{ all: Cell<KernelChoice>[]; mine: Cell<KernelChoice>[] }> {
+  const names = new Map<string, string>();
+  for (const t of opts.topologies) names.set(t, (await resolveTopology(t)).name);
+  const byName = new Map([...names].map(([arg, name]) => [name, arg]));
+  const all = matrixCells([...names.values()], opts.kernels, choiceLabel, opts.guests).map((c) => ({ ...c, topology: byName.get(c.topology)! }));
+  return { all, mine: opts.shard ? shardCells(all, opts.shard, choiceLabel) : all };
+}
+
+/** How a cell names its kernel: --kernel's word (stock, built, built:private-node). */
+const choiceLabel = (k: KernelChoice) => k.label ?? k.kind;
+
+/**
+ * Runs every cell of the matrix (or of one --shard), several guests at once,
+ * and writes the matrix directory: matrix.json, junit.xml, results.ktap,
+ * matrix.txt, report.html, one run directory per cell. One cell and no shard
+ * is a plain run directory.
+ */
+export async function runMatrix(opts: MatrixOptions): Promise<{ outcomes: RunOutcome[]; text: string; ok: boolean; regressed: boolean; dir: string }> {
+  // A baseline that cannot be read fails now, not after an hour of guests.
+  const baseline = opts.baseline && cellVerdicts(loadReport(opts.baseline.path));
+  const { all, mine } = await planCells(opts);
+  const combos = mine.map((c) => ({ ...opts, topology: c.topology, kernel: c.kernel, cell: c.id }));
+  const compared = (runs: { cell: string; verdict: Verdict }[]) => {
+    if (!baseline) return undefined;
+    const r = findRegressions(baseline, new Map(runs.map((x) => [x.cell, x.verdict])), opts.baseline!.threshold);
+    return { regressed: regressed(r), text: renderRegressionsText(r), markdown: renderRegressionsMarkdown(r, { baseline: opts.baseline!.path, current: 'this run' }) };
+  };
+  if (combos.length === 1 && !opts.shard) {
     const outcome = await runPipeline(combos[0]!);
-    return { outcomes: [outcome], text: outcome.text, ok: verdictHolds(outcome.verdict) };
+    const cmp = compared([{ cell: combos[0]!.cell, verdict: outcome.verdict }]);
+    if (cmp) await writeRegressions(outcome.runDir, cmp.markdown, [{ cell: combos[0]!.cell, verdict: outcome.verdict }]);
+    return { outcomes: [outcome], text: outcome.text + (cmp?.text ?? ''), ok: verdictHolds(outcome.verdict), regressed: cmp?.regressed ?? false, dir: outcome.runDir };
   }
   const needs: number[] = [];
   for (const c of combos) needs.push((await resolveTopology(c.topology)).memoryMiB + QEMU_OVERHEAD_MIB);
   const jobs = parallelism(needs, await memAvailableMiB(), cpus().length, opts.jobs);
-  const matrixDir = resolve(opts.outDir, `${timeStamp()}-matrix`);
+  const matrixDir = resolve(opts.outDir, `${timeStamp()}-matrix${opts.shard ? `-shard${opts.shard.index}of${opts.shard.count}` : ''}`);
   await mkdir(matrixDir, { recursive: true });
   // Images and kernels are built one at a time, before any guest starts.
   const prepared: [PreparedRun, RunOptions][] = [];
@@ -61,7 +99,7 @@ export async function runMatrix(opts: MatrixOptions): Promise<{ outcomes: RunOut
     const runOpts = { ...c, outDir: matrixDir };
     prepared.push([await prepareRun(runOpts), runOpts]);
   }
-  opts.log.info({ guests: prepared.length, jobs }, 'running guests in parallel');
+  opts.log.info({ guests: prepared.length, jobs, ...(opts.shard ? { shard: `${opts.shard.index}/${opts.shard.count}`, cells: all.length } : {}) }, 'running guests in parallel');
   const outcomes: RunOutcome[] = new Array(prepared.length);
   let next = 0;
   await Promise.all(
@@ -73,10 +111,34 @@ export async function runMatrix(opts: MatrixOptions): Promise<{ outcomes: RunOut
       }
     }),
   );
-  const table = renderMatrix(outcomes.map((o) => o.verdict));
-  const ok = outcomes.every((o) => verdictHolds(o.verdict));
-  await writeFile(join(matrixDir, 'matrix.txt'), table);
-  await writeFile(join(matrixDir, 'matrix.json'), JSON.stringify({ ok, runs: outcomes.map((o) => ({ runDir: o.runDir, ok: verdictHolds(o.verdict), verdict: o.verdict })) }, null, 2) + '\n');
-  const text = `${outcomes.map((o) => o.text).join('\n')}\n${table}${ok ? 'OK' : 'FAILED'}: ${outcomes.length} guests, ${jobs} at a time; ${matrixDir}\n`;
-  return { outcomes, text, ok };
+  const report: MatrixReport = {
+    kind: 'numacage-matrix',
+    ok: outcomes.every((o) => verdictHolds(o.verdict)),
+    cells: all.map((c) => c.id),
+    ...(opts.shard ? { shard: opts.shard } : {}),
+    runs: outcomes.map((o, i) => ({ cell: combos[i]!.cell, runDir: relative(matrixDir, o.runDir), ok: verdictHolds(o.verdict), verdict: o.verdict })),
+  };
+  const cmp = compared(report.runs);
+  if (cmp) await writeFile(join(matrixDir, 'regressions.md'), cmp.markdown);
+  const table = await writeMatrixOutputs(matrixDir, report, 'matrix.json', cmp?.markdown);
+  const what = opts.shard ? `shard ${opts.shard.index}/${opts.shard.count}: ${outcomes.length} of ${all.length} cells` : `${outcomes.length} guests`;
+  const text = `${outcomes.map((o) => o.text).join('\n')}\n${table}${cmp?.text ?? ''}${report.ok ? 'OK' : 'FAILED'}: ${what}, ${jobs} at a time; ${matrixDir}\n`;
+  return { outcomes, text, ok: report.ok, regressed: cmp?.regressed ?? false, dir: matrixDir };
+}
+
+/** A lone run's regressions.md, and its report.html again with them. */
+async function writeRegressions(runDir: string, markdown: string, runs: { cell: string; verdict: Verdict }[]): Promise<void> {
+  await writeFile(join(runDir, 'regressions.md'), markdown);
+  await writeFile(join(runDir, 'report.html'), renderHtml({ title: `numacage ${basename(runDir)}`, generatedAt: new Date().toISOString(), runs, regressions: markdown }));
+}
+
+/** A matrix report's files in dir: the report as jsonName, junit.xml, results.ktap, the table (matrix.txt), report.html. */
+export async function writeMatrixOutputs(dir: string, report: MatrixReport, jsonName: 'matrix.json' | 'report.json', regressions?: string): Promise<string> {
+  const table = renderMatrix(report.runs.map((r) => r.verdict));
+  await writeFile(join(dir, jsonName), JSON.stringify(report, null, 2) + '\n');
+  await writeFile(join(dir, 'junit.xml'), renderJunitMatrix(report.runs));
+  await writeFile(join(dir, 'results.ktap'), renderKtapMatrix(report.runs));
+  await writeFile(join(dir, jsonName === 'matrix.json' ? 'matrix.txt' : 'summary.txt'), table);
+  await writeFile(join(dir, 'report.html'), renderHtml({ title: `numacage ${basename(dir)}`, generatedAt: new Date().toISOString(), runs: report.runs, ...(regressions ? { regressions } : {}) }));
+  return table;
 }

@@ -12,6 +12,7 @@ import { crashSignature } from '../console/crash-signature.js';
 import type { Logger } from '../log.js';
 import type { Verdict } from '../model/verdict.js';
 import { renderJson } from '../report/json.js';
+import { renderHtml } from '../report/html.js';
 import { renderJunit } from '../report/junit.js';
 import { renderKtap } from '../report/ktap.js';
 import { renderText } from '../report/text.js';
@@ -42,6 +43,8 @@ export interface RunOptions {
   invariants: string[];
   keep: boolean;
   kernel: KernelChoice;
+  /** The matrix cell this run is (src/app/cells.ts); a lone run is its topology/kernel. */
+  cell?: string;
   /** --exec, --upload, --as, --step-timeout: test steps after the invariants. */
   steps?: StepOptions;
   log: Logger;
@@ -163,6 +166,7 @@ export async function executeRun(prepared: PreparedRun, opts: RunOptions, t0 = D
   const boot = bootRequest(prepared, log);
   const verdict: Verdict = {
     runId,
+    cell: opts.cell ?? `${topology.name}/${opts.kernel.label ?? opts.kernel.kind}`,
     topology: topology.name,
     topologySpec: topology,
     kernel: { kind: kernel.kind, release: kernel.release, path: kernel.vmlinuz, ...(plan.kernelLabel ? { label: plan.kernelLabel } : {}) },
@@ -249,6 +253,7 @@ export async function executeRun(prepared: PreparedRun, opts: RunOptions, t0 = D
   await writeFile(join(runDir, 'junit.xml'), renderJunit(verdict));
   await writeFile(join(runDir, 'results.ktap'), renderKtap(verdict));
   await writeFile(join(runDir, 'summary.txt'), text);
+  await writeFile(join(runDir, 'report.html'), renderHtml({ title: `numacage ${runId}`, generatedAt: new Date().toISOString(), runs: [{ cell: verdict.cell!, verdict }] }));
   if (failure) throw failure;
   return { verdict, runDir, text };
 }

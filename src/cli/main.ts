@@ -11,6 +11,9 @@ import { planCommand } from '../app/plan.js';
 import { type KernelChoice, type RunOptions } from '../app/run.js';
 import { runMatrix } from '../app/matrix.js';
 import { compareCommand } from '../app/compare.js';
+import { mergeCommand } from '../app/merge.js';
+import { parseShard } from '../app/cells.js';
+import { DEFAULT_TIME_THRESHOLD } from '../report/regressions.js';
 import { reproCommand } from '../app/repro.js';
 import { bisectCommand } from '../app/bisect.js';
 import { verifyCache } from '../app/cache.js';
@@ -24,7 +27,7 @@ import { DEFAULT_IMAGE } from '../image/recipe.js';
 import { DEFAULT_STEP_TIMEOUT_SECONDS } from '../steps/steps.js';
 import { selectInvariants } from '../invariants/registry.js';
 import { z } from 'zod';
-import { positiveSeconds, wholeAtLeastOne } from '../schema/parse.js';
+import { positivePercent, positiveSeconds, wholeAtLeastOne } from '../schema/parse.js';
 
 
 interface Common {
@@ -111,6 +114,7 @@ const NumericOptions = z.object({
   'step-timeout': positiveSeconds.optional(),
   repeat: wholeAtLeastOne.optional(),
   runs: wholeAtLeastOne.optional(),
+  'time-threshold': positivePercent.optional(),
 });
 
 /** yargs turns "abc" into NaN: the schema refuses it, and the message quotes what was typed. */
@@ -187,14 +191,20 @@ async function main(): Promise<number> {
     .command('run', 'the main job: image, boot, probe, check, report (comma lists in --topology and --kernel run a matrix side by side)', (y) =>
       stepOptions(kernelOptions(guestOptions(y)))
         .option('guests', { type: 'number', default: 1, describe: 'guests per (topology, kernel) pair' })
-        .option('jobs', { type: 'number', describe: 'guests at once (default: as many as CPUs and memory allow)' }),
+        .option('jobs', { type: 'number', describe: 'guests at once (default: as many as CPUs and memory allow)' })
+        .option('shard', { type: 'string', describe: 'I/N: run only shard I of N of the matrix cells (a CI engine\'s matrix runs the N shards; numacage merge joins them)' })
+        .option('baseline', { type: 'string', describe: 'a report (run, matrix or merged directory, or its JSON) to compare this run against at the end; exit 1 on any regression' })
+        .option('time-threshold', { type: 'number', default: DEFAULT_TIME_THRESHOLD.percent, describe: 'with --baseline: a stage or check this many percent (and 5 s) slower is a regression' }),
     async (argv) => {
       const base = runOptionsFrom({ ...argv, topology: argv.topology.split(',')[0]!, kernel: argv.kernel?.split(',')[0] });
+      checkNumbers(argv);
       const result = await runMatrix({
         ...base, topologies: argv.topology.split(',').filter(Boolean), kernels: kernelChoices(argv), guests: argv.guests, jobs: argv.jobs,
+        ...(argv.shard !== undefined ? { shard: parseShard(argv.shard) } : {}),
+        ...(argv.baseline !== undefined ? { baseline: { path: argv.baseline, threshold: { ...DEFAULT_TIME_THRESHOLD, percent: argv['time-threshold'] } } } : {}),
       });
       process.stdout.write(result.text);
-      exitCode = result.ok ? ExitCode.ok : ExitCode.failed;
+      exitCode = result.ok && !result.regressed ? ExitCode.ok : ExitCode.failed;
     })
     .command('boot', 'boot a guest and leave it up until Ctrl-C', (y) => kernelOptions(guestOptions(y)),
     async (argv) => {
@@ -218,11 +228,24 @@ async function main(): Promise<number> {
       process.stdout.write(r.text);
       exitCode = r.ok ? ExitCode.ok : ExitCode.failed;
     })
-    .command('compare <runs..>', 'two runs side by side per check, with the evidence that changed (or the kernels of one matrix: --by kernel)', (y) =>
-      y.positional('runs', { type: 'string', array: true, demandOption: true, describe: 'two run directories or report.json files, or one matrix directory with --by kernel' })
-        .option('by', { choices: ['kernel'] as const, describe: 'compare the kernels of one matrix directory, per topology' }),
-    (argv) => {
-      process.stdout.write(compareCommand(argv.runs, argv.by));
+    .command('compare <runs..>', 'regressions from a baseline to a new report, cell by cell and check by check (exit 1 on any); or the kernels of one matrix side by side (--by kernel)', (y) =>
+      y.positional('runs', { type: 'string', array: true, demandOption: true, describe: 'BASELINE NEW: run, matrix or merged directories, or their report.json / matrix.json; or one matrix directory with --by kernel' })
+        .option('by', { choices: ['kernel'] as const, describe: 'compare the kernels of one matrix directory, per topology' })
+        .option('markdown', { type: 'string', describe: 'append the summary as Markdown to this file (e.g. "$GITHUB_STEP_SUMMARY")' })
+        .option('time-threshold', { type: 'number', default: DEFAULT_TIME_THRESHOLD.percent, describe: 'a stage or check this many percent (and 5 s) slower is a regression' }),
+    async (argv) => {
+      checkNumbers(argv);
+      const r = await compareCommand(argv.runs, { by: argv.by, markdownFile: argv.markdown, timeThreshold: { ...DEFAULT_TIME_THRESHOLD, percent: argv['time-threshold'] } });
+      process.stdout.write(r.text);
+      exitCode = r.regressed ? ExitCode.failed : ExitCode.ok;
+    })
+    .command('merge <dirs..>', 'join the shards of one matrix (their directories, or directories holding them) into one report: report.json, junit.xml, results.ktap, summary.txt, report.html; exit 2 if a cell is missing or twice', (y) =>
+      y.positional('dirs', { type: 'string', array: true, demandOption: true, describe: 'shard directories (`run --shard I/N --out DIR`), matrix or run directories' })
+        .option('out', { type: 'string', describe: 'the merged directory (default: runs/<time>-merged)' }),
+    async (argv) => {
+      const r = await mergeCommand(argv.dirs, argv.out, process.env.NUMACAGE_RUNS ?? 'runs');
+      process.stdout.write(r.text);
+      exitCode = r.ok ? ExitCode.ok : ExitCode.failed;
     })
     .command('repro <series>', 'reproduce a report: the series\' base and the series side by side, a reproducer run on each, the console watched; writes reply.txt for the list (exit 1 when it reproduces with the series)', (y) =>
       y.positional('series', { type: 'string', demandOption: true, describe: 'an mbox (git format-patch --stdout, b4 am), a .patch file or a patch folder' })
@@ -287,7 +310,7 @@ async function main(): Promise<number> {
       process.stdout.write(r.text);
       exitCode = r.firstBad ? ExitCode.ok : ExitCode.failed;
     })
-    .demandCommand(1, 'name a command: run, repro, bisect, compare, doctor, image build, kernel build, plan, boot, ssh, cache verify')
+    .demandCommand(1, 'name a command: run, merge, compare, repro, bisect, doctor, image build, kernel build, plan, boot, ssh, cache verify')
     .strict()
     .help()
     .fail((msg, err) => {

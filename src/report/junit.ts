@@ -13,10 +13,9 @@ function subtestInner(st: SubtestResult): string {
   return '';
 }
 
-/** JUnit XML, one testcase per check (and one for the boot). Pure. */
-export function renderJunit(v: Verdict): string {
+/** One <testsuite>: a testcase per check (and one for the boot). */
+function junitSuite(v: Verdict, suite: string): string[] {
   const cases: string[] = [];
-  const suite = `numacage.${v.topology}.${v.kernel.kind}`;
   cases.push(
     v.bootFailure
       ? `    <testcase classname="${esc(suite)}" name="boot"><failure message="${esc(v.bootFailure.reason)}">${esc([v.bootFailure.message, ...v.bootFailure.consoleTail].join('\n'))}</failure></testcase>`
@@ -42,12 +41,20 @@ export function renderJunit(v: Verdict): string {
   const errors = outcomes.filter((o) => o === 'error' || o === 'not-run').length;
   const skipped = outcomes.filter((o) => o === 'skip').length;
   return [
-    '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="numacage">`,
     `  <testsuite name="${esc(suite)}" tests="${cases.length}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${(v.timings.total ?? 0).toFixed(1)}">`,
     ...cases,
     '  </testsuite>',
-    '</testsuites>',
-    '',
-  ].join('\n');
+  ];
+}
+
+const document = (suites: string[]) => ['<?xml version="1.0" encoding="UTF-8"?>', `<testsuites name="numacage">`, ...suites, '</testsuites>', ''].join('\n');
+
+/** JUnit XML of one run. Pure. */
+export function renderJunit(v: Verdict): string {
+  return document(junitSuite(v, `numacage.${v.topology}.${v.kernel.kind}`));
+}
+
+/** JUnit XML of a matrix: one <testsuite> per cell, named numacage.<topology>.<kernel>[#guest]. Pure. */
+export function renderJunitMatrix(runs: { cell: string; verdict: Verdict }[]): string {
+  return document(runs.flatMap((r) => junitSuite(r.verdict, `numacage.${r.cell.replace('/', '.')}`)));
 }

@@ -29,3 +29,13 @@ export function renderKtap(v: Verdict): string {
   lines.push(`1..${v.checks.length + 2}`, ...tests);
   return lines.join('\n') + '\n';
 }
+
+/** KTAP of a matrix: one test per cell, its run's KTAP nested as the subtest. Pure. */
+export function renderKtapMatrix(runs: { cell: string; ok: boolean; verdict: Verdict }[]): string {
+  const lines = ['KTAP version 1', `1..${runs.length}`];
+  runs.forEach((r, i) => {
+    const [version, ...rest] = renderKtap(r.verdict).trimEnd().split('\n');
+    lines.push(`    ${version}`, `    # Subtest: ${r.cell}`, ...rest.map((l) => `    ${l}`), `${r.ok ? 'ok' : 'not ok'} ${i + 1} ${r.cell}`);
+  });
+  return lines.join('\n') + '\n';
+}

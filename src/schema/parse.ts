@@ -42,6 +42,7 @@ export const says = (message: string) => ({ error: message });
 
 /** The numbers flags and files share: --guests/--jobs and "guests"/"jobs"; --boot-timeout and "boot-timeout". */
 export const wholeAtLeastOne = z.number(says('must be a whole number >= 1')).int(says('must be a whole number >= 1')).min(1, says('must be a whole number >= 1'));
+export const positivePercent = z.number(says('must be a percentage above 0, e.g. 50')).positive(says('must be a percentage above 0, e.g. 50'));
 export const positiveSeconds = z.number(says('must be a number of seconds above 0, e.g. 300')).positive(says('must be a number of seconds above 0, e.g. 300'));
 
 /** `"$schema"`: editors point it at docs/schemas/*.schema.json; numacage ignores it. */

@@ -1,0 +1,72 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { onInterrupt } from '../adapters/cleanup.js';
+import { ConfigError } from '../model/errors.js';
+import type { MatrixReport, MatrixRun } from '../report/matrix-report.js';
+import { writeMatrixOutputs } from './matrix.js';
+import { findReports, loadReport, type LoadedReport } from './reports.js';
+import { timeStamp } from './run.js';
+
+/**
+ * The runs of several shards (or runs) as one matrix, checked: every shard
+ * from the same matrix, every cell of it present, none twice. Pure.
+ */
+export function mergeReports(reports: LoadedReport[]): { cells: string[]; runs: (MatrixRun & { from: string })[] } {
+  const matrices = reports.filter((r) => r.shard || r.cells.length > 1);
+  const cells = matrices[0]?.cells ?? [...new Set(reports.flatMap((r) => r.cells))];
+  for (const r of matrices)
+    if (r.cells.join('\n') !== cells.join('\n'))
+      throw new ConfigError(`${r.file} is a shard of another matrix than ${matrices[0]!.file}: its cells are ${r.cells.join(', ')}`, 'merge the shards of one night, run with the same --topology, --kernel and --guests');
+  const byCell = new Map<string, MatrixRun & { from: string }>();
+  for (const r of reports)
+    for (const run of r.runs) {
+      const twice = byCell.get(run.cell);
+      if (twice) throw new ConfigError(`cell ${run.cell} is in both ${twice.from} and ${r.file}`, 'merge each shard once (a shard run twice: keep one of its directories)');
+      if (!cells.includes(run.cell)) throw new ConfigError(`cell ${run.cell} of ${r.file} is not in the matrix (${cells.join(', ')})`, 'merge the shards of one night');
+      byCell.set(run.cell, { ...run, from: r.file });
+    }
+  const missing = cells.filter((c) => !byCell.has(c));
+  if (missing.length) {
+    const shards = [...new Set(matrices.map((r) => r.shard && `${r.shard.index}/${r.shard.count}`).filter(Boolean))];
+    throw new ConfigError(`${missing.length} of ${cells.length} cells have no run: ${missing.join(', ')}${shards.length ? ` (shards given: ${shards.join(', ')})` : ''}`, 'give every shard\'s directory (a shard that failed to start must run again)');
+  }
+  return { cells, runs: cells.map((c) => byCell.get(c)!) };
+}
+
+/**
+ * `numacage merge DIR...`: one report of the whole matrix in outDir
+ * (report.json, junit.xml, results.ktap, summary.txt, report.html), written
+ * in a staging directory and renamed into place.
+ */
+export async function mergeCommand(dirs: string[], outDir: string | undefined, runsDir: string): Promise<{ text: string; ok: boolean; dir: string }> {
+  const files = dirs.flatMap((d) => {
+    const found = findReports(d);
+    if (!found.length) throw new ConfigError(`${d}: no matrix.json or report.json in it or up to two levels below`, 'give the directories `numacage run --shard I/N --out DIR` wrote');
+    return found;
+  });
+  const { cells, runs } = mergeReports(files.map(loadReport));
+  const dir = resolve(outDir ?? join(runsDir, `${timeStamp()}-merged`));
+  if (existsSync(dir) && readdirSync(dir).length) throw new ConfigError(`--out ${dir} exists and is not empty`, 'give a new directory, or remove the old merge first');
+  const staging = join(dirname(dir), `.${basename(dir)}.staging-${process.pid}`);
+  await mkdir(staging, { recursive: true });
+  const unregister = onInterrupt(() => rm(staging, { recursive: true, force: true }));
+  const report: MatrixReport = {
+    kind: 'numacage-matrix',
+    ok: runs.every((r) => r.ok),
+    cells,
+    mergedFrom: [...new Set(runs.map((r) => relative(dir, r.from)))],
+    runs: runs.map(({ from: _from, ...r }) => ({ ...r, runDir: relative(dir, r.runDir) })),
+  };
+  try {
+    const table = await writeMatrixOutputs(staging, report, 'report.json');
+    await rm(dir, { recursive: true, force: true });
+    await rename(staging, dir);
+    return { text: `${table}${report.ok ? 'OK' : 'FAILED'}: ${cells.length} cells from ${files.length} report(s); ${dir}\n`, ok: report.ok, dir };
+  } catch (err) {
+    await rm(staging, { recursive: true, force: true });
+    throw err;
+  } finally {
+    unregister();
+  }
+}

@@ -1,0 +1,336 @@
+import type { NumaNode, Topology } from '../model/topology.js';
+import { verdictHolds, type CheckResult, type CrashReport, type Verdict } from '../model/verdict.js';
+import { boxesDrawing, el, esc, groupedBarChart, hbarChart, type Attrs } from './svg.js';
+
+export interface HtmlRun {
+  /** topology/kernel[#guest], unique within the report. */
+  cell: string;
+  verdict: Verdict;
+  /** The run directory, relative to where the HTML file is written: artifacts are linked from it. */
+  runDir?: string;
+}
+
+export interface HtmlInput {
+  title: string;
+  generatedAt: string;
+  runs: HtmlRun[];
+  /** Markdown or text, shown verbatim. */
+  regressions?: string;
+}
+
+const OUTCOMES = ['pass', 'fail', 'xfail', 'xpass', 'skip', 'error', 'not-run'];
+
+const STYLE = `
+body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; color: #222; }
+h1 { margin-bottom: 0.2em; } section { margin-top: 2em; } h3 { margin-bottom: 0.3em; }
+nav a { margin-right: 1em; }
+table { border-collapse: collapse; margin: 0.5em 0; } th, td { border: 1px solid #bbb; padding: 2px 8px; text-align: left; vertical-align: top; }
+th { background: #eee; }
+pre { background: #f6f6f6; padding: 0.5em; overflow-x: auto; font-size: 12px; }
+svg { font: 12px monospace; display: block; margin: 0.5em 0; } svg text { fill: #222; }
+.chart-title, .box-head { font-weight: bold; } .small { font-size: 10px; }
+.axis { stroke: #444; } .box { fill: #f4f7fb; stroke: #4e79a7; stroke-width: 1.5; }
+.pass, .ok { background: #d8f0d8; } .fail, .failed { background: #f7caca; font-weight: bold; } .xfail { background: #fbeecb; }
+.xpass { background: #f9d2a8; font-weight: bold; } .skip, .absent { background: #eee; color: #555; } .error { background: #e2cdf0; font-weight: bold; }
+.not-run { background: #eee; color: #555; font-style: italic; }
+.provoked { border-left: 4px solid #999; padding-left: 0.5em; } .crash { border-left: 4px solid #c33; padding-left: 0.5em; }
+ul.plain { margin: 0; padding-left: 1.2em; }
+dl { display: grid; grid-template-columns: max-content 1fr; gap: 0 1em; } dd { margin: 0; }
+.charts { display: flex; flex-wrap: wrap; gap: 0 2em; align-items: flex-end; }
+`;
+
+/** One self-contained HTML5 file (no network: inline style and SVG, no script) for a run, a matrix or a merge. Pure. */
+export function renderHtml(input: HtmlInput): string {
+  const { runs } = input;
+  const ok = runs.length > 0 && runs.every((r) => verdictHolds(r.verdict));
+  const sections = [
+    section('topology', 'Topology', topologySection(runs)),
+    section('matrix', 'Matrix', matrixSection(runs)),
+    section('results', 'Results', runs.map(resultsOf).join('')),
+    section('placement', 'Page placement', placementSection(runs)),
+    section('crashes', 'Kernel reports', crashSection(runs)),
+    section('timings', 'Timings', runs.map(timingsOf).join('')),
+    ...(input.regressions !== undefined ? [section('regressions', 'Regressions', el('pre', { 'data-testid': 'regressions-text' }, esc(input.regressions)))] : []),
+  ];
+  const nav = sections.map((s) => s.id).map((id) => el('a', { href: `#${id}` }, esc(id))).join('');
+  const header = el(
+    'header',
+    { 'data-testid': 'header' },
+    el('h1', { 'data-testid': 'title' }, esc(input.title)) +
+      el('p', {}, `Generated ${el('time', { 'data-testid': 'generated-at' }, esc(input.generatedAt))}; ${el('span', { 'data-testid': 'cell-count' }, String(runs.length))} cell(s); overall ` +
+        el('strong', { 'data-testid': 'overall', class: ok ? 'ok' : 'failed' }, ok ? 'OK' : 'FAILED')) +
+      el('nav', {}, nav),
+  );
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
+<title>${esc(input.title)}</title>
+<style>${STYLE}</style>
+</head>
+<body>
+${header}
+${sections.map((s) => s.html).join('\n')}
+</body>
+</html>
+`;
+}
+
+function section(id: string, heading: string, body: string): { id: string; html: string } {
+  return { id, html: el('section', { id, 'data-testid': id }, el('h2', {}, esc(heading)) + body) };
+}
+
+const outcomeCell = (outcome: string, a: Attrs = {}) => el('td', { class: OUTCOMES.includes(outcome) ? outcome : 'absent', 'data-outcome': outcome, ...a }, esc(outcome));
+
+// --- topology
+
+interface NodeView {
+  id: number;
+  lines: string[];
+}
+interface TopologyView {
+  name: string;
+  description?: string;
+  nodes: NodeView[];
+  distances: number[][];
+}
+
+/** "0-1,3" */
+export function cpuRanges(cpus: number[]): string {
+  const sorted = [...cpus].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length; i++) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
+    parts.push(i === j ? `${sorted[i]}` : `${sorted[i]}-${sorted[j]}`);
+    i = j;
+  }
+  return parts.join(',');
+}
+
+const cpuLine = (cpus: number[]) => (cpus.length ? `CPUs ${cpuRanges(cpus)}` : 'CPU-less');
+
+function backendLine(n: NumaNode): string {
+  if (n.backend.kind === 'ram') return 'ram';
+  return `memfd share=${n.backend.share ? 'on (MAP_SHARED)' : 'off (MAP_PRIVATE)'}${n.backend.hugetlb ? ', hugetlb' : ''}`;
+}
+
+function specView(s: Topology): TopologyView {
+  const nodes = s.nodes.map((n) => ({
+    id: n.id,
+    lines: [
+      `node ${n.id}`,
+      cpuLine(n.cpus),
+      `${n.memMiB} MiB`,
+      backendLine(n),
+      ...(n.hotplug ? [`hotplug ${n.hotplug}`] : []),
+      ...(n.hmat ? [`HMAT ${n.hmat.latencyNs} ns, ${n.hmat.bandwidthMBs} MB/s`] : []),
+      ...s.devices.filter((d) => d.node === n.id).map((d) => `device ${d.kind}`),
+    ],
+  }));
+  const distances = s.nodes.map((a) => s.nodes.map((b) => s.distances.find((d) => d.src === a.id && d.dst === b.id)?.value ?? NaN));
+  return { name: s.name, description: s.description, nodes, distances };
+}
+
+interface TopologyEvidence {
+  nodes?: { node: number; cpus?: number[]; memTotalMiB?: number; backendMiB?: number }[];
+  distances?: number[][];
+  devices?: { kind: string; node: number; pci?: string }[];
+}
+
+/** Older reports: what the topology check saw in the guest. */
+function evidenceView(v: Verdict): TopologyView | undefined {
+  const ev = v.checks.find((c) => c.id === 'topology')?.evidence as TopologyEvidence | undefined;
+  if (!Array.isArray(ev?.nodes)) return undefined;
+  const nodes = ev.nodes.map((n) => ({
+    id: n.node,
+    lines: [
+      `node ${n.node}`,
+      cpuLine(n.cpus ?? []),
+      n.backendMiB !== undefined ? `${n.backendMiB} MiB` : `${n.memTotalMiB ?? '?'} MiB seen`,
+      'backend not recorded',
+      ...(ev.devices ?? []).filter((d) => d.node === n.node).map((d) => `device ${d.kind}${d.pci ? ` ${d.pci}` : ''}`),
+    ],
+  }));
+  return { name: v.topology, nodes, distances: ev.distances ?? [] };
+}
+
+const viewOf = (v: Verdict): TopologyView | undefined => (v.topologySpec ? specView(v.topologySpec) : evidenceView(v));
+
+function topologySection(runs: HtmlRun[]): string {
+  const groups = new Map<string, { view?: TopologyView; name: string; cells: string[] }>();
+  for (const r of runs) {
+    const view = viewOf(r.verdict);
+    const key = view ? JSON.stringify(view) : `unrecorded:${r.verdict.topology}`;
+    const g = groups.get(key) ?? { view, name: r.verdict.topology, cells: [] };
+    g.cells.push(r.cell);
+    groups.set(key, g);
+  }
+  return [...groups.values()]
+    .map(({ view, name, cells }) => {
+      const caption = el('figcaption', {}, `${el('strong', {}, esc(name))}${view?.description ? ` — ${esc(view.description)}` : ''} (cells: ${esc(cells.join(', '))})`);
+      if (!view) return el('figure', { 'data-testid': 'topology-figure', 'data-topology': name }, caption + el('p', {}, 'Topology not recorded in these reports.'));
+      const drawing = boxesDrawing(`topology ${name}`, view.nodes.map((n) => ({ lines: n.lines, data: { 'data-node': n.id } })), { 'data-testid': 'topology-svg' });
+      const ids = view.nodes.map((n) => n.id);
+      const head = el('tr', {}, el('th', {}, 'distance') + ids.map((id) => el('th', {}, `node ${id}`)).join(''));
+      const rows = view.distances.map((row, i) => el('tr', {}, el('th', {}, `node ${ids[i] ?? i}`) + row.map((d) => el('td', {}, Number.isNaN(d) ? '?' : String(d))).join('')));
+      return el('figure', { 'data-testid': 'topology-figure', 'data-topology': name }, caption + drawing + el('table', { 'data-testid': 'distances' }, head + rows.join('')));
+    })
+    .join('');
+}
+
+// --- matrix (what renderMatrix prints, as a table)
+
+function matrixSection(runs: HtmlRun[]): string {
+  const ids = [...new Set(runs.flatMap((r) => r.verdict.checks.map((c) => c.id)))];
+  const row = (name: string, cells: string) => el('tr', { 'data-row': name }, el('th', {}, esc(name)) + cells);
+  const head = el('tr', {}, el('th', {}, 'check') + runs.map((r) => el('th', { 'data-cell': r.cell }, esc(r.cell))).join(''));
+  const boot = runs.map(({ verdict: v, cell }) => el('td', { 'data-cell': cell, class: v.bootFailure ? 'fail' : undefined }, esc(v.bootFailure ? v.bootFailure.reason : `${v.timings['boot-to-ssh']?.toFixed(1) ?? '?'} s`))).join('');
+  const consoleRow = runs.map(({ verdict: v, cell }) => el('td', { 'data-cell': cell, class: v.crashes.length ? 'fail' : undefined }, v.crashes.length ? `${v.crashes.length} crash(es)` : 'clean')).join('');
+  const checks = ids.map((id) => row(id, runs.map((r) => outcomeCell(r.verdict.checks.find((c) => c.id === id)?.outcome ?? '-', { 'data-cell': r.cell, 'data-check': id })).join('')));
+  const verdicts = runs.map(({ cell, verdict: v }) => {
+    const t = verdictHolds(v) ? 'OK' : 'FAILED';
+    return el('td', { 'data-cell': cell, class: t.toLowerCase(), 'data-verdict': t }, t);
+  });
+  return el('table', { 'data-testid': 'matrix' }, head + row('boot', boot) + row('console', consoleRow) + checks.join('') + row('verdict', verdicts.join('')));
+}
+
+// --- results
+
+function resultsOf({ cell, verdict: v, runDir }: HtmlRun): string {
+  const facts = [
+    `run ${v.runId}`,
+    `kernel ${v.kernel.label ?? v.kernel.kind} ${v.kernel.release}`,
+    `${v.accel.accel.toUpperCase()}${v.accel.note ? ` (${v.accel.note})` : ''}`,
+    ...(v.profile ? [`profile ${v.profile.profile} (${v.profile.reason})`] : []),
+  ];
+  const links = runDir ? Object.entries(v.artifacts).map(([name, file]) => el('a', { href: encodeURI(`${runDir}/${file}`) }, esc(name))).join(' ') : '';
+  const troubles = [
+    ...(v.bootRetries ?? []).map((b) => `boot tried again (${b.reason}): ${b.message}`),
+    ...(v.stopped ? [`run stopped (${v.stopped.reason}): ${v.stopped.message}`] : []),
+    ...(v.bootFailure ? [`boot failed (${v.bootFailure.reason}): ${v.bootFailure.message}`] : []),
+  ];
+  const head = el('tr', {}, ['check', 'title', 'expected', 'outcome', 'duration', 'summary', 'problems', 'evidence'].map((h) => el('th', {}, h)).join(''));
+  const rows = v.checks.map((c) => checkRow(cell, c)).join('');
+  return el(
+    'div',
+    { 'data-testid': 'results-cell', 'data-cell': cell },
+    el('h3', {}, esc(cell)) +
+      el('p', {}, esc(facts.join('; ')) + (links ? `<br>artifacts: ${links}` : '')) +
+      troubles.map((t) => el('p', { class: 'failed' }, esc(t))).join('') +
+      (v.bootFailure ? el('pre', { 'data-testid': 'console-tail' }, esc(v.bootFailure.consoleTail.join('\n'))) : '') +
+      el('table', { 'data-testid': 'results' }, head + rows),
+  );
+}
+
+function checkRow(cell: string, c: CheckResult): string {
+  const list = (items: string[]) => (items.length ? el('ul', { class: 'plain' }, items.map((i) => el('li', {}, esc(i))).join('')) : '');
+  const evidence = Object.keys(c.evidence).length ? el('details', {}, el('summary', {}, 'evidence') + el('pre', {}, esc(JSON.stringify(c.evidence, null, 2)))) : '';
+  const row = el(
+    'tr',
+    { 'data-cell': cell, 'data-check': c.id },
+    [esc(c.id), esc(c.title) + (c.command && c.command !== c.title ? `<br><code>$ ${esc(c.command)}</code>` : ''), esc(c.expected)].map((x) => el('td', {}, x)).join('') +
+      outcomeCell(c.outcome) +
+      el('td', {}, c.durationSeconds !== undefined ? `${c.durationSeconds.toFixed(1)} s` : '') +
+      [esc(c.summary), list(c.problems), evidence].map((x) => el('td', {}, x)).join(''),
+  );
+  if (!c.subtests?.length) return row;
+  const items = c.subtests.map((s) => el('li', { class: s.outcome, 'data-outcome': s.outcome }, esc(`${s.outcome} ${s.id} ${s.name}${s.reason ? ` (${s.reason})` : ''}`)));
+  return row + el('tr', { class: 'subtests', 'data-check': c.id }, el('td', {}, '') + el('td', { colspan: 7 }, el('ul', { class: 'plain', 'data-testid': 'subtests' }, items.join(''))));
+}
+
+// --- page placement
+
+const PLACEMENT_KEYS = ['before', 'after', 'placement', 'pagesByNode'];
+
+export interface PlacementMaps {
+  /** Where the maps sit in the evidence ('' for its top level): cases[0], moveStrict. */
+  path: string;
+  /** The maps found side by side there, in PLACEMENT_KEYS order: node id -> pages. */
+  maps: { key: string; pages: Record<string, number> }[];
+}
+
+const isNodeMap = (x: unknown): x is Record<string, number> =>
+  typeof x === 'object' && x !== null && !Array.isArray(x) && Object.entries(x).every(([k, n]) => /^\d+$/.test(k) && typeof n === 'number');
+
+/** Every page placement map ({"0": 64, "1": 12}) in a check's evidence, at any depth, grouped by the object holding them. */
+export function findPlacements(value: unknown, path = ''): PlacementMaps[] {
+  if (typeof value !== 'object' || value === null) return [];
+  if (Array.isArray(value)) return value.flatMap((x, i) => findPlacements(x, `${path}[${i}]`));
+  const obj = value as Record<string, unknown>;
+  const maps = PLACEMENT_KEYS.filter((k) => isNodeMap(obj[k])).map((key) => ({ key, pages: obj[key] as Record<string, number> }));
+  const deeper = Object.entries(obj)
+    .filter(([k]) => !maps.some((m) => m.key === k))
+    .flatMap(([k, x]) => findPlacements(x, path ? `${path}.${k}` : k));
+  return [...(maps.length ? [{ path, maps }] : []), ...deeper];
+}
+
+function placementSection(runs: HtmlRun[]): string {
+  const cells = runs.flatMap(({ cell, verdict: v }) => {
+    const topoNodes = viewOf(v)?.nodes.map((n) => n.id) ?? [];
+    const charts = v.checks.flatMap((c) =>
+      findPlacements(c.evidence).map(({ path, maps }) => {
+        // The topology's nodes first, so a node without pages still shows a zero bar.
+        const nodes = [...new Set([...topoNodes, ...maps.flatMap((m) => Object.keys(m.pages).map(Number))])].sort((a, b) => a - b);
+        const series = maps.map((m) => m.key);
+        const title = `${cell} · ${c.id} · ${path ? `${path}.` : ''}${series.length > 1 ? `{${series.join(', ')}}` : series[0]}`;
+        const groups = nodes.map((n) => ({
+          label: `node ${n}`,
+          bars: maps.map((m) => ({ series: m.key, value: m.pages[String(n)] ?? 0, data: { 'data-node': n, 'data-pages': m.pages[String(n)] ?? 0, 'data-series': m.key } })),
+        }));
+        return groupedBarChart(title, 'NUMA node', 'pages', series, groups, { 'data-testid': 'placement-chart', 'data-cell': cell, 'data-check': c.id, 'data-path': path });
+      }),
+    );
+    return charts.length ? [el('div', { 'data-testid': 'placement-cell', 'data-cell': cell }, el('h3', {}, esc(cell)) + el('div', { class: 'charts' }, charts.join('')))] : [];
+  });
+  const legend = 'Pages per NUMA node as the probe counted them: the count is written above each bar, and its map (before, after...) under it when a chart has several.';
+  return cells.length ? el('p', {}, legend) + cells.join('') : el('p', {}, 'No page placement in these reports.');
+}
+
+// --- kernel reports
+
+function crashSection(runs: HtmlRun[]): string {
+  const reports = runs.flatMap(({ cell, verdict: v }) => [
+    ...v.crashes.map((c) => crashOf(cell, c, false)),
+    ...(v.probeProvoked ?? []).map((c) => crashOf(cell, c, true)),
+  ]);
+  return reports.length ? reports.join('') : el('p', {}, 'No kernel reports: every console was clean.');
+}
+
+function crashOf(cell: string, c: CrashReport, provoked: boolean): string {
+  const facts: [string, string | undefined][] = [
+    ['cell', cell],
+    ['kind', provoked ? 'provoked by the probe (expected, not failing)' : c.fatal ? 'fatal crash (fails the run)' : 'kernel trouble (fails the run)'],
+    ['type', c.type],
+    ['signature', c.signature],
+    ['during', c.during],
+    ['at', c.atSeconds !== undefined ? `${c.atSeconds.toFixed(1)} s` : undefined],
+  ];
+  const dl = el('dl', {}, facts.filter(([, v]) => v !== undefined).map(([k, v]) => el('dt', {}, k) + el('dd', { 'data-field': k }, esc(v))).join(''));
+  const stack = el('pre', { 'data-testid': 'crash-stack', 'data-decoded': c.decoded ? 'yes' : 'no' }, esc((c.decoded ?? c.lines).join('\n')));
+  return el(
+    'article',
+    { 'data-testid': 'crash', 'data-cell': cell, 'data-provoked': provoked ? 'yes' : 'no', class: provoked ? 'provoked' : 'crash' },
+    el('h3', {}, esc(c.title)) + dl + el('p', {}, c.decoded ? 'Decoded stack (file:line):' : 'Raw console lines (not decoded):') + stack,
+  );
+}
+
+// --- timings
+
+function timingsOf({ cell, verdict: v }: HtmlRun): string {
+  const stages = Object.entries(v.timings).map(([stage, s]) => ({ label: stage, value: s, data: { 'data-stage': stage, 'data-seconds': s } }));
+  const checks = v.checks.filter((c) => c.durationSeconds !== undefined).map((c) => ({ label: c.id, value: c.durationSeconds!, data: { 'data-check': c.id, 'data-seconds': c.durationSeconds! } }));
+  return el(
+    'div',
+    { 'data-testid': 'timings-cell', 'data-cell': cell },
+    el('h3', {}, esc(cell)) +
+      el(
+        'div',
+        { class: 'charts' },
+        hbarChart(`${cell}: stages`, 's', stages, { 'data-testid': 'timing-chart', 'data-cell': cell }) +
+          (checks.length ? hbarChart(`${cell}: checks`, 's', checks, { 'data-testid': 'check-duration-chart', 'data-cell': cell }) : ''),
+      ),
+  );
+}

@@ -1,0 +1,99 @@
+import test from 'ava';
+import { fc, testProp } from '@fast-check/ava';
+import { projectPath } from '../../src/adapters/project.js';
+import { matrixCells, parseShard, shardCells } from '../../src/app/cells.js';
+import { mergeReports } from '../../src/app/merge.js';
+import { cellVerdicts, loadReport, type LoadedReport } from '../../src/app/reports.js';
+import { ConfigError } from '../../src/model/errors.js';
+import { findRegressions, regressed, renderRegressionsMarkdown, renderRegressionsText } from '../../src/report/regressions.js';
+
+const runs = (...parts: string[]) => projectPath('test', 'fixtures', 'runs', ...parts);
+const label = (k: string) => k;
+
+test('cells: topology by topology, kernel by kernel, #guest only when a pair runs several', (t) => {
+  t.deepEqual(matrixCells(['a', 'b'], ['stock', 'built'], label, 1).map((c) => c.id), ['a/stock', 'a/built', 'b/stock', 'b/built']);
+  t.deepEqual(matrixCells(['a'], ['stock'], label, 2).map((c) => c.id), ['a/stock#1', 'a/stock#2']);
+  t.throws(() => matrixCells(['a', 'a'], ['stock'], label, 1), { instanceOf: ConfigError, message: /cell a\/stock twice/ });
+});
+
+test('--shard: I/N with 1 <= I <= N, else a message naming the value', (t) => {
+  t.deepEqual(parseShard('2/3'), { index: 2, count: 3 });
+  for (const bad of ['0/2', '3/2', '1/0', '1', 'a/b', '1/2/3']) t.throws(() => parseShard(bad), { instanceOf: ConfigError, message: new RegExp(`--shard ${bad.replace(/\//g, '\\/')}`) });
+  t.throws(() => shardCells(matrixCells(["a"], ["stock"], label, 1), { index: 1, count: 2 }, label), { message: /only 1 cell/ });
+});
+
+testProp(
+  'shards: every cell in exactly one shard, sizes within one, a kernel kept together where it can be, the same every time',
+  [fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 12 })],
+  (t, nTopologies, nKernels, guests, n) => {
+    const cells = matrixCells(Array.from({ length: nTopologies }, (_, i) => `t${i}`), Array.from({ length: nKernels }, (_, i) => `k${i}`), label, guests);
+    fc.pre(n <= cells.length);
+    const shards = Array.from({ length: n }, (_, i) => shardCells(cells, { index: i + 1, count: n }, label));
+    t.deepEqual(shards.flat().map((c) => c.id).sort(), cells.map((c) => c.id).sort());
+    const sizes = shards.map((s) => s.length);
+    t.true(Math.max(...sizes) - Math.min(...sizes) <= 1);
+    // Kernel-first blocks: a kernel's cells span at most as many shards as they fill, plus one.
+    for (let k = 0; k < nKernels; k++) {
+      const holding = shards.filter((s) => s.some((c) => c.kernel === `k${k}`)).length;
+      t.true(holding <= Math.ceil((nTopologies * guests) / Math.floor(cells.length / n)) + 1);
+    }
+    t.deepEqual(shards, Array.from({ length: n }, (_, i) => shardCells(cells, { index: i + 1, count: n }, label)));
+  },
+);
+
+/** A recorded run's report as one shard of a two-cell matrix. */
+function asShard(file: string, cells: string[], index: number): LoadedReport {
+  const r = loadReport(runs(file));
+  return { ...r, cells, shard: { index, count: cells.length } };
+}
+
+const LEAN = 'lean-vs-private-node/built.report.json';
+const SERIES = 'lean-vs-private-node/built-private-node.report.json';
+const CELLS = ['private-virtio/built', 'private-virtio/built:private-node'];
+
+test('merge: two shards of recorded runs become one matrix in matrix order; a missing or doubled cell is named', (t) => {
+  const merged = mergeReports([asShard(SERIES, CELLS, 2), asShard(LEAN, CELLS, 1)]);
+  t.deepEqual(merged.runs.map((r) => r.cell), CELLS);
+  t.deepEqual(merged.runs.map((r) => r.verdict.checks.find((c) => c.id === 'abi')!.outcome), ['xfail', 'pass']);
+  t.throws(() => mergeReports([asShard(LEAN, CELLS, 1)]), { instanceOf: ConfigError, message: /1 of 2 cells have no run: private-virtio\/built:private-node \(shards given: 1\/2\)/ });
+  t.throws(() => mergeReports([asShard(LEAN, CELLS, 1), asShard(LEAN, CELLS, 1), asShard(SERIES, CELLS, 2)]), { message: /cell private-virtio\/built is in both/ });
+  t.throws(() => mergeReports([asShard(LEAN, CELLS, 1), asShard(SERIES, [...CELLS, 'three-node/built'], 2)]), { message: /a shard of another matrix/ });
+});
+
+test('regressions: the series against its base (recorded by numacage repro): exec-1 newly failing and the WARNING a new crash signature', (t) => {
+  const r = findRegressions(cellVerdicts(loadReport(runs('repro-mbind-warn/base.report.json'))), cellVerdicts(loadReport(runs('repro-mbind-warn/patched.report.json'))));
+  t.deepEqual(r.newlyFailing.map((c) => [c.check, c.before, c.after]), [['exec-1', 'pass', 'fail']]);
+  t.deepEqual(r.newCrashes.map((c) => [c.signature, c.during]), [['warning: do_mbind < __x64_sys_mbind', 'exec-1']]);
+  t.true(regressed(r));
+  const md = renderRegressionsMarkdown(r, { baseline: 'base', current: 'patched' });
+  t.regex(md, /## numacage: 2 regressions since the baseline/);
+  t.regex(md, /\| private-virtio\/base -> private-virtio\/patched \| \*\*exec-1\*\* \| pass \| fail \|/);
+  t.regex(md, /`warning: do_mbind < __x64_sys_mbind`/);
+  t.regex(renderRegressionsText(r), /newly failing .* exec-1: pass -> fail[\s\S]*new crash .* warning: do_mbind < __x64_sys_mbind {2}during exec-1/);
+});
+
+test('regressions: lean kernel to the private-node series fixes the xfail/xpass checks; its slower probe stage is a time regression unless the threshold allows it', (t) => {
+  const before = cellVerdicts(loadReport(runs(LEAN)));
+  const after = cellVerdicts(loadReport(runs(SERIES)));
+  const r = findRegressions(before, after);
+  t.deepEqual(r.newlyFailing, []);
+  t.deepEqual(r.newCrashes, []);
+  t.true(r.fixed.some((c) => c.check === 'virtio-rings' && c.before === 'xpass' && c.after === 'pass'));
+  // The private-node kernel's no-fallback-in fills P until the OOM killer: 42.9 s against 13.6 s.
+  t.deepEqual(r.slower.map((s) => [s.what, s.before, s.after]), [['probe', 33.3, 56.4], ['no-fallback-in', 13.6, 42.9]]);
+  t.true(regressed(r));
+  const lenient = findRegressions(before, after, { percent: 1000, minSeconds: 5 });
+  t.false(regressed(lenient));
+  t.regex(renderRegressionsMarkdown(lenient, { baseline: 'a', current: 'b' }), /no regressions[\s\S]*### Fixed/);
+});
+
+test('regressions: a cell or check gone from the new report is a regression; a new cell is not', (t) => {
+  const lean = loadReport(runs(LEAN)).runs[0]!.verdict;
+  const series = loadReport(runs(SERIES)).runs[0]!.verdict;
+  const withoutAbi = { ...lean, checks: lean.checks.filter((c) => c.id !== 'abi') };
+  const r = findRegressions(new Map([['x/built', lean], ['x/built:private-node', series]]), new Map([['x/built', withoutAbi], ['y/built', lean]]));
+  t.deepEqual(r.vanishedChecks.map((c) => [c.cell, c.check]), [['x/built', 'abi']]);
+  t.deepEqual(r.vanishedCells, ['x/built:private-node']);
+  t.deepEqual(r.newCells, ['y/built']);
+  t.true(regressed(r));
+});
