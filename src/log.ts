@@ -17,12 +17,45 @@ export function prettyLine(json: string): string {
   return `${time} ${tag ? `${tag.toUpperCase()} ` : ''}${rec.msg ?? ''}${extra ? `  ${extra}` : ''}\n`;
 }
 
+/** Takes the log records while a live task list shows the run (app/progress.ts). */
+export interface LogFeed {
+  feed(record: Record<string, unknown> & { level: number }): void;
+}
+
+let feed: LogFeed | undefined;
+const terminalLoggers = new WeakSet<Logger>();
+
+/**
+ * Whether this logger may give way to a live task list: it writes readable
+ * lines to a terminal, stdout is a terminal too (the list is drawn there),
+ * and --verbose did not ask for every line.
+ */
+export const wantsTaskList = (log: Logger): boolean => terminalLoggers.has(log) && process.stdout.isTTY === true;
+
+/** While attached, records go to the feed; only warnings and errors are still printed. Returns the detach. */
+export function attachFeed(f: LogFeed): () => void {
+  feed = f;
+  return () => {
+    feed = undefined;
+  };
+}
+
 /** JSON lines when asked or when stderr is not a terminal; readable lines otherwise. Logs go to stderr. */
 export function createLogger(opts: { json?: boolean; verbose?: boolean } = {}): Logger {
   const level = opts.verbose ? 'debug' : 'info';
   const json = opts.json ?? !process.stderr.isTTY;
   if (json) return pino({ level, base: undefined }, pino.destination({ fd: 2, sync: true }));
-  return pino({ level, base: undefined }, { write: (line: string) => process.stderr.write(prettyLine(line)) });
+  if (opts.verbose) return pino({ level, base: undefined }, { write: (line: string) => process.stderr.write(prettyLine(line)) });
+  // Debug records (a kernel build's object count every second) feed the task list; the terminal shows info and up.
+  const log = pino({ level: 'debug', base: undefined }, {
+    write: (line: string) => {
+      const rec = JSON.parse(line) as Record<string, unknown> & { level: number };
+      if (feed) feed.feed(rec);
+      if (rec.level >= (feed ? 40 : 30)) process.stderr.write(prettyLine(line));
+    },
+  });
+  terminalLoggers.add(log);
+  return log;
 }
 
 export function silentLogger(): Logger {

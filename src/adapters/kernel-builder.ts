@@ -258,6 +258,7 @@ async function make(src: string, buildDir: string, staging: string, ccacheDir: s
   let pending = '';
   const started = Date.now();
   let lastReport = started;
+  let lastTick = started;
   log.info({ jobs, estimate: estimate ?? 'unknown' }, 'building kernel (make bzImage)');
   child.all!.on('data', (d: Buffer) => {
     logFile.write(d);
@@ -265,6 +266,10 @@ async function make(src: string, buildDir: string, staging: string, ccacheDir: s
     const lines = pending.split('\n');
     pending = lines.pop()!;
     for (const l of lines) if (isWorkLine(l)) objects++;
+    if (Date.now() - lastTick > 1000) {
+      lastTick = Date.now();
+      log.debug({ objects, of: estimate ?? '?' }, 'kernel build objects');
+    }
     if (Date.now() - lastReport > 15_000) {
       lastReport = Date.now();
       const elapsed = Math.round((Date.now() - started) / 1000);

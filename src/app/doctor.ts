@@ -12,6 +12,9 @@ export const HOST_PACKAGES = [
   'libelf-dev', 'libssl-dev', 'ccache', 'cpio', 'git', 'xz-utils', 'linux-source-6.12', 'debian-archive-keyring',
 ];
 
+/** What numacage's own tests need beyond that: a browser to open the HTML report in. */
+export const TEST_PACKAGES = ['chromium'];
+
 export interface DoctorCheck {
   name: string;
   ok: boolean;
@@ -33,14 +36,14 @@ async function toolVersion(name: string, cmd: string, args: string[], pattern: R
   }
 }
 
-export async function missingPackages(): Promise<string[]> {
-  const r = await runCommand('dpkg-query', ['-W', '-f=${Package} ${db:Status-Status}\n', ...HOST_PACKAGES]);
+export async function missingPackages(packages = HOST_PACKAGES): Promise<string[]> {
+  const r = await runCommand('dpkg-query', ['-W', '-f=${Package} ${db:Status-Status}\n', ...packages]);
   const installed = new Set(r.stdout.split('\n').filter((l) => l.endsWith(' installed')).map((l) => l.split(' ')[0]));
-  return HOST_PACKAGES.filter((p) => !installed.has(p));
+  return packages.filter((p) => !installed.has(p));
 }
 
-export async function installPackages(log: Logger): Promise<void> {
-  const missing = await missingPackages();
+export async function installPackages(log: Logger, packages = HOST_PACKAGES): Promise<void> {
+  const missing = await missingPackages(packages);
   if (missing.length === 0) return;
   if (process.getuid?.() !== 0) throw new InfraError(`missing host packages: ${missing.join(' ')}`, 'run `numacage doctor --install` as root');
   log.info({ packages: missing.join(' ') }, 'installing host packages with apt-get');

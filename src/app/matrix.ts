@@ -8,6 +8,8 @@ import { renderHtml } from '../report/html.js';
 import { renderJunitMatrix } from '../report/junit.js';
 import { renderKtapMatrix } from '../report/ktap.js';
 import type { MatrixReport } from '../report/matrix-report.js';
+import { attachFeed, wantsTaskList } from '../log.js';
+import { TerminalProgress } from './progress.js';
 import { matrixCells, shardCells, type Cell, type Shard } from './cells.js';
 import { findRegressions, regressed, renderRegressionsMarkdown, renderRegressionsText, type TimeThreshold } from '../report/regressions.js';
 import { cellVerdicts, loadReport } from './reports.js';
@@ -72,18 +74,41 @@ const choiceLabel = (k: KernelChoice) => k.label ?? k.kind;
  * matrix.txt, report.html, one run directory per cell. One cell and no shard
  * is a plain run directory.
  */
-export async function runMatrix(opts: MatrixOptions): Promise<{ outcomes: RunOutcome[]; text: string; ok: boolean; regressed: boolean; dir: string }> {
+export interface MatrixResult {
+  outcomes: RunOutcome[];
+  text: string;
+  ok: boolean;
+  regressed: boolean;
+  dir: string;
+}
+
+export async function runMatrix(opts: MatrixOptions): Promise<MatrixResult> {
   // A baseline that cannot be read fails now, not after an hour of guests.
   const baseline = opts.baseline && cellVerdicts(loadReport(opts.baseline.path));
   const { all, mine } = await planCells(opts);
-  const combos = mine.map((c) => ({ ...opts, topology: c.topology, kernel: c.kernel, cell: c.id }));
+  const progress = wantsTaskList(opts.log) ? new TerminalProgress(mine.map((c) => c.id)) : undefined;
+  const detach = progress ? attachFeed(progress) : () => undefined;
+  try {
+    return await runCells(opts, all, mine, baseline, progress);
+  } finally {
+    detach();
+    await progress?.stop();
+  }
+}
+
+async function runCells(opts: MatrixOptions, all: Cell<KernelChoice>[], mine: Cell<KernelChoice>[], baseline: Map<string, Verdict> | undefined, progress?: TerminalProgress): Promise<MatrixResult> {
+  const combos = mine.map((c) => ({ ...opts, topology: c.topology, kernel: c.kernel, cell: c.id, log: opts.log.child({ cell: c.id }) }));
+  const finished = (o: RunOutcome) => {
+    progress?.finish(o.verdict.cell!, verdictHolds(o.verdict), finishLine(o.verdict));
+    return o;
+  };
   const compared = (runs: { cell: string; verdict: Verdict }[]) => {
     if (!baseline) return undefined;
     const r = findRegressions(baseline, new Map(runs.map((x) => [x.cell, x.verdict])), opts.baseline!.threshold);
     return { regressed: regressed(r), text: renderRegressionsText(r), markdown: renderRegressionsMarkdown(r, { baseline: opts.baseline!.path, current: 'this run' }) };
   };
   if (combos.length === 1 && !opts.shard) {
-    const outcome = await runPipeline(combos[0]!);
+    const outcome = finished(await runPipeline(combos[0]!));
     const cmp = compared([{ cell: combos[0]!.cell, verdict: outcome.verdict }]);
     if (cmp) await writeRegressions(outcome.runDir, cmp.markdown, [{ cell: combos[0]!.cell, verdict: outcome.verdict }]);
     return { outcomes: [outcome], text: outcome.text + (cmp?.text ?? ''), ok: verdictHolds(outcome.verdict), regressed: cmp?.regressed ?? false, dir: outcome.runDir };
@@ -107,7 +132,7 @@ export async function runMatrix(opts: MatrixOptions): Promise<{ outcomes: RunOut
       while (next < prepared.length) {
         const i = next++;
         const [p, o] = prepared[i]!;
-        outcomes[i] = await executeRun(p, o);
+        outcomes[i] = finished(await executeRun(p, o));
       }
     }),
   );
@@ -124,6 +149,14 @@ export async function runMatrix(opts: MatrixOptions): Promise<{ outcomes: RunOut
   const what = opts.shard ? `shard ${opts.shard.index}/${opts.shard.count}: ${outcomes.length} of ${all.length} cells` : `${outcomes.length} guests`;
   const text = `${outcomes.map((o) => o.text).join('\n')}\n${table}${cmp?.text ?? ''}${report.ok ? 'OK' : 'FAILED'}: ${what}, ${jobs} at a time; ${matrixDir}\n`;
   return { outcomes, text, ok: report.ok, regressed: cmp?.regressed ?? false, dir: matrixDir };
+}
+
+/** A cell's line in the task list once it is done. */
+function finishLine(v: Verdict): string {
+  if (v.bootFailure) return `FAILED: the guest did not come up (${v.bootFailure.reason})`;
+  const asExpected = v.checks.filter((c) => c.outcome === 'pass' || c.outcome === 'xfail' || c.outcome === 'skip').length;
+  const reports = v.crashes.length ? `, ${v.crashes.length} kernel report(s)` : '';
+  return `${verdictHolds(v) ? 'OK' : 'FAILED'}: ${asExpected}/${v.checks.length} checks as expected${reports}, ${v.timings.total?.toFixed(1) ?? '?'} s`;
 }
 
 /** A lone run's regressions.md, and its report.html again with them. */

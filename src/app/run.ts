@@ -253,7 +253,7 @@ export async function executeRun(prepared: PreparedRun, opts: RunOptions, t0 = D
   await writeFile(join(runDir, 'junit.xml'), renderJunit(verdict));
   await writeFile(join(runDir, 'results.ktap'), renderKtap(verdict));
   await writeFile(join(runDir, 'summary.txt'), text);
-  await writeFile(join(runDir, 'report.html'), renderHtml({ title: `numacage ${runId}`, generatedAt: new Date().toISOString(), runs: [{ cell: verdict.cell!, verdict }] }));
+  await writeFile(join(runDir, 'report.html'), renderHtml({ title: `numacage ${runId}`, generatedAt: new Date().toISOString(), runs: [{ cell: verdict.cell!, verdict, runDir: '.' }] }));
   if (failure) throw failure;
   return { verdict, runDir, text };
 }

@@ -5,7 +5,7 @@ import { assertCacheWritable, resolveCacheDir } from '../adapters/cache-dir.js';
 import { childrenGone, withCancellation } from '../adapters/cancel.js';
 import { runInterruptCleanups } from '../adapters/cleanup.js';
 import { ensureImage, loadRecipe } from '../adapters/image-builder.js';
-import { installPackages, renderDoctor, runDoctor } from '../app/doctor.js';
+import { HOST_PACKAGES, installPackages, renderDoctor, runDoctor, TEST_PACKAGES } from '../app/doctor.js';
 import { bootGuestCommand, sshCommand } from '../app/interactive.js';
 import { planCommand } from '../app/plan.js';
 import { type KernelChoice, type RunOptions } from '../app/run.js';
@@ -154,10 +154,11 @@ async function main(): Promise<number> {
     .option('json', { type: 'boolean', describe: 'log JSON lines (default when stderr is not a terminal)' })
     .option('verbose', { alias: 'v', type: 'boolean', describe: 'debug logging' })
     .command('doctor', 'check host prerequisites and whether KVM really works', (y) =>
-      y.option('install', { type: 'boolean', default: false, describe: 'install missing Debian packages with apt-get' }),
+      y.option('install', { type: 'boolean', default: false, describe: 'install missing Debian packages with apt-get' })
+        .option('for-tests', { type: 'boolean', default: false, describe: `with --install: also what numacage's own tests need (${TEST_PACKAGES.join(' ')})` }),
     async (argv) => {
       const { cacheDir, log } = common(argv);
-      if (argv.install) await installPackages(log);
+      if (argv.install) await installPackages(log, argv['for-tests'] ? [...HOST_PACKAGES, ...TEST_PACKAGES] : HOST_PACKAGES);
       const checks = await runDoctor(cacheDir);
       process.stdout.write(renderDoctor(checks));
       exitCode = checks.every((c) => c.ok || c.optional) ? ExitCode.ok : ExitCode.infra;

@@ -98,7 +98,7 @@ interface TopologyView {
 }
 
 /** "0-1,3" */
-export function cpuRanges(cpus: number[]): string {
+function cpuRanges(cpus: number[]): string {
   const sorted = [...cpus].sort((a, b) => a - b);
   const parts: string[] = [];
   for (let i = 0; i < sorted.length; i++) {

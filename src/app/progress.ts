@@ -1,0 +1,132 @@
+import { Listr, PRESET_TIMER, type ListrTaskWrapper } from 'listr2';
+
+/** What one log record says about a cell's progress (pino records, with the cell the run's logger is bound to). */
+export interface LogRecord {
+  level: number;
+  msg?: string;
+  cell?: string;
+  [key: string]: unknown;
+}
+
+export type Stage = 'image' | 'kernel' | 'boot' | 'checks';
+const STAGES: Stage[] = ['image', 'kernel', 'boot', 'checks'];
+
+/** Where a cell stands, from its log records. Rendered by the task list. */
+export class CellState {
+  stage?: Stage;
+  /** The latest detail of each stage reached: cached, a build's bar, SSH after 5.4 s, 7 done; abi: pass. */
+  readonly details = new Map<Stage, string>();
+  checksDone = 0;
+  finished?: { ok: boolean; line: string };
+
+  apply(r: LogRecord): void {
+    const msg = r.msg ?? '';
+    if (msg === 'image cache hit') this.enter('image', 'cached');
+    else if (msg.startsWith('building image')) this.enter('image', 'building with mmdebstrap');
+    else if (msg === 'image built') this.enter('image', `built in ${String(r.seconds)} s`);
+    else if (msg.startsWith('kernel cache hit')) this.enter('kernel', `cached ${String(r.kernel)}`);
+    else if (msg.startsWith('building kernel')) this.enter('kernel', 'make bzImage');
+    else if (msg === 'kernel build objects' || msg === 'kernel build progress') this.enter('kernel', buildBar(Number(r.objects), Number(r.of)));
+    else if (msg === 'kernel built') this.enter('kernel', `built ${String(r.kernel)} in ${String(r.seconds)} s`);
+    else if (msg === 'booting guest') this.enter('boot', `${String(r.accel).toUpperCase()}, SSH on port ${String(r.sshPort)}`);
+    else if (msg === 'guest answers SSH') {
+      this.details.set('boot', `SSH after ${String(r.seconds)} s`);
+      this.enter('checks', 'starting');
+    }
+    else if (typeof r.check === 'string' || typeof r.step === 'string') {
+      if (r.outcome !== undefined) this.checksDone++;
+      this.enter('checks', `${this.checksDone} done; ${msg}`);
+    }
+  }
+
+  get detail(): string {
+    return (this.stage && this.details.get(this.stage)) ?? '';
+  }
+
+  private enter(stage: Stage, detail: string): void {
+    this.stage = stage;
+    this.details.set(stage, detail);
+  }
+}
+
+/** [#####-----] 1234/5678 objects: the previous build's count is the estimate. */
+export function buildBar(done: number, of: number, width = 20): string {
+  if (!Number.isFinite(of) || of <= 0) return `${done} objects built`;
+  const filled = Math.min(width, Math.round((done / of) * width));
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${of} objects`;
+}
+
+/** Waits for the state to move, without polling faster than the terminal redraws. */
+const tick = () => new Promise((r) => setTimeout(r, 200));
+
+/**
+ * The live task list on a terminal: one line per cell with its stage,
+ * elapsed time and detail (a kernel build's bar); a lone run shows its
+ * stages as subtasks. Fed from the run's log records (`feed`).
+ */
+export class TerminalProgress {
+  private readonly cells = new Map<string, CellState>();
+  private readonly list: Listr;
+  private done: Promise<unknown>;
+  private stopped = false;
+
+  constructor(cellIds: string[]) {
+    for (const id of cellIds) this.cells.set(id, new CellState());
+    const lone = cellIds.length === 1;
+    this.list = new Listr(
+      cellIds.map((id) => ({ title: id, task: (_: unknown, task: ListrTaskWrapper<unknown, never, never>) => (lone ? this.stages(id, task) : this.follow(id, task)) })),
+      { concurrent: true, exitOnError: false, rendererOptions: { timer: PRESET_TIMER, collapseSubtasks: false }, registerSignalListeners: false } as never,
+    );
+    this.done = this.list.run().catch(() => undefined);
+  }
+
+  feed(r: LogRecord): void {
+    const cell = r.cell !== undefined ? this.cells.get(r.cell) : this.cells.size === 1 ? [...this.cells.values()][0] : undefined;
+    cell?.apply(r);
+  }
+
+  finish(cell: string, ok: boolean, line: string): void {
+    const c = this.cells.get(cell);
+    if (c) c.finished = { ok, line };
+  }
+
+  /** Ends the list (every cell not finished is marked so) and gives the terminal back. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.done;
+  }
+
+  private async follow(id: string, task: ListrTaskWrapper<unknown, never, never>): Promise<void> {
+    const c = this.cells.get(id)!;
+    while (!c.finished && !this.stopped) {
+      task.title = `${id}  ${c.stage ?? 'waiting'}${c.detail ? `: ${c.detail}` : ''}`;
+      await tick();
+    }
+    task.title = `${id}  ${c.finished?.line ?? 'stopped'}`;
+    if (c.finished && !c.finished.ok) throw new Error(c.finished.line);
+  }
+
+  /** A lone run: image, kernel, boot, checks as subtasks, each done when the next begins. */
+  private stages(id: string, task: ListrTaskWrapper<unknown, never, never>) {
+    const c = this.cells.get(id)!;
+    const at = (s: Stage) => STAGES.indexOf(s);
+    const past = (s: Stage) => c.finished !== undefined || this.stopped || (c.stage !== undefined && at(c.stage) > at(s));
+    return task.newListr(
+      STAGES.map((s) => ({
+        title: s,
+        task: async (_: unknown, sub: ListrTaskWrapper<unknown, never, never>) => {
+          do {
+            if (c.details.has(s)) sub.title = `${s}: ${c.details.get(s)}`;
+            await tick();
+          } while (!past(s));
+          if (!c.details.has(s)) return sub.skip(s === 'kernel' && c.details.has('boot') ? "kernel: the image's stock kernel" : `${s}: not reached`);
+          if (c.finished && c.stage === s) {
+            sub.title = `${s}: ${c.finished.line}`;
+            if (!c.finished.ok) throw new Error(c.finished.line);
+          }
+        },
+      })),
+      { concurrent: false, exitOnError: true },
+    );
+  }
+}
