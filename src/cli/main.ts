@@ -129,10 +129,11 @@ function checkNumbers(argv: object): void {
   throw new ConfigError(`${flag} ${typed}: ${issue.message}`, 'see numacage run --help');
 }
 
-function runOptionsFrom(argv: GuestArgv): RunOptions {
+/** The options of one run; `run` passes matrix: true and replaces the topology and kernel per cell. */
+function runOptionsFrom(argv: GuestArgv, matrix = false): RunOptions {
   const { cacheDir, log } = common(argv);
   const kernels = kernelChoices(argv);
-  if (kernels.length > 1 || argv.topology.includes(',')) throw new ConfigError('only `numacage run` takes several topologies or kernels');
+  if (!matrix && (kernels.length > 1 || argv.topology.includes(','))) throw new ConfigError('only `numacage run` takes several topologies or kernels');
   const kernel = kernels[0]!;
   checkNumbers(argv);
   return {
@@ -197,7 +198,7 @@ async function main(): Promise<number> {
         .option('baseline', { type: 'string', describe: 'a report (run, matrix or merged directory, or its JSON) to compare this run against at the end; exit 1 on any regression' })
         .option('time-threshold', { type: 'number', default: DEFAULT_TIME_THRESHOLD.percent, describe: 'with --baseline: a stage or check this many percent (and 5 s) slower is a regression' }),
     async (argv) => {
-      const base = runOptionsFrom({ ...argv, topology: argv.topology.split(',')[0]!, kernel: argv.kernel?.split(',')[0] });
+      const base = runOptionsFrom(argv, true);
       checkNumbers(argv);
       const result = await runMatrix({
         ...base, topologies: argv.topology.split(',').filter(Boolean), kernels: kernelChoices(argv), guests: argv.guests, jobs: argv.jobs,
@@ -229,14 +230,14 @@ async function main(): Promise<number> {
       process.stdout.write(r.text);
       exitCode = r.ok ? ExitCode.ok : ExitCode.failed;
     })
-    .command('compare <runs..>', 'regressions from a baseline to a new report, cell by cell and check by check (exit 1 on any); or the kernels of one matrix side by side (--by kernel)', (y) =>
-      y.positional('runs', { type: 'string', array: true, demandOption: true, describe: 'BASELINE NEW: run, matrix or merged directories, or their report.json / matrix.json; or one matrix directory with --by kernel' })
+    .command('compare <reports..>', 'regressions from a baseline to a new report, cell by cell and check by check (exit 1 on any); or the kernels of one matrix side by side (--by kernel)', (y) =>
+      y.positional('reports', { type: 'string', array: true, demandOption: true, describe: 'BASELINE NEW: run, matrix or merged directories, or their report.json / matrix.json; or one matrix directory with --by kernel' })
         .option('by', { choices: ['kernel'] as const, describe: 'compare the kernels of one matrix directory, per topology' })
         .option('markdown', { type: 'string', describe: 'append the summary as Markdown to this file (e.g. "$GITHUB_STEP_SUMMARY")' })
         .option('time-threshold', { type: 'number', default: DEFAULT_TIME_THRESHOLD.percent, describe: 'a stage or check this many percent (and 5 s) slower is a regression' }),
     async (argv) => {
       checkNumbers(argv);
-      const r = await compareCommand(argv.runs, { by: argv.by, markdownFile: argv.markdown, timeThreshold: { ...DEFAULT_TIME_THRESHOLD, percent: argv['time-threshold'] } });
+      const r = await compareCommand(argv.reports, { by: argv.by, markdownFile: argv.markdown, timeThreshold: { ...DEFAULT_TIME_THRESHOLD, percent: argv['time-threshold'] } });
       process.stdout.write(r.text);
       exitCode = r.regressed ? ExitCode.failed : ExitCode.ok;
     })
