@@ -1,9 +1,10 @@
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, relative } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { onInterrupt } from './cleanup.js';
+import { recordUse } from './cache-use.js';
 import type { Logger } from '../log.js';
 import { InfraError } from '../model/errors.js';
 
@@ -71,6 +72,21 @@ export async function assertCacheWritable(cacheDir: string): Promise<void> {
 }
 
 /**
+ * The name of a staging dir (`.staging-…`) or of an entry being removed
+ * (`.removing-…`) beside the entries: it names the pid doing it, so that
+ * `cache gc` tells a running build from the leftover of a dead one.
+ */
+export function transientName(what: 'staging' | 'removing', key: string): string {
+  return `.${what}-${key.slice(0, 12)}-${process.pid}-${randomBytes(4).toString('hex')}`;
+}
+
+/** The pid in a transientName or a kernel tree's `<dir>.staging-<pid>`; undefined for a name from before they had one. */
+export function transientPid(name: string): number | undefined {
+  const m = /^\.(?:staging|removing)-.*-(\d+)-[0-9a-f]{8}$|\.staging-(\d+)$/.exec(name);
+  return m ? Number(m[1] ?? m[2]) : undefined;
+}
+
+/**
  * A content-addressed store: <root>/<kind>/<key>/. Entries are built in a
  * staging directory beside them and renamed into place, so an interrupted
  * build never leaves a half entry.
@@ -91,13 +107,30 @@ export class ContentStore {
   }
 
   /**
+   * Records that this process uses the entry (so `cache gc` keeps it until
+   * we exit), then whether it is there; if so, now is its last use.
+   */
+  async claim(key: string): Promise<boolean> {
+    await recordUse(this.root, `${this.kind}/${key}`);
+    if (!(await this.has(key))) return false;
+    await this.touch(key);
+    return true;
+  }
+
+  /** An entry's last use is the mtime of its meta.json, which no manifest covers. */
+  async touch(key: string): Promise<void> {
+    const now = new Date();
+    await utimes(join(this.entryPath(key), META), now, now).catch(() => undefined);
+  }
+
+  /**
    * The entry's meta.json when the entry is complete and unaltered (a stat
    * per file; full: every file hashed too); undefined when it is absent or
    * damaged. A damaged entry is removed, so the caller builds it again; an
    * entry from before manifests gets one now.
    */
   async intactMeta<M extends object>(key: string, opts: { full: boolean; log: Logger }): Promise<(M & { files: Manifest }) | undefined> {
-    if (!(await this.has(key))) return undefined;
+    if (!(await this.claim(key))) return undefined;
     const dir = this.entryPath(key);
     const meta = JSON.parse(await readFile(join(dir, META), 'utf8')) as M & { files?: Manifest };
     if (!meta.files) {
@@ -115,7 +148,7 @@ export class ContentStore {
 
   /** Moves the entry out of the way first, so no reader ever sees half of it. */
   async remove(key: string): Promise<void> {
-    const doomed = join(this.root, this.kind, `.removing-${key.slice(0, 12)}-${randomBytes(4).toString('hex')}`);
+    const doomed = join(this.root, this.kind, transientName('removing', key));
     await rename(this.entryPath(key), doomed).catch(() => undefined);
     await rm(doomed, { recursive: true, force: true });
   }
@@ -126,6 +159,7 @@ export class ContentStore {
    * entry is left behind.
    */
   async build<T>(key: string, fill: (staging: string) => Promise<T>): Promise<T> {
+    await recordUse(this.root, `${this.kind}/${key}`);
     const staging = await this.stage(key);
     const unregister = onInterrupt(() => this.discard(staging));
     try {
@@ -139,7 +173,7 @@ export class ContentStore {
   }
 
   async stage(key: string): Promise<string> {
-    const dir = join(this.root, this.kind, `.staging-${key.slice(0, 12)}-${randomBytes(4).toString('hex')}`);
+    const dir = join(this.root, this.kind, transientName('staging', key));
     await mkdir(dir, { recursive: true });
     return dir;
   }
@@ -154,6 +188,7 @@ export class ContentStore {
       if (!(await this.has(key))) throw err;
       await rm(staging, { recursive: true, force: true });
     }
+    await this.touch(key);
     return dest;
   }
 

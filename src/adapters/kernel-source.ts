@@ -1,4 +1,4 @@
-import { lstat, mkdir, readFile, readdir, rename, rm, stat, writeFile, copyFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, readdir, rename, rm, stat, utimes, writeFile, copyFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { ConfigError } from '../model/errors.js';
@@ -7,6 +7,7 @@ import { looksLikeMbox, parseSeries, splitMbox, touchedFiles, type Patch } from 
 import { runChecked, runCommand } from './runner.js';
 import { projectPath } from './project.js';
 import { onInterrupt } from './cleanup.js';
+import { recordUse } from './cache-use.js';
 
 export const DEBIAN_TARBALL = '/usr/src/linux-source-6.12.tar.xz';
 
@@ -144,6 +145,9 @@ async function readPatchFile(path: string, name: string): Promise<Patch[]> {
   return [{ name, text }];
 }
 
+/** In <cache>/kernel-work/<key>/, its mtime the work tree's last use. */
+export const LAST_USE = '.last-use';
+
 /**
  * The tree numacage builds in: <cache>/kernel-work/<sourceKey>/src. Made once
  * (a hard-linked copy of the Debian extraction, or a shared clone of the git
@@ -169,19 +173,32 @@ export class WorkTree {
     this.baseMarker = join(this.dir, 'base-commit');
   }
 
+  /** Called with tree.lock held, before any use of the tree. */
   async prepare(log: Logger): Promise<void> {
-    if ((await exists(join(this.src, 'Makefile'))) && (this.resolved.source.kind === 'debian' || (await exists(this.baseMarker)))) return;
+    const s = this.resolved.source;
+    const { key } = this.resolved;
+    // Recorded before anything is looked at, so `cache gc` keeps both while we live (it also skips a tree whose tree.lock is held, as now).
+    await recordUse(this.cacheDir, `kernel-work/${key}`, ...(s.kind === 'debian' ? [`kernel-src/${key}`] : []));
+    // reset() needs it even when the work tree is there, so it comes back when `cache gc` removed it alone.
+    if (s.kind === 'debian' && !(await exists(join(this.pristine, 'Makefile')))) {
+      log.info({ tarball: s.tarball }, 'extracting kernel source (once)');
+      await staged(this.pristine, async (staging) => {
+        await mkdir(staging, { recursive: true });
+        await runChecked('tar', ['-xf', s.tarball, '-C', staging, '--strip-components=1']);
+      });
+    }
+    if (!((await exists(join(this.src, 'Makefile'))) && (s.kind === 'debian' || (await exists(this.baseMarker))))) await this.create(log);
+    // Last uses, for `cache gc`: the work tree's .last-use (its dir's mtime moves with every tree.lock), the pristine
+    // source's dir mtime (a file in it would be hard-linked into every work tree made from it).
+    await writeFile(join(this.dir, LAST_USE), '');
+    if (s.kind === 'debian') await utimes(this.pristine, new Date(), new Date());
+  }
+
+  private async create(log: Logger): Promise<void> {
     await mkdir(this.dir, { recursive: true });
     await rm(this.src, { recursive: true, force: true });
     const s = this.resolved.source;
     if (s.kind === 'debian') {
-      if (!(await exists(join(this.pristine, 'Makefile')))) {
-        log.info({ tarball: s.tarball }, 'extracting kernel source (once)');
-        await staged(this.pristine, async (staging) => {
-          await mkdir(staging, { recursive: true });
-          await runChecked('tar', ['-xf', s.tarball, '-C', staging, '--strip-components=1']);
-        });
-      }
       await staged(this.src, (staging) => runChecked('cp', ['-al', this.pristine, staging]));
     } else {
       const head = this.resolved.revision!;

@@ -4,6 +4,8 @@ import type { Logger } from '../log.js';
 import { onInterrupt } from './cleanup.js';
 
 const POLL_MS = 2000;
+const STALE_MS = 20_000;
+const UPDATE_MS = 5000;
 
 /**
  * Holds `<dir>/<name>.lock` (proper-lockfile: an atomic mkdir, kept fresh
@@ -12,14 +14,17 @@ const POLL_MS = 2000;
  * another numacage holds it.
  */
 export async function withLock<T>(dir: string, name: string, what: string, log: Logger, fn: () => Promise<T>): Promise<T> {
-  await mkdir(dir, { recursive: true });
   const lockfilePath = `${dir}/${name}.lock`;
   let release: (() => Promise<void>) | undefined;
   for (let waited = 0; !release; waited++) {
     try {
-      release = await lockfile.lock(dir, { lockfilePath, stale: 20_000, update: 5000, realpath: false });
+      // Made again on every try: `cache gc` may remove dir (a work tree) while we wait.
+      await mkdir(dir, { recursive: true });
+      release = await lockfile.lock(dir, { lockfilePath, stale: STALE_MS, update: UPDATE_MS, realpath: false });
     } catch (err) {
-      if ((err as { code?: string }).code !== 'ELOCKED') throw err;
+      const code = (err as { code?: string }).code;
+      if (code === 'ENOENT') continue;
+      if (code !== 'ELOCKED') throw err;
       if (waited === 0) log.info({ lock: lockfilePath }, `another numacage is ${what}; waiting`);
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
@@ -31,4 +36,20 @@ export async function withLock<T>(dir: string, name: string, what: string, log: 
     unregister();
     await release().catch(() => undefined);
   }
+}
+
+/** Takes `<dir>/<name>.lock` (dir must exist) without waiting: the release function, or undefined when another process holds it. */
+export async function tryLock(dir: string, name: string): Promise<(() => Promise<void>) | undefined> {
+  try {
+    const release = await lockfile.lock(dir, { lockfilePath: `${dir}/${name}.lock`, stale: STALE_MS, update: UPDATE_MS, realpath: false });
+    return () => release().catch(() => undefined);
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ELOCKED') return undefined;
+    throw err;
+  }
+}
+
+/** Whether a live process holds `<dir>/<name>.lock` (a stale one does not count). */
+export async function lockHeld(dir: string, name: string): Promise<boolean> {
+  return lockfile.check(dir, { lockfilePath: `${dir}/${name}.lock`, stale: STALE_MS, realpath: false }).catch(() => false);
 }

@@ -26,7 +26,7 @@ export async function ensureProbeBinary(cacheDir: string): Promise<{ path: strin
   const key = createHash('sha256').update(source).digest('hex').slice(0, 24);
   const store = new ContentStore(cacheDir, 'probe');
   const path = join(store.entryPath(key), 'numacage-probe');
-  if (!(await store.has(key))) {
+  if (!(await store.claim(key))) {
     await store.build(key, async (staging) => {
       const out = join(staging, 'numacage-probe');
       const r = await runCommand('gcc', ['-O2', '-Wall', '-Wextra', '-Werror', '-static', '-o', out, projectPath(PROBE_SOURCE)]);

@@ -78,12 +78,12 @@ export function findExecutable(name: string, path = process.env.PATH ?? ''): str
   return undefined;
 }
 
-/** Whether a process with this pid exists (signal 0). */
+/** Whether a process with this pid exists (signal 0); one of another user (EPERM) does too. */
 export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
-  } catch {
-    return false;
+  } catch (err) {
+    return (err as { code?: string }).code === 'EPERM';
   }
 }

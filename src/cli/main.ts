@@ -17,6 +17,8 @@ import { DEFAULT_TIME_THRESHOLD } from '../report/regressions.js';
 import { reproCommand } from '../app/repro.js';
 import { bisectCommand } from '../app/bisect.js';
 import { verifyCache } from '../app/cache.js';
+import { listCache, renderCacheList } from '../app/cache-ls.js';
+import { gcCache, parseDays, parseSize, renderGc } from '../app/cache-gc.js';
 import { parseRunConfig } from '../app/run-config.js';
 import { readJsonFile } from '../adapters/json-file.js';
 import { DEFAULT_FRAGMENTS, ensureKernel } from '../adapters/kernel-builder.js';
@@ -222,13 +224,31 @@ async function main(): Promise<number> {
       const words = [...argv.command, ...argv._.slice(1).map(String)];
       exitCode = await sshCommand({ cacheDir, guest: argv.guest, user: argv.user, command: words.join(' ') });
     })
-    .command('cache <action>', 'verify: hash every cached image and kernel against what was recorded when it was built; damaged entries are removed', (y) =>
-      y.positional('action', { choices: ['verify'] as const, demandOption: true }),
+    .command('cache <action>', 'ls: entries with kind, size, last use, inputs; gc: remove the least recently used (never one in use); verify: hash every image and kernel against what was recorded when it was built (damaged entries are removed)', (y) =>
+      y.positional('action', { choices: ['ls', 'gc', 'verify'] as const, demandOption: true })
+        .option('max-size', { type: 'string', describe: 'gc: remove least recently used entries until the cache is at most this (20G, 500M, 1.5GiB, bytes)' })
+        .option('older-than', { type: 'string', describe: 'gc: first remove every entry not used for more than this many days' })
+        .option('dry-run', { type: 'boolean', default: false, describe: 'gc: say what would go, remove nothing' })
+        .option('format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'ls and gc: json prints the entries as data' }),
     async (argv) => {
       const { cacheDir, log } = common(argv);
-      const r = await verifyCache(cacheDir, log);
-      process.stdout.write(r.text);
-      exitCode = r.ok ? ExitCode.ok : ExitCode.failed;
+      if (argv.action === 'verify') {
+        const r = await verifyCache(cacheDir, log);
+        process.stdout.write(r.text);
+        exitCode = r.ok ? ExitCode.ok : ExitCode.failed;
+      } else if (argv.action === 'ls') {
+        const listing = await listCache(cacheDir);
+        process.stdout.write(argv.format === 'json' ? `${JSON.stringify(listing, null, 2)}\n` : renderCacheList(listing));
+      } else {
+        if (argv['max-size'] === undefined && argv['older-than'] === undefined)
+          throw new ConfigError('cache gc needs --max-size or --older-than', 'e.g. numacage cache gc --max-size 20G, or --older-than 30');
+        const r = await gcCache(cacheDir, {
+          log, dryRun: argv['dry-run'],
+          ...(argv['max-size'] !== undefined ? { maxSizeBytes: parseSize(argv['max-size']) } : {}),
+          ...(argv['older-than'] !== undefined ? { olderThanDays: parseDays(argv['older-than']) } : {}),
+        });
+        process.stdout.write(argv.format === 'json' ? `${JSON.stringify(r, null, 2)}\n` : renderGc(r));
+      }
     })
     .command('compare <reports..>', 'regressions from a baseline to a new report, cell by cell and check by check (exit 1 on any); or the kernels of one matrix side by side (--by kernel)', (y) =>
       y.positional('reports', { type: 'string', array: true, demandOption: true, describe: 'BASELINE NEW: run, matrix or merged directories, or their report.json / matrix.json; or one matrix directory with --by kernel' })
