@@ -17,6 +17,8 @@ export class CellState {
   /** The latest detail of each stage reached: cached, a build's bar, SSH after 5.4 s, 7 done; abi: pass. */
   readonly details = new Map<Stage, string>();
   checksDone = 0;
+  /** When the current stage began (ms). */
+  since = Date.now();
   finished?: { ok: boolean; line: string };
 
   apply(r: LogRecord): void {
@@ -43,7 +45,13 @@ export class CellState {
     return (this.stage && this.details.get(this.stage)) ?? '';
   }
 
+  /** The stage and how long it has run: "boot 12 s". */
+  get clock(): string {
+    return this.stage ? `${this.stage} ${Math.round((Date.now() - this.since) / 1000)} s` : 'waiting';
+  }
+
   private enter(stage: Stage, detail: string): void {
+    if (stage !== this.stage) this.since = Date.now();
     this.stage = stage;
     this.details.set(stage, detail);
   }
@@ -99,7 +107,7 @@ export class TerminalProgress {
   private async follow(id: string, task: ListrTaskWrapper<unknown, never, never>): Promise<void> {
     const c = this.cells.get(id)!;
     while (!c.finished && !this.stopped) {
-      task.title = `${id}  ${c.stage ?? 'waiting'}${c.detail ? `: ${c.detail}` : ''}`;
+      task.title = `${id}  ${c.clock}${c.detail ? `: ${c.detail}` : ''}`;
       await tick();
     }
     task.title = `${id}  ${c.finished?.line ?? 'stopped'}`;
@@ -116,9 +124,10 @@ export class TerminalProgress {
         title: s,
         task: async (_: unknown, sub: ListrTaskWrapper<unknown, never, never>) => {
           do {
-            if (c.details.has(s)) sub.title = `${s}: ${c.details.get(s)}`;
+            if (c.stage === s) sub.title = `${c.clock}: ${c.detail}`;
             await tick();
           } while (!past(s));
+          if (c.details.has(s)) sub.title = `${s}: ${c.details.get(s)}`;
           if (!c.details.has(s)) return sub.skip(s === 'kernel' && c.details.has('boot') ? "kernel: the image's stock kernel" : `${s}: not reached`);
           if (c.finished && c.stage === s) {
             sub.title = `${s}: ${c.finished.line}`;

@@ -97,10 +97,11 @@ test.serial('--exec and --kselftest in a matrix: every cell runs the steps, and 
     '--kselftest', 'mm/madv_populate', '--exec', 'numactl --hardware | head -1',
   ]);
   t.is(r.exitCode, 0, r.all);
-  const matrix = JSON.parse(readFileSync(join(onlyRunDir(out.path), 'matrix.json'), 'utf8'));
+  const matrixDir = onlyRunDir(out.path);
+  const matrix = JSON.parse(readFileSync(join(matrixDir, 'matrix.json'), 'utf8'));
   const cells = ['kselftest:mm/madv_populate pass', 'exec-1 pass'];
   t.deepEqual(matrix.runs.map((x: { verdict: { checks: { id: string; outcome: string }[] } }) => x.verdict.checks.map((c) => `${c.id} ${c.outcome}`)), [cells, cells]);
-  const outputs = matrix.runs.map((x: { runDir: string; verdict: { checks: { evidence: { output: string } }[] } }) => readFileSync(join(x.runDir, x.verdict.checks[1]!.evidence.output), 'utf8'));
+  const outputs = matrix.runs.map((x: { runDir: string; verdict: { checks: { evidence: { output: string } }[] } }) => readFileSync(join(matrixDir, x.runDir, x.verdict.checks[1]!.evidence.output), 'utf8'));
   t.deepEqual(outputs, ['available: 2 nodes (0-1)\n', 'available: 3 nodes (0-2)\n']);
   t.regex(r.stdout, /exec-1\s+pass\s+pass/);
   await out.cleanup();
