@@ -598,7 +598,7 @@ test(`${GITLAB}: schedule rule, parallel: 2 as the shard, cache keyed on kernel 
 // Every invocation against the CLI. These fail until the CLI has every command and flag the
 // examples use (merge, run --shard, compare --markdown and --time-threshold, cache gc and ls).
 
-const NIGHTLY = ['run --topology --kernel --shard --out', 'merge --out', 'compare --markdown --time-threshold', 'cache gc --max-size --older-than', 'cache ls'];
+const NIGHTLY = ['run --topology --kernel --append --shard --out', 'merge --out', 'compare --markdown --time-threshold', 'cache gc --max-size --older-than', 'cache ls'];
 
 for (const [file, scripts] of [[GITHUB, () => github().scripts], [GITLAB, () => gitlab().scripts]] as const) {
   test(`${file}: every numacage command and flag exists in the CLI`, async (t) => {
