@@ -23,7 +23,10 @@ export async function withLock<T>(dir: string, name: string, what: string, log: 
       release = await lockfile.lock(dir, { lockfilePath, stale: STALE_MS, update: UPDATE_MS, realpath: false });
     } catch (err) {
       const code = (err as { code?: string }).code;
-      if (code === 'ENOENT') continue;
+      if (code === 'ENOENT') {
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
+      }
       if (code !== 'ELOCKED') throw err;
       if (waited === 0) log.info({ lock: lockfilePath }, `another numacage is ${what}; waiting`);
       await new Promise((r) => setTimeout(r, POLL_MS));

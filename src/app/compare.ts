@@ -3,7 +3,7 @@ import { ConfigError } from '../model/errors.js';
 import type { Verdict } from '../model/verdict.js';
 import { compareVerdicts, renderComparison } from '../report/compare.js';
 import { kernelLabel } from '../report/matrix.js';
-import { findRegressions, regressed, renderRegressionsMarkdown, renderRegressionsText, type TimeThreshold } from '../report/regressions.js';
+import { describeNight, findRegressions, regressed, renderRegressionsMarkdown, renderRegressionsText, type TimeThreshold } from '../report/regressions.js';
 import { cellVerdicts, loadReport } from './reports.js';
 
 export interface CompareOptions {
@@ -39,12 +39,13 @@ export async function compareCommand(paths: string[], opts: CompareOptions = {})
   }
   if (paths.length !== 2) throw new ConfigError('compare takes two reports: BASELINE NEW (run, matrix or merged directories, or their report.json / matrix.json)', 'numacage compare BASELINE NEW, or numacage compare MATRIX_DIR --by kernel');
   const [baseline, current] = [cellVerdicts(loadReport(paths[0]!)), cellVerdicts(loadReport(paths[1]!))];
+  const names = { baseline: `${paths[0]} (${describeNight([...baseline.values()])})`, current: `${paths[1]} (${describeNight([...current.values()])})` };
   const r = findRegressions(baseline, current, opts.timeThreshold);
   let text = renderRegressionsText(r);
   if (baseline.size === 1 && current.size === 1) {
     const [b, a] = [[...baseline.values()][0] as Verdict, [...current.values()][0] as Verdict];
     text = `${renderComparison(compareVerdicts(b, a))}\n${text}`;
   }
-  if (opts.markdownFile) await appendFile(opts.markdownFile, renderRegressionsMarkdown(r, { baseline: paths[0]!, current: paths[1]! }));
+  if (opts.markdownFile) await appendFile(opts.markdownFile, renderRegressionsMarkdown(r, names));
   return { text, regressed: regressed(r) };
 }

@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { basename, join, relative, resolve } from 'node:path';
 import { InfraError } from '../model/errors.js';
@@ -8,10 +8,11 @@ import { renderHtml } from '../report/html.js';
 import { renderJunitMatrix } from '../report/junit.js';
 import { renderKtapMatrix } from '../report/ktap.js';
 import type { MatrixReport } from '../report/matrix-report.js';
+import { onInterrupt } from '../adapters/cleanup.js';
 import { attachFeed, wantsTaskList } from '../log.js';
 import { TerminalProgress } from './progress.js';
 import { matrixCells, shardCells, type Cell, type Shard } from './cells.js';
-import { findRegressions, regressed, renderRegressionsMarkdown, renderRegressionsText, type TimeThreshold } from '../report/regressions.js';
+import { describeNight, findRegressions, regressed, renderRegressionsMarkdown, renderRegressionsText, type TimeThreshold } from '../report/regressions.js';
 import { cellVerdicts, loadReport } from './reports.js';
 import { resolveTopology } from './resolve.js';
 import { executeRun, prepareRun, runPipeline, timeStamp, type KernelChoice, type PreparedRun, type RunOptions, type RunOutcome } from './run.js';
@@ -25,8 +26,8 @@ export interface MatrixOptions extends Omit<RunOptions, 'topology' | 'kernel'> {
   jobs?: number;
   /** --shard I/N: run only this slice of the cells. */
   shard?: Shard;
-  /** --baseline: a report to find regressions against once the cells have run. */
-  baseline?: { path: string; threshold: TimeThreshold };
+  /** --baseline: a report to find regressions against once the cells have run (--markdown: where the summary is appended). */
+  baseline?: { path: string; threshold: TimeThreshold; markdownFile?: string };
 }
 
 /** Memory a guest needs on the host beyond its RAM: QEMU itself, TCG's translation cache. */
@@ -58,22 +59,16 @@ export function parallelism(needsMiB: number[], availableMiB: number, maxJobs: n
 
 /** The matrix's cells (topology names resolved, so a topology file goes by its name), and this shard's. */
 export async function planCells(opts: Pick<MatrixOptions, 'topologies' | 'kernels' | 'guests' | 'shard'>): Promise<{ all: Cell<KernelChoice>[]; mine: Cell<KernelChoice>[] }> {
-  const names = new Map<string, string>();
-  for (const t of opts.topologies) names.set(t, (await resolveTopology(t)).name);
-  const byName = new Map([...names].map(([arg, name]) => [name, arg]));
-  const all = matrixCells([...names.values()], opts.kernels, choiceLabel, opts.guests).map((c) => ({ ...c, topology: byName.get(c.topology)! }));
+  const names: string[] = [];
+  for (const t of opts.topologies) names.push((await resolveTopology(t)).name);
+  const argOf = new Map(names.map((name, i) => [name, opts.topologies[i]!]));
+  const all = matrixCells(names, opts.kernels, choiceLabel, opts.guests).map((c) => ({ ...c, topology: argOf.get(c.topology)! }));
   return { all, mine: opts.shard ? shardCells(all, opts.shard, choiceLabel) : all };
 }
 
 /** How a cell names its kernel: --kernel's word (stock, built, built:private-node). */
 const choiceLabel = (k: KernelChoice) => k.label ?? k.kind;
 
-/**
- * Runs every cell of the matrix (or of one --shard), several guests at once,
- * and writes the matrix directory: matrix.json, junit.xml, results.ktap,
- * matrix.txt, report.html, one run directory per cell. One cell and no shard
- * is a plain run directory.
- */
 export interface MatrixResult {
   outcomes: RunOutcome[];
   text: string;
@@ -82,15 +77,24 @@ export interface MatrixResult {
   dir: string;
 }
 
+/**
+ * Runs every cell of the matrix (or of one --shard), several guests at once,
+ * and writes the matrix directory: matrix.json, junit.xml, results.ktap,
+ * matrix.txt, report.html, one run directory per cell. One cell and no shard
+ * is a plain run directory.
+ */
 export async function runMatrix(opts: MatrixOptions): Promise<MatrixResult> {
   // A baseline that cannot be read fails now, not after an hour of guests.
   const baseline = opts.baseline && cellVerdicts(loadReport(opts.baseline.path));
   const { all, mine } = await planCells(opts);
   const progress = wantsTaskList(opts.log) ? new TerminalProgress(mine.map((c) => c.id)) : undefined;
   const detach = progress ? attachFeed(progress) : () => undefined;
+  // On SIGINT the terminal is given back (cursor shown, held lines printed) before the cleanups' messages.
+  const unregister = progress ? onInterrupt(() => progress.stop()) : () => undefined;
   try {
     return await runCells(opts, all, mine, baseline, progress);
   } finally {
+    unregister();
     detach();
     await progress?.stop();
   }
@@ -102,20 +106,25 @@ async function runCells(opts: MatrixOptions, all: Cell<KernelChoice>[], mine: Ce
     progress?.finish(o.verdict.cell!, verdictHolds(o.verdict), finishLine(o.verdict));
     return o;
   };
-  const compared = (runs: { cell: string; verdict: Verdict }[]) => {
-    if (!baseline) return undefined;
-    const r = findRegressions(baseline, new Map(runs.map((x) => [x.cell, x.verdict])), opts.baseline!.threshold);
-    return { regressed: regressed(r), text: renderRegressionsText(r), markdown: renderRegressionsMarkdown(r, { baseline: opts.baseline!.path, current: 'this run' }) };
+  const compared = async (runs: { cell: string; verdict: Verdict }[]) => {
+    if (!baseline || !opts.baseline) return undefined;
+    const current = new Map(runs.map((x) => [x.cell, x.verdict]));
+    const r = findRegressions(baseline, current, opts.baseline.threshold, new Set(mine.map((c) => c.id)));
+    const names = { baseline: `${opts.baseline.path} (${describeNight([...baseline.values()])})`, current: `this run (${describeNight([...current.values()])})` };
+    const markdown = renderRegressionsMarkdown(r, names);
+    if (opts.baseline.markdownFile) await appendFile(opts.baseline.markdownFile, markdown);
+    return { regressed: regressed(r), text: renderRegressionsText(r), markdown };
   };
   if (combos.length === 1 && !opts.shard) {
     const outcome = finished(await runPipeline(combos[0]!));
-    const cmp = compared([{ cell: combos[0]!.cell, verdict: outcome.verdict }]);
-    if (cmp) await writeRegressions(outcome.runDir, cmp.markdown, [{ cell: combos[0]!.cell, verdict: outcome.verdict }]);
+    const runs = [{ cell: combos[0]!.cell, verdict: outcome.verdict, runDir: '.' }];
+    const cmp = await compared(runs);
+    if (cmp) await writeRegressions(outcome.runDir, cmp.markdown, runs);
     return { outcomes: [outcome], text: outcome.text + (cmp?.text ?? ''), ok: verdictHolds(outcome.verdict), regressed: cmp?.regressed ?? false, dir: outcome.runDir };
   }
   const needs: number[] = [];
   for (const c of combos) needs.push((await resolveTopology(c.topology)).memoryMiB + QEMU_OVERHEAD_MIB);
-  const jobs = parallelism(needs, await memAvailableMiB(), cpus().length, opts.jobs);
+  const jobs = combos.length ? parallelism(needs, await memAvailableMiB(), cpus().length, opts.jobs) : 0;
   const matrixDir = resolve(opts.outDir, `${timeStamp()}-matrix${opts.shard ? `-shard${opts.shard.index}of${opts.shard.count}` : ''}`);
   await mkdir(matrixDir, { recursive: true });
   // Images and kernels are built one at a time, before any guest starts.
@@ -125,30 +134,38 @@ async function runCells(opts: MatrixOptions, all: Cell<KernelChoice>[], mine: Ce
     prepared.push([await prepareRun(runOpts), runOpts]);
   }
   opts.log.info({ guests: prepared.length, jobs, ...(opts.shard ? { shard: `${opts.shard.index}/${opts.shard.count}`, cells: all.length } : {}) }, 'running guests in parallel');
-  const outcomes: RunOutcome[] = new Array(prepared.length);
+  const outcomes: (RunOutcome | undefined)[] = new Array(prepared.length);
   let next = 0;
+  // Host trouble in one cell starts no more guests; those running finish, the report says what ran, then it is raised.
+  let trouble: unknown;
   await Promise.all(
     Array.from({ length: jobs }, async () => {
-      while (next < prepared.length) {
+      while (next < prepared.length && trouble === undefined) {
         const i = next++;
         const [p, o] = prepared[i]!;
-        outcomes[i] = finished(await executeRun(p, o));
+        try {
+          outcomes[i] = finished(await executeRun(p, o));
+        } catch (err) {
+          trouble ??= err;
+        }
       }
     }),
   );
+  const ran = outcomes.flatMap((o, i) => (o ? [{ o, cell: combos[i]!.cell }] : []));
   const report: MatrixReport = {
     kind: 'numacage-matrix',
-    ok: outcomes.every((o) => verdictHolds(o.verdict)),
+    ok: trouble === undefined && ran.every(({ o }) => verdictHolds(o.verdict)),
     cells: all.map((c) => c.id),
     ...(opts.shard ? { shard: opts.shard } : {}),
-    runs: outcomes.map((o, i) => ({ cell: combos[i]!.cell, runDir: relative(matrixDir, o.runDir), ok: verdictHolds(o.verdict), verdict: o.verdict })),
+    runs: ran.map(({ o, cell }) => ({ cell, runDir: relative(matrixDir, o.runDir), ok: verdictHolds(o.verdict), verdict: o.verdict })),
   };
-  const cmp = compared(report.runs);
+  const cmp = trouble === undefined ? await compared(report.runs) : undefined;
   if (cmp) await writeFile(join(matrixDir, 'regressions.md'), cmp.markdown);
   const table = await writeMatrixOutputs(matrixDir, report, 'matrix.json', cmp?.markdown);
-  const what = opts.shard ? `shard ${opts.shard.index}/${opts.shard.count}: ${outcomes.length} of ${all.length} cells` : `${outcomes.length} guests`;
-  const text = `${outcomes.map((o) => o.text).join('\n')}\n${table}${cmp?.text ?? ''}${report.ok ? 'OK' : 'FAILED'}: ${what}, ${jobs} at a time; ${matrixDir}\n`;
-  return { outcomes, text, ok: report.ok, regressed: cmp?.regressed ?? false, dir: matrixDir };
+  if (trouble !== undefined) throw trouble;
+  const what = opts.shard ? `shard ${opts.shard.index}/${opts.shard.count}: ${ran.length} of ${all.length} cells` : `${ran.length} guests`;
+  const text = `${ran.map(({ o }) => o.text).join('\n')}\n${table}${cmp?.text ?? ''}${report.ok ? 'OK' : 'FAILED'}: ${what}, ${jobs} at a time; ${matrixDir}\n`;
+  return { outcomes: ran.map(({ o }) => o), text, ok: report.ok, regressed: cmp?.regressed ?? false, dir: matrixDir };
 }
 
 /** A cell's line in the task list once it is done. */
@@ -160,7 +177,7 @@ function finishLine(v: Verdict): string {
 }
 
 /** A lone run's regressions.md, and its report.html again with them. */
-async function writeRegressions(runDir: string, markdown: string, runs: { cell: string; verdict: Verdict }[]): Promise<void> {
+async function writeRegressions(runDir: string, markdown: string, runs: { cell: string; verdict: Verdict; runDir: string }[]): Promise<void> {
   await writeFile(join(runDir, 'regressions.md'), markdown);
   await writeFile(join(runDir, 'report.html'), renderHtml({ title: `numacage ${basename(runDir)}`, generatedAt: new Date().toISOString(), runs, regressions: markdown }));
 }
@@ -168,10 +185,13 @@ async function writeRegressions(runDir: string, markdown: string, runs: { cell: 
 /** A matrix report's files in dir: the report as jsonName, junit.xml, results.ktap, the table (matrix.txt), report.html. */
 export async function writeMatrixOutputs(dir: string, report: MatrixReport, jsonName: 'matrix.json' | 'report.json', regressions?: string): Promise<string> {
   const table = renderMatrix(report.runs.map((r) => r.verdict));
-  await writeFile(join(dir, jsonName), JSON.stringify(report, null, 2) + '\n');
   await writeFile(join(dir, 'junit.xml'), renderJunitMatrix(report.runs));
   await writeFile(join(dir, 'results.ktap'), renderKtapMatrix(report.runs));
   await writeFile(join(dir, jsonName === 'matrix.json' ? 'matrix.txt' : 'summary.txt'), table);
   await writeFile(join(dir, 'report.html'), renderHtml({ title: `numacage ${basename(dir)}`, generatedAt: new Date().toISOString(), runs: report.runs, ...(regressions ? { regressions } : {}) }));
+  // Last, and whole or not at all: it is what merge looks for.
+  const tmp = join(dir, `.${jsonName}.${process.pid}`);
+  await writeFile(tmp, JSON.stringify(report, null, 2) + '\n');
+  await rename(tmp, join(dir, jsonName));
   return table;
 }

@@ -1,6 +1,6 @@
-import { existsSync, readdirSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { cp, mkdir, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { onInterrupt } from '../adapters/cleanup.js';
 import { ConfigError } from '../model/errors.js';
 import type { MatrixReport, MatrixRun } from '../report/matrix-report.js';
@@ -13,6 +13,20 @@ import { timeStamp } from './run.js';
  * from the same matrix, every cell of it present, none twice. Pure.
  */
 export function mergeReports(reports: LoadedReport[]): { cells: string[]; runs: (MatrixRun & { from: string })[] } {
+  const shards = reports.filter((r) => r.shard);
+  if (shards.length) {
+    const lone = reports.find((r) => !r.shard);
+    if (lone) throw new ConfigError(`${lone.file} is not a shard, and ${shards[0]!.file} is`, 'merge the shards of one night alone (`run --shard I/N` directories)');
+    const count = shards[0]!.shard!.count;
+    const other = shards.find((r) => r.shard!.count !== count);
+    if (other) throw new ConfigError(`${other.file} is shard ${other.shard!.index}/${other.shard!.count}, ${shards[0]!.file} is one of ${count}`, 'merge the shards of one night, all run with the same N');
+    const seen = new Map<number, string>();
+    for (const r of shards) {
+      const twice = seen.get(r.shard!.index);
+      if (twice) throw new ConfigError(`shard ${r.shard!.index}/${count} is both ${twice} and ${r.file}`, 'merge each shard once (a shard run twice: keep one of its directories)');
+      seen.set(r.shard!.index, r.file);
+    }
+  }
   const matrices = reports.filter((r) => r.shard || r.cells.length > 1);
   const cells = matrices[0]?.cells ?? [...new Set(reports.flatMap((r) => r.cells))];
   for (const r of matrices)
@@ -28,16 +42,20 @@ export function mergeReports(reports: LoadedReport[]): { cells: string[]; runs: 
     }
   const missing = cells.filter((c) => !byCell.has(c));
   if (missing.length) {
-    const shards = [...new Set(matrices.map((r) => r.shard && `${r.shard.index}/${r.shard.count}`).filter(Boolean))];
-    throw new ConfigError(`${missing.length} of ${cells.length} cells have no run: ${missing.join(', ')}${shards.length ? ` (shards given: ${shards.join(', ')})` : ''}`, 'give every shard\'s directory (a shard that failed to start must run again)');
+    const given = shards.map((r) => `${r.shard!.index}/${r.shard!.count}`);
+    throw new ConfigError(`${missing.length} of ${cells.length} cells have no run: ${missing.join(', ')}${given.length ? ` (shards given: ${given.join(', ')})` : ''}`, 'give every shard\'s directory (a shard that stopped early must run again)');
   }
   return { cells, runs: cells.map((c) => byCell.get(c)!) };
 }
 
+/** A cell's directory name in a merge: runs/private-virtio_built_private-node. */
+const cellDirName = (cell: string) => cell.replace(/[^A-Za-z0-9._-]/g, '_');
+
 /**
  * `numacage merge DIR...`: one report of the whole matrix in outDir
- * (report.json, junit.xml, results.ktap, summary.txt, report.html), written
- * in a staging directory and renamed into place.
+ * (report.json, junit.xml, results.ktap, summary.txt, report.html, and each
+ * cell's run directory under runs/), written in a staging directory and
+ * renamed into place.
  */
 export async function mergeCommand(dirs: string[], outDir: string | undefined, runsDir: string): Promise<{ text: string; ok: boolean; dir: string }> {
   const files = dirs.flatMap((d) => {
@@ -47,7 +65,7 @@ export async function mergeCommand(dirs: string[], outDir: string | undefined, r
   });
   const { cells, runs } = mergeReports(files.map(loadReport));
   const dir = resolve(outDir ?? join(runsDir, `${timeStamp()}-merged`));
-  if (existsSync(dir) && readdirSync(dir).length) throw new ConfigError(`--out ${dir} exists and is not empty`, 'give a new directory, or remove the old merge first');
+  if (existsSync(dir) && (!statSync(dir).isDirectory() || readdirSync(dir).length)) throw new ConfigError(`--out ${dir} exists and is not an empty directory`, 'give a new directory, or remove the old merge first');
   const staging = join(dirname(dir), `.${basename(dir)}.staging-${process.pid}`);
   await mkdir(staging, { recursive: true });
   const unregister = onInterrupt(() => rm(staging, { recursive: true, force: true }));
@@ -55,10 +73,12 @@ export async function mergeCommand(dirs: string[], outDir: string | undefined, r
     kind: 'numacage-matrix',
     ok: runs.every((r) => r.ok),
     cells,
-    mergedFrom: [...new Set(runs.map((r) => relative(dir, r.from)))],
-    runs: runs.map(({ from: _from, ...r }) => ({ ...r, runDir: relative(dir, r.runDir) })),
+    mergedFrom: [...new Set(runs.map((r) => r.from))],
+    runs: runs.map(({ from: _from, ...r }) => ({ ...r, runDir: join('runs', cellDirName(r.cell)) })),
   };
   try {
+    // The merge holds every cell's run directory (a qcow2 kept with --keep aside): one artifact has every console.
+    for (const [i, r] of runs.entries()) await cp(r.runDir, join(staging, report.runs[i]!.runDir), { recursive: true, filter: (f) => !f.endsWith('.qcow2') });
     const table = await writeMatrixOutputs(staging, report, 'report.json');
     await rm(dir, { recursive: true, force: true });
     await rename(staging, dir);

@@ -1,4 +1,6 @@
-import { Listr, PRESET_TIMER, type ListrTaskWrapper } from 'listr2';
+import { Listr, PRESET_TIMER, type DefaultRenderer, type ListrTaskWrapper, type SimpleRenderer } from 'listr2';
+
+type Task = ListrTaskWrapper<unknown, typeof DefaultRenderer, typeof SimpleRenderer>;
 
 /** What one log record says about a cell's progress (pino records, with the cell the run's logger is bound to). */
 export interface LogRecord {
@@ -19,6 +21,8 @@ export class CellState {
   checksDone = 0;
   /** When the current stage began (ms). */
   since = Date.now();
+  /** Warnings and errors logged for this cell, shown under its line as they come. */
+  readonly warnings: string[] = [];
   finished?: { ok: boolean; line: string };
 
   apply(r: LogRecord): void {
@@ -74,16 +78,20 @@ const tick = () => new Promise((r) => setTimeout(r, 200));
  */
 export class TerminalProgress {
   private readonly cells = new Map<string, CellState>();
-  private readonly list: Listr;
+  private readonly list: Listr<unknown, 'default', 'simple'>;
   private done: Promise<unknown>;
   private stopped = false;
 
   constructor(cellIds: string[]) {
     for (const id of cellIds) this.cells.set(id, new CellState());
     const lone = cellIds.length === 1;
-    this.list = new Listr(
-      cellIds.map((id) => ({ title: id, task: (_: unknown, task: ListrTaskWrapper<unknown, never, never>) => (lone ? this.stages(id, task) : this.follow(id, task)) })),
-      { concurrent: true, exitOnError: false, rendererOptions: { timer: PRESET_TIMER, collapseSubtasks: false }, registerSignalListeners: false } as never,
+    this.list = new Listr<unknown, 'default', 'simple'>(
+      cellIds.map((id) => ({
+        title: id,
+        task: (_: unknown, task: Task) => (lone ? this.stages(id, task) : this.follow(id, task)),
+        rendererOptions: { persistentOutput: true, outputBar: Infinity },
+      })),
+      { concurrent: true, exitOnError: false, rendererOptions: { timer: PRESET_TIMER, collapseSubtasks: false }, registerSignalListeners: false },
     );
     this.done = this.list.run().catch(() => undefined);
   }
@@ -104,30 +112,34 @@ export class TerminalProgress {
     await this.done;
   }
 
-  private async follow(id: string, task: ListrTaskWrapper<unknown, never, never>): Promise<void> {
+  private async follow(id: string, task: Task): Promise<void> {
     const c = this.cells.get(id)!;
     while (!c.finished && !this.stopped) {
       task.title = `${id}  ${c.clock}${c.detail ? `: ${c.detail}` : ''}`;
+      if (c.warnings.length) task.output = c.warnings.join('\n');
       await tick();
     }
-    task.title = `${id}  ${c.finished?.line ?? 'stopped'}`;
-    if (c.finished && !c.finished.ok) throw new Error(c.finished.line);
+    if (!c.finished) return task.skip(`${id}  stopped`);
+    task.title = `${id}  ${c.finished.line}`;
+    if (!c.finished.ok) throw new Error(c.finished.line);
   }
 
   /** A lone run: image, kernel, boot, checks as subtasks, each done when the next begins. */
-  private stages(id: string, task: ListrTaskWrapper<unknown, never, never>) {
+  private stages(id: string, task: Task) {
     const c = this.cells.get(id)!;
     const at = (s: Stage) => STAGES.indexOf(s);
     const past = (s: Stage) => c.finished !== undefined || this.stopped || (c.stage !== undefined && at(c.stage) > at(s));
     return task.newListr(
       STAGES.map((s) => ({
         title: s,
-        task: async (_: unknown, sub: ListrTaskWrapper<unknown, never, never>) => {
+        task: async (_: unknown, sub: Task) => {
           do {
             if (c.stage === s) sub.title = `${c.clock}: ${c.detail}`;
             await tick();
           } while (!past(s));
+          if (c.warnings.length) task.output = c.warnings.join('\n');
           if (c.details.has(s)) sub.title = `${s}: ${c.details.get(s)}`;
+          if (!c.finished && c.stage === s) return sub.skip(`${s}: stopped`);
           if (!c.details.has(s)) return sub.skip(s === 'kernel' && c.details.has('boot') ? "kernel: the image's stock kernel" : `${s}: not reached`);
           if (c.finished && c.stage === s) {
             sub.title = `${s}: ${c.finished.line}`;

@@ -1,6 +1,8 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { z } from 'zod';
 import { readJsonFile } from '../adapters/json-file.js';
+import { parseOrThrow } from '../schema/parse.js';
 import { ConfigError } from '../model/errors.js';
 import { verdictHolds, type Verdict } from '../model/verdict.js';
 import type { MatrixReport, MatrixRun } from '../report/matrix-report.js';
@@ -27,13 +29,22 @@ function reportFile(path: string): string | undefined {
   return REPORT_NAMES.map((n) => join(path, n)).find((f) => existsSync(f));
 }
 
-function isMatrix(data: unknown): data is MatrixReport {
-  return typeof data === 'object' && data !== null && Array.isArray((data as MatrixReport).runs);
-}
+/** What numacage reads of a run's report: enough to refuse a file that is not one (exit 2, not a crash). */
+const VerdictShape = z.looseObject({
+  runId: z.string(),
+  topology: z.string(),
+  kernel: z.looseObject({ kind: z.string(), release: z.string() }),
+  accel: z.looseObject({ accel: z.string() }),
+  checks: z.array(z.looseObject({ id: z.string(), outcome: z.string() })),
+  crashes: z.array(z.looseObject({ type: z.string(), title: z.string() })),
+  timings: z.record(z.string(), z.number()),
+});
 
-function isVerdict(data: unknown): data is Verdict {
-  return typeof data === 'object' && data !== null && typeof (data as Verdict).runId === 'string' && Array.isArray((data as Verdict).checks);
-}
+const MatrixShape = z.looseObject({
+  cells: z.array(z.string()).optional(),
+  shard: z.object({ index: z.number().int().min(1), count: z.number().int().min(1) }).optional(),
+  runs: z.array(z.looseObject({ cell: z.string().optional(), runDir: z.string(), ok: z.boolean().optional(), verdict: VerdictShape })),
+});
 
 /** A run's report.json, a matrix.json, or a merged report.json, or a directory holding one. */
 export function loadReport(path: string): LoadedReport {
@@ -41,16 +52,16 @@ export function loadReport(path: string): LoadedReport {
   if (!file) throw new ConfigError(`${path}: no report.json or matrix.json there`, 'name a run, matrix or merged directory, or its report.json / matrix.json');
   const data = readJsonFile(file, 'numacage report');
   const here = dirname(resolve(file));
-  if (isMatrix(data)) {
-    const runs = data.runs.map((r) => ({ ...r, cell: r.cell ?? cellOf(r.verdict), runDir: resolve(here, r.runDir) }));
+  const hint = 'name the report.json of a run or a merge, or a matrix.json, as numacage wrote it';
+  if (typeof data === 'object' && data !== null && 'runs' in data) {
+    const m = parseOrThrow(MatrixShape, data, `matrix report ${file}`, hint) as unknown as MatrixReport;
+    const runs = m.runs.map((r) => ({ ...r, cell: r.cell ?? cellOf(r.verdict), ok: r.ok ?? verdictHolds(r.verdict), runDir: resolve(here, r.runDir) }));
     // matrix.json from before cells were recorded lists only its runs.
-    return { file, cells: data.cells ?? runs.map((r) => r.cell), ...(data.shard ? { shard: data.shard } : {}), runs };
+    return { file, cells: m.cells ?? runs.map((r) => r.cell), ...(m.shard ? { shard: m.shard } : {}), runs };
   }
-  if (isVerdict(data)) {
-    const cell = cellOf(data);
-    return { file, cells: [cell], runs: [{ cell, runDir: here, ok: verdictHolds(data), verdict: data }] };
-  }
-  throw new ConfigError(`${file}: not a numacage report (neither a run's verdict nor a matrix)`, 'name the report.json of a run or a merge, or a matrix.json');
+  const v = parseOrThrow(VerdictShape, data, `run report ${file}`, hint) as unknown as Verdict;
+  const cell = cellOf(v);
+  return { file, cells: [cell], runs: [{ cell, runDir: here, ok: verdictHolds(v), verdict: v }] };
 }
 
 /**
@@ -61,6 +72,9 @@ export function loadReport(path: string): LoadedReport {
 export function findReports(dir: string, depth = 2): string[] {
   const own = reportFile(dir);
   if (own) return [own];
+  // A matrix directory without its matrix.json: the shard stopped before the end (its cells' reports are not the shard's).
+  if (/-matrix(-shard\d+of\d+)?$/.test(dir.replace(/\/+$/, '')))
+    throw new ConfigError(`${dir} has no matrix.json: that run stopped before it finished`, 'run the shard again (its exit code says why it stopped), then merge');
   if (depth === 0 || !existsSync(dir) || !statSync(dir).isDirectory()) return [];
   return readdirSync(dir)
     .sort()

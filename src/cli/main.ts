@@ -91,11 +91,11 @@ function kernelChoices(argv: GuestArgv): KernelChoice[] {
   for (const k of kinds)
     if (k !== 'stock' && k !== 'built' && !/^built:.+/.test(k)) throw new ConfigError(`--kernel ${argv.kernel}: "${k}" is not stock, built or built:PATCHES`, 'use e.g. --kernel stock,built,built:private-node');
   if (!kinds.some((k) => k.startsWith('built')) && wantsBuild) throw new ConfigError('--kernel stock cannot take --kernel-src, --patches or --kconfig', 'add built to --kernel (e.g. --kernel stock,built)');
-  const label = kinds.length > 1 ? (k: string) => ({ label: k }) : () => ({});
+  // The word names the kernel in reports and matrix cells, alone or not: a nightly's cells keep their names when the matrix changes.
   return kinds.map((k): KernelChoice => {
-    if (k === 'stock') return { kind: 'stock', ...label(k) };
+    if (k === 'stock') return { kind: 'stock', label: k };
     const patches = k.startsWith('built:') ? k.slice('built:'.length) : argv.patches;
-    return { kind: 'built', kernelSrc: argv['kernel-src'], patches, fragments: argv.kconfig ?? DEFAULT_FRAGMENTS, ...label(k) };
+    return { kind: 'built', kernelSrc: argv['kernel-src'], patches, fragments: argv.kconfig ?? DEFAULT_FRAGMENTS, label: k };
   });
 }
 
@@ -198,14 +198,17 @@ async function main(): Promise<number> {
         .option('jobs', { type: 'number', describe: 'guests at once (default: as many as CPUs and memory allow)' })
         .option('shard', { type: 'string', describe: 'I/N: run only shard I of N of the matrix cells (a CI engine\'s matrix runs the N shards; numacage merge joins them)' })
         .option('baseline', { type: 'string', describe: 'a report (run, matrix or merged directory, or its JSON) to compare this run against at the end; exit 1 on any regression' })
-        .option('time-threshold', { type: 'number', default: DEFAULT_TIME_THRESHOLD.percent, describe: 'with --baseline: a stage or check this many percent (and 5 s) slower is a regression' }),
+        .option('time-threshold', { type: 'number', default: DEFAULT_TIME_THRESHOLD.percent, describe: 'with --baseline: a stage or check this many percent (and 5 s) slower is a regression' })
+        .option('markdown', { type: 'string', describe: 'with --baseline: append the summary as Markdown to this file (e.g. "$GITHUB_STEP_SUMMARY")' }),
     async (argv) => {
       const base = runOptionsFrom(argv, true);
-      checkNumbers(argv);
+      if (argv.baseline === undefined && argv.markdown !== undefined) throw new ConfigError('--markdown needs --baseline', 'give --baseline REPORT to compare the run with');
       const result = await runMatrix({
         ...base, topologies: argv.topology.split(',').filter(Boolean), kernels: kernelChoices(argv), guests: argv.guests, jobs: argv.jobs,
         ...(argv.shard !== undefined ? { shard: parseShard(argv.shard) } : {}),
-        ...(argv.baseline !== undefined ? { baseline: { path: argv.baseline, threshold: { ...DEFAULT_TIME_THRESHOLD, percent: argv['time-threshold'] } } } : {}),
+        ...(argv.baseline !== undefined
+          ? { baseline: { path: argv.baseline, threshold: { ...DEFAULT_TIME_THRESHOLD, percent: argv['time-threshold'] }, ...(argv.markdown !== undefined ? { markdownFile: argv.markdown } : {}) } }
+          : {}),
       });
       process.stdout.write(result.text);
       exitCode = result.ok && !result.regressed ? ExitCode.ok : ExitCode.failed;
@@ -332,7 +335,7 @@ async function main(): Promise<number> {
       process.stdout.write(r.text);
       exitCode = r.firstBad ? ExitCode.ok : ExitCode.failed;
     })
-    .demandCommand(1, 'name a command: run, merge, compare, repro, bisect, doctor, image build, kernel build, plan, boot, ssh, cache verify')
+    .demandCommand(1, 'name a command: run, merge, compare, repro, bisect, doctor, image build, kernel build, plan, boot, ssh, cache ls|gc|verify')
     .strict()
     .help()
     .fail((msg, err) => {

@@ -21,7 +21,7 @@ export interface NewCrash {
 
 export interface Slower {
   cell: string;
-  /** A stage (boot-to-ssh, probe, total) or a check id. */
+  /** A stage (boot-to-ssh, probe) or a check id. */
   what: string;
   before: number;
   after: number;
@@ -30,11 +30,17 @@ export interface Slower {
 export interface Regressions {
   newlyFailing: OutcomeChange[];
   fixed: OutcomeChange[];
+  /** pass or xfail to skip: no longer tested (shown, not a regression: a profile may skip by design). */
+  newlySkipped: OutcomeChange[];
+  /** Failing in both: known trouble, shown so a red night with no regression is not read as green. */
+  stillFailing: OutcomeChange[];
   newCrashes: NewCrash[];
   vanishedChecks: OutcomeChange[];
   vanishedCells: string[];
   newCells: string[];
   slower: Slower[];
+  /** Cells whose timings were not compared: the two nights ran under different accelerators. */
+  otherAccel: string[];
   /** Cells compared (present on both sides). */
   compared: number;
 }
@@ -51,25 +57,21 @@ export const DEFAULT_TIME_THRESHOLD: TimeThreshold = { percent: 50, minSeconds: 
 /** Stages whose time says something about the kernel; image and kernel are a cache hit or a build. */
 const TIMED_STAGES = ['boot-to-ssh', 'probe'];
 
-/** A boot is a check of its own here: a cell that stops booting regressed. */
-function outcomes(v: Verdict): Map<string, { outcome: string; summary: string }> {
-  const m = new Map<string, { outcome: string; summary: string }>();
-  m.set('boot', v.bootFailure ? { outcome: 'boot-failed', summary: `${v.bootFailure.reason}: ${v.bootFailure.message}` } : { outcome: 'pass', summary: 'the guest came up' });
-  for (const c of v.checks) m.set(c.id, { outcome: c.outcome, summary: c.summary });
-  return m;
-}
-
+const outcomeOf = (v: Verdict, id: string) => v.checks.find((c) => c.id === id);
 const signatures = (v: Verdict) => new Set(v.crashes.map((c) => c.signature ?? `${c.type}: ${c.title}`));
+const bad = (o: string) => BAD.has(o as Outcome);
 
 /**
  * What changed from a baseline night to this one, cell by cell: newly
  * failing checks, fixed ones, new crash signatures, vanished checks and
  * cells, time regressions. Cells pair by id; two lone runs pair with each
- * other whatever their cells. Pure.
+ * other whatever their cells. scope: the cells the new report ran (a
+ * shard's); baseline cells outside it are not its business. Pure.
  */
-export function findRegressions(baseline: Map<string, Verdict>, current: Map<string, Verdict>, threshold = DEFAULT_TIME_THRESHOLD): Regressions {
+export function findRegressions(baseline: Map<string, Verdict>, current: Map<string, Verdict>, threshold = DEFAULT_TIME_THRESHOLD, scope?: Set<string>): Regressions {
+  const inScope = [...baseline.keys()].filter((c) => !scope || scope.has(c));
   let pairs: [string, Verdict, Verdict][] = [...current].flatMap(([cell, v]) => (baseline.has(cell) ? [[cell, baseline.get(cell)!, v] as [string, Verdict, Verdict]] : []));
-  let vanishedCells = [...baseline.keys()].filter((c) => !current.has(c));
+  let vanishedCells = inScope.filter((c) => !current.has(c));
   let newCells = [...current.keys()].filter((c) => !baseline.has(c));
   if (baseline.size === 1 && current.size === 1 && !pairs.length) {
     const [cb, b] = [...baseline][0]!;
@@ -78,20 +80,23 @@ export function findRegressions(baseline: Map<string, Verdict>, current: Map<str
     vanishedCells = [];
     newCells = [];
   }
-  const r: Regressions = { newlyFailing: [], fixed: [], newCrashes: [], vanishedChecks: [], vanishedCells, newCells, slower: [], compared: pairs.length };
+  const r: Regressions = { newlyFailing: [], fixed: [], newlySkipped: [], stillFailing: [], newCrashes: [], vanishedChecks: [], vanishedCells, newCells, slower: [], otherAccel: [], compared: pairs.length };
   for (const [cell, before, after] of pairs) {
-    const b = outcomes(before);
-    const a = outcomes(after);
-    for (const [check, was] of b) {
-      const now = a.get(check);
-      if (!now) {
-        // A boot that failed runs no checks: those are not-run, not vanished; a check gone from a booted guest is.
-        r.vanishedChecks.push({ cell, check, before: was.outcome, after: 'absent', summary: 'not in the new report' });
-        continue;
+    if (after.bootFailure && !before.bootFailure) {
+      // One row, not one per check: every check of a guest that did not come up is not-run.
+      r.newlyFailing.push({ cell, check: 'boot', before: 'pass', after: 'boot-failed', summary: `${after.bootFailure.reason}: ${after.bootFailure.message}; ${after.checks.length} checks not run` });
+    } else {
+      if (before.bootFailure && !after.bootFailure) r.fixed.push({ cell, check: 'boot', before: 'boot-failed', after: 'pass', summary: 'the guest came up' });
+      for (const was of before.checks) {
+        const now = outcomeOf(after, was.id);
+        const change = { cell, check: was.id, before: was.outcome, after: now?.outcome ?? 'absent', summary: now?.summary ?? 'not in the new report' };
+        // A check leaves the report only when the selection changed (every selected check is reported, not-run if need be).
+        if (!now) r.vanishedChecks.push(change);
+        else if (!bad(was.outcome) && bad(now.outcome)) r.newlyFailing.push(change);
+        else if (bad(was.outcome) && bad(now.outcome)) r.stillFailing.push(change);
+        else if (bad(was.outcome) && now.outcome !== 'skip') r.fixed.push(change);
+        else if (now.outcome === 'skip' && was.outcome !== 'skip') r.newlySkipped.push(change);
       }
-      const change = { cell, check, before: was.outcome, after: now.outcome, summary: now.summary };
-      if (!BAD.has(was.outcome as Outcome) && BAD.has(now.outcome as Outcome)) r.newlyFailing.push(change);
-      else if (BAD.has(was.outcome as Outcome) && !BAD.has(now.outcome as Outcome)) r.fixed.push(change);
     }
     const known = signatures(before);
     for (const c of after.crashes) {
@@ -99,20 +104,31 @@ export function findRegressions(baseline: Map<string, Verdict>, current: Map<str
       if (!known.has(signature) && !r.newCrashes.some((n) => n.cell === cell && n.signature === signature))
         r.newCrashes.push({ cell, signature, title: c.title, ...(c.during ? { during: c.during } : {}) });
     }
+    if (before.accel.accel !== after.accel.accel) {
+      r.otherAccel.push(`${cell} (${before.accel.accel} then ${after.accel.accel})`);
+      continue;
+    }
     const slower = (what: string, was?: number, now?: number) => {
       if (was === undefined || now === undefined) return;
       if (now - was >= threshold.minSeconds && now > was * (1 + threshold.percent / 100)) r.slower.push({ cell, what, before: was, after: now });
     };
     for (const stage of TIMED_STAGES) slower(stage, before.timings[stage], after.timings[stage]);
-    for (const c of after.checks) slower(c.id, before.checks.find((x) => x.id === c.id)?.durationSeconds, c.durationSeconds);
+    for (const c of after.checks) slower(c.id, outcomeOf(before, c.id)?.durationSeconds, c.durationSeconds);
   }
   return r;
 }
 
-export const regressed = (r: Regressions): boolean =>
-  r.newlyFailing.length + r.newCrashes.length + r.vanishedChecks.length + r.vanishedCells.length + r.slower.length > 0;
-
 const count = (r: Regressions) => r.newlyFailing.length + r.newCrashes.length + r.vanishedChecks.length + r.vanishedCells.length + r.slower.length;
+
+export const regressed = (r: Regressions): boolean => count(r) > 0;
+
+/** "run 2026-11-27 14:07, TCG, kernels 6.12.117": when a report's runs began, under what, on which kernels. Pure. */
+export function describeNight(verdicts: Verdict[]): string {
+  const stamps = verdicts.map((v) => /^(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})/.exec(v.runId)).filter((m) => m !== null).map((m) => `${m[1]}-${m[2]}-${m[3]} ${m[4]}:${m[5]}`).sort();
+  const accels = [...new Set(verdicts.map((v) => v.accel.accel.toUpperCase()))];
+  const kernels = [...new Set(verdicts.map((v) => v.kernel.release))];
+  return `${stamps.length ? `run ${stamps[0]}, ` : ''}${accels.join('/')}, kernel${kernels.length > 1 ? 's' : ''} ${kernels.join(', ')}`;
+}
 
 const md = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
@@ -134,7 +150,10 @@ export function renderRegressionsMarkdown(r: Regressions, names: { baseline: str
   if (r.vanishedCells.length) out.push('', '### Vanished cells', '', ...r.vanishedCells.map((c) => `- ${md(c)}`));
   table('Slower', ['cell', 'stage or check', 'baseline s', 'now s'], r.slower.map((s) => [s.cell, s.what, s.before.toFixed(1), s.after.toFixed(1)]));
   table('Fixed', ['cell', 'check', 'baseline', 'now'], r.fixed.map((c) => [c.cell, c.check, c.before, c.after]));
+  table('Still failing (not a regression)', ['cell', 'check', 'baseline', 'now', 'summary'], r.stillFailing.map((c) => [c.cell, c.check, c.before, c.after, c.summary]));
+  table('Newly skipped (not a regression)', ['cell', 'check', 'baseline', 'summary'], r.newlySkipped.map((c) => [c.cell, c.check, c.before, c.summary]));
   if (r.newCells.length) out.push('', '### New cells (no baseline)', '', ...r.newCells.map((c) => `- ${md(c)}`));
+  if (r.otherAccel.length) out.push('', '### Timings not compared (another accelerator)', '', ...r.otherAccel.map((c) => `- ${md(c)}`));
   return out.join('\n') + '\n';
 }
 
@@ -148,6 +167,9 @@ export function renderRegressionsText(r: Regressions): string {
   for (const c of r.vanishedCells) out.push(`  vanished cell  ${c}`);
   for (const s of r.slower) out.push(`  slower         ${s.cell}  ${s.what}: ${s.before.toFixed(1)} s -> ${s.after.toFixed(1)} s`);
   for (const c of r.fixed) out.push(`  fixed          ${c.cell}  ${c.check}: ${c.before} -> ${c.after}`);
+  for (const c of r.stillFailing) out.push(`  still failing  ${c.cell}  ${c.check}: ${c.after}`);
+  for (const c of r.newlySkipped) out.push(`  newly skipped  ${c.cell}  ${c.check}: ${c.before} -> skip`);
   for (const c of r.newCells) out.push(`  new cell       ${c} (no baseline)`);
+  for (const c of r.otherAccel) out.push(`  timings not compared: ${c}`);
   return out.join('\n') + '\n';
 }

@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
@@ -42,6 +42,12 @@ test.serial('a night in two shards, merged, compared with last night: the newly 
       t.regex(partial.stderr, /2 of 4 cells have no run: private-virtio\/built, three-node\/built \(shards given: 1\/2\)/);
       t.throws(() => readdirSync(join(tmp, 'partial')), undefined, 'a refused merge leaves nothing behind');
 
+      // A shard that died (exit 3, or killed) leaves its matrix directory without matrix.json: not mistaken for lone runs.
+      mkdirSync(join(tmp, 'dead', '20261127-000000-matrix-shard2of2', '20261127-000000-three-node-0000'), { recursive: true });
+      const dead = await numacage(['merge', join(tmp, 'shards', '1'), join(tmp, 'dead'), '--out', join(tmp, 'partial')]);
+      t.is(dead.exitCode, 2, dead.all);
+      t.regex(dead.stderr, /matrix-shard2of2 has no matrix\.json: that run stopped before it finished/);
+
       let started = Date.now();
       const merge = await numacage(['merge', join(tmp, 'shards', '1'), join(tmp, 'shards', '2'), '--out', join(tmp, 'merged')]);
       t.log(`merge: ${seconds(started)}`);
@@ -51,7 +57,8 @@ test.serial('a night in two shards, merged, compared with last night: the newly 
       t.deepEqual(merged.runs.map((r: { cell: string; ok: boolean }) => [r.cell, r.ok]), CELLS.map((c) => [c, c.endsWith('stock')]));
       t.is(readFileSync(join(tmp, 'merged', 'junit.xml'), 'utf8').match(/<testsuite /g)?.length, 4);
       t.regex(readFileSync(join(tmp, 'merged', 'results.ktap'), 'utf8'), /^KTAP version 1\n1\.\.4\n[\s\S]*not ok 4 three-node\/built\n$/);
-      for (const r of merged.runs) t.truthy(readFileSync(join(tmp, 'merged', r.runDir, 'console.log'), 'utf8'), `${r.cell}: its run dir is reachable from the merge`);
+      for (const r of merged.runs) t.truthy(readFileSync(join(tmp, 'merged', r.runDir, 'console.log'), 'utf8'), `${r.cell}: its run dir is inside the merge`);
+      t.deepEqual(readdirSync(join(tmp, 'merged', 'runs')).sort(), ['private-virtio_built', 'private-virtio_stock', 'three-node_built', 'three-node_stock']);
 
       started = Date.now();
       const md = join(tmp, 'summary.md');
