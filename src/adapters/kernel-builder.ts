@@ -248,7 +248,7 @@ async function make(src: string, buildDir: string, staging: string, ccacheDir: s
       // Paths under the work dir are hashed relative to it, so another work tree with the same layout hits too.
       CCACHE_BASEDIR: join(buildDir, '..'),
       CCACHE_NOHASHDIR: '1',
-      CCACHE_MAXSIZE: '5G',
+      CCACHE_MAXSIZE: ccacheMaxSize(),
       KBUILD_BUILD_USER: 'numacage',
       KBUILD_BUILD_HOST: 'numacage',
     },
@@ -291,4 +291,5 @@ async function make(src: string, buildDir: string, staging: string, ccacheDir: s
   return objects;
 }
 
-
+/** ccache's own limit: the user's $CCACHE_MAXSIZE, else 5G (it trims itself; `cache gc` leaves it alone). */
+export const ccacheMaxSize = (): string => process.env.CCACHE_MAXSIZE ?? '5G';

@@ -1,3 +1,4 @@
+import { ccacheMaxSize } from '../adapters/kernel-builder.js';
 import { lstatSync, readdirSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -182,7 +183,7 @@ export async function scanCache(cacheDir: string): Promise<CacheListing & { usag
   const ccache = join(cacheDir, 'ccache');
   if ((await dirsIn(cacheDir)).includes('ccache')) {
     const u = diskUsage(ccache);
-    entries.push({ kind: 'ccache', key: '', path: ccache, bytes: bytesOf(u), sharedBytes: 0, inputs: { maxSize: '5G (CCACHE_MAXSIZE): ccache trims itself' }, inUse: [] });
+    entries.push({ kind: 'ccache', key: '', path: ccache, bytes: bytesOf(u), sharedBytes: 0, inputs: { maxSize: `${ccacheMaxSize()} (CCACHE_MAXSIZE): ccache trims itself` }, inUse: [] });
   }
   return { cacheDir, entries, totalBytes: account.total, usage, account };
 }

@@ -1,16 +1,20 @@
 import test from 'ava';
-import { readFileSync } from 'node:fs';
-import { execa } from 'execa';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa, execaSync } from 'execa';
 import { parse } from 'yaml';
 import { projectPath } from '../../src/adapters/project.js';
 import { CLI } from '../helpers/cli.js';
 
 /*
  * The nightly-CI recipes in examples/ci/ (and the commands in docs/ci.md) are checked against the
- * real CLI. First their structure: schedule, shards, cache keys, artifacts, and job order. Then each
- * numacage invocation in their shell scripts: the command must exist, and every flag it passes must
- * be an option of that command, as the command's own `--help` lists them.
- * CI values (`${{ ... }}`, `$VAR`) cannot be expanded here: they are opaque values.
+ * real CLI. First their structure: schedule, shards, cache keys and budget, artifacts, and job
+ * order. Then each numacage invocation in their shell scripts: the command must exist, and every
+ * flag it passes must be an option of that command, as the command's own `--help` lists them.
+ * CI values (`${{ ... }}`, `$VAR`) cannot be expanded there: they are opaque values.
+ * Last, the shell that decides the baseline (the compare job of each recipe, the by-hand nights of
+ * docs/ci.md) is run in bash, with stand-ins for node, npm, curl and numacage, night after night.
  */
 
 type Obj = Record<string, unknown>;
@@ -346,7 +350,7 @@ const commandLine = (args: string[]) => {
 // ---------------------------------------------------------------------------------------------
 // The examples as data.
 
-interface Step { name?: string; id?: string; uses?: string; run?: string; if?: string; with?: Obj }
+interface Step { name?: string; id?: string; uses?: string; run?: string; if?: string; with?: Obj; env?: Obj }
 
 function github() {
   const doc = obj(parse(read(GITHUB)));
@@ -375,6 +379,148 @@ function shellBlocks(markdown: string): string[] {
 
 const DEBIAN_12 = /^(?:debian:(?:12|bookworm)(?:[-.].*)?|node:\d+(?:\.\d+)*-bookworm(?:-slim)?)$/;
 const containerImage = (job: Obj) => (isObj(job.container) ? str(job.container.image) : str(job.container));
+
+/** "3G" in bytes, K/M/G/T being powers of base (1024 for numacage, 1000 for ccache). */
+const bytes = (size: string, base: number) => {
+  const m = /^(\d+(?:\.\d+)?)\s*([KMGT]?)/i.exec(size);
+  if (!m) throw new Error(`not a size: ${size}`);
+  return Number(m[1]) * base ** ' KMGT'.indexOf((m[2] || ' ').toUpperCase());
+};
+
+/** The CCACHE_MAXSIZE of a `ccache --cleanup` (or -c) in a script, with its CCACHE_DIR under the numacage cache. */
+function ccacheTrim(script: string): string | undefined {
+  for (const words of simpleCommands(script)) {
+    if (words[0] !== 'ccache' || !words.some((w) => w === '--cleanup' || w === '-c')) continue;
+    const line = script.split('\n').find((l) => /\bccache (--cleanup|-c)\b/.test(l)) ?? '';
+    if (/CCACHE_DIR=\S*(numacage|NUMACAGE_CACHE)\S*\/ccache/.test(line)) return /CCACHE_MAXSIZE=(\S+)/.exec(line)?.[1];
+  }
+  return undefined;
+}
+
+/** The GitHub compare job's steps: tonight's download, the baseline's, compare, and the baseline upload. */
+function githubCompare() {
+  const c = github().steps('compare');
+  const find = (pred: (x: Step) => boolean) => c.findIndex(pred);
+  const tonightIndex = find((x) => /^actions\/download-artifact@/.test(x.uses ?? '') && obj(x.with).name === 'merged');
+  const baselineIndex = find((x) => /^dawidd6\/action-download-artifact@/.test(x.uses ?? ''));
+  const compareIndex = find((x) => invocations(x.run ?? '').some((a) => a[0] === 'compare'));
+  const promoteIndex = find((x) => /^actions\/upload-artifact@/.test(x.uses ?? '') && obj(x.with).name === 'baseline');
+  if (tonightIndex < 0 || baselineIndex < 0 || compareIndex < 0) throw new Error(`${GITHUB}: the compare job lacks a step (tonight's download ${tonightIndex}, the baseline's ${baselineIndex}, compare ${compareIndex})`);
+  const compare = c[compareIndex]!;
+  return {
+    tonight: obj(c[tonightIndex]!.with), tonightIndex, baseline: obj(c[baselineIndex]!.with), baselineIndex, compare, compareIndex,
+    args: invocations(compare.run!).find((a) => a[0] === 'compare')!, promote: c[promoteIndex], promoteIndex,
+  };
+}
+
+/*
+ * Stand-ins for running the recipes' shell: node (numacage: compare exits $COMPARE_EXIT, checks
+ * that both directories hold a report, and appends to --markdown; other commands pass), npm (a no-op), curl (the
+ * GitLab package registry, kept in $STUB_STORE), numacage (for docs/ci.md: run adds a new matrix
+ * directory under --out each time; merge refuses a non-empty --out and a shard directory with two
+ * matrix directories, as the CLI does) and date (prints $NIGHT). Each logs its call to $STUB_LOG.
+ */
+const STUBS: Record<string, string> = {
+  node: String.raw`
+echo "node $* $( [ "$2" = compare ] && cat "$3/report.json" 2>/dev/null )" >> "$STUB_LOG"
+[ "$2" = compare ] || exit 0
+[ -f "$3/report.json" ] && [ -f "$4/report.json" ] || { echo "stub: no report.json in $3 or $4" >&2; exit 2; }
+md= prev=
+for a in "$@"; do [ "$prev" = --markdown ] && md=$a; prev=$a; done
+[ -z "$md" ] || echo "(the comparison)" >> "$md"
+exit "$COMPARE_EXIT"`,
+  npm: 'exit 0',
+  curl: String.raw`
+out= wo= up= url= headers=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --output) out=$2; shift 2 ;;
+    --write-out) wo=$2; shift 2 ;;
+    --upload-file) up=$2; shift 2 ;;
+    --header) headers="$headers [$2]"; shift 2 ;;
+    -*) shift ;;
+    *) url=$1; shift ;;
+  esac
+done
+if [ -n "$up" ]; then
+  echo "curl PUT $url$headers" >> "$STUB_LOG"
+  cp "$up" "$STUB_STORE/stored.tar.gz"
+  exit 0
+fi
+echo "curl GET $url$headers" >> "$STUB_LOG"
+if [ -f "$STUB_STORE/stored.tar.gz" ]; then code=200; cp "$STUB_STORE/stored.tar.gz" "$out"; else code=404; echo '{"message":"404 Not Found"}' > "$out"; fi
+[ "$wo" = '%{http_code}' ] && printf '%s' "$code"
+exit 0`,
+  numacage: String.raw`
+echo "numacage $*" >> "$STUB_LOG"
+command=$1; shift
+out= first= second= all=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --out) out=$2; shift 2 ;;
+    --*) shift 2 ;;
+    *) if [ -z "$first" ]; then first=$1; elif [ -z "$second" ]; then second=$1; fi; all="$all $1"; shift ;;
+  esac
+done
+refuse() { echo "REFUSED numacage $command: $1" >> "$STUB_LOG"; echo "$1" >&2; exit 2; }
+case "$command" in
+  run)
+    d="$out/$NIGHT-matrix-$RANDOM$RANDOM"
+    mkdir -p "$d" && echo "{}" > "$d/matrix.json" ;;
+  merge)
+    if [ -e "$out" ] && [ -n "$(ls -A "$out")" ]; then refuse "--out $out is not empty"; fi
+    for s in $all; do
+      n=$(find "$s" -name matrix.json | wc -l)
+      [ "$n" = 1 ] || refuse "$s holds $n matrix directories"
+    done
+    mkdir -p "$out/runs" && echo "merged of night $NIGHT" > "$out/report.json" ;;
+  compare)
+    [ -f "$first/report.json" ] && [ -f "$second/report.json" ] || refuse "no report in $first or $second"
+    echo "compared $(cat "$first/report.json") with $(cat "$second/report.json")" >> "$STUB_LOG"
+    exit "$COMPARE_EXIT" ;;
+esac
+exit 0`,
+  date: 'echo "$NIGHT"',
+};
+
+/** A scratch directory with the stand-ins first on the PATH. */
+function sandbox() {
+  const dir = mkdtempSync(join(tmpdir(), 'numacage-ci-'));
+  const bin = join(dir, '.bin');
+  mkdirSync(bin);
+  for (const [name, body] of Object.entries(STUBS)) {
+    writeFileSync(join(bin, name), `#!/bin/bash\n${body}\n`);
+    chmodSync(join(bin, name), 0o755);
+  }
+  const logFile = join(dir, '.stub.log');
+  writeFileSync(logFile, '');
+  return {
+    dir,
+    /** A report directory holding report.json, whose text names it. */
+    report(path: string, night = 'earlier') {
+      mkdirSync(join(dir, path, 'runs'), { recursive: true });
+      writeFileSync(join(dir, path, 'report.json'), `${path === 'baseline' ? 'baseline' : 'merged'} of ${night}\n`);
+    },
+    bash(args: string[], env: Record<string, string>) {
+      return execa('bash', args, { cwd: dir, reject: false, all: true, stdin: 'ignore', env: { PATH: `${bin}:${process.env.PATH}`, HOME: dir, STUB_LOG: logFile, COMPARE_EXIT: '0', ...env }, extendEnv: false });
+    },
+    log: () => readFileSync(logFile, 'utf8').split('\n').filter(Boolean),
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** Which night the stand-in package registry holds as the baseline. */
+function storedNight(store: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'numacage-ci-peek-'));
+  try {
+    execaSync('tar', ['-xzf', join(store, 'stored.tar.gz'), '-C', dir]);
+    const report = join(dir, 'report.json');
+    if (!existsSync(report)) return `(no report.json at the top of the stored tarball: ${readdirSync(dir).join(', ')})`;
+    return readFileSync(report, 'utf8').replace(/^merged of /, '').trim();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // The scanner and the checker themselves.
@@ -510,6 +656,13 @@ test(`${GITHUB}: nightly schedule, two shards in Debian 12 containers, cache key
     t.regex(str(s[save]!.if), /always\(\)|!\s*cancelled\(\)/, 'the cache is saved after a failed check too');
   }
   t.regex(str(s[gc]!.if), /always\(\)|!\s*cancelled\(\)/, 'gc runs after a failed check too');
+  // The budget: every shard's entries (gc --max-size, binary units) and its ccache (trimmed by ccache, decimal units) under the repository's 10 GB.
+  const gcArgs = invocations(s[gc]!.run!).find((a) => a[0] === 'cache' && a[1] === 'gc')!;
+  const entries = bytes(gcArgs[gcArgs.indexOf('--max-size') + 1]!, 1024);
+  const ccache = ccacheTrim(s[gc]!.run!);
+  t.truthy(ccache, 'ccache is trimmed with the entries (gc does not count it; numacage lets it grow to 5G)');
+  const shards = list(obj(strategy.matrix).shard).length;
+  t.true(shards * (entries + bytes(ccache ?? '5G', 1000)) <= 9e9, `${shards} shards x (${gcArgs[gcArgs.indexOf('--max-size') + 1]} + ccache ${ccache ?? '5G'}) leave room under 10 GB`);
   const runArgs = invocations(s[run]!.run!).find((a) => a[0] === 'run')!;
   t.is(runArgs[runArgs.indexOf('--shard') + 1], '${{matrix.shard}}/${{strategy.job-total}}');
   const out = runArgs[runArgs.indexOf('--out') + 1]!;
@@ -533,16 +686,63 @@ test(`${GITHUB}: nightly schedule, two shards in Debian 12 containers, cache key
   const compare = job('compare');
   t.deepEqual(list(compare.needs), ['merge']);
   t.regex(str(compare.if), /always\(\)|!\s*cancelled\(\)/, 'compare runs when a check failed too');
-  const c = steps('compare');
-  const baseline = c.findIndex((x) => /^dawidd6\/action-download-artifact@/.test(x.uses ?? ''));
-  t.true(baseline >= 0, 'compare fetches the last good night');
-  t.like(obj(c[baseline]!.with), { workflow_conclusion: 'success', name: 'merged', if_no_artifact_found: 'warn' });
-  const comparing = c.findIndex((x) => invocations(x.run ?? '').some((a) => a[0] === 'compare'));
-  t.true(comparing > baseline);
-  const compareArgs = invocations(c[comparing]!.run!).find((a) => a[0] === 'compare')!;
-  t.is(compareArgs[compareArgs.indexOf('--markdown') + 1], '$GITHUB_STEP_SUMMARY');
-  t.regex(c[comparing]!.run!, /exit 0/, 'no baseline yet: says so and passes');
-  t.true(obj(doc.permissions).actions === 'read', 'actions: read, to list earlier runs');
+  t.true(obj(doc.permissions).actions === 'read', 'actions: read, to list earlier runs and their artifacts');
+  const g = githubCompare();
+  t.like(g.baseline, { workflow_conclusion: '', name: 'baseline', search_artifacts: true, if_no_artifact_found: 'warn' }, 'the newest baseline artifact, from a run of any conclusion');
+  t.regex(str(g.baseline.branch), /github\.event\.repository\.default_branch\s*\|\|\s*github\.ref_name/, 'the default branch, also on a schedule (whose event has no repository)');
+  t.true(g.compareIndex > g.baselineIndex && g.compareIndex > g.tonightIndex, 'both reports are downloaded before compare');
+  t.is(g.args[g.args.indexOf('--markdown') + 1], '$GITHUB_STEP_SUMMARY');
+  t.deepEqual(g.args.filter((a, i) => !a.startsWith('-') && !g.args[i - 1]?.startsWith('--')).slice(1), [str(g.baseline.path), str(g.tonight.path)], 'compare BASELINE NEW: the two downloads');
+  t.truthy(g.promote, 'a step uploads tonight as the baseline');
+  t.true(g.promoteIndex > g.compareIndex, 'after compare');
+  t.truthy(g.compare.id, 'the compare step has an id, for its output');
+  t.regex(str(g.promote?.if), new RegExp(`steps\\.${g.compare.id}\\.outputs\\.promote == 'true'`), 'the upload follows the compare step\'s decision');
+  t.regex(str(g.promote?.if), /!\s*cancelled\(\)|always\(\)/, 'and runs although compare failed (an accepted regression)');
+  t.like(obj(g.promote?.with), { name: 'baseline', path: str(g.tonight.path), 'retention-days': 90 });
+  const inputs = obj(obj(obj(doc.on).workflow_dispatch).inputs);
+  t.is(obj(inputs.accept_baseline).type, 'boolean', 'workflow_dispatch input accept_baseline');
+});
+
+test(`${GITHUB}: the compare step promotes tonight when compare passes, when there is no baseline, or when accepted, on the default branch only; it exits with compare's status`, async (t) => {
+  const { compare } = githubCompare();
+  const script = compare.run!;
+  t.false(script.includes('${{'), 'no expression inside the script: values come through env');
+  const env = (accept: boolean) =>
+    Object.fromEntries(Object.entries(obj(compare.env)).map(([k, v]) => {
+      const e = str(v);
+      if (/inputs\.accept_baseline/.test(e)) return [k, String(accept)];
+      if (/default_branch/.test(e)) return [k, 'main'];
+      throw new Error(`${k}: ${e} is not an expression this test knows`);
+    }));
+  const cases: { name: string; baseline: boolean; status?: number; accept?: boolean; branch?: string; exit: number; promote: boolean }[] = [
+    { name: 'first night', baseline: false, exit: 0, promote: true },
+    { name: 'no regression', baseline: true, status: 0, exit: 0, promote: true },
+    { name: 'a regression', baseline: true, status: 1, exit: 1, promote: false },
+    { name: 'a regression, accepted', baseline: true, status: 1, accept: true, exit: 1, promote: true },
+    { name: 'an unreadable baseline, accepted', baseline: true, status: 2, accept: true, exit: 2, promote: true },
+    { name: 'a crash of compare, accepted', baseline: true, status: 70, accept: true, exit: 70, promote: false },
+    { name: 'another branch', baseline: true, status: 0, branch: 'topic', exit: 0, promote: false },
+    { name: 'another branch, accepted', baseline: true, status: 1, accept: true, branch: 'topic', exit: 1, promote: false },
+  ];
+  for (const c of cases) {
+    const box = sandbox();
+    try {
+      box.report('merged');
+      if (c.baseline) box.report('baseline');
+      const output = join(box.dir, 'github-output');
+      const summary = join(box.dir, 'step-summary');
+      writeFileSync(output, '');
+      const r = await box.bash(['--noprofile', '--norc', '-eo', 'pipefail', '-c', script], {
+        ...env(c.accept ?? false),
+        GITHUB_REF_NAME: c.branch ?? 'main', GITHUB_OUTPUT: output, GITHUB_STEP_SUMMARY: summary, COMPARE_EXIT: String(c.status ?? 0),
+      });
+      t.is(r.exitCode, c.exit, `${c.name}: exit ${r.exitCode}\n${r.all}`);
+      t.is(/^promote=true$/m.test(readFileSync(output, 'utf8')), c.promote, `${c.name}: promote`);
+      t.is(box.log().some((l) => l.startsWith('node dist/src/cli/main.js compare baseline merged')), c.baseline, `${c.name}: compare ran`);
+    } finally {
+      box.remove();
+    }
+  }
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -575,6 +775,7 @@ test(`${GITLAB}: schedule rule, parallel: 2 as the shard, cache keyed on kernel 
   t.regex(str(obj(doc.variables).NUMACAGE_CACHE), /^\$CI_PROJECT_DIR\//, 'the cache dir is inside the project, where GitLab caches');
   t.true(list(cache.paths).some((p) => str(obj(doc.variables).NUMACAGE_CACHE).endsWith(`/${str(p).replace(/\/$/, '')}`)), 'the cached path is $NUMACAGE_CACHE');
   t.true(list(shard.after_script).flatMap((x) => invocations(str(x))).some((a) => a[0] === 'cache' && a[1] === 'gc'), 'cache gc in after_script: after a failure too, before the cache is saved');
+  t.truthy(ccacheTrim(list(shard.after_script).map(str).join('\n')), 'ccache is trimmed in after_script too');
 
   const needs = (j: Obj) => list(j.needs).map((n) => (isObj(n) ? str(n.job) : str(n)));
   const whenAlways = (j: Obj) => list(j.rules).every((r) => obj(r).when === 'always');
@@ -586,12 +787,64 @@ test(`${GITLAB}: schedule rule, parallel: 2 as the shard, cache keyed on kernel 
   t.deepEqual(needs(jobs.compare!), ['merge']);
   t.true(whenAlways(jobs.compare!), 'compare runs when a check failed too');
   const compareScript = scriptsOf(jobs.compare!).join('\n');
-  t.true(compareScript.includes('$CI_API_V4_URL/projects/$CI_PROJECT_ID/jobs/artifacts/$CI_DEFAULT_BRANCH/download?job=merge'), 'the baseline comes from the last successful merge job');
-  t.regex(compareScript, /CI_JOB_TOKEN/);
-  t.regex(compareScript, /exit 0/, 'no baseline yet: says so and passes');
+  t.regex(str(obj(jobs.compare!.variables).BASELINE_URL), /^\$CI_API_V4_URL\/projects\/\$CI_PROJECT_ID\/packages\/generic\//, 'the baseline is a generic package of the project');
+  t.regex(compareScript, /JOB-TOKEN: \$CI_JOB_TOKEN/);
   const compareArgs = scriptsOf(jobs.compare!).flatMap(invocations).find((a) => a[0] === 'compare')!;
   const markdown = compareArgs[compareArgs.indexOf('--markdown') + 1]!;
   t.true(list(obj(jobs.compare!.artifacts).paths).includes(markdown), 'the Markdown summary is an artifact');
+  t.true(list(obj(jobs.merge!.artifacts).paths).includes(`${compareArgs[2]}/`), 'compare NEW is the merge job\'s artifact');
+  t.regex(str(obj(obj(doc.variables).NUMACAGE_ACCEPT_BASELINE).value ?? obj(doc.variables).NUMACAGE_ACCEPT_BASELINE), /^0?$/, 'NUMACAGE_ACCEPT_BASELINE is off unless a pipeline sets it');
+});
+
+test(`${GITLAB}: the compare job keeps the baseline in the package registry: promoted when compare passes, when there is none, or when accepted, on the default branch only`, async (t) => {
+  const { doc, jobs, scriptsOf } = gitlab();
+  const job = jobs.compare!;
+  const value = (v: unknown) => (isObj(v) ? str(v.value) : str(v));
+  // GitLab runs the script lines in one bash with errexit and pipefail; variables come first (the pipeline's win).
+  const exports = (pipeline: Record<string, string>) =>
+    Object.entries({ ...Object.fromEntries(Object.entries(obj(doc.variables)).map(([k, v]) => [k, value(v)])), ...Object.fromEntries(Object.entries(obj(job.variables)).map(([k, v]) => [k, value(v)])), ...pipeline })
+      .map(([k, v]) => `export ${k}="${v.replace(/["\\`]/g, '\\$&')}"`);
+  const script = (pipeline: Record<string, string>) => ['set -eo pipefail', ...exports(pipeline), ...scriptsOf(job)].join('\n');
+  const ci = { CI_API_V4_URL: 'https://gitlab.example/api/v4', CI_PROJECT_ID: '42', CI_JOB_TOKEN: 'job-token', CI_DEFAULT_BRANCH: 'main' };
+  const store = mkdtempSync(join(tmpdir(), 'numacage-ci-store-'));
+  try {
+    const night = async (name: string, o: { status?: number; accept?: boolean; branch?: string; exit: number; promote: boolean; baseline: boolean }) => {
+      const box = sandbox();
+      try {
+        box.report('merged', name);
+        const pipeline: Record<string, string> = o.accept ? { NUMACAGE_ACCEPT_BASELINE: '1' } : {};
+        const before = existsSync(join(store, 'stored.tar.gz')) ? storedNight(store) : undefined;
+        const r = await box.bash(['-c', script(pipeline)], { ...ci, CI_COMMIT_BRANCH: o.branch ?? 'main', CI_COMMIT_REF_NAME: o.branch ?? 'main', COMPARE_EXIT: String(o.status ?? 0), STUB_STORE: store });
+        t.is(r.exitCode, o.exit, `${name}: exit ${r.exitCode}\n${r.all}`);
+        const log = box.log();
+        const puts = log.filter((l) => l.startsWith('curl PUT'));
+        t.is(puts.length, o.promote ? 1 : 0, `${name}: uploaded as the baseline\n${log.join('\n')}`);
+        for (const l of log.filter((x) => x.startsWith('curl'))) {
+          t.true(l.includes(`${ci.CI_API_V4_URL}/projects/${ci.CI_PROJECT_ID}/packages/generic/`), `${name}: ${l}`);
+          t.true(l.includes('JOB-TOKEN: job-token'), `${name}: the job token is sent: ${l}`);
+        }
+        const compared = log.find((l) => l.startsWith('node dist/src/cli/main.js compare'));
+        t.is(compared !== undefined, o.baseline, `${name}: compare ran`);
+        if (compared) t.true(compared.includes(`merged of ${before}`), `${name}: the baseline compared is the one stored before (${before}): ${compared}`);
+        t.true(existsSync(join(box.dir, 'compare.md')), `${name}: compare.md is written`);
+      } finally {
+        box.remove();
+      }
+    };
+    await night('night 1', { baseline: false, exit: 0, promote: true });
+    await night('night 2', { baseline: true, status: 0, exit: 0, promote: true });
+    t.is(storedNight(store), 'night 2', 'a promotion replaces the baseline');
+    await night('night 3', { baseline: true, status: 1, exit: 1, promote: false });
+    t.is(storedNight(store), 'night 2', 'a regression does not');
+    await night('night 4', { baseline: true, status: 1, accept: true, exit: 1, promote: true });
+    t.is(storedNight(store), 'night 4', 'an accepted regression does');
+    await night('night 5', { baseline: true, status: 70, accept: true, exit: 70, promote: false });
+    await night('night 6', { baseline: true, status: 0, branch: 'topic', exit: 0, promote: false });
+    await night('night 7', { baseline: true, status: 1, accept: true, branch: 'topic', exit: 1, promote: false });
+    t.is(storedNight(store), 'night 4', 'nor one on another branch');
+  } finally {
+    rmSync(store, { recursive: true, force: true });
+  }
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -615,4 +868,29 @@ test(`${DOCS}: every numacage command in its shell blocks exists in the CLI`, as
   const commands = new Set(found.map((a) => commandLine(a).command));
   for (const c of ['run', 'merge', 'compare', 'cache gc']) t.true(commands.has(c), `docs/ci.md shows numacage ${c}`);
   t.deepEqual(problems, []);
+});
+
+test(`${DOCS}: the by-hand nights work night after night, and last-good is replaced only when compare passes`, async (t) => {
+  const block = shellBlocks(read(DOCS)).find((b) => /last-good/.test(b) && invocations(b).some((a) => a[0] === 'merge'));
+  t.truthy(block, 'docs/ci.md has a by-hand night with merge and last-good');
+  const box = sandbox();
+  try {
+    const night = async (date: string, compareExit: number) => {
+      const r = await box.bash(['-c', block!], { NIGHT: date, COMPARE_EXIT: String(compareExit) });
+      t.is(r.exitCode, 0, `${date}: ${r.all}`);
+    };
+    const lastGood = () => readFileSync(join(box.dir, 'last-good', 'report.json'), 'utf8').trim();
+    await night('2026-01-01', 0);
+    t.is(lastGood(), 'merged of night 2026-01-01', 'the first night is the first last-good');
+    await night('2026-01-02', 0);
+    t.is(lastGood(), 'merged of night 2026-01-02', 'a night that passes compare replaces last-good');
+    t.deepEqual(readdirSync(join(box.dir, 'last-good')).sort(), ['report.json', 'runs'], 'replaced, not copied into');
+    await night('2026-01-03', 1);
+    t.is(lastGood(), 'merged of night 2026-01-02', 'a night with a regression does not');
+    const log = box.log();
+    t.deepEqual(log.filter((l) => l.startsWith('REFUSED')), [], 'numacage refused nothing');
+    t.true(log.includes('compared merged of night 2026-01-02 with merged of night 2026-01-03'), 'the third night is compared with the second');
+  } finally {
+    box.remove();
+  }
 });
