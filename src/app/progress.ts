@@ -135,9 +135,9 @@ export class TerminalProgress {
         task: async (_: unknown, sub: Task) => {
           do {
             if (c.stage === s) sub.title = `${c.clock}: ${c.detail}`;
+            if (c.warnings.length) task.output = c.warnings.join('\n');
             await tick();
           } while (!past(s));
-          if (c.warnings.length) task.output = c.warnings.join('\n');
           if (c.details.has(s)) sub.title = `${s}: ${c.details.get(s)}`;
           if (!c.finished && c.stage === s) return sub.skip(`${s}: stopped`);
           if (!c.details.has(s)) return sub.skip(s === 'kernel' && c.details.has('boot') ? "kernel: the image's stock kernel" : `${s}: not reached`);
