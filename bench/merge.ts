@@ -5,7 +5,8 @@
  *   node dist/bench/merge.js [--cells 4,64,256] [--shards 2]
  *
  * The cells are the recorded private-node run (test/fixtures/runs/) under
- * made-up topology names: real report sizes, as many as asked.
+ * made-up topology names: real report sizes, as many as asked, each with a
+ * run directory for merge to copy.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -43,6 +44,13 @@ for (const n of sizes) {
         const dir = join(path, `shard-${s + 1}`);
         await mkdir(dir, { recursive: true });
         const mine = cells.filter((_, i) => i % shards === s);
+        // Each cell's run dir as a run leaves it (merge copies them): a 64 KiB console.log and the reports.
+        for (const cell of mine) {
+          const runDir = join(dir, cell.replace('/', '_'));
+          await mkdir(runDir);
+          await writeFile(join(runDir, 'console.log'), 'x'.repeat(64 * 1024));
+          await writeFile(join(runDir, 'report.json'), JSON.stringify(recorded));
+        }
         const report: MatrixReport = {
           kind: 'numacage-matrix', ok: true, cells, shard: { index: s + 1, count: shards },
           runs: mine.map((cell) => ({ cell, runDir: cell.replace('/', '_'), ok: true, verdict: { ...recorded, cell, topology: cell.split('/')[0]! } })),
