@@ -80,6 +80,9 @@ export function transientName(what: 'staging' | 'removing', key: string): string
   return `.${what}-${key.slice(0, 12)}-${process.pid}-${randomBytes(4).toString('hex')}`;
 }
 
+/** A staging dir or an entry being removed: a transientName, one from before names had a pid, or a kernel tree's `<dir>.staging-<pid>`. */
+export const isTransient = (name: string): boolean => name.startsWith('.staging-') || name.startsWith('.removing-') || /\.staging-\d+$/.test(name);
+
 /** The pid in a transientName or a kernel tree's `<dir>.staging-<pid>`; undefined for a name from before they had one. */
 export function transientPid(name: string): number | undefined {
   const m = /^\.(?:staging|removing)-.*-(\d+)-[0-9a-f]{8}$|\.staging-(\d+)$/.exec(name);

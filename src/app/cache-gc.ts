@@ -5,7 +5,7 @@ import { liveUses } from '../adapters/cache-use.js';
 import { tryLock } from '../adapters/locks.js';
 import type { Logger } from '../log.js';
 import { ConfigError } from '../model/errors.js';
-import { entryId, formatBytes, formatLastUse, scanCache, type CacheEntry } from './cache-ls.js';
+import { DAY_MS, entryId, formatBytes, formatLastUse, scanCache, type CacheEntry } from './cache-ls.js';
 
 export interface GcOptions {
   maxSizeBytes?: number;
@@ -29,7 +29,6 @@ export interface GcResult {
   bytesAfter: number;
 }
 
-const DAY_MS = 24 * 3600_000;
 const UNITS: Record<string, number> = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 };
 
 /** --max-size: bytes, or a number with K, M, G or T (binary: 1G = 1GiB = 1GB = 2^30 bytes), e.g. 20G, 500M, 1.5GiB, 1024. */

@@ -2,7 +2,7 @@ import { ccacheMaxSize } from '../adapters/kernel-builder.js';
 import { lstatSync, readdirSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { transientPid } from '../adapters/cache-dir.js';
+import { isTransient, transientPid } from '../adapters/cache-dir.js';
 import { liveUses } from '../adapters/cache-use.js';
 import { lockHeld } from '../adapters/locks.js';
 import { LAST_USE } from '../adapters/kernel-source.js';
@@ -39,7 +39,7 @@ export interface CacheListing {
 }
 
 const HOUR_MS = 3600_000;
-const DAY_MS = 24 * HOUR_MS;
+export const DAY_MS = 24 * HOUR_MS;
 
 /** Blocks of files hard-linked elsewhere ("dev:ino" to bytes) apart from the rest, so that shared files count once. */
 export interface Usage {
@@ -108,8 +108,6 @@ export class DiskAccount {
     return bytes;
   }
 }
-
-const isTransient = (name: string) => name.startsWith('.staging-') || name.startsWith('.removing-') || /\.staging-\d+$/.test(name);
 
 /** kind/key, or for a staging dir where it is. */
 export const entryId = (e: CacheEntry) => (e.kind === 'staging' ? e.key : `${e.kind}/${e.key}`);

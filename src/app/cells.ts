@@ -9,6 +9,9 @@ export interface Cell<K> {
   guest: number;
 }
 
+/** topology/kernel, #guest when the pair runs several guests. */
+export const cellId = (topology: string, kernelLabel: string, guest?: number): string => `${topology}/${kernelLabel}${guest ? `#${guest}` : ''}`;
+
 /**
  * Every cell of a matrix, topology by topology, kernel by kernel: the order
  * the matrix table shows. topologies are resolved names (a path's topology
@@ -17,7 +20,7 @@ export interface Cell<K> {
 export function matrixCells<K>(topologies: string[], kernels: K[], kernelLabel: (k: K) => string, guests: number): Cell<K>[] {
   const cells = topologies.flatMap((topology) =>
     kernels.flatMap((kernel) =>
-      Array.from({ length: guests }, (_, g) => ({ id: `${topology}/${kernelLabel(kernel)}${guests > 1 ? `#${g + 1}` : ''}`, topology, kernel, guest: g + 1 })),
+      Array.from({ length: guests }, (_, g) => ({ id: cellId(topology, kernelLabel(kernel), guests > 1 ? g + 1 : undefined), topology, kernel, guest: g + 1 })),
     ),
   );
   const seen = new Set<string>();

@@ -2,6 +2,7 @@ import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises
 import { cpus } from 'node:os';
 import { basename, join, relative, resolve } from 'node:path';
 import { InfraError } from '../model/errors.js';
+import type { Topology } from '../model/topology.js';
 import { verdictHolds, type Verdict } from '../model/verdict.js';
 import { renderMatrix } from '../report/matrix.js';
 import { renderHtml } from '../report/html.js';
@@ -11,11 +12,11 @@ import type { MatrixReport } from '../report/matrix-report.js';
 import { onInterrupt } from '../adapters/cleanup.js';
 import { attachFeed, wantsTaskList } from '../log.js';
 import { TerminalProgress } from './progress.js';
-import { matrixCells, shardCells, type Cell, type Shard } from './cells.js';
+import { matrixCells, shardCells, type Shard } from './cells.js';
 import { describeNight, findRegressions, regressed, renderRegressionsMarkdown, renderRegressionsText, type TimeThreshold } from '../report/regressions.js';
 import { cellVerdicts, loadReport } from './reports.js';
 import { resolveTopology } from './resolve.js';
-import { executeRun, prepareRun, runPipeline, timeStamp, type KernelChoice, type PreparedRun, type RunOptions, type RunOutcome } from './run.js';
+import { choiceLabel, executeRun, prepareRun, runPipeline, timeStamp, type KernelChoice, type PreparedRun, type RunOptions, type RunOutcome } from './run.js';
 
 export interface MatrixOptions extends Omit<RunOptions, 'topology' | 'kernel'> {
   topologies: string[];
@@ -57,17 +58,18 @@ export function parallelism(needsMiB: number[], availableMiB: number, maxJobs: n
   return n;
 }
 
-/** The matrix's cells (topology names resolved, so a topology file goes by its name), and this shard's. */
-export async function planCells(opts: Pick<MatrixOptions, 'topologies' | 'kernels' | 'guests' | 'shard'>): Promise<{ all: Cell<KernelChoice>[]; mine: Cell<KernelChoice>[] }> {
-  const names: string[] = [];
-  for (const t of opts.topologies) names.push((await resolveTopology(t)).name);
+/**
+ * The matrix's cells (topology names resolved, so a topology file goes by
+ * its name), this shard's, and each topology by its argument.
+ */
+async function planCells(opts: Pick<MatrixOptions, 'topologies' | 'kernels' | 'guests' | 'shard'>) {
+  const topologies = new Map<string, Topology>();
+  for (const t of opts.topologies) topologies.set(t, await resolveTopology(t));
+  const names = opts.topologies.map((t) => topologies.get(t)!.name);
   const argOf = new Map(names.map((name, i) => [name, opts.topologies[i]!]));
   const all = matrixCells(names, opts.kernels, choiceLabel, opts.guests).map((c) => ({ ...c, topology: argOf.get(c.topology)! }));
-  return { all, mine: opts.shard ? shardCells(all, opts.shard, choiceLabel) : all };
+  return { all, mine: opts.shard ? shardCells(all, opts.shard, choiceLabel) : all, topologies };
 }
-
-/** How a cell names its kernel: --kernel's word (stock, built, built:private-node). */
-const choiceLabel = (k: KernelChoice) => k.label ?? k.kind;
 
 export interface MatrixResult {
   outcomes: RunOutcome[];
@@ -86,13 +88,14 @@ export interface MatrixResult {
 export async function runMatrix(opts: MatrixOptions): Promise<MatrixResult> {
   // A baseline that cannot be read fails now, not after an hour of guests.
   const baseline = opts.baseline && cellVerdicts(loadReport(opts.baseline.path));
-  const { all, mine } = await planCells(opts);
+  const cells = await planCells(opts);
+  const { mine } = cells;
   const progress = wantsTaskList(opts.log) ? new TerminalProgress(mine.map((c) => c.id)) : undefined;
   const detach = progress ? attachFeed(progress) : () => undefined;
   // On SIGINT the terminal is given back (cursor shown, held lines printed) before the cleanups' messages.
   const unregister = progress ? onInterrupt(() => progress.stop()) : () => undefined;
   try {
-    return await runCells(opts, all, mine, baseline, progress);
+    return await runCells(opts, cells, baseline, progress);
   } finally {
     unregister();
     detach();
@@ -100,7 +103,8 @@ export async function runMatrix(opts: MatrixOptions): Promise<MatrixResult> {
   }
 }
 
-async function runCells(opts: MatrixOptions, all: Cell<KernelChoice>[], mine: Cell<KernelChoice>[], baseline: Map<string, Verdict> | undefined, progress?: TerminalProgress): Promise<MatrixResult> {
+async function runCells(opts: MatrixOptions, cells: Awaited<ReturnType<typeof planCells>>, baseline: Map<string, Verdict> | undefined, progress?: TerminalProgress): Promise<MatrixResult> {
+  const { all, mine, topologies } = cells;
   const combos = mine.map((c) => ({ ...opts, topology: c.topology, kernel: c.kernel, cell: c.id, log: opts.log.child({ cell: c.id }) }));
   const finished = (o: RunOutcome) => {
     progress?.finish(o.verdict.cell!, verdictHolds(o.verdict), finishLine(o.verdict));
@@ -122,8 +126,7 @@ async function runCells(opts: MatrixOptions, all: Cell<KernelChoice>[], mine: Ce
     if (cmp) await writeRegressions(outcome.runDir, cmp.markdown, runs);
     return { outcomes: [outcome], text: outcome.text + (cmp?.text ?? ''), ok: verdictHolds(outcome.verdict), regressed: cmp?.regressed ?? false, dir: outcome.runDir };
   }
-  const needs: number[] = [];
-  for (const c of combos) needs.push((await resolveTopology(c.topology)).memoryMiB + QEMU_OVERHEAD_MIB);
+  const needs = combos.map((c) => topologies.get(c.topology)!.memoryMiB + QEMU_OVERHEAD_MIB);
   const jobs = combos.length ? parallelism(needs, await memAvailableMiB(), cpus().length, opts.jobs) : 0;
   const matrixDir = resolve(opts.outDir, `${timeStamp()}-matrix${opts.shard ? `-shard${opts.shard.index}of${opts.shard.count}` : ''}`);
   await mkdir(matrixDir, { recursive: true });

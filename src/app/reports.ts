@@ -6,7 +6,7 @@ import { parseOrThrow } from '../schema/parse.js';
 import { ConfigError } from '../model/errors.js';
 import { verdictHolds, type Verdict } from '../model/verdict.js';
 import type { MatrixReport, MatrixRun } from '../report/matrix-report.js';
-import { kernelLabel } from '../report/matrix.js';
+import { runLabel } from '../report/matrix.js';
 
 /** The runs of one report file, their run directories made absolute. */
 export interface LoadedReport {
@@ -18,7 +18,7 @@ export interface LoadedReport {
 }
 
 /** A run's cell; reports from before cells were recorded go by topology/kernel. */
-export const cellOf = (v: Verdict): string => v.cell ?? `${v.topology}/${kernelLabel(v)}`;
+export const cellOf = (v: Verdict): string => v.cell ?? runLabel(v);
 
 const REPORT_NAMES = ['report.json', 'matrix.json'];
 

@@ -26,6 +26,7 @@ import { resolveSteps, withKselftests, type StepOptions } from '../steps/steps.j
 import { parseKselftestNames } from '../steps/kselftest.js';
 import { ensureKselftests } from '../adapters/kselftest-builder.js';
 import { CheckProgress, runChecks } from './run-checks.js';
+import { cellId } from './cells.js';
 
 export interface RunOptions {
   cacheDir: string;
@@ -53,6 +54,9 @@ export interface RunOptions {
 /** 'stock' boots the image's Debian kernel with its initramfs; 'built' builds (or finds) a kernel and boots its bzImage directly. */
 /** label names the choice in a matrix and in compare (stock, built, built:private-node). */
 export type KernelChoice = ({ kind: 'stock' } | ({ kind: 'built' } & Pick<KernelRequest, 'kernelSrc' | 'kernelRev' | 'patches' | 'fragments'>)) & { label?: string };
+
+/** How a cell and the reports name a kernel: --kernel's word (stock, built, built:private-node), else its kind. */
+export const choiceLabel = (k: KernelChoice): string => k.label ?? k.kind;
 
 export interface BootKernel {
   kind: 'stock' | 'built';
@@ -166,7 +170,7 @@ export async function executeRun(prepared: PreparedRun, opts: RunOptions, t0 = D
   const boot = bootRequest(prepared, log);
   const verdict: Verdict = {
     runId,
-    cell: opts.cell ?? `${topology.name}/${opts.kernel.label ?? opts.kernel.kind}`,
+    cell: opts.cell ?? cellId(topology.name, choiceLabel(opts.kernel)),
     topology: topology.name,
     topologySpec: topology,
     kernel: { kind: kernel.kind, release: kernel.release, path: kernel.vmlinuz, ...(plan.kernelLabel ? { label: plan.kernelLabel } : {}) },

@@ -1,8 +1,6 @@
 import type { SubtestResult, Verdict } from '../model/verdict.js';
+import { esc } from './markup.js';
 
-function esc(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
 
 function subtestInner(st: SubtestResult): string {
   const why = st.reason ? `: ${st.reason}` : '';

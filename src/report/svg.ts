@@ -1,11 +1,8 @@
 /** Small HTML and SVG builders for the HTML report (src/report/html.ts). Pure. */
 
-const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+import { esc } from './markup.js';
 
-/** Escapes text for element content and quoted attribute values. */
-export function esc(s: unknown): string {
-  return String(s).replace(/[&<>"']/g, (c) => ENTITIES[c]!);
-}
+export { esc };
 
 export type Attrs = Record<string, string | number | undefined>;
 
