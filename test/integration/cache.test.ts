@@ -1,19 +1,17 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, openSync, readdirSync, readFileSync, writeSync, closeSync, statSync, truncateSync, utimesSync } from 'node:fs';
+import { openSync, readdirSync, readFileSync, writeSync, closeSync, statSync, truncateSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { dir } from 'tmp-promise';
-import { resolveCacheDir } from '../../src/adapters/cache-dir.js';
+import { aLeanKernel } from '../helpers/cached.js';
 import { numacage } from '../helpers/cli.js';
 
-// A real kernel entry of the user's cache (any will do: the lean kernel is built by the kernel tests),
-// copied with its times into a cache dir of the test's own, then damaged as a disk or a person would.
-function copyOfAKernelEntry(cacheDir: string): { entry: string; key: string } {
-  const kernels = join(resolveCacheDir(), 'kernels');
-  const key = readdirSync(kernels).find((k) => existsSync(join(kernels, k, 'bzImage')) && existsSync(join(kernels, k, 'meta.json')));
-  if (!key) throw new Error(`no built kernel in ${kernels}: run the kernel tests first`);
+// A real kernel entry, taken through the cache API (built when missing: the lean kernel), copied with its
+// times into a cache dir of the test's own, then damaged as a disk or a person would.
+async function copyOfAKernelEntry(cacheDir: string): Promise<{ entry: string; key: string }> {
+  const { dir, key } = await aLeanKernel();
   execFileSync('mkdir', ['-p', join(cacheDir, 'kernels')]);
-  execFileSync('cp', ['-a', join(kernels, key), join(cacheDir, 'kernels', key)]);
+  execFileSync('cp', ['-a', dir, join(cacheDir, 'kernels', key)]);
   return { entry: join(cacheDir, 'kernels', key), key };
 }
 
@@ -21,7 +19,7 @@ test.serial('cache verify: a truncated bzImage, a flipped byte behind an unchang
   const cache = await dir({ unsafeCleanup: true });
   const verify = () => numacage(['--cache-dir', cache.path, 'cache', 'verify']);
 
-  let { entry, key } = copyOfAKernelEntry(cache.path);
+  let { entry, key } = await copyOfAKernelEntry(cache.path);
   let r = await verify();
   t.is(r.exitCode, 0, r.all);
   t.regex(r.stdout, new RegExp(`(ok|recorded) +kernels/${key}`));
@@ -38,7 +36,7 @@ test.serial('cache verify: a truncated bzImage, a flipped byte behind an unchang
   t.regex(r.stdout, new RegExp(`DAMAGED +kernels/${key}: bzImage is ${size - 4096} bytes, ${size} when built; removed`));
   t.deepEqual(readdirSync(join(cache.path, 'kernels')), [], 'the damaged entry is gone, nothing half-removed stays');
 
-  ({ entry, key } = copyOfAKernelEntry(cache.path));
+  ({ entry, key } = await copyOfAKernelEntry(cache.path));
   const before = statSync(join(entry, 'bzImage'));
   const fd = openSync(join(entry, 'bzImage'), 'r+');
   const byte = readFileSync(join(entry, 'bzImage'))[4096]!;

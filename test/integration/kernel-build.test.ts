@@ -5,10 +5,10 @@ import test from 'ava';
 import { dir } from 'tmp-promise';
 import { resolveCacheDir } from '../../src/adapters/cache-dir.js';
 import { projectPath } from '../../src/adapters/project.js';
+import { BANNER, pristineKernelSource } from '../helpers/cached.js';
 import { numacage, onlyRunDir } from '../helpers/cli.js';
 
 // The patched default kernel is built once per cache (about 11 min cold on 2 cores) and reused by every later run.
-const BANNER = projectPath('test/fixtures/patches/banner');
 const cacheDir = resolveCacheDir();
 const GIT_IDENTITY = {
   GIT_AUTHOR_NAME: 'numacage tests', GIT_AUTHOR_EMAIL: 'tests@numacage.invalid', GIT_AUTHOR_DATE: '2026-01-01T00:00:00Z',
@@ -108,9 +108,9 @@ test.serial('--kernel-src: a git tree with uncommitted changes is built as it is
   // so later runs hit the cache) with the banner patch applied but not committed.
   const tmp = await dir({ unsafeCleanup: true });
   const tree = join(tmp.path, 'linux');
-  const pristine = readdirSync(join(cacheDir, 'kernel-src')).find((d) => d.startsWith('debian-') && !d.includes('staging'))!;
+  const pristine = await pristineKernelSource();
   const git = (...args: string[]) => execFileSync('git', ['-C', tree, ...args], { env: { ...process.env, ...GIT_IDENTITY }, stdio: 'pipe', maxBuffer: 1 << 28 });
-  execFileSync('cp', ['-al', join(cacheDir, 'kernel-src', pristine), tree]);
+  execFileSync('cp', ['-al', pristine, tree]);
   git('init', '-q', '-b', 'numacage-test');
   git('add', '-f', '-A');
   git('commit', '-q', '-m', 'linux-source-6.12');
