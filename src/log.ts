@@ -40,11 +40,10 @@ export function attachFeed(f: LogFeed): () => void {
   };
 }
 
-/** JSON lines when asked or when stderr is not a terminal; readable lines otherwise. Logs go to stderr. */
+/** Readable lines (on a terminal and in a CI log alike), JSON lines only when asked (--json). Logs go to stderr. */
 export function createLogger(opts: { json?: boolean; verbose?: boolean } = {}): Logger {
   const level = opts.verbose ? 'debug' : 'info';
-  const json = opts.json ?? !process.stderr.isTTY;
-  if (json) return pino({ level, base: undefined }, pino.destination({ fd: 2, sync: true }));
+  if (opts.json) return pino({ level, base: undefined }, pino.destination({ fd: 2, sync: true }));
   if (opts.verbose) return pino({ level, base: undefined }, { write: (line: string) => process.stderr.write(prettyLine(line)) });
   // Debug records (a kernel build's object count every second) feed the task list; the terminal shows info and up.
   const log = pino({ level: 'debug', base: undefined }, {

@@ -5,6 +5,7 @@ import { loadPatches } from '../adapters/kernel-source.js';
 import { subjectOf } from '../kernel/patches.js';
 import { ConfigError } from '../model/errors.js';
 import type { Verdict } from '../model/verdict.js';
+import { checkInputs } from './preflight.js';
 import { runMatrix } from './matrix.js';
 import { timeStamp, type KernelChoice, type RunOptions } from './run.js';
 import { prepareReproducer } from './repro.js';
@@ -152,6 +153,12 @@ export async function bisectCommand(o: BisectOptions): Promise<BisectOutcome> {
   const overGit = o.good !== undefined || o.bad !== undefined;
   if (overGit && (!o.kernelSrc || !o.good || !o.bad)) throw new ConfigError('bisecting over git needs --kernel-src, --good and --bad');
   if (!overGit && !o.patches) throw new ConfigError('numacage bisect needs --patches SERIES, or --kernel-src with --good and --bad');
+  await checkInputs({
+    cacheDir: o.cacheDir, log: o.log, topologies: [o.topology], image: o.image, reproducer: o.reproducer,
+    builtKernels: overGit
+      ? [o.good!, o.bad!].map((rev) => ({ kernelSrc: o.kernelSrc, kernelRev: rev, fragments: o.fragments }))
+      : [{ kernelSrc: o.kernelSrc, patches: o.patches, fragments: o.fragments }],
+  });
   const dir = resolve(o.outDir, `${timeStamp()}-bisect`);
   await mkdir(dir, { recursive: true });
   const started = Date.now();

@@ -16,6 +16,7 @@ import { matrixCells, shardCells, type Shard } from './cells.js';
 import { describeNight, findRegressions, regressed, renderRegressionsMarkdown, renderRegressionsText, type TimeThreshold } from '../report/regressions.js';
 import { cellVerdicts, loadReport } from './reports.js';
 import { resolveTopology } from './resolve.js';
+import { checkInputs } from './preflight.js';
 import { choiceLabel, executeRun, prepareRun, runPipeline, timeStamp, type KernelChoice, type PreparedRun, type RunOptions, type RunOutcome } from './run.js';
 
 export interface MatrixOptions extends Omit<RunOptions, 'topology' | 'kernel'> {
@@ -86,6 +87,11 @@ export interface MatrixResult {
  * is a plain run directory.
  */
 export async function runMatrix(opts: MatrixOptions): Promise<MatrixResult> {
+  await checkInputs({
+    cacheDir: opts.cacheDir, log: opts.log, topologies: opts.topologies, image: opts.image,
+    builtKernels: opts.kernels.flatMap((k) => (k.kind === 'built' ? [k] : [])), stockKernel: opts.kernels.some((k) => k.kind === 'stock'),
+    kselftests: opts.steps?.kselftests, uploads: opts.steps?.uploads,
+  });
   // A baseline that cannot be read fails now, not after an hour of guests.
   const baseline = opts.baseline && cellVerdicts(loadReport(opts.baseline.path));
   const cells = await planCells(opts);

@@ -9,6 +9,7 @@ import { subjectOf } from '../kernel/patches.js';
 import { DEFAULT_STEP_TIMEOUT_SECONDS } from '../steps/steps.js';
 import { runMatrix } from './matrix.js';
 import { resolveTopology } from './resolve.js';
+import { checkInputs } from './preflight.js';
 import { timeStamp, type RunOptions } from './run.js';
 
 export interface ReproOptions extends Pick<RunOptions, 'cacheDir' | 'outDir' | 'topology' | 'image' | 'accel' | 'init' | 'append' | 'bootTimeoutSeconds' | 'log'> {
@@ -63,8 +64,12 @@ async function gitIdentity(): Promise<string> {
  * the console watched, and reply.txt written for the list.
  */
 export async function reproCommand(o: ReproOptions): Promise<ReproOutcome> {
-  const patches = await loadPatches(o.series);
   if (!o.reproducer && !o.exec.length) throw new ConfigError('numacage repro needs something to run', 'give --reproducer FILE.c|FILE.sh or --exec CMD');
+  await checkInputs({
+    cacheDir: o.cacheDir, log: o.log, topologies: [o.topology], image: o.image, reproducer: o.reproducer,
+    builtKernels: [{ kernelSrc: o.kernelSrc, patches: o.series, fragments: o.fragments }],
+  });
+  const patches = await loadPatches(o.series);
   const mbox = await readFile(resolve(o.series), 'utf8').catch(() => '');
   const base = BASE_COMMIT.exec(mbox)?.[1];
   const topology = await resolveTopology(o.topology);

@@ -154,7 +154,7 @@ async function main(): Promise<number> {
     .scriptName('numacage')
     .usage('$0 <command> [options]\n\nBuild, boot and probe kernels in QEMU guests with declared NUMA topologies.')
     .option('cache-dir', { type: 'string', describe: 'cache root (default $NUMACAGE_CACHE or ~/.cache/numacage)' })
-    .option('json', { type: 'boolean', describe: 'log JSON lines (default when stderr is not a terminal)' })
+    .option('json', { type: 'boolean', describe: 'log pino JSON lines on stderr instead of readable lines (for a program to read)' })
     .option('verbose', { alias: 'v', type: 'boolean', describe: 'debug logging' })
     .command('doctor', 'check host prerequisites and whether KVM really works', (y) =>
       y.option('install', { type: 'boolean', default: false, describe: 'install missing Debian packages with apt-get' })

@@ -45,3 +45,14 @@ export function parseKselftestNames(specs: string[]): KselftestName[] {
   });
   return out.filter((x, i) => out.findIndex((y) => y.collection === x.collection && y.program === x.program) === i);
 }
+
+/**
+ * Whether a source tree (its file paths) has what `make PROGRAM` in the
+ * collection needs: the collection's Makefile and PROGRAM.c (x86 builds
+ * PROGRAM_32 and PROGRAM_64 from PROGRAM.c). Pure.
+ */
+export function kselftestSourceKnown(n: KselftestName, files: ReadonlySet<string>): boolean {
+  const dir = `tools/testing/selftests/${n.collection}`;
+  const stem = n.program.replace(/_(32|64)$/, '');
+  return files.has(`${dir}/Makefile`) && [n.program, stem].some((p) => files.has(`${dir}/${p}.c`));
+}

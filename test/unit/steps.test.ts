@@ -1,5 +1,5 @@
 import test from 'ava';
-import { parseKselftestNames } from '../../src/steps/kselftest.js';
+import { kselftestSourceKnown, MM_CATEGORIES, parseKselftestNames } from '../../src/steps/kselftest.js';
 import { parseTap } from '../../src/steps/tap.js';
 import { judgeStep, kselftestSteps, lackNote, parseUpload, resolveSteps, withKselftests, type TestStep } from '../../src/steps/steps.js';
 import { ConfigError } from '../../src/model/errors.js';
@@ -83,4 +83,21 @@ test('a skip for want of CPUs or nodes says what the topology gave and how to gi
   t.regex(lackNote(numa, { cpus: 2, nodes: 1 })!, /for want of CPUs or nodes \("exit 4; SKIP need at least 2 NUMA nodes.*this topology has 2 CPUs on 1 nodes/);
   const ksm = judgeStep({ ...step, skipExitCode: 4 }, run(fixture('steps', 'ksm_functional_tests.out'), 0), [], 'o');
   t.is(lackNote(ksm, { cpus: 2, nodes: 2 }), undefined, '"__NR_userfaultfd failed" is no lack of CPUs');
+});
+
+// The real file list of Debian's linux-source-6.12 selftests (test/fixtures/kselftest/README.md).
+const selftests = new Set(fixture('kselftest/selftests-6.12.118.txt').split('\n').filter(Boolean));
+
+test('kselftest names are checked against the source: a program needs its collection\'s Makefile and PROGRAM.c', (t) => {
+  const known = (name: string) => kselftestSourceKnown(parseKselftestNames([name])[0]!, selftests);
+  t.true(known('mm/ksm_functional_tests'));
+  t.true(known('x86/sigreturn_64'), 'x86 builds PROGRAM_64 from PROGRAM.c');
+  t.false(known('mm/ksm_functional_test'), 'a typo');
+  t.false(known('mn/ksm_functional_tests'), 'no such collection');
+  t.false(known('mm/run_vmtests'), 'a script is no program to build');
+});
+
+test('every program of every mm:CATEGORY exists in 6.12\'s selftests', (t) => {
+  for (const [category, programs] of Object.entries(MM_CATEGORIES))
+    for (const program of programs) t.true(kselftestSourceKnown({ collection: 'mm', program }, selftests), `mm:${category} → ${program}`);
 });
