@@ -9,9 +9,9 @@
  * systemd: Debian's systemd as init, QEMU start to the first SSH session.
  */
 import { withDir } from 'tmp-promise';
-import { bootGuest } from '../src/app/boot-guest.js';
+import { bootGuest } from '../src/guest/boot.js';
 import type { InitMode } from '../src/plan/run-plan.js';
-import { bootRequest, prepareRun, type KernelChoice, type RunOptions } from '../src/app/run.js';
+import { bootRequest, prepareRun, type KernelChoice, type RunOptions } from '../src/run/run.js';
 import { resolveCacheDir } from '../src/adapters/cache-dir.js';
 import { DEFAULT_FRAGMENTS } from '../src/adapters/kernel-builder.js';
 import { BootFailure } from '../src/guest/boot-failure.js';

@@ -12,9 +12,9 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { withDir } from 'tmp-promise';
 import { projectPath } from '../src/adapters/project.js';
-import { compareCommand } from '../src/app/compare.js';
-import { mergeCommand } from '../src/app/merge.js';
-import { loadReport } from '../src/app/reports.js';
+import { compareCommand } from '../src/matrix/compare.js';
+import { mergeCommand } from '../src/matrix/merge.js';
+import { loadReport } from '../src/matrix/reports.js';
 import type { Verdict } from '../src/model/verdict.js';
 import type { MatrixReport } from '../src/report/matrix-report.js';
 

@@ -17,7 +17,7 @@ export function prettyLine(json: string): string {
   return `${time} ${tag ? `${tag.toUpperCase()} ` : ''}${rec.msg ?? ''}${extra ? `  ${extra}` : ''}\n`;
 }
 
-/** Takes the log records while a live task list shows the run (app/progress.ts). */
+/** Takes the log records while a live task list shows the run (matrix/progress.ts). */
 export interface LogFeed {
   feed(record: Record<string, unknown> & { level: number }): void;
 }

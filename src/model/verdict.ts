@@ -54,7 +54,7 @@ export interface BootFailureReport {
 
 export interface Verdict {
   runId: string;
-  /** The matrix cell this run is: topology/kernel, #guest when a pair runs several guests (src/app/cells.ts). */
+  /** The matrix cell this run is: topology/kernel, #guest when a pair runs several guests (src/matrix/cells.ts). */
   cell?: string;
   topology: string;
   /** The resolved topology the guest booted with (absent in reports from before it was recorded). */

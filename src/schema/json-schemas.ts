@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { projectPath } from '../adapters/project.js';
-import { RunConfigFile } from '../app/run-config.js';
+import { RunConfigFile } from '../run/config.js';
 import { RecipeFile } from '../image/recipe.js';
 import { TopologyFile } from '../topology/schema.js';
 

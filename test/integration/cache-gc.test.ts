@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, utimesSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import test from 'ava';
 import { dir } from 'tmp-promise';
-import { listCache } from '../../src/app/cache-ls.js';
+import { listCache } from '../../src/cache/ls.js';
 import { aLeanKernel, BANNER, MBIND_WARN, theImage, theProbe, userCache } from '../helpers/cached.js';
 import { numacage } from '../helpers/cli.js';
 

@@ -7,7 +7,7 @@ import { MBIND_WARN, pristineKernelSource, userCache } from '../helpers/cached.j
 import { numacage } from '../helpers/cli.js';
 
 // Every input of run, repro and bisect is checked before the first build, boot or download, and every
-// problem is named at once (src/app/preflight.ts). On an empty cache dir a cold image build alone takes
+// problem is named at once (src/run/preflight.ts). On an empty cache dir a cold image build alone takes
 // minutes, so a refusal that comes after one cannot pass the bound below; the figure itself is logged.
 const REPRO_C = projectPath('test/fixtures/series/mbind-warn/repro.c');
 

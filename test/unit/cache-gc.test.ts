@@ -8,8 +8,8 @@ import { withDir } from 'tmp-promise';
 import { ContentStore, manifestOf } from '../../src/adapters/cache-dir.js';
 import { WorkTree, type ResolvedSource } from '../../src/adapters/kernel-source.js';
 import { withLock } from '../../src/adapters/locks.js';
-import { gcCache, parseDays, parseSize, renderGc } from '../../src/app/cache-gc.js';
-import { listCache, renderCacheList } from '../../src/app/cache-ls.js';
+import { gcCache, parseDays, parseSize, renderGc } from '../../src/cache/gc.js';
+import { listCache, renderCacheList } from '../../src/cache/ls.js';
 import { silentLogger } from '../../src/log.js';
 import { ConfigError } from '../../src/model/errors.js';
 

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { resolveTopology } from '../../src/app/resolve.js';
+import { resolveTopology } from '../../src/run/resolve.js';
 import type { Verdict } from '../../src/model/verdict.js';
 import { findPlacements, renderHtml, type HtmlRun } from '../../src/report/html.js';
 import { runLabel } from '../../src/report/matrix.js';

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import test from 'ava';
 import { fc, testProp } from '@fast-check/ava';
 import { projectPath } from '../../src/adapters/project.js';
-import { matrixCells, parseShard, shardCells } from '../../src/app/cells.js';
-import { mergeReports } from '../../src/app/merge.js';
-import { cellVerdicts, loadReport, type LoadedReport } from '../../src/app/reports.js';
+import { matrixCells, parseShard, shardCells } from '../../src/matrix/cells.js';
+import { mergeReports } from '../../src/matrix/merge.js';
+import { cellVerdicts, loadReport, type LoadedReport } from '../../src/matrix/reports.js';
 import { ConfigError } from '../../src/model/errors.js';
 import { findRegressions, regressed, renderRegressionsMarkdown, renderRegressionsText } from '../../src/report/regressions.js';
 
@@ -115,7 +115,7 @@ test('regressions: a cell or check gone from the new report is a regression; a n
 
 test('regressions: a guest that stops booting is one row, not one per check; timings of another accelerator are not compared', (t) => {
   const lean = loadReport(runs(LEAN)).runs[0]!.verdict;
-  // As numacage reports a boot failure: every selected check not-run (src/app/run.ts).
+  // As numacage reports a boot failure: every selected check not-run (src/run/run.ts).
   const noBoot = { ...lean, bootFailure: { reason: 'boot-hang', message: 'console silent for 60 s', consoleTail: [] }, checks: lean.checks.map((c) => ({ ...c, outcome: 'not-run' as const })) };
   const r = findRegressions(new Map([['c', lean]]), new Map([['c', noBoot]]));
   t.deepEqual(r.newlyFailing.map((c) => c.check), ['boot']);

@@ -1,6 +1,6 @@
 import { fc, testProp } from '@fast-check/ava';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { RunConfigFile, parseRunConfig } from '../../src/app/run-config.js';
+import { RunConfigFile, parseRunConfig } from '../../src/run/config.js';
 import { CrashScanner } from '../../src/console/crash-scanner.js';
 import { RecipeFile, parseRecipe } from '../../src/image/recipe.js';
 import { ConfigError } from '../../src/model/errors.js';

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { badBecause } from '../../src/app/bisect.js';
+import { badBecause } from '../../src/investigate/bisect.js';
 import type { Verdict } from '../../src/model/verdict.js';
 import { renderReply, reproduced, wrap, wrapCommand, REPLY_WIDTH } from '../../src/report/reply.js';
 

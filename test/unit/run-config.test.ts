@@ -1,5 +1,5 @@
 import test from 'ava';
-import { parseRunConfig } from '../../src/app/run-config.js';
+import { parseRunConfig } from '../../src/run/config.js';
 import { ConfigError } from '../../src/model/errors.js';
 
 test('a run config maps to flags; the kernel section to --kernel-src, --patches, --kconfig; paths are relative to the file', (t) => {

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import test from 'ava';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { projectPath } from '../../src/adapters/project.js';
-import { parseRunConfig } from '../../src/app/run-config.js';
+import { parseRunConfig } from '../../src/run/config.js';
 import { parseRecipe } from '../../src/image/recipe.js';
 import { JSON_SCHEMA_FILES, jsonSchemaPath, renderJsonSchema } from '../../src/schema/json-schemas.js';
 import { parseTopology } from '../../src/topology/parse.js';

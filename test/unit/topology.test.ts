@@ -122,7 +122,7 @@ test('hot-plugged nodes: no CPUs, 128 MiB blocks, not every node; HMAT on all no
 });
 
 test('parallel guests: as many as fit in memory and CPUs; an explicit --jobs that does not fit is refused', async (t) => {
-  const { parallelism } = await import('../../src/app/matrix.js');
+  const { parallelism } = await import('../../src/matrix/matrix.js');
   t.is(parallelism([3456, 3456, 3456], 24000, 2), 2);
   t.is(parallelism([3456, 3456, 3456], 8000, 8), 2);
   t.is(parallelism([3456], 24000, 2), 1);

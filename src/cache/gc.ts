@@ -5,7 +5,7 @@ import { liveUses } from '../adapters/cache-use.js';
 import { tryLock } from '../adapters/locks.js';
 import type { Logger } from '../log.js';
 import { ConfigError } from '../model/errors.js';
-import { DAY_MS, entryId, formatBytes, formatLastUse, scanCache, type CacheEntry } from './cache-ls.js';
+import { DAY_MS, entryId, formatBytes, formatLastUse, scanCache, type CacheEntry } from './ls.js';
 
 export interface GcOptions {
   maxSizeBytes?: number;

@@ -1,12 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { ConfigError, ExitCode } from '../model/errors.js';
-import { SshSession } from '../guest/ssh.js';
+import { SshSession } from './ssh.js';
 import { onInterrupt } from '../adapters/cleanup.js';
-import { bootGuest } from './boot-guest.js';
-import { listGuests, registerGuest } from './guest-registry.js';
-import { bootRequest, prepareRun, type RunOptions } from './run.js';
-import { BootFailure } from '../guest/boot-failure.js';
+import { bootGuest } from './boot.js';
+import { listGuests, registerGuest } from './registry.js';
+import { bootRequest, prepareRun, type RunOptions } from '../run/run.js';
+import { BootFailure } from './boot-failure.js';
 
 /** `numacage boot`: boots a guest, says how to reach it, and keeps it up until Ctrl-C or until it powers off. */
 export async function bootGuestCommand(opts: RunOptions): Promise<number> {

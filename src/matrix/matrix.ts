@@ -15,9 +15,9 @@ import { TerminalProgress } from './progress.js';
 import { matrixCells, shardCells, type Shard } from './cells.js';
 import { describeNight, findRegressions, regressed, renderRegressionsMarkdown, renderRegressionsText, type TimeThreshold } from '../report/regressions.js';
 import { cellVerdicts, loadReport } from './reports.js';
-import { resolveTopology } from './resolve.js';
-import { checkInputs } from './preflight.js';
-import { choiceLabel, executeRun, prepareRun, runPipeline, timeStamp, type KernelChoice, type PreparedRun, type RunOptions, type RunOutcome } from './run.js';
+import { resolveTopology } from '../run/resolve.js';
+import { checkInputs } from '../run/preflight.js';
+import { choiceLabel, executeRun, prepareRun, runPipeline, timeStamp, type KernelChoice, type PreparedRun, type RunOptions, type RunOutcome } from '../run/run.js';
 
 export interface MatrixOptions extends Omit<RunOptions, 'topology' | 'kernel'> {
   topologies: string[];

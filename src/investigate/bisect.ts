@@ -5,9 +5,9 @@ import { loadPatches } from '../adapters/kernel-source.js';
 import { subjectOf } from '../kernel/patches.js';
 import { ConfigError } from '../model/errors.js';
 import type { Verdict } from '../model/verdict.js';
-import { checkInputs } from './preflight.js';
-import { runMatrix } from './matrix.js';
-import { timeStamp, type KernelChoice, type RunOptions } from './run.js';
+import { checkInputs } from '../run/preflight.js';
+import { runMatrix } from '../matrix/matrix.js';
+import { timeStamp, type KernelChoice, type RunOptions } from '../run/run.js';
 import { prepareReproducer } from './repro.js';
 import type { StepOptions } from '../steps/steps.js';
 

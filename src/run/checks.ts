@@ -10,7 +10,7 @@ import { detectProfile, nodeRoles, type ProfileEvidence } from '../invariants/pr
 import { invariant } from '../invariants/registry.js';
 import { GUEST_PROBE_PATH } from '../invariants/shell.js';
 import { isHostStep, ProbeError, usesProbe, type GuestStep, type HostAccess, type ProbeContext, type Step } from '../invariants/spec.js';
-import type { Guest } from './boot-guest.js';
+import type { Guest } from '../guest/boot.js';
 import { SshTransportError } from '../guest/ssh.js';
 import { stepNotRun, type TestStep } from '../steps/steps.js';
 

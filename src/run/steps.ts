@@ -9,8 +9,8 @@ import type { CheckResult } from '../model/verdict.js';
 import { shellQuote } from '../invariants/shell.js';
 import { judgeStep, KSELFTESTS_SLOT, lackNote, stepNotRun, type Upload } from '../steps/steps.js';
 import type { Topology } from '../model/topology.js';
-import type { Guest } from './boot-guest.js';
-import { message, qemuGone, type CheckProgress } from './run-checks.js';
+import type { Guest } from '../guest/boot.js';
+import { message, qemuGone, type CheckProgress } from './checks.js';
 
 /** The console trails a syscall's WARNING by a moment (a serial line at TCG speed); wait before closing a step's window. */
 const CONSOLE_SETTLE_MS = 300;

@@ -6,7 +6,7 @@ import { ConfigError } from '../model/errors.js';
 import type { MatrixReport, MatrixRun } from '../report/matrix-report.js';
 import { writeMatrixOutputs } from './matrix.js';
 import { findReports, loadReport, type LoadedReport } from './reports.js';
-import { timeStamp } from './run.js';
+import { timeStamp } from '../run/run.js';
 
 /**
  * The runs of several shards (or runs) as one matrix, checked: every shard

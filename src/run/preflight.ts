@@ -8,7 +8,7 @@ import { ConfigError } from '../model/errors.js';
 import { touchedFiles } from '../kernel/patches.js';
 import { kselftestSourceKnown, parseKselftestNames } from '../steps/kselftest.js';
 import { parseUpload } from '../steps/steps.js';
-import { assertUploadsExist } from './run-steps.js';
+import { assertUploadsExist } from './steps.js';
 import { resolveTopology } from './resolve.js';
 
 /** Everything run, repro and bisect are given, to be checked before the first build, boot or download. */

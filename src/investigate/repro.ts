@@ -7,10 +7,10 @@ import type { Verdict } from '../model/verdict.js';
 import { renderReply, reproduced } from '../report/reply.js';
 import { subjectOf } from '../kernel/patches.js';
 import { DEFAULT_STEP_TIMEOUT_SECONDS } from '../steps/steps.js';
-import { runMatrix } from './matrix.js';
-import { resolveTopology } from './resolve.js';
-import { checkInputs } from './preflight.js';
-import { timeStamp, type RunOptions } from './run.js';
+import { runMatrix } from '../matrix/matrix.js';
+import { resolveTopology } from '../run/resolve.js';
+import { checkInputs } from '../run/preflight.js';
+import { timeStamp, type RunOptions } from '../run/run.js';
 
 export interface ReproOptions extends Pick<RunOptions, 'cacheDir' | 'outDir' | 'topology' | 'image' | 'accel' | 'init' | 'append' | 'bootTimeoutSeconds' | 'log'> {
   /** An mbox (or anything --patches takes). */

@@ -16,17 +16,17 @@ import { renderHtml } from '../report/html.js';
 import { renderJunit } from '../report/junit.js';
 import { renderKtap } from '../report/ktap.js';
 import { renderText } from '../report/text.js';
-import { bootGuest, type BootRequest, type Guest } from './boot-guest.js';
+import { bootGuest, type BootRequest, type Guest } from '../guest/boot.js';
 import { planRun, type InitMode, type PlanOptions, type RunPlan } from '../plan/run-plan.js';
 import type { Topology } from '../model/topology.js';
 import { ensureProbeBinary } from '../adapters/probe-binary.js';
 import { resolveTopology } from './resolve.js';
-import { assertUploadsExist, runSteps } from './run-steps.js';
+import { assertUploadsExist, runSteps } from './steps.js';
 import { resolveSteps, withKselftests, type StepOptions } from '../steps/steps.js';
 import { parseKselftestNames } from '../steps/kselftest.js';
 import { ensureKselftests } from '../adapters/kselftest-builder.js';
-import { CheckProgress, runChecks } from './run-checks.js';
-import { cellId } from './cells.js';
+import { CheckProgress, runChecks } from './checks.js';
+import { cellId } from '../matrix/cells.js';
 
 export interface RunOptions {
   cacheDir: string;
@@ -44,7 +44,7 @@ export interface RunOptions {
   invariants: string[];
   keep: boolean;
   kernel: KernelChoice;
-  /** The matrix cell this run is (src/app/cells.ts); a lone run is its topology/kernel. */
+  /** The matrix cell this run is (src/matrix/cells.ts); a lone run is its topology/kernel. */
   cell?: string;
   /** --exec, --upload, --as, --step-timeout: test steps after the invariants. */
   steps?: StepOptions;

@@ -1,0 +1,19 @@
+import { compareCommand } from '../../matrix/compare.js';
+import { ExitCode } from '../../model/errors.js';
+import { DEFAULT_TIME_THRESHOLD } from '../../report/regressions.js';
+import { defineCommand, timeThresholdOption } from '../options.js';
+
+export default defineCommand(
+  'compare <reports..>',
+  'regressions from a baseline to a new report, cell by cell and check by check (exit 1 on any); or the kernels of one matrix side by side (--by kernel)',
+  (y) =>
+    y.positional('reports', { type: 'string', array: true, demandOption: true, describe: 'BASELINE NEW: run, matrix or merged directories, or their report.json / matrix.json; or one matrix directory with --by kernel' })
+      .option('by', { choices: ['kernel'] as const, describe: 'compare the kernels of one matrix directory, per topology' })
+      .option('markdown', { type: 'string', describe: 'append the summary as Markdown to this file (e.g. "$GITHUB_STEP_SUMMARY")' })
+      .option('time-threshold', timeThresholdOption),
+  async (argv) => {
+    const r = await compareCommand(argv.reports, { by: argv.by, markdownFile: argv.markdown, timeThreshold: { ...DEFAULT_TIME_THRESHOLD, percent: argv['time-threshold'] } });
+    process.stdout.write(r.text);
+    process.exitCode = r.regressed ? ExitCode.failed : ExitCode.ok;
+  },
+);

@@ -1,0 +1,14 @@
+import { planCommand } from '../../run/plan-command.js';
+import { defineCommand, guestOptions, kernelOptions, runOptionsFrom, stepOptions } from '../options.js';
+
+export default defineCommand(
+  'plan',
+  'print the run as data: resolved topology, kernel, accelerator, checks and the exact QEMU argv; run nothing',
+  (y) =>
+    stepOptions(kernelOptions(guestOptions(y)))
+      .option('dry-run', { type: 'boolean', default: true, describe: 'always on: plan never builds or boots' })
+      .option('format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'json prints the RunPlan' }),
+  async (argv) => {
+    process.stdout.write(await planCommand(runOptionsFrom(argv), argv.format));
+  },
+);
