@@ -31,8 +31,17 @@ const modes: ('bare' | InitMode)[] = args.includes('--systemd') ? ['bare', 'mini
 /** Seconds to SSH (or, bare, to the panic after init), or the failure's reason and title: a failed boot is a result, not an exception. */
 async function once(kernel: KernelChoice, mode: 'bare' | InitMode, outDir: string): Promise<number | string> {
   const opts: RunOptions = {
-    cacheDir: resolveCacheDir(), outDir, topology: 'private-virtio', image: 'debian-bookworm', accel: 'auto', keep: false,
-    init: mode === 'bare' ? 'minimal' : mode, append: mode === 'bare' ? ['init=/bin/true'] : [], kernel, log: silentLogger(), invariants: [],
+    cacheDir: resolveCacheDir(),
+    outDir,
+    topology: 'private-virtio',
+    image: 'debian-bookworm',
+    accel: 'auto',
+    keep: false,
+    init: mode === 'bare' ? 'minimal' : mode,
+    append: mode === 'bare' ? ['init=/bin/true'] : [],
+    kernel,
+    log: silentLogger(),
+    invariants: [],
   };
   const started = Date.now();
   try {
@@ -49,27 +58,33 @@ async function once(kernel: KernelChoice, mode: 'bare' | InitMode, outDir: strin
 }
 
 const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]! : NaN);
-const tally = (xs: string[]) => [...xs.reduce((m, x) => m.set(x, (m.get(x) ?? 0) + 1), new Map<string, number>())].map(([x, n]) => `${x} x${n}`).join('; ');
+const tally = (xs: string[]) =>
+  [...xs.reduce((m, x) => m.set(x, (m.get(x) ?? 0) + 1), new Map<string, number>())].map(([x, n]) => `${x} x${n}`).join('; ');
 
 // The run dirs live in a scoped temp dir: removed when the bench ends, by an exception too.
 const rows: string[] = [];
-await withDir(async ({ path: outDir }) => {
-  for (const kernel of kernels) {
-    const times: Record<string, number[]> = {};
-    const failures: Record<string, string[]> = {};
-    for (let i = 0; i < repeat; i++)
+await withDir(
+  async ({ path: outDir }) => {
+    for (const kernel of kernels) {
+      const times: Record<string, number[]> = {};
+      const failures: Record<string, string[]> = {};
+      for (let i = 0; i < repeat; i++)
+        for (const mode of modes) {
+          const r = await once(kernel, mode, outDir);
+          if (typeof r === 'number') (times[mode] ??= []).push(r);
+          else (failures[mode] ??= []).push(r);
+        }
+      const bare = median(times.bare ?? []);
       for (const mode of modes) {
-        const r = await once(kernel, mode, outDir);
-        if (typeof r === 'number') (times[mode] ??= []).push(r);
-        else (failures[mode] ??= []).push(r);
+        const ok = times[mode] ?? [];
+        const failed = failures[mode] ?? [];
+        const m = median(ok);
+        rows.push(
+          `${kernel.kind.padEnd(6)} ${mode.padEnd(8)} median ${m.toFixed(1).padStart(5)} s  (${ok.map((x) => x.toFixed(1)).join(', ')})  ${mode === 'bare' ? 'baseline' : `${(m / bare).toFixed(2)}x bare`}${failed.length ? `; ${failed.length} failed: ${tally(failed)}` : ''}`,
+        );
       }
-    const bare = median(times.bare ?? []);
-    for (const mode of modes) {
-      const ok = times[mode] ?? [];
-      const failed = failures[mode] ?? [];
-      const m = median(ok);
-      rows.push(`${kernel.kind.padEnd(6)} ${mode.padEnd(8)} median ${m.toFixed(1).padStart(5)} s  (${ok.map((x) => x.toFixed(1)).join(', ')})  ${mode === 'bare' ? 'baseline' : `${(m / bare).toFixed(2)}x bare`}${failed.length ? `; ${failed.length} failed: ${tally(failed)}` : ''}`);
     }
-  }
-}, { prefix: 'numacage-bench-', unsafeCleanup: true });
+  },
+  { prefix: 'numacage-bench-', unsafeCleanup: true },
+);
 process.stdout.write(`boot-to-SSH vs the same kernel's bare boot-to-init, private-virtio, ${repeat} runs each\n${rows.join('\n')}\n`);

@@ -26,7 +26,9 @@ const flag = (name: string, dflt: string) => {
 const sizes = flag('cells', '4,64,256').split(',').map(Number);
 const shards = Number(flag('shards', '2'));
 
-const recorded = JSON.parse(await readFile(projectPath('test/fixtures/runs/lean-vs-private-node/built-private-node.report.json'), 'utf8')) as Verdict;
+const recorded = JSON.parse(
+  await readFile(projectPath('test/fixtures/runs/lean-vs-private-node/built-private-node.report.json'), 'utf8'),
+) as Verdict;
 
 const ms = async (fn: () => Promise<unknown>) => {
   const t = process.hrtime.bigint();
@@ -52,16 +54,32 @@ for (const n of sizes) {
           await writeFile(join(runDir, 'report.json'), JSON.stringify(recorded));
         }
         const report: MatrixReport = {
-          kind: 'numacage-matrix', ok: true, cells, shard: { index: s + 1, count: shards },
-          runs: mine.map((cell) => ({ cell, runDir: cell.replace('/', '_'), ok: true, verdict: { ...recorded, cell, topology: cell.split('/')[0]! } })),
+          kind: 'numacage-matrix',
+          ok: true,
+          cells,
+          shard: { index: s + 1, count: shards },
+          runs: mine.map((cell) => ({
+            cell,
+            runDir: cell.replace('/', '_'),
+            ok: true,
+            verdict: { ...recorded, cell, topology: cell.split('/')[0]! },
+          })),
         };
         files.push(join(dir, 'matrix.json'));
         await writeFile(files.at(-1)!, JSON.stringify(report));
       }
       const read = await ms(async () => files.map(loadReport));
-      const merge = await ms(() => mergeCommand(files.map((f) => join(f, '..')), join(path, 'merged'), path));
+      const merge = await ms(() =>
+        mergeCommand(
+          files.map((f) => join(f, '..')),
+          join(path, 'merged'),
+          path,
+        ),
+      );
       const compare = await ms(() => compareCommand([join(path, 'merged'), join(path, 'merged')]));
-      console.log(`${String(n).padStart(5)}  ${String(shards).padStart(6)}  ${read.toFixed(1).padStart(9)} ms  ${merge.toFixed(1).padStart(6)} ms  ${compare.toFixed(1).padStart(6)} ms  ${(merge / read).toFixed(1).padStart(8)}x`);
+      console.log(
+        `${String(n).padStart(5)}  ${String(shards).padStart(6)}  ${read.toFixed(1).padStart(9)} ms  ${merge.toFixed(1).padStart(6)} ms  ${compare.toFixed(1).padStart(6)} ms  ${(merge / read).toFixed(1).padStart(8)}x`,
+      );
     },
     { unsafeCleanup: true },
   );

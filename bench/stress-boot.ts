@@ -64,13 +64,17 @@ async function once(prepared: PreparedRun, arm: string, i: number): Promise<Boot
     if (!(err instanceof BootFailure)) throw err;
     // The failed boot's run dir (console.log) stays for a look.
     return {
-      arm, ok: false, seconds: (Date.now() - started) / 1000,
-      signature: `${err.reason}${err.crash ? `: ${err.crash.title}` : ''}`, artifact: isTcgPatchingArtifact(err, 'tcg'),
+      arm,
+      ok: false,
+      seconds: (Date.now() - started) / 1000,
+      signature: `${err.reason}${err.crash ? `: ${err.crash.title}` : ''}`,
+      artifact: isTcgPatchingArtifact(err, 'tcg'),
     };
   }
 }
 
-const quantile = (xs: number[], q: number) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))]! : NaN);
+const quantile = (xs: number[], q: number) =>
+  xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))]! : NaN;
 
 function summary(): string {
   const lines = [`${kernelKind} kernel, private-virtio, minimal init, TCG; boots alternate between arms; log ${logFile}`];
@@ -81,7 +85,9 @@ function summary(): string {
     const bySignature = new Map<string, number>();
     for (const f of failed) bySignature.set(f.signature!, (bySignature.get(f.signature!) ?? 0) + 1);
     // With no failure in n boots, 3/n bounds the rate at 95% (the rule of three).
-    const rate = failed.length ? `${((100 * failed.length) / mine.length).toFixed(1)}%` : `0 (< ${(300 / Math.max(mine.length, 1)).toFixed(1)}% at 95%)`;
+    const rate = failed.length
+      ? `${((100 * failed.length) / mine.length).toFixed(1)}%`
+      : `0 (< ${(300 / Math.max(mine.length, 1)).toFixed(1)}% at 95%)`;
     lines.push(
       `${arm.padEnd(7)} ${String(mine.length).padStart(4)} boots  failed ${failed.length} = ${rate}  boot-to-SSH median ${quantile(ok, 0.5).toFixed(1)} s, p90 ${quantile(ok, 0.9).toFixed(1)} s` +
         (failed.length ? `\n        ${[...bySignature].map(([s, n]) => `${n} x ${s}`).join('\n        ')}` : ''),
@@ -96,8 +102,16 @@ process.on('SIGINT', () => {
 });
 
 const prepared = await prepareRun({
-  cacheDir: resolveCacheDir(), outDir, topology: 'private-virtio', image: 'debian-bookworm', accel: 'tcg', init: 'minimal', append: [],
-  kernel: kernelKind === 'built' ? { kind: 'built', fragments: DEFAULT_FRAGMENTS } : { kind: 'stock' }, log: silentLogger(), invariants: [],
+  cacheDir: resolveCacheDir(),
+  outDir,
+  topology: 'private-virtio',
+  image: 'debian-bookworm',
+  accel: 'tcg',
+  init: 'minimal',
+  append: [],
+  kernel: kernelKind === 'built' ? { kind: 'built', fragments: DEFAULT_FRAGMENTS } : { kind: 'stock' },
+  log: silentLogger(),
+  invariants: [],
 });
 for (let i = 0; i < boots; i++)
   for (const arm of arms) {

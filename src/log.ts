@@ -46,13 +46,16 @@ export function createLogger(opts: { json?: boolean; verbose?: boolean } = {}): 
   if (opts.json) return pino({ level, base: undefined }, pino.destination({ fd: 2, sync: true }));
   if (opts.verbose) return pino({ level, base: undefined }, { write: (line: string) => process.stderr.write(prettyLine(line)) });
   // Debug records (a kernel build's object count every second) feed the task list; the terminal shows info and up.
-  const log = pino({ level: 'debug', base: undefined }, {
-    write: (line: string) => {
-      const rec = JSON.parse(line) as Record<string, unknown> & { level: number };
-      if (feed) feed.feed(rec);
-      if (rec.level >= (feed ? 40 : 30)) process.stderr.write(prettyLine(line));
+  const log = pino(
+    { level: 'debug', base: undefined },
+    {
+      write: (line: string) => {
+        const rec = JSON.parse(line) as Record<string, unknown> & { level: number };
+        if (feed) feed.feed(rec);
+        if (rec.level >= (feed ? 40 : 30)) process.stderr.write(prettyLine(line));
+      },
     },
-  });
+  );
   terminalLoggers.add(log);
   return log;
 }

@@ -29,7 +29,10 @@ const ITEMS: [string, () => Promise<unknown>][] = [
     `kernel lean + mbind-warn @${k} (bisect${k === 4 ? ', nightly' : ''})`,
     () => ensureKernel({ cacheDir, log, fragments: DEFAULT_FRAGMENTS, patches: `${MBIND_WARN}@${k}` }),
   ]),
-  ['kselftests mm/ksm_functional_tests', () => ensureKselftests({ cacheDir, log, tests: parseKselftestNames(['mm/ksm_functional_tests']) })],
+  [
+    'kselftests mm/ksm_functional_tests',
+    () => ensureKselftests({ cacheDir, log, tests: parseKselftestNames(['mm/ksm_functional_tests']) }),
+  ],
   ['kselftests mm/madv_populate', () => ensureKselftests({ cacheDir, log, tests: parseKselftestNames(['mm/madv_populate']) })],
   ['kernel lean + private-node series', () => ensureKernel({ cacheDir, log, fragments: DEFAULT_FRAGMENTS, patches: 'private-node' })],
   ['kernel debug-vm (repro base)', () => ensureKernel({ cacheDir, log, fragments: DEBUG })],

@@ -41,21 +41,63 @@ async function hostBootId(): Promise<string> {
 
 /** Boots a real guest under KVM (the given kernel, or a 512-byte boot sector in a scoped temp file) and waits for its marker. */
 async function testBootUnderKvm(cpuModel: string, kernel: string | undefined): Promise<{ ok: boolean; detail: string }> {
-  if (kernel) return kvmTestBoot(cpuModel, 'kernel', ['-smp', '2', '-m', '256', '-kernel', kernel, '-append', 'console=ttyS0 panic=-1'], KERNEL_REACHED_ROOT);
-  return withFile(async ({ path }) => {
-    await writeFile(path, markerBootSector());
-    return kvmTestBoot(cpuModel, 'boot-sector', ['-m', '64', '-drive', `file=${path},format=raw,if=floppy`], new RegExp(BOOT_SECTOR_MARKER));
-  }, { postfix: '.img' });
+  if (kernel)
+    return kvmTestBoot(
+      cpuModel,
+      'kernel',
+      ['-smp', '2', '-m', '256', '-kernel', kernel, '-append', 'console=ttyS0 panic=-1'],
+      KERNEL_REACHED_ROOT,
+    );
+  return withFile(
+    async ({ path }) => {
+      await writeFile(path, markerBootSector());
+      return kvmTestBoot(
+        cpuModel,
+        'boot-sector',
+        ['-m', '64', '-drive', `file=${path},format=raw,if=floppy`],
+        new RegExp(BOOT_SECTOR_MARKER),
+      );
+    },
+    { postfix: '.img' },
+  );
 }
 
-async function kvmTestBoot(cpuModel: string, test: 'kernel' | 'boot-sector', guest: string[], marker: RegExp): Promise<{ ok: boolean; detail: string }> {
+async function kvmTestBoot(
+  cpuModel: string,
+  test: 'kernel' | 'boot-sector',
+  guest: string[],
+  marker: RegExp,
+): Promise<{ ok: boolean; detail: string }> {
   const timeoutMs = KVM_TEST_TIMEOUT_MS[test];
   const what = test === 'kernel' ? 'kernel' : 'guest';
   // Like every guest: under pdeathsig, killed if numacage exits meanwhile, and with the command's cancellation.
   const child = execa(
     'setpriv',
-    ['--pdeathsig', 'KILL', '--', QEMU_BINARY, '-accel', 'kvm', '-cpu', cpuModel, '-nodefaults', '-display', 'none', '-no-reboot', '-serial', 'stdio', ...guest],
-    { stdin: 'ignore', reject: false, timeout: timeoutMs, killSignal: 'SIGKILL', buffer: { stdout: false, stderr: true }, ...cancellable() },
+    [
+      '--pdeathsig',
+      'KILL',
+      '--',
+      QEMU_BINARY,
+      '-accel',
+      'kvm',
+      '-cpu',
+      cpuModel,
+      '-nodefaults',
+      '-display',
+      'none',
+      '-no-reboot',
+      '-serial',
+      'stdio',
+      ...guest,
+    ],
+    {
+      stdin: 'ignore',
+      reject: false,
+      timeout: timeoutMs,
+      killSignal: 'SIGKILL',
+      buffer: { stdout: false, stderr: true },
+      ...cancellable(),
+    },
   );
   trackChild(child);
   const forget = child.pid === undefined ? () => undefined : killOnProcessExit(child.pid);
@@ -72,8 +114,15 @@ async function kvmTestBoot(cpuModel: string, test: 'kernel' | 'boot-sector', gue
   const r = await child;
   forget();
   if (ok) return { ok: true, detail: `a test ${what} booted under -accel kvm -cpu ${cpuModel}` };
-  if (r.timedOut) return { ok: false, detail: `the test ${what} hangs (${out.trim() ? 'stopped early in boot' : 'no console output'} within ${timeoutMs / 1000} s)` };
-  const error = String(r.stderr ?? '').split('\n').find((l) => /error/i.test(l)) ?? `QEMU exited with ${r.exitCode}`;
+  if (r.timedOut)
+    return {
+      ok: false,
+      detail: `the test ${what} hangs (${out.trim() ? 'stopped early in boot' : 'no console output'} within ${timeoutMs / 1000} s)`,
+    };
+  const error =
+    String(r.stderr ?? '')
+      .split('\n')
+      .find((l) => /error/i.test(l)) ?? `QEMU exited with ${r.exitCode}`;
   return { ok: false, detail: error.replace(/^.*?error: /, '') };
 }
 
@@ -116,7 +165,12 @@ export async function checkKvm(cacheDir: string, opts: { fresh?: boolean; kernel
     }
   } catch (err) {
     const code = (err as { code?: string }).code;
-    verdict.reason = code === 'ENOENT' ? '/dev/kvm does not exist' : code === 'EACCES' ? 'no read/write access to /dev/kvm' : `cannot open /dev/kvm: ${(err as Error).message}`;
+    verdict.reason =
+      code === 'ENOENT'
+        ? '/dev/kvm does not exist'
+        : code === 'EACCES'
+          ? 'no read/write access to /dev/kvm'
+          : `cannot open /dev/kvm: ${(err as Error).message}`;
   }
   await mkdir(join(cacheDir, 'host'), { recursive: true });
   await writeFile(await verdictPath(cacheDir), JSON.stringify(verdict, null, 2));
@@ -131,20 +185,35 @@ let tcgFallbackSaid = false;
  */
 export function accelFromVerdict(request: AccelRequest, kvm: KvmVerdict | undefined): AccelChoice & { note: string } {
   if (request === 'tcg') return { accel: 'tcg', cpuModel: 'max', note: 'TCG (as asked)' };
-  if (kvm?.usable) return { accel: 'kvm', cpuModel: kvm.cpuModel, kvm, note: `KVM (-cpu ${kvm.cpuModel}: a test ${kvm.test === 'kernel' ? 'kernel' : 'boot sector'} booted)` };
+  if (kvm?.usable)
+    return {
+      accel: 'kvm',
+      cpuModel: kvm.cpuModel,
+      kvm,
+      note: `KVM (-cpu ${kvm.cpuModel}: a test ${kvm.test === 'kernel' ? 'kernel' : 'boot sector'} booted)`,
+    };
   if (!kvm)
     return request === 'kvm'
       ? { accel: 'kvm', cpuModel: 'host', note: 'KVM; the CPU model (host, max or qemu64) is decided by the test boot at run time' }
       : { accel: 'tcg', cpuModel: 'max', note: 'TCG unless the KVM test boot passes at run time' };
-  if (request === 'kvm') return { accel: 'tcg', cpuModel: 'max', kvm, note: `KVM asked for but unusable (${kvm.reason}): run stops with exit 3` };
+  if (request === 'kvm')
+    return { accel: 'tcg', cpuModel: 'max', kvm, note: `KVM asked for but unusable (${kvm.reason}): run stops with exit 3` };
   return { accel: 'tcg', cpuModel: 'max', kvm, note: `TCG (KVM unusable: ${kvm.reason})` };
 }
 
 /** Picks the accelerator: KVM only when it really boots a guest; TCG otherwise, said once per process. */
-export async function chooseAccel(request: AccelRequest, cacheDir: string, log: Logger, kernel: string): Promise<AccelChoice & { note: string }> {
+export async function chooseAccel(
+  request: AccelRequest,
+  cacheDir: string,
+  log: Logger,
+  kernel: string,
+): Promise<AccelChoice & { note: string }> {
   const choice = accelFromVerdict(request, request === 'tcg' ? undefined : await checkKvm(cacheDir, { kernel }));
   if (request === 'kvm' && choice.accel !== 'kvm')
-    throw new InfraError(`--accel kvm was asked for, but KVM is unusable: ${choice.kvm?.reason}`, 'use --accel tcg or auto, or fix KVM on the host');
+    throw new InfraError(
+      `--accel kvm was asked for, but KVM is unusable: ${choice.kvm?.reason}`,
+      'use --accel tcg or auto, or fix KVM on the host',
+    );
   if (choice.kvm && !choice.kvm.usable) {
     if (!tcgFallbackSaid) log.warn({ reason: choice.kvm.reason }, 'KVM unusable, using TCG');
     tcgFallbackSaid = true;

@@ -46,7 +46,8 @@ export async function entryProblems(dir: string, manifest: Manifest, full: boole
     const st = await stat(join(dir, f)).catch(() => undefined);
     if (!st) problems.push(`${f} is missing`);
     else if (st.size !== want.size) problems.push(`${f} is ${st.size} bytes, ${want.size} when built`);
-    else if ((full || st.mtimeMs !== want.mtimeMs) && (await sha256File(join(dir, f))) !== want.sha256) problems.push(`${f} has another sha256 than when built`);
+    else if ((full || st.mtimeMs !== want.mtimeMs) && (await sha256File(join(dir, f))) !== want.sha256)
+      problems.push(`${f} has another sha256 than when built`);
   }
   return problems;
 }
@@ -67,7 +68,10 @@ export async function assertCacheWritable(cacheDir: string): Promise<void> {
     await rm(probe, { force: true });
   } catch (err) {
     const code = (err as { code?: string }).code ?? 'error';
-    throw new InfraError(`the cache dir ${cacheDir} is not writable (${(err as Error).message.startsWith(code) ? (err as Error).message : `${code}: ${(err as Error).message}`})`, 'give a writable --cache-dir or $NUMACAGE_CACHE, or free space on its filesystem');
+    throw new InfraError(
+      `the cache dir ${cacheDir} is not writable (${(err as Error).message.startsWith(code) ? (err as Error).message : `${code}: ${(err as Error).message}`})`,
+      'give a writable --cache-dir or $NUMACAGE_CACHE, or free space on its filesystem',
+    );
   }
 }
 
@@ -81,7 +85,8 @@ export function transientName(what: 'staging' | 'removing', key: string): string
 }
 
 /** A staging dir or an entry being removed: a transientName, one from before names had a pid, or a kernel tree's `<dir>.staging-<pid>`. */
-export const isTransient = (name: string): boolean => name.startsWith('.staging-') || name.startsWith('.removing-') || /\.staging-\d+$/.test(name);
+export const isTransient = (name: string): boolean =>
+  name.startsWith('.staging-') || name.startsWith('.removing-') || /\.staging-\d+$/.test(name);
 
 /** The pid in a transientName or a kernel tree's `<dir>.staging-<pid>`; undefined for a name from before they had one. */
 export function transientPid(name: string): number | undefined {
@@ -95,7 +100,10 @@ export function transientPid(name: string): number | undefined {
  * build never leaves a half entry.
  */
 export class ContentStore {
-  constructor(readonly root: string, readonly kind: string) {}
+  constructor(
+    readonly root: string,
+    readonly kind: string,
+  ) {}
 
   entryPath(key: string): string {
     return join(this.root, this.kind, key);

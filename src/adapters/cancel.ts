@@ -33,7 +33,10 @@ const running = new Set<Promise<unknown>>();
 
 /** Records a started child so that an interrupt waits for it to be gone before cleaning up what it was writing. */
 export function trackChild(child: Promise<unknown>): void {
-  const settled = child.then(() => undefined, () => undefined);
+  const settled = child.then(
+    () => undefined,
+    () => undefined,
+  );
   running.add(settled);
   void settled.then(() => running.delete(settled));
 }

@@ -49,7 +49,10 @@ export async function loadRecipe(nameOrPath: string): Promise<ImageRecipe> {
   const name = isPath ? nameOrPath.replace(/^.*\//, '').replace(/\.json$/, '') : nameOrPath;
   if (!existsSync(path)) {
     const known = (await readdir(projectPath('images'))).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5));
-    throw new ConfigError(`unknown image recipe "${nameOrPath}" (no file ${path})`, `use one of: ${known.join(', ')}, or a path to a .json recipe`);
+    throw new ConfigError(
+      `unknown image recipe "${nameOrPath}" (no file ${path})`,
+      `use one of: ${known.join(', ')}, or a path to a .json recipe`,
+    );
   }
   return parseRecipe(readJsonFile(path, 'image recipe'), name, path);
 }
@@ -90,7 +93,8 @@ export async function ensureImage(opts: { recipe: ImageRecipe; cacheDir: string;
   const { key, kernelPackage } = await imageKey(recipe);
   // A stat per file on every use; every byte hashed after a numacage died uncleanly.
   const full = await previousExitWasUnclean(opts.cacheDir);
-  if (full) log.warn({ image: recipe.name, key }, 'a numacage using this cache died without cleaning up: hashing the image in full before use');
+  if (full)
+    log.warn({ image: recipe.name, key }, 'a numacage using this cache died without cleaning up: hashing the image in full before use');
   const hit = async () => {
     const meta = opts.rebuild ? undefined : await store.intactMeta<ImageMeta>(key, { full, log });
     if (!meta) return undefined;
@@ -129,8 +133,15 @@ async function buildInto(staging: string, recipe: ImageRecipe, key: string, kern
   if (mm.exitCode !== 0) {
     const tail = mm.stderr.trim().split('\n').slice(-12).join('\n');
     const notFound = /Unable to locate package (\S+)|has no installation candidate/.exec(mm.stderr);
-    if (notFound) throw new ConfigError(`image recipe ${recipe.name}: a package cannot be installed:\n${tail}`, 'fix "packages" or "stockKernel" in the recipe');
-    throw new InfraError(`mmdebstrap failed (exit ${mm.exitCode}) building in ${staging}:\n${tail}`, diskFullHint(mm.stderr) ?? 'check that the Debian mirrors in the recipe are reachable');
+    if (notFound)
+      throw new ConfigError(
+        `image recipe ${recipe.name}: a package cannot be installed:\n${tail}`,
+        'fix "packages" or "stockKernel" in the recipe',
+      );
+    throw new InfraError(
+      `mmdebstrap failed (exit ${mm.exitCode}) building in ${staging}:\n${tail}`,
+      diskFullHint(mm.stderr) ?? 'check that the Debian mirrors in the recipe are reachable',
+    );
   }
   log.info({ seconds: Math.round((Date.now() - t0) / 1000) }, 'root filesystem bootstrapped');
 

@@ -79,7 +79,10 @@ export async function loadFragments(names: string[]): Promise<Fragment[]> {
     try {
       out.push({ name: n, text: await readFile(path, 'utf8') });
     } catch {
-      throw new ConfigError(`kconfig fragment "${n}" not found (${path})`, 'name a fragment under kconfigs/ (without .config) or give a path to a .config file');
+      throw new ConfigError(
+        `kconfig fragment "${n}" not found (${path})`,
+        'name a fragment under kconfigs/ (without .config) or give a path to a .config file',
+      );
     }
   }
   return out;
@@ -89,9 +92,18 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 function artifactFrom(dir: string, meta: KernelMeta, cached: boolean): KernelArtifact {
   return {
-    key: meta.key, dir, bzImage: join(dir, 'bzImage'), config: join(dir, 'config'), release: meta.release, source: meta.source,
-    patches: meta.patches, cached, buildSeconds: meta.buildSeconds,
-    ...(meta.debugBasePath !== undefined ? { debug: { vmlinux: join(dir, 'vmlinux'), decoder: join(dir, 'decode_stacktrace.sh'), basePath: meta.debugBasePath } } : {}),
+    key: meta.key,
+    dir,
+    bzImage: join(dir, 'bzImage'),
+    config: join(dir, 'config'),
+    release: meta.release,
+    source: meta.source,
+    patches: meta.patches,
+    cached,
+    buildSeconds: meta.buildSeconds,
+    ...(meta.debugBasePath !== undefined
+      ? { debug: { vmlinux: join(dir, 'vmlinux'), decoder: join(dir, 'decode_stacktrace.sh'), basePath: meta.debugBasePath } }
+      : {}),
   };
 }
 
@@ -144,8 +156,15 @@ export async function ensureKernel(req: KernelRequest): Promise<KernelArtifact> 
         await writeFile(join(staging, 'patches', `${String(i + 1).padStart(4, '0')}.patch`), p.text);
       }
       const meta: KernelMeta = {
-        key, release, source: resolved.description, patches: patches.map((p) => ({ name: p.name, sha256: sha256(p.text) })),
-        fragments: req.fragments, builtAt: new Date().toISOString(), buildSeconds, objectsBuilt, ...(debug ? { debugBasePath: `${buildDir}/../src` } : {}),
+        key,
+        release,
+        source: resolved.description,
+        patches: patches.map((p) => ({ name: p.name, sha256: sha256(p.text) })),
+        fragments: req.fragments,
+        builtAt: new Date().toISOString(),
+        buildSeconds,
+        objectsBuilt,
+        ...(debug ? { debugBasePath: `${buildDir}/../src` } : {}),
         files: await manifestOf(staging),
       };
       await writeFile(join(staging, 'meta.json'), JSON.stringify(meta, null, 2));
@@ -167,7 +186,9 @@ async function resolveRequest(req: Pick<KernelRequest, 'cacheDir' | 'kernelSrc' 
 }
 
 /** The kernel already built for this request, without building or checking anything (for `numacage plan`). */
-export async function findCachedKernel(req: Pick<KernelRequest, 'cacheDir' | 'kernelSrc' | 'kernelRev' | 'patches' | 'fragments'>): Promise<KernelArtifact | undefined> {
+export async function findCachedKernel(
+  req: Pick<KernelRequest, 'cacheDir' | 'kernelSrc' | 'kernelRev' | 'patches' | 'fragments'>,
+): Promise<KernelArtifact | undefined> {
   const { store, aliasPath } = await resolveRequest(req);
   return readAlias(aliasPath, store);
 }
@@ -217,7 +238,8 @@ async function configure(src: string, buildDir: string, fragments: Fragment[]): 
   ];
   for (const [cmd, args, what] of steps) {
     const r = await runCommand(cmd, args, { cwd: src });
-    if (r.exitCode !== 0) throw new InfraError(`kernel ${what} failed:\n${(r.stderr || r.stdout).trim().split('\n').slice(-10).join('\n')}`);
+    if (r.exitCode !== 0)
+      throw new InfraError(`kernel ${what} failed:\n${(r.stderr || r.stdout).trim().split('\n').slice(-10).join('\n')}`);
   }
   const finalConfig = await readFile(join(buildDir, '.config'), 'utf8');
   const mismatches = verifyConfig(fragments, finalConfig);
@@ -284,7 +306,9 @@ async function make(src: string, buildDir: string, staging: string, ccacheDir: s
     const errors = firstBuildErrors(text);
     const keep = join(buildDir, 'last-failed-build.log');
     await copyFile(logPath, keep);
-    throw new BuildError(`kernel build failed (make exit ${r.exitCode}):\n${(errors.length ? errors : text.trim().split('\n').slice(-10)).map((l) => `  ${l}`).join('\n')}\nfull log: ${keep}`);
+    throw new BuildError(
+      `kernel build failed (make exit ${r.exitCode}):\n${(errors.length ? errors : text.trim().split('\n').slice(-10)).map((l) => `  ${l}`).join('\n')}\nfull log: ${keep}`,
+    );
   }
   // Only a full build's count is a useful estimate for the next one.
   if (!estimate || objects > estimate) await writeFile(estimatePath, String(objects));

@@ -32,9 +32,16 @@ export async function resolveSource(src: string | undefined, rev?: string): Prom
   if (!src) {
     const v = await runCommand('dpkg-query', ['-W', '-f=${Version}', 'linux-source-6.12']);
     if (v.exitCode !== 0 || !(await exists(DEBIAN_TARBALL)))
-      throw new ConfigError(`no --kernel-src given and Debian's ${DEBIAN_TARBALL} is missing`, 'run `numacage doctor --install`, or pass --kernel-src PATH to a kernel git tree');
+      throw new ConfigError(
+        `no --kernel-src given and Debian's ${DEBIAN_TARBALL} is missing`,
+        'run `numacage doctor --install`, or pass --kernel-src PATH to a kernel git tree',
+      );
     const version = v.stdout.trim();
-    return { source: { kind: 'debian', tarball: DEBIAN_TARBALL }, key: `debian-${version.replace(/[^A-Za-z0-9.+-]/g, '_')}`, description: `linux-source-6.12 ${version}` };
+    return {
+      source: { kind: 'debian', tarball: DEBIAN_TARBALL },
+      key: `debian-${version.replace(/[^A-Za-z0-9.+-]/g, '_')}`,
+      description: `linux-source-6.12 ${version}`,
+    };
   }
   const path = resolve(src);
   const at = await runCommand('git', ['-C', path, 'rev-parse', '--verify', `${rev ?? 'HEAD'}^{commit}`]);
@@ -45,14 +52,22 @@ export async function resolveSource(src: string | undefined, rev?: string): Prom
   if (!(await exists(join(path, 'Kconfig'))) || !(await exists(join(path, 'scripts/kconfig/merge_config.sh'))))
     throw new ConfigError(`--kernel-src ${src} does not look like a Linux tree (no Kconfig or scripts/kconfig/merge_config.sh)`);
   const head = at.stdout.trim();
-  if (rev) return { source: { kind: 'git', path, rev: head }, key: `git-${head.slice(0, 16)}`, revision: head, description: `${path} at ${head.slice(0, 12)}` };
+  if (rev)
+    return {
+      source: { kind: 'git', path, rev: head },
+      key: `git-${head.slice(0, 16)}`,
+      revision: head,
+      description: `${path} at ${head.slice(0, 12)}`,
+    };
   const diff = await runChecked('git', ['-C', path, 'diff', 'HEAD', '--binary'], { stripFinalNewline: false });
   const untracked = await untrackedFiles(path);
   const h = createHash('sha256').update(diff.stdout);
   for (const f of untracked) h.update(`\0${f}\0`).update(await readFile(join(path, f)));
   const dirty = diff.stdout || untracked.length ? `-dirty-${h.digest('hex').slice(0, 10)}` : '';
   return {
-    source: { kind: 'git', path }, key: `git-${head.slice(0, 16)}${dirty}`, revision: head,
+    source: { kind: 'git', path },
+    key: `git-${head.slice(0, 16)}${dirty}`,
+    revision: head,
     description: `${path} at ${head.slice(0, 12)}${dirty ? ' with uncommitted changes' : ''}`,
   };
 }
@@ -104,13 +119,21 @@ export async function loadPatches(spec: string | undefined): Promise<Patch[]> {
   if (prefix) {
     const all = await loadPatches(prefix[1]);
     const k = Number(prefix[2]);
-    if (k < 1 || k > all.length) throw new ConfigError(`--patches ${spec}: ${prefix[1]} has ${all.length} patch(es), so @${k} is no prefix of it`, `use @1 to @${all.length}`);
+    if (k < 1 || k > all.length)
+      throw new ConfigError(
+        `--patches ${spec}: ${prefix[1]} has ${all.length} patch(es), so @${k} is no prefix of it`,
+        `use @1 to @${all.length}`,
+      );
     return all.slice(0, k);
   }
   const candidates = [resolve(spec), projectPath('patches', spec)];
   let path: string | undefined;
   for (const c of candidates) if (await exists(c)) path ??= c;
-  if (!path) throw new ConfigError(`--patches ${spec}: no such file or folder (looked at ${candidates.join(' and ')})`, 'name a folder under patches/, a .patch file or an mbox');
+  if (!path)
+    throw new ConfigError(
+      `--patches ${spec}: no such file or folder (looked at ${candidates.join(' and ')})`,
+      'name a folder under patches/, a .patch file or an mbox',
+    );
   if ((await stat(path)).isDirectory()) {
     const files = await readdir(path);
     if (files.includes('series')) {
@@ -165,7 +188,10 @@ export class WorkTree {
   /** Present once a git work tree has its base commit (trees made before that are made again). */
   private readonly baseMarker: string;
 
-  constructor(readonly cacheDir: string, readonly resolved: ResolvedSource) {
+  constructor(
+    readonly cacheDir: string,
+    readonly resolved: ResolvedSource,
+  ) {
     this.dir = join(cacheDir, 'kernel-work', resolved.key);
     this.src = join(this.dir, 'src');
     this.pristine = join(cacheDir, 'kernel-src', resolved.key);
@@ -206,7 +232,9 @@ export class WorkTree {
       await staged(this.src, async (staging) => {
         await runChecked('git', ['clone', '--quiet', '--shared', '--no-checkout', s.path, staging]);
         await runChecked('git', ['-C', staging, 'checkout', '--quiet', '--detach', head]);
-        const diff = s.rev ? { stdout: '' } : await runChecked('git', ['-C', s.path, 'diff', 'HEAD', '--binary'], { stripFinalNewline: false });
+        const diff = s.rev
+          ? { stdout: '' }
+          : await runChecked('git', ['-C', s.path, 'diff', 'HEAD', '--binary'], { stripFinalNewline: false });
         if (diff.stdout) await runChecked('git', ['-C', staging, 'apply', '--binary', '-'], { input: diff.stdout });
         for (const f of s.rev ? [] : await untrackedFiles(s.path)) {
           await mkdir(dirname(join(staging, f)), { recursive: true });
@@ -215,7 +243,17 @@ export class WorkTree {
         // The user's changes become the base commit: a reset restores them, never HEAD's version.
         await runChecked('git', ['-C', staging, 'add', '-A']);
         const id = ['-c', 'user.name=numacage', '-c', 'user.email=numacage@localhost'];
-        await runChecked('git', ['-C', staging, ...id, 'commit', '--quiet', '--no-verify', '--allow-empty', '-m', `numacage: base, ${s.path} at ${head.slice(0, 12)} with its uncommitted and untracked changes`]);
+        await runChecked('git', [
+          '-C',
+          staging,
+          ...id,
+          'commit',
+          '--quiet',
+          '--no-verify',
+          '--allow-empty',
+          '-m',
+          `numacage: base, ${s.path} at ${head.slice(0, 12)} with its uncommitted and untracked changes`,
+        ]);
         await writeFile(this.baseMarker, (await runChecked('git', ['-C', staging, 'rev-parse', 'HEAD'])).stdout.trim());
       });
     }
@@ -224,7 +262,7 @@ export class WorkTree {
 
   /** Undoes the previous patch set: its files come back from the pristine source with a new mtime; files it created go. */
   async reset(): Promise<void> {
-    let files: string[] = [];
+    let files: string[];
     try {
       files = (JSON.parse(await readFile(this.appliedPath, 'utf8')) as { files: string[] }).files;
     } catch {
@@ -266,8 +304,19 @@ export class WorkTree {
       const dry = await runCommand('patch', [...args, '--dry-run'], { input: p.text });
       if (dry.exitCode !== 0) {
         await this.reset();
-        const detail = (dry.stdout + dry.stderr).split('\n').filter((l) => /FAILED|can't find file|No file to patch|Reversed|malformed|Only garbage/i.test(l) || l.startsWith('patching file') || l.startsWith('checking file')).join('\n');
-        throw new ConfigError(`patch ${p.name} does not apply to ${this.resolved.description}:\n${detail.trim() || (dry.stdout + dry.stderr).trim()}`, 'rebase the patch onto this source, or pick another --kernel-src');
+        const detail = (dry.stdout + dry.stderr)
+          .split('\n')
+          .filter(
+            (l) =>
+              /FAILED|can't find file|No file to patch|Reversed|malformed|Only garbage/i.test(l) ||
+              l.startsWith('patching file') ||
+              l.startsWith('checking file'),
+          )
+          .join('\n');
+        throw new ConfigError(
+          `patch ${p.name} does not apply to ${this.resolved.description}:\n${detail.trim() || (dry.stdout + dry.stderr).trim()}`,
+          'rebase the patch onto this source, or pick another --kernel-src',
+        );
       }
       await runChecked('patch', args, { input: p.text });
     }

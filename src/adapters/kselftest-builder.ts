@@ -14,8 +14,17 @@ const KSELFTEST_FORMAT = 1;
 /** kselftest's runner default when a collection has no `settings` file. */
 const DEFAULT_KSELFTEST_TIMEOUT_SECONDS = 45;
 /** What a collection's Makefile needs besides its own directory (lib.mk includes; mm's Makefile runs x86's check_cc.sh). */
-const SELFTEST_SUPPORT = ['tools/testing/selftests/lib.mk', 'tools/testing/selftests/kselftest.h', 'tools/testing/selftests/kselftest_harness.h',
-  'tools/testing/selftests/kselftest', 'tools/testing/selftests/x86', 'tools/include', 'tools/arch', 'tools/scripts', 'mm/gup_test.h'];
+const SELFTEST_SUPPORT = [
+  'tools/testing/selftests/lib.mk',
+  'tools/testing/selftests/kselftest.h',
+  'tools/testing/selftests/kselftest_harness.h',
+  'tools/testing/selftests/kselftest',
+  'tools/testing/selftests/x86',
+  'tools/include',
+  'tools/arch',
+  'tools/scripts',
+  'mm/gup_test.h',
+];
 
 export interface KselftestArtifact {
   key: string;
@@ -53,10 +62,14 @@ export async function ensureKselftests(req: KselftestRequest): Promise<Kselftest
   const resolved = await resolveSource(req.kernelSrc, req.kernelRev);
   const patches = await loadPatches(req.patches);
   const sha = (s: string) => createHash('sha256').update(s).digest('hex');
-  const key = sha(JSON.stringify({ KSELFTEST_FORMAT, source: resolved.key, patches: patches.map((p) => sha(p.text)), tests: req.tests })).slice(0, 32);
+  const key = sha(
+    JSON.stringify({ KSELFTEST_FORMAT, source: resolved.key, patches: patches.map((p) => sha(p.text)), tests: req.tests }),
+  ).slice(0, 32);
   const store = new ContentStore(req.cacheDir, 'kselftests');
   const artifact = (meta: KselftestMeta, cached: boolean): KselftestArtifact => ({
-    key, cached, programs: meta.programs.map((p) => ({ ...p, path: join(store.entryPath(key), p.collection, p.program) })),
+    key,
+    cached,
+    programs: meta.programs.map((p) => ({ ...p, path: join(store.entryPath(key), p.collection, p.program) })),
   });
   const hit = await store.intactMeta<KselftestMeta>(key, { full: false, log });
   if (hit) {
@@ -82,11 +95,22 @@ export async function ensureKselftests(req: KselftestRequest): Promise<Kselftest
         const out = join(staging, 'out', collection);
         const mine = req.tests.filter((t) => t.collection === collection);
         await mkdir(out, { recursive: true });
-        const r = await runCommand('make', ['-C', dir, `OUTPUT=${out}`, `KHDR_INCLUDES=-isystem ${obj}/usr/include`, 'USERLDFLAGS=-static', ...mine.map((t) => join(out, t.program))]);
+        const r = await runCommand('make', [
+          '-C',
+          dir,
+          `OUTPUT=${out}`,
+          `KHDR_INCLUDES=-isystem ${obj}/usr/include`,
+          'USERLDFLAGS=-static',
+          ...mine.map((t) => join(out, t.program)),
+        ]);
         if (r.exitCode !== 0) {
           const text = `${r.stdout}\n${r.stderr}`;
           const unknown = /No rule to make target '[^']*\/([^'/]+)'/.exec(text);
-          if (unknown) throw new ConfigError(`--kselftest ${collection}/${unknown[1]}: tools/testing/selftests/${collection} has no such program`, `name a program its Makefile builds (ls ${join(tree.src, 'tools/testing/selftests', collection)})`);
+          if (unknown)
+            throw new ConfigError(
+              `--kselftest ${collection}/${unknown[1]}: tools/testing/selftests/${collection} has no such program`,
+              `name a program its Makefile builds (ls ${join(tree.src, 'tools/testing/selftests', collection)})`,
+            );
           throw new InfraError(`building kselftests in ${collection} failed:\n${text.trim().split('\n').slice(-12).join('\n')}`);
         }
         const timeoutSeconds = await collectionTimeout(join(tree.src, 'tools/testing/selftests', collection));
@@ -99,8 +123,13 @@ export async function ensureKselftests(req: KselftestRequest): Promise<Kselftest
       await rm(join(staging, 'build'), { recursive: true, force: true });
       await rm(join(staging, 'out'), { recursive: true, force: true });
       const meta: KselftestMeta = {
-        key, source: resolved.description, patches: patches.map((p) => p.name), programs, builtAt: new Date().toISOString(),
-        buildSeconds: Math.round((Date.now() - started) / 100) / 10, files: await manifestOf(staging),
+        key,
+        source: resolved.description,
+        patches: patches.map((p) => p.name),
+        programs,
+        builtAt: new Date().toISOString(),
+        buildSeconds: Math.round((Date.now() - started) / 100) / 10,
+        files: await manifestOf(staging),
       };
       await writeFile(join(staging, 'meta.json'), JSON.stringify(meta, null, 2));
       await store.commit(staging, key);

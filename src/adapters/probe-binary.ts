@@ -9,7 +9,10 @@ import { runCommand } from './runner.js';
 
 export const PROBE_SOURCE = 'guest/probe/probe.c';
 
-const sha256 = async (path: string) => createHash('sha256').update(await readFile(path)).digest('hex');
+const sha256 = async (path: string) =>
+  createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 
 /**
  * The static guest probe, compiled on the host into the cache, keyed by its
@@ -19,7 +22,11 @@ const sha256 = async (path: string) => createHash('sha256').update(await readFil
 export async function ensureProbeBinary(cacheDir: string): Promise<{ path: string; sha256: string }> {
   const override = process.env.NUMACAGE_PROBE_BINARY;
   if (override) {
-    if (!existsSync(override)) throw new ConfigError(`$NUMACAGE_PROBE_BINARY: ${override} does not exist`, 'unset it, or point it at a file to upload as the guest probe');
+    if (!existsSync(override))
+      throw new ConfigError(
+        `$NUMACAGE_PROBE_BINARY: ${override} does not exist`,
+        'unset it, or point it at a file to upload as the guest probe',
+      );
     return { path: override, sha256: await sha256(override) };
   }
   const source = await readFile(projectPath(PROBE_SOURCE));
@@ -30,7 +37,11 @@ export async function ensureProbeBinary(cacheDir: string): Promise<{ path: strin
     await store.build(key, async (staging) => {
       const out = join(staging, 'numacage-probe');
       const r = await runCommand('gcc', ['-O2', '-Wall', '-Wextra', '-Werror', '-static', '-o', out, projectPath(PROBE_SOURCE)]);
-      if (r.exitCode !== 0) throw new InfraError(`building the guest probe failed:\n${r.stderr.trim()}`, 'install gcc and libc6-dev (numacage doctor --install)');
+      if (r.exitCode !== 0)
+        throw new InfraError(
+          `building the guest probe failed:\n${r.stderr.trim()}`,
+          'install gcc and libc6-dev (numacage doctor --install)',
+        );
       await writeFile(join(staging, 'meta.json'), JSON.stringify({ key }));
       await store.commit(staging, key);
     });

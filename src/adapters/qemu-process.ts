@@ -32,7 +32,10 @@ export interface QemuProcess {
 
 export function assertQemuInstalled(): void {
   if (!findExecutable(QEMU_BINARY))
-    throw new InfraError(`QEMU (${QEMU_BINARY}) is not installed or not executable`, 'run `numacage doctor --install`, or point $NUMACAGE_QEMU at a QEMU binary');
+    throw new InfraError(
+      `QEMU (${QEMU_BINARY}) is not installed or not executable`,
+      'run `numacage doctor --install`, or point $NUMACAGE_QEMU at a QEMU binary',
+    );
 }
 
 /**
@@ -69,7 +72,13 @@ export async function startQemu(opts: { args: string[]; qmpSocket: string; conso
   const stop = (graceMs = 3000, powerdownMs = 0): Promise<void> => {
     stopping ??= (async () => {
       if (done) return;
-      if (powerdownMs > 0 && (await qmpCommand(opts.qmpSocket, 'system_powerdown', undefined, graceMs).then(() => true, () => false)))
+      if (
+        powerdownMs > 0 &&
+        (await qmpCommand(opts.qmpSocket, 'system_powerdown', undefined, graceMs).then(
+          () => true,
+          () => false,
+        ))
+      )
         await Promise.race([exited, sleep(powerdownMs)]);
       if (done) return;
       await qmpCommand(opts.qmpSocket, 'quit', undefined, graceMs).catch(() => undefined);

@@ -16,7 +16,12 @@ export interface RunResult {
  */
 export async function runCommand(cmd: string, args: string[], opts: Options = {}): Promise<RunResult> {
   try {
-    const child = execa(cmd, args, { reject: false, ...cancellable(), ...(opts.input === undefined ? { stdin: 'ignore' as const } : {}), ...opts });
+    const child = execa(cmd, args, {
+      reject: false,
+      ...cancellable(),
+      ...(opts.input === undefined ? { stdin: 'ignore' as const } : {}),
+      ...opts,
+    });
     trackChild(child);
     const r = await child;
     if (r.isCanceled) throw new InterruptedError(`${cmd} was stopped: numacage was interrupted`);
@@ -49,7 +54,10 @@ export async function outputBytes(cmd: string, args: string[]): Promise<Buffer> 
   const r = await child;
   if (r.isCanceled) throw new InterruptedError(`${cmd} was stopped: numacage was interrupted`);
   if ((r as { code?: string }).code === 'ENOENT') throw missingTool(cmd);
-  if (r.exitCode !== 0) throw new InfraError(`${cmd} ${args.slice(0, 3).join(' ')}… exited with ${r.exitCode}:\n${Buffer.from(r.stderr).toString().trim().split('\n').slice(-15).join('\n')}`);
+  if (r.exitCode !== 0)
+    throw new InfraError(
+      `${cmd} ${args.slice(0, 3).join(' ')}… exited with ${r.exitCode}:\n${Buffer.from(r.stderr).toString().trim().split('\n').slice(-15).join('\n')}`,
+    );
   return Buffer.from(r.stdout);
 }
 
@@ -66,7 +74,13 @@ function missingTool(cmd: string): InfraError {
 
 /** The full path of an executable, as the shell would find it, or undefined. */
 export function findExecutable(name: string, path = process.env.PATH ?? ''): string | undefined {
-  const candidates = isAbsolute(name) || name.includes('/') ? [name] : path.split(delimiter).filter(Boolean).map((d) => join(d, name));
+  const candidates =
+    isAbsolute(name) || name.includes('/')
+      ? [name]
+      : path
+          .split(delimiter)
+          .filter(Boolean)
+          .map((d) => join(d, name));
   for (const c of candidates) {
     try {
       accessSync(c, constants.X_OK);

@@ -21,9 +21,12 @@ export async function selftestFiles(cacheDir: string, src: ResolvedSource, log: 
   const listPath = join(cacheDir, 'kernel-src', `${src.key}.selftests`);
   const cached = await readFile(listPath, 'utf8').catch(() => undefined);
   if (cached !== undefined) return cached.split('\n').filter(Boolean);
-  log.info({ tarball: src.source.tarball }, 'listing the kernel source\'s selftests (once, about 10 s)');
+  log.info({ tarball: src.source.tarball }, "listing the kernel source's selftests (once, about 10 s)");
   const { stdout } = await runChecked('tar', ['-tJf', src.source.tarball, '--wildcards', `*/${SELFTESTS}/*`]);
-  const files = stdout.split('\n').filter((l) => l && !l.endsWith('/')).map((l) => l.split('/').slice(1).join('/'));
+  const files = stdout
+    .split('\n')
+    .filter((l) => l && !l.endsWith('/'))
+    .map((l) => l.split('/').slice(1).join('/'));
   await runChecked('mkdir', ['-p', join(cacheDir, 'kernel-src')]);
   await writeFile(`${listPath}.tmp`, `${files.join('\n')}\n`);
   await rename(`${listPath}.tmp`, listPath);

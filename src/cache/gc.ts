@@ -34,18 +34,27 @@ const UNITS: Record<string, number> = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 3
 /** --max-size: bytes, or a number with K, M, G or T (binary: 1G = 1GiB = 1GB = 2^30 bytes), e.g. 20G, 500M, 1.5GiB, 1024. */
 export function parseSize(text: string): number {
   const m = /^(\d+(?:\.\d+)?|\.\d+) *(?:([kmgt])(?:i?b)?|b)?$/i.exec(text.trim());
-  if (!m) throw new ConfigError(`--max-size ${text}: not a size`, 'give bytes, or a number with K, M, G or T (binary: 1G = 1 GiB), e.g. 20G, 500M, 1.5GiB');
+  if (!m)
+    throw new ConfigError(
+      `--max-size ${text}: not a size`,
+      'give bytes, or a number with K, M, G or T (binary: 1G = 1 GiB), e.g. 20G, 500M, 1.5GiB',
+    );
   return Math.floor(Number(m[1]) * UNITS[(m[2] ?? '').toLowerCase()]!);
 }
 
 /** --older-than: a positive number of days (0.5 is twelve hours). */
 export function parseDays(text: string | number): number {
   const days = typeof text === 'number' ? text : /^\s*\d*\.?\d+\s*$/.test(text) ? Number(text) : NaN;
-  if (!(days > 0) || !Number.isFinite(days)) throw new ConfigError(`--older-than ${text}: not a positive number of days`, 'e.g. --older-than 30');
+  if (!(days > 0) || !Number.isFinite(days))
+    throw new ConfigError(`--older-than ${text}: not a positive number of days`, 'e.g. --older-than 30');
   return days;
 }
 
-const exists = (p: string) => lstat(p).then(() => true, () => false);
+const exists = (p: string) =>
+  lstat(p).then(
+    () => true,
+    () => false,
+  );
 
 /**
  * Removes one entry unless a live numacage uses it: undefined when it is
@@ -91,7 +100,13 @@ async function removeEntry(cacheDir: string, e: CacheEntry): Promise<string | un
     try {
       const why = await user();
       if (why) return why;
-      if (!(await rename(e.path, doomed).then(() => true, () => false))) return undefined;
+      if (
+        !(await rename(e.path, doomed).then(
+          () => true,
+          () => false,
+        ))
+      )
+        return undefined;
       const late = await user();
       if (late) {
         // Unless the late user already built it again: then theirs stays.
@@ -145,8 +160,14 @@ export async function gcCache(cacheDir: string, opts: GcOptions): Promise<GcResu
 
   if (!opts.dryRun) await dropAliases(cacheDir, new Set(removed.filter((e) => e.kind === 'kernels').map((e) => e.key)));
   return {
-    cacheDir, dryRun: opts.dryRun ?? false, maxSizeBytes: opts.maxSizeBytes, olderThanDays: opts.olderThanDays,
-    removed, kept: entries.filter((e) => !gone.has(e)), bytesBefore: totalBytes, bytesAfter: account.total,
+    cacheDir,
+    dryRun: opts.dryRun ?? false,
+    maxSizeBytes: opts.maxSizeBytes,
+    olderThanDays: opts.olderThanDays,
+    removed,
+    kept: entries.filter((e) => !gone.has(e)),
+    bytesBefore: totalBytes,
+    bytesAfter: account.total,
   };
 }
 
@@ -161,11 +182,17 @@ async function dropAliases(cacheDir: string, keys: Set<string>): Promise<void> {
 }
 
 export function renderGc(r: GcResult, now = Date.now()): string {
-  const lines = r.removed.map((e) => `${r.dryRun ? 'would remove' : 'removed'}  ${entryId(e)}  ${formatBytes(e.bytes)}  last use ${formatLastUse(e.lastUse, now)}  (${e.why})`);
-  for (const e of r.kept) if (e.inUse.length && e.kind !== 'staging') lines.push(`kept  ${entryId(e)}  ${formatBytes(e.bytes)}  in use: ${e.inUse.join(', ')}`);
+  const lines = r.removed.map(
+    (e) =>
+      `${r.dryRun ? 'would remove' : 'removed'}  ${entryId(e)}  ${formatBytes(e.bytes)}  last use ${formatLastUse(e.lastUse, now)}  (${e.why})`,
+  );
+  for (const e of r.kept)
+    if (e.inUse.length && e.kind !== 'staging') lines.push(`kept  ${entryId(e)}  ${formatBytes(e.bytes)}  in use: ${e.inUse.join(', ')}`);
   const freed = r.bytesBefore - r.bytesAfter;
-  lines.push(`${r.removed.length ? `${r.dryRun ? 'would free' : 'freed'} ${formatBytes(freed)}: ` : 'nothing to remove: '}${formatBytes(r.bytesBefore)} -> ${formatBytes(r.bytesAfter)} in entries (ccache apart)` +
-    (r.maxSizeBytes !== undefined ? `, --max-size ${formatBytes(r.maxSizeBytes)}` : ''));
+  lines.push(
+    `${r.removed.length ? `${r.dryRun ? 'would free' : 'freed'} ${formatBytes(freed)}: ` : 'nothing to remove: '}${formatBytes(r.bytesBefore)} -> ${formatBytes(r.bytesAfter)} in entries (ccache apart)` +
+      (r.maxSizeBytes !== undefined ? `, --max-size ${formatBytes(r.maxSizeBytes)}` : ''),
+  );
   if (r.maxSizeBytes !== undefined && r.bytesAfter > r.maxSizeBytes) lines.push('still over --max-size: what is left is in use');
   return `${lines.join('\n')}\n`;
 }

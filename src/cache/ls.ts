@@ -114,9 +114,13 @@ export const entryId = (e: CacheEntry) => (e.kind === 'staging' ? e.key : `${e.k
 
 async function dirsIn(dir: string): Promise<string[]> {
   const all = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  return all.filter((d) => d.isDirectory()).map((d) => d.name).sort();
+  return all
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort();
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any kind's meta.json, read field by field
 function inputsOf(kind: EntryKind, key: string, meta: Record<string, any> | undefined, children: string[]): Record<string, unknown> {
   if (kind === 'kernel-work') return { source: key, buildDirs: children.filter((c) => c.startsWith('build-')).length };
   if (kind === 'kernel-src') return { source: key };
@@ -125,9 +129,18 @@ function inputsOf(kind: EntryKind, key: string, meta: Record<string, any> | unde
     case 'images':
       return { recipe: meta.recipe?.name, packages: meta.recipe?.packages ?? [], kernelPackage: meta.kernelPackage };
     case 'kernels':
-      return { release: meta.release, source: meta.source, patches: (meta.patches ?? []).map((p: { name: string }) => p.name), fragments: meta.fragments ?? [] };
+      return {
+        release: meta.release,
+        source: meta.source,
+        patches: (meta.patches ?? []).map((p: { name: string }) => p.name),
+        fragments: meta.fragments ?? [],
+      };
     case 'kselftests':
-      return { source: meta.source, patches: meta.patches ?? [], programs: (meta.programs ?? []).map((p: { collection: string; program: string }) => `${p.collection}/${p.program}`) };
+      return {
+        source: meta.source,
+        patches: meta.patches ?? [],
+        programs: (meta.programs ?? []).map((p: { collection: string; program: string }) => `${p.collection}/${p.program}`),
+      };
     case 'probe':
       return { source: PROBE_SOURCE };
   }
@@ -145,7 +158,16 @@ export async function scanCache(cacheDir: string): Promise<CacheListing & { usag
     const pid = transientPid(name.replace(/^.*\//, ''));
     const mtime = (await stat(path).catch(() => undefined))?.mtimeMs ?? now;
     const inUse = pid && processAlive(pid) ? [`pid ${pid} (running)`] : now - mtime < HOUR_MS ? ['younger than an hour'] : [];
-    entries.push({ kind: 'staging', key: `${kind}/${name}`, path, bytes: bytesOf(diskUsage(path)), sharedBytes: 0, lastUse: new Date(mtime).toISOString(), inputs: { in: kind, ...(pid ? { pid } : {}) }, inUse });
+    entries.push({
+      kind: 'staging',
+      key: `${kind}/${name}`,
+      path,
+      bytes: bytesOf(diskUsage(path)),
+      sharedBytes: 0,
+      lastUse: new Date(mtime).toISOString(),
+      inputs: { in: kind, ...(pid ? { pid } : {}) },
+      inUse,
+    });
   };
 
   for (const kind of [...STORE_KINDS, ...TREE_KINDS]) {
@@ -162,7 +184,12 @@ export async function scanCache(cacheDir: string): Promise<CacheListing & { usag
       const tree = kind === 'kernel-work' || kind === 'kernel-src';
       if (kind === 'kernel-work') for (const c of children.filter(isTransient)) await staging(kind, `${name}/${c}`, join(path, c));
       const metaPath = join(path, 'meta.json');
-      const meta = tree ? undefined : await readFile(metaPath, 'utf8').then((t) => JSON.parse(t) as Record<string, unknown>, () => undefined);
+      const meta = tree
+        ? undefined
+        : await readFile(metaPath, 'utf8').then(
+            (t) => JSON.parse(t) as Record<string, unknown>,
+            () => undefined,
+          );
       const lastUsePath = meta ? metaPath : kind === 'kernel-work' && children.includes(LAST_USE) ? join(path, LAST_USE) : path;
       const lastUse = (await stat(lastUsePath).catch(() => undefined))?.mtime;
       if (!lastUse) continue;
@@ -170,7 +197,16 @@ export async function scanCache(cacheDir: string): Promise<CacheListing & { usag
       if (tree && (await lockHeld(join(cacheDir, 'kernel-work', name), 'tree'))) inUse.push('tree.lock held');
       if (kind === 'images' && (await lockHeld(kindDir, name))) inUse.push('build lock held');
       const u = diskUsage(path, kind === 'kernel-work' ? isTransient : undefined);
-      const entry: CacheEntry = { kind, key: name, path, bytes: bytesOf(u), sharedBytes: 0, lastUse: lastUse.toISOString(), inputs: inputsOf(kind, name, meta, children), inUse };
+      const entry: CacheEntry = {
+        kind,
+        key: name,
+        path,
+        bytes: bytesOf(u),
+        sharedBytes: 0,
+        lastUse: lastUse.toISOString(),
+        inputs: inputsOf(kind, name, meta, children),
+        inUse,
+      };
       entries.push(entry);
       usage.set(entry, u);
       account.add(u);
@@ -181,7 +217,15 @@ export async function scanCache(cacheDir: string): Promise<CacheListing & { usag
   const ccache = join(cacheDir, 'ccache');
   if ((await dirsIn(cacheDir)).includes('ccache')) {
     const u = diskUsage(ccache);
-    entries.push({ kind: 'ccache', key: '', path: ccache, bytes: bytesOf(u), sharedBytes: 0, inputs: { maxSize: `${ccacheMaxSize()} (CCACHE_MAXSIZE): ccache trims itself` }, inUse: [] });
+    entries.push({
+      kind: 'ccache',
+      key: '',
+      path: ccache,
+      bytes: bytesOf(u),
+      sharedBytes: 0,
+      inputs: { maxSize: `${ccacheMaxSize()} (CCACHE_MAXSIZE): ccache trims itself` },
+      inUse: [],
+    });
   }
   return { cacheDir, entries, totalBytes: account.total, usage, account };
 }
@@ -212,9 +256,11 @@ const list = (xs: unknown) => (Array.isArray(xs) ? (xs as string[]) : []);
 
 /** One readable line of what an entry was made from. */
 export function describeInputs(e: CacheEntry): string {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the inputs inputsOf wrote, per kind
   const i = e.inputs as Record<string, any>;
   if (i.incomplete) return String(i.incomplete);
-  const patches = (ps: string[]) => (ps.length ? `; ${ps.length} patch${ps.length === 1 ? '' : 'es'}: ${ps.map((p) => p.replace(/^\/\S*\//, '')).join(', ')}` : '');
+  const patches = (ps: string[]) =>
+    ps.length ? `; ${ps.length} patch${ps.length === 1 ? '' : 'es'}: ${ps.map((p) => p.replace(/^\/\S*\//, '')).join(', ')}` : '';
   switch (e.kind) {
     case 'images':
       return `recipe ${i.recipe} (${list(i.packages).join(', ')}), ${i.kernelPackage}`;
@@ -237,15 +283,26 @@ export function describeInputs(e: CacheEntry): string {
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 export function renderCacheList(listing: CacheListing, now = Date.now()): string {
   const rows = [['KIND', 'KEY', 'SIZE ON DISK', 'LAST USE', 'IN USE', 'INPUTS']];
   for (const e of listing.entries)
     rows.push([
-      e.kind, e.key || '-', `${formatBytes(e.bytes)}${e.sharedBytes ? ` (${formatBytes(e.sharedBytes)} shared)` : ''}`,
-      formatLastUse(e.lastUse, now), e.inUse.join(', ') || '-', describeInputs(e),
+      e.kind,
+      e.key || '-',
+      `${formatBytes(e.bytes)}${e.sharedBytes ? ` (${formatBytes(e.sharedBytes)} shared)` : ''}`,
+      formatLastUse(e.lastUse, now),
+      e.inUse.join(', ') || '-',
+      describeInputs(e),
     ]);
   const counted = listing.entries.filter((e) => e.kind !== 'ccache' && e.kind !== 'staging');
   const kinds = [...STORE_KINDS, ...TREE_KINDS].map((k) => [k, counted.filter((e) => e.kind === k)] as const).filter(([, es]) => es.length);

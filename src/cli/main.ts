@@ -15,7 +15,10 @@ async function main(): Promise<void> {
     .option('json', { type: 'boolean', describe: 'log pino JSON lines on stderr instead of readable lines (for a program to read)' })
     .option('verbose', { alias: 'v', type: 'boolean', describe: 'debug logging' })
     .middleware(checkNumbers)
-    .demandCommand(1, 'name a command: run, merge, compare, repro, bisect, doctor, image build, kernel build, plan, boot, ssh, cache ls|gc|verify')
+    .demandCommand(
+      1,
+      'name a command: run, merge, compare, repro, bisect, doctor, image build, kernel build, plan, boot, ssh, cache ls|gc|verify',
+    )
     .strict()
     .help()
     .fail((msg, err) => {
@@ -31,7 +34,8 @@ async function main(): Promise<void> {
 class UsageError extends Error {}
 
 const HOST_FS_CODES = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM', 'ENOTDIR']);
-const isHostFsError = (err: unknown): err is Error & { code: string; path?: string } => err instanceof Error && HOST_FS_CODES.has((err as { code?: string }).code ?? '');
+const isHostFsError = (err: unknown): err is Error & { code: string; path?: string } =>
+  err instanceof Error && HOST_FS_CODES.has((err as { code?: string }).code ?? '');
 
 // The command's cancellation scope: a signal aborts it, which kills every tool it started (SIGTERM, then SIGKILL);
 // once they are gone the cleanups remove what they were writing and stop the guests.
@@ -60,10 +64,14 @@ withCancellation(command.signal, main).then(
       process.exitCode = err.exitCode;
     } else if (isHostFsError(err)) {
       // A full or read-only filesystem under a build: the host's to fix, not a numacage bug.
-      process.stderr.write(`numacage: ${err.code} on ${err.path ?? 'a file'}: ${err.message}\n  what to do: free space or fix permissions there (or give another --cache-dir / --out), then run again\n`);
+      process.stderr.write(
+        `numacage: ${err.code} on ${err.path ?? 'a file'}: ${err.message}\n  what to do: free space or fix permissions there (or give another --cache-dir / --out), then run again\n`,
+      );
       process.exitCode = ExitCode.infra;
     } else if (err instanceof UsageError) {
-      process.stderr.write(`numacage: ${err.message}\n  see: numacage --help${/run config/.test(err.message) ? ' and docs/run-config.md' : ''}\n`);
+      process.stderr.write(
+        `numacage: ${err.message}\n  see: numacage --help${/run config/.test(err.message) ? ' and docs/run-config.md' : ''}\n`,
+      );
       process.exitCode = ExitCode.config;
     } else {
       process.stderr.write(`numacage: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

@@ -44,10 +44,23 @@ export const DEFAULT_OUT = process.env.NUMACAGE_RUNS ?? 'runs';
 /** Where the guest boots and how: run, plan, boot; repro and bisect take the same. */
 export function bootOptions<T>(y: Argv<T>) {
   return y
-    .option('topology', { alias: 't', type: 'string', default: DEFAULT_TOPOLOGY, describe: 'built-in topology name or path to a topology .json (docs/topology.md)' })
+    .option('topology', {
+      alias: 't',
+      type: 'string',
+      default: DEFAULT_TOPOLOGY,
+      describe: 'built-in topology name or path to a topology .json (docs/topology.md)',
+    })
     .option('image', { type: 'string', default: DEFAULT_IMAGE, describe: 'image recipe name under images/ or path to a recipe .json' })
-    .option('accel', { choices: ['auto', 'kvm', 'tcg'] as const, default: 'auto' as const, describe: 'auto uses KVM only when a real test boot works' })
-    .option('init', { choices: ['minimal', 'systemd'] as const, default: 'minimal' as const, describe: "guest init: numacage's minimal init (fast) or systemd" })
+    .option('accel', {
+      choices: ['auto', 'kvm', 'tcg'] as const,
+      default: 'auto' as const,
+      describe: 'auto uses KVM only when a real test boot works',
+    })
+    .option('init', {
+      choices: ['minimal', 'systemd'] as const,
+      default: 'minimal' as const,
+      describe: "guest init: numacage's minimal init (fast) or systemd",
+    })
     .option('boot-timeout', { type: 'number', describe: 'seconds to wait for SSH (default: 120 TCG / 40 KVM; x2 with systemd)' })
     .option('append', { type: 'string', describe: "extra guest kernel command-line words (a later init= wins over numacage's)" })
     .option('out', { type: 'string', default: DEFAULT_OUT, describe: 'where run directories are created' });
@@ -56,34 +69,94 @@ export function bootOptions<T>(y: Argv<T>) {
 export function guestOptions<T>(y: Argv<T>) {
   return bootOptions(y)
     .option('keep', { type: 'boolean', default: false, describe: 'keep the qcow2 overlay in the run directory' })
-    .config('config', 'a run config JSON file (docs/run-config.md); flags win over it', (path: string) => parseRunConfig(readJsonFile(path, 'run config'), path))
-    .option('suite', { type: 'string', default: 'isolation', describe: 'isolation (every implemented invariant), smoke (topology, abi, no-kernel-memory) or none (only --exec steps)' })
+    .config('config', 'a run config JSON file (docs/run-config.md); flags win over it', (path: string) =>
+      parseRunConfig(readJsonFile(path, 'run config'), path),
+    )
+    .option('suite', {
+      type: 'string',
+      default: 'isolation',
+      describe: 'isolation (every implemented invariant), smoke (topology, abi, no-kernel-memory) or none (only --exec steps)',
+    })
     .option('only', { type: 'string', describe: 'comma list of invariant ids to run instead of a suite' })
-    .option('kernel', { type: 'string', describe: "stock: the image's Debian kernel; built: build from source (default: built when --kernel-src, --patches or --kconfig is given, else stock)" });
+    .option('kernel', {
+      type: 'string',
+      describe:
+        "stock: the image's Debian kernel; built: build from source (default: built when --kernel-src, --patches or --kconfig is given, else stock)",
+    });
 }
 
 export function kernelOptions<T>(y: Argv<T>) {
   return y
     .option('kernel-src', { type: 'string', describe: "kernel git work tree (default: Debian's linux-source-6.12 tarball)" })
-    .option('patches', { type: 'string', describe: 'folder under patches/ (quilt series or format-patch files), a .patch file, or an mbox' })
-    .option('kconfig', { type: 'string', array: true, describe: `kconfig fragments under kconfigs/ or paths, merged in order (default: ${DEFAULT_FRAGMENTS.join(' ')})` });
+    .option('patches', {
+      type: 'string',
+      describe: 'folder under patches/ (quilt series or format-patch files), a .patch file, or an mbox',
+    })
+    .option('kconfig', {
+      type: 'string',
+      array: true,
+      describe: `kconfig fragments under kconfigs/ or paths, merged in order (default: ${DEFAULT_FRAGMENTS.join(' ')})`,
+    });
 }
 
 export function stepOptions<T>(y: Argv<T>) {
   return y
-    .option('exec', { type: 'string', array: true, describe: 'a command to run in the guest after the invariants, a check of its own (exit 0 = pass; TAP/KTAP output gives subtests); repeatable, in order' })
-    .option('upload', { type: 'string', array: true, describe: "LOCAL[:GUEST] file or directory copied into the guest before the steps (default GUEST: the step user's home, where steps start)" })
-    .option('kselftest', { type: 'string', array: true, describe: 'COLLECTION/PROGRAM[,...] kselftests (or mm:CATEGORY of run_vmtests.sh -t) built static, cached, from the tree of the kernel under test and run as root before the --exec steps, e.g. mm/ksm_functional_tests or mm:mremap' })
-    .option('as', { choices: ['root', 'user'] as const, default: 'root' as const, describe: "the steps' guest user: root, or the image's unprivileged user" })
-    .option('step-timeout', { type: 'number', default: DEFAULT_STEP_TIMEOUT_SECONDS, describe: 'seconds each step may run before it is killed and fails' });
+    .option('exec', {
+      type: 'string',
+      array: true,
+      describe:
+        'a command to run in the guest after the invariants, a check of its own (exit 0 = pass; TAP/KTAP output gives subtests); repeatable, in order',
+    })
+    .option('upload', {
+      type: 'string',
+      array: true,
+      describe:
+        "LOCAL[:GUEST] file or directory copied into the guest before the steps (default GUEST: the step user's home, where steps start)",
+    })
+    .option('kselftest', {
+      type: 'string',
+      array: true,
+      describe:
+        'COLLECTION/PROGRAM[,...] kselftests (or mm:CATEGORY of run_vmtests.sh -t) built static, cached, from the tree of the kernel under test and run as root before the --exec steps, e.g. mm/ksm_functional_tests or mm:mremap',
+    })
+    .option('as', {
+      choices: ['root', 'user'] as const,
+      default: 'root' as const,
+      describe: "the steps' guest user: root, or the image's unprivileged user",
+    })
+    .option('step-timeout', {
+      type: 'number',
+      default: DEFAULT_STEP_TIMEOUT_SECONDS,
+      describe: 'seconds each step may run before it is killed and fails',
+    });
 }
 
-export const timeThresholdOption = { type: 'number', default: DEFAULT_TIME_THRESHOLD.percent, describe: 'a stage or check this many percent (and 5 s) slower is a regression' } as const;
+export const timeThresholdOption = {
+  type: 'number',
+  default: DEFAULT_TIME_THRESHOLD.percent,
+  describe: 'a stage or check this many percent (and 5 s) slower is a regression',
+} as const;
 
 export type GuestArgv = Common & {
-  topology: string; image: string; accel: 'auto' | 'kvm' | 'tcg'; init: 'minimal' | 'systemd'; 'boot-timeout'?: number; out: string; keep: boolean; append?: string; suite: string; only?: string;
-  kernel?: string; 'kernel-src'?: string; patches?: string; kconfig?: string[];
-  exec?: string[]; upload?: string[]; kselftest?: string[]; as?: 'root' | 'user'; 'step-timeout'?: number;
+  topology: string;
+  image: string;
+  accel: 'auto' | 'kvm' | 'tcg';
+  init: 'minimal' | 'systemd';
+  'boot-timeout'?: number;
+  out: string;
+  keep: boolean;
+  append?: string;
+  suite: string;
+  only?: string;
+  kernel?: string;
+  'kernel-src'?: string;
+  patches?: string;
+  kconfig?: string[];
+  exec?: string[];
+  upload?: string[];
+  kselftest?: string[];
+  as?: 'root' | 'user';
+  'step-timeout'?: number;
 };
 
 /**
@@ -95,8 +168,16 @@ export function kernelChoices(argv: GuestArgv): KernelChoice[] {
   const wantsBuild = argv['kernel-src'] !== undefined || argv.patches !== undefined || argv.kconfig !== undefined;
   const kinds = (argv.kernel ?? (wantsBuild ? 'built' : 'stock')).split(',').filter(Boolean);
   for (const k of kinds)
-    if (k !== 'stock' && k !== 'built' && !/^built:.+/.test(k)) throw new ConfigError(`--kernel ${argv.kernel}: "${k}" is not stock, built or built:PATCHES`, 'use e.g. --kernel stock,built,built:private-node');
-  if (!kinds.some((k) => k.startsWith('built')) && wantsBuild) throw new ConfigError('--kernel stock cannot take --kernel-src, --patches or --kconfig', 'add built to --kernel (e.g. --kernel stock,built)');
+    if (k !== 'stock' && k !== 'built' && !/^built:.+/.test(k))
+      throw new ConfigError(
+        `--kernel ${argv.kernel}: "${k}" is not stock, built or built:PATCHES`,
+        'use e.g. --kernel stock,built,built:private-node',
+      );
+  if (!kinds.some((k) => k.startsWith('built')) && wantsBuild)
+    throw new ConfigError(
+      '--kernel stock cannot take --kernel-src, --patches or --kconfig',
+      'add built to --kernel (e.g. --kernel stock,built)',
+    );
   // The word names the kernel in reports and matrix cells, alone or not: a nightly's cells keep their names when the matrix changes.
   return kinds.map((k): KernelChoice => {
     if (k === 'stock') return { kind: 'stock', label: k };
@@ -111,13 +192,31 @@ export const splitWords = (text: string | undefined): string[] => text?.split(/\
 export function runOptionsFrom(argv: GuestArgv, matrix = false): RunOptions {
   const { cacheDir, log } = common(argv);
   const kernels = kernelChoices(argv);
-  if (!matrix && (kernels.length > 1 || argv.topology.includes(','))) throw new ConfigError('only `numacage run` takes several topologies or kernels');
+  if (!matrix && (kernels.length > 1 || argv.topology.includes(',')))
+    throw new ConfigError('only `numacage run` takes several topologies or kernels');
   return {
-    cacheDir, log, outDir: argv.out, topology: argv.topology, image: argv.image, accel: argv.accel, init: argv.init,
-    bootTimeoutSeconds: argv['boot-timeout'], keep: argv.keep, kernel: kernels[0]!, append: splitWords(argv.append),
+    cacheDir,
+    log,
+    outDir: argv.out,
+    topology: argv.topology,
+    image: argv.image,
+    accel: argv.accel,
+    init: argv.init,
+    bootTimeoutSeconds: argv['boot-timeout'],
+    keep: argv.keep,
+    kernel: kernels[0]!,
+    append: splitWords(argv.append),
     invariants: selectInvariants(argv.suite, argv.only),
     ...(argv.exec?.length || argv.upload?.length || argv.kselftest?.length
-      ? { steps: { exec: argv.exec ?? [], uploads: argv.upload ?? [], kselftests: argv.kselftest ?? [], as: argv.as ?? 'root', stepTimeoutSeconds: argv['step-timeout'] ?? DEFAULT_STEP_TIMEOUT_SECONDS } }
+      ? {
+          steps: {
+            exec: argv.exec ?? [],
+            uploads: argv.upload ?? [],
+            kselftests: argv.kselftest ?? [],
+            as: argv.as ?? 'root',
+            stepTimeoutSeconds: argv['step-timeout'] ?? DEFAULT_STEP_TIMEOUT_SECONDS,
+          },
+        }
       : {}),
   };
 }
@@ -148,5 +247,8 @@ export function checkNumbers(argv: object): void {
   // --flag VALUE shows VALUE as typed; --flag=VALUE or a run config's value shows what was parsed.
   const at = process.argv.indexOf(flag);
   const typed = at >= 0 ? process.argv[at + 1] : String((argv as Record<string, unknown>)[String(issue.path[0])]);
-  throw new ConfigError(`${flag} ${typed}: ${issue.message}`, `see numacage ${String((argv as { _?: unknown[] })._?.[0] ?? '')} --help`.replace('  ', ' '));
+  throw new ConfigError(
+    `${flag} ${typed}: ${issue.message}`,
+    `see numacage ${String((argv as { _?: unknown[] })._?.[0] ?? '')} --help`.replace('  ', ' '),
+  );
 }

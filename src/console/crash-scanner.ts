@@ -58,7 +58,8 @@ export class CrashScanner {
   private line(raw: string): Crash | undefined {
     const ts = TIMESTAMP.exec(raw);
     const line = ts ? raw.slice(ts[0].length) : raw;
-    const startsReport = CUT_HERE.test(line) || LINUX_BANNER.test(line) || (!CONTINUATION.test(line) && CRASH_PATTERNS.some((p) => p.regex.test(line)));
+    const startsReport =
+      CUT_HERE.test(line) || LINUX_BANNER.test(line) || (!CONTINUATION.test(line) && CRASH_PATTERNS.some((p) => p.regex.test(line)));
     if (this.open && !startsReport) {
       this.open.lines.push(raw);
       if (END_TRACE.test(line) || this.open.lines.length >= MAX_BLOCK_LINES) this.open = undefined;
@@ -74,7 +75,13 @@ export class CrashScanner {
     this.cutHere = undefined;
     if (LINUX_BANNER.test(line)) {
       if (++this.banners < 2) return undefined;
-      return this.record({ type: 'reboot', title: 'the guest rebooted (a second Linux version banner)', fatal: true, lines: [raw], ...at(ts) });
+      return this.record({
+        type: 'reboot',
+        title: 'the guest rebooted (a second Linux version banner)',
+        fatal: true,
+        lines: [raw],
+        ...at(ts),
+      });
     }
     if (NOISE.some((n) => n.test(line))) return undefined;
     for (const p of CRASH_PATTERNS) {

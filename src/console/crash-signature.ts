@@ -14,11 +14,45 @@ const WARNING_AT = /WARNING: .* at (\S+:\d+) ([A-Za-z_][\w.]*)\+0x/;
 
 /** Frames of the reporting machinery itself, never the bug's place. */
 const NOISE = new Set([
-  'dump_stack', 'dump_stack_lvl', 'show_stack', 'panic', 'vpanic', '__warn', 'warn_slowpath_fmt', 'report_bug', 'handle_bug', 'exc_invalid_op',
-  'asm_exc_invalid_op', 'do_error_trap', 'die', '__die', 'die_addr', 'oops_end', 'exc_general_protection', 'asm_exc_general_protection',
-  'page_fault_oops', 'kernelmode_fixup_or_oops', '__bad_area_nosemaphore', 'bad_area_nosemaphore', 'do_user_addr_fault', 'exc_page_fault',
-  'asm_exc_page_fault', 'kasan_report', 'print_report', 'print_address_description', 'warn_alloc', 'dump_header', 'bad_page', 'nmi_cpu_backtrace',
-  '__alloc_pages_slowpath', 'do_syscall_64', 'entry_SYSCALL_64_after_hwframe', 'x64_sys_call', 'ret_from_fork', 'ret_from_fork_asm', 'kthread',
+  'dump_stack',
+  'dump_stack_lvl',
+  'show_stack',
+  'panic',
+  'vpanic',
+  '__warn',
+  'warn_slowpath_fmt',
+  'report_bug',
+  'handle_bug',
+  'exc_invalid_op',
+  'asm_exc_invalid_op',
+  'do_error_trap',
+  'die',
+  '__die',
+  'die_addr',
+  'oops_end',
+  'exc_general_protection',
+  'asm_exc_general_protection',
+  'page_fault_oops',
+  'kernelmode_fixup_or_oops',
+  '__bad_area_nosemaphore',
+  'bad_area_nosemaphore',
+  'do_user_addr_fault',
+  'exc_page_fault',
+  'asm_exc_page_fault',
+  'kasan_report',
+  'print_report',
+  'print_address_description',
+  'warn_alloc',
+  'dump_header',
+  'bad_page',
+  'nmi_cpu_backtrace',
+  '__alloc_pages_slowpath',
+  'do_syscall_64',
+  'entry_SYSCALL_64_after_hwframe',
+  'x64_sys_call',
+  'ret_from_fork',
+  'ret_from_fork_asm',
+  'kthread',
 ]);
 
 export const SIGNATURE_FRAMES = 3;
@@ -46,5 +80,9 @@ export function crashSignature(crash: { type: string; title: string; lines: stri
   const unique = frames.filter((f, i) => frames.indexOf(f) === i).slice(0, SIGNATURE_FRAMES);
   if (unique.length) return `${crash.type}: ${unique.join(' < ')}`;
   // No stack (a stall, a bare BUG line): the title without its numbers.
-  return `${crash.type}: ${crash.title.replace(/\+0x[0-9a-f]+\/0x[0-9a-f]+/gi, '').replace(/0x[0-9a-f]+|\b\d+\b/gi, 'N').replace(/\[[^\]]*\]/g, '').trim()}`;
+  return `${crash.type}: ${crash.title
+    .replace(/\+0x[0-9a-f]+\/0x[0-9a-f]+/gi, '')
+    .replace(/0x[0-9a-f]+|\b\d+\b/gi, 'N')
+    .replace(/\[[^\]]*\]/g, '')
+    .trim()}`;
 }

@@ -8,8 +8,25 @@ import type { Logger } from '../log.js';
 
 /** Debian packages numacage needs on the host. */
 export const HOST_PACKAGES = [
-  'qemu-system-x86', 'qemu-utils', 'mmdebstrap', 'e2fsprogs', 'util-linux', 'gcc', 'libc6-dev', 'make', 'bc', 'bison', 'flex',
-  'libelf-dev', 'libssl-dev', 'ccache', 'cpio', 'git', 'xz-utils', 'linux-source-6.12', 'debian-archive-keyring',
+  'qemu-system-x86',
+  'qemu-utils',
+  'mmdebstrap',
+  'e2fsprogs',
+  'util-linux',
+  'gcc',
+  'libc6-dev',
+  'make',
+  'bc',
+  'bison',
+  'flex',
+  'libelf-dev',
+  'libssl-dev',
+  'ccache',
+  'cpio',
+  'git',
+  'xz-utils',
+  'linux-source-6.12',
+  'debian-archive-keyring',
 ];
 
 /** What numacage's own tests need beyond that: a browser to open the HTML report in. */
@@ -30,7 +47,7 @@ async function toolVersion(name: string, cmd: string, args: string[], pattern: R
   try {
     const r = await runCommand(cmd, args);
     const m = pattern.exec(r.stdout + r.stderr);
-    return { name, ok: r.exitCode === 0 || m !== null, detail: m ? m[1]! : (r.stdout + r.stderr).trim().split('\n')[0] ?? '' };
+    return { name, ok: r.exitCode === 0 || m !== null, detail: m ? m[1]! : ((r.stdout + r.stderr).trim().split('\n')[0] ?? '') };
   } catch {
     return { name, ok: false, detail: `${cmd} not found` };
   }
@@ -38,14 +55,20 @@ async function toolVersion(name: string, cmd: string, args: string[], pattern: R
 
 export async function missingPackages(packages = HOST_PACKAGES): Promise<string[]> {
   const r = await runCommand('dpkg-query', ['-W', '-f=${Package} ${db:Status-Status}\n', ...packages]);
-  const installed = new Set(r.stdout.split('\n').filter((l) => l.endsWith(' installed')).map((l) => l.split(' ')[0]));
+  const installed = new Set(
+    r.stdout
+      .split('\n')
+      .filter((l) => l.endsWith(' installed'))
+      .map((l) => l.split(' ')[0]),
+  );
   return packages.filter((p) => !installed.has(p));
 }
 
 export async function installPackages(log: Logger, packages = HOST_PACKAGES): Promise<void> {
   const missing = await missingPackages(packages);
   if (missing.length === 0) return;
-  if (process.getuid?.() !== 0) throw new InfraError(`missing host packages: ${missing.join(' ')}`, 'run `numacage doctor --install` as root');
+  if (process.getuid?.() !== 0)
+    throw new InfraError(`missing host packages: ${missing.join(' ')}`, 'run `numacage doctor --install` as root');
   log.info({ packages: missing.join(' ') }, 'installing host packages with apt-get');
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const update = await runCommand('apt-get', ['update', '-q'], { env });
@@ -67,33 +90,64 @@ export async function runDoctor(cacheDir: string): Promise<DoctorCheck[]> {
   checks.push(await toolVersion('git', 'git', ['--version'], /git version (\S+)/));
   checks.push(await toolVersion('setpriv', 'setpriv', ['--version'], /util-linux (\S+)/));
   const missing = await missingPackages().catch(() => HOST_PACKAGES);
-  checks.push({ name: 'Debian packages', ok: missing.length === 0, detail: missing.length ? `missing: ${missing.join(' ')}` : `${HOST_PACKAGES.length} installed` });
+  checks.push({
+    name: 'Debian packages',
+    ok: missing.length === 0,
+    detail: missing.length ? `missing: ${missing.join(' ')}` : `${HOST_PACKAGES.length} installed`,
+  });
 
   await mkdir(cacheDir, { recursive: true });
   const fs = await statfs(cacheDir);
   const freeGiB = (fs.bavail * fs.bsize) / 2 ** 30;
-  checks.push({ name: 'free disk', ok: freeGiB >= MIN_FREE_DISK_GIB, detail: `${freeGiB.toFixed(1)} GiB free in ${cacheDir} (needs ${MIN_FREE_DISK_GIB})` });
+  checks.push({
+    name: 'free disk',
+    ok: freeGiB >= MIN_FREE_DISK_GIB,
+    detail: `${freeGiB.toFixed(1)} GiB free in ${cacheDir} (needs ${MIN_FREE_DISK_GIB})`,
+  });
   const memGiB = freemem() / 2 ** 30;
-  checks.push({ name: 'free memory', ok: memGiB >= MIN_FREE_MEM_GIB, detail: `${memGiB.toFixed(1)} GiB free (a default guest needs 3 GiB)` });
+  checks.push({
+    name: 'free memory',
+    ok: memGiB >= MIN_FREE_MEM_GIB,
+    detail: `${memGiB.toFixed(1)} GiB free (a default guest needs 3 GiB)`,
+  });
 
   const qemuOk = checks[0]!.ok;
   if (qemuOk) {
     const kernel = await anyCachedKernel(cacheDir);
     const kvm = await checkKvm(cacheDir, { fresh: true, kernel });
     // A boot sector that ran proves little (here one runs while a Linux kernel hangs): not "usable" until a kernel booted.
-    const usable = kvm.test === 'kernel' ? `usable (-cpu ${kvm.cpuModel}): ${kvm.reason}` : `not yet proven: a boot sector ran with -cpu ${kvm.cpuModel}, no kernel tried yet`;
-    checks.push({ name: 'KVM', ok: kvm.usable, optional: true, detail: kvm.usable ? usable : `KVM unusable (${kvm.reason}), using TCG${kvm.test === 'kernel' ? '' : ' [boot-sector test only: a kernel boot test runs before the first guest]'}` });
+    const usable =
+      kvm.test === 'kernel'
+        ? `usable (-cpu ${kvm.cpuModel}): ${kvm.reason}`
+        : `not yet proven: a boot sector ran with -cpu ${kvm.cpuModel}, no kernel tried yet`;
+    checks.push({
+      name: 'KVM',
+      ok: kvm.usable,
+      optional: true,
+      detail: kvm.usable
+        ? usable
+        : `KVM unusable (${kvm.reason}), using TCG${kvm.test === 'kernel' ? '' : ' [boot-sector test only: a kernel boot test runs before the first guest]'}`,
+    });
   }
   return checks;
 }
 
 /** A kernel numacage has already cached (an image's stock kernel or a built one), for the KVM boot test. */
 async function anyCachedKernel(cacheDir: string): Promise<string | undefined> {
-  for (const [kind, file] of [['images', 'vmlinuz'], ['kernels', 'bzImage']]) {
+  for (const [kind, file] of [
+    ['images', 'vmlinuz'],
+    ['kernels', 'bzImage'],
+  ]) {
     const entries = await readdir(join(cacheDir, kind!)).catch(() => [] as string[]);
     for (const e of entries.filter((x) => !x.startsWith('.'))) {
       const path = join(cacheDir, kind!, e, file!);
-      if (await stat(path).then((st) => st.isFile(), () => false)) return path;
+      if (
+        await stat(path).then(
+          (st) => st.isFile(),
+          () => false,
+        )
+      )
+        return path;
     }
   }
   return undefined;

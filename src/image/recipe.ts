@@ -25,27 +25,46 @@ const SOURCE_PLACEHOLDER = '{linux-source-6.12}';
 const PACKAGE_NAME = /^[a-z0-9][a-z0-9+.-]+$/;
 const USER_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
 
-const stringList = (message: string, pattern?: RegExp) => z.array(pattern ? z.string(says(message)).regex(pattern, says(message)) : z.string(says(message)), says(message));
+const stringList = (message: string, pattern?: RegExp) =>
+  z.array(pattern ? z.string(says(message)).regex(pattern, says(message)) : z.string(says(message)), says(message));
 
 /** An image recipe under images/ (images/README.md). */
 export const RecipeFile = z
-  .strictObject({
-    ...SCHEMA_KEY,
-    description: z.string(says('must be a string')).optional(),
-    suite: z.string(says('must be a Debian suite name such as "bookworm"')).regex(/^[a-z-]+$/, says('must be a Debian suite name such as "bookworm"')),
-    mirrors: stringList('must be a list of apt source lines').min(1, says('must name at least one apt source line')),
-    packages: stringList('must be a list of Debian package names', PACKAGE_NAME),
-    stockKernel: z
-      .string(says('must be a linux-image-* package name (it may use {linux-source-6.12})'))
-      .regex(/^linux-image-/, says('must be a linux-image-* package name (it may use {linux-source-6.12})')),
-    sizeMiB: z.number(says('must be an integer >= 512')).int(says('must be an integer >= 512')).min(512, says('must be an integer >= 512')).max(1 << 20, says('must be at most 1048576 (1 TiB)')),
-    users: stringList('must be a list of user names', USER_NAME).optional(),
-  }, says('the file must hold a JSON object'))
+  .strictObject(
+    {
+      ...SCHEMA_KEY,
+      description: z.string(says('must be a string')).optional(),
+      suite: z
+        .string(says('must be a Debian suite name such as "bookworm"'))
+        .regex(/^[a-z-]+$/, says('must be a Debian suite name such as "bookworm"')),
+      mirrors: stringList('must be a list of apt source lines').min(1, says('must name at least one apt source line')),
+      packages: stringList('must be a list of Debian package names', PACKAGE_NAME),
+      stockKernel: z
+        .string(says('must be a linux-image-* package name (it may use {linux-source-6.12})'))
+        .regex(/^linux-image-/, says('must be a linux-image-* package name (it may use {linux-source-6.12})')),
+      sizeMiB: z
+        .number(says('must be an integer >= 512'))
+        .int(says('must be an integer >= 512'))
+        .min(512, says('must be an integer >= 512'))
+        .max(1 << 20, says('must be at most 1048576 (1 TiB)')),
+      users: stringList('must be a list of user names', USER_NAME).optional(),
+    },
+    says('the file must hold a JSON object'),
+  )
   .meta({ title: 'numacage image recipe', description: 'A guest image built with mmdebstrap (images/README.md)' });
 
 export function parseRecipe(raw: unknown, name: string, source: string): ImageRecipe {
   const r = parseOrThrow(RecipeFile, raw, `image recipe ${source}`, 'see images/README.md and docs/schemas/image-recipe.schema.json');
-  return { name, description: r.description ?? '', suite: r.suite, mirrors: r.mirrors, packages: r.packages, stockKernel: r.stockKernel, sizeMiB: r.sizeMiB, users: r.users ?? [] };
+  return {
+    name,
+    description: r.description ?? '',
+    suite: r.suite,
+    mirrors: r.mirrors,
+    packages: r.packages,
+    stockKernel: r.stockKernel,
+    sizeMiB: r.sizeMiB,
+    users: r.users ?? [],
+  };
 }
 
 /** "6.12.117-1~deb12u1" → "6.12.117". */

@@ -22,6 +22,19 @@ export function evaluateInvariant(spec: InvariantSpec, raw: Record<string, strin
 }
 
 /** A check that is not run at all, with the reason. */
-export function notRunResult(spec: InvariantSpec, ctx: Pick<ProbeContext, 'profile'> | undefined, outcome: 'skip' | 'error' | 'not-run', summary: string): CheckResult {
-  return { id: spec.id, title: spec.title, expected: ctx ? spec.expect[ctx.profile] : 'pass', outcome, summary, problems: [], evidence: {} };
+export function notRunResult(
+  spec: InvariantSpec,
+  ctx: Pick<ProbeContext, 'profile'> | undefined,
+  outcome: 'skip' | 'error' | 'not-run',
+  summary: string,
+): CheckResult {
+  return {
+    id: spec.id,
+    title: spec.title,
+    expected: ctx ? spec.expect[ctx.profile] : 'pass',
+    outcome,
+    summary,
+    problems: [],
+    evidence: {},
+  };
 }

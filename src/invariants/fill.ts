@@ -85,26 +85,33 @@ export function parseFill(text: string, what: string): FillResult {
   const status = exitStatus(fillText, what);
   if (status !== 0 && status !== KILLED) {
     const fatal = records.find((r) => r.fatal === true);
-    throw new ProbeError(`${what}: the fill exited ${status} on its own${fatal ? ` (${fatal.call} gave ${String(fatal.errno)})` : ''}${status === 126 || status === 127 ? ' (could not be run)' : ''}`);
+    throw new ProbeError(
+      `${what}: the fill exited ${status} on its own${fatal ? ` (${fatal.call} gave ${String(fatal.errno)})` : ''}${status === 126 || status === 127 ? ' (could not be run)' : ''}`,
+    );
   }
   const [start] = recordsOf(records, 'fill', 'start');
   const pid = num(start!, 'pid');
   const askedMiB = Number(head[4]);
-  if (num(start!, 'mib') !== askedMiB) throw new ProbeError(`${what}: the fill started for ${num(start!, 'mib')} MiB, the script asked ${askedMiB}`);
+  if (num(start!, 'mib') !== askedMiB)
+    throw new ProbeError(`${what}: the fill started for ${num(start!, 'mib')} MiB, the script asked ${askedMiB}`);
   const steps = recordsOf(records, 'fill', 'fault');
   const pagesByNode: Record<string, number> = {};
   steps.forEach((r, i) => {
-    for (const [node, count] of Placement.of(r.placement, num(r, 'pages'), `${what} step ${i + 1}`).byNode) pagesByNode[node] = (pagesByNode[node] ?? 0) + count;
+    for (const [node, count] of Placement.of(r.placement, num(r, 'pages'), `${what} step ${i + 1}`).byNode)
+      pagesByNode[node] = (pagesByNode[node] ?? 0) + count;
   });
   const reachedMiB = num(steps.at(-1)!, 'mib');
   const oomLines = section(s, 'oom', what).split('\n').filter(Boolean);
   let ending: FillResult['ending'];
   if (status === 0) {
-    if (!records.some((r) => r.call === 'done') || reachedMiB < askedMiB) throw new ProbeError(`${what}: the fill exited 0 after ${reachedMiB} of ${askedMiB} MiB without finishing`);
+    if (!records.some((r) => r.call === 'done') || reachedMiB < askedMiB)
+      throw new ProbeError(`${what}: the fill exited 0 after ${reachedMiB} of ${askedMiB} MiB without finishing`);
     ending = 'completed';
   } else {
     if (!oomLines.some((l) => new RegExp(`Killed process ${pid}\\b`).test(l)))
-      throw new ProbeError(`${what}: the fill (pid ${pid}) died of SIGKILL after ${reachedMiB} MiB, but the OOM killer did not name it in dmesg`);
+      throw new ProbeError(
+        `${what}: the fill (pid ${pid}) died of SIGKILL after ${reachedMiB} MiB, but the OOM killer did not name it in dmesg`,
+      );
     ending = 'oom-killed';
   }
   const anon = (name: string) => parseNodeMeminfo(section(s, name, what)).AnonPages;
@@ -112,8 +119,15 @@ export function parseFill(text: string, what: string): FillResult {
   const after = anon('after');
   if (before === undefined || after === undefined) throw new ProbeError(`${what}: no AnonPages in node meminfo`);
   return {
-    askedMiB, reachedMiB, freeMiB: Number(head[3]), offlinedBlocks: Number(head[2]), ending, pagesByNode, oomLines,
-    numastatBefore: parseNumastat(section(s, 'before', what)), numastatAfter: parseNumastat(section(s, 'after', what)),
+    askedMiB,
+    reachedMiB,
+    freeMiB: Number(head[3]),
+    offlinedBlocks: Number(head[2]),
+    ending,
+    pagesByNode,
+    oomLines,
+    numastatBefore: parseNumastat(section(s, 'before', what)),
+    numastatAfter: parseNumastat(section(s, 'after', what)),
     anonPagesKiB: { before, after },
   };
 }

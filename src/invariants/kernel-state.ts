@@ -33,6 +33,9 @@ export function parseKernelState(text: string): KernelState {
     cmdline: get('cmdline').trim(),
     nodeStates: parseNodeStates(get('node-states')),
     zones: parseZoneinfo(get('zoneinfo')),
-    privateNodeLog: get('private-node-log').split('\n').map((l) => l.trim()).filter(Boolean),
+    privateNodeLog: get('private-node-log')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean),
   };
 }

@@ -31,7 +31,8 @@ const PRIVATE_SPELLINGS = ['has_private_memory', 'has_memory_private'];
 export function privateBySysfs(states: Record<string, number[]>, p: number): string | undefined {
   for (const f of PRIVATE_SPELLINGS) if (states[f]?.includes(p)) return `node ${p} is in ${f}`;
   for (const f of PUBLIC_SPELLINGS)
-    if (states[f] && (states.has_memory ?? []).includes(p) && !states[f]!.includes(p)) return `${f} exists and node ${p}, which has memory, is not in it`;
+    if (states[f] && (states.has_memory ?? []).includes(p) && !states[f]!.includes(p))
+      return `${f} exists and node ${p}, which has memory, is not in it`;
   return undefined;
 }
 
@@ -70,7 +71,10 @@ export function detectProfile(input: { nodeStates: Record<string, number[]>; zon
   if (privateBy) {
     const userByCmdline = privateNodeParams(input.cmdline).some((w) => w.user && w.nodes.includes(p));
     if (s.has_user_memory?.includes(p) || userByCmdline)
-      return { profile: 'private-user', reason: `${privateBy}, and ${userByCmdline ? `the command line has private_node=${p},user` : `node ${p} is in has_user_memory`}` };
+      return {
+        profile: 'private-user',
+        reason: `${privateBy}, and ${userByCmdline ? `the command line has private_node=${p},user` : `node ${p} is in has_user_memory`}`,
+      };
     return { profile: 'private', reason: privateBy };
   }
   const kernelZone = input.zones.some((z) => z.node === p && KERNEL_ZONES.has(z.zone) && z.present > 0);

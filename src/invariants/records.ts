@@ -50,7 +50,8 @@ export function recordsOf(records: ProbeRecord[], probe: string, call: string, a
 
 export function num(r: Record<string, unknown>, key: string): number {
   const v = r[key];
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new ProbeError(`probe record ${String(r.probe ?? '')} has no number "${key}" (${JSON.stringify(v)})`);
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    throw new ProbeError(`probe record ${String(r.probe ?? '')} has no number "${key}" (${JSON.stringify(v)})`);
   return v;
 }
 
@@ -64,7 +65,10 @@ export function errnoOf(r: Record<string, unknown>, key = 'errno'): string | nul
 
 /** Where every page of a range is; a placement that does not add up, or has an unreadable page, is a ProbeError. */
 export class Placement {
-  private constructor(readonly byNode: Map<number, number>, readonly total: number) {}
+  private constructor(
+    readonly byNode: Map<number, number>,
+    readonly total: number,
+  ) {}
 
   static of(raw: unknown, pages: number, what: string): Placement {
     if (!raw || typeof raw !== 'object') throw new ProbeError(`${what}: no placement`);
@@ -99,7 +103,11 @@ export class Placement {
 export function placements(r: ProbeRecord, what: string): { before?: Placement; after: Placement; pages: number } {
   const pages = num(r, 'pages');
   const before = (r.before as { placement?: unknown } | undefined)?.placement;
-  return { after: Placement.of(r.placement, pages, what), pages, ...(before !== undefined ? { before: Placement.of(before, pages, `${what} (before)`) } : {}) };
+  return {
+    after: Placement.of(r.placement, pages, what),
+    pages,
+    ...(before !== undefined ? { before: Placement.of(before, pages, `${what} (before)`) } : {}),
+  };
 }
 
 /** Probe calls whose errno is judged must run without root's CAP_SYS_NICE. */

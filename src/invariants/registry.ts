@@ -1,5 +1,4 @@
 import { ConfigError } from '../model/errors.js';
-import type { Expectation } from '../model/verdict.js';
 import { abi } from './families/abi.js';
 import { deviceLocal, virtioRings } from './families/devices.js';
 import { noKernelMemory } from './families/kernel-memory.js';
@@ -7,7 +6,6 @@ import { moveOptin, migrateOptin } from './families/migration.js';
 import { compaction, demotion, hugetlb, ksm, numaBalancing, thp } from './families/mm-daemons.js';
 import { bindOptin, bindStrict, cpuset, noFallbackIn, softPolicy } from './families/policy.js';
 import { topology } from './families/topology.js';
-import type { KernelProfile } from './profile.js';
 import type { InvariantSpec } from './spec.js';
 
 /**
@@ -15,8 +13,24 @@ import type { InvariantSpec } from './spec.js';
  * those that disturb the guest (pools, memory pressure), the heaviest last.
  */
 export const INVARIANTS: InvariantSpec[] = [
-  topology, abi, noKernelMemory, deviceLocal, virtioRings, softPolicy, bindOptin, moveOptin, migrateOptin, cpuset, thp, ksm,
-  numaBalancing, compaction, hugetlb, demotion, bindStrict, noFallbackIn,
+  topology,
+  abi,
+  noKernelMemory,
+  deviceLocal,
+  virtioRings,
+  softPolicy,
+  bindOptin,
+  moveOptin,
+  migrateOptin,
+  cpuset,
+  thp,
+  ksm,
+  numaBalancing,
+  compaction,
+  hugetlb,
+  demotion,
+  bindStrict,
+  noFallbackIn,
 ] as InvariantSpec[];
 
 const BY_ID = new Map(INVARIANTS.map((s) => [s.id, s]));
@@ -25,10 +39,6 @@ export function invariant(id: string): InvariantSpec {
   const spec = BY_ID.get(id);
   if (!spec) throw new Error(`no invariant ${id}`);
   return spec;
-}
-
-export function expectationFor(id: string, profile: KernelProfile): Expectation {
-  return invariant(id).expect[profile];
 }
 
 export const SUITES: Record<string, string[]> = {
@@ -43,11 +53,14 @@ export const SUITES: Record<string, string[]> = {
 export function selectInvariants(suite: string, only?: string): string[] {
   const all = SUITES.isolation!;
   if (only) {
-    const ids = only.split(',').map((s) => s.trim()).filter(Boolean);
+    const ids = only
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     for (const id of ids) if (!BY_ID.has(id)) throw new ConfigError(`--only: unknown invariant "${id}"`, `use ids from: ${all.join(', ')}`);
     return all.filter((id) => ids.includes(id));
   }
-  const ids = SUITES[suite];
+  const ids = Object.hasOwn(SUITES, suite) ? SUITES[suite] : undefined;
   if (!ids) throw new ConfigError(`--suite ${suite}: unknown suite`, `use one of: ${Object.keys(SUITES).join(', ')}`);
   return ids;
 }

@@ -28,7 +28,8 @@ export const KILLED = 137;
 /** A probe run must end with 0; anything else is a broken probe, named with its status. */
 export function assertRanClean(text: string, what: string): void {
   const status = exitStatus(text, what);
-  if (status !== 0) throw new ProbeError(`${what}: the probe exited ${status}${status === 126 || status === 127 ? ' (could not be run)' : ''}`);
+  if (status !== 0)
+    throw new ProbeError(`${what}: the probe exited ${status}${status === 126 || status === 127 ? ' (could not be run)' : ''}`);
 }
 
 /** One shell word, whatever the text: single quotes, with each ' written as '\''. */

@@ -75,8 +75,16 @@ export class ProbeError extends Error {}
 /** The kernel has no such feature (CONFIG_COMPACTION off, say): nothing to test, a skip. */
 export class KernelLacks extends Error {}
 
-export const expect = (vanilla: Expectation, vanillaMovable: Expectation, priv: Expectation, privUser: Expectation): Record<KernelProfile, Expectation> => ({
-  vanilla, 'vanilla-movable': vanillaMovable, private: priv, 'private-user': privUser,
+export const expect = (
+  vanilla: Expectation,
+  vanillaMovable: Expectation,
+  priv: Expectation,
+  privUser: Expectation,
+): Record<KernelProfile, Expectation> => ({
+  vanilla,
+  'vanilla-movable': vanillaMovable,
+  private: priv,
+  'private-user': privUser,
 });
 
 /** The raw output of a step, or a ProbeError naming it. */

@@ -14,7 +14,10 @@ import type { StepOptions } from '../steps/steps.js';
 /** What makes a kernel bad: a check that does not hold, a crash signature, or steps that fail (or make the kernel report). */
 export type BisectCriterion = { check: string } | { crash: string } | { steps: true };
 
-export interface BisectOptions extends Pick<RunOptions, 'cacheDir' | 'outDir' | 'topology' | 'image' | 'accel' | 'init' | 'append' | 'bootTimeoutSeconds' | 'log'> {
+export interface BisectOptions extends Pick<
+  RunOptions,
+  'cacheDir' | 'outDir' | 'topology' | 'image' | 'accel' | 'init' | 'append' | 'bootTimeoutSeconds' | 'log'
+> {
   criterion: BisectCriterion;
   /** What each step runs in the guest: a reproducer (FILE.c or a script) and/or commands. */
   reproducer?: string;
@@ -67,21 +70,45 @@ export function badBecause(v: Verdict, c: BisectCriterion): string | undefined {
 }
 
 /** Boots `runs` guests of one kernel and judges them. */
-async function judge(o: BisectOptions & { steps?: StepOptions }, kernel: KernelChoice, dir: string): Promise<Omit<BisectStep, 'rev' | 'subject'>> {
+async function judge(
+  o: BisectOptions & { steps?: StepOptions },
+  kernel: KernelChoice,
+  dir: string,
+): Promise<Omit<BisectStep, 'rev' | 'subject'>> {
   const invariants = 'check' in o.criterion ? [o.criterion.check] : [];
   const result = await runMatrix({
-    cacheDir: o.cacheDir, log: o.log, outDir: dir, topologies: [o.topology], kernels: [kernel], guests: o.runs, image: o.image, accel: o.accel,
-    init: o.init, append: o.append, bootTimeoutSeconds: o.bootTimeoutSeconds, keep: false, invariants, steps: o.steps,
+    cacheDir: o.cacheDir,
+    log: o.log,
+    outDir: dir,
+    topologies: [o.topology],
+    kernels: [kernel],
+    guests: o.runs,
+    image: o.image,
+    accel: o.accel,
+    init: o.init,
+    append: o.append,
+    bootTimeoutSeconds: o.bootTimeoutSeconds,
+    keep: false,
+    invariants,
+    steps: o.steps,
   });
   const reasons = result.outcomes.map((x) => badBecause(x.verdict, o.criterion));
   const why = reasons.find(Boolean);
   const kernelSeconds = result.outcomes[0]?.verdict.timings.kernel ?? 0;
-  return { bad: !!why, why: why ?? `good in ${result.outcomes.length} run(s)`, buildSeconds: kernelSeconds, runDirs: result.outcomes.map((x) => x.runDir) };
+  return {
+    bad: !!why,
+    why: why ?? `good in ${result.outcomes.length} run(s)`,
+    buildSeconds: kernelSeconds,
+    runDirs: result.outcomes.map((x) => x.runDir),
+  };
 }
 
 function render(steps: BisectStep[], firstBad: BisectOutcome['firstBad'], what: string): string {
   const lines = [`bisect ${what}: ${steps.length} step(s)`];
-  for (const s of steps) lines.push(`  ${s.bad ? 'BAD ' : 'good'} ${s.rev.padEnd(14)} build ${s.buildSeconds.toFixed(1).padStart(6)} s  ${s.subject}\n       ${s.why}`);
+  for (const s of steps)
+    lines.push(
+      `  ${s.bad ? 'BAD ' : 'good'} ${s.rev.padEnd(14)} build ${s.buildSeconds.toFixed(1).padStart(6)} s  ${s.subject}\n       ${s.why}`,
+    );
   lines.push(firstBad ? `first bad: ${firstBad.rev} ${firstBad.subject}` : 'no bad kernel found');
   return `${lines.join('\n')}\n`;
 }
@@ -95,7 +122,8 @@ function render(steps: BisectStep[], firstBad: BisectOutcome['firstBad'], what: 
 async function bisectSeries(o: BisectOptions & { steps?: StepOptions }, dir: string): Promise<BisectOutcome> {
   const patches = await loadPatches(o.patches);
   if (!patches.length) throw new ConfigError(`--patches ${o.patches}: no patches to bisect`);
-  const subject = (k: number) => (k === 0 ? 'the base' : `[${k}/${patches.length}] ${subjectOf(patches[k - 1]!.text) ?? patches[k - 1]!.name}`);
+  const subject = (k: number) =>
+    k === 0 ? 'the base' : `[${k}/${patches.length}] ${subjectOf(patches[k - 1]!.text) ?? patches[k - 1]!.name}`;
   const steps: BisectStep[] = [];
   const tryPrefix = async (k: number) => {
     const kernel: KernelChoice = { kind: 'built', label: `@${k}`, fragments: o.fragments, ...(k ? { patches: `${o.patches}@${k}` } : {}) };
@@ -124,7 +152,11 @@ async function bisectGit(o: BisectOptions & { steps?: StepOptions }, dir: string
   await runChecked('git', ['clone', '--quiet', '--shared', '--no-checkout', src, clone]);
   const git = (...args: string[]) => runCommand('git', ['-C', clone, ...args]);
   const start = await git('bisect', 'start', '--no-checkout', o.bad!, o.good!);
-  if (start.exitCode !== 0) throw new ConfigError(`git bisect start ${o.bad} ${o.good} failed in a clone of ${src}:\n${start.stderr.trim()}`, 'name two commits of the tree, the bad one first being a descendant of the good one');
+  if (start.exitCode !== 0)
+    throw new ConfigError(
+      `git bisect start ${o.bad} ${o.good} failed in a clone of ${src}:\n${start.stderr.trim()}`,
+      'name two commits of the tree, the bad one first being a descendant of the good one',
+    );
   const steps: BisectStep[] = [];
   let firstBad: BisectOutcome['firstBad'];
   try {
@@ -138,7 +170,10 @@ async function bisectGit(o: BisectOptions & { steps?: StepOptions }, dir: string
       const next = await git('bisect', step.bad ? 'bad' : 'good');
       const found = /^([0-9a-f]{40}) is the first bad commit/m.exec(next.stdout);
       if (found) {
-        firstBad = { rev: found[1]!.slice(0, 12), subject: (await runChecked('git', ['-C', clone, 'log', '-1', '--format=%s', found[1]!])).stdout.trim() };
+        firstBad = {
+          rev: found[1]!.slice(0, 12),
+          subject: (await runChecked('git', ['-C', clone, 'log', '-1', '--format=%s', found[1]!])).stdout.trim(),
+        };
         break;
       }
       if (next.exitCode !== 0) throw new ConfigError(`git bisect stopped: ${(next.stdout + next.stderr).trim()}`);
@@ -154,7 +189,11 @@ export async function bisectCommand(o: BisectOptions): Promise<BisectOutcome> {
   if (overGit && (!o.kernelSrc || !o.good || !o.bad)) throw new ConfigError('bisecting over git needs --kernel-src, --good and --bad');
   if (!overGit && !o.patches) throw new ConfigError('numacage bisect needs --patches SERIES, or --kernel-src with --good and --bad');
   await checkInputs({
-    cacheDir: o.cacheDir, log: o.log, topologies: [o.topology], image: o.image, reproducer: o.reproducer,
+    cacheDir: o.cacheDir,
+    log: o.log,
+    topologies: [o.topology],
+    image: o.image,
+    reproducer: o.reproducer,
     builtKernels: overGit
       ? [o.good!, o.bad!].map((rev) => ({ kernelSrc: o.kernelSrc, kernelRev: rev, fragments: o.fragments }))
       : [{ kernelSrc: o.kernelSrc, patches: o.patches, fragments: o.fragments }],
@@ -164,10 +203,26 @@ export async function bisectCommand(o: BisectOptions): Promise<BisectOutcome> {
   const started = Date.now();
   const reproducer = o.reproducer ? await prepareReproducer(o.reproducer, dir) : undefined;
   const exec = [...(reproducer ? [`./${basename(reproducer.path)}`] : []), ...o.exec];
-  const withSteps = { ...o, ...(exec.length ? { steps: { exec, uploads: reproducer ? [reproducer.path] : [], kselftests: [], as: 'root' as const, stepTimeoutSeconds: o.stepTimeoutSeconds } } : {}) };
+  const withSteps = {
+    ...o,
+    ...(exec.length
+      ? {
+          steps: {
+            exec,
+            uploads: reproducer ? [reproducer.path] : [],
+            kselftests: [],
+            as: 'root' as const,
+            stepTimeoutSeconds: o.stepTimeoutSeconds,
+          },
+        }
+      : {}),
+  };
   const outcome = overGit ? await bisectGit(withSteps, dir) : await bisectSeries(withSteps, dir);
   const seconds = Math.round((Date.now() - started) / 1000);
   await writeFile(join(dir, 'bisect.log'), outcome.text);
-  await writeFile(join(dir, 'bisect.json'), `${JSON.stringify({ criterion: o.criterion, seconds, steps: outcome.steps, firstBad: outcome.firstBad ?? null }, null, 2)}\n`);
+  await writeFile(
+    join(dir, 'bisect.json'),
+    `${JSON.stringify({ criterion: o.criterion, seconds, steps: outcome.steps, firstBad: outcome.firstBad ?? null }, null, 2)}\n`,
+  );
   return { ...outcome, text: `${outcome.text}wall time ${seconds} s; log: ${join(dir, 'bisect.log')}\n` };
 }

@@ -12,7 +12,10 @@ import { resolveTopology } from '../run/resolve.js';
 import { checkInputs } from '../run/preflight.js';
 import { timeStamp, type RunOptions } from '../run/run.js';
 
-export interface ReproOptions extends Pick<RunOptions, 'cacheDir' | 'outDir' | 'topology' | 'image' | 'accel' | 'init' | 'append' | 'bootTimeoutSeconds' | 'log'> {
+export interface ReproOptions extends Pick<
+  RunOptions,
+  'cacheDir' | 'outDir' | 'topology' | 'image' | 'accel' | 'init' | 'append' | 'bootTimeoutSeconds' | 'log'
+> {
   /** An mbox (or anything --patches takes). */
   series: string;
   kernelSrc?: string;
@@ -43,7 +46,11 @@ export async function prepareReproducer(file: string, dir: string): Promise<{ pa
   if (extname(file) === '.c') {
     const path = join(dir, basename(file, '.c'));
     const cc = await runCommand('gcc', ['-static', '-O2', '-Wall', '-o', path, resolve(file)]);
-    if (cc.exitCode !== 0) throw new ConfigError(`--reproducer ${file} does not compile:\n${cc.stderr.trim().split('\n').slice(-12).join('\n')}`, 'fix it so that `gcc -static -O2` builds it');
+    if (cc.exitCode !== 0)
+      throw new ConfigError(
+        `--reproducer ${file} does not compile:\n${cc.stderr.trim().split('\n').slice(-12).join('\n')}`,
+        'fix it so that `gcc -static -O2` builds it',
+      );
     return { path, name: basename(file), how: 'built with gcc -static -O2 on the host', text };
   }
   const path = join(dir, basename(file));
@@ -64,9 +71,14 @@ async function gitIdentity(): Promise<string> {
  * the console watched, and reply.txt written for the list.
  */
 export async function reproCommand(o: ReproOptions): Promise<ReproOutcome> {
-  if (!o.reproducer && !o.exec.length) throw new ConfigError('numacage repro needs something to run', 'give --reproducer FILE.c|FILE.sh or --exec CMD');
+  if (!o.reproducer && !o.exec.length)
+    throw new ConfigError('numacage repro needs something to run', 'give --reproducer FILE.c|FILE.sh or --exec CMD');
   await checkInputs({
-    cacheDir: o.cacheDir, log: o.log, topologies: [o.topology], image: o.image, reproducer: o.reproducer,
+    cacheDir: o.cacheDir,
+    log: o.log,
+    topologies: [o.topology],
+    image: o.image,
+    reproducer: o.reproducer,
     builtKernels: [{ kernelSrc: o.kernelSrc, patches: o.series, fragments: o.fragments }],
   });
   const patches = await loadPatches(o.series);
@@ -77,15 +89,27 @@ export async function reproCommand(o: ReproOptions): Promise<ReproOutcome> {
   await mkdir(dir, { recursive: true });
   const reproducer = o.reproducer ? await prepareReproducer(o.reproducer, dir) : undefined;
   const once = [...(reproducer ? [`./${basename(reproducer.path)}`] : []), ...o.exec].join(' && ');
-  const exec = o.forSeconds !== undefined
-    ? [`end=$((SECONDS+${o.forSeconds})); n=0; while [ $SECONDS -lt $end ]; do ${once} || exit; n=$((n+1)); done; echo "$n runs"`]
-    : Array.from({ length: o.repeat }, () => once);
+  const exec =
+    o.forSeconds !== undefined
+      ? [`end=$((SECONDS+${o.forSeconds})); n=0; while [ $SECONDS -lt $end ]; do ${once} || exit; n=$((n+1)); done; echo "$n runs"`]
+      : Array.from({ length: o.repeat }, () => once);
   const stepTimeoutSeconds = o.stepTimeoutSeconds ?? (o.forSeconds !== undefined ? o.forSeconds + 60 : DEFAULT_STEP_TIMEOUT_SECONDS);
   const kernelRev = o.kernelSrc ? base : undefined;
-  if (base && !o.kernelSrc) o.log.warn({ base }, 'the series names a base-commit; the Debian source is no git tree, so it is built on linux-source-6.12 as it is');
+  if (base && !o.kernelSrc)
+    o.log.warn({ base }, 'the series names a base-commit; the Debian source is no git tree, so it is built on linux-source-6.12 as it is');
   const result = await runMatrix({
-    cacheDir: o.cacheDir, log: o.log, outDir: dir, topologies: [o.topology], image: o.image, accel: o.accel, init: o.init, append: o.append,
-    bootTimeoutSeconds: o.bootTimeoutSeconds, keep: false, invariants: [], guests: 1,
+    cacheDir: o.cacheDir,
+    log: o.log,
+    outDir: dir,
+    topologies: [o.topology],
+    image: o.image,
+    accel: o.accel,
+    init: o.init,
+    append: o.append,
+    bootTimeoutSeconds: o.bootTimeoutSeconds,
+    keep: false,
+    invariants: [],
+    guests: 1,
     kernels: [
       { kind: 'built', label: 'base', kernelSrc: o.kernelSrc, kernelRev, fragments: o.fragments },
       { kind: 'built', label: 'patched', kernelSrc: o.kernelSrc, kernelRev, patches: o.series, fragments: o.fragments },
@@ -96,15 +120,26 @@ export async function reproCommand(o: ReproOptions): Promise<ReproOutcome> {
   const [baseVerdict, patchedVerdict] = [verdictOf('base'), verdictOf('patched')];
   const patchedRun = result.outcomes.find((x) => x.verdict === patchedVerdict)!;
   // qemu-argv.txt is a shell command line with backslash continuations; its words, quoted ones whole.
-  const qemu = (await readFile(join(patchedRun.runDir, 'qemu-argv.txt'), 'utf8').catch(() => '')).replace(/\\\n/g, ' ').match(/'[^']*'|\S+/g) ?? [];
+  const qemu =
+    (await readFile(join(patchedRun.runDir, 'qemu-argv.txt'), 'utf8').catch(() => '')).replace(/\\\n/g, ' ').match(/'[^']*'|\S+/g) ?? [];
   const reply = renderReply({
     subjects: patches.map((p) => subjectOf(p.text) ?? p.name),
-    source: o.kernelSrc ? `${resolve(o.kernelSrc)}${kernelRev ? ` at ${kernelRev}` : ''}` : `linux-source-6.12 (Debian), ${baseVerdict.kernel.release}`,
+    source: o.kernelSrc
+      ? `${resolve(o.kernelSrc)}${kernelRev ? ` at ${kernelRev}` : ''}`
+      : `linux-source-6.12 (Debian), ${baseVerdict.kernel.release}`,
     ...(base ? { baseCommit: { commit: base, honoured: !!o.kernelSrc } } : {}),
     fragments: o.fragments,
-    topology: { name: topology.name, nodes: topology.nodes.map((n) => `node ${n.id} ${n.memMiB} MiB ${n.backend.kind === 'memfd' ? `memfd share=${n.backend.share ? 'on' : 'off'}` : 'ram'} ${n.cpus.length ? `cpus ${n.cpus.join(',')}` : 'no CPUs'}`) },
+    topology: {
+      name: topology.name,
+      nodes: topology.nodes.map(
+        (n) =>
+          `node ${n.id} ${n.memMiB} MiB ${n.backend.kind === 'memfd' ? `memfd share=${n.backend.share ? 'on' : 'off'}` : 'ram'} ${n.cpus.length ? `cpus ${n.cpus.join(',')}` : 'no CPUs'}`,
+      ),
+    },
     qemu,
-    reproducer: reproducer ? { name: reproducer.name, how: reproducer.how, text: reproducer.text } : { name: o.exec.join(' && '), how: '--exec' },
+    reproducer: reproducer
+      ? { name: reproducer.name, how: reproducer.how, text: reproducer.text }
+      : { name: o.exec.join(' && '), how: '--exec' },
     runs: o.forSeconds !== undefined ? { forSeconds: o.forSeconds } : { repeat: o.repeat },
     base: baseVerdict,
     patched: patchedVerdict,
@@ -112,7 +147,10 @@ export async function reproCommand(o: ReproOptions): Promise<ReproOutcome> {
   });
   await writeFile(join(dir, 'reply.txt'), reply);
   const outcome = { dir, reproducedOnPatched: reproduced(patchedVerdict), reproducedOnBase: reproduced(baseVerdict) };
-  await writeFile(join(dir, 'repro.json'), `${JSON.stringify({ ...outcome, series: resolve(o.series), base: baseVerdict, patched: patchedVerdict }, null, 2)}\n`);
+  await writeFile(
+    join(dir, 'repro.json'),
+    `${JSON.stringify({ ...outcome, series: resolve(o.series), base: baseVerdict, patched: patchedVerdict }, null, 2)}\n`,
+  );
   const text = `${result.text}\nreproduces with the series: ${outcome.reproducedOnPatched ? 'yes' : 'no'}; on the base: ${outcome.reproducedOnBase ? 'yes' : 'no'}\nreply: ${join(dir, 'reply.txt')}\n`;
   return { ...outcome, text };
 }

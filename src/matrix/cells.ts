@@ -10,7 +10,8 @@ export interface Cell<K> {
 }
 
 /** topology/kernel, #guest when the pair runs several guests. */
-export const cellId = (topology: string, kernelLabel: string, guest?: number): string => `${topology}/${kernelLabel}${guest ? `#${guest}` : ''}`;
+export const cellId = (topology: string, kernelLabel: string, guest?: number): string =>
+  `${topology}/${kernelLabel}${guest ? `#${guest}` : ''}`;
 
 /**
  * Every cell of a matrix, topology by topology, kernel by kernel: the order
@@ -20,12 +21,21 @@ export const cellId = (topology: string, kernelLabel: string, guest?: number): s
 export function matrixCells<K>(topologies: string[], kernels: K[], kernelLabel: (k: K) => string, guests: number): Cell<K>[] {
   const cells = topologies.flatMap((topology) =>
     kernels.flatMap((kernel) =>
-      Array.from({ length: guests }, (_, g) => ({ id: cellId(topology, kernelLabel(kernel), guests > 1 ? g + 1 : undefined), topology, kernel, guest: g + 1 })),
+      Array.from({ length: guests }, (_, g) => ({
+        id: cellId(topology, kernelLabel(kernel), guests > 1 ? g + 1 : undefined),
+        topology,
+        kernel,
+        guest: g + 1,
+      })),
     ),
   );
   const seen = new Set<string>();
   for (const c of cells) {
-    if (seen.has(c.id)) throw new ConfigError(`the matrix names cell ${c.id} twice`, 'list each topology and kernel once in --topology and --kernel (--guests runs a pair several times)');
+    if (seen.has(c.id))
+      throw new ConfigError(
+        `the matrix names cell ${c.id} twice`,
+        'list each topology and kernel once in --topology and --kernel (--guests runs a pair several times)',
+      );
     seen.add(c.id);
   }
   return cells;
@@ -43,7 +53,10 @@ export function parseShard(text: string): Shard {
   const index = Number(m?.[1]);
   const count = Number(m?.[2]);
   if (!m || count < 1 || index < 1 || index > count)
-    throw new ConfigError(`--shard ${text}: not I/N with 1 <= I <= N`, 'write e.g. --shard 1/2 (the first of two shards); CI engines give the index as $CI_NODE_INDEX or ${{ matrix.shard }}');
+    throw new ConfigError(
+      `--shard ${text}: not I/N with 1 <= I <= N`,
+      'write e.g. --shard 1/2 (the first of two shards); CI engines give the index as $CI_NODE_INDEX or ${{ matrix.shard }}',
+    );
   return { index, count };
 }
 

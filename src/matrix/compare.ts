@@ -3,7 +3,14 @@ import { ConfigError } from '../model/errors.js';
 import type { Verdict } from '../model/verdict.js';
 import { compareVerdicts, renderComparison } from '../report/compare.js';
 import { kernelLabel } from '../report/matrix.js';
-import { describeNight, findRegressions, regressed, renderRegressionsMarkdown, renderRegressionsText, type TimeThreshold } from '../report/regressions.js';
+import {
+  describeNight,
+  findRegressions,
+  regressed,
+  renderRegressionsMarkdown,
+  renderRegressionsText,
+  type TimeThreshold,
+} from '../report/regressions.js';
 import { cellVerdicts, loadReport } from './reports.js';
 
 export interface CompareOptions {
@@ -12,7 +19,6 @@ export interface CompareOptions {
   markdownFile?: string;
   timeThreshold?: TimeThreshold;
 }
-
 
 /** For each topology of one matrix, its first kernel against each other one. */
 function compareKernels(path: string): string {
@@ -37,9 +43,16 @@ export async function compareCommand(paths: string[], opts: CompareOptions = {})
     if (paths.length !== 1) throw new ConfigError('compare --by kernel takes one matrix directory');
     return { text: compareKernels(paths[0]!), regressed: false };
   }
-  if (paths.length !== 2) throw new ConfigError('compare takes two reports: BASELINE NEW (run, matrix or merged directories, or their report.json / matrix.json)', 'numacage compare BASELINE NEW, or numacage compare MATRIX_DIR --by kernel');
+  if (paths.length !== 2)
+    throw new ConfigError(
+      'compare takes two reports: BASELINE NEW (run, matrix or merged directories, or their report.json / matrix.json)',
+      'numacage compare BASELINE NEW, or numacage compare MATRIX_DIR --by kernel',
+    );
   const [baseline, current] = [cellVerdicts(loadReport(paths[0]!)), cellVerdicts(loadReport(paths[1]!))];
-  const names = { baseline: `${paths[0]} (${describeNight([...baseline.values()])})`, current: `${paths[1]} (${describeNight([...current.values()])})` };
+  const names = {
+    baseline: `${paths[0]} (${describeNight([...baseline.values()])})`,
+    current: `${paths[1]} (${describeNight([...current.values()])})`,
+  };
   const r = findRegressions(baseline, current, opts.timeThreshold);
   let text = renderRegressionsText(r);
   if (baseline.size === 1 && current.size === 1) {

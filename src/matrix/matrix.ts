@@ -13,11 +13,28 @@ import { onInterrupt } from '../adapters/cleanup.js';
 import { attachFeed, wantsTaskList } from '../log.js';
 import { TerminalProgress } from './progress.js';
 import { matrixCells, shardCells, type Shard } from './cells.js';
-import { describeNight, findRegressions, regressed, renderRegressionsMarkdown, renderRegressionsText, type TimeThreshold } from '../report/regressions.js';
+import {
+  describeNight,
+  findRegressions,
+  regressed,
+  renderRegressionsMarkdown,
+  renderRegressionsText,
+  type TimeThreshold,
+} from '../report/regressions.js';
 import { cellVerdicts, loadReport } from './reports.js';
 import { resolveTopology } from '../run/resolve.js';
 import { checkInputs } from '../run/preflight.js';
-import { choiceLabel, executeRun, prepareRun, runPipeline, timeStamp, type KernelChoice, type PreparedRun, type RunOptions, type RunOutcome } from '../run/run.js';
+import {
+  choiceLabel,
+  executeRun,
+  prepareRun,
+  runPipeline,
+  timeStamp,
+  type KernelChoice,
+  type PreparedRun,
+  type RunOptions,
+  type RunOutcome,
+} from '../run/run.js';
 
 export interface MatrixOptions extends Omit<RunOptions, 'topology' | 'kernel'> {
   topologies: string[];
@@ -55,7 +72,10 @@ export function parallelism(needsMiB: number[], availableMiB: number, maxJobs: n
   let n = Math.min(maxJobs, sorted.length);
   while (n > 1 && !fits(n)) n--;
   if (!fits(1))
-    throw new InfraError(`one guest needs ${(sorted[0]! / 1024).toFixed(1)} GiB, the host has ${(availableMiB / 1024).toFixed(1)} GiB available`, 'free memory or use a smaller topology');
+    throw new InfraError(
+      `one guest needs ${(sorted[0]! / 1024).toFixed(1)} GiB, the host has ${(availableMiB / 1024).toFixed(1)} GiB available`,
+      'free memory or use a smaller topology',
+    );
   return n;
 }
 
@@ -88,9 +108,14 @@ export interface MatrixResult {
  */
 export async function runMatrix(opts: MatrixOptions): Promise<MatrixResult> {
   await checkInputs({
-    cacheDir: opts.cacheDir, log: opts.log, topologies: opts.topologies, image: opts.image,
-    builtKernels: opts.kernels.flatMap((k) => (k.kind === 'built' ? [k] : [])), stockKernel: opts.kernels.some((k) => k.kind === 'stock'),
-    kselftests: opts.steps?.kselftests, uploads: opts.steps?.uploads,
+    cacheDir: opts.cacheDir,
+    log: opts.log,
+    topologies: opts.topologies,
+    image: opts.image,
+    builtKernels: opts.kernels.flatMap((k) => (k.kind === 'built' ? [k] : [])),
+    stockKernel: opts.kernels.some((k) => k.kind === 'stock'),
+    kselftests: opts.steps?.kselftests,
+    uploads: opts.steps?.uploads,
   });
   // A baseline that cannot be read fails now, not after an hour of guests.
   const baseline = opts.baseline && cellVerdicts(loadReport(opts.baseline.path));
@@ -109,7 +134,12 @@ export async function runMatrix(opts: MatrixOptions): Promise<MatrixResult> {
   }
 }
 
-async function runCells(opts: MatrixOptions, cells: Awaited<ReturnType<typeof planCells>>, baseline: Map<string, Verdict> | undefined, progress?: TerminalProgress): Promise<MatrixResult> {
+async function runCells(
+  opts: MatrixOptions,
+  cells: Awaited<ReturnType<typeof planCells>>,
+  baseline: Map<string, Verdict> | undefined,
+  progress?: TerminalProgress,
+): Promise<MatrixResult> {
   const { all, mine, topologies } = cells;
   const combos = mine.map((c) => ({ ...opts, topology: c.topology, kernel: c.kernel, cell: c.id, log: opts.log.child({ cell: c.id }) }));
   const finished = (o: RunOutcome) => {
@@ -120,7 +150,10 @@ async function runCells(opts: MatrixOptions, cells: Awaited<ReturnType<typeof pl
     if (!baseline || !opts.baseline) return undefined;
     const current = new Map(runs.map((x) => [x.cell, x.verdict]));
     const r = findRegressions(baseline, current, opts.baseline.threshold, new Set(mine.map((c) => c.id)));
-    const names = { baseline: `${opts.baseline.path} (${describeNight([...baseline.values()])})`, current: `this run (${describeNight([...current.values()])})` };
+    const names = {
+      baseline: `${opts.baseline.path} (${describeNight([...baseline.values()])})`,
+      current: `this run (${describeNight([...current.values()])})`,
+    };
     const markdown = renderRegressionsMarkdown(r, names);
     if (opts.baseline.markdownFile) await appendFile(opts.baseline.markdownFile, markdown);
     return { regressed: regressed(r), text: renderRegressionsText(r), markdown };
@@ -130,7 +163,13 @@ async function runCells(opts: MatrixOptions, cells: Awaited<ReturnType<typeof pl
     const runs = [{ cell: combos[0]!.cell, verdict: outcome.verdict, runDir: '.' }];
     const cmp = await compared(runs);
     if (cmp) await writeRegressions(outcome.runDir, cmp.markdown, runs);
-    return { outcomes: [outcome], text: outcome.text + (cmp?.text ?? ''), ok: verdictHolds(outcome.verdict), regressed: cmp?.regressed ?? false, dir: outcome.runDir };
+    return {
+      outcomes: [outcome],
+      text: outcome.text + (cmp?.text ?? ''),
+      ok: verdictHolds(outcome.verdict),
+      regressed: cmp?.regressed ?? false,
+      dir: outcome.runDir,
+    };
   }
   const needs = combos.map((c) => topologies.get(c.topology)!.memoryMiB + QEMU_OVERHEAD_MIB);
   const jobs = combos.length ? parallelism(needs, await memAvailableMiB(), cpus().length, opts.jobs) : 0;
@@ -142,7 +181,10 @@ async function runCells(opts: MatrixOptions, cells: Awaited<ReturnType<typeof pl
     const runOpts = { ...c, outDir: matrixDir };
     prepared.push([await prepareRun(runOpts), runOpts]);
   }
-  opts.log.info({ guests: prepared.length, jobs, ...(opts.shard ? { shard: `${opts.shard.index}/${opts.shard.count}`, cells: all.length } : {}) }, 'running guests in parallel');
+  opts.log.info(
+    { guests: prepared.length, jobs, ...(opts.shard ? { shard: `${opts.shard.index}/${opts.shard.count}`, cells: all.length } : {}) },
+    'running guests in parallel',
+  );
   const outcomes: (RunOutcome | undefined)[] = new Array(prepared.length);
   let next = 0;
   // Host trouble in one cell starts no more guests; those running finish, the report says what ran, then it is raised.
@@ -186,18 +228,38 @@ function finishLine(v: Verdict): string {
 }
 
 /** A lone run's regressions.md, and its report.html again with them. */
-async function writeRegressions(runDir: string, markdown: string, runs: { cell: string; verdict: Verdict; runDir: string }[]): Promise<void> {
+async function writeRegressions(
+  runDir: string,
+  markdown: string,
+  runs: { cell: string; verdict: Verdict; runDir: string }[],
+): Promise<void> {
   await writeFile(join(runDir, 'regressions.md'), markdown);
-  await writeFile(join(runDir, 'report.html'), renderHtml({ title: `numacage ${basename(runDir)}`, generatedAt: new Date().toISOString(), runs, regressions: markdown }));
+  await writeFile(
+    join(runDir, 'report.html'),
+    renderHtml({ title: `numacage ${basename(runDir)}`, generatedAt: new Date().toISOString(), runs, regressions: markdown }),
+  );
 }
 
 /** A matrix report's files in dir: the report as jsonName, junit.xml, results.ktap, the table (matrix.txt), report.html. */
-export async function writeMatrixOutputs(dir: string, report: MatrixReport, jsonName: 'matrix.json' | 'report.json', regressions?: string): Promise<string> {
+export async function writeMatrixOutputs(
+  dir: string,
+  report: MatrixReport,
+  jsonName: 'matrix.json' | 'report.json',
+  regressions?: string,
+): Promise<string> {
   const table = renderMatrix(report.runs.map((r) => r.verdict));
   await writeFile(join(dir, 'junit.xml'), renderJunitMatrix(report.runs));
   await writeFile(join(dir, 'results.ktap'), renderKtapMatrix(report.runs));
   await writeFile(join(dir, jsonName === 'matrix.json' ? 'matrix.txt' : 'summary.txt'), table);
-  await writeFile(join(dir, 'report.html'), renderHtml({ title: `numacage ${basename(dir)}`, generatedAt: new Date().toISOString(), runs: report.runs, ...(regressions ? { regressions } : {}) }));
+  await writeFile(
+    join(dir, 'report.html'),
+    renderHtml({
+      title: `numacage ${basename(dir)}`,
+      generatedAt: new Date().toISOString(),
+      runs: report.runs,
+      ...(regressions ? { regressions } : {}),
+    }),
+  );
   // Last, and whole or not at all: it is what merge looks for.
   const tmp = join(dir, `.${jsonName}.${process.pid}`);
   await writeFile(tmp, JSON.stringify(report, null, 2) + '\n');

@@ -32,14 +32,14 @@ export class CellState {
     else if (msg === 'image built') this.enter('image', `built in ${String(r.seconds)} s`);
     else if (msg.startsWith('kernel cache hit')) this.enter('kernel', `cached ${String(r.kernel)}`);
     else if (msg.startsWith('building kernel')) this.enter('kernel', 'make bzImage');
-    else if (msg === 'kernel build objects' || msg === 'kernel build progress') this.enter('kernel', buildBar(Number(r.objects), Number(r.of)));
+    else if (msg === 'kernel build objects' || msg === 'kernel build progress')
+      this.enter('kernel', buildBar(Number(r.objects), Number(r.of)));
     else if (msg === 'kernel built') this.enter('kernel', `built ${String(r.kernel)} in ${String(r.seconds)} s`);
     else if (msg === 'booting guest') this.enter('boot', `${String(r.accel).toUpperCase()}, SSH on port ${String(r.sshPort)}`);
     else if (msg === 'guest answers SSH') {
       this.details.set('boot', `SSH after ${String(r.seconds)} s`);
       this.enter('checks', 'starting');
-    }
-    else if (typeof r.check === 'string' || typeof r.step === 'string') {
+    } else if (typeof r.check === 'string' || typeof r.step === 'string') {
       if (r.outcome !== undefined) this.checksDone++;
       this.enter('checks', `${this.checksDone} done; ${msg}`);
     }
@@ -91,7 +91,12 @@ export class TerminalProgress {
         task: (_: unknown, task: Task) => (lone ? this.stages(id, task) : this.follow(id, task)),
         rendererOptions: { persistentOutput: true, outputBar: Infinity },
       })),
-      { concurrent: true, exitOnError: false, rendererOptions: { timer: PRESET_TIMER, collapseSubtasks: false }, registerSignalListeners: false },
+      {
+        concurrent: true,
+        exitOnError: false,
+        rendererOptions: { timer: PRESET_TIMER, collapseSubtasks: false },
+        registerSignalListeners: false,
+      },
     );
     this.done = this.list.run().catch(() => undefined);
   }
@@ -140,7 +145,8 @@ export class TerminalProgress {
           } while (!past(s));
           if (c.details.has(s)) sub.title = `${s}: ${c.details.get(s)}`;
           if (!c.finished && c.stage === s) return sub.skip(`${s}: stopped`);
-          if (!c.details.has(s)) return sub.skip(s === 'kernel' && c.details.has('boot') ? "kernel: the image's stock kernel" : `${s}: not reached`);
+          if (!c.details.has(s))
+            return sub.skip(s === 'kernel' && c.details.has('boot') ? "kernel: the image's stock kernel" : `${s}: not reached`);
           if (c.finished && c.stage === s) {
             sub.title = `${s}: ${c.finished.line}`;
             if (!c.finished.ok) throw new Error(c.finished.line);

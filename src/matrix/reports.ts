@@ -49,13 +49,22 @@ const MatrixShape = z.looseObject({
 /** A run's report.json, a matrix.json, or a merged report.json, or a directory holding one. */
 export function loadReport(path: string): LoadedReport {
   const file = reportFile(path);
-  if (!file) throw new ConfigError(`${path}: no report.json or matrix.json there`, 'name a run, matrix or merged directory, or its report.json / matrix.json');
+  if (!file)
+    throw new ConfigError(
+      `${path}: no report.json or matrix.json there`,
+      'name a run, matrix or merged directory, or its report.json / matrix.json',
+    );
   const data = readJsonFile(file, 'numacage report');
   const here = dirname(resolve(file));
   const hint = 'name the report.json of a run or a merge, or a matrix.json, as numacage wrote it';
   if (typeof data === 'object' && data !== null && 'runs' in data) {
     const m = parseOrThrow(MatrixShape, data, `matrix report ${file}`, hint) as unknown as MatrixReport;
-    const runs = m.runs.map((r) => ({ ...r, cell: r.cell ?? cellOf(r.verdict), ok: r.ok ?? verdictHolds(r.verdict), runDir: resolve(here, r.runDir) }));
+    const runs = m.runs.map((r) => ({
+      ...r,
+      cell: r.cell ?? cellOf(r.verdict),
+      ok: r.ok ?? verdictHolds(r.verdict),
+      runDir: resolve(here, r.runDir),
+    }));
     // matrix.json from before cells were recorded lists only its runs.
     return { file, cells: m.cells ?? runs.map((r) => r.cell), ...(m.shard ? { shard: m.shard } : {}), runs };
   }
@@ -74,7 +83,10 @@ export function findReports(dir: string, depth = 2): string[] {
   if (own) return [own];
   // A matrix directory without its matrix.json: the shard stopped before the end (its cells' reports are not the shard's).
   if (/-matrix(-shard\d+of\d+)?$/.test(dir.replace(/\/+$/, '')))
-    throw new ConfigError(`${dir} has no matrix.json: that run stopped before it finished`, 'run the shard again (its exit code says why it stopped), then merge');
+    throw new ConfigError(
+      `${dir} has no matrix.json: that run stopped before it finished`,
+      'run the shard again (its exit code says why it stopped), then merge',
+    );
   if (depth === 0 || !existsSync(dir) || !statSync(dir).isDirectory()) return [];
   return readdirSync(dir)
     .sort()

@@ -1,7 +1,6 @@
 export type MemoryBackend =
   /** memory-backend-memfd; share=false maps it MAP_PRIVATE, share=true MAP_SHARED. */
-  | { kind: 'memfd'; share: boolean; hugetlb?: boolean }
-  | { kind: 'ram' };
+  { kind: 'memfd'; share: boolean; hugetlb?: boolean } | { kind: 'ram' };
 
 /**
  * Memory cold-plugged at start as a device instead of boot RAM: the guest

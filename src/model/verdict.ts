@@ -81,7 +81,12 @@ export interface Verdict {
 
 /** A run holds when the guest came up and no check failed unexpectedly or broke. */
 export function verdictHolds(v: Verdict): boolean {
-  return !v.bootFailure && !v.stopped && v.crashes.length === 0 && v.checks.every((c) => c.outcome === 'pass' || c.outcome === 'xfail' || c.outcome === 'skip');
+  return (
+    !v.bootFailure &&
+    !v.stopped &&
+    v.crashes.length === 0 &&
+    v.checks.every((c) => c.outcome === 'pass' || c.outcome === 'xfail' || c.outcome === 'skip')
+  );
 }
 
 /** Maps a raw pass/fail against the expectation for the booted kernel. */

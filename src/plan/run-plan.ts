@@ -62,23 +62,47 @@ export const silenceTimeoutSeconds = (accel: Accel) => (accel === 'kvm' ? 20 : 6
 
 /** Options and host facts → the whole run. Pure. */
 export function planRun(o: PlanOptions, host: HostFacts): RunPlan {
-  const cmdline = buildKernelCmdline({ init: o.init === 'minimal' ? MINIMAL_INIT : undefined, extra: [...o.topology.cmdline, ...o.append] });
+  const cmdline = buildKernelCmdline({
+    init: o.init === 'minimal' ? MINIMAL_INIT : undefined,
+    extra: [...o.topology.cmdline, ...o.append],
+  });
   const rootDisk = `${SLOTS.runDir}/root.qcow2`;
   const scratchDisks = o.topology.devices.filter((d) => d.kind === 'virtio-blk').map((_, i) => `${SLOTS.runDir}/scratch${i}.qcow2`);
   const argv = buildQemuArgs({
-    topology: o.topology, accel: host.accel.accel, cpuModel: host.accel.cpuModel, kernel: host.kernel.vmlinuz, initrd: host.kernel.initrd,
-    cmdline, rootDisk, scratchDisks, qmpSocket: `${SLOTS.qmpDir}/qmp.sock`, sshPort: SLOTS.sshPort,
+    topology: o.topology,
+    accel: host.accel.accel,
+    cpuModel: host.accel.cpuModel,
+    kernel: host.kernel.vmlinuz,
+    initrd: host.kernel.initrd,
+    cmdline,
+    rootDisk,
+    scratchDisks,
+    qmpSocket: `${SLOTS.qmpDir}/qmp.sock`,
+    sshPort: SLOTS.sshPort,
   });
   const bootTimeoutMs = (o.bootTimeoutSeconds ?? defaultBootTimeoutSeconds(host.accel.accel, o.init)) * 1000;
   return {
-    ...host, topology: o.topology, init: o.init, cmdline, argv, scratchDisks, rootDisk, bootTimeoutMs,
+    ...host,
+    topology: o.topology,
+    init: o.init,
+    cmdline,
+    argv,
+    scratchDisks,
+    rootDisk,
+    bootTimeoutMs,
     silenceTimeoutMs: Math.min(bootTimeoutMs, silenceTimeoutSeconds(host.accel.accel) * 1000),
     checks: o.checks,
     steps: o.steps,
     uploads: o.uploads,
     ...(o.kernelLabel ? { kernelLabel: o.kernelLabel } : {}),
     artifacts: {
-      console: 'console.log', qemuArgv: 'qemu-argv.txt', reproducer: 'reproduce.sh', probes: 'probe/', json: 'report.json', junit: 'junit.xml', ktap: 'results.ktap',
+      console: 'console.log',
+      qemuArgv: 'qemu-argv.txt',
+      reproducer: 'reproduce.sh',
+      probes: 'probe/',
+      json: 'report.json',
+      junit: 'junit.xml',
+      ktap: 'results.ktap',
       ...(host.kernel.config ? { kernelConfig: 'kernel.config' } : {}),
       ...(o.steps.length ? { steps: 'steps/' } : {}),
     },
@@ -87,5 +111,7 @@ export function planRun(o: PlanOptions, host: HostFacts): RunPlan {
 
 /** Fills the slots of a planned path or argv. */
 export function materialise(words: string[], at: { runDir: string; qmpDir: string; sshPort: number }): string[] {
-  return words.map((w) => w.replaceAll(SLOTS.runDir, at.runDir).replaceAll(SLOTS.qmpDir, at.qmpDir).replaceAll(SLOTS.sshPort, String(at.sshPort)));
+  return words.map((w) =>
+    w.replaceAll(SLOTS.runDir, at.runDir).replaceAll(SLOTS.qmpDir, at.qmpDir).replaceAll(SLOTS.sshPort, String(at.sshPort)),
+  );
 }

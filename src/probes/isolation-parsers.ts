@@ -24,7 +24,6 @@ export function parseZoneinfo(text: string): Zone[] {
   return zones;
 }
 
-
 /** `has_normal_memory 0` lines → file name → node list. Pure. */
 export function parseNodeStates(text: string): Record<string, number[]> {
   const out: Record<string, number[]> = {};

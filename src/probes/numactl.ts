@@ -1,4 +1,3 @@
-
 export interface NumactlNode {
   id: number;
   cpus: number[];
@@ -36,4 +35,3 @@ export function parseNumactlHardware(text: string): NumactlHardware {
   }
   return { nodes: [...nodes.values()].sort((a, b) => a.id - b.id), distances, distanceNodeIds };
 }
-

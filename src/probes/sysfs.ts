@@ -50,7 +50,14 @@ export function parsePciDevices(text: string): PciDevice[] {
   const out: PciDevice[] = [];
   for (const line of text.split('\n')) {
     const m = /^(\S+) (0x[0-9a-f]+) (0x[0-9a-f]+) (0x[0-9a-f]+) (-?\d+)$/i.exec(line.trim());
-    if (m) out.push({ address: m[1]!, classCode: parseInt(m[2]!, 16), vendor: parseInt(m[3]!, 16), device: parseInt(m[4]!, 16), numaNode: Number(m[5]) });
+    if (m)
+      out.push({
+        address: m[1]!,
+        classCode: parseInt(m[2]!, 16),
+        vendor: parseInt(m[3]!, 16),
+        device: parseInt(m[4]!, 16),
+        numaNode: Number(m[5]),
+      });
   }
   return out;
 }

@@ -38,7 +38,7 @@ function backendObject(id: string, memMiB: number, backend: MemoryBackend): stri
 function cpuRanges(cpus: number[]): string {
   const sorted = [...cpus].sort((a, b) => a - b);
   const ranges: string[] = [];
-  for (let i = 0; i < sorted.length; ) {
+  for (let i = 0; i < sorted.length;) {
     let j = i;
     while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
     ranges.push(i === j ? `${sorted[i]}` : `${sorted[i]}-${sorted[j]}`);
@@ -57,20 +57,34 @@ export function buildQemuArgs(l: QemuLaunch): string[] {
   const hmat = t.nodes.some((n) => n.hmat);
   const initiators = t.nodes.filter((n) => n.cpus.length).map((n) => n.id);
   const args = [
-    '-name', `numacage-${t.name}`,
-    '-machine', `q35,accel=${l.accel}${hmat ? ',hmat=on' : ''}`,
-    '-cpu', l.cpuModel,
+    '-name',
+    `numacage-${t.name}`,
+    '-machine',
+    `q35,accel=${l.accel}${hmat ? ',hmat=on' : ''}`,
+    '-cpu',
+    l.cpuModel,
     // CPUs of different nodes must not share a package (QEMU's default puts them all in one, and the
     // kernel warns about an LLC that spans nodes).
-    '-smp', initiators.length > 1 ? `${t.cpus},sockets=${t.cpus}` : String(t.cpus),
-    '-m', memory,
-    '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
+    '-smp',
+    initiators.length > 1 ? `${t.cpus},sockets=${t.cpus}` : String(t.cpus),
+    '-m',
+    memory,
+    '-nodefaults',
+    '-no-user-config',
+    '-display',
+    'none',
+    '-no-reboot',
   ];
   for (const node of t.nodes) {
     const mem = `mem${node.id}`;
     args.push('-object', backendObject(mem, node.memMiB, node.backend));
     // QEMU takes one cpus= per contiguous range.
-    const cpus = node.cpus.length ? cpuRanges(node.cpus).split(',').map((r) => `,cpus=${r}`).join('') : '';
+    const cpus = node.cpus.length
+      ? cpuRanges(node.cpus)
+          .split(',')
+          .map((r) => `,cpus=${r}`)
+          .join('')
+      : '';
     const memdev = node.hotplug ? '' : `,memdev=${mem}`;
     const initiator = hmat ? `,initiator=${node.cpus.length ? node.id : initiators[0]}` : '';
     args.push('-numa', `node,nodeid=${node.id}${cpus}${memdev}${initiator}`);
@@ -85,9 +99,12 @@ export function buildQemuArgs(l: QemuLaunch): string[] {
     }
   }
   for (const node of hotplugged) {
-    args.push('-device', node.hotplug === 'pc-dimm'
-      ? `pc-dimm,id=dimm${node.id},memdev=mem${node.id},node=${node.id}`
-      : `virtio-mem-pci,id=vmem${node.id},memdev=mem${node.id},node=${node.id},requested-size=${node.memMiB}M,bus=pcie.0`);
+    args.push(
+      '-device',
+      node.hotplug === 'pc-dimm'
+        ? `pc-dimm,id=dimm${node.id},memdev=mem${node.id},node=${node.id}`
+        : `virtio-mem-pci,id=vmem${node.id},memdev=mem${node.id},node=${node.id},requested-size=${node.memMiB}M,bus=pcie.0`,
+    );
   }
   args.push('-kernel', l.kernel);
   if (l.initrd) args.push('-initrd', l.initrd);

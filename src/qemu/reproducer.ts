@@ -22,7 +22,14 @@ export function renderCommandLine(binary: string, args: string[]): string {
  * command line (console on the terminal, SSH on the same port). Pure.
  */
 export function renderReproducer(opts: {
-  binary: string; args: string[]; baseImage: string; overlay: string; scratchDisks: string[]; qmpSocket: string; sshPort: number; privateKey: string;
+  binary: string;
+  args: string[];
+  baseImage: string;
+  overlay: string;
+  scratchDisks: string[];
+  qmpSocket: string;
+  sshPort: number;
+  privateKey: string;
 }): string {
   return `#!/bin/bash
 # Reproduces numacage's guest exactly: same kernel, image, topology and QEMU argv.
@@ -32,6 +39,9 @@ export function renderReproducer(opts: {
 set -euo pipefail
 mkdir -p ${shellQuote(opts.qmpSocket.replace(/\/[^/]*$/, ''))}
 qemu-img create -q -f qcow2 -F raw -b ${shellQuote(opts.baseImage)} ${shellQuote(opts.overlay)}
-${opts.scratchDisks.map((d) => `qemu-img create -q -f qcow2 ${shellQuote(d)} 256M\n`).join('')}exec ${renderCommandLine(opts.binary, opts.args.map((a) => (a === CONSOLE_CHARDEV ? `${a},mux=on` : a)))}
+${opts.scratchDisks.map((d) => `qemu-img create -q -f qcow2 ${shellQuote(d)} 256M\n`).join('')}exec ${renderCommandLine(
+    opts.binary,
+    opts.args.map((a) => (a === CONSOLE_CHARDEV ? `${a},mux=on` : a)),
+  )}
 `;
 }

@@ -50,15 +50,24 @@ export function renderHtml(input: HtmlInput): string {
     section('placement', 'Page placement', placementSection(runs)),
     section('crashes', 'Kernel reports', crashSection(runs)),
     section('timings', 'Timings', runs.map(timingsOf).join('')),
-    ...(input.regressions !== undefined ? [section('regressions', 'Regressions', el('pre', { 'data-testid': 'regressions-text' }, esc(input.regressions)))] : []),
+    ...(input.regressions !== undefined
+      ? [section('regressions', 'Regressions', el('pre', { 'data-testid': 'regressions-text' }, esc(input.regressions)))]
+      : []),
   ];
-  const nav = sections.map((s) => s.id).map((id) => el('a', { href: `#${id}` }, esc(id))).join('');
+  const nav = sections
+    .map((s) => s.id)
+    .map((id) => el('a', { href: `#${id}` }, esc(id)))
+    .join('');
   const header = el(
     'header',
     { 'data-testid': 'header' },
     el('h1', { 'data-testid': 'title' }, esc(input.title)) +
-      el('p', {}, `Generated ${el('time', { 'data-testid': 'generated-at' }, esc(input.generatedAt))}; ${el('span', { 'data-testid': 'cell-count' }, String(runs.length))} cell(s); overall ` +
-        el('strong', { 'data-testid': 'overall', class: ok ? 'ok' : 'failed' }, ok ? 'OK' : 'FAILED')) +
+      el(
+        'p',
+        {},
+        `Generated ${el('time', { 'data-testid': 'generated-at' }, esc(input.generatedAt))}; ${el('span', { 'data-testid': 'cell-count' }, String(runs.length))} cell(s); overall ` +
+          el('strong', { 'data-testid': 'overall', class: ok ? 'ok' : 'failed' }, ok ? 'OK' : 'FAILED'),
+      ) +
       el('nav', {}, nav),
   );
   return `<!DOCTYPE html>
@@ -82,7 +91,8 @@ function section(id: string, heading: string, body: string): { id: string; html:
   return { id, html: el('section', { id, 'data-testid': id }, el('h2', {}, esc(heading)) + body) };
 }
 
-const outcomeCell = (outcome: string, a: Attrs = {}) => el('td', { class: OUTCOMES.includes(outcome) ? outcome : 'absent', 'data-outcome': outcome, ...a }, esc(outcome));
+const outcomeCell = (outcome: string, a: Attrs = {}) =>
+  el('td', { class: OUTCOMES.includes(outcome) ? outcome : 'absent', 'data-outcome': outcome, ...a }, esc(outcome));
 
 // --- topology
 
@@ -170,13 +180,32 @@ function topologySection(runs: HtmlRun[]): string {
   }
   return [...groups.values()]
     .map(({ view, name, cells }) => {
-      const caption = el('figcaption', {}, `${el('strong', {}, esc(name))}${view?.description ? ` — ${esc(view.description)}` : ''} (cells: ${esc(cells.join(', '))})`);
-      if (!view) return el('figure', { 'data-testid': 'topology-figure', 'data-topology': name }, caption + el('p', {}, 'Topology not recorded in these reports.'));
-      const drawing = boxesDrawing(`topology ${name}`, view.nodes.map((n) => ({ lines: n.lines, data: { 'data-node': n.id } })), { 'data-testid': 'topology-svg' });
+      const caption = el(
+        'figcaption',
+        {},
+        `${el('strong', {}, esc(name))}${view?.description ? ` — ${esc(view.description)}` : ''} (cells: ${esc(cells.join(', '))})`,
+      );
+      if (!view)
+        return el(
+          'figure',
+          { 'data-testid': 'topology-figure', 'data-topology': name },
+          caption + el('p', {}, 'Topology not recorded in these reports.'),
+        );
+      const drawing = boxesDrawing(
+        `topology ${name}`,
+        view.nodes.map((n) => ({ lines: n.lines, data: { 'data-node': n.id } })),
+        { 'data-testid': 'topology-svg' },
+      );
       const ids = view.nodes.map((n) => n.id);
       const head = el('tr', {}, el('th', {}, 'distance') + ids.map((id) => el('th', {}, `node ${id}`)).join(''));
-      const rows = view.distances.map((row, i) => el('tr', {}, el('th', {}, `node ${ids[i] ?? i}`) + row.map((d) => el('td', {}, Number.isNaN(d) ? '?' : String(d))).join('')));
-      return el('figure', { 'data-testid': 'topology-figure', 'data-topology': name }, caption + drawing + el('table', { 'data-testid': 'distances' }, head + rows.join('')));
+      const rows = view.distances.map((row, i) =>
+        el('tr', {}, el('th', {}, `node ${ids[i] ?? i}`) + row.map((d) => el('td', {}, Number.isNaN(d) ? '?' : String(d))).join('')),
+      );
+      return el(
+        'figure',
+        { 'data-testid': 'topology-figure', 'data-topology': name },
+        caption + drawing + el('table', { 'data-testid': 'distances' }, head + rows.join('')),
+      );
     })
     .join('');
 }
@@ -187,14 +216,41 @@ function matrixSection(runs: HtmlRun[]): string {
   const ids = [...new Set(runs.flatMap((r) => r.verdict.checks.map((c) => c.id)))];
   const row = (name: string, cells: string) => el('tr', { 'data-row': name }, el('th', {}, esc(name)) + cells);
   const head = el('tr', {}, el('th', {}, 'check') + runs.map((r) => el('th', { 'data-cell': r.cell }, esc(r.cell))).join(''));
-  const boot = runs.map(({ verdict: v, cell }) => el('td', { 'data-cell': cell, class: v.bootFailure ? 'fail' : undefined }, esc(v.bootFailure ? v.bootFailure.reason : `${v.timings['boot-to-ssh']?.toFixed(1) ?? '?'} s`))).join('');
-  const consoleRow = runs.map(({ verdict: v, cell }) => el('td', { 'data-cell': cell, class: v.crashes.length ? 'fail' : undefined }, v.crashes.length ? `${v.crashes.length} crash(es)` : 'clean')).join('');
-  const checks = ids.map((id) => row(id, runs.map((r) => outcomeCell(r.verdict.checks.find((c) => c.id === id)?.outcome ?? '-', { 'data-cell': r.cell, 'data-check': id })).join('')));
+  const boot = runs
+    .map(({ verdict: v, cell }) =>
+      el(
+        'td',
+        { 'data-cell': cell, class: v.bootFailure ? 'fail' : undefined },
+        esc(v.bootFailure ? v.bootFailure.reason : `${v.timings['boot-to-ssh']?.toFixed(1) ?? '?'} s`),
+      ),
+    )
+    .join('');
+  const consoleRow = runs
+    .map(({ verdict: v, cell }) =>
+      el(
+        'td',
+        { 'data-cell': cell, class: v.crashes.length ? 'fail' : undefined },
+        v.crashes.length ? `${v.crashes.length} crash(es)` : 'clean',
+      ),
+    )
+    .join('');
+  const checks = ids.map((id) =>
+    row(
+      id,
+      runs
+        .map((r) => outcomeCell(r.verdict.checks.find((c) => c.id === id)?.outcome ?? '-', { 'data-cell': r.cell, 'data-check': id }))
+        .join(''),
+    ),
+  );
   const verdicts = runs.map(({ cell, verdict: v }) => {
     const t = verdictHolds(v) ? 'OK' : 'FAILED';
     return el('td', { 'data-cell': cell, class: t.toLowerCase(), 'data-verdict': t }, t);
   });
-  return el('table', { 'data-testid': 'matrix' }, head + row('boot', boot) + row('console', consoleRow) + checks.join('') + row('verdict', verdicts.join('')));
+  return el(
+    'table',
+    { 'data-testid': 'matrix' },
+    head + row('boot', boot) + row('console', consoleRow) + checks.join('') + row('verdict', verdicts.join('')),
+  );
 }
 
 // --- results
@@ -206,13 +262,21 @@ function resultsOf({ cell, verdict: v, runDir }: HtmlRun): string {
     `${v.accel.accel.toUpperCase()}${v.accel.note ? ` (${v.accel.note})` : ''}`,
     ...(v.profile ? [`profile ${v.profile.profile} (${v.profile.reason})`] : []),
   ];
-  const links = runDir ? Object.entries(v.artifacts).map(([name, file]) => el('a', { href: encodeURI(`${runDir}/${file}`) }, esc(name))).join(' ') : '';
+  const links = runDir
+    ? Object.entries(v.artifacts)
+        .map(([name, file]) => el('a', { href: encodeURI(`${runDir}/${file}`) }, esc(name)))
+        .join(' ')
+    : '';
   const troubles = [
     ...(v.bootRetries ?? []).map((b) => `boot tried again (${b.reason}): ${b.message}`),
     ...(v.stopped ? [`run stopped (${v.stopped.reason}): ${v.stopped.message}`] : []),
     ...(v.bootFailure ? [`boot failed (${v.bootFailure.reason}): ${v.bootFailure.message}`] : []),
   ];
-  const head = el('tr', {}, ['check', 'title', 'expected', 'outcome', 'duration', 'summary', 'problems', 'evidence'].map((h) => el('th', {}, h)).join(''));
+  const head = el(
+    'tr',
+    {},
+    ['check', 'title', 'expected', 'outcome', 'duration', 'summary', 'problems', 'evidence'].map((h) => el('th', {}, h)).join(''),
+  );
   const rows = v.checks.map((c) => checkRow(cell, c)).join('');
   return el(
     'div',
@@ -227,18 +291,31 @@ function resultsOf({ cell, verdict: v, runDir }: HtmlRun): string {
 
 function checkRow(cell: string, c: CheckResult): string {
   const list = (items: string[]) => (items.length ? el('ul', { class: 'plain' }, items.map((i) => el('li', {}, esc(i))).join('')) : '');
-  const evidence = Object.keys(c.evidence).length ? el('details', {}, el('summary', {}, 'evidence') + el('pre', {}, esc(JSON.stringify(c.evidence, null, 2)))) : '';
+  const evidence = Object.keys(c.evidence).length
+    ? el('details', {}, el('summary', {}, 'evidence') + el('pre', {}, esc(JSON.stringify(c.evidence, null, 2))))
+    : '';
   const row = el(
     'tr',
     { 'data-cell': cell, 'data-check': c.id },
-    [esc(c.id), esc(c.title) + (c.command && c.command !== c.title ? `<br><code>$ ${esc(c.command)}</code>` : ''), esc(c.expected)].map((x) => el('td', {}, x)).join('') +
+    [esc(c.id), esc(c.title) + (c.command && c.command !== c.title ? `<br><code>$ ${esc(c.command)}</code>` : ''), esc(c.expected)]
+      .map((x) => el('td', {}, x))
+      .join('') +
       outcomeCell(c.outcome) +
       el('td', {}, c.durationSeconds !== undefined ? `${c.durationSeconds.toFixed(1)} s` : '') +
       [esc(c.summary), list(c.problems), evidence].map((x) => el('td', {}, x)).join(''),
   );
   if (!c.subtests?.length) return row;
-  const items = c.subtests.map((s) => el('li', { class: s.outcome, 'data-outcome': s.outcome }, esc(`${s.outcome} ${s.id} ${s.name}${s.reason ? ` (${s.reason})` : ''}`)));
-  return row + el('tr', { class: 'subtests', 'data-check': c.id }, el('td', {}, '') + el('td', { colspan: 7 }, el('ul', { class: 'plain', 'data-testid': 'subtests' }, items.join(''))));
+  const items = c.subtests.map((s) =>
+    el('li', { class: s.outcome, 'data-outcome': s.outcome }, esc(`${s.outcome} ${s.id} ${s.name}${s.reason ? ` (${s.reason})` : ''}`)),
+  );
+  return (
+    row +
+    el(
+      'tr',
+      { class: 'subtests', 'data-check': c.id },
+      el('td', {}, '') + el('td', { colspan: 7 }, el('ul', { class: 'plain', 'data-testid': 'subtests' }, items.join(''))),
+    )
+  );
 }
 
 // --- page placement
@@ -278,14 +355,32 @@ function placementSection(runs: HtmlRun[]): string {
         const title = `${cell} · ${c.id} · ${path ? `${path}.` : ''}${series.length > 1 ? `{${series.join(', ')}}` : series[0]}`;
         const groups = nodes.map((n) => ({
           label: `node ${n}`,
-          bars: maps.map((m) => ({ series: m.key, value: m.pages[String(n)] ?? 0, data: { 'data-node': n, 'data-pages': m.pages[String(n)] ?? 0, 'data-series': m.key } })),
+          bars: maps.map((m) => ({
+            series: m.key,
+            value: m.pages[String(n)] ?? 0,
+            data: { 'data-node': n, 'data-pages': m.pages[String(n)] ?? 0, 'data-series': m.key },
+          })),
         }));
-        return groupedBarChart(title, 'NUMA node', 'pages', series, groups, { 'data-testid': 'placement-chart', 'data-cell': cell, 'data-check': c.id, 'data-path': path });
+        return groupedBarChart(title, 'NUMA node', 'pages', series, groups, {
+          'data-testid': 'placement-chart',
+          'data-cell': cell,
+          'data-check': c.id,
+          'data-path': path,
+        });
       }),
     );
-    return charts.length ? [el('div', { 'data-testid': 'placement-cell', 'data-cell': cell }, el('h3', {}, esc(cell)) + el('div', { class: 'charts' }, charts.join('')))] : [];
+    return charts.length
+      ? [
+          el(
+            'div',
+            { 'data-testid': 'placement-cell', 'data-cell': cell },
+            el('h3', {}, esc(cell)) + el('div', { class: 'charts' }, charts.join('')),
+          ),
+        ]
+      : [];
   });
-  const legend = 'Pages per NUMA node as the probe counted them: the count is written above each bar, and its map (before, after...) under it when a chart has several.';
+  const legend =
+    'Pages per NUMA node as the probe counted them: the count is written above each bar, and its map (before, after...) under it when a chart has several.';
   return cells.length ? el('p', {}, legend) + cells.join('') : el('p', {}, 'No page placement in these reports.');
 }
 
@@ -302,14 +397,32 @@ function crashSection(runs: HtmlRun[]): string {
 function crashOf(cell: string, c: CrashReport, provoked: boolean): string {
   const facts: [string, string | undefined][] = [
     ['cell', cell],
-    ['kind', provoked ? 'provoked by the probe (expected, not failing)' : c.fatal ? 'fatal crash (fails the run)' : 'kernel trouble (fails the run)'],
+    [
+      'kind',
+      provoked
+        ? 'provoked by the probe (expected, not failing)'
+        : c.fatal
+          ? 'fatal crash (fails the run)'
+          : 'kernel trouble (fails the run)',
+    ],
     ['type', c.type],
     ['signature', c.signature],
     ['during', c.during],
     ['at', c.atSeconds !== undefined ? `${c.atSeconds.toFixed(1)} s` : undefined],
   ];
-  const dl = el('dl', {}, facts.filter(([, v]) => v !== undefined).map(([k, v]) => el('dt', {}, k) + el('dd', { 'data-field': k }, esc(v))).join(''));
-  const stack = el('pre', { 'data-testid': 'crash-stack', 'data-decoded': c.decoded ? 'yes' : 'no' }, esc((c.decoded ?? c.lines).join('\n')));
+  const dl = el(
+    'dl',
+    {},
+    facts
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => el('dt', {}, k) + el('dd', { 'data-field': k }, esc(v)))
+      .join(''),
+  );
+  const stack = el(
+    'pre',
+    { 'data-testid': 'crash-stack', 'data-decoded': c.decoded ? 'yes' : 'no' },
+    esc((c.decoded ?? c.lines).join('\n')),
+  );
   return el(
     'article',
     { 'data-testid': 'crash', 'data-cell': cell, 'data-provoked': provoked ? 'yes' : 'no', class: provoked ? 'provoked' : 'crash' },
@@ -320,8 +433,14 @@ function crashOf(cell: string, c: CrashReport, provoked: boolean): string {
 // --- timings
 
 function timingsOf({ cell, verdict: v }: HtmlRun): string {
-  const stages = Object.entries(v.timings).map(([stage, s]) => ({ label: stage, value: s, data: { 'data-stage': stage, 'data-seconds': s } }));
-  const checks = v.checks.filter((c) => c.durationSeconds !== undefined).map((c) => ({ label: c.id, value: c.durationSeconds!, data: { 'data-check': c.id, 'data-seconds': c.durationSeconds! } }));
+  const stages = Object.entries(v.timings).map(([stage, s]) => ({
+    label: stage,
+    value: s,
+    data: { 'data-stage': stage, 'data-seconds': s },
+  }));
+  const checks = v.checks
+    .filter((c) => c.durationSeconds !== undefined)
+    .map((c) => ({ label: c.id, value: c.durationSeconds!, data: { 'data-check': c.id, 'data-seconds': c.durationSeconds! } }));
   return el(
     'div',
     { 'data-testid': 'timings-cell', 'data-cell': cell },

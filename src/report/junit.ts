@@ -1,7 +1,6 @@
 import type { SubtestResult, Verdict } from '../model/verdict.js';
 import { esc } from './markup.js';
 
-
 function subtestInner(st: SubtestResult): string {
   const why = st.reason ? `: ${st.reason}` : '';
   if (st.outcome === 'fail' || st.outcome === 'xpass') return `<failure message="${esc(`${st.outcome}${why}`)}"/>`;
@@ -20,19 +19,26 @@ function junitSuite(v: Verdict, suite: string): string[] {
       : `    <testcase classname="${esc(suite)}" name="boot" time="${(v.timings['boot-to-ssh'] ?? 0).toFixed(1)}"/>`,
   );
   v.crashes.forEach((c, i) =>
-    cases.push(`    <testcase classname="${esc(suite)}" name="console-${i + 1}-${esc(c.type)}"><failure message="${esc(c.title)}">${esc(c.lines.join('\n'))}</failure></testcase>`),
+    cases.push(
+      `    <testcase classname="${esc(suite)}" name="console-${i + 1}-${esc(c.type)}"><failure message="${esc(c.title)}">${esc(c.lines.join('\n'))}</failure></testcase>`,
+    ),
   );
   for (const c of v.checks) {
     const body = [c.summary, ...c.problems].join('\n');
     let inner = '';
-    if (c.outcome === 'fail' || c.outcome === 'xpass') inner = `<failure message="${esc(`${c.outcome}: ${c.summary}`)}">${esc(body)}</failure>`;
-    else if (c.outcome === 'error' || c.outcome === 'not-run') inner = `<error message="${esc(`${c.outcome}: ${c.summary}`)}">${esc(body)}</error>`;
+    if (c.outcome === 'fail' || c.outcome === 'xpass')
+      inner = `<failure message="${esc(`${c.outcome}: ${c.summary}`)}">${esc(body)}</failure>`;
+    else if (c.outcome === 'error' || c.outcome === 'not-run')
+      inner = `<error message="${esc(`${c.outcome}: ${c.summary}`)}">${esc(body)}</error>`;
     else if (c.outcome === 'skip') inner = `<skipped message="${esc(c.summary)}"/>`;
     else if (c.outcome === 'xfail') inner = `<system-out>${esc(`expected failure: ${body}`)}</system-out>`;
     const time = c.durationSeconds !== undefined ? ` time="${c.durationSeconds.toFixed(1)}"` : '';
     cases.push(`    <testcase classname="${esc(suite)}" name="${esc(c.id)}"${time}>${inner}</testcase>`);
     // A test step's TAP test points: one testcase each, under the step.
-    for (const st of c.subtests ?? []) cases.push(`    <testcase classname="${esc(`${suite}.${c.id}`)}" name="${esc(`${st.id} ${st.name}`)}">${subtestInner(st)}</testcase>`);
+    for (const st of c.subtests ?? [])
+      cases.push(
+        `    <testcase classname="${esc(`${suite}.${c.id}`)}" name="${esc(`${st.id} ${st.name}`)}">${subtestInner(st)}</testcase>`,
+      );
   }
   const outcomes = v.checks.flatMap((c) => [c.outcome, ...(c.subtests ?? []).map((st) => st.outcome)]);
   const failures = outcomes.filter((o) => o === 'fail' || o === 'xpass').length + (v.bootFailure ? 1 : 0) + v.crashes.length;
@@ -45,7 +51,8 @@ function junitSuite(v: Verdict, suite: string): string[] {
   ];
 }
 
-const document = (suites: string[]) => ['<?xml version="1.0" encoding="UTF-8"?>', `<testsuites name="numacage">`, ...suites, '</testsuites>', ''].join('\n');
+const document = (suites: string[]) =>
+  ['<?xml version="1.0" encoding="UTF-8"?>', `<testsuites name="numacage">`, ...suites, '</testsuites>', ''].join('\n');
 
 /** JUnit XML of one run. Pure. */
 export function renderJunit(v: Verdict): string {

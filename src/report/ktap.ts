@@ -19,12 +19,22 @@ export function renderKtap(v: Verdict): string {
   v.checks.forEach((c, i) => {
     const n = i + 3;
     // A test step's TAP test points, as a KTAP subtest (indented 4 spaces, before its parent's result line).
-    if (c.subtests?.length) tests.push('    KTAP version 1', `    # Subtest: ${c.id}`, `    1..${c.subtests.length}`, ...c.subtests.map((st, j) => `    ${subtestLine(st, j + 1)}`));
+    if (c.subtests?.length)
+      tests.push(
+        '    KTAP version 1',
+        `    # Subtest: ${c.id}`,
+        `    1..${c.subtests.length}`,
+        ...c.subtests.map((st, j) => `    ${subtestLine(st, j + 1)}`),
+      );
     const diag = [`${c.outcome}: ${c.summary}`, ...c.problems].map((l) => `# ${l}`);
     if (c.outcome === 'pass') tests.push(`ok ${n} ${c.id}`);
     else if (c.outcome === 'xfail') tests.push(`ok ${n} ${c.id} # XFAIL ${c.summary}`);
     else if (c.outcome === 'skip') tests.push(`ok ${n} ${c.id} # SKIP ${c.summary}`);
-    else tests.push(...diag, `not ok ${n} ${c.id}${c.outcome === 'xpass' ? ' # XPASS: passed where the kernel profile predicts a failure' : ''}`);
+    else
+      tests.push(
+        ...diag,
+        `not ok ${n} ${c.id}${c.outcome === 'xpass' ? ' # XPASS: passed where the kernel profile predicts a failure' : ''}`,
+      );
   });
   lines.push(`1..${v.checks.length + 2}`, ...tests);
   return lines.join('\n') + '\n';
@@ -35,7 +45,12 @@ export function renderKtapMatrix(runs: { cell: string; ok: boolean; verdict: Ver
   const lines = ['KTAP version 1', `1..${runs.length}`];
   runs.forEach((r, i) => {
     const [version, ...rest] = renderKtap(r.verdict).trimEnd().split('\n');
-    lines.push(`    ${version}`, `    # Subtest: ${r.cell}`, ...rest.map((l) => `    ${l}`), `${r.ok ? 'ok' : 'not ok'} ${i + 1} ${r.cell}`);
+    lines.push(
+      `    ${version}`,
+      `    # Subtest: ${r.cell}`,
+      ...rest.map((l) => `    ${l}`),
+      `${r.ok ? 'ok' : 'not ok'} ${i + 1} ${r.cell}`,
+    );
   });
   return lines.join('\n') + '\n';
 }

@@ -9,15 +9,38 @@ export function runLabel(v: Verdict): string {
 
 /** Several runs side by side (a stock and a patched kernel, several topologies): one row per check. Pure. */
 export function renderMatrix(verdicts: Verdict[]): string {
-  const labels = verdicts.map((v, i) => (verdicts.filter((w) => runLabel(w) === runLabel(v)).length > 1 ? `${runLabel(v)}#${i + 1}` : runLabel(v)));
+  const labels = verdicts.map((v, i) =>
+    verdicts.filter((w) => runLabel(w) === runLabel(v)).length > 1 ? `${runLabel(v)}#${i + 1}` : runLabel(v),
+  );
   const ids = [...new Set(verdicts.flatMap((v) => v.checks.map((c) => c.id)))];
   const width = Math.max(8, ...labels.map((l) => l.length));
   const first = Math.max(12, ...ids.map((i) => i.length));
   const row = (name: string, cells: string[]) => `${name.padEnd(first)}  ${cells.map((c) => c.padEnd(width)).join('  ')}`.trimEnd();
   const lines = [row('', labels)];
-  lines.push(row('boot', verdicts.map((v) => (v.bootFailure ? v.bootFailure.reason : `${v.timings['boot-to-ssh']?.toFixed(1) ?? '?'} s`))));
-  lines.push(row('console', verdicts.map((v) => (v.crashes.length ? `${v.crashes.length} crash(es)` : 'clean'))));
-  for (const id of ids) lines.push(row(id, verdicts.map((v) => v.checks.find((c) => c.id === id)?.outcome ?? '-')));
-  lines.push(row('verdict', verdicts.map((v) => (verdictHolds(v) ? 'OK' : 'FAILED'))));
+  lines.push(
+    row(
+      'boot',
+      verdicts.map((v) => (v.bootFailure ? v.bootFailure.reason : `${v.timings['boot-to-ssh']?.toFixed(1) ?? '?'} s`)),
+    ),
+  );
+  lines.push(
+    row(
+      'console',
+      verdicts.map((v) => (v.crashes.length ? `${v.crashes.length} crash(es)` : 'clean')),
+    ),
+  );
+  for (const id of ids)
+    lines.push(
+      row(
+        id,
+        verdicts.map((v) => v.checks.find((c) => c.id === id)?.outcome ?? '-'),
+      ),
+    );
+  lines.push(
+    row(
+      'verdict',
+      verdicts.map((v) => (verdictHolds(v) ? 'OK' : 'FAILED')),
+    ),
+  );
   return lines.join('\n') + '\n';
 }

@@ -68,9 +68,16 @@ const bad = (o: string) => BAD.has(o as Outcome);
  * other whatever their cells. scope: the cells the new report ran (a
  * shard's); baseline cells outside it are not its business. Pure.
  */
-export function findRegressions(baseline: Map<string, Verdict>, current: Map<string, Verdict>, threshold = DEFAULT_TIME_THRESHOLD, scope?: Set<string>): Regressions {
+export function findRegressions(
+  baseline: Map<string, Verdict>,
+  current: Map<string, Verdict>,
+  threshold = DEFAULT_TIME_THRESHOLD,
+  scope?: Set<string>,
+): Regressions {
   const inScope = [...baseline.keys()].filter((c) => !scope || scope.has(c));
-  let pairs: [string, Verdict, Verdict][] = [...current].flatMap(([cell, v]) => (baseline.has(cell) ? [[cell, baseline.get(cell)!, v] as [string, Verdict, Verdict]] : []));
+  let pairs: [string, Verdict, Verdict][] = [...current].flatMap(([cell, v]) =>
+    baseline.has(cell) ? [[cell, baseline.get(cell)!, v] as [string, Verdict, Verdict]] : [],
+  );
   let vanishedCells = inScope.filter((c) => !current.has(c));
   let newCells = [...current.keys()].filter((c) => !baseline.has(c));
   if (baseline.size === 1 && current.size === 1 && !pairs.length) {
@@ -80,16 +87,41 @@ export function findRegressions(baseline: Map<string, Verdict>, current: Map<str
     vanishedCells = [];
     newCells = [];
   }
-  const r: Regressions = { newlyFailing: [], fixed: [], newlySkipped: [], stillFailing: [], newCrashes: [], vanishedChecks: [], vanishedCells, newCells, slower: [], otherAccel: [], compared: pairs.length };
+  const r: Regressions = {
+    newlyFailing: [],
+    fixed: [],
+    newlySkipped: [],
+    stillFailing: [],
+    newCrashes: [],
+    vanishedChecks: [],
+    vanishedCells,
+    newCells,
+    slower: [],
+    otherAccel: [],
+    compared: pairs.length,
+  };
   for (const [cell, before, after] of pairs) {
     if (after.bootFailure && !before.bootFailure) {
       // One row, not one per check: every check of a guest that did not come up is not-run.
-      r.newlyFailing.push({ cell, check: 'boot', before: 'pass', after: 'boot-failed', summary: `${after.bootFailure.reason}: ${after.bootFailure.message}; ${after.checks.length} checks not run` });
+      r.newlyFailing.push({
+        cell,
+        check: 'boot',
+        before: 'pass',
+        after: 'boot-failed',
+        summary: `${after.bootFailure.reason}: ${after.bootFailure.message}; ${after.checks.length} checks not run`,
+      });
     } else {
-      if (before.bootFailure && !after.bootFailure) r.fixed.push({ cell, check: 'boot', before: 'boot-failed', after: 'pass', summary: 'the guest came up' });
+      if (before.bootFailure && !after.bootFailure)
+        r.fixed.push({ cell, check: 'boot', before: 'boot-failed', after: 'pass', summary: 'the guest came up' });
       for (const was of before.checks) {
         const now = outcomeOf(after, was.id);
-        const change = { cell, check: was.id, before: was.outcome, after: now?.outcome ?? 'absent', summary: now?.summary ?? 'not in the new report' };
+        const change = {
+          cell,
+          check: was.id,
+          before: was.outcome,
+          after: now?.outcome ?? 'absent',
+          summary: now?.summary ?? 'not in the new report',
+        };
         // A check leaves the report only when the selection changed (every selected check is reported, not-run if need be).
         if (!now) r.vanishedChecks.push(change);
         else if (!bad(was.outcome) && bad(now.outcome)) r.newlyFailing.push(change);
@@ -110,7 +142,8 @@ export function findRegressions(baseline: Map<string, Verdict>, current: Map<str
     }
     const slower = (what: string, was?: number, now?: number) => {
       if (was === undefined || now === undefined) return;
-      if (now - was >= threshold.minSeconds && now > was * (1 + threshold.percent / 100)) r.slower.push({ cell, what, before: was, after: now });
+      if (now - was >= threshold.minSeconds && now > was * (1 + threshold.percent / 100))
+        r.slower.push({ cell, what, before: was, after: now });
     };
     for (const stage of TIMED_STAGES) slower(stage, before.timings[stage], after.timings[stage]);
     for (const c of after.checks) slower(c.id, outcomeOf(before, c.id)?.durationSeconds, c.durationSeconds);
@@ -118,13 +151,18 @@ export function findRegressions(baseline: Map<string, Verdict>, current: Map<str
   return r;
 }
 
-const count = (r: Regressions) => r.newlyFailing.length + r.newCrashes.length + r.vanishedChecks.length + r.vanishedCells.length + r.slower.length;
+const count = (r: Regressions) =>
+  r.newlyFailing.length + r.newCrashes.length + r.vanishedChecks.length + r.vanishedCells.length + r.slower.length;
 
 export const regressed = (r: Regressions): boolean => count(r) > 0;
 
 /** "run 2026-11-27 14:07, TCG, kernels 6.12.117": when a report's runs began, under what, on which kernels. Pure. */
 export function describeNight(verdicts: Verdict[]): string {
-  const stamps = verdicts.map((v) => /^(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})/.exec(v.runId)).filter((m) => m !== null).map((m) => `${m[1]}-${m[2]}-${m[3]} ${m[4]}:${m[5]}`).sort();
+  const stamps = verdicts
+    .map((v) => /^(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})/.exec(v.runId))
+    .filter((m) => m !== null)
+    .map((m) => `${m[1]}-${m[2]}-${m[3]} ${m[4]}:${m[5]}`)
+    .sort();
   const accels = [...new Set(verdicts.map((v) => v.accel.accel.toUpperCase()))];
   const kernels = [...new Set(verdicts.map((v) => v.kernel.release))];
   return `${stamps.length ? `run ${stamps[0]}, ` : ''}${accels.join('/')}, kernel${kernels.length > 1 ? 's' : ''} ${kernels.join(', ')}`;
@@ -142,16 +180,51 @@ export function renderRegressionsMarkdown(r: Regressions, names: { baseline: str
   ];
   const table = (title: string, head: string[], rows: string[][]) => {
     if (!rows.length) return;
-    out.push('', `### ${title}`, '', `| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.map(md).join(' | ')} |`));
+    out.push(
+      '',
+      `### ${title}`,
+      '',
+      `| ${head.join(' | ')} |`,
+      `|${head.map(() => '---').join('|')}|`,
+      ...rows.map((row) => `| ${row.map(md).join(' | ')} |`),
+    );
   };
-  table('Newly failing', ['cell', 'check', 'baseline', 'now', 'summary'], r.newlyFailing.map((c) => [c.cell, `**${c.check}**`, c.before, c.after, c.summary]));
-  table('New crash signatures', ['cell', 'signature', 'during', 'title'], r.newCrashes.map((c) => [c.cell, `\`${c.signature}\``, c.during ?? '', c.title]));
-  table('Vanished checks', ['cell', 'check', 'baseline'], r.vanishedChecks.map((c) => [c.cell, c.check, c.before]));
+  table(
+    'Newly failing',
+    ['cell', 'check', 'baseline', 'now', 'summary'],
+    r.newlyFailing.map((c) => [c.cell, `**${c.check}**`, c.before, c.after, c.summary]),
+  );
+  table(
+    'New crash signatures',
+    ['cell', 'signature', 'during', 'title'],
+    r.newCrashes.map((c) => [c.cell, `\`${c.signature}\``, c.during ?? '', c.title]),
+  );
+  table(
+    'Vanished checks',
+    ['cell', 'check', 'baseline'],
+    r.vanishedChecks.map((c) => [c.cell, c.check, c.before]),
+  );
   if (r.vanishedCells.length) out.push('', '### Vanished cells', '', ...r.vanishedCells.map((c) => `- ${md(c)}`));
-  table('Slower', ['cell', 'stage or check', 'baseline s', 'now s'], r.slower.map((s) => [s.cell, s.what, s.before.toFixed(1), s.after.toFixed(1)]));
-  table('Fixed', ['cell', 'check', 'baseline', 'now'], r.fixed.map((c) => [c.cell, c.check, c.before, c.after]));
-  table('Still failing (not a regression)', ['cell', 'check', 'baseline', 'now', 'summary'], r.stillFailing.map((c) => [c.cell, c.check, c.before, c.after, c.summary]));
-  table('Newly skipped (not a regression)', ['cell', 'check', 'baseline', 'summary'], r.newlySkipped.map((c) => [c.cell, c.check, c.before, c.summary]));
+  table(
+    'Slower',
+    ['cell', 'stage or check', 'baseline s', 'now s'],
+    r.slower.map((s) => [s.cell, s.what, s.before.toFixed(1), s.after.toFixed(1)]),
+  );
+  table(
+    'Fixed',
+    ['cell', 'check', 'baseline', 'now'],
+    r.fixed.map((c) => [c.cell, c.check, c.before, c.after]),
+  );
+  table(
+    'Still failing (not a regression)',
+    ['cell', 'check', 'baseline', 'now', 'summary'],
+    r.stillFailing.map((c) => [c.cell, c.check, c.before, c.after, c.summary]),
+  );
+  table(
+    'Newly skipped (not a regression)',
+    ['cell', 'check', 'baseline', 'summary'],
+    r.newlySkipped.map((c) => [c.cell, c.check, c.before, c.summary]),
+  );
   if (r.newCells.length) out.push('', '### New cells (no baseline)', '', ...r.newCells.map((c) => `- ${md(c)}`));
   if (r.otherAccel.length) out.push('', '### Timings not compared (another accelerator)', '', ...r.otherAccel.map((c) => `- ${md(c)}`));
   return out.join('\n') + '\n';

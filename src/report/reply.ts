@@ -62,11 +62,14 @@ function outcomeText(v: Verdict): string[] {
   const steps = stepsOf(v);
   const failed = steps.filter((c) => c.outcome !== 'pass' && c.outcome !== 'skip');
   const reports = v.crashes;
-  if (!reports.length && !failed.length) return wrap(`No kernel report in ${steps.length} run(s) of the reproducer; it exited 0 each time.`);
+  if (!reports.length && !failed.length)
+    return wrap(`No kernel report in ${steps.length} run(s) of the reproducer; it exited 0 each time.`);
   const first = reports[0];
   const when = first?.during ? ` during run ${steps.findIndex((c) => c.id === first.during) + 1} of ${steps.length}` : '';
   const out = first
-    ? wrap(`The kernel reported ${first.title}${when}${reports.length > 1 ? ` (and ${reports.length - 1} more report(s))` : ''}; ${failed.length} of ${steps.length} run(s) of the reproducer failed.`)
+    ? wrap(
+        `The kernel reported ${first.title}${when}${reports.length > 1 ? ` (and ${reports.length - 1} more report(s))` : ''}; ${failed.length} of ${steps.length} run(s) of the reproducer failed.`,
+      )
     : wrap(`No kernel report, but ${failed.length} of ${steps.length} run(s) of the reproducer failed: ${failed[0]!.problems.join('; ')}.`);
   if (first) out.push('', ...quoteReport(first));
   return out;
@@ -75,7 +78,12 @@ function outcomeText(v: Verdict): string[] {
 /** The report as the kernel printed it (decoded to file:line when it could be), verbatim: logs are not rewrapped on the list. */
 function quoteReport(c: CrashReport): string[] {
   const lines = (c.decoded ?? c.lines).map((l) => l.replace(/^\[\s*\d+\.\d+\]\s?/, ''));
-  return [...lines.slice(0, 40).map((l) => `  ${l}`), ...(lines.length > 40 ? [`  [... ${lines.length - 40} more lines]`] : []), '', `  signature: ${c.signature ?? c.title}`];
+  return [
+    ...lines.slice(0, 40).map((l) => `  ${l}`),
+    ...(lines.length > 40 ? [`  [... ${lines.length - 40} more lines]`] : []),
+    '',
+    `  signature: ${c.signature ?? c.title}`,
+  ];
 }
 
 /** reply.txt: plain text to paste under a quoted series on the list. Pure. */
@@ -83,15 +91,23 @@ export function renderReply(f: ReplyFacts): string {
   const onPatched = reproduced(f.patched);
   const onBase = reproduced(f.base);
   const times = f.runs.forSeconds !== undefined ? `in a loop for ${f.runs.forSeconds} s` : `${f.runs.repeat ?? 1} time(s)`;
-  const verdict = onPatched && !onBase
-    ? 'The reproducer below triggers a kernel report with this series applied, and not on its base.'
-    : onPatched && onBase
-      ? 'The reproducer below triggers a kernel report both with this series applied and on its base: the series does not introduce it.'
-      : onBase
-        ? 'The reproducer below triggers a kernel report on the base, and not with this series applied.'
-        : 'The reproducer below runs clean both with this series applied and on its base.';
+  const verdict =
+    onPatched && !onBase
+      ? 'The reproducer below triggers a kernel report with this series applied, and not on its base.'
+      : onPatched && onBase
+        ? 'The reproducer below triggers a kernel report both with this series applied and on its base: the series does not introduce it.'
+        : onBase
+          ? 'The reproducer below triggers a kernel report on the base, and not with this series applied.'
+          : 'The reproducer below runs clean both with this series applied and on its base.';
   const out: string[] = ['Hi,', '', ...wrap(`${verdict} Tested in a QEMU guest with numacage; details follow.`), ''];
-  out.push('Tested:', ...wrap(`base: ${f.source}${f.baseCommit ? ` (base-commit ${f.baseCommit.commit.slice(0, 12)}${f.baseCommit.honoured ? '' : ', not honoured: the source is no git tree'})` : ''}`, REPLY_WIDTH, '  '));
+  out.push(
+    'Tested:',
+    ...wrap(
+      `base: ${f.source}${f.baseCommit ? ` (base-commit ${f.baseCommit.commit.slice(0, 12)}${f.baseCommit.honoured ? '' : ', not honoured: the source is no git tree'})` : ''}`,
+      REPLY_WIDTH,
+      '  ',
+    ),
+  );
   out.push(...wrap(`series: ${f.subjects.length} patch(es):`, REPLY_WIDTH, '  '));
   for (const s of f.subjects) out.push(...wrap(s, REPLY_WIDTH, '    '));
   out.push(...wrap(`config: tinyconfig + ${f.fragments.join(' + ')}`, REPLY_WIDTH, '  '));
@@ -100,7 +116,15 @@ export function renderReply(f: ReplyFacts): string {
   out.push('', ...wrap(`Reproducer: ${f.reproducer.name} (${f.reproducer.how}), run ${times} on each kernel.`), '');
   out.push(`With the series (${f.patched.kernel.release}):`, ...outcomeText(f.patched), '');
   out.push(`Base (${f.base.kernel.release}):`, ...outcomeText(f.base), '');
-  if (f.reproducer.text !== undefined) out.push(`${f.reproducer.name}:`, ...f.reproducer.text.replace(/\n$/, '').split('\n').map((l) => `  ${l}`), '');
+  if (f.reproducer.text !== undefined)
+    out.push(
+      `${f.reproducer.name}:`,
+      ...f.reproducer.text
+        .replace(/\n$/, '')
+        .split('\n')
+        .map((l) => `  ${l}`),
+      '',
+    );
   out.push(onPatched && !onBase ? `Reported-by: ${f.who}` : `Tested-by: ${f.who}`, '');
   return out.join('\n');
 }

@@ -23,7 +23,11 @@ const num = (n: number) => Number(n.toFixed(1));
 
 /** An inline <svg> with an accessible title. */
 export function svg(width: number, height: number, title: string, body: string, a: Attrs = {}): string {
-  return el('svg', { width: num(width), height: num(height), viewBox: `0 0 ${num(width)} ${num(height)}`, role: 'img', 'aria-label': title, ...a }, el('title', {}, esc(title)) + body);
+  return el(
+    'svg',
+    { width: num(width), height: num(height), viewBox: `0 0 ${num(width)} ${num(height)}`, role: 'img', 'aria-label': title, ...a },
+    el('title', {}, esc(title)) + body,
+  );
 }
 
 /** Fill colours of chart series, in order; every bar also carries its series name as text. */
@@ -64,7 +68,14 @@ export interface BarGroup {
 }
 
 /** Vertical bars grouped by category (a node), one bar per series in each group, each with its value above it. */
-export function groupedBarChart(title: string, xLabel: string, yLabel: string, series: string[], groups: BarGroup[], a: Attrs = {}): string {
+export function groupedBarChart(
+  title: string,
+  xLabel: string,
+  yLabel: string,
+  series: string[],
+  groups: BarGroup[],
+  a: Attrs = {},
+): string {
   const barW = Math.max(34, ...series.map((s) => textWidth(s) + 4));
   const gap = 24;
   const left = 70;
@@ -75,7 +86,9 @@ export function groupedBarChart(title: string, xLabel: string, yLabel: string, s
   const max = Math.max(0, ...groups.flatMap((g) => g.bars.map((b) => b.value))) || 1;
   const base = top + plotH;
   let body = text(4, 16, title, { class: 'chart-title' });
-  body += el('line', { x1: left - 4, y1: base, x2: width - 10, y2: base, class: 'axis' }) + el('line', { x1: left - 4, y1: top, x2: left - 4, y2: base, class: 'axis' });
+  body +=
+    el('line', { x1: left - 4, y1: base, x2: width - 10, y2: base, class: 'axis' }) +
+    el('line', { x1: left - 4, y1: top, x2: left - 4, y2: base, class: 'axis' });
   body += text(left - 8, top + 4, String(max), { 'text-anchor': 'end' }) + text(left - 8, base, '0', { 'text-anchor': 'end' });
   body += text(12, top + plotH / 2, yLabel, { transform: `rotate(-90 12 ${top + plotH / 2})`, 'text-anchor': 'middle' });
   groups.forEach((g, gi) => {
@@ -83,7 +96,14 @@ export function groupedBarChart(title: string, xLabel: string, yLabel: string, s
     g.bars.forEach((b) => {
       const x = x0 + series.indexOf(b.series) * barW;
       const h = num((b.value / max) * plotH);
-      body += el('rect', { x: x + 2, y: num(base - h), width: barW - 4, height: h, fill: SERIES_COLORS[series.indexOf(b.series) % SERIES_COLORS.length], ...b.data });
+      body += el('rect', {
+        x: x + 2,
+        y: num(base - h),
+        width: barW - 4,
+        height: h,
+        fill: SERIES_COLORS[series.indexOf(b.series) % SERIES_COLORS.length],
+        ...b.data,
+      });
       body += text(x + barW / 2, base - h - 4, String(b.value), { 'text-anchor': 'middle' });
       if (series.length > 1) body += text(x + barW / 2, base + 14, b.series, { 'text-anchor': 'middle', class: 'small' });
     });

@@ -1,37 +1,60 @@
 import { verdictHolds, type Verdict } from '../model/verdict.js';
 
-const MARK: Record<string, string> = { pass: 'PASS ', fail: 'FAIL ', xfail: 'XFAIL', xpass: 'XPASS', skip: 'SKIP ', error: 'ERROR', 'not-run': 'NORUN' };
+const MARK: Record<string, string> = {
+  pass: 'PASS ',
+  fail: 'FAIL ',
+  xfail: 'XFAIL',
+  xpass: 'XPASS',
+  skip: 'SKIP ',
+  error: 'ERROR',
+  'not-run': 'NORUN',
+};
 
 /** The terminal summary. Pure. */
 export function renderText(v: Verdict, runDir: string): string {
   const out: string[] = [];
-  out.push(`numacage run ${v.runId}: topology ${v.topology}, ${v.kernel.kind} kernel ${v.kernel.release}, ${v.accel.accel.toUpperCase()}${v.accel.note ? ` (${v.accel.note})` : ''}`);
+  out.push(
+    `numacage run ${v.runId}: topology ${v.topology}, ${v.kernel.kind} kernel ${v.kernel.release}, ${v.accel.accel.toUpperCase()}${v.accel.note ? ` (${v.accel.note})` : ''}`,
+  );
   if (v.profile) out.push(`kernel profile: ${v.profile.profile} (${v.profile.reason})`);
-  for (const r of v.bootRetries ?? []) out.push(`BOOT TRIED AGAIN after a known TCG artifact (${r.reason}): ${r.message} (first console: console-1.log)`);
+  for (const r of v.bootRetries ?? [])
+    out.push(`BOOT TRIED AGAIN after a known TCG artifact (${r.reason}): ${r.message} (first console: console-1.log)`);
   if (v.stopped) out.push(`RUN STOPPED (${v.stopped.reason}): ${v.stopped.message}`);
   if (v.bootFailure) {
     out.push(`BOOT FAILED (${v.bootFailure.reason}): ${v.bootFailure.message}`);
     out.push('--- last console lines ---', ...v.bootFailure.consoleTail.map((l) => `  ${l}`), '---');
   }
   for (const c of v.crashes) {
-    out.push(`KERNEL ${c.fatal ? 'CRASH' : 'TROUBLE'} (${c.type}${c.atSeconds !== undefined ? ` at ${c.atSeconds.toFixed(1)} s` : ''}${c.during ? `, during ${c.during}` : ''}): ${c.title}`);
+    out.push(
+      `KERNEL ${c.fatal ? 'CRASH' : 'TROUBLE'} (${c.type}${c.atSeconds !== undefined ? ` at ${c.atSeconds.toFixed(1)} s` : ''}${c.during ? `, during ${c.during}` : ''}): ${c.title}`,
+    );
     if (c.signature) out.push(`  signature: ${c.signature}`);
     const shown = c.decoded ?? c.lines;
-    out.push(...shown.slice(0, 12).map((l) => `  ${l}`), ...(shown.length > 12 ? [`  ... ${shown.length - 12} more lines in ${c.decoded ? 'report.json' : 'console.log'}`] : []));
+    out.push(
+      ...shown.slice(0, 12).map((l) => `  ${l}`),
+      ...(shown.length > 12 ? [`  ... ${shown.length - 12} more lines in ${c.decoded ? 'report.json' : 'console.log'}`] : []),
+    );
   }
   for (const c of v.probeProvoked ?? [])
-    out.push(`note: the probe's memory offlining made the kernel report "${c.title}"${c.atSeconds !== undefined ? ` at ${c.atSeconds.toFixed(1)} s` : ''} (expected, not a failure; console.log has it)`);
+    out.push(
+      `note: the probe's memory offlining made the kernel report "${c.title}"${c.atSeconds !== undefined ? ` at ${c.atSeconds.toFixed(1)} s` : ''} (expected, not a failure; console.log has it)`,
+    );
   for (const c of v.checks) {
     const time = c.durationSeconds !== undefined ? `${c.durationSeconds.toFixed(1).padStart(5)} s` : '       ';
     out.push(`${MARK[c.outcome]} ${c.id.padEnd(16)} ${time}  ${c.summary}`);
     if (c.command) out.push(`        $ ${c.command}`);
     for (const p of c.problems) out.push(`        - ${p}`);
     // Passing test points are counted in the summary; the others are named.
-    for (const st of c.subtests ?? []) if (st.outcome !== 'pass') out.push(`        ${MARK[st.outcome]} ${st.id} ${st.name}${st.reason ? ` (${st.reason})` : ''}`);
+    for (const st of c.subtests ?? [])
+      if (st.outcome !== 'pass') out.push(`        ${MARK[st.outcome]} ${st.id} ${st.name}${st.reason ? ` (${st.reason})` : ''}`);
   }
   const t = v.timings;
-  const times = Object.entries(t).map(([k, s]) => `${k} ${s.toFixed(1)} s`).join(', ');
-  out.push(`${verdictHolds(v) ? 'OK' : 'FAILED'}: ${v.checks.filter((c) => c.outcome === 'pass' || c.outcome === 'xfail').length}/${v.checks.length} checks as expected; ${times}`);
+  const times = Object.entries(t)
+    .map(([k, s]) => `${k} ${s.toFixed(1)} s`)
+    .join(', ');
+  out.push(
+    `${verdictHolds(v) ? 'OK' : 'FAILED'}: ${v.checks.filter((c) => c.outcome === 'pass' || c.outcome === 'xfail').length}/${v.checks.length} checks as expected; ${times}`,
+  );
   out.push(`artifacts: ${runDir}`);
   return out.join('\n') + '\n';
 }

@@ -24,7 +24,10 @@ export class CheckProgress {
   /** Where each check began in the console's crash list: a report from then on is blamed on it. */
   readonly marks: { id: string; fromCrash: number }[] = [];
 
-  constructor(readonly ids: string[], readonly steps: TestStep[] = []) {}
+  constructor(
+    readonly ids: string[],
+    readonly steps: TestStep[] = [],
+  ) {}
 
   begin(id: string, crashesSoFar: number): void {
     this.current = id;
@@ -77,7 +80,10 @@ async function runGuestStep(step: GuestStep, guest: Guest, runDir: string): Prom
   const r = await guest.exec(step.script, { timeoutMs: step.timeoutMs ?? STEP_TIMEOUT_MS });
   await saveStepOutput(runDir, step.name, r.stdout, r.stderr);
   if (r.timedOut) throw new ProbeError(`step ${step.name} did not finish within ${(step.timeoutMs ?? STEP_TIMEOUT_MS) / 1000} s`);
-  if (r.exitCode !== 0) throw new ProbeError(`step ${step.name} exited ${r.exitCode ?? `on signal ${r.signal}`}: ${r.stderr.trim().split('\n').slice(-3).join(' / ') || 'no stderr'}`);
+  if (r.exitCode !== 0)
+    throw new ProbeError(
+      `step ${step.name} exited ${r.exitCode ?? `on signal ${r.signal}`}: ${r.stderr.trim().split('\n').slice(-3).join(' / ') || 'no stderr'}`,
+    );
   return r.stdout;
 }
 
@@ -85,9 +91,12 @@ async function runGuestStep(step: GuestStep, guest: Guest, runDir: string): Prom
 async function uploadProbe(guest: Guest, binary: { path: string; sha256: string }): Promise<void> {
   const have = await guest.exec(`sha256sum ${GUEST_PROBE_PATH} 2>/dev/null`);
   if (have.stdout.startsWith(binary.sha256)) return;
-  const r = await guest.exec(`cat > ${GUEST_PROBE_PATH}.new && chmod 755 ${GUEST_PROBE_PATH}.new && mv ${GUEST_PROBE_PATH}.new ${GUEST_PROBE_PATH}`, {
-    input: await readFile(binary.path),
-  });
+  const r = await guest.exec(
+    `cat > ${GUEST_PROBE_PATH}.new && chmod 755 ${GUEST_PROBE_PATH}.new && mv ${GUEST_PROBE_PATH}.new ${GUEST_PROBE_PATH}`,
+    {
+      input: await readFile(binary.path),
+    },
+  );
   if (r.exitCode !== 0) throw new Error(r.stderr.trim() || `exit ${r.exitCode}`);
 }
 
@@ -124,13 +133,15 @@ export async function runChecks(
     progress.profile = detectProfile({ nodeStates: state.nodeStates, zones: state.zones, cmdline: state.cmdline, p: roles.p });
     ctx = { roles, topology, profile: progress.profile.profile, state };
   } catch (err) {
-    for (const id of progress.ids) push(notRunResult(invariant(id), undefined, 'error', `probe failed: reading the kernel's state failed: ${message(err)}`), t0);
+    for (const id of progress.ids)
+      push(notRunResult(invariant(id), undefined, 'error', `probe failed: reading the kernel's state failed: ${message(err)}`), t0);
     return;
   }
 
   let uploadFailure: string | undefined;
   const probeUsers = new Set(progress.ids.filter((id) => usesProbe(invariant(id), ctx)));
-  if (probeUsers.size) await uploadProbe(guest, opts.probe!).catch((err) => (uploadFailure = `uploading the probe failed: ${message(err)}`));
+  if (probeUsers.size)
+    await uploadProbe(guest, opts.probe!).catch((err) => (uploadFailure = `uploading the probe failed: ${message(err)}`));
 
   const host: HostAccess = {
     exec: (command, o) => guest.exec(command, o),
@@ -141,7 +152,10 @@ export async function runChecks(
     const spec = invariant(id);
     const started = Date.now();
     progress.begin(id, guest.crashWatch.crashes.length);
-    const unsupported = !realRoles && id !== 'topology' ? `topology ${topology.name} has no CPU-less node to test` : realRoles && spec.unsupported?.(topology, realRoles);
+    const unsupported =
+      !realRoles && id !== 'topology'
+        ? `topology ${topology.name} has no CPU-less node to test`
+        : realRoles && spec.unsupported?.(topology, realRoles);
     if (unsupported) push(notRunResult(spec, ctx, 'skip', unsupported), started);
     else if (spec.expect[ctx.profile] === 'n/a') push(evaluateInvariant(spec, {}, ctx), started);
     else if (uploadFailure && probeUsers.has(id)) push(notRunResult(spec, ctx, 'error', `probe failed: ${uploadFailure}`), started);
@@ -154,7 +168,10 @@ export async function runChecks(
         const lostGuest = err instanceof SshTransportError;
         // QEMU gone: the run reports its exit, and this check and the rest are not-run.
         if (lostGuest && (await qemuGone(guest))) return;
-        push(notRunResult(spec, ctx, 'error', `probe failed: ${lostGuest ? 'the SSH connection to the guest failed: ' : ''}${message(err)}`), started);
+        push(
+          notRunResult(spec, ctx, 'error', `probe failed: ${lostGuest ? 'the SSH connection to the guest failed: ' : ''}${message(err)}`),
+          started,
+        );
       }
     }
   }

@@ -7,43 +7,70 @@ const kernelKind = z.enum(['stock', 'built'], says('must be "stock" or "built"')
 
 /** A run config file (docs/run-config.md): the flags of `numacage run` as JSON. */
 export const RunConfigFile = z
-  .strictObject({
-    ...SCHEMA_KEY,
-    topology: text.meta({ description: 'built-in topology name, path to a topology .json, or a comma list' }).optional(),
-    image: text.meta({ description: 'image recipe name under images/ or path to a recipe .json' }).optional(),
-    accel: z.enum(['auto', 'kvm', 'tcg'], says('must be "auto", "kvm" or "tcg"')).optional(),
-    init: z.enum(['minimal', 'systemd'], says('must be "minimal" or "systemd"')).optional(),
-    suite: text.meta({ description: 'isolation or smoke' }).optional(),
-    only: text.meta({ description: 'comma list of invariant ids' }).optional(),
-    append: z.union([text, z.array(text)], says('must be a string or a list of strings')).meta({ description: 'extra guest kernel command-line words' }).optional(),
-    'boot-timeout': positiveSeconds.optional(),
-    kernel: z
-      .union([
-        kernelKind,
-        z.strictObject({
-          kind: kernelKind.optional(),
-          src: text.meta({ description: 'kernel git work tree' }).optional(),
-          patches: text.meta({ description: 'folder under patches/, a .patch file or an mbox' }).optional(),
-          kconfig: z.array(text, says('must be a list of fragment names or paths')).optional(),
-        }),
-      ], says('must be "stock", "built" or an object { "kind", "src", "patches", "kconfig" }'))
-      .optional(),
-    guests: wholeAtLeastOne.optional(),
-    jobs: wholeAtLeastOne.optional(),
-    exec: z.array(text, says('must be a list of commands')).meta({ description: 'commands run in the guest after the invariants, each a check' }).optional(),
-    upload: z.array(text, says('must be a list of LOCAL[:GUEST] paths')).meta({ description: 'files or directories copied into the guest before the steps' }).optional(),
-    kselftest: z.array(text, says('must be a list of COLLECTION/PROGRAM names')).meta({ description: 'kselftests built from the kernel\'s tree, e.g. mm/ksm_functional_tests' }).optional(),
-    as: z.enum(['root', 'user'], says('must be "root" or "user"')).optional(),
-    'step-timeout': positiveSeconds.optional(),
-  }, says('the file must hold a JSON object'))
-  .meta({ title: 'numacage run config', description: 'Options of numacage run/boot/plan --config (docs/run-config.md); flags win over them' });
+  .strictObject(
+    {
+      ...SCHEMA_KEY,
+      topology: text.meta({ description: 'built-in topology name, path to a topology .json, or a comma list' }).optional(),
+      image: text.meta({ description: 'image recipe name under images/ or path to a recipe .json' }).optional(),
+      accel: z.enum(['auto', 'kvm', 'tcg'], says('must be "auto", "kvm" or "tcg"')).optional(),
+      init: z.enum(['minimal', 'systemd'], says('must be "minimal" or "systemd"')).optional(),
+      suite: text.meta({ description: 'isolation or smoke' }).optional(),
+      only: text.meta({ description: 'comma list of invariant ids' }).optional(),
+      append: z
+        .union([text, z.array(text)], says('must be a string or a list of strings'))
+        .meta({ description: 'extra guest kernel command-line words' })
+        .optional(),
+      'boot-timeout': positiveSeconds.optional(),
+      kernel: z
+        .union(
+          [
+            kernelKind,
+            z.strictObject({
+              kind: kernelKind.optional(),
+              src: text.meta({ description: 'kernel git work tree' }).optional(),
+              patches: text.meta({ description: 'folder under patches/, a .patch file or an mbox' }).optional(),
+              kconfig: z.array(text, says('must be a list of fragment names or paths')).optional(),
+            }),
+          ],
+          says('must be "stock", "built" or an object { "kind", "src", "patches", "kconfig" }'),
+        )
+        .optional(),
+      guests: wholeAtLeastOne.optional(),
+      jobs: wholeAtLeastOne.optional(),
+      exec: z
+        .array(text, says('must be a list of commands'))
+        .meta({ description: 'commands run in the guest after the invariants, each a check' })
+        .optional(),
+      upload: z
+        .array(text, says('must be a list of LOCAL[:GUEST] paths'))
+        .meta({ description: 'files or directories copied into the guest before the steps' })
+        .optional(),
+      kselftest: z
+        .array(text, says('must be a list of COLLECTION/PROGRAM names'))
+        .meta({ description: "kselftests built from the kernel's tree, e.g. mm/ksm_functional_tests" })
+        .optional(),
+      as: z.enum(['root', 'user'], says('must be "root" or "user"')).optional(),
+      'step-timeout': positiveSeconds.optional(),
+    },
+    says('the file must hold a JSON object'),
+  )
+  .meta({
+    title: 'numacage run config',
+    description: 'Options of numacage run/boot/plan --config (docs/run-config.md); flags win over them',
+  });
 
 /**
  * A run config file → the command-line options it stands for; flags given on
  * the command line win. Paths with a "/" are relative to the file. Pure.
  */
 export function parseRunConfig(raw: unknown, path: string): Record<string, unknown> {
-  const { $schema: _schema, kernel, append, upload, ...flags } = parseOrThrow(RunConfigFile, raw, `run config ${path}`, 'see docs/run-config.md and docs/schemas/run-config.schema.json');
+  const {
+    $schema: _schema,
+    kernel,
+    append,
+    upload,
+    ...flags
+  } = parseOrThrow(RunConfigFile, raw, `run config ${path}`, 'see docs/run-config.md and docs/schemas/run-config.schema.json');
   const here = (p: string) => (p.includes('/') && !isAbsolute(p) ? resolve(dirname(path), p) : p);
   const out: Record<string, unknown> = { ...flags };
   if (flags.topology !== undefined) out.topology = flags.topology.split(',').map(here).join(',');

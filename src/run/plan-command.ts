@@ -15,7 +15,12 @@ async function hostFactsFromCaches(opts: Pick<RunOptions, 'cacheDir' | 'image' |
   const { key, kernelPackage } = await imageKey(recipe);
   const store = new ContentStore(opts.cacheDir, 'images');
   const imageDir = store.entryPath(key);
-  let kernel: HostFacts['kernel'] = { kind: 'stock', vmlinuz: join(imageDir, 'vmlinuz'), initrd: join(imageDir, 'initrd.img'), note: `stock kernel ${kernelPackage}` };
+  let kernel: HostFacts['kernel'] = {
+    kind: 'stock',
+    vmlinuz: join(imageDir, 'vmlinuz'),
+    initrd: join(imageDir, 'initrd.img'),
+    note: `stock kernel ${kernelPackage}`,
+  };
   if (opts.kernel.kind === 'built') {
     const built = await findCachedKernel({ ...opts.kernel, cacheDir: opts.cacheDir });
     kernel = built

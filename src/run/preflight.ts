@@ -73,10 +73,12 @@ export async function checkInputs(i: Inputs): Promise<void> {
       const known = new Set([...files, ...added]);
       for (const n of names!)
         if (!kselftestSourceKnown(n, known))
-          problems.push(new ConfigError(
-            `--kselftest ${n.collection}/${n.program}: ${src.description} has no ${n.program}.c in tools/testing/selftests/${n.collection}${known.has(`tools/testing/selftests/${n.collection}/Makefile`) ? '' : ' (no such collection)'}`,
-            'name a program of a tools/testing/selftests collection, e.g. mm/ksm_functional_tests, or a run_vmtests.sh category, e.g. mm:ksm',
-          ));
+          problems.push(
+            new ConfigError(
+              `--kselftest ${n.collection}/${n.program}: ${src.description} has no ${n.program}.c in tools/testing/selftests/${n.collection}${known.has(`tools/testing/selftests/${n.collection}/Makefile`) ? '' : ' (no such collection)'}`,
+              'name a program of a tools/testing/selftests collection, e.g. mm/ksm_functional_tests, or a run_vmtests.sh category, e.g. mm:ksm',
+            ),
+          );
     }
   }
   if (i.uploads?.length) await attempt(() => assertUploadsExist(i.uploads!.map((u) => parseUpload(u, 'root'))));

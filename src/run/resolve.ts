@@ -9,6 +9,9 @@ export async function resolveTopology(nameOrPath: string): Promise<Topology> {
   const builtin = builtinTopology(nameOrPath);
   if (builtin) return builtin;
   if (!nameOrPath.includes('/') && !nameOrPath.endsWith('.json'))
-    throw new ConfigError(`unknown topology "${nameOrPath}"`, `use a built-in (${builtinTopologyNames().join(', ')}) or a path to a topology .json file`);
+    throw new ConfigError(
+      `unknown topology "${nameOrPath}"`,
+      `use a built-in (${builtinTopologyNames().join(', ')}) or a path to a topology .json file`,
+    );
   return parseTopology(readJsonFile(nameOrPath, 'topology file'), nameOrPath);
 }

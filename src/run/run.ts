@@ -53,7 +53,9 @@ export interface RunOptions {
 
 /** 'stock' boots the image's Debian kernel with its initramfs; 'built' builds (or finds) a kernel and boots its bzImage directly. */
 /** label names the choice in a matrix and in compare (stock, built, built:private-node). */
-export type KernelChoice = ({ kind: 'stock' } | ({ kind: 'built' } & Pick<KernelRequest, 'kernelSrc' | 'kernelRev' | 'patches' | 'fragments'>)) & { label?: string };
+export type KernelChoice = (
+  { kind: 'stock' } | ({ kind: 'built' } & Pick<KernelRequest, 'kernelSrc' | 'kernelRev' | 'patches' | 'fragments'>)
+) & { label?: string };
 
 /** How a cell and the reports name a kernel: --kernel's word (stock, built, built:private-node), else its kind. */
 export const choiceLabel = (k: KernelChoice): string => k.label ?? k.kind;
@@ -112,17 +114,31 @@ export async function prepareRun(opts: Omit<RunOptions, 'keep'>): Promise<Prepar
   let t = Date.now();
   const image = await ensureImage({ recipe, cacheDir: opts.cacheDir, log: opts.log });
   timings.image = seconds(t);
-  let kernel: BootKernel = { kind: 'stock', vmlinuz: image.stockKernel.vmlinuz, initrd: image.stockKernel.initrd, release: image.stockKernel.release };
+  let kernel: BootKernel = {
+    kind: 'stock',
+    vmlinuz: image.stockKernel.vmlinuz,
+    initrd: image.stockKernel.initrd,
+    release: image.stockKernel.release,
+  };
   if (opts.kernel.kind === 'built') {
     t = Date.now();
     const built = await ensureKernel({ ...opts.kernel, cacheDir: opts.cacheDir, log: opts.log });
     timings.kernel = seconds(t);
-    kernel = { kind: 'built', vmlinuz: built.bzImage, release: built.release, config: built.config, ...(built.debug ? { debug: built.debug } : {}) };
+    kernel = {
+      kind: 'built',
+      vmlinuz: built.bzImage,
+      release: built.release,
+      config: built.config,
+      ...(built.debug ? { debug: built.debug } : {}),
+    };
   }
   const kselftests = parseKselftestNames(opts.steps?.kselftests ?? []);
   if (kselftests.length) {
     t = Date.now();
-    const source = opts.kernel.kind === 'built' ? { kernelSrc: opts.kernel.kernelSrc, kernelRev: opts.kernel.kernelRev, patches: opts.kernel.patches } : {};
+    const source =
+      opts.kernel.kind === 'built'
+        ? { kernelSrc: opts.kernel.kernelSrc, kernelRev: opts.kernel.kernelRev, patches: opts.kernel.patches }
+        : {};
     const built = await ensureKselftests({ cacheDir: opts.cacheDir, log: opts.log, tests: kselftests, ...source });
     timings.kselftests = seconds(t);
     Object.assign(options, withKselftests(options, built.programs));
@@ -130,14 +146,17 @@ export async function prepareRun(opts: Omit<RunOptions, 'keep'>): Promise<Prepar
   // Which checks run the probe depends on the kernel's profile too; building it is a cache hit but once.
   const probe = opts.invariants.some((id) => !['topology', 'abi'].includes(id)) ? await ensureProbeBinary(opts.cacheDir) : undefined;
   const accel = await chooseAccel(opts.accel, opts.cacheDir, opts.log, kernel.vmlinuz);
-  const plan = planRun(
-    options,
-    {
-      image: { recipe: recipe.name, key: image.key, note: 'ready' },
-      kernel: { kind: kernel.kind, vmlinuz: kernel.vmlinuz, initrd: kernel.initrd, note: `${kernel.kind} kernel ${kernel.release}`, ...(kernel.config ? { config: kernel.config } : {}) },
-      accel,
+  const plan = planRun(options, {
+    image: { recipe: recipe.name, key: image.key, note: 'ready' },
+    kernel: {
+      kind: kernel.kind,
+      vmlinuz: kernel.vmlinuz,
+      initrd: kernel.initrd,
+      note: `${kernel.kind} kernel ${kernel.release}`,
+      ...(kernel.config ? { config: kernel.config } : {}),
     },
-  );
+    accel,
+  });
   const runId = newRunId(topology.name);
   const runDir = resolve(opts.outDir, runId);
   await mkdir(runDir, { recursive: true });
@@ -147,9 +166,18 @@ export async function prepareRun(opts: Omit<RunOptions, 'keep'>): Promise<Prepar
 }
 
 /** What of the run's options goes into its plan; `plan` and `run` both take it from here. */
-export function planOptions(opts: Pick<RunOptions, 'init' | 'append' | 'bootTimeoutSeconds' | 'invariants' | 'kernel' | 'steps'>, topology: Topology, imageUsers: string[]): PlanOptions {
+export function planOptions(
+  opts: Pick<RunOptions, 'init' | 'append' | 'bootTimeoutSeconds' | 'invariants' | 'kernel' | 'steps'>,
+  topology: Topology,
+  imageUsers: string[],
+): PlanOptions {
   return {
-    topology, init: opts.init, append: opts.append, bootTimeoutSeconds: opts.bootTimeoutSeconds, checks: opts.invariants, kernelLabel: opts.kernel.label,
+    topology,
+    init: opts.init,
+    append: opts.append,
+    bootTimeoutSeconds: opts.bootTimeoutSeconds,
+    checks: opts.invariants,
+    kernelLabel: opts.kernel.label,
     ...resolveSteps(opts.steps, imageUsers),
   };
 }
@@ -174,7 +202,11 @@ export async function executeRun(prepared: PreparedRun, opts: RunOptions, t0 = D
     topology: topology.name,
     topologySpec: topology,
     kernel: { kind: kernel.kind, release: kernel.release, path: kernel.vmlinuz, ...(plan.kernelLabel ? { label: plan.kernelLabel } : {}) },
-    accel: { accel: accel.accel, cpuModel: accel.cpuModel, ...(accel.kvm && !accel.kvm.usable ? { note: `KVM unusable: ${accel.kvm.reason}` } : {}) },
+    accel: {
+      accel: accel.accel,
+      cpuModel: accel.cpuModel,
+      ...(accel.kvm && !accel.kvm.usable ? { note: `KVM unusable: ${accel.kvm.reason}` } : {}),
+    },
     checks: [],
     crashes: [],
     timings,
@@ -197,8 +229,9 @@ export async function executeRun(prepared: PreparedRun, opts: RunOptions, t0 = D
     timings['boot-to-ssh'] = Math.round(guest.bootToSshSeconds * 10) / 10;
     const t = Date.now();
     const running = guest;
-    const checking = (opts.invariants.length ? runChecks(guest, { topology, runDir, probe: prepared.probe, log }, progress) : Promise.resolve())
-      .then(() => (running.qemu.hasExited() ? undefined : runSteps(running, plan.uploads, { runDir, topology, log }, progress)));
+    const checking = (
+      opts.invariants.length ? runChecks(guest, { topology, runDir, probe: prepared.probe, log }, progress) : Promise.resolve()
+    ).then(() => (running.qemu.hasExited() ? undefined : runSteps(running, plan.uploads, { runDir, topology, log }, progress)));
     checking.catch(() => undefined);
     // A fatal crash, or QEMU gone, ends the checks at once: the guest is not to be trusted any more.
     // The guest flushes its crash watch when QEMU exits (before this runs): a panic's last lines count.
@@ -244,10 +277,11 @@ export async function executeRun(prepared: PreparedRun, opts: RunOptions, t0 = D
     const provoked = seen.filter(provokedByProbe);
     if (provoked.length) verdict.probeProvoked = provoked;
   }
-  if (kernel.debug) for (const c of verdict.crashes) {
-    const decoded = await decodeStack(c.lines, kernel.debug);
-    if (decoded) c.decoded = decoded;
-  }
+  if (kernel.debug)
+    for (const c of verdict.crashes) {
+      const decoded = await decodeStack(c.lines, kernel.debug);
+      if (decoded) c.decoded = decoded;
+    }
   if (progress.profile) verdict.profile = progress.profile;
   verdict.checks = progress.complete((id) => (id === progress.current ? `${stopped}` : `not reached: ${stopped}`), kernelCrashed);
   timings.total = seconds(t0);
@@ -257,7 +291,14 @@ export async function executeRun(prepared: PreparedRun, opts: RunOptions, t0 = D
   await writeFile(join(runDir, 'junit.xml'), renderJunit(verdict));
   await writeFile(join(runDir, 'results.ktap'), renderKtap(verdict));
   await writeFile(join(runDir, 'summary.txt'), text);
-  await writeFile(join(runDir, 'report.html'), renderHtml({ title: `numacage ${runId}`, generatedAt: new Date().toISOString(), runs: [{ cell: verdict.cell!, verdict, runDir: '.' }] }));
+  await writeFile(
+    join(runDir, 'report.html'),
+    renderHtml({
+      title: `numacage ${runId}`,
+      generatedAt: new Date().toISOString(),
+      runs: [{ cell: verdict.cell!, verdict, runDir: '.' }],
+    }),
+  );
   if (failure) throw failure;
   return { verdict, runDir, text };
 }
@@ -268,6 +309,5 @@ async function saveDmesg(guest: Guest, runDir: string, log: Logger): Promise<voi
   if (r.exitCode === 0) {
     await mkdir(join(runDir, 'probe'), { recursive: true });
     await writeFile(join(runDir, 'probe', 'dmesg.txt'), r.stdout);
-  }
-  else log.warn({ err: r.stderr }, 'could not record dmesg');
+  } else log.warn({ err: r.stderr }, 'could not record dmesg');
 }

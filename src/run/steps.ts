@@ -32,9 +32,7 @@ async function upload(guest: Guest, u: Upload): Promise<void> {
   const script = st.isDirectory()
     ? `mkdir -p ${dest} && tar -xf - -C ${dest} && chown -R ${owner} ${dest}`
     : `mkdir -p ${shellQuote(posix.dirname(u.guest))} && cat > ${dest} && chmod ${(st.mode & 0o7777).toString(8)} ${dest} && chown ${owner} ${dest}`;
-  const input = st.isDirectory()
-    ? await outputBytes('tar', ['-C', u.local, '-cf', '-', '.'])
-    : await readFile(u.local);
+  const input = st.isDirectory() ? await outputBytes('tar', ['-C', u.local, '-cf', '-', '.']) : await readFile(u.local);
   const r = await guest.exec(script, { input, timeoutMs: UPLOAD_TIMEOUT_MS });
   if (r.exitCode !== 0) throw new Error(`${u.local} → ${u.guest}: ${r.stderr.trim() || `exit ${r.exitCode}`}`);
 }
@@ -47,7 +45,12 @@ const safeName = (id: string) => id.replace(/[^A-Za-z0-9._-]+/g, '_');
  * printed while it ran are blamed on it. Like runChecks, nothing a step does
  * escapes as an exception; a lost guest ends the steps (the run reports why).
  */
-export async function runSteps(guest: Guest, uploads: Upload[], opts: { runDir: string; topology: Topology; log: Logger }, progress: CheckProgress): Promise<void> {
+export async function runSteps(
+  guest: Guest,
+  uploads: Upload[],
+  opts: { runDir: string; topology: Topology; log: Logger },
+  progress: CheckProgress,
+): Promise<void> {
   const { runDir, log } = opts;
   const steps = progress.steps;
   if (!steps.length) return;
@@ -79,7 +82,13 @@ export async function runSteps(guest: Guest, uploads: Upload[], opts: { runDir: 
       push({ ...result, ...(note ? { summary: `${result.summary}; ${note}` } : {}), durationSeconds: Math.round(r.durationMs / 100) / 10 });
     } catch (err) {
       if (err instanceof SshTransportError && (await qemuGone(guest))) return;
-      push(stepNotRun(step, 'error', `the step could not run: ${err instanceof SshTransportError ? 'the SSH connection to the guest failed: ' : ''}${message(err)}`));
+      push(
+        stepNotRun(
+          step,
+          'error',
+          `the step could not run: ${err instanceof SshTransportError ? 'the SSH connection to the guest failed: ' : ''}${message(err)}`,
+        ),
+      );
     }
   }
   progress.current = undefined;

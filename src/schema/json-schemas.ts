@@ -14,7 +14,8 @@ export const JSON_SCHEMA_FILES: Record<string, z.ZodType> = {
 };
 
 /** What a file accepts (io: input): sizes as strings or numbers, before numacage's own transforms. */
-export const renderJsonSchema = (schema: z.ZodType): string => `${JSON.stringify(z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }), null, 2)}\n`;
+export const renderJsonSchema = (schema: z.ZodType): string =>
+  `${JSON.stringify(z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }), null, 2)}\n`;
 
 export const jsonSchemaPath = (file: string) => projectPath('docs', 'schemas', file);
 

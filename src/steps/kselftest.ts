@@ -22,25 +22,51 @@ const NAME = /^([a-z0-9_-]+(?:\/[a-z0-9_-]+)*)\/([A-Za-z0-9_.+-]+)$/;
  * libnuma-dev and fails to build without it, with the compiler's words.
  */
 export const MM_CATEGORIES: Record<string, string[]> = {
-  ksm: ['ksm_functional_tests'], madv_populate: ['madv_populate'], mmap: ['map_fixed_noreplace', 'map_populate'],
-  mremap: ['mremap_test', 'mremap_dontunmap'], mlock: ['mlock2-tests', 'on-fault-limit'], gup_test: ['gup_test', 'gup_longterm'],
-  userfaultfd: ['uffd-unit-tests'], compaction: ['compaction_test'], memfd_secret: ['memfd_secret'], process_mrelease: ['mrelease_test'],
-  soft_dirty: ['soft-dirty'], pagemap: ['pagemap_ioctl'], cow: ['cow'], thp: ['khugepaged', 'transhuge-stress', 'split_huge_page_test'],
-  migration: ['migration'], mkdirty: ['mkdirty'], mdwe: ['mdwe_test'], hugevm: ['virtual_address_range'],
+  ksm: ['ksm_functional_tests'],
+  madv_populate: ['madv_populate'],
+  mmap: ['map_fixed_noreplace', 'map_populate'],
+  mremap: ['mremap_test', 'mremap_dontunmap'],
+  mlock: ['mlock2-tests', 'on-fault-limit'],
+  gup_test: ['gup_test', 'gup_longterm'],
+  userfaultfd: ['uffd-unit-tests'],
+  compaction: ['compaction_test'],
+  memfd_secret: ['memfd_secret'],
+  process_mrelease: ['mrelease_test'],
+  soft_dirty: ['soft-dirty'],
+  pagemap: ['pagemap_ioctl'],
+  cow: ['cow'],
+  thp: ['khugepaged', 'transhuge-stress', 'split_huge_page_test'],
+  migration: ['migration'],
+  mkdirty: ['mkdirty'],
+  mdwe: ['mdwe_test'],
+  hugevm: ['virtual_address_range'],
 };
 
 /** "mm/ksm_functional_tests,mm/madv_populate" or "mm:ksm" → names; a bad one is a ConfigError naming it. Pure. */
 export function parseKselftestNames(specs: string[]): KselftestName[] {
-  const names = specs.flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+  const names = specs
+    .flatMap((s) => s.split(','))
+    .map((s) => s.trim())
+    .filter(Boolean);
   const out = names.flatMap((n): KselftestName[] => {
     const category = /^mm:(.+)$/.exec(n);
     if (category) {
       const programs = MM_CATEGORIES[category[1]!];
-      if (!programs) throw new ConfigError(`--kselftest ${n}: no run_vmtests.sh category ${category[1]}`, `use one of: ${Object.keys(MM_CATEGORIES).map((c) => `mm:${c}`).join(', ')}`);
+      if (!programs)
+        throw new ConfigError(
+          `--kselftest ${n}: no run_vmtests.sh category ${category[1]}`,
+          `use one of: ${Object.keys(MM_CATEGORIES)
+            .map((c) => `mm:${c}`)
+            .join(', ')}`,
+        );
       return programs.map((program) => ({ collection: 'mm', program }));
     }
     const m = NAME.exec(n);
-    if (!m) throw new ConfigError(`--kselftest ${n}: not COLLECTION/PROGRAM or mm:CATEGORY`, 'name programs of a tools/testing/selftests directory, e.g. mm/ksm_functional_tests, or a run_vmtests.sh category, e.g. mm:ksm');
+    if (!m)
+      throw new ConfigError(
+        `--kselftest ${n}: not COLLECTION/PROGRAM or mm:CATEGORY`,
+        'name programs of a tools/testing/selftests directory, e.g. mm/ksm_functional_tests, or a run_vmtests.sh category, e.g. mm:ksm',
+      );
     return [{ collection: m[1]!, program: m[2]! }];
   });
   return out.filter((x, i) => out.findIndex((y) => y.collection === x.collection && y.program === x.program) === i);

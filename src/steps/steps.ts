@@ -44,7 +44,11 @@ export const guestHome = (user: string) => (user === 'root' ? '/root' : `/home/$
 export function stepUser(as: StepOptions['as'], imageUsers: string[]): string {
   if (as === 'root') return 'root';
   const user = imageUsers[0];
-  if (!user) throw new ConfigError('--as user: the image recipe declares no unprivileged user', 'add one to "users" in the recipe, or use --as root');
+  if (!user)
+    throw new ConfigError(
+      '--as user: the image recipe declares no unprivileged user',
+      'add one to "users" in the recipe, or use --as root',
+    );
   return user;
 }
 
@@ -88,14 +92,22 @@ export function judgeStep(step: TestStep, run: StepRun, crashes: CrashReport[], 
   const problems: string[] = [];
   const how = run.timedOut
     ? `did not finish within ${step.timeoutMs / 1000} s (killed)`
-    : run.exitCode === null ? `killed by ${run.signal ?? 'a signal'}` : `exit ${run.exitCode}`;
+    : run.exitCode === null
+      ? `killed by ${run.signal ?? 'a signal'}`
+      : `exit ${run.exitCode}`;
   if (run.timedOut || run.exitCode === null || (run.exitCode !== 0 && run.exitCode !== step.skipExitCode)) problems.push(how);
   for (const s of failedPoints) problems.push(`test ${s.id} ${s.name}: ${s.outcome}${s.reason ? ` (${s.reason})` : ''}`);
-  if (tap?.planned !== undefined && subtests.length < tap.planned && !run.timedOut) problems.push(`${subtests.length} of ${tap.planned} planned test points ran`);
-  for (const c of crashes) problems.push(`the kernel reported ${c.title}${c.atSeconds !== undefined ? ` at ${c.atSeconds.toFixed(1)} s` : ''} while this step ran`);
+  if (tap?.planned !== undefined && subtests.length < tap.planned && !run.timedOut)
+    problems.push(`${subtests.length} of ${tap.planned} planned test points ran`);
+  for (const c of crashes)
+    problems.push(
+      `the kernel reported ${c.title}${c.atSeconds !== undefined ? ` at ${c.atSeconds.toFixed(1)} s` : ''} while this step ran`,
+    );
   const skipped = !problems.length && run.exitCode === step.skipExitCode;
   const points = subtests.length ? `; ${subtests.length} test points: ${count(subtests)}` : '';
-  const skipReason = skipped ? (tap?.comments.find((c) => /SKIP/i.test(c)) ?? subtests.find((s) => s.outcome === 'skip')?.reason) : undefined;
+  const skipReason = skipped
+    ? (tap?.comments.find((c) => /SKIP/i.test(c)) ?? subtests.find((s) => s.outcome === 'skip')?.reason)
+    : undefined;
   return {
     id: step.id,
     title: step.title,
@@ -104,23 +116,46 @@ export function judgeStep(step: TestStep, run: StepRun, crashes: CrashReport[], 
     outcome: problems.length ? 'fail' : skipped ? 'skip' : 'pass',
     summary: `${how}${points}${skipReason ? `; ${skipReason.replace(/^#\s*/, '')}` : ''} (${(run.durationMs / 1000).toFixed(1)} s)`,
     problems,
-    evidence: { exitCode: run.exitCode, ...(run.signal ? { signal: run.signal } : {}), timedOut: run.timedOut, user: step.user, output: outputPath, ...(crashes.length ? { crashes: crashes.map((c) => c.title) } : {}) },
+    evidence: {
+      exitCode: run.exitCode,
+      ...(run.signal ? { signal: run.signal } : {}),
+      timedOut: run.timedOut,
+      user: step.user,
+      output: outputPath,
+      ...(crashes.length ? { crashes: crashes.map((c) => c.title) } : {}),
+    },
     ...(subtests.length ? { subtests } : {}),
   };
 }
 
 /** A step that did not run to its end: not reached, its upload failed, the guest was lost, or the kernel died under it. */
 export function stepNotRun(step: TestStep, outcome: 'error' | 'not-run' | 'fail', summary: string): CheckResult {
-  return { id: step.id, title: step.title, command: step.command, expected: 'pass', outcome, summary, problems: outcome === 'fail' ? [summary] : [], evidence: { user: step.user } };
+  return {
+    id: step.id,
+    title: step.title,
+    command: step.command,
+    expected: 'pass',
+    outcome,
+    summary,
+    problems: outcome === 'fail' ? [summary] : [],
+    evidence: { user: step.user },
+  };
 }
 
 /** The run's test steps and uploads from its options and the image's users: kselftests first, then --exec steps. */
 export function resolveSteps(o: StepOptions | undefined, imageUsers: string[]): { steps: TestStep[]; uploads: Upload[] } {
   if (!o) return { steps: [], uploads: [] };
   const kselftests = kselftestSteps(parseKselftestNames(o.kselftests));
-  if (!o.exec.length && o.uploads.length) throw new ConfigError('--upload without --exec: nothing would use the files', 'add --exec COMMAND (run in the user\'s home, where uploads land)');
+  if (!o.exec.length && o.uploads.length)
+    throw new ConfigError(
+      '--upload without --exec: nothing would use the files',
+      "add --exec COMMAND (run in the user's home, where uploads land)",
+    );
   const user = o.exec.length ? stepUser(o.as, imageUsers) : 'root';
-  return { steps: [...kselftests.steps, ...execSteps(o, user)], uploads: [...kselftests.uploads, ...o.uploads.map((u) => parseUpload(u, user))] };
+  return {
+    steps: [...kselftests.steps, ...execSteps(o, user)],
+    uploads: [...kselftests.uploads, ...o.uploads.map((u) => parseUpload(u, user))],
+  };
 }
 
 /** Where the plan puts a kselftest binary until it is built: `{kselftests}/mm/ksm_functional_tests`. */
@@ -136,10 +171,18 @@ const KSFT_SKIP = 4;
 export function kselftestSteps(names: KselftestName[]): { steps: TestStep[]; uploads: Upload[] } {
   return {
     steps: names.map((n) => ({
-      id: `kselftest:${n.collection}/${n.program}`, title: `kselftest ${n.collection}/${n.program}`,
-      command: `cd ${KSELFTEST_GUEST_DIR}/${n.collection} && ./${n.program}`, user: 'root', timeoutMs: 0, skipExitCode: KSFT_SKIP,
+      id: `kselftest:${n.collection}/${n.program}`,
+      title: `kselftest ${n.collection}/${n.program}`,
+      command: `cd ${KSELFTEST_GUEST_DIR}/${n.collection} && ./${n.program}`,
+      user: 'root',
+      timeoutMs: 0,
+      skipExitCode: KSFT_SKIP,
     })),
-    uploads: names.map((n) => ({ local: `${KSELFTESTS_SLOT}/${n.collection}/${n.program}`, guest: `${KSELFTEST_GUEST_DIR}/${n.collection}/${n.program}`, owner: 'root' })),
+    uploads: names.map((n) => ({
+      local: `${KSELFTESTS_SLOT}/${n.collection}/${n.program}`,
+      guest: `${KSELFTEST_GUEST_DIR}/${n.collection}/${n.program}`,
+      owner: 'root',
+    })),
   };
 }
 
@@ -169,7 +212,10 @@ const WANTS_MORE = /\b(cpus?|nodes?|numa)\b/i;
  * nodes, a note saying what the topology gave and how to give more. Pure.
  */
 export function lackNote(r: CheckResult, topology: { cpus: number; nodes: number }): string | undefined {
-  const reasons = [...(r.subtests ?? []).filter((s) => s.outcome === 'skip').map((s) => s.reason ?? s.name), ...(r.outcome === 'skip' ? [r.summary] : [])];
+  const reasons = [
+    ...(r.subtests ?? []).filter((s) => s.outcome === 'skip').map((s) => s.reason ?? s.name),
+    ...(r.outcome === 'skip' ? [r.summary] : []),
+  ];
   const why = reasons.find((x) => WANTS_MORE.test(x));
   return why
     ? `skipped for want of CPUs or nodes ("${why}"): this topology has ${topology.cpus} CPUs on ${topology.nodes} nodes; a topology file with more "cpus" or nodes gives them (docs/topology.md)`

@@ -18,8 +18,18 @@ function subtestOf(point: Result): SubtestResult {
   const name = (ktap ? point.name.slice(0, ktap.index) : point.name).trim() || `test ${point.id}`;
   const reason = (ktap?.[2] ?? (typeof point.skip === 'string' ? point.skip : typeof point.todo === 'string' ? point.todo : '')).trim();
   const outcome: SubtestResult['outcome'] = ktap
-    ? ktap[1]!.toUpperCase() === 'XFAIL' ? 'xfail' : 'error'
-    : point.skip ? 'skip' : point.todo ? (point.ok ? 'xpass' : 'xfail') : point.ok ? 'pass' : 'fail';
+    ? ktap[1]!.toUpperCase() === 'XFAIL'
+      ? 'xfail'
+      : 'error'
+    : point.skip
+      ? 'skip'
+      : point.todo
+        ? point.ok
+          ? 'xpass'
+          : 'xfail'
+        : point.ok
+          ? 'pass'
+          : 'fail';
   return { id: point.id, name, outcome, ...(reason ? { reason } : {}) };
 }
 
@@ -41,8 +51,7 @@ export function parseTap(output: string): TapSummary | undefined {
         planned = plan.end;
         // "1..0 # SKIP why": the whole program skipped.
         if (plan.comment) comments.push(plan.comment.trim());
-      }
-      else if (kind === 'comment' && top) comments.push(String(data).trim());
+      } else if (kind === 'comment' && top) comments.push(String(data).trim());
       else if (kind === 'child') pendingChild = data as unknown[];
       else if (kind === 'assert') {
         const point = subtestOf(data as Result);

@@ -5,7 +5,8 @@ import { parseTopology } from './parse.js';
 const BUILTIN_TOPOLOGIES: Record<string, unknown> = {
   'private-virtio': {
     name: 'private-virtio',
-    description: 'C = node 0 (2 CPUs, 2 GiB memfd share=off, MAP_PRIVATE); P = node 1 (CPU-less, 1 GiB memfd share=on, MAP_SHARED) with virtio-net behind pxb-pcie',
+    description:
+      'C = node 0 (2 CPUs, 2 GiB memfd share=off, MAP_PRIVATE); P = node 1 (CPU-less, 1 GiB memfd share=on, MAP_SHARED) with virtio-net behind pxb-pcie',
     memory: '3G',
     cpus: 2,
     nodes: [
@@ -36,7 +37,8 @@ const BUILTIN_TOPOLOGIES: Record<string, unknown> = {
   },
   'hmat-tiered': {
     name: 'hmat-tiered',
-    description: 'as private-virtio, with HMAT making P slower (200 ns, 4 GB/s vs 80 ns, 20 GB/s): vanilla puts P in a lower memory tier, a demotion target',
+    description:
+      'as private-virtio, with HMAT making P slower (200 ns, 4 GB/s vs 80 ns, 20 GB/s): vanilla puts P in a lower memory tier, a demotion target',
     memory: '3G',
     cpus: 2,
     nodes: [
@@ -51,7 +53,8 @@ const BUILTIN_TOPOLOGIES: Record<string, unknown> = {
   },
   'three-node': {
     name: 'three-node',
-    description: 'C = node 0 (2 CPUs, 2 GiB share=off); P = node 1 (CPU-less, 1 GiB share=on, virtio-net); C2 = node 2 (CPU-less, 1 GiB share=off control)',
+    description:
+      'C = node 0 (2 CPUs, 2 GiB share=off); P = node 1 (CPU-less, 1 GiB share=on, virtio-net); C2 = node 2 (CPU-less, 1 GiB share=off control)',
     memory: '4G',
     cpus: 2,
     nodes: [

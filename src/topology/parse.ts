@@ -34,12 +34,18 @@ export function parseTopology(raw: unknown, source: string): Topology {
     cmdline: f.cmdline ?? [],
   };
   const rows = f.distances ?? [];
-  const problems = rows.flatMap((row, src) => (row.length === rows.length ? [] : [`distances[${src}]: has ${row.length} entries, expected ${rows.length}`]));
+  const problems = rows.flatMap((row, src) =>
+    row.length === rows.length ? [] : [`distances[${src}]: has ${row.length} entries, expected ${rows.length}`],
+  );
   problems.push(...validateTopology(topology));
   if (problems.length > 0) throw topologyError(source, problems);
   return topology;
 }
 
 export function topologyError(source: string, problems: string[]): ConfigError {
-  return configError(`topology ${source}`, problems, 'fix the topology file (format: docs/topology.md, schema: docs/schemas/topology.schema.json) or pick a built-in with --topology');
+  return configError(
+    `topology ${source}`,
+    problems,
+    'fix the topology file (format: docs/topology.md, schema: docs/schemas/topology.schema.json) or pick a built-in with --topology',
+  );
 }

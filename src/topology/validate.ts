@@ -10,8 +10,7 @@ export function validateTopology(t: Topology): string[] {
   if (sorted.some((id, i) => id !== i)) problems.push(`node ids must be 0..${t.nodes.length - 1} without gaps (got ${ids.join(', ')})`);
 
   const total = t.nodes.reduce((sum, n) => sum + n.memMiB, 0);
-  if (total !== t.memoryMiB)
-    problems.push(`node memory adds up to ${total} MiB but "memory" is ${t.memoryMiB} MiB: make them equal`);
+  if (total !== t.memoryMiB) problems.push(`node memory adds up to ${total} MiB but "memory" is ${t.memoryMiB} MiB: make them equal`);
 
   const owner = new Map<number, number>();
   for (const n of t.nodes) {
@@ -42,14 +41,17 @@ export function validateTopology(t: Topology): string[] {
   for (const [key, value] of dist) {
     const [s, d] = key.split(',');
     const back = dist.get(`${d},${s}`);
-    if (back !== undefined && back !== value) problems.push(`distances are not symmetric: ${s}->${d} is ${value} but ${d}->${s} is ${back}`);
+    if (back !== undefined && back !== value)
+      problems.push(`distances are not symmetric: ${s}->${d} is ${value} but ${d}->${s} is ${back}`);
   }
 
   for (const n of t.nodes) {
     if (n.hotplug && n.cpus.length) problems.push(`node ${n.id} is hot-plugged memory and cannot have CPUs`);
-    if (n.hotplug && n.memMiB % 128 !== 0) problems.push(`node ${n.id} is hot-plugged: its memory must be a multiple of 128 MiB (a Linux memory block)`);
+    if (n.hotplug && n.memMiB % 128 !== 0)
+      problems.push(`node ${n.id} is hot-plugged: its memory must be a multiple of 128 MiB (a Linux memory block)`);
   }
-  if (t.nodes.length && t.nodes.every((n) => n.hotplug)) problems.push('every node is hot-plugged: the guest needs boot memory on at least one node');
+  if (t.nodes.length && t.nodes.every((n) => n.hotplug))
+    problems.push('every node is hot-plugged: the guest needs boot memory on at least one node');
   const withHmat = t.nodes.filter((n) => n.hmat).length;
   if (withHmat && withHmat !== t.nodes.length) problems.push('give "hmat" figures for every node or for none');
 

@@ -14,7 +14,8 @@ import { silentLogger } from '../../src/log.js';
 export const userCache = resolveCacheDir();
 const log = silentLogger();
 
-export const theImage = async (): Promise<ImageArtifact> => ensureImage({ recipe: await loadRecipe(DEFAULT_IMAGE), cacheDir: userCache, log });
+export const theImage = async (): Promise<ImageArtifact> =>
+  ensureImage({ recipe: await loadRecipe(DEFAULT_IMAGE), cacheDir: userCache, log });
 export const theProbe = (): Promise<{ path: string; sha256: string }> => ensureProbeBinary(userCache);
 
 /** The lean kernel (the default fragments), with a patch set under test/fixtures or patches/ when given. */

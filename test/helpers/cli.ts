@@ -6,7 +6,10 @@ import { projectPath } from '../../src/adapters/project.js';
 export const CLI = projectPath('dist/src/cli/main.js');
 
 /** Runs numacage as a user would, with JSON logs on stderr. The cache is the user's (or $NUMACAGE_CACHE), so images and kernels are reused. */
-export async function numacage(args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): Promise<{ exitCode: number; stdout: string; stderr: string; all: string }> {
+export async function numacage(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv } = {},
+): Promise<{ exitCode: number; stdout: string; stderr: string; all: string }> {
   const r = await execa('node', [CLI, '--json', ...args], { reject: false, all: true, env: opts.env, stdin: 'ignore' });
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr), all: String(r.all) };
 }

@@ -13,7 +13,8 @@ export function fixture(...parts: string[]): string {
  */
 export function golden(actual: string, ...parts: string[]): { actual: string; expected: string } {
   const path = projectPath('test', 'fixtures', ...parts);
-  if (!existsSync(path) && process.env.UPDATE_GOLDEN !== '1') throw new Error(`golden file ${path} is missing: write it with UPDATE_GOLDEN=1 and review it`);
+  if (!existsSync(path) && process.env.UPDATE_GOLDEN !== '1')
+    throw new Error(`golden file ${path} is missing: write it with UPDATE_GOLDEN=1 and review it`);
   if (process.env.UPDATE_GOLDEN === '1') {
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, actual);

@@ -4,7 +4,12 @@ import fc from 'fast-check';
 
 /** Replaces, deletes or adds one value anywhere in a JSON document: the mutations a hand-edited file goes through. */
 export function mutated(base: fc.Arbitrary<unknown>): fc.Arbitrary<unknown> {
-  const op = fc.record({ at: fc.nat(), kind: fc.constantFrom('keep', 'replace', 'delete', 'add'), value: fc.jsonValue({ maxDepth: 2 }), key: fc.string({ maxLength: 8 }) });
+  const op = fc.record({
+    at: fc.nat(),
+    kind: fc.constantFrom('keep', 'replace', 'delete', 'add'),
+    value: fc.jsonValue({ maxDepth: 2 }),
+    key: fc.string({ maxLength: 8 }),
+  });
   return fc.tuple(base, fc.array(op, { maxLength: 3 })).map(([doc, ops]) => {
     let out = structuredClone(doc);
     for (const o of ops) out = applyAt(out, o.at, o.kind, o.value, o.key);
@@ -16,15 +21,25 @@ function applyAt(doc: unknown, at: number, kind: string, value: unknown, key: st
   if (kind === 'keep') return doc;
   const slots: [Record<string, unknown> | unknown[], string | number][] = [];
   const walk = (v: unknown) => {
-    if (Array.isArray(v)) v.forEach((x, i) => (slots.push([v, i]), walk(x)));
-    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) (slots.push([v as Record<string, unknown>, k]), walk(x));
+    if (Array.isArray(v))
+      v.forEach((x, i) => {
+        slots.push([v, i]);
+        walk(x);
+      });
+    else if (v && typeof v === 'object')
+      for (const [k, x] of Object.entries(v)) {
+        slots.push([v as Record<string, unknown>, k]);
+        walk(x);
+      }
   };
   walk(doc);
   if (slots.length === 0) return kind === 'replace' ? value : doc;
   const [parent, slot] = slots[at % slots.length]!;
   if (kind === 'replace') (parent as Record<string | number, unknown>)[slot] = value;
-  else if (kind === 'delete') Array.isArray(parent) ? parent.splice(slot as number, 1) : delete (parent as Record<string, unknown>)[slot as string];
-  else if (!Array.isArray(parent)) parent[key] = value;
+  else if (kind === 'delete') {
+    if (Array.isArray(parent)) parent.splice(slot as number, 1);
+    else delete (parent as Record<string, unknown>)[slot as string];
+  } else if (!Array.isArray(parent)) parent[key] = value;
   return doc;
 }
 
@@ -33,13 +48,18 @@ export const topologyFile = fc.integer({ min: 1, max: 4 }).chain((n) =>
   fc
     .record({
       cpusPerNode: fc.array(fc.integer({ min: 0, max: 2 }), { minLength: n, maxLength: n }),
-      memMiB: fc.array(fc.integer({ min: 1, max: 16 }).map((x) => x * 128), { minLength: n, maxLength: n }),
+      memMiB: fc.array(
+        fc.integer({ min: 1, max: 16 }).map((x) => x * 128),
+        { minLength: n, maxLength: n },
+      ),
       shares: fc.array(fc.boolean(), { minLength: n, maxLength: n }),
       backends: fc.array(fc.constantFrom('memfd', 'ram'), { minLength: n, maxLength: n }),
       hotplug: fc.array(fc.constantFrom(undefined, 'pc-dimm', 'virtio-mem'), { minLength: n, maxLength: n }),
       hmat: fc.boolean(),
       far: fc.integer({ min: 11, max: 254 }),
-      devices: fc.array(fc.record({ kind: fc.constantFrom('virtio-net', 'virtio-blk'), node: fc.integer({ min: 0, max: n - 1 }) }), { maxLength: 3 }),
+      devices: fc.array(fc.record({ kind: fc.constantFrom('virtio-net', 'virtio-blk'), node: fc.integer({ min: 0, max: n - 1 }) }), {
+        maxLength: 3,
+      }),
       sizeAsString: fc.boolean(),
     })
     .map((g) => {
@@ -51,31 +71,58 @@ export const topologyFile = fc.integer({ min: 1, max: 4 }).chain((n) =>
         const cpus = count ? `${cpu}-${cpu + count - 1}` : '';
         cpu += count;
         return {
-          id, mem: g.sizeAsString ? `${mem}M` : mem, cpus, backend: g.backends[id], ...(g.backends[id] === 'memfd' ? { share: g.shares[id] } : {}),
+          id,
+          mem: g.sizeAsString ? `${mem}M` : mem,
+          cpus,
+          backend: g.backends[id],
+          ...(g.backends[id] === 'memfd' ? { share: g.shares[id] } : {}),
           ...(hotplug ? { hotplug } : {}),
           ...(g.hmat ? { hmat: { latencyNs: 80 + id * 100, bandwidthMBs: 20000 } } : {}),
         };
       });
       return {
-        name: 'generated', memory: `${g.memMiB.reduce((a, b) => a + b, 0)}M`, cpus: Math.max(cpu, 1), nodes,
-        distances: nodes.map((_, i) => nodes.map((__, j) => (i === j ? 10 : g.far))), devices: g.devices,
+        name: 'generated',
+        memory: `${g.memMiB.reduce((a, b) => a + b, 0)}M`,
+        cpus: Math.max(cpu, 1),
+        nodes,
+        distances: nodes.map((_, i) => nodes.map((__, j) => (i === j ? 10 : g.far))),
+        devices: g.devices,
       };
     }),
 );
 
 export const runConfigFile = fc.record(
   {
-    topology: fc.constantFrom('private-virtio', './t.json', 'a,b'), suite: fc.constantFrom('smoke', 'isolation'), accel: fc.constantFrom('auto', 'kvm', 'tcg'),
-    init: fc.constantFrom('minimal', 'systemd'), append: fc.oneof(fc.string(), fc.array(fc.string())), 'boot-timeout': fc.integer({ min: 1, max: 900 }),
-    guests: fc.integer({ min: 1, max: 4 }), jobs: fc.integer({ min: 1, max: 4 }),
-    kernel: fc.oneof(fc.constantFrom('stock', 'built'), fc.record({ kind: fc.constantFrom('stock', 'built'), src: fc.constant('../linux'), patches: fc.constant('private-node'), kconfig: fc.array(fc.constantFrom('guest-base', './x.config')) }, { requiredKeys: [] })),
+    topology: fc.constantFrom('private-virtio', './t.json', 'a,b'),
+    suite: fc.constantFrom('smoke', 'isolation'),
+    accel: fc.constantFrom('auto', 'kvm', 'tcg'),
+    init: fc.constantFrom('minimal', 'systemd'),
+    append: fc.oneof(fc.string(), fc.array(fc.string())),
+    'boot-timeout': fc.integer({ min: 1, max: 900 }),
+    guests: fc.integer({ min: 1, max: 4 }),
+    jobs: fc.integer({ min: 1, max: 4 }),
+    kernel: fc.oneof(
+      fc.constantFrom('stock', 'built'),
+      fc.record(
+        {
+          kind: fc.constantFrom('stock', 'built'),
+          src: fc.constant('../linux'),
+          patches: fc.constant('private-node'),
+          kconfig: fc.array(fc.constantFrom('guest-base', './x.config')),
+        },
+        { requiredKeys: [] },
+      ),
+    ),
   },
   { requiredKeys: [] },
 );
 
 export const recipeFile = fc.record({
-  description: fc.string(), suite: fc.constantFrom('bookworm', 'trixie'), mirrors: fc.constant(['deb http://deb.debian.org/debian bookworm main']),
-  packages: fc.array(fc.constantFrom('openssh-server', 'numactl', 'gdb')), stockKernel: fc.constant('linux-image-{linux-source-6.12}+deb12-cloud-amd64-unsigned'),
-  sizeMiB: fc.integer({ min: 512, max: 8192 }), users: fc.array(fc.constantFrom('probe', 'ci')),
+  description: fc.string(),
+  suite: fc.constantFrom('bookworm', 'trixie'),
+  mirrors: fc.constant(['deb http://deb.debian.org/debian bookworm main']),
+  packages: fc.array(fc.constantFrom('openssh-server', 'numactl', 'gdb')),
+  stockKernel: fc.constant('linux-image-{linux-source-6.12}+deb12-cloud-amd64-unsigned'),
+  sizeMiB: fc.integer({ min: 512, max: 8192 }),
+  users: fc.array(fc.constantFrom('probe', 'ci')),
 });
-

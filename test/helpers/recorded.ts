@@ -12,7 +12,11 @@ import { builtinTopology } from '../../src/topology/builtin.js';
 /** The raw step outputs of one guest (test/fixtures/guest/<dir>/<step>.txt), as a run keeps them in probe/. */
 export function rawOutputs(dir: string): Record<string, string> {
   const path = projectPath('test', 'fixtures', 'guest', dir);
-  return Object.fromEntries(readdirSync(path).filter((f) => f.endsWith('.txt') && !f.endsWith('.stderr.txt')).map((f) => [f.slice(0, -4), readFileSync(join(path, f), 'utf8')]));
+  return Object.fromEntries(
+    readdirSync(path)
+      .filter((f) => f.endsWith('.txt') && !f.endsWith('.stderr.txt'))
+      .map((f) => [f.slice(0, -4), readFileSync(join(path, f), 'utf8')]),
+  );
 }
 
 /** The context a live run would build from the same outputs: the topology named in the fixture's TOPOLOGY file, roles, detected profile. */

@@ -23,7 +23,8 @@ test.serial('cache gc --max-size evicts the kernels and keeps the image used las
   // This host's KVM verdict, so that the run does not probe KVM again.
   mkdirSync(join(cache.path, 'host'));
   const hostDir = join(userCache, 'host');
-  for (const f of existsSync(hostDir) ? readdirSync(hostDir).filter((f) => /^kvm-.*\.json$/.test(f)) : []) execFileSync('cp', [join(hostDir, f), join(cache.path, 'host', f)]);
+  for (const f of existsSync(hostDir) ? readdirSync(hostDir).filter((f) => /^kvm-.*\.json$/.test(f)) : [])
+    execFileSync('cp', [join(hostDir, f), join(cache.path, 'host', f)]);
 
   // The kernels were used last ten days ago, the image and the probe just now.
   const at = (days: number) => new Date(Date.now() - days * 24 * 3600_000);

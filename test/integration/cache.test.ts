@@ -19,7 +19,9 @@ test.serial('cache verify: a truncated bzImage, a flipped byte behind an unchang
   const cache = await dir({ unsafeCleanup: true });
   const verify = () => numacage(['--cache-dir', cache.path, 'cache', 'verify']);
 
-  let { entry, key } = await copyOfAKernelEntry(cache.path);
+  const first = await copyOfAKernelEntry(cache.path);
+  const { key } = first;
+  let { entry } = first;
   let r = await verify();
   t.is(r.exitCode, 0, r.all);
   t.regex(r.stdout, new RegExp(`(ok|recorded) +kernels/${key}`));
@@ -36,7 +38,7 @@ test.serial('cache verify: a truncated bzImage, a flipped byte behind an unchang
   t.regex(r.stdout, new RegExp(`DAMAGED +kernels/${key}: bzImage is ${size - 4096} bytes, ${size} when built; removed`));
   t.deepEqual(readdirSync(join(cache.path, 'kernels')), [], 'the damaged entry is gone, nothing half-removed stays');
 
-  ({ entry, key } = await copyOfAKernelEntry(cache.path));
+  ({ entry } = await copyOfAKernelEntry(cache.path));
   const before = statSync(join(entry, 'bzImage'));
   const fd = openSync(join(entry, 'bzImage'), 'r+');
   const byte = readFileSync(join(entry, 'bzImage'))[4096]!;

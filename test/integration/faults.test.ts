@@ -64,7 +64,10 @@ test.serial('the guest kernel panics mid-probe (sysrq-c): the crash in the repor
   const r = await numacage(['run', '--out', out.path], { env: { ...process.env, NUMACAGE_PROBE_BINARY: probe.path } });
   t.is(r.exitCode, 1, r.all);
   const rep = report(onlyRunDir(out.path));
-  t.true(rep.crashes.some((c: { fatal: boolean; title: string }) => c.fatal && /sysrq|panic/i.test(c.title)), JSON.stringify(rep.crashes.map((c: { title: string }) => c.title)));
+  t.true(
+    rep.crashes.some((c: { fatal: boolean; title: string }) => c.fatal && /sysrq|panic/i.test(c.title)),
+    JSON.stringify(rep.crashes.map((c: { title: string }) => c.title)),
+  );
   t.true(outcomes(rep).includes('not-run'));
   t.falsy(rep.stopped, 'a crash is a crash, not a QEMU exit');
   t.deepEqual(qemuProcessesMentioning(out.path), []);
@@ -82,7 +85,10 @@ test.serial('sshd killed in the guest mid-probe: every check left is an error na
   const broken = rep.checks.filter((c: { outcome: string }) => c.outcome === 'error');
   t.true(broken.length > 0);
   for (const c of broken) t.regex(c.summary, /the SSH connection to the guest failed/, c.id);
-  t.false(outcomes(rep).includes('pass') && outcomes(rep).filter((o) => o === 'pass').length > 3, 'no check passes on a guest it cannot reach');
+  t.false(
+    outcomes(rep).includes('pass') && outcomes(rep).filter((o) => o === 'pass').length > 3,
+    'no check passes on a guest it cannot reach',
+  );
   t.deepEqual(qemuProcessesMentioning(out.path), []);
   t.log(`sshd gone: ${((Date.now() - started) / 1000).toFixed(0)} s to a report; outcomes ${outcomes(rep).join(' ')}`);
   await probe.cleanup();
@@ -90,15 +96,27 @@ test.serial('sshd killed in the guest mid-probe: every check left is an error na
 });
 
 test.serial('bad numbers and files never reach an internal error: exit 2 naming the option or the JSON path', async (t) => {
-  for (const args of [['run', '--boot-timeout', 'abc'], ['run', '--guests', '0'], ['run', '--jobs', '1.5']]) {
+  for (const args of [
+    ['run', '--boot-timeout', 'abc'],
+    ['run', '--guests', '0'],
+    ['run', '--jobs', '1.5'],
+  ]) {
     const r = await numacage(args);
     t.is(r.exitCode, 2, `${args.join(' ')}: ${r.all}`);
     t.regex(r.stderr, new RegExp(`${args[1]} ${args[2]!.replace('.', '\\.')}: must be`));
   }
   const d = await dir({ unsafeCleanup: true });
   const cases: [string, unknown, RegExp][] = [
-    ['topology', { memory: '1G', cpus: 1, nodes: [{ id: 0, mem: '1G', cpus: '0', share: false }], devices: [null] }, /devices\[0\]: must be an object/],
-    ['topology', { memory: '1G', cpus: 1, nodes: [{ id: 0, mem: '1G', cpus: '0', share: false, hmat: null }] }, /nodes\[0\]\.hmat: must be/],
+    [
+      'topology',
+      { memory: '1G', cpus: 1, nodes: [{ id: 0, mem: '1G', cpus: '0', share: false }], devices: [null] },
+      /devices\[0\]: must be an object/,
+    ],
+    [
+      'topology',
+      { memory: '1G', cpus: 1, nodes: [{ id: 0, mem: '1G', cpus: '0', share: false, hmat: null }] },
+      /nodes\[0\]\.hmat: must be/,
+    ],
     ['config', { topology: 5 }, /topology: must be a string/],
     ['config', { append: 5 }, /append: must be a string or a list of strings/],
   ];
@@ -118,7 +136,11 @@ test.serial('an unwritable cache dir: exit 3 naming it and what to do, before an
   const notADir = join(d.path, 'a-file');
   writeFileSync(notADir, '');
   const out = join(d.path, 'runs');
-  for (const args of [['run', '--suite', 'smoke', '--out', out], ['kernel', 'build'], ['image', 'build']]) {
+  for (const args of [
+    ['run', '--suite', 'smoke', '--out', out],
+    ['kernel', 'build'],
+    ['image', 'build'],
+  ]) {
     const r = await numacage(['--cache-dir', join(notADir, 'cache'), ...args]);
     t.is(r.exitCode, 3, `${args[0]}: ${r.all}`);
     t.regex(r.stderr, new RegExp(`the cache dir ${notADir}/cache is not writable \\(ENOTDIR`));
@@ -144,7 +166,26 @@ async function tinyFilesystem(size: string): Promise<{ path: string; resize(size
 
 /** Staging dirs, locks and half-removed entries numacage makes at the top of its cache dirs (not files inside a kernel tree). */
 const leftovers = (root: string) =>
-  execFileSync('find', [root, '-maxdepth', '3', '(', '-name', '*.staging-*', '-o', '-name', '.staging-*', '-o', '-name', '*.lock', '-o', '-name', '.removing-*', ')']).toString().trim();
+  execFileSync('find', [
+    root,
+    '-maxdepth',
+    '3',
+    '(',
+    '-name',
+    '*.staging-*',
+    '-o',
+    '-name',
+    '.staging-*',
+    '-o',
+    '-name',
+    '*.lock',
+    '-o',
+    '-name',
+    '.removing-*',
+    ')',
+  ])
+    .toString()
+    .trim();
 
 /** What a full cache filesystem must give: exit 3, the tool's own words, and what to do. */
 function assertDiskFull(t: ExecutionContext, r: { exitCode: number; stderr: string; all: string }): void {
@@ -153,61 +194,75 @@ function assertDiskFull(t: ExecutionContext, r: { exitCode: number; stderr: stri
   t.regex(r.stderr, /what to do: a filesystem is full/);
 }
 
-test.serial('a full disk during an image build: exit 3 naming it, no half entry; given room, two runs at once build the image once and both pass', async (t) => {
-  const fs = await tinyFilesystem('150m');
-  const cache = join(fs.path, 'cache');
-  assertDiskFull(t, await numacage(['--cache-dir', cache, 'image', 'build']));
-  t.deepEqual(readdirSync(join(cache, 'images')).filter((e) => !e.endsWith('.lock')), [], 'no entry and no staging dir');
-  t.is(leftovers(cache), '');
+test.serial(
+  'a full disk during an image build: exit 3 naming it, no half entry; given room, two runs at once build the image once and both pass',
+  async (t) => {
+    const fs = await tinyFilesystem('150m');
+    const cache = join(fs.path, 'cache');
+    assertDiskFull(t, await numacage(['--cache-dir', cache, 'image', 'build']));
+    t.deepEqual(
+      readdirSync(join(cache, 'images')).filter((e) => !e.endsWith('.lock')),
+      [],
+      'no entry and no staging dir',
+    );
+    t.is(leftovers(cache), '');
 
-  // Room again: two runs at once on the now empty cache. One builds the image, the other waits for
-  // it (the image lock) and finds it built.
-  fs.resize('5g');
-  const out = await dir({ unsafeCleanup: true });
-  const run = () => numacage(['--cache-dir', cache, 'run', '--accel', 'tcg', '--suite', 'smoke', '--out', out.path]);
-  const [a, b] = await Promise.all([run(), run()]);
-  t.is(a.exitCode, 0, a.all);
-  t.is(b.exitCode, 0, b.all);
-  const logs = a.stderr + b.stderr;
-  t.is(logs.match(/building image \(mmdebstrap/g)?.length, 1, 'the image is built once');
-  t.regex(logs, /another numacage is building image [0-9a-f]+; waiting/);
-  t.is(readdirSync(join(cache, 'images')).filter((e) => /^[0-9a-f]{32}$/.test(e)).length, 1);
-  t.is(leftovers(cache), '', 'no staging dir or lock left');
-  await out.cleanup();
-  await fs.cleanup();
-});
+    // Room again: two runs at once on the now empty cache. One builds the image, the other waits for
+    // it (the image lock) and finds it built.
+    fs.resize('5g');
+    const out = await dir({ unsafeCleanup: true });
+    const run = () => numacage(['--cache-dir', cache, 'run', '--accel', 'tcg', '--suite', 'smoke', '--out', out.path]);
+    const [a, b] = await Promise.all([run(), run()]);
+    t.is(a.exitCode, 0, a.all);
+    t.is(b.exitCode, 0, b.all);
+    const logs = a.stderr + b.stderr;
+    t.is(logs.match(/building image \(mmdebstrap/g)?.length, 1, 'the image is built once');
+    t.regex(logs, /another numacage is building image [0-9a-f]+; waiting/);
+    t.is(readdirSync(join(cache, 'images')).filter((e) => /^[0-9a-f]{32}$/.test(e)).length, 1);
+    t.is(leftovers(cache), '', 'no staging dir or lock left');
+    await out.cleanup();
+    await fs.cleanup();
+  },
+);
 
-test.serial('a full disk while extracting the kernel source: exit 3 naming it, no half source tree left to be taken for a whole one', async (t) => {
-  const fs = await tinyFilesystem('100m');
-  const cache = join(fs.path, 'cache');
-  assertDiskFull(t, await numacage(['--cache-dir', cache, 'kernel', 'build']));
-  t.deepEqual(readdirSync(join(cache, 'kernel-src')), [], 'no half extraction');
-  t.is(leftovers(cache), '');
-  await fs.cleanup();
-});
+test.serial(
+  'a full disk while extracting the kernel source: exit 3 naming it, no half source tree left to be taken for a whole one',
+  async (t) => {
+    const fs = await tinyFilesystem('100m');
+    const cache = join(fs.path, 'cache');
+    assertDiskFull(t, await numacage(['--cache-dir', cache, 'kernel', 'build']));
+    t.deepEqual(readdirSync(join(cache, 'kernel-src')), [], 'no half extraction');
+    t.is(leftovers(cache), '');
+    await fs.cleanup();
+  },
+);
 
-test.serial('two kernel builds with different patch sets at once on one source: the second waits for the tree, both give their own kernel', async (t) => {
-  // --rebuild makes both really build (an incremental build of the cached lean tree: init/main.c and a link).
-  const banner = numacage(['kernel', 'build', '--patches', projectPath('test/fixtures/patches/banner'), '--rebuild']);
-  await new Promise((r) => setTimeout(r, 1000));
-  const plain = numacage(['kernel', 'build', '--rebuild']);
-  const [a, b] = await Promise.all([banner, plain]);
-  t.is(a.exitCode, 0, a.all);
-  t.is(b.exitCode, 0, b.all);
-  t.regex(a.stderr + b.stderr, /another numacage is building in this kernel tree; waiting/);
-  const [dirA, dirB] = [a.stdout.split('\n')[0]!, b.stdout.split('\n')[0]!];
-  t.not(dirA, dirB);
-  t.regex(readFileSync(join(dirA, 'meta.json'), 'utf8'), /0001-init-announce-numacage-test-patch\.patch/);
-  t.notRegex(readFileSync(join(dirB, 'meta.json'), 'utf8'), /numacage-test-patch/);
-  t.is(leftovers(join(resolveCacheDir(), 'kernel-work')), '', 'no lock left');
-});
+test.serial(
+  'two kernel builds with different patch sets at once on one source: the second waits for the tree, both give their own kernel',
+  async (t) => {
+    // --rebuild makes both really build (an incremental build of the cached lean tree: init/main.c and a link).
+    const banner = numacage(['kernel', 'build', '--patches', projectPath('test/fixtures/patches/banner'), '--rebuild']);
+    await new Promise((r) => setTimeout(r, 1000));
+    const plain = numacage(['kernel', 'build', '--rebuild']);
+    const [a, b] = await Promise.all([banner, plain]);
+    t.is(a.exitCode, 0, a.all);
+    t.is(b.exitCode, 0, b.all);
+    t.regex(a.stderr + b.stderr, /another numacage is building in this kernel tree; waiting/);
+    const [dirA, dirB] = [a.stdout.split('\n')[0]!, b.stdout.split('\n')[0]!];
+    t.not(dirA, dirB);
+    t.regex(readFileSync(join(dirA, 'meta.json'), 'utf8'), /0001-init-announce-numacage-test-patch\.patch/);
+    t.notRegex(readFileSync(join(dirB, 'meta.json'), 'utf8'), /numacage-test-patch/);
+    t.is(leftovers(join(resolveCacheDir(), 'kernel-work')), '', 'no lock left');
+  },
+);
 
 /** Processes (make, gcc, ld, ccache...) whose working directory is under root. */
 function processesWorkingUnder(root: string): string[] {
   const found: string[] = [];
   for (const pid of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
     try {
-      if (readlinkSync(`/proc/${pid}/cwd`).startsWith(root)) found.push(`${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(0, 3).join(' ')}`);
+      if (readlinkSync(`/proc/${pid}/cwd`).startsWith(root))
+        found.push(`${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(0, 3).join(' ')}`);
     } catch {
       // Exited meanwhile, or a kernel thread.
     }
@@ -215,84 +270,132 @@ function processesWorkingUnder(root: string): string[] {
   return found;
 }
 
-test.serial('SIGTERM during a kernel build: make and its compilers are stopped with numacage, no staging dir or lock left, exit 143', async (t) => {
-  // Switching patch sets makes make really work (init/main.c and a link); the signal arrives as it starts.
-  const child = execa('node', [CLI, '--json', 'kernel', 'build', '--patches', projectPath('test/fixtures/patches/banner'), '--rebuild'], { reject: false, stdin: 'ignore', forceKillAfterDelay: false });
-  await logLine(child, 'building kernel (make bzImage)');
-  await new Promise((r) => setTimeout(r, 1500));
-  const work = join(resolveCacheDir(), 'kernel-work');
-  t.not(processesWorkingUnder(work).length, 0, 'make is running');
-  child.kill('SIGTERM');
-  const r = await child;
-  t.is(r.exitCode, 143, String(r.stderr));
-  // numacage waits for its tools before it exits (SIGTERM, SIGKILL 5 s later), so nothing is left even a moment after.
-  t.deepEqual(processesWorkingUnder(work), [], 'no make, gcc or ld left');
-  t.is(leftovers(join(resolveCacheDir(), 'kernel-work')), '', 'no lock left');
-  t.is(leftovers(join(resolveCacheDir(), 'kernels')), '', 'no staging dir left');
-});
+test.serial(
+  'SIGTERM during a kernel build: make and its compilers are stopped with numacage, no staging dir or lock left, exit 143',
+  async (t) => {
+    // Switching patch sets makes make really work (init/main.c and a link); the signal arrives as it starts.
+    const child = execa('node', [CLI, '--json', 'kernel', 'build', '--patches', projectPath('test/fixtures/patches/banner'), '--rebuild'], {
+      reject: false,
+      stdin: 'ignore',
+      forceKillAfterDelay: false,
+    });
+    await logLine(child, 'building kernel (make bzImage)');
+    await new Promise((r) => setTimeout(r, 1500));
+    const work = join(resolveCacheDir(), 'kernel-work');
+    t.not(processesWorkingUnder(work).length, 0, 'make is running');
+    child.kill('SIGTERM');
+    const r = await child;
+    t.is(r.exitCode, 143, String(r.stderr));
+    // numacage waits for its tools before it exits (SIGTERM, SIGKILL 5 s later), so nothing is left even a moment after.
+    t.deepEqual(processesWorkingUnder(work), [], 'no make, gcc or ld left');
+    t.is(leftovers(join(resolveCacheDir(), 'kernel-work')), '', 'no lock left');
+    t.is(leftovers(join(resolveCacheDir(), 'kernels')), '', 'no staging dir left');
+  },
+);
 
-test.serial('SIGTERM during an image build: mmdebstrap and all it ran in the chroot are stopped, its mounts gone; nothing left, exit 143', async (t) => {
-  const cache = await dir({ unsafeCleanup: true });
-  const child = execa('node', [CLI, '--json', '--cache-dir', cache.path, 'image', 'build'], { reject: false, stdin: 'ignore', forceKillAfterDelay: false });
-  await logLine(child, 'building image (mmdebstrap + mkfs.ext4 -d)');
-  // mmdebstrap has mounted /proc, /sys and /dev in the chroot by then.
-  await new Promise((r) => setTimeout(r, 20_000));
-  child.kill('SIGTERM');
-  const r = await child;
-  t.is(r.exitCode, 143, `${r.signal ?? ''} ${String(r.stderr)}`);
-  t.deepEqual(processesWorkingUnder(cache.path), [], 'no mmdebstrap, apt or dpkg left');
-  t.false(readFileSync('/proc/mounts', 'utf8').includes(cache.path), 'nothing mounted under the cache');
-  t.deepEqual(readdirSync(join(cache.path, 'images')).filter((e) => !e.endsWith('.lock')), [], 'no entry and no staging dir');
-  t.is(leftovers(cache.path), '');
-  await cache.cleanup();
-});
+test.serial(
+  'SIGTERM during an image build: mmdebstrap and all it ran in the chroot are stopped, its mounts gone; nothing left, exit 143',
+  async (t) => {
+    const cache = await dir({ unsafeCleanup: true });
+    const child = execa('node', [CLI, '--json', '--cache-dir', cache.path, 'image', 'build'], {
+      reject: false,
+      stdin: 'ignore',
+      forceKillAfterDelay: false,
+    });
+    await logLine(child, 'building image (mmdebstrap + mkfs.ext4 -d)');
+    // mmdebstrap has mounted /proc, /sys and /dev in the chroot by then.
+    await new Promise((r) => setTimeout(r, 20_000));
+    child.kill('SIGTERM');
+    const r = await child;
+    t.is(r.exitCode, 143, `${r.signal ?? ''} ${String(r.stderr)}`);
+    t.deepEqual(processesWorkingUnder(cache.path), [], 'no mmdebstrap, apt or dpkg left');
+    t.false(readFileSync('/proc/mounts', 'utf8').includes(cache.path), 'nothing mounted under the cache');
+    t.deepEqual(
+      readdirSync(join(cache.path, 'images')).filter((e) => !e.endsWith('.lock')),
+      [],
+      'no entry and no staging dir',
+    );
+    t.is(leftovers(cache.path), '');
+    await cache.cleanup();
+  },
+);
 
 /** The lean kernel's run on the defaults, prepared in-process (cache hits), for faults below the CLI. */
 async function preparedLeanRun(out: string) {
   return prepareRun({
-    cacheDir: resolveCacheDir(), outDir: out, topology: DEFAULT_TOPOLOGY, image: DEFAULT_IMAGE, accel: 'tcg', init: 'minimal',
-    append: [], invariants: ['topology'], kernel: { kind: 'built', fragments: DEFAULT_FRAGMENTS }, log: silentLogger(),
+    cacheDir: resolveCacheDir(),
+    outDir: out,
+    topology: DEFAULT_TOPOLOGY,
+    image: DEFAULT_IMAGE,
+    accel: 'tcg',
+    init: 'minimal',
+    append: [],
+    invariants: ['topology'],
+    kernel: { kind: 'built', fragments: DEFAULT_FRAGMENTS },
+    log: silentLogger(),
   });
 }
 
-test.serial('the SSH port taken between numacage\'s choice and QEMU\'s bind: QEMU cannot forward it, numacage boots again on another port', async (t) => {
-  const out = await dir({ unsafeCleanup: true });
-  const prepared = await preparedLeanRun(out.path);
-  const squatter = createServer().listen(0, '127.0.0.1');
-  await once(squatter, 'listening');
-  const taken = (squatter.address() as AddressInfo).port;
-  let picks = 0;
-  const warnings: string[] = [];
-  const log = silentLogger();
-  log.warn = ((obj: object, msg: string) => void warnings.push(`${msg} ${JSON.stringify(obj)}`)) as typeof log.warn;
-  const guest = await bootGuest({ runDir: prepared.runDir, plan: prepared.plan, image: prepared.image, log, pickPort: async () => (picks++ === 0 ? taken : freeLocalPort()) });
-  try {
-    t.not(guest.sshPort, taken);
-    t.is(picks, 2);
-    t.regex(warnings.join('\n'), /SSH port taken before QEMU could bind it; trying another/);
-    t.is((await guest.exec('uname -r')).exitCode, 0);
-    t.true(readFileSync(join(prepared.runDir, 'qemu-argv.txt'), 'utf8').includes(`hostfwd=tcp:127.0.0.1:${guest.sshPort}-:22`), 'the recorded argv is the one that booted');
-  } finally {
-    await guest.close();
-    squatter.close();
-  }
-  t.deepEqual(qemuProcessesMentioning(prepared.runDir), []);
-  await out.cleanup();
-});
+test.serial(
+  "the SSH port taken between numacage's choice and QEMU's bind: QEMU cannot forward it, numacage boots again on another port",
+  async (t) => {
+    const out = await dir({ unsafeCleanup: true });
+    const prepared = await preparedLeanRun(out.path);
+    const squatter = createServer().listen(0, '127.0.0.1');
+    await once(squatter, 'listening');
+    const taken = (squatter.address() as AddressInfo).port;
+    let picks = 0;
+    const warnings: string[] = [];
+    const log = silentLogger();
+    log.warn = ((obj: object, msg: string) => void warnings.push(`${msg} ${JSON.stringify(obj)}`)) as typeof log.warn;
+    const guest = await bootGuest({
+      runDir: prepared.runDir,
+      plan: prepared.plan,
+      image: prepared.image,
+      log,
+      pickPort: async () => (picks++ === 0 ? taken : freeLocalPort()),
+    });
+    try {
+      t.not(guest.sshPort, taken);
+      t.is(picks, 2);
+      t.regex(warnings.join('\n'), /SSH port taken before QEMU could bind it; trying another/);
+      t.is((await guest.exec('uname -r')).exitCode, 0);
+      t.true(
+        readFileSync(join(prepared.runDir, 'qemu-argv.txt'), 'utf8').includes(`hostfwd=tcp:127.0.0.1:${guest.sshPort}-:22`),
+        'the recorded argv is the one that booted',
+      );
+    } finally {
+      await guest.close();
+      squatter.close();
+    }
+    t.deepEqual(qemuProcessesMentioning(prepared.runDir), []);
+    await out.cleanup();
+  },
+);
 
-test.serial('a wrong SSH key against the guest\'s real sshd: ssh-auth-refused within seconds, naming the refusal, not a 120 s ssh-timeout', async (t) => {
-  const out = await dir({ unsafeCleanup: true });
-  const prepared = await preparedLeanRun(out.path);
-  const wrongKey = join(out.path, 'wrong_ed25519');
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', wrongKey]);
-  const started = Date.now();
-  const err = await t.throwsAsync(bootGuest({ runDir: prepared.runDir, plan: prepared.plan, image: { ...prepared.image, privateKeyPath: wrongKey }, log: silentLogger() }));
-  const seconds = (Date.now() - started) / 1000;
-  t.true(err instanceof BootFailure, String(err));
-  t.is((err as BootFailure).reason, 'ssh-auth-refused');
-  t.regex(err!.message, /sshd refused the image's key 3 times: All configured authentication methods failed/);
-  t.true(seconds < 60, `${seconds} s`);
-  t.deepEqual(qemuProcessesMentioning(prepared.runDir), []);
-  t.deepEqual(qmpDirsOf(process.pid), []);
-  await out.cleanup();
-});
+test.serial(
+  "a wrong SSH key against the guest's real sshd: ssh-auth-refused within seconds, naming the refusal, not a 120 s ssh-timeout",
+  async (t) => {
+    const out = await dir({ unsafeCleanup: true });
+    const prepared = await preparedLeanRun(out.path);
+    const wrongKey = join(out.path, 'wrong_ed25519');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', wrongKey]);
+    const started = Date.now();
+    const err = await t.throwsAsync(
+      bootGuest({
+        runDir: prepared.runDir,
+        plan: prepared.plan,
+        image: { ...prepared.image, privateKeyPath: wrongKey },
+        log: silentLogger(),
+      }),
+    );
+    const seconds = (Date.now() - started) / 1000;
+    t.true(err instanceof BootFailure, String(err));
+    t.is((err as BootFailure).reason, 'ssh-auth-refused');
+    t.regex(err!.message, /sshd refused the image's key 3 times: All configured authentication methods failed/);
+    t.true(seconds < 60, `${seconds} s`);
+    t.deepEqual(qemuProcessesMentioning(prepared.runDir), []);
+    t.deepEqual(qmpDirsOf(process.pid), []);
+    await out.cleanup();
+  },
+);

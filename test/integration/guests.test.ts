@@ -8,10 +8,23 @@ import { numacage, onlyRunDir, qemuProcessesMentioning } from '../helpers/cli.js
 
 test.serial('every built-in topology boots and passes the topology check, two guests at a time', async (t) => {
   const out = await dir({ unsafeCleanup: true });
-  const r = await numacage(['run', '--kernel', 'built', '--topology', 'private-virtio,private-movable,three-node,hmat-tiered', '--suite', 'smoke', '--out', out.path]);
+  const r = await numacage([
+    'run',
+    '--kernel',
+    'built',
+    '--topology',
+    'private-virtio,private-movable,three-node,hmat-tiered',
+    '--suite',
+    'smoke',
+    '--out',
+    out.path,
+  ]);
   t.is(r.exitCode, 0, r.all);
   const matrix = JSON.parse(readFileSync(join(onlyRunDir(out.path), 'matrix.json'), 'utf8'));
-  t.deepEqual(matrix.runs.map((x: { verdict: { topology: string } }) => x.verdict.topology), ['private-virtio', 'private-movable', 'three-node', 'hmat-tiered']);
+  t.deepEqual(
+    matrix.runs.map((x: { verdict: { topology: string } }) => x.verdict.topology),
+    ['private-virtio', 'private-movable', 'three-node', 'hmat-tiered'],
+  );
   for (const run of matrix.runs) t.is(run.verdict.checks[0].outcome, 'pass', run.verdict.topology);
   t.regex(r.stdout, /4 guests, 2 at a time/);
   t.regex(r.stdout, /topology\s+pass\s+pass\s+pass\s+pass/);

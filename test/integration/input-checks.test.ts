@@ -13,7 +13,10 @@ const REPRO_C = projectPath('test/fixtures/series/mbind-warn/repro.c');
 
 /** The entries of a cache dir (kind/key, host facts left out) or everything in a run dir: what a refused command must not have made. */
 const entries = (cache: string): string[] =>
-  readdirSync(cache).filter((k) => k !== 'host').flatMap((k) => [k, ...readdirSync(join(cache, k)).map((e) => `${k}/${e}`)]).sort();
+  readdirSync(cache)
+    .filter((k) => k !== 'host')
+    .flatMap((k) => [k, ...readdirSync(join(cache, k)).map((e) => `${k}/${e}`)])
+    .sort();
 const tree = (root: string): string[] => readdirSync(root, { recursive: true }).map(String).sort();
 
 async function refused(t: import('ava').ExecutionContext, args: string[], cache: string, mentions: RegExp[]) {
@@ -32,14 +35,23 @@ async function refused(t: import('ava').ExecutionContext, args: string[], cache:
   await out.cleanup();
 }
 
-const TYPOS = [/--patches private-nod: no such file or folder/, /kconfig fragment "debug-mv" not found/, /unknown topology "private-virtoi"/, /3 problems in the input/];
+const TYPOS = [
+  /--patches private-nod: no such file or folder/,
+  /kconfig fragment "debug-mv" not found/,
+  /unknown topology "private-virtoi"/,
+  /3 problems in the input/,
+];
 
 test.serial('a typo in --patches, --kconfig and --topology: run, repro and bisect name all three, exit 2, nothing built', async (t) => {
   const cache = await dir({ unsafeCleanup: true });
   const typos = ['--patches', 'private-nod', '--kconfig', 'guest-base', 'debug-mv', '--topology', 'private-virtoi'];
   await refused(t, ['run', ...typos], cache.path, TYPOS);
-  await refused(t, ['repro', 'private-nod', '--kconfig', 'guest-base', 'debug-mv', '--topology', 'private-virtoi', '--reproducer', REPRO_C], cache.path,
-    [/--patches private-nod: no such file or folder/, /kconfig fragment "debug-mv" not found/, /unknown topology "private-virtoi"/]);
+  await refused(
+    t,
+    ['repro', 'private-nod', '--kconfig', 'guest-base', 'debug-mv', '--topology', 'private-virtoi', '--reproducer', REPRO_C],
+    cache.path,
+    [/--patches private-nod: no such file or folder/, /kconfig fragment "debug-mv" not found/, /unknown topology "private-virtoi"/],
+  );
   await refused(t, ['bisect', ...typos, '--crash', 'warning: do_mbind', '--reproducer', REPRO_C], cache.path, TYPOS);
   await cache.cleanup();
 });
@@ -48,15 +60,24 @@ test.serial('a run config naming a missing series and fragment: exit 2 naming bo
   const cache = await dir({ unsafeCleanup: true });
   const cfgDir = await dir({ unsafeCleanup: true });
   const config = join(cfgDir.path, 'night.json');
-  writeFileSync(config, JSON.stringify({ topology: 'three-node', kernel: { kind: 'built', patches: './v3.mbox', kconfig: ['guest-base', './extra.config'] } }));
-  await refused(t, ['run', '--config', config], cache.path, [/--patches .*\/v3\.mbox: no such file/, /kconfig fragment ".*\/extra\.config" not found/]);
+  writeFileSync(
+    config,
+    JSON.stringify({ topology: 'three-node', kernel: { kind: 'built', patches: './v3.mbox', kconfig: ['guest-base', './extra.config'] } }),
+  );
+  await refused(t, ['run', '--config', config], cache.path, [
+    /--patches .*\/v3\.mbox: no such file/,
+    /kconfig fragment ".*\/extra\.config" not found/,
+  ]);
   await cfgDir.cleanup();
   await cache.cleanup();
 });
 
 test.serial('a --kselftest name the kernel source lacks: exit 2 before the kernel or image is built, for the series too', async (t) => {
   await pristineKernelSource();
-  await refused(t, ['run', '--kernel', 'stock,built:private-node', '--kselftest', 'mm/ksm_functional_test', '--suite', 'none'], userCache,
-    [/--kselftest mm\/ksm_functional_test: linux-source-6\.12 .* has no ksm_functional_test\.c in tools\/testing\/selftests\/mm/]);
-  await refused(t, ['run', '--patches', MBIND_WARN, '--kselftest', 'mn/ksm_functional_tests', '--suite', 'none'], userCache, [/\(no such collection\)/]);
+  await refused(t, ['run', '--kernel', 'stock,built:private-node', '--kselftest', 'mm/ksm_functional_test', '--suite', 'none'], userCache, [
+    /--kselftest mm\/ksm_functional_test: linux-source-6\.12 .* has no ksm_functional_test\.c in tools\/testing\/selftests\/mm/,
+  ]);
+  await refused(t, ['run', '--patches', MBIND_WARN, '--kselftest', 'mn/ksm_functional_tests', '--suite', 'none'], userCache, [
+    /\(no such collection\)/,
+  ]);
 });

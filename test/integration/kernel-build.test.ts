@@ -11,25 +11,36 @@ import { numacage, onlyRunDir } from '../helpers/cli.js';
 // The patched default kernel is built once per cache (about 11 min cold on 2 cores) and reused by every later run.
 const cacheDir = resolveCacheDir();
 const GIT_IDENTITY = {
-  GIT_AUTHOR_NAME: 'numacage tests', GIT_AUTHOR_EMAIL: 'tests@numacage.invalid', GIT_AUTHOR_DATE: '2026-01-01T00:00:00Z',
-  GIT_COMMITTER_NAME: 'numacage tests', GIT_COMMITTER_EMAIL: 'tests@numacage.invalid', GIT_COMMITTER_DATE: '2026-01-01T00:00:00Z',
+  GIT_AUTHOR_NAME: 'numacage tests',
+  GIT_AUTHOR_EMAIL: 'tests@numacage.invalid',
+  GIT_AUTHOR_DATE: '2026-01-01T00:00:00Z',
+  GIT_COMMITTER_NAME: 'numacage tests',
+  GIT_COMMITTER_EMAIL: 'tests@numacage.invalid',
+  GIT_COMMITTER_DATE: '2026-01-01T00:00:00Z',
 };
 
 function workTreeMainC(): string[] {
   const work = join(cacheDir, 'kernel-work');
-  return readdirSync(work).filter((d) => d.startsWith('debian-')).map((d) => readFileSync(join(work, d, 'src/init/main.c'), 'utf8'));
+  return readdirSync(work)
+    .filter((d) => d.startsWith('debian-'))
+    .map((d) => readFileSync(join(work, d, 'src/init/main.c'), 'utf8'));
 }
 
 test.serial('kernel build: linux-source-6.12 + a format-patch folder + the default fragments gives a bzImage', async (t) => {
   const r = await numacage(['kernel', 'build', '--patches', BANNER]);
   t.is(r.exitCode, 0, r.all);
   const entry = r.stdout.split('\n')[0]!;
-  for (const f of ['bzImage', 'config', 'System.map', 'build.log', 'meta.json', 'patches/0001.patch']) t.true(existsSync(join(entry, f)), f);
+  for (const f of ['bzImage', 'config', 'System.map', 'build.log', 'meta.json', 'patches/0001.patch'])
+    t.true(existsSync(join(entry, f)), f);
   const meta = JSON.parse(readFileSync(join(entry, 'meta.json'), 'utf8'));
   t.regex(meta.release, /^6\.12\.\d+/);
-  t.deepEqual(meta.patches.map((p: { name: string }) => p.name), ['0001-init-announce-numacage-test-patch.patch']);
+  t.deepEqual(
+    meta.patches.map((p: { name: string }) => p.name),
+    ['0001-init-announce-numacage-test-patch.patch'],
+  );
   const config = readFileSync(join(entry, 'config'), 'utf8');
-  for (const opt of ['CONFIG_NUMA=y', 'CONFIG_VIRTIO_BLK=y', 'CONFIG_VIRTIO_NET=y', 'CONFIG_KSM=y', 'CONFIG_MEMORY_HOTREMOVE=y']) t.true(config.includes(opt), opt);
+  for (const opt of ['CONFIG_NUMA=y', 'CONFIG_VIRTIO_BLK=y', 'CONFIG_VIRTIO_NET=y', 'CONFIG_KSM=y', 'CONFIG_MEMORY_HOTREMOVE=y'])
+    t.true(config.includes(opt), opt);
   t.log(r.stdout.trim());
 });
 
@@ -59,11 +70,21 @@ test.serial('a patch that does not apply: exit 2 naming the patch, the file and 
     t.false(mainC.includes('numacage-test-patch'));
     t.false(mainC.includes('numa_default_policy_renamed'));
   }
-  t.deepEqual(readdirSync(join(cacheDir, 'kernels')).filter((d) => d.startsWith('.staging')), []);
+  t.deepEqual(
+    readdirSync(join(cacheDir, 'kernels')).filter((d) => d.startsWith('.staging')),
+    [],
+  );
 });
 
 test.serial('an option that does not stick: exit 2 listing each option with asked and actual value', async (t) => {
-  const r = await numacage(['kernel', 'build', '--kconfig', 'guest-base', 'numa-mm', projectPath('test/fixtures/kconfigs/does-not-stick.config')]);
+  const r = await numacage([
+    'kernel',
+    'build',
+    '--kconfig',
+    'guest-base',
+    'numa-mm',
+    projectPath('test/fixtures/kconfigs/does-not-stick.config'),
+  ]);
   t.is(r.exitCode, 2, r.all);
   t.regex(r.stderr, /2 kconfig option\(s\) did not stick/);
   t.regex(r.stderr, /CONFIG_HW_RANDOM_VIRTIO: asked y in .*does-not-stick\.config, got not set/);
@@ -109,7 +130,8 @@ test.serial('--kernel-src: a git tree with uncommitted changes is built as it is
   const tmp = await dir({ unsafeCleanup: true });
   const tree = join(tmp.path, 'linux');
   const pristine = await pristineKernelSource();
-  const git = (...args: string[]) => execFileSync('git', ['-C', tree, ...args], { env: { ...process.env, ...GIT_IDENTITY }, stdio: 'pipe', maxBuffer: 1 << 28 });
+  const git = (...args: string[]) =>
+    execFileSync('git', ['-C', tree, ...args], { env: { ...process.env, ...GIT_IDENTITY }, stdio: 'pipe', maxBuffer: 1 << 28 });
   execFileSync('cp', ['-al', pristine, tree]);
   git('init', '-q', '-b', 'numacage-test');
   git('add', '-f', '-A');

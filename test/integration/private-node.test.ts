@@ -19,31 +19,47 @@ function column(profile: KernelProfile): Record<string, string> {
 const outcomes = (report: { checks: { id: string; outcome: string }[] }) => Object.fromEntries(report.checks.map((c) => [c.id, c.outcome]));
 const report = (runDir: string) => JSON.parse(readFileSync(join(runDir, 'report.json'), 'utf8'));
 
-test.serial('private_node=1: the lean kernel without the series and with it side by side; the private column exactly, and the flips', async (t) => {
-  const out = await dir({ unsafeCleanup: true });
-  const r = await numacage(['run', '--kernel', 'built,built:private-node', '--append', 'private_node=1', '--out', out.path]);
-  const matrixDir = onlyRunDir(out.path);
-  const matrix = JSON.parse(readFileSync(join(matrixDir, 'matrix.json'), 'utf8'));
-  const [lean, series] = matrix.runs.map((x: { verdict: unknown }) => x.verdict);
-  // The lean kernel's built-in virtio_net allocates its rings under the boot-time interleave
-  // policy, so now and then all of them land on P: an xpass by luck (docs/invariants.md).
-  const luckyRings = outcomes(lean)['virtio-rings'] === 'xpass';
-  t.is(r.exitCode, luckyRings ? 1 : 0, r.all);
-  t.deepEqual(outcomes(lean), { ...column('vanilla'), ...(luckyRings ? { 'virtio-rings': 'xpass' } : {}) });
-  t.is(lean.profile.profile, 'vanilla');
-  t.is(series.profile.profile, 'private');
-  t.deepEqual(outcomes(series), column('private'));
-  t.deepEqual(series.crashes, []);
-  const flips = Object.keys(column('private')).filter((id) => outcomes(lean)[id] === 'xfail' && outcomes(series)[id] === 'pass');
-  t.true(flips.length >= (luckyRings ? 11 : 12), `flipped: ${flips.join(', ')}`);
-  for (const id of ['abi', 'no-kernel-memory', 'device-local', 'no-fallback-in', 'soft-policy', 'bind-optin', 'move-optin', 'migrate-optin', 'hugetlb', 'demotion', 'compaction', ...(luckyRings ? [] : ['virtio-rings'])])
-    t.true(flips.includes(id), id);
-  const cmp = await numacage(['compare', matrixDir, '--by', 'kernel']);
-  t.is(cmp.exitCode, 0, cmp.all);
-  t.regex(cmp.stdout, luckyRings ? /virtio-rings\s+xpass\s+pass/ : /virtio-rings\s+xfail\s+pass\s+changed/);
-  t.log(`flipped (${flips.length}): ${flips.join(', ')}; suite ${series.timings.probe} s`);
-  await out.cleanup();
-});
+test.serial(
+  'private_node=1: the lean kernel without the series and with it side by side; the private column exactly, and the flips',
+  async (t) => {
+    const out = await dir({ unsafeCleanup: true });
+    const r = await numacage(['run', '--kernel', 'built,built:private-node', '--append', 'private_node=1', '--out', out.path]);
+    const matrixDir = onlyRunDir(out.path);
+    const matrix = JSON.parse(readFileSync(join(matrixDir, 'matrix.json'), 'utf8'));
+    const [lean, series] = matrix.runs.map((x: { verdict: unknown }) => x.verdict);
+    // The lean kernel's built-in virtio_net allocates its rings under the boot-time interleave
+    // policy, so now and then all of them land on P: an xpass by luck (docs/invariants.md).
+    const luckyRings = outcomes(lean)['virtio-rings'] === 'xpass';
+    t.is(r.exitCode, luckyRings ? 1 : 0, r.all);
+    t.deepEqual(outcomes(lean), { ...column('vanilla'), ...(luckyRings ? { 'virtio-rings': 'xpass' } : {}) });
+    t.is(lean.profile.profile, 'vanilla');
+    t.is(series.profile.profile, 'private');
+    t.deepEqual(outcomes(series), column('private'));
+    t.deepEqual(series.crashes, []);
+    const flips = Object.keys(column('private')).filter((id) => outcomes(lean)[id] === 'xfail' && outcomes(series)[id] === 'pass');
+    t.true(flips.length >= (luckyRings ? 11 : 12), `flipped: ${flips.join(', ')}`);
+    for (const id of [
+      'abi',
+      'no-kernel-memory',
+      'device-local',
+      'no-fallback-in',
+      'soft-policy',
+      'bind-optin',
+      'move-optin',
+      'migrate-optin',
+      'hugetlb',
+      'demotion',
+      'compaction',
+      ...(luckyRings ? [] : ['virtio-rings']),
+    ])
+      t.true(flips.includes(id), id);
+    const cmp = await numacage(['compare', matrixDir, '--by', 'kernel']);
+    t.is(cmp.exitCode, 0, cmp.all);
+    t.regex(cmp.stdout, luckyRings ? /virtio-rings\s+xpass\s+pass/ : /virtio-rings\s+xfail\s+pass\s+changed/);
+    t.log(`flipped (${flips.length}): ${flips.join(', ')}; suite ${series.timings.probe} s`);
+    await out.cleanup();
+  },
+);
 
 test.serial('private_node=1,user: the private-user column exactly, thp, ksm and numa-balancing judged on pages on P', async (t) => {
   const out = await dir({ unsafeCleanup: true });
@@ -56,14 +72,17 @@ test.serial('private_node=1,user: the private-user column exactly, thp, ksm and 
   await out.cleanup();
 });
 
-test.serial('private_node= on a node with CPUs is refused on the console; numacage reports vanilla with the refusal as evidence', async (t) => {
-  const out = await dir({ unsafeCleanup: true });
-  const r = await numacage(['run', '--config', config('private-node-cpu'), '--suite', 'smoke', '--out', out.path]);
-  t.is(r.exitCode, 0, r.all);
-  const rep = report(onlyRunDir(out.path));
-  t.is(rep.profile.profile, 'vanilla');
-  const abi = rep.checks.find((c: { id: string }) => c.id === 'abi');
-  t.is(abi.outcome, 'xfail');
-  t.regex(abi.evidence.refusals['1'], /private_node: node 1 has CPUs, not made private/);
-  await out.cleanup();
-});
+test.serial(
+  'private_node= on a node with CPUs is refused on the console; numacage reports vanilla with the refusal as evidence',
+  async (t) => {
+    const out = await dir({ unsafeCleanup: true });
+    const r = await numacage(['run', '--config', config('private-node-cpu'), '--suite', 'smoke', '--out', out.path]);
+    t.is(r.exitCode, 0, r.all);
+    const rep = report(onlyRunDir(out.path));
+    t.is(rep.profile.profile, 'vanilla');
+    const abi = rep.checks.find((c: { id: string }) => c.id === 'abi');
+    t.is(abi.outcome, 'xfail');
+    t.regex(abi.evidence.refusals['1'], /private_node: node 1 has CPUs, not made private/);
+    await out.cleanup();
+  },
+);

@@ -32,10 +32,16 @@ test.serial('numacage run on the defaults: the stock kernel, both nodes with the
   const topo = report.checks.find((c: { id: string }) => c.id === 'topology');
   t.is(topo.outcome, 'pass');
   const nodes = topo.evidence.nodes as { node: number; cpus: number[]; memTotalMiB: number }[];
-  t.deepEqual(nodes.map((n) => n.cpus), [[0, 1], []]);
+  t.deepEqual(
+    nodes.map((n) => n.cpus),
+    [[0, 1], []],
+  );
   t.true(nodes[0]!.memTotalMiB > 1800 && nodes[0]!.memTotalMiB <= 2048, `node 0: ${nodes[0]!.memTotalMiB} MiB`);
   t.true(nodes[1]!.memTotalMiB > 950 && nodes[1]!.memTotalMiB <= 1024, `node 1: ${nodes[1]!.memTotalMiB} MiB`);
-  t.deepEqual(topo.evidence.devices.map((d: { node: number }) => d.node), [1]);
+  t.deepEqual(
+    topo.evidence.devices.map((d: { node: number }) => d.node),
+    [1],
+  );
   t.regex(r.stdout, /PASS\s+topology\s+[\d.]+ s\s+2 nodes, node 0: \d+ MiB cpus \[0,1\]; node 1: \d+ MiB cpus \[\]/);
   t.is(report.profile.profile, 'vanilla');
   t.deepEqual(Object.fromEntries(report.checks.map((c: { id: string; outcome: string }) => [c.id, c.outcome])), column('vanilla'));
@@ -51,9 +57,14 @@ test.serial('numacage run on the defaults: the stock kernel, both nodes with the
   for (const f of ['junit.xml', 'results.ktap', 'summary.txt']) t.true(existsSync(join(runDir, f)), f);
   t.false(existsSync(join(runDir, 'root.qcow2')));
   t.deepEqual(qemuProcessesMentioning(out.path), []);
-  t.true(report.checks.every((c: { durationSeconds?: number }) => typeof c.durationSeconds === 'number'), 'every check has its duration');
+  t.true(
+    report.checks.every((c: { durationSeconds?: number }) => typeof c.durationSeconds === 'number'),
+    'every check has its duration',
+  );
   t.regex(readFileSync(join(runDir, 'junit.xml'), 'utf8'), /<testcase [^>]*name="no-fallback-in" time="\d+\.\d"/);
-  t.log(`timings: ${JSON.stringify(report.timings)}; per check: ${report.checks.map((c: { id: string; durationSeconds: number }) => `${c.id} ${c.durationSeconds}`).join(', ')}`);
+  t.log(
+    `timings: ${JSON.stringify(report.timings)}; per check: ${report.checks.map((c: { id: string; durationSeconds: number }) => `${c.id} ${c.durationSeconds}`).join(', ')}`,
+  );
   await out.cleanup();
 });
 
@@ -69,42 +80,56 @@ test.serial('the stock kernel on private-movable is vanilla-movable and matches 
 });
 
 // The probe replaced by what a probe that does nothing prints, and by `false`: every check that uses it must be an error.
-for (const [name, body] of [['does nothing', 'echo \'{"ok":true,"pages":{}}\''], ['is `false`', 'exit 1']] as const) {
+for (const [name, body] of [
+  ['does nothing', 'echo \'{"ok":true,"pages":{}}\''],
+  ['is `false`', 'exit 1'],
+] as const) {
   test.serial(`a probe that ${name} turns every check that uses it into an error, never a pass`, async (t) => {
     const out = await dir({ unsafeCleanup: true });
     const fake = join(out.path, 'fake-probe');
     writeFileSync(fake, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
     const ctx = contextOf('stock-6.12-private-virtio');
     const probeChecks = INVARIANTS.filter((s) => usesProbe(s, ctx)).map((s) => s.id);
-    const r = await numacage(['run', '--only', probeChecks.join(','), '--out', join(out.path, 'runs')], { env: { ...process.env, NUMACAGE_PROBE_BINARY: fake } });
+    const r = await numacage(['run', '--only', probeChecks.join(','), '--out', join(out.path, 'runs')], {
+      env: { ...process.env, NUMACAGE_PROBE_BINARY: fake },
+    });
     t.is(r.exitCode, 1, r.all);
     const report = JSON.parse(readFileSync(join(onlyRunDir(join(out.path, 'runs')), 'report.json'), 'utf8'));
-    t.deepEqual(report.checks.map((c: { id: string }) => c.id), probeChecks);
+    t.deepEqual(
+      report.checks.map((c: { id: string }) => c.id),
+      probeChecks,
+    );
     for (const c of report.checks) t.is(c.outcome, 'error', `${c.id}: ${c.summary}`);
     await out.cleanup();
   });
 }
 
-test.serial('plan == run: the argv a real run recorded in qemu-argv.txt is the planned argv, modulo run dir, QMP dir and SSH port', async (t) => {
-  const topology = projectPath('test', 'fixtures', 'topologies', 'blk-on-p.json');
-  const planned = await numacage(['plan', '--topology', topology, '--suite', 'smoke', '--format', 'json']);
-  t.is(planned.exitCode, 0, planned.all);
-  const plan = JSON.parse(planned.stdout) as RunPlan;
-  t.deepEqual(plan.checks, ['topology', 'abi', 'no-kernel-memory']);
-  const out = await dir({ unsafeCleanup: true });
-  const r = await numacage(['run', '--topology', topology, '--suite', 'smoke', '--out', out.path]);
-  t.is(r.exitCode, 0, r.all);
-  const runDir = onlyRunDir(out.path);
-  const recorded = readFileSync(join(runDir, 'qemu-argv.txt'), 'utf8');
-  const qmpDir = /unix:(\/\S+)\/qmp\.sock/.exec(recorded)![1]!;
-  const sshPort = Number(/hostfwd=tcp:127\.0\.0\.1:(\d+)-:22/.exec(recorded)![1]);
-  t.is(recorded, renderCommandLine(QEMU_BINARY, materialise(plan.argv, { runDir, qmpDir, sshPort })) + '\n');
-  t.regex(recorded, /virtio-blk-pci,id=dev1,drive=scratch0,bus=pxb1rp/);
-  const report = JSON.parse(readFileSync(join(runDir, 'report.json'), 'utf8'));
-  t.deepEqual(report.checks.map((c: { id: string }) => c.id), plan.checks);
-  t.deepEqual(report.artifacts, plan.artifacts);
-  await out.cleanup();
-});
+test.serial(
+  'plan == run: the argv a real run recorded in qemu-argv.txt is the planned argv, modulo run dir, QMP dir and SSH port',
+  async (t) => {
+    const topology = projectPath('test', 'fixtures', 'topologies', 'blk-on-p.json');
+    const planned = await numacage(['plan', '--topology', topology, '--suite', 'smoke', '--format', 'json']);
+    t.is(planned.exitCode, 0, planned.all);
+    const plan = JSON.parse(planned.stdout) as RunPlan;
+    t.deepEqual(plan.checks, ['topology', 'abi', 'no-kernel-memory']);
+    const out = await dir({ unsafeCleanup: true });
+    const r = await numacage(['run', '--topology', topology, '--suite', 'smoke', '--out', out.path]);
+    t.is(r.exitCode, 0, r.all);
+    const runDir = onlyRunDir(out.path);
+    const recorded = readFileSync(join(runDir, 'qemu-argv.txt'), 'utf8');
+    const qmpDir = /unix:(\/\S+)\/qmp\.sock/.exec(recorded)![1]!;
+    const sshPort = Number(/hostfwd=tcp:127\.0\.0\.1:(\d+)-:22/.exec(recorded)![1]);
+    t.is(recorded, renderCommandLine(QEMU_BINARY, materialise(plan.argv, { runDir, qmpDir, sshPort })) + '\n');
+    t.regex(recorded, /virtio-blk-pci,id=dev1,drive=scratch0,bus=pxb1rp/);
+    const report = JSON.parse(readFileSync(join(runDir, 'report.json'), 'utf8'));
+    t.deepEqual(
+      report.checks.map((c: { id: string }) => c.id),
+      plan.checks,
+    );
+    t.deepEqual(report.artifacts, plan.artifacts);
+    await out.cleanup();
+  },
+);
 
 test.serial('the image cache is content-addressed: a second build is a hit', async (t) => {
   const r = await numacage(['image', 'build']);
@@ -129,35 +154,58 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       const r = await child;
       t.is(r.exitCode, signal === 'SIGINT' ? 130 : 143, String(r.stderr));
       t.deepEqual(qemuProcessesMentioning(out.path), []);
-      t.deepEqual([...qmpDirs()].filter((d) => !before.has(d)), [], 'no QMP socket dir is left in the temp dir');
+      t.deepEqual(
+        [...qmpDirs()].filter((d) => !before.has(d)),
+        [],
+        'no QMP socket dir is left in the temp dir',
+      );
       await out.cleanup();
     });
   }
 }
 
-test.serial('SIGKILL of numacage mid-boot: QEMU dies with it (pdeathsig); the next run sweeps its QMP dir and hashes the image in full', async (t) => {
-  const out = await dir({ unsafeCleanup: true });
-  const child = execa('node', [CLI, '--json', 'run', '--suite', 'smoke', '--out', out.path], { reject: false, stdin: 'ignore' });
-  await logLine(child, 'booting guest');
-  await new Promise((r) => setTimeout(r, 2000));
-  t.true(qemuProcessesMentioning(out.path).length > 0, 'QEMU should be running before the signal');
-  const qmpDir = `numacage-qmp-${child.pid}-`;
-  child.kill('SIGKILL');
-  await child;
-  await new Promise((r) => setTimeout(r, 1000));
-  t.deepEqual(qemuProcessesMentioning(out.path), [], 'no QEMU outlives a SIGKILLed numacage');
-  t.true(readdirSync(tmpdir()).some((d) => d.startsWith(qmpDir)), 'SIGKILL leaves the QMP dir (nothing can clean up)');
-  const next = await numacage(['run', '--suite', 'smoke', '--out', out.path, '--verbose']);
-  t.is(next.exitCode, 0, next.all);
-  t.regex(next.stderr, /died without cleaning up: hashing the image in full before use/);
-  t.false(readdirSync(tmpdir()).some((d) => d.startsWith(qmpDir)), 'the next run swept it');
-  await out.cleanup();
-});
+test.serial(
+  'SIGKILL of numacage mid-boot: QEMU dies with it (pdeathsig); the next run sweeps its QMP dir and hashes the image in full',
+  async (t) => {
+    const out = await dir({ unsafeCleanup: true });
+    const child = execa('node', [CLI, '--json', 'run', '--suite', 'smoke', '--out', out.path], { reject: false, stdin: 'ignore' });
+    await logLine(child, 'booting guest');
+    await new Promise((r) => setTimeout(r, 2000));
+    t.true(qemuProcessesMentioning(out.path).length > 0, 'QEMU should be running before the signal');
+    const qmpDir = `numacage-qmp-${child.pid}-`;
+    child.kill('SIGKILL');
+    await child;
+    await new Promise((r) => setTimeout(r, 1000));
+    t.deepEqual(qemuProcessesMentioning(out.path), [], 'no QEMU outlives a SIGKILLed numacage');
+    t.true(
+      readdirSync(tmpdir()).some((d) => d.startsWith(qmpDir)),
+      'SIGKILL leaves the QMP dir (nothing can clean up)',
+    );
+    const next = await numacage(['run', '--suite', 'smoke', '--out', out.path, '--verbose']);
+    t.is(next.exitCode, 0, next.all);
+    t.regex(next.stderr, /died without cleaning up: hashing the image in full before use/);
+    t.false(
+      readdirSync(tmpdir()).some((d) => d.startsWith(qmpDir)),
+      'the next run swept it',
+    );
+    await out.cleanup();
+  },
+);
 
 test.serial('bad input: a broken topology file, an unknown topology or recipe exit 2 naming the thing', async (t) => {
   const tmp = await dir({ unsafeCleanup: true });
   const bad = join(tmp.path, 'bad.json');
-  writeFileSync(bad, JSON.stringify({ memory: '4G', cpus: 2, nodes: [{ id: 0, mem: '2G', cpus: '0-2', share: false }, { id: 0, mem: '1G', share: true }] }));
+  writeFileSync(
+    bad,
+    JSON.stringify({
+      memory: '4G',
+      cpus: 2,
+      nodes: [
+        { id: 0, mem: '2G', cpus: '0-2', share: false },
+        { id: 0, mem: '1G', share: true },
+      ],
+    }),
+  );
   let r = await numacage(['run', '--topology', bad, '--out', tmp.path]);
   t.is(r.exitCode, 2);
   t.regex(r.stderr, new RegExp(`topology ${bad} is invalid`));

@@ -15,7 +15,7 @@ function diffPatch(file: string, before: string, after: string): string {
   return `--- a/${file}\n+++ b/${file}\n@@ -1 +1 @@\n-${before}\n+${after}\n`;
 }
 
-test('the work tree keeps the user\'s uncommitted and untracked changes across patch sets; their checkout is untouched', async (t) => {
+test("the work tree keeps the user's uncommitted and untracked changes across patch sets; their checkout is untouched", async (t) => {
   const tmp = await dir({ unsafeCleanup: true });
   const repo = join(tmp.path, 'linux');
   const git = (...args: string[]) => execFileSync('git', ['-C', repo, ...args], { env: { ...process.env, ...GIT_IDENTITY } }).toString();
@@ -46,11 +46,13 @@ test('the work tree keeps the user\'s uncommitted and untracked changes across p
   t.is(read('mm/new.c'), 'user new file\n');
 
   // Patch set 1 edits the user's edited file and their new file; patch set 2 touches only b.c.
-  await tree.apply([{ name: 'p1', text: diffPatch('mm/a.c', 'user edit of a', 'patched a') + diffPatch('mm/new.c', 'user new file', 'patched new') }]);
+  await tree.apply([
+    { name: 'p1', text: diffPatch('mm/a.c', 'user edit of a', 'patched a') + diffPatch('mm/new.c', 'user new file', 'patched new') },
+  ]);
   t.is(read('mm/a.c'), 'patched a\n');
   t.is(read('mm/new.c'), 'patched new\n');
   await tree.apply([{ name: 'p2', text: diffPatch('mm/b.c', 'committed b', 'patched b') }]);
-  t.is(read('mm/a.c'), 'user edit of a\n', 'the user\'s edit is back, not HEAD\'s version');
+  t.is(read('mm/a.c'), 'user edit of a\n', "the user's edit is back, not HEAD's version");
   t.is(read('mm/new.c'), 'user new file\n', 'the untracked file is back');
   t.is(read('mm/b.c'), 'patched b\n');
   await tree.reset();

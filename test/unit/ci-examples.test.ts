@@ -60,10 +60,25 @@ function lex(src: string, subs: string[]): Token[] {
   let i = 0;
   while (i < src.length) {
     const c = src[i]!;
-    if (c === '\\' && src[i + 1] === '\n') { i += 2; continue; }
-    if (c === ' ' || c === '\t' || c === '\r') { flush(); i++; continue; }
-    if (c === '\n') { flush(); out.push({ op: '\n' }); i++; continue; }
-    if (c === '#' && !inWord) { while (i < src.length && src[i] !== '\n') i++; continue; }
+    if (c === '\\' && src[i + 1] === '\n') {
+      i += 2;
+      continue;
+    }
+    if (c === ' ' || c === '\t' || c === '\r') {
+      flush();
+      i++;
+      continue;
+    }
+    if (c === '\n') {
+      flush();
+      out.push({ op: '\n' });
+      i++;
+      continue;
+    }
+    if (c === '#' && !inWord) {
+      while (i < src.length && src[i] !== '\n') i++;
+      continue;
+    }
     if (c === "'") {
       const end = src.indexOf("'", i + 1);
       word += src.slice(i + 1, end < 0 ? src.length : end);
@@ -75,7 +90,11 @@ function lex(src: string, subs: string[]): Token[] {
       inWord = true;
       i++;
       while (i < src.length && src[i] !== '"') {
-        if (src[i] === '\\' && i + 1 < src.length) { word += src[i + 1]; i += 2; continue; }
+        if (src[i] === '\\' && i + 1 < src.length) {
+          word += src[i + 1];
+          i += 2;
+          continue;
+        }
         if (src[i] === '$' && src[i + 1] === '(') {
           const [inner, next] = balanced(src, i + 2);
           subs.push(inner);
@@ -97,7 +116,12 @@ function lex(src: string, subs: string[]): Token[] {
       i = next;
       continue;
     }
-    if (c === '\\') { word += src[i + 1] ?? ''; inWord = true; i += 2; continue; }
+    if (c === '\\') {
+      word += src[i + 1] ?? '';
+      inWord = true;
+      i += 2;
+      continue;
+    }
     const rest = src.slice(i);
     const redirect = /^(?:\d*>&\d+|&>>?|\d*>>?|\d*<)/.exec(rest);
     if (redirect && (!inWord || !/\d/.test(c))) {
@@ -107,7 +131,12 @@ function lex(src: string, subs: string[]): Token[] {
       continue;
     }
     const op = /^(?:&&|\|\||;;|[;&|()])/.exec(rest);
-    if (op) { flush(); out.push({ op: op[0] }); i += op[0].length; continue; }
+    if (op) {
+      flush();
+      out.push({ op: op[0] });
+      i += op[0].length;
+      continue;
+    }
     word += c;
     inWord = true;
     i++;
@@ -191,8 +220,18 @@ function unreadable(script: string): string[] {
 // ---------------------------------------------------------------------------------------------
 // The CLI's own account of itself: `numacage [command...] --help`, parsed.
 
-interface OptionSpec { names: string[]; takesValue: boolean; array: boolean; choices?: string[] }
-interface Help { usage: string; commands: string[][]; positionals: { name: string; variadic: boolean; choices?: string[] }[]; options: Map<string, OptionSpec> }
+interface OptionSpec {
+  names: string[];
+  takesValue: boolean;
+  array: boolean;
+  choices?: string[];
+}
+interface Help {
+  usage: string;
+  commands: string[][];
+  positionals: { name: string; variadic: boolean; choices?: string[] }[];
+  options: Map<string, OptionSpec>;
+}
 
 const choicesIn = (text: string) => {
   const m = /\[choices: ([^\]]*)\]/.exec(text);
@@ -212,28 +251,45 @@ function parseHelp(text: string): Help {
   };
   for (const line of lines) {
     const header = /^([A-Z][A-Za-z ]*):\s*$/.exec(line);
-    if (header) { section = header[1]!; continue; }
+    if (header) {
+      section = header[1]!;
+      continue;
+    }
     const start = starts[section];
     if (!start) continue;
     if (start.test(line)) entries.push({ section, text: line });
     else if (/^ {3,}\S/.test(line) && entries.length && entries.at(-1)!.section === section) entries.at(-1)!.text += ` ${line.trim()}`;
   }
-  const commands = entries.filter((e) => e.section === 'Commands').map((e) => {
-    const words = e.text.trim().split(/\s{2,}/)[0]!.split(/\s+/);
-    const path: string[] = [];
-    for (const w of words.slice(1)) {
-      if (/^[<[]/.test(w)) break;
-      path.push(w);
-    }
-    return path;
-  });
+  const commands = entries
+    .filter((e) => e.section === 'Commands')
+    .map((e) => {
+      const words = e.text
+        .trim()
+        .split(/\s{2,}/)[0]!
+        .split(/\s+/);
+      const path: string[] = [];
+      for (const w of words.slice(1)) {
+        if (/^[<[]/.test(w)) break;
+        path.push(w);
+      }
+      return path;
+    });
   const positionalText = new Map(entries.filter((e) => e.section === 'Positionals').map((e) => [e.text.trim().split(/\s+/)[0]!, e.text]));
-  const positionals = [...usage.matchAll(/[<[]([\w-]+)(\.\.)?[>\]]/g)].map((m) => ({ name: m[1]!, variadic: m[2] === '..', choices: choicesIn(positionalText.get(m[1]!) ?? '') }));
+  const positionals = [...usage.matchAll(/[<[]([\w-]+)(\.\.)?[>\]]/g)].map((m) => ({
+    name: m[1]!,
+    variadic: m[2] === '..',
+    choices: choicesIn(positionalText.get(m[1]!) ?? ''),
+  }));
   const options = new Map<string, OptionSpec>();
   for (const e of entries.filter((x) => x.section === 'Options')) {
     const flags = e.text.trim().split(/\s{2,}/)[0]!;
     const names = [...flags.matchAll(/--?([A-Za-z0-9][\w-]*)/g)].map((m) => m[1]!);
-    const spec: OptionSpec = { names, takesValue: !/\[(?:boolean|count)\]/.test(e.text), array: /\[array\]/.test(e.text), choices: choicesIn(e.text) };
+    const spec: OptionSpec = {
+      names,
+      takesValue: !/\[(?:boolean|count)\]/.test(e.text),
+      array: /\[array\]/.test(e.text),
+      choices: choicesIn(e.text),
+    };
     for (const n of names) options.set(n, spec);
   }
   return { usage, commands, positionals, options };
@@ -284,7 +340,8 @@ async function problemsOf(args: string[]): Promise<string[]> {
     const subs = help.commands.filter((c) => c.length === path.length + 1 && path.every((w, k) => c[k] === w)).map((c) => c.at(-1)!);
     if (!subs.length) break;
     const sub = args[i];
-    if (sub === undefined || !subs.includes(sub)) return [`${shown}: "${sub ?? ''}" is not a subcommand of numacage ${path.join(' ')} (it has: ${subs.join(', ')})`];
+    if (sub === undefined || !subs.includes(sub))
+      return [`${shown}: "${sub ?? ''}" is not a subcommand of numacage ${path.join(' ')} (it has: ${subs.join(', ')})`];
     path.push(sub);
     i++;
     help = await helpOf(path);
@@ -295,7 +352,10 @@ async function problemsOf(args: string[]): Promise<string[]> {
   let flagsDone = false;
   for (; i < args.length; i++) {
     const arg = args[i]!;
-    if (!flagsDone && arg === '--') { flagsDone = true; continue; }
+    if (!flagsDone && arg === '--') {
+      flagsDone = true;
+      continue;
+    }
     if (!flagsDone && /^--?[A-Za-z0-9]/.test(arg)) {
       const [rawName, inline] = arg.replace(/^--?/, '').split(/=(.*)/s) as [string, string | undefined];
       let spec = help.options.get(rawName);
@@ -304,7 +364,9 @@ async function problemsOf(args: string[]): Promise<string[]> {
         if (negated && !negated.takesValue) spec = negated;
       }
       if (!spec) {
-        problems.push(`${shown}: ${arg.split('=')[0]} is not an option of ${where} (it has: ${[...new Set([...help.options.values()].map((o) => `--${o.names.at(-1)}`))].join(' ')})`);
+        problems.push(
+          `${shown}: ${arg.split('=')[0]} is not an option of ${where} (it has: ${[...new Set([...help.options.values()].map((o) => `--${o.names.at(-1)}`))].join(' ')})`,
+        );
         // Its value, if it has one, is no positional.
         if (inline === undefined && i + 1 < args.length && !args[i + 1]!.startsWith('-')) i++;
         continue;
@@ -320,12 +382,14 @@ async function problemsOf(args: string[]): Promise<string[]> {
         if (!values.length) problems.push(`${shown}: ${arg} takes a value and is given none`);
       }
       for (const v of values)
-        if (spec.choices && !opaque(v) && !spec.choices.includes(v)) problems.push(`${shown}: ${arg} ${v}: not one of ${spec.choices.join(', ')}`);
+        if (spec.choices && !opaque(v) && !spec.choices.includes(v))
+          problems.push(`${shown}: ${arg} ${v}: not one of ${spec.choices.join(', ')}`);
       continue;
     }
     const p = positional < positionals.length ? positionals[positional] : positionals.at(-1)?.variadic ? positionals.at(-1) : undefined;
     if (!p) problems.push(`${shown}: unexpected argument "${arg}" (usage: ${help.usage})`);
-    else if (p.choices && !opaque(arg) && !p.choices.includes(arg)) problems.push(`${shown}: "${arg}" is not a value of <${p.name}> of ${where} (it takes: ${p.choices.join(', ')})`);
+    else if (p.choices && !opaque(arg) && !p.choices.includes(arg))
+      problems.push(`${shown}: "${arg}" is not a value of <${p.name}> of ${where} (it takes: ${p.choices.join(', ')})`);
     if (p && !p.variadic) positional++;
   }
   return problems;
@@ -335,7 +399,9 @@ async function problemsOf(args: string[]): Promise<string[]> {
 async function check(scripts: string[]): Promise<{ invocations: string[][]; problems: string[] }> {
   const found = scripts.flatMap(invocations);
   const problems = [
-    ...scripts.flatMap(unreadable).map((c) => `${c}: runs numacage in a form this test cannot read; write node dist/src/cli/main.js ... or numacage ...`),
+    ...scripts
+      .flatMap(unreadable)
+      .map((c) => `${c}: runs numacage in a form this test cannot read; write node dist/src/cli/main.js ... or numacage ...`),
     ...(await Promise.all(found.map(problemsOf))).flat(),
   ];
   return { invocations: found, problems };
@@ -344,13 +410,24 @@ async function check(scripts: string[]): Promise<{ invocations: string[][]; prob
 /** The command words of an invocation and the long flags it uses: `cache gc --max-size`. */
 const commandLine = (args: string[]) => {
   const words = args.filter((a) => !a.startsWith('-'));
-  return { command: words[0] === 'cache' ? `cache ${words[1]}` : words[0]!, flags: args.filter((a) => a.startsWith('--')).map((a) => a.split('=')[0]!) };
+  return {
+    command: words[0] === 'cache' ? `cache ${words[1]}` : words[0]!,
+    flags: args.filter((a) => a.startsWith('--')).map((a) => a.split('=')[0]!),
+  };
 };
 
 // ---------------------------------------------------------------------------------------------
 // The examples as data.
 
-interface Step { name?: string; id?: string; uses?: string; run?: string; if?: string; with?: Obj; env?: Obj }
+interface Step {
+  name?: string;
+  id?: string;
+  uses?: string;
+  run?: string;
+  if?: string;
+  with?: Obj;
+  env?: Obj;
+}
 
 function github() {
   const doc = obj(parse(read(GITHUB)));
@@ -361,13 +438,31 @@ function github() {
   return { doc, jobs, job, steps, scripts };
 }
 
-const GITLAB_KEYWORDS = new Set(['default', 'include', 'stages', 'variables', 'workflow', 'image', 'services', 'cache', 'before_script', 'after_script', 'spec']);
+const GITLAB_KEYWORDS = new Set([
+  'default',
+  'include',
+  'stages',
+  'variables',
+  'workflow',
+  'image',
+  'services',
+  'cache',
+  'before_script',
+  'after_script',
+  'spec',
+]);
 
 function gitlab() {
   const doc = obj(parse(read(GITLAB)));
-  const jobs = Object.fromEntries(Object.entries(doc).filter(([k, v]) => !GITLAB_KEYWORDS.has(k) && !k.startsWith('.') && isObj(v))) as Record<string, Obj>;
+  const jobs = Object.fromEntries(
+    Object.entries(doc).filter(([k, v]) => !GITLAB_KEYWORDS.has(k) && !k.startsWith('.') && isObj(v)),
+  ) as Record<string, Obj>;
   const lines = (v: unknown): string[] => list(v).flatMap((x) => (Array.isArray(x) ? lines(x) : [str(x)]));
-  const scriptsOf = (j: Obj) => [...lines(j.before_script ?? obj(doc.default).before_script), ...lines(j.script), ...lines(j.after_script ?? obj(doc.default).after_script)];
+  const scriptsOf = (j: Obj) => [
+    ...lines(j.before_script ?? obj(doc.default).before_script),
+    ...lines(j.script),
+    ...lines(j.after_script ?? obj(doc.default).after_script),
+  ];
   const scripts = Object.values(jobs).flatMap(scriptsOf);
   return { doc, jobs, scriptsOf, scripts };
 }
@@ -405,11 +500,21 @@ function githubCompare() {
   const baselineIndex = find((x) => /^dawidd6\/action-download-artifact@/.test(x.uses ?? ''));
   const compareIndex = find((x) => invocations(x.run ?? '').some((a) => a[0] === 'compare'));
   const promoteIndex = find((x) => /^actions\/upload-artifact@/.test(x.uses ?? '') && obj(x.with).name === 'baseline');
-  if (tonightIndex < 0 || baselineIndex < 0 || compareIndex < 0) throw new Error(`${GITHUB}: the compare job lacks a step (tonight's download ${tonightIndex}, the baseline's ${baselineIndex}, compare ${compareIndex})`);
+  if (tonightIndex < 0 || baselineIndex < 0 || compareIndex < 0)
+    throw new Error(
+      `${GITHUB}: the compare job lacks a step (tonight's download ${tonightIndex}, the baseline's ${baselineIndex}, compare ${compareIndex})`,
+    );
   const compare = c[compareIndex]!;
   return {
-    tonight: obj(c[tonightIndex]!.with), tonightIndex, baseline: obj(c[baselineIndex]!.with), baselineIndex, compare, compareIndex,
-    args: invocations(compare.run!).find((a) => a[0] === 'compare')!, promote: c[promoteIndex], promoteIndex,
+    tonight: obj(c[tonightIndex]!.with),
+    tonightIndex,
+    baseline: obj(c[baselineIndex]!.with),
+    baselineIndex,
+    compare,
+    compareIndex,
+    args: invocations(compare.run!).find((a) => a[0] === 'compare')!,
+    promote: c[promoteIndex],
+    promoteIndex,
   };
 }
 
@@ -502,7 +607,14 @@ function sandbox() {
       writeFileSync(join(dir, path, 'report.json'), `${path === 'baseline' ? 'baseline' : 'merged'} of ${night}\n`);
     },
     bash(args: string[], env: Record<string, string>) {
-      return execa('bash', args, { cwd: dir, reject: false, all: true, stdin: 'ignore', env: { PATH: `${bin}:${process.env.PATH}`, HOME: dir, STUB_LOG: logFile, COMPARE_EXIT: '0', ...env }, extendEnv: false });
+      return execa('bash', args, {
+        cwd: dir,
+        reject: false,
+        all: true,
+        stdin: 'ignore',
+        env: { PATH: `${bin}:${process.env.PATH}`, HOME: dir, STUB_LOG: logFile, COMPARE_EXIT: '0', ...env },
+        extendEnv: false,
+      });
     },
     log: () => readFileSync(logFile, 'utf8').split('\n').filter(Boolean),
     remove: () => rmSync(dir, { recursive: true, force: true }),
@@ -516,7 +628,9 @@ function storedNight(store: string): string {
     execaSync('tar', ['-xzf', join(store, 'stored.tar.gz'), '-C', dir]);
     const report = join(dir, 'report.json');
     if (!existsSync(report)) return `(no report.json at the top of the stored tarball: ${readdirSync(dir).join(', ')})`;
-    return readFileSync(report, 'utf8').replace(/^merged of /, '').trim();
+    return readFileSync(report, 'utf8')
+      .replace(/^merged of /, '')
+      .trim();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -534,13 +648,23 @@ test('scanner: finds numacage in every form, through continuations, chains and $
     '  --kernel stock,built:private-node --shard ${{ matrix.shard }}/${{ strategy.job-total }} --out shards/1 2>&1 | tee run.log',
     'if [ -f x ]; then npm run --silent numacage -- doctor --install; fi',
     'out=$(numacage merge shards/* --out merged) || exit 1',
-    "FOO=1 npx numacage compare 'base line' merged --markdown \"$GITHUB_STEP_SUMMARY\" >> log.txt # trailing comment --x",
+    'FOO=1 npx numacage compare \'base line\' merged --markdown "$GITHUB_STEP_SUMMARY" >> log.txt # trailing comment --x',
     'cat <<< "node dist/src/cli/main.js --quoted"',
     'timeout 3h env A=1 node ./dist/src/cli/main.js cache verify',
   ].join('\n');
   t.deepEqual(invocations(script), [
     ['cache', 'verify'],
-    ['run', '--topology', '$TOPOLOGIES', '--kernel', 'stock,built:private-node', '--shard', '${{matrix.shard}}/${{strategy.job-total}}', '--out', 'shards/1'],
+    [
+      'run',
+      '--topology',
+      '$TOPOLOGIES',
+      '--kernel',
+      'stock,built:private-node',
+      '--shard',
+      '${{matrix.shard}}/${{strategy.job-total}}',
+      '--out',
+      'shards/1',
+    ],
     ['doctor', '--install'],
     ['compare', 'base line', 'merged', '--markdown', '$GITHUB_STEP_SUMMARY'],
     ['cache', 'verify'],
@@ -551,29 +675,37 @@ test('scanner: finds numacage in every form, through continuations, chains and $
 });
 
 test('help parser: options with aliases, types and wrapped choices; commands; positional choices', (t) => {
-  const h = parseHelp([
-    'numacage cache <action> [more..]',
-    '',
-    'what it does',
-    '',
-    'Commands:',
-    '  numacage cache gc   trim the cache',
-    '  numacage cache ls   list it',
-    '',
-    'Positionals:',
-    '  action                                   [required] [choices: "verify", "gc",',
-    '                                                                          "ls"]',
-    '',
-    'Options:',
-    '  -t, --topology  a topology, with --exec mentioned at the start of a wrapped',
-    '                  line                                               [string]',
-    '      --keep      keep it                          [boolean] [default: false]',
-    '      --accel     auto uses KVM     [choices: "auto", "kvm", "tcg"] [default:',
-    '                  "auto"]',
-    '      --kconfig   fragments                                           [array]',
-  ].join('\n'));
-  t.deepEqual(h.commands, [['cache', 'gc'], ['cache', 'ls']]);
-  t.deepEqual(h.positionals, [{ name: 'action', variadic: false, choices: ['verify', 'gc', 'ls'] }, { name: 'more', variadic: true, choices: undefined }]);
+  const h = parseHelp(
+    [
+      'numacage cache <action> [more..]',
+      '',
+      'what it does',
+      '',
+      'Commands:',
+      '  numacage cache gc   trim the cache',
+      '  numacage cache ls   list it',
+      '',
+      'Positionals:',
+      '  action                                   [required] [choices: "verify", "gc",',
+      '                                                                          "ls"]',
+      '',
+      'Options:',
+      '  -t, --topology  a topology, with --exec mentioned at the start of a wrapped',
+      '                  line                                               [string]',
+      '      --keep      keep it                          [boolean] [default: false]',
+      '      --accel     auto uses KVM     [choices: "auto", "kvm", "tcg"] [default:',
+      '                  "auto"]',
+      '      --kconfig   fragments                                           [array]',
+    ].join('\n'),
+  );
+  t.deepEqual(h.commands, [
+    ['cache', 'gc'],
+    ['cache', 'ls'],
+  ]);
+  t.deepEqual(h.positionals, [
+    { name: 'action', variadic: false, choices: ['verify', 'gc', 'ls'] },
+    { name: 'more', variadic: true, choices: undefined },
+  ]);
   t.deepEqual([...h.options.keys()], ['t', 'topology', 'keep', 'accel', 'kconfig']);
   t.like(h.options.get('t'), { takesValue: true, array: false });
   t.like(h.options.get('keep'), { takesValue: false });
@@ -609,7 +741,10 @@ test('checker: commands of today pass against the real CLI; a made-up flag, comm
   ];
   for (const [args, message] of bad) {
     const problems = await problemsOf(args);
-    t.true(problems.some((p) => message.test(p)), `${args.join(' ')}: ${problems.join('; ') || 'no problem reported'}`);
+    t.true(
+      problems.some((p) => message.test(p)),
+      `${args.join(' ')}: ${problems.join('; ') || 'no problem reported'}`,
+    );
   }
   // And through the scanner, as the examples go.
   const { problems } = await check(['node dist/src/cli/main.js run --topology x --made-up-flag 1 --out runs']);
@@ -623,7 +758,10 @@ test('checker: commands of today pass against the real CLI; a made-up flag, comm
 test(`${GITHUB}: nightly schedule, two shards in Debian 12 containers, cache keyed on the inputs, artifacts always, merge then compare`, (t) => {
   const { doc, jobs, job, steps } = github();
   const on = obj(doc.on);
-  t.true(list(on.schedule).some((s) => typeof obj(s).cron === 'string'), 'on.schedule has a cron');
+  t.true(
+    list(on.schedule).some((s) => typeof obj(s).cron === 'string'),
+    'on.schedule has a cron',
+  );
   t.true('workflow_dispatch' in on, 'on.workflow_dispatch');
 
   for (const name of Object.keys(jobs)) t.regex(containerImage(job(name)), DEBIAN_12, `job ${name} runs in a Debian 12 container`);
@@ -642,7 +780,8 @@ test(`${GITHUB}: nightly schedule, two shards in Debian 12 containers, cache key
   const restore = at((x) => /^actions\/cache(\/restore)?@/.test(x.uses ?? ''), 'restores the cache');
   const key = str(obj(s[restore]!.with).key);
   t.regex(key, /hashFiles\(/);
-  for (const input of ['images/', 'kconfigs/', 'patches/', 'package-lock.json']) t.true(key.includes(input), `the cache key hashes ${input}`);
+  for (const input of ['images/', 'kconfigs/', 'patches/', 'package-lock.json'])
+    t.true(key.includes(input), `the cache key hashes ${input}`);
   t.regex(key, /matrix\.shard/, 'each shard has its own cache');
   t.true(str(obj(s[restore]!.with)['restore-keys']).trim().length > 0, 'restore-keys for partial hits');
   const install = at((x) => /bash \.ci\/install/.test(x.run ?? ''), 'runs .ci/install');
@@ -662,7 +801,10 @@ test(`${GITHUB}: nightly schedule, two shards in Debian 12 containers, cache key
   const ccache = ccacheTrim(s[gc]!.run!);
   t.truthy(ccache, 'ccache is trimmed with the entries (gc does not count it; numacage lets it grow to 5G)');
   const shards = list(obj(strategy.matrix).shard).length;
-  t.true(shards * (entries + bytes(ccache ?? '5G', 1000)) <= 9e9, `${shards} shards x (${gcArgs[gcArgs.indexOf('--max-size') + 1]} + ccache ${ccache ?? '5G'}) leave room under 10 GB`);
+  t.true(
+    shards * (entries + bytes(ccache ?? '5G', 1000)) <= 9e9,
+    `${shards} shards x (${gcArgs[gcArgs.indexOf('--max-size') + 1]} + ccache ${ccache ?? '5G'}) leave room under 10 GB`,
+  );
   const runArgs = invocations(s[run]!.run!).find((a) => a[0] === 'run')!;
   t.is(runArgs[runArgs.indexOf('--shard') + 1], '${{matrix.shard}}/${{strategy.job-total}}');
   const out = runArgs[runArgs.indexOf('--out') + 1]!;
@@ -688,15 +830,31 @@ test(`${GITHUB}: nightly schedule, two shards in Debian 12 containers, cache key
   t.regex(str(compare.if), /always\(\)|!\s*cancelled\(\)/, 'compare runs when a check failed too');
   t.true(obj(doc.permissions).actions === 'read', 'actions: read, to list earlier runs and their artifacts');
   const g = githubCompare();
-  t.like(g.baseline, { workflow_conclusion: '', name: 'baseline', search_artifacts: true, if_no_artifact_found: 'warn' }, 'the newest baseline artifact, from a run of any conclusion');
-  t.regex(str(g.baseline.branch), /github\.event\.repository\.default_branch\s*\|\|\s*github\.ref_name/, 'the default branch, also on a schedule (whose event has no repository)');
+  t.like(
+    g.baseline,
+    { workflow_conclusion: '', name: 'baseline', search_artifacts: true, if_no_artifact_found: 'warn' },
+    'the newest baseline artifact, from a run of any conclusion',
+  );
+  t.regex(
+    str(g.baseline.branch),
+    /github\.event\.repository\.default_branch\s*\|\|\s*github\.ref_name/,
+    'the default branch, also on a schedule (whose event has no repository)',
+  );
   t.true(g.compareIndex > g.baselineIndex && g.compareIndex > g.tonightIndex, 'both reports are downloaded before compare');
   t.is(g.args[g.args.indexOf('--markdown') + 1], '$GITHUB_STEP_SUMMARY');
-  t.deepEqual(g.args.filter((a, i) => !a.startsWith('-') && !g.args[i - 1]?.startsWith('--')).slice(1), [str(g.baseline.path), str(g.tonight.path)], 'compare BASELINE NEW: the two downloads');
+  t.deepEqual(
+    g.args.filter((a, i) => !a.startsWith('-') && !g.args[i - 1]?.startsWith('--')).slice(1),
+    [str(g.baseline.path), str(g.tonight.path)],
+    'compare BASELINE NEW: the two downloads',
+  );
   t.truthy(g.promote, 'a step uploads tonight as the baseline');
   t.true(g.promoteIndex > g.compareIndex, 'after compare');
   t.truthy(g.compare.id, 'the compare step has an id, for its output');
-  t.regex(str(g.promote?.if), new RegExp(`steps\\.${g.compare.id}\\.outputs\\.promote == 'true'`), 'the upload follows the compare step\'s decision');
+  t.regex(
+    str(g.promote?.if),
+    new RegExp(`steps\\.${g.compare.id}\\.outputs\\.promote == 'true'`),
+    "the upload follows the compare step's decision",
+  );
   t.regex(str(g.promote?.if), /!\s*cancelled\(\)|always\(\)/, 'and runs although compare failed (an accepted regression)');
   t.like(obj(g.promote?.with), { name: 'baseline', path: str(g.tonight.path), 'retention-days': 90 });
   const inputs = obj(obj(obj(doc.on).workflow_dispatch).inputs);
@@ -708,12 +866,14 @@ test(`${GITHUB}: the compare step promotes tonight when compare passes, when the
   const script = compare.run!;
   t.false(script.includes('${{'), 'no expression inside the script: values come through env');
   const env = (accept: boolean) =>
-    Object.fromEntries(Object.entries(obj(compare.env)).map(([k, v]) => {
-      const e = str(v);
-      if (/inputs\.accept_baseline/.test(e)) return [k, String(accept)];
-      if (/default_branch/.test(e)) return [k, 'main'];
-      throw new Error(`${k}: ${e} is not an expression this test knows`);
-    }));
+    Object.fromEntries(
+      Object.entries(obj(compare.env)).map(([k, v]) => {
+        const e = str(v);
+        if (/inputs\.accept_baseline/.test(e)) return [k, String(accept)];
+        if (/default_branch/.test(e)) return [k, 'main'];
+        throw new Error(`${k}: ${e} is not an expression this test knows`);
+      }),
+    );
   const cases: { name: string; baseline: boolean; status?: number; accept?: boolean; branch?: string; exit: number; promote: boolean }[] = [
     { name: 'first night', baseline: false, exit: 0, promote: true },
     { name: 'no regression', baseline: true, status: 0, exit: 0, promote: true },
@@ -734,11 +894,18 @@ test(`${GITHUB}: the compare step promotes tonight when compare passes, when the
       writeFileSync(output, '');
       const r = await box.bash(['--noprofile', '--norc', '-eo', 'pipefail', '-c', script], {
         ...env(c.accept ?? false),
-        GITHUB_REF_NAME: c.branch ?? 'main', GITHUB_OUTPUT: output, GITHUB_STEP_SUMMARY: summary, COMPARE_EXIT: String(c.status ?? 0),
+        GITHUB_REF_NAME: c.branch ?? 'main',
+        GITHUB_OUTPUT: output,
+        GITHUB_STEP_SUMMARY: summary,
+        COMPARE_EXIT: String(c.status ?? 0),
       });
       t.is(r.exitCode, c.exit, `${c.name}: exit ${r.exitCode}\n${r.all}`);
       t.is(/^promote=true$/m.test(readFileSync(output, 'utf8')), c.promote, `${c.name}: promote`);
-      t.is(box.log().some((l) => l.startsWith('node dist/src/cli/main.js compare baseline merged')), c.baseline, `${c.name}: compare ran`);
+      t.is(
+        box.log().some((l) => l.startsWith('node dist/src/cli/main.js compare baseline merged')),
+        c.baseline,
+        `${c.name}: compare ran`,
+      );
     } finally {
       box.remove();
     }
@@ -753,15 +920,23 @@ test(`${GITLAB}: schedule rule, parallel: 2 as the shard, cache keyed on kernel 
   t.deepEqual(Object.keys(jobs), ['shard', 'merge', 'compare']);
   for (const [name, j] of Object.entries(jobs)) {
     t.regex(str(j.image ?? obj(doc.default).image), DEBIAN_12, `job ${name} runs in a Debian 12 image`);
-    t.true(list(j.rules).some((r) => /\$CI_PIPELINE_SOURCE == "schedule"/.test(str(obj(r).if))), `job ${name} runs on a schedule`);
+    t.true(
+      list(j.rules).some((r) => /\$CI_PIPELINE_SOURCE == "schedule"/.test(str(obj(r).if))),
+      `job ${name} runs on a schedule`,
+    );
     t.is(obj(j.artifacts).when, 'always', `job ${name} keeps its artifacts when it fails`);
   }
   const stages = list(doc.stages);
-  t.true(stages.indexOf(jobs.shard!.stage) < stages.indexOf(jobs.merge!.stage) && stages.indexOf(jobs.merge!.stage) < stages.indexOf(jobs.compare!.stage));
+  t.true(
+    stages.indexOf(jobs.shard!.stage) < stages.indexOf(jobs.merge!.stage) &&
+      stages.indexOf(jobs.merge!.stage) < stages.indexOf(jobs.compare!.stage),
+  );
 
   const shard = jobs.shard!;
   t.is(shard.parallel, 2);
-  const runArgs = scriptsOf(shard).flatMap(invocations).find((a) => a[0] === 'run');
+  const runArgs = scriptsOf(shard)
+    .flatMap(invocations)
+    .find((a) => a[0] === 'run');
   t.truthy(runArgs, 'shard runs numacage run');
   t.is(runArgs![runArgs!.indexOf('--shard') + 1], '$CI_NODE_INDEX/$CI_NODE_TOTAL');
   t.regex(runArgs![runArgs!.indexOf('--out') + 1]!, /^shards\//);
@@ -769,31 +944,57 @@ test(`${GITLAB}: schedule rule, parallel: 2 as the shard, cache keyed on kernel 
   const cache = obj(shard.cache);
   const files = list(obj(cache.key).files).map(str);
   t.true(files.length >= 1 && files.length <= 2, 'cache:key:files takes one or two entries');
-  for (const input of ['kconfigs/', 'patches/']) t.true(files.some((f) => f.startsWith(input)), `the cache key follows ${input}`);
+  for (const input of ['kconfigs/', 'patches/'])
+    t.true(
+      files.some((f) => f.startsWith(input)),
+      `the cache key follows ${input}`,
+    );
   t.regex(str(obj(cache.key).prefix), /\$CI_NODE_INDEX/, 'each shard has its own cache');
   t.is(cache.when, 'always', 'the cache is saved after a failed check too');
   t.regex(str(obj(doc.variables).NUMACAGE_CACHE), /^\$CI_PROJECT_DIR\//, 'the cache dir is inside the project, where GitLab caches');
-  t.true(list(cache.paths).some((p) => str(obj(doc.variables).NUMACAGE_CACHE).endsWith(`/${str(p).replace(/\/$/, '')}`)), 'the cached path is $NUMACAGE_CACHE');
-  t.true(list(shard.after_script).flatMap((x) => invocations(str(x))).some((a) => a[0] === 'cache' && a[1] === 'gc'), 'cache gc in after_script: after a failure too, before the cache is saved');
+  t.true(
+    list(cache.paths).some((p) => str(obj(doc.variables).NUMACAGE_CACHE).endsWith(`/${str(p).replace(/\/$/, '')}`)),
+    'the cached path is $NUMACAGE_CACHE',
+  );
+  t.true(
+    list(shard.after_script)
+      .flatMap((x) => invocations(str(x)))
+      .some((a) => a[0] === 'cache' && a[1] === 'gc'),
+    'cache gc in after_script: after a failure too, before the cache is saved',
+  );
   t.truthy(ccacheTrim(list(shard.after_script).map(str).join('\n')), 'ccache is trimmed in after_script too');
 
   const needs = (j: Obj) => list(j.needs).map((n) => (isObj(n) ? str(n.job) : str(n)));
   const whenAlways = (j: Obj) => list(j.rules).every((r) => obj(r).when === 'always');
   t.deepEqual(needs(jobs.merge!), ['shard']);
   t.true(whenAlways(jobs.merge!), 'merge runs after a failed shard too');
-  t.true(scriptsOf(jobs.merge!).flatMap(invocations).some((a) => a[0] === 'merge' && a.includes('shards/*')));
+  t.true(
+    scriptsOf(jobs.merge!)
+      .flatMap(invocations)
+      .some((a) => a[0] === 'merge' && a.includes('shards/*')),
+  );
   t.true(list(obj(jobs.merge!.artifacts).paths).includes('merged/'));
 
   t.deepEqual(needs(jobs.compare!), ['merge']);
   t.true(whenAlways(jobs.compare!), 'compare runs when a check failed too');
   const compareScript = scriptsOf(jobs.compare!).join('\n');
-  t.regex(str(obj(jobs.compare!.variables).BASELINE_URL), /^\$CI_API_V4_URL\/projects\/\$CI_PROJECT_ID\/packages\/generic\//, 'the baseline is a generic package of the project');
+  t.regex(
+    str(obj(jobs.compare!.variables).BASELINE_URL),
+    /^\$CI_API_V4_URL\/projects\/\$CI_PROJECT_ID\/packages\/generic\//,
+    'the baseline is a generic package of the project',
+  );
   t.regex(compareScript, /JOB-TOKEN: \$CI_JOB_TOKEN/);
-  const compareArgs = scriptsOf(jobs.compare!).flatMap(invocations).find((a) => a[0] === 'compare')!;
+  const compareArgs = scriptsOf(jobs.compare!)
+    .flatMap(invocations)
+    .find((a) => a[0] === 'compare')!;
   const markdown = compareArgs[compareArgs.indexOf('--markdown') + 1]!;
   t.true(list(obj(jobs.compare!.artifacts).paths).includes(markdown), 'the Markdown summary is an artifact');
-  t.true(list(obj(jobs.merge!.artifacts).paths).includes(`${compareArgs[2]}/`), 'compare NEW is the merge job\'s artifact');
-  t.regex(str(obj(obj(doc.variables).NUMACAGE_ACCEPT_BASELINE).value ?? obj(doc.variables).NUMACAGE_ACCEPT_BASELINE), /^0?$/, 'NUMACAGE_ACCEPT_BASELINE is off unless a pipeline sets it');
+  t.true(list(obj(jobs.merge!.artifacts).paths).includes(`${compareArgs[2]}/`), "compare NEW is the merge job's artifact");
+  t.regex(
+    str(obj(obj(doc.variables).NUMACAGE_ACCEPT_BASELINE).value ?? obj(doc.variables).NUMACAGE_ACCEPT_BASELINE),
+    /^0?$/,
+    'NUMACAGE_ACCEPT_BASELINE is off unless a pipeline sets it',
+  );
 });
 
 test(`${GITLAB}: the compare job keeps the baseline in the package registry: promoted when compare passes, when there is none, or when accepted, on the default branch only`, async (t) => {
@@ -802,19 +1003,31 @@ test(`${GITLAB}: the compare job keeps the baseline in the package registry: pro
   const value = (v: unknown) => (isObj(v) ? str(v.value) : str(v));
   // GitLab runs the script lines in one bash with errexit and pipefail; variables come first (the pipeline's win).
   const exports = (pipeline: Record<string, string>) =>
-    Object.entries({ ...Object.fromEntries(Object.entries(obj(doc.variables)).map(([k, v]) => [k, value(v)])), ...Object.fromEntries(Object.entries(obj(job.variables)).map(([k, v]) => [k, value(v)])), ...pipeline })
-      .map(([k, v]) => `export ${k}="${v.replace(/["\\`]/g, '\\$&')}"`);
+    Object.entries({
+      ...Object.fromEntries(Object.entries(obj(doc.variables)).map(([k, v]) => [k, value(v)])),
+      ...Object.fromEntries(Object.entries(obj(job.variables)).map(([k, v]) => [k, value(v)])),
+      ...pipeline,
+    }).map(([k, v]) => `export ${k}="${v.replace(/["\\`]/g, '\\$&')}"`);
   const script = (pipeline: Record<string, string>) => ['set -eo pipefail', ...exports(pipeline), ...scriptsOf(job)].join('\n');
   const ci = { CI_API_V4_URL: 'https://gitlab.example/api/v4', CI_PROJECT_ID: '42', CI_JOB_TOKEN: 'job-token', CI_DEFAULT_BRANCH: 'main' };
   const store = mkdtempSync(join(tmpdir(), 'numacage-ci-store-'));
   try {
-    const night = async (name: string, o: { status?: number; accept?: boolean; branch?: string; exit: number; promote: boolean; baseline: boolean }) => {
+    const night = async (
+      name: string,
+      o: { status?: number; accept?: boolean; branch?: string; exit: number; promote: boolean; baseline: boolean },
+    ) => {
       const box = sandbox();
       try {
         box.report('merged', name);
         const pipeline: Record<string, string> = o.accept ? { NUMACAGE_ACCEPT_BASELINE: '1' } : {};
         const before = existsSync(join(store, 'stored.tar.gz')) ? storedNight(store) : undefined;
-        const r = await box.bash(['-c', script(pipeline)], { ...ci, CI_COMMIT_BRANCH: o.branch ?? 'main', CI_COMMIT_REF_NAME: o.branch ?? 'main', COMPARE_EXIT: String(o.status ?? 0), STUB_STORE: store });
+        const r = await box.bash(['-c', script(pipeline)], {
+          ...ci,
+          CI_COMMIT_BRANCH: o.branch ?? 'main',
+          CI_COMMIT_REF_NAME: o.branch ?? 'main',
+          COMPARE_EXIT: String(o.status ?? 0),
+          STUB_STORE: store,
+        });
         t.is(r.exitCode, o.exit, `${name}: exit ${r.exitCode}\n${r.all}`);
         const log = box.log();
         const puts = log.filter((l) => l.startsWith('curl PUT'));
@@ -825,7 +1038,11 @@ test(`${GITLAB}: the compare job keeps the baseline in the package registry: pro
         }
         const compared = log.find((l) => l.startsWith('node dist/src/cli/main.js compare'));
         t.is(compared !== undefined, o.baseline, `${name}: compare ran`);
-        if (compared) t.true(compared.includes(`merged of ${before}`), `${name}: the baseline compared is the one stored before (${before}): ${compared}`);
+        if (compared)
+          t.true(
+            compared.includes(`merged of ${before}`),
+            `${name}: the baseline compared is the one stored before (${before}): ${compared}`,
+          );
         t.true(existsSync(join(box.dir, 'compare.md')), `${name}: compare.md is written`);
       } finally {
         box.remove();
@@ -851,12 +1068,24 @@ test(`${GITLAB}: the compare job keeps the baseline in the package registry: pro
 // Every invocation against the CLI. These fail until the CLI has every command and flag the
 // examples use (merge, run --shard, compare --markdown and --time-threshold, cache gc and ls).
 
-const NIGHTLY = ['run --topology --kernel --append --shard --out', 'merge --out', 'compare --markdown --time-threshold', 'cache gc --max-size --older-than', 'cache ls'];
+const NIGHTLY = [
+  'run --topology --kernel --append --shard --out',
+  'merge --out',
+  'compare --markdown --time-threshold',
+  'cache gc --max-size --older-than',
+  'cache ls',
+];
 
-for (const [file, scripts] of [[GITHUB, () => github().scripts], [GITLAB, () => gitlab().scripts]] as const) {
+for (const [file, scripts] of [
+  [GITHUB, () => github().scripts],
+  [GITLAB, () => gitlab().scripts],
+] as const) {
   test(`${file}: every numacage command and flag exists in the CLI`, async (t) => {
     const { invocations: found, problems } = await check(scripts());
-    const lines = found.map((a) => { const c = commandLine(a); return [c.command, ...c.flags].join(' '); });
+    const lines = found.map((a) => {
+      const c = commandLine(a);
+      return [c.command, ...c.flags].join(' ');
+    });
     t.deepEqual([...new Set(lines)].sort(), [...NIGHTLY].sort(), 'the nightly commands, each found in the scripts');
     t.deepEqual(problems, []);
   });
@@ -888,8 +1117,15 @@ test(`${DOCS}: the by-hand nights work night after night, and last-good is repla
     await night('2026-01-03', 1);
     t.is(lastGood(), 'merged of night 2026-01-02', 'a night with a regression does not');
     const log = box.log();
-    t.deepEqual(log.filter((l) => l.startsWith('REFUSED')), [], 'numacage refused nothing');
-    t.true(log.includes('compared merged of night 2026-01-02 with merged of night 2026-01-03'), 'the third night is compared with the second');
+    t.deepEqual(
+      log.filter((l) => l.startsWith('REFUSED')),
+      [],
+      'numacage refused nothing',
+    );
+    t.true(
+      log.includes('compared merged of night 2026-01-02 with merged of night 2026-01-03'),
+      'the third night is compared with the second',
+    );
   } finally {
     box.remove();
   }

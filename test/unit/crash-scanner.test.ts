@@ -29,7 +29,10 @@ test('a real panic: built kernel with init=/nonexistent', (t) => {
 
 test('a real panic on the stock kernel: sysrq-trigger c', (t) => {
   const crashes = scan(fixture('console', 'stock-sysrq-crash.log'));
-  t.deepEqual(crashes.map((c) => c.title), ['Kernel panic - not syncing: sysrq triggered crash']);
+  t.deepEqual(
+    crashes.map((c) => c.title),
+    ['Kernel panic - not syncing: sysrq triggered crash'],
+  );
   t.true(crashes[0]!.lines.some((l) => l.includes('sysrq_handle_crash')));
 });
 
@@ -61,12 +64,21 @@ test('each report family is named with its title; noise is ignored; a second ban
 
 test('a header split across chunks, one byte at a time, is still caught', (t) => {
   const text = fixture('console', 'built-init-nonexistent.log');
-  t.deepEqual(scan(text, 1).map((c) => c.title), scan(text).map((c) => c.title));
-  t.deepEqual(scan(text, 7).map((c) => c.lines.length), scan(text).map((c) => c.lines.length));
+  t.deepEqual(
+    scan(text, 1).map((c) => c.title),
+    scan(text).map((c) => c.title),
+  );
+  t.deepEqual(
+    scan(text, 7).map((c) => c.lines.length),
+    scan(text).map((c) => c.lines.length),
+  );
 });
 
 test('an unterminated last line is scanned at flush', (t) => {
-  t.deepEqual(scan('[    1.0] Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000100').map((c) => c.type), ['panic']);
+  t.deepEqual(
+    scan('[    1.0] Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000100').map((c) => c.type),
+    ['panic'],
+  );
 });
 
 test('a boot that ends in "Oops: int3" under TCG is the live-patching artifact, tried once more; nothing else is', (t) => {
@@ -77,7 +89,12 @@ test('a boot that ends in "Oops: int3" under TCG is the live-patching artifact, 
   t.false(isTcgPatchingArtifact(failure(), 'kvm'));
   t.false(isTcgPatchingArtifact(failure({ ...crash, title: 'Oops: general protection fault' }), 'tcg'));
   t.false(isTcgPatchingArtifact(new BootFailure('ssh-timeout', 'no SSH', []), 'tcg'));
-  const afterInit = new BootFailure('kernel-crash', 'crashed', ['[    4.1] Run /sbin/numacage-init as init process', '[    5.0] Oops: int3: 0000 [#1]'], crash);
+  const afterInit = new BootFailure(
+    'kernel-crash',
+    'crashed',
+    ['[    4.1] Run /sbin/numacage-init as init process', '[    5.0] Oops: int3: 0000 [#1]'],
+    crash,
+  );
   t.false(isTcgPatchingArtifact(afterInit, 'tcg'), 'never retried once init runs');
 });
 

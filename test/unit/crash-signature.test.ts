@@ -34,7 +34,8 @@ test('the same bug on another boot and build (addresses, offsets, times, PIDs, C
   // Physically possible variation: another boot shifts times and PIDs; another build moves every offset.
   const moved = text
     .replace(/\[\s*(\d+)\.(\d+)\]/g, (_m, s: string, f: string) => `[${String(Number(s) + 7).padStart(5)}.${f}]`)
-    .replace(/PID: \d+/g, 'PID: 4242').replace(/CPU: \d+/g, 'CPU: 1')
+    .replace(/PID: \d+/g, 'PID: 4242')
+    .replace(/CPU: \d+/g, 'CPU: 1')
     .replace(/\+0x[0-9a-f]+\/0x[0-9a-f]+/g, (m) => `+0x${(parseInt(m.slice(3), 16) + 16).toString(16)}/0x400`);
   t.not(moved, text);
   t.is(crashSignature(scan(moved)[0]!), crashSignature(scan(text)[0]!));

@@ -12,7 +12,8 @@ const recorded = (file: string): HtmlRun => {
 };
 const lean = [recorded('lean-vs-private-node/built'), recorded('lean-vs-private-node/built-private-node')];
 const repro = [recorded('repro-mbind-warn/base'), recorded('repro-mbind-warn/patched')];
-const render = (runs: HtmlRun[], extra: { title?: string; regressions?: string } = {}) => renderHtml({ title: 'nightly', generatedAt: '2026-11-27T12:00:00Z', runs, ...extra });
+const render = (runs: HtmlRun[], extra: { title?: string; regressions?: string } = {}) =>
+  renderHtml({ title: 'nightly', generatedAt: '2026-11-27T12:00:00Z', runs, ...extra });
 
 /** Every element `name` of the markup, with its attributes and its text when it has no child elements. */
 function elements(html: string, name: string): { attrs: Record<string, string>; text: string }[] {
@@ -25,8 +26,13 @@ function elements(html: string, name: string): { attrs: Record<string, string>; 
 test('the matrix table mirrors the side-by-side text table of the recorded run', (t) => {
   const html = render(lean);
   const matrix = html.slice(html.indexOf('<table data-testid="matrix"'), html.indexOf('</table>', html.indexOf('data-testid="matrix"')));
-  const rows = [...matrix.matchAll(/<tr[^>]*>(.*?)<\/tr>/g)].map((r) => [...r[1]!.matchAll(/<t[hd][^>]*>([^<]*)<\/t[hd]>/g)].map((c) => c[1]!));
-  const text = fixture('runs', 'lean-vs-private-node', 'matrix.txt').trimEnd().split('\n').map((l) => l.trim().split(/\s{2,}/));
+  const rows = [...matrix.matchAll(/<tr[^>]*>(.*?)<\/tr>/g)].map((r) =>
+    [...r[1]!.matchAll(/<t[hd][^>]*>([^<]*)<\/t[hd]>/g)].map((c) => c[1]!),
+  );
+  const text = fixture('runs', 'lean-vs-private-node', 'matrix.txt')
+    .trimEnd()
+    .split('\n')
+    .map((l) => l.trim().split(/\s{2,}/));
   t.deepEqual(rows.slice(1), text.slice(1));
   t.deepEqual(rows[0]!.slice(1), text[0]);
 });
@@ -36,20 +42,32 @@ test('matrix cells carry their outcome as text and as a class, stock and patched
   const cells = elements(html, 'td').filter((e) => e.attrs['data-check'] && e.attrs['data-cell'] && e.attrs['data-outcome']);
   const at = (cell: string, check: string) => cells.find((c) => c.attrs['data-cell'] === cell && c.attrs['data-check'] === check)!;
   t.is(cells.length, 4 * 20);
-  t.deepEqual(at('private-virtio/built', 'abi'), { attrs: { class: 'xfail', 'data-outcome': 'xfail', 'data-cell': 'private-virtio/built', 'data-check': 'abi' }, text: 'xfail' });
+  t.deepEqual(at('private-virtio/built', 'abi'), {
+    attrs: { class: 'xfail', 'data-outcome': 'xfail', 'data-cell': 'private-virtio/built', 'data-check': 'abi' },
+    text: 'xfail',
+  });
   t.is(at('private-virtio/built:private-node', 'abi').text, 'pass');
   t.is(at('private-virtio/built', 'virtio-rings').attrs.class, 'xpass');
   t.is(at('private-virtio/built:private-node', 'thp').attrs.class, 'skip');
   t.is(at('private-virtio/patched', 'exec-1').attrs.class, 'fail');
   t.is(at('private-virtio/base', 'exec-1').attrs.class, 'pass');
   t.is(at('private-virtio/base', 'abi').text, '-');
-  for (const { cell, verdict } of [...lean, ...repro]) for (const c of verdict.checks) t.is(at(cell, c.id).text, c.outcome, `${cell} ${c.id}`);
-  t.deepEqual(elements(html, 'td').filter((e) => e.attrs['data-verdict']).map((e) => e.text), ['FAILED', 'OK', 'OK', 'FAILED']);
+  for (const { cell, verdict } of [...lean, ...repro])
+    for (const c of verdict.checks) t.is(at(cell, c.id).text, c.outcome, `${cell} ${c.id}`);
+  t.deepEqual(
+    elements(html, 'td')
+      .filter((e) => e.attrs['data-verdict'])
+      .map((e) => e.text),
+    ['FAILED', 'OK', 'OK', 'FAILED'],
+  );
   t.regex(html, /<td data-cell="private-virtio\/patched" class="fail">1 crash\(es\)<\/td>/);
 });
 
 test('the header gives the overall verdict and the cell count', (t) => {
-  t.regex(render([...lean, ...repro]), /data-testid="cell-count">4<\/span> cell\(s\); overall <strong data-testid="overall" class="failed">FAILED</);
+  t.regex(
+    render([...lean, ...repro]),
+    /data-testid="cell-count">4<\/span> cell\(s\); overall <strong data-testid="overall" class="failed">FAILED</,
+  );
   t.regex(render([lean[1]!, repro[0]!]), /data-testid="overall" class="ok">OK</);
 });
 
@@ -58,11 +76,17 @@ function mapPaths(value: unknown, path: string[] = []): string[][] {
   if (typeof value !== 'object' || value === null) return [];
   return Object.entries(value).flatMap(([k, x]) => {
     const here = [...path, Array.isArray(value) ? `[${k}]` : k];
-    const isMap = ['before', 'after', 'placement', 'pagesByNode'].includes(k) && typeof x === 'object' && x !== null && Object.keys(x).length > 0 && Object.keys(x).every((n) => /^\d+$/.test(n));
+    const isMap =
+      ['before', 'after', 'placement', 'pagesByNode'].includes(k) &&
+      typeof x === 'object' &&
+      x !== null &&
+      Object.keys(x).length > 0 &&
+      Object.keys(x).every((n) => /^\d+$/.test(n));
     return isMap ? [here] : mapPaths(x, here);
   });
 }
-const dig = (value: unknown, path: string[]): unknown => path.reduce<unknown>((v, k) => (v as Record<string, unknown>)[k.replace(/^\[(\d+)\]$/, '$1')], value);
+const dig = (value: unknown, path: string[]): unknown =>
+  path.reduce<unknown>((v, k) => (v as Record<string, unknown>)[k.replace(/^\[(\d+)\]$/, '$1')], value);
 
 test('every placement map in the evidence becomes bars with its pages per node, zero bars included', (t) => {
   const html = render([...lean, ...repro]);
@@ -78,28 +102,61 @@ test('every placement map in the evidence becomes bars with its pages per node, 
         maps++;
         const where = path.slice(0, -1).join('.').replace(/\.\[/g, '[');
         const key = path.at(-1)!;
-        const chart = charts.find((ch) => ch.attrs['data-cell'] === cell && ch.attrs['data-check'] === c.id && ch.attrs['data-path'] === where);
+        const chart = charts.find(
+          (ch) => ch.attrs['data-cell'] === cell && ch.attrs['data-check'] === c.id && ch.attrs['data-path'] === where,
+        );
         if (!chart) return t.fail(`no chart for ${cell} ${c.id} ${where}.${key}`);
         t.true(chart.title.includes(`${cell} · ${c.id}`) && chart.title.includes(key), chart.title);
         const pages = dig(c.evidence, path) as Record<string, number>;
         const bars = chart.rects.filter((r) => r['data-series'] === key);
-        t.deepEqual(bars.map((r) => r['data-node']), ['0', '1'], 'both nodes of the topology');
-        for (const r of bars) t.is(Number(r['data-pages']), pages[r['data-node']!] ?? 0, `${cell} ${c.id} ${where}.${key} node ${r['data-node']}`);
+        t.deepEqual(
+          bars.map((r) => r['data-node']),
+          ['0', '1'],
+          'both nodes of the topology',
+        );
+        for (const r of bars)
+          t.is(Number(r['data-pages']), pages[r['data-node']!] ?? 0, `${cell} ${c.id} ${where}.${key} node ${r['data-node']}`);
       }
   t.is(maps, 37);
   t.is(charts.length, 27, 'before and after at one place share a chart');
-  t.false(charts.some((ch) => ['device-local', 'no-kernel-memory'].includes(ch.attrs['data-check']!)), 'Slab counters by name are no placement');
+  t.false(
+    charts.some((ch) => ['device-local', 'no-kernel-memory'].includes(ch.attrs['data-check']!)),
+    'Slab counters by name are no placement',
+  );
   const move = charts.find((ch) => ch.attrs['data-cell'] === 'private-virtio/built' && ch.attrs['data-check'] === 'move-optin')!;
-  t.deepEqual(move.rects.map((r) => `${r['data-series']}:${r['data-node']}=${r['data-pages']}`), ['before:0=16', 'after:0=0', 'before:1=0', 'after:1=16']);
+  t.deepEqual(
+    move.rects.map((r) => `${r['data-series']}:${r['data-node']}=${r['data-pages']}`),
+    ['before:0=16', 'after:0=0', 'before:1=0', 'after:1=16'],
+  );
   const strict = charts.find((ch) => ch.attrs['data-cell'] === 'private-virtio/built' && ch.attrs['data-check'] === 'bind-strict')!;
-  t.deepEqual(strict.rects.map((r) => [r['data-pages'], r.height === '0']), [['0', true], ['57344', false]]);
+  t.deepEqual(
+    strict.rects.map((r) => [r['data-pages'], r.height === '0']),
+    [
+      ['0', true],
+      ['57344', false],
+    ],
+  );
 });
 
 test('findPlacements: maps at any depth, grouped where they sit, counters and lists left out', (t) => {
-  t.deepEqual(findPlacements({ pages: { before: { 0: 3 }, after: { 1: 3 }, onP: 3 }, cases: [{ placement: { 1: 2 } }], slab: { before: { Slab: 1 } }, list: { before: [1] } }), [
-    { path: 'pages', maps: [{ key: 'before', pages: { 0: 3 } }, { key: 'after', pages: { 1: 3 } }] },
-    { path: 'cases[0]', maps: [{ key: 'placement', pages: { 1: 2 } }] },
-  ]);
+  t.deepEqual(
+    findPlacements({
+      pages: { before: { 0: 3 }, after: { 1: 3 }, onP: 3 },
+      cases: [{ placement: { 1: 2 } }],
+      slab: { before: { Slab: 1 } },
+      list: { before: [1] },
+    }),
+    [
+      {
+        path: 'pages',
+        maps: [
+          { key: 'before', pages: { 0: 3 } },
+          { key: 'after', pages: { 1: 3 } },
+        ],
+      },
+      { path: 'cases[0]', maps: [{ key: 'placement', pages: { 1: 2 } }] },
+    ],
+  );
   t.deepEqual(findPlacements({ before: { 0: 1 } }), [{ path: '', maps: [{ key: 'before', pages: { 0: 1 } }] }]);
 });
 
@@ -114,7 +171,10 @@ test('the crash shows its signature, who provoked it, and its decoded stack', (t
   t.notRegex(crash, /do_mbind\+0xbe/, 'the decoded lines, not the raw ones');
 
   const [, patched] = repro;
-  const provoked = { ...patched!, verdict: { ...patched!.verdict, crashes: [], probeProvoked: [{ ...patched!.verdict.crashes[0]!, decoded: undefined }] } };
+  const provoked = {
+    ...patched!,
+    verdict: { ...patched!.verdict, crashes: [], probeProvoked: [{ ...patched!.verdict.crashes[0]!, decoded: undefined }] },
+  };
   const other = render([provoked]);
   t.regex(other, /data-provoked="yes"[^]*provoked by the probe \(expected, not failing\)[^]*data-decoded="no">[^]*do_mbind\+0xbe\/0x444/);
   t.regex(other, /<td data-cell="private-virtio\/patched">clean<\/td>/);
@@ -123,9 +183,17 @@ test('the crash shows its signature, who provoked it, and its decoded stack', (t
 
 test('every string from a report is escaped, and nothing comes from the network', (t) => {
   const [built] = lean;
-  const check = { ...built!.verdict.checks[0]!, title: '<img src=x onerror=alert(1)>', summary: 'a "quoted" & <b>bold</b>', evidence: { note: '</pre><script>alert(2)</script>' } };
+  const check = {
+    ...built!.verdict.checks[0]!,
+    title: '<img src=x onerror=alert(1)>',
+    summary: 'a "quoted" & <b>bold</b>',
+    evidence: { note: '</pre><script>alert(2)</script>' },
+  };
   const hostile = { cell: 'x/<i>y</i>', verdict: { ...built!.verdict, checks: [check] } };
-  const html = render([hostile, ...repro], { title: 'nightly <script>alert(0)</script>', regressions: '## regressed\n<script>x</script> abi: pass -> fail' });
+  const html = render([hostile, ...repro], {
+    title: 'nightly <script>alert(0)</script>',
+    regressions: '## regressed\n<script>x</script> abi: pass -> fail',
+  });
   t.notRegex(html, /<script|<img|<i>|<b>/i);
   t.regex(html, /<title>nightly &lt;script&gt;alert\(0\)&lt;\/script&gt;<\/title>/);
   t.regex(html, /a &quot;quoted&quot; &amp; &lt;b&gt;bold&lt;\/b&gt;/);
@@ -138,7 +206,11 @@ test('every string from a report is escaped, and nothing comes from the network'
 
 test('a recorded topology spec draws each node with its backend, hotplug, HMAT and devices', async (t) => {
   const [built] = lean;
-  const withSpec = async (name: string) => ({ ...built!, cell: name, verdict: { ...built!.verdict, topology: name, topologySpec: await resolveTopology(name) } });
+  const withSpec = async (name: string) => ({
+    ...built!,
+    cell: name,
+    verdict: { ...built!.verdict, topology: name, topologySpec: await resolveTopology(name) },
+  });
   const html = render([await withSpec('private-virtio'), await withSpec('hmat-tiered'), await withSpec('private-movable'), ...repro]);
   const figure = (name: string) => html.match(new RegExp(`<figure data-testid="topology-figure" data-topology="${name}">.*?</figure>`))![0];
   const node = (fig: string, id: number) => fig.match(new RegExp(`<g data-node="${id}">.*?</g>`))![0];
@@ -146,7 +218,10 @@ test('a recorded topology spec draws each node with its backend, hotplug, HMAT a
   t.regex(node(virtio, 0), /node 0<\/text>.*CPUs 0-1<.*2048 MiB<.*memfd share=off \(MAP_PRIVATE\)</);
   t.regex(node(virtio, 1), /CPU-less<.*1024 MiB<.*memfd share=on \(MAP_SHARED\)<.*device virtio-net</);
   t.notRegex(virtio, /not recorded/);
-  t.regex(virtio, /<table data-testid="distances"><tr><th>distance<\/th><th>node 0<\/th><th>node 1<\/th><\/tr><tr><th>node 0<\/th><td>10<\/td><td>20<\/td><\/tr>/);
+  t.regex(
+    virtio,
+    /<table data-testid="distances"><tr><th>distance<\/th><th>node 0<\/th><th>node 1<\/th><\/tr><tr><th>node 0<\/th><td>10<\/td><td>20<\/td><\/tr>/,
+  );
   t.regex(node(figure('hmat-tiered'), 1), /HMAT 200 ns, 4000 MB\/s/);
   t.regex(node(figure('private-movable'), 1), /hotplug pc-dimm/);
   t.regex(html, /Topology not recorded in these reports/, 'the repro reports hold neither the spec nor the topology check');
@@ -162,11 +237,35 @@ test('older reports: the topology drawn from the topology check, one figure for 
 
 test('results: one table per cell with evidence, subtests, a failed boot and its console', (t) => {
   const [built] = lean;
-  const step = { id: 'kselftest-mm', title: 'mm selftests', expected: 'pass' as const, outcome: 'fail' as const, summary: '1 of 2 failed', problems: ['not ok 2 ksm'], evidence: {}, durationSeconds: 3, command: './run_vmtests.sh -t ksm', subtests: [{ id: 1, name: 'mmap', outcome: 'pass' as const }, { id: 2, name: 'ksm', outcome: 'skip' as const, reason: 'no ksm' }] };
-  const failed: HtmlRun = { cell: 'private-virtio/failed', verdict: { ...built!.verdict, checks: [step], bootFailure: { reason: 'ssh-timeout', message: 'no SSH in 120 s', consoleTail: ['Kernel panic - <not syncing>'] } } };
+  const step = {
+    id: 'kselftest-mm',
+    title: 'mm selftests',
+    expected: 'pass' as const,
+    outcome: 'fail' as const,
+    summary: '1 of 2 failed',
+    problems: ['not ok 2 ksm'],
+    evidence: {},
+    durationSeconds: 3,
+    command: './run_vmtests.sh -t ksm',
+    subtests: [
+      { id: 1, name: 'mmap', outcome: 'pass' as const },
+      { id: 2, name: 'ksm', outcome: 'skip' as const, reason: 'no ksm' },
+    ],
+  };
+  const failed: HtmlRun = {
+    cell: 'private-virtio/failed',
+    verdict: {
+      ...built!.verdict,
+      checks: [step],
+      bootFailure: { reason: 'ssh-timeout', message: 'no SSH in 120 s', consoleTail: ['Kernel panic - <not syncing>'] },
+    },
+  };
   const html = render([built!, failed]);
   t.is(elements(html, 'div').filter((d) => d.attrs['data-testid'] === 'results-cell').length, 2);
-  t.regex(html, /<tr data-cell="private-virtio\/built" data-check="abi"><td>abi<\/td>.*?<td class="xfail" data-outcome="xfail">xfail<\/td><td>0\.0 s<\/td>/);
+  t.regex(
+    html,
+    /<tr data-cell="private-virtio\/built" data-check="abi"><td>abi<\/td>.*?<td class="xfail" data-outcome="xfail">xfail<\/td><td>0\.0 s<\/td>/,
+  );
   t.regex(html, /<details><summary>evidence<\/summary><pre>\{\n {2}&quot;node&quot;: 1,/);
   t.regex(html, /<a href="lean-vs-private-node\/built\/console.log">console<\/a>/);
   t.regex(html, /<code>\$ \.\/run_vmtests\.sh -t ksm<\/code>/);
@@ -179,7 +278,10 @@ test('results: one table per cell with evidence, subtests, a failed boot and its
 test('timings: a bar per stage and per timed check', (t) => {
   const html = render(repro);
   const rects = elements(html, 'rect').filter((r) => r.attrs['data-stage']);
-  t.deepEqual(rects.filter((r) => r.attrs['data-seconds'] === '9.9').map((r) => r.attrs['data-stage']), ['total']);
+  t.deepEqual(
+    rects.filter((r) => r.attrs['data-seconds'] === '9.9').map((r) => r.attrs['data-stage']),
+    ['total'],
+  );
   t.is(rects.length, 10);
   t.is(elements(html, 'rect').filter((r) => r.attrs['data-check'] === 'exec-1').length, 2);
 });

@@ -28,7 +28,14 @@ function run(dir: string): { ctx: ProbeContext; raw: Record<string, string>; got
   return { ctx, raw, got: outcomes(evaluateAll(raw, ctx)) };
 }
 
-for (const [dir, profile] of [[STOCK, 'vanilla'], [STOCK_MOVABLE, 'vanilla-movable'], [STOCK_HMAT, 'vanilla'], [LEAN, 'vanilla'], [PRIVATE, 'private'], [PRIVATE_USER, 'private-user']] as const) {
+for (const [dir, profile] of [
+  [STOCK, 'vanilla'],
+  [STOCK_MOVABLE, 'vanilla-movable'],
+  [STOCK_HMAT, 'vanilla'],
+  [LEAN, 'vanilla'],
+  [PRIVATE, 'private'],
+  [PRIVATE_USER, 'private-user'],
+] as const) {
   test(`${dir}: detected as ${profile}, and every invariant gives that column exactly`, (t) => {
     const { ctx, got } = run(dir);
     t.is(ctx.profile, profile);
@@ -65,17 +72,26 @@ function falseProbe(raw: Record<string, string>): void {
 /** A kernel that answers every placement query with an errno. */
 function unreadablePlacement(raw: Record<string, string>): void {
   for (const k of Object.keys(raw))
-    raw[k] = raw[k]!.replace(/"placement":\{([^}]*)\}/g, (_, body: string) => `"placement":{"EPERM":${[...body.matchAll(/:(\d+)/g)].reduce((s, m) => s + Number(m[1]), 0)}}`);
+    raw[k] = raw[k]!.replace(
+      /"placement":\{([^}]*)\}/g,
+      (_, body: string) => `"placement":{"EPERM":${[...body.matchAll(/:(\d+)/g)].reduce((s, m) => s + Number(m[1]), 0)}}`,
+    );
 }
 
-for (const [name, breakIt] of [['a probe that does nothing', hollowProbe], ['a probe that is `false`', falseProbe], ['placement reads that fail', unreadablePlacement]] as const) {
+for (const [name, breakIt] of [
+  ['a probe that does nothing', hollowProbe],
+  ['a probe that is `false`', falseProbe],
+  ['placement reads that fail', unreadablePlacement],
+] as const) {
   for (const dir of [STOCK, PRIVATE, PRIVATE_USER]) {
     test(`${name} turns every check that uses the probe into an error, never a pass (${dir})`, (t) => {
       const raw = rawOutputs(dir);
       const ctx = contextOf(dir, raw);
       breakIt(raw);
       // Placement reads can only break checks whose records carry placements.
-      const affected = INVARIANTS.filter((s) => usesProbe(s, ctx) && (breakIt !== unreadablePlacement || s.steps(ctx).some((st) => raw[st.name]?.includes('"EPERM"'))));
+      const affected = INVARIANTS.filter(
+        (s) => usesProbe(s, ctx) && (breakIt !== unreadablePlacement || s.steps(ctx).some((st) => raw[st.name]?.includes('"EPERM"'))),
+      );
       t.true(affected.length >= 6, `${affected.length} checks affected`);
       for (const spec of affected) {
         const r = evaluateInvariant(spec, raw, ctx);
@@ -103,16 +119,27 @@ test('suites and --only come from the registry, in run order, with the disturbin
   t.throws(() => selectInvariants('isolation', 'nope'), { message: /unknown invariant "nope"/ });
   t.throws(() => selectInvariants('everything'), { message: /unknown suite/ });
   const firstDisturbing = INVARIANTS.findIndex((s) => s.disturbs);
-  t.true(INVARIANTS.slice(firstDisturbing).every((s) => s.disturbs), 'nothing read-mostly runs after a check that disturbs the guest');
+  t.true(
+    INVARIANTS.slice(firstDisturbing).every((s) => s.disturbs),
+    'nothing read-mostly runs after a check that disturbs the guest',
+  );
   t.is(INVARIANTS.at(-1)!.id, 'no-fallback-in', 'the heaviest pressure runs last');
 });
 
-test('the expectation table in docs/invariants.md is the registry\'s, row for row', (t) => {
+test("the expectation table in docs/invariants.md is the registry's, row for row", (t) => {
   const doc = readFileSync(projectPath('docs', 'invariants.md'), 'utf8');
   const table = doc.slice(doc.indexOf('| id | how |'));
-  const rows = table.split('\n').slice(2).filter((l) => l.startsWith('| ')).map((l) => l.split(' | ').map((c) => c.replace(/^\| |\s*\|$/g, '').trim()));
+  const rows = table
+    .split('\n')
+    .slice(2)
+    .filter((l) => l.startsWith('| '))
+    .map((l) => l.split(' | ').map((c) => c.replace(/^\| |\s*\|$/g, '').trim()));
   const documented = rows.slice(0, rows.findIndex((r) => r.length < 6) === -1 ? rows.length : rows.findIndex((r) => r.length < 6));
-  t.deepEqual(documented.map((r) => r[0]), INVARIANTS.map((s) => s.id), 'the same ids in the same order');
+  t.deepEqual(
+    documented.map((r) => r[0]),
+    INVARIANTS.map((s) => s.id),
+    'the same ids in the same order',
+  );
   for (const r of documented) {
     const spec = INVARIANTS.find((s) => s.id === r[0])!;
     t.deepEqual(r.slice(-4), [spec.expect.vanilla, spec.expect['vanilla-movable'], spec.expect.private, spec.expect['private-user']], r[0]);
@@ -123,13 +150,20 @@ test('the expectation table in docs/invariants.md is the registry\'s, row for ro
 function checkAfter(dir: string, id: string, edit: (raw: Record<string, string>) => void) {
   const raw = rawOutputs(dir);
   edit(raw);
-  return evaluateInvariant(INVARIANTS.find((s) => s.id === id)!, raw, contextOf(dir, raw));
+  return evaluateInvariant(
+    INVARIANTS.find((s) => s.id === id)!,
+    raw,
+    contextOf(dir, raw),
+  );
 }
 
 test('cpuset fails where the cpuset is not enforced: move_pages into a node outside cpuset.mems, or SIGBUS when P is dropped', (t) => {
   // A kernel that forgets the cpuset check lets the move go through, as it does outside any cpuset.
   let r = checkAfter(STOCK, 'cpuset', (raw) => {
-    raw.cpuset = raw.cpuset!.replace(/("probe":"move-pages".*?)"ret":-1,"errno":"EACCES"(.*?)"placement":\{"0":16\}\}$/m, '$1"ret":0,"errno":null$2"placement":{"1":16}}');
+    raw.cpuset = raw.cpuset!.replace(
+      /("probe":"move-pages".*?)"ret":-1,"errno":"EACCES"(.*?)"placement":\{"0":16\}\}$/m,
+      '$1"ret":0,"errno":null$2"placement":{"1":16}}',
+    );
   });
   t.is(r.outcome, 'fail');
   t.regex(r.problems.join('\n'), /move_pages moved 16 pages to node 1/);
@@ -144,13 +178,18 @@ test('cpuset fails where the cpuset is not enforced: move_pages into a node outs
 test('bind-strict fails when a bound fill spills or completes, and is an error when the fill did not run', (t) => {
   // A strict bind that falls back: the last steps land on node 0 and the fill completes.
   let r = checkAfter(STOCK, 'bind-strict', (raw) => {
-    raw['bind-strict'] = raw['bind-strict']!.replace(/"placement":\{"1":8192\}\}\n(?=# exit)/, '"placement":{"0":8192}}\n{"probe":"fill","call":"done","mib":512}\n')
-      .replace(/^# exit 137$/m, '# exit 0');
+    raw['bind-strict'] = raw['bind-strict']!.replace(
+      /"placement":\{"1":8192\}\}\n(?=# exit)/,
+      '"placement":{"0":8192}}\n{"probe":"fill","call":"done","mib":512}\n',
+    ).replace(/^# exit 137$/m, '# exit 0');
   });
   t.not(r.outcome, 'pass');
   // mbind refused for the fill: the probe says so (exit 3) and the check is an error, not a pass.
   r = checkAfter(STOCK, 'bind-strict', (raw) => {
-    raw['bind-strict'] = raw['bind-strict']!.replace(/^\{"probe":"fill","call":"fault".*\n/gm, '').replace(/^# exit 137$/m, '{"probe":"fill","call":"mbind","ret":-1,"errno":"EINVAL","fatal":true}\n# exit 3');
+    raw['bind-strict'] = raw['bind-strict']!.replace(/^\{"probe":"fill","call":"fault".*\n/gm, '').replace(
+      /^# exit 137$/m,
+      '{"probe":"fill","call":"mbind","ret":-1,"errno":"EINVAL","fatal":true}\n# exit 3',
+    );
   });
   t.is(r.outcome, 'error');
   t.regex(r.summary, /exited 3 on its own \(mbind gave EINVAL\)/);
@@ -173,11 +212,16 @@ test('no-fallback-in: a fill that could not be run is an error, never "nothing s
 test('abi: the command line and sysfs must agree; a refusal the kernel explains counts as agreement', (t) => {
   // private_node=1 asked, but the kernel (vanilla) ignored the word silently: a failure on any profile.
   let r = checkAfter(STOCK, 'abi', (raw) => (raw['kernel-state'] = raw['kernel-state']!.replace(/(net\.ifnames=0)/, '$1 private_node=1')));
-  t.regex(r.problems.join('\n'), /the command line has private_node=1, but sysfs does not list node 1 as private and the kernel gave no reason/);
+  t.regex(
+    r.problems.join('\n'),
+    /the command line has private_node=1, but sysfs does not list node 1 as private and the kernel gave no reason/,
+  );
   // A node with CPUs asked, refused with a reason on the console: no disagreement, only "P is not private".
   r = checkAfter(STOCK, 'abi', (raw) => {
-    raw['kernel-state'] = raw['kernel-state']!.replace(/(net\.ifnames=0)/, '$1 private_node=0')
-      .replace(/### private-node-log\n/, '### private-node-log\n[    0.000000] private_node: node 0 has CPUs, not made private\n');
+    raw['kernel-state'] = raw['kernel-state']!.replace(/(net\.ifnames=0)/, '$1 private_node=0').replace(
+      /### private-node-log\n/,
+      '### private-node-log\n[    0.000000] private_node: node 0 has CPUs, not made private\n',
+    );
   });
   t.deepEqual(r.problems.length, 1);
   t.deepEqual((r.evidence.refusals as Record<string, string>)['0'], '[    0.000000] private_node: node 0 has CPUs, not made private');
@@ -190,7 +234,8 @@ test('abi: the command line and sysfs must agree; a refusal the kernel explains 
 test('profile detection: every spelling of the private ABI, and the opt-in by command line', (t) => {
   const { state } = contextOf(STOCK);
   const detect = (nodeStates: Record<string, number[]>, cmdline = '') =>
-    detectProfile({ nodeStates: { has_memory: [0, 1], has_normal_memory: [0, 1], ...nodeStates }, zones: state.zones, cmdline, p: 1 }).profile;
+    detectProfile({ nodeStates: { has_memory: [0, 1], has_normal_memory: [0, 1], ...nodeStates }, zones: state.zones, cmdline, p: 1 })
+      .profile;
   t.is(detect({}), 'vanilla');
   t.is(detect({ has_private_memory: [1] }), 'private');
   t.is(detect({ has_memory_private: [1] }), 'private');
@@ -203,8 +248,13 @@ test('profile detection: every spelling of the private ABI, and the opt-in by co
   t.is(detect({ has_private_memory: [1] }, 'private_node=2,user'), 'private');
 });
 
-test('virtio-rings: P\'s ranges must agree with QEMU\'s map; rings inside them pass', (t) => {
-  const r = checkAfter(STOCK, 'virtio-rings', (raw) => (raw['virtio-rings'] = raw['virtio-rings']!.replace(/^0000000100000000-000000013fffffff/m, '0000000100000000-000000011fffffff')));
+test("virtio-rings: P's ranges must agree with QEMU's map; rings inside them pass", (t) => {
+  const r = checkAfter(
+    STOCK,
+    'virtio-rings',
+    (raw) =>
+      (raw['virtio-rings'] = raw['virtio-rings']!.replace(/^0000000100000000-000000013fffffff/m, '0000000100000000-000000011fffffff')),
+  );
   t.is(r.outcome, 'error');
   t.regex(r.summary, /disagree with QEMU's map of mem1/);
   const moved = checkAfter(PRIVATE, 'virtio-rings', () => undefined);
@@ -214,10 +264,18 @@ test('virtio-rings: P\'s ranges must agree with QEMU\'s map; rings inside them p
 
 test('the lean kernel: rings of a built-in virtio_net alternate between the nodes; compaction without VM event counters is judged by frames', (t) => {
   const { raw, ctx } = run(LEAN);
-  const rings = evaluateInvariant(INVARIANTS.find((s) => s.id === 'virtio-rings')!, raw, ctx);
+  const rings = evaluateInvariant(
+    INVARIANTS.find((s) => s.id === 'virtio-rings')!,
+    raw,
+    ctx,
+  );
   const onP = (rings.evidence.rings as { onP: boolean }[]).map((r) => r.onP);
   t.true(onP.includes(true) && onP.includes(false), JSON.stringify(onP));
-  const compaction = evaluateInvariant(INVARIANTS.find((s) => s.id === 'compaction')!, raw, ctx);
+  const compaction = evaluateInvariant(
+    INVARIANTS.find((s) => s.id === 'compaction')!,
+    raw,
+    ctx,
+  );
   t.is((compaction.evidence.nodeCompact as { scanned: number | null }).scanned, null);
   t.regex(compaction.problems.join('\n'), /bound pages within node 1: compaction runs there/);
 });

@@ -13,10 +13,13 @@ test('an mbox splits into its patches; the cover letter is dropped; subjects nam
   const text = fixture('patches', 'series-two.mbox');
   t.true(looksLikeMbox(text));
   const patches = splitMbox(text, 'series-two.mbox');
-  t.deepEqual(patches.map((p) => p.name), [
-    'series-two.mbox #1: [RFC PATCH 1/2] mm: add node state N_PRIVATE',
-    'series-two.mbox #2: [RFC PATCH 2/2] mm/mempolicy: refuse MPOL_BIND to private nodes',
-  ]);
+  t.deepEqual(
+    patches.map((p) => p.name),
+    [
+      'series-two.mbox #1: [RFC PATCH 1/2] mm: add node state N_PRIVATE',
+      'series-two.mbox #2: [RFC PATCH 2/2] mm/mempolicy: refuse MPOL_BIND to private nodes',
+    ],
+  );
   t.deepEqual(touchedFiles(patches[1]!.text), ['mm/mempolicy.c', 'mm/new-file.c']);
   t.false(looksLikeMbox('--- a/x\n+++ b/x\n'));
 });
@@ -31,7 +34,15 @@ test('a git format-patch file is a one-message mbox', (t) => {
 
 test('kconfig parsing: values, strings and "is not set"', (t) => {
   const c = parseKconfig('CONFIG_A=y\nCONFIG_B="x y"\n# CONFIG_C is not set\nCONFIG_D=64\n# comment\n');
-  t.deepEqual([...c], [['CONFIG_A', 'y'], ['CONFIG_B', '"x y"'], ['CONFIG_C', 'n'], ['CONFIG_D', '64']]);
+  t.deepEqual(
+    [...c],
+    [
+      ['CONFIG_A', 'y'],
+      ['CONFIG_B', '"x y"'],
+      ['CONFIG_C', 'n'],
+      ['CONFIG_D', '64'],
+    ],
+  );
 });
 
 test('config verification lists each option that did not stick, with asked and actual values; later fragments win', (t) => {
@@ -52,7 +63,10 @@ test('config verification lists each option that did not stick, with asked and a
 
 test('cache keys: a changed patch byte changes both keys; reordered fragments change the request but not the artifact', (t) => {
   const patches = [{ name: 'p', text: '--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n' }];
-  const frags = [{ name: 'a', text: 'CONFIG_A=y\n' }, { name: 'b', text: 'CONFIG_B=y\n' }];
+  const frags = [
+    { name: 'a', text: 'CONFIG_A=y\n' },
+    { name: 'b', text: 'CONFIG_B=y\n' },
+  ];
   const req = kernelRequestKey({ sourceKey: 's', patches, base: 'tinyconfig', fragments: frags });
   const changed = [{ name: 'p', text: patches[0]!.text.replace('+b', '+c') }];
   t.not(kernelRequestKey({ sourceKey: 's', patches: changed, base: 'tinyconfig', fragments: frags }), req);
@@ -64,14 +78,25 @@ test('cache keys: a changed patch byte changes both keys; reordered fragments ch
   t.is(kernelArtifactKey({ sourceKey: 's', patches: [{ ...patches[0]!, name: 'renamed' }], finalConfig }), art);
   t.not(kernelArtifactKey({ sourceKey: 's', patches: changed, finalConfig }), art);
   t.not(kernelArtifactKey({ sourceKey: 's', patches, finalConfig: `${finalConfig}CONFIG_C=y\n` }), art);
-  t.is(buildDirKey('tinyconfig', frags), buildDirKey('tinyconfig', frags.map((f) => ({ ...f }))));
+  t.is(
+    buildDirKey('tinyconfig', frags),
+    buildDirKey(
+      'tinyconfig',
+      frags.map((f) => ({ ...f })),
+    ),
+  );
 });
 
 test('build output: work lines are counted, the first errors are quoted', (t) => {
   t.true(isWorkLine('  CC      mm/mempolicy.o'));
   t.true(isWorkLine('  LD      vmlinux.o'));
   t.false(isWorkLine('make[1]: Entering directory'));
-  const log = ['  CC      mm/mempolicy.o', '../src/mm/mempolicy.c: In function ‘do_mbind’:', "../src/mm/mempolicy.c:1300:9: error: 'x' undeclared", 'make[3]: *** [mm/mempolicy.o] Error 1'].join('\n');
+  const log = [
+    '  CC      mm/mempolicy.o',
+    '../src/mm/mempolicy.c: In function ‘do_mbind’:',
+    "../src/mm/mempolicy.c:1300:9: error: 'x' undeclared",
+    'make[3]: *** [mm/mempolicy.o] Error 1',
+  ].join('\n');
   t.deepEqual(firstBuildErrors(log), [
     '../src/mm/mempolicy.c: In function ‘do_mbind’:',
     "../src/mm/mempolicy.c:1300:9: error: 'x' undeclared",

@@ -9,13 +9,19 @@ const recorded = parseSections(fixture('guest', 'stock-6.12-private-virtio', 'to
 
 test('numactl --hardware from a real guest', (t) => {
   const hw = parseNumactlHardware(recorded.numactl!);
-  t.deepEqual(hw.nodes.map(({ id, cpus, sizeMiB }) => ({ id, cpus, sizeMiB })), [
-    { id: 0, cpus: [0, 1], sizeMiB: 1913 },
-    { id: 1, cpus: [], sizeMiB: 1006 },
-  ]);
+  t.deepEqual(
+    hw.nodes.map(({ id, cpus, sizeMiB }) => ({ id, cpus, sizeMiB })),
+    [
+      { id: 0, cpus: [0, 1], sizeMiB: 1913 },
+      { id: 1, cpus: [], sizeMiB: 1006 },
+    ],
+  );
   t.true(hw.nodes.every((n) => n.freeMiB > 0 && n.freeMiB < n.sizeMiB));
   t.deepEqual(hw.distanceNodeIds, [0, 1]);
-  t.deepEqual(hw.distances, [[10, 20], [20, 10]]);
+  t.deepEqual(hw.distances, [
+    [10, 20],
+    [20, 10],
+  ]);
 });
 
 test('sysfs node dump from a real guest', (t) => {
@@ -30,7 +36,10 @@ test('sysfs node dump from a real guest', (t) => {
 });
 
 test('node meminfo lines with and without kB', (t) => {
-  t.deepEqual(parseNodeMeminfo('Node 1 MemTotal:        1030192 kB\nNode 1 HugePages_Total:     0\n'), { MemTotal: 1030192, HugePages_Total: 0 });
+  t.deepEqual(parseNodeMeminfo('Node 1 MemTotal:        1030192 kB\nNode 1 HugePages_Total:     0\n'), {
+    MemTotal: 1030192,
+    HugePages_Total: 0,
+  });
 });
 
 test('PCI devices from a real guest: virtio-net on node 1 behind the pxb-pcie bus', (t) => {

@@ -17,22 +17,39 @@ for (const name of ['private-virtio', 'three-node', 'private-movable', 'hmat-tie
   // The same argv as qemu-args/<name>.txt (buildQemuArgs alone) plus the topology's own cmdline words.
   test(`the planned argv for ${name}, materialised, matches the golden file`, (t) => {
     const plan = planRun({ topology: builtinTopology(name)!, init: 'minimal', append: [], checks: [], steps: [], uploads: [] }, facts);
-    const { actual, expected } = golden(renderCommandLine('qemu-system-x86_64', materialise(plan.argv, at)) + '\n', 'qemu-args', `planned-${name}.txt`);
+    const { actual, expected } = golden(
+      renderCommandLine('qemu-system-x86_64', materialise(plan.argv, at)) + '\n',
+      'qemu-args',
+      `planned-${name}.txt`,
+    );
     t.is(actual, expected);
   });
 }
 
 test('a placed virtio-blk gets its scratch disk in the plan (never file=undefined); slots are all filled at boot', (t) => {
-  const topology = parseTopology({
-    memory: '3G', cpus: 2,
-    nodes: [{ id: 0, mem: '2G', cpus: '0-1', share: false }, { id: 1, mem: '1G', cpus: '', share: true }],
-    devices: [{ kind: 'virtio-net', node: 1 }, { kind: 'virtio-blk', node: 1 }],
-  }, 'blk.json');
+  const topology = parseTopology(
+    {
+      memory: '3G',
+      cpus: 2,
+      nodes: [
+        { id: 0, mem: '2G', cpus: '0-1', share: false },
+        { id: 1, mem: '1G', cpus: '', share: true },
+      ],
+      devices: [
+        { kind: 'virtio-net', node: 1 },
+        { kind: 'virtio-blk', node: 1 },
+      ],
+    },
+    'blk.json',
+  );
   const plan = planRun({ topology, init: 'minimal', append: ['loglevel=7'], checks: ['topology'], steps: [], uploads: [] }, facts);
   t.deepEqual(plan.scratchDisks, [`${SLOTS.runDir}/scratch0.qcow2`]);
   const argv = materialise(plan.argv, at);
   t.true(argv.includes('file=/runs/R/scratch0.qcow2,if=none,id=scratch0,format=qcow2'));
-  t.false(argv.some((a) => /undefined|\{run-dir\}|\{qmp-dir\}|\{ssh-port\}/.test(a)), argv.join(' '));
+  t.false(
+    argv.some((a) => /undefined|\{run-dir\}|\{qmp-dir\}|\{ssh-port\}/.test(a)),
+    argv.join(' '),
+  );
   t.regex(plan.cmdline, /init=\/sbin\/numacage-init loglevel=7$/);
   t.is(plan.bootTimeoutMs, 120_000);
   t.is(plan.silenceTimeoutMs, 60_000);

@@ -19,7 +19,10 @@ async function probe(...args: string[]) {
 
 test('soft-policy on the only node: five calls, all pages on node 0', async (t) => {
   const recs = await probe('soft-policy', '0', '0');
-  t.deepEqual(recs.map((r) => r.mode), ['MPOL_INTERLEAVE', 'MPOL_PREFERRED_MANY', 'MPOL_WEIGHTED_INTERLEAVE', 'MPOL_PREFERRED', 'MPOL_PREFERRED_MANY']);
+  t.deepEqual(
+    recs.map((r) => r.mode),
+    ['MPOL_INTERLEAVE', 'MPOL_PREFERRED_MANY', 'MPOL_WEIGHTED_INTERLEAVE', 'MPOL_PREFERRED', 'MPOL_PREFERRED_MANY'],
+  );
   for (const r of recs) {
     t.is(r.uid, process.getuid!());
     t.is(r.ret, 0);
@@ -52,14 +55,25 @@ test('move_pages and migrate_pages report status and placement', async (t) => {
 
 test('fill reports its pid, each step and a final line', async (t) => {
   const recs = await probe('fill', '8', '4');
-  t.deepEqual(recs.map((r) => [r.call, r.mib]), [['start', 8], ['fault', 4], ['fault', 8], ['done', 8]]);
+  t.deepEqual(
+    recs.map((r) => [r.call, r.mib]),
+    [
+      ['start', 8],
+      ['fault', 4],
+      ['fault', 8],
+      ['done', 8],
+    ],
+  );
   t.true(typeof recs[0]!.pid === 'number');
   t.is(pagesOn(recs[1]!.placement, 0), 1024);
 });
 
 test('a fill bound to a node that does not exist says which call failed and exits 3', async (t) => {
   const { path } = await built;
-  const err = t.throws(() => execFileSync(path, ['fill', '8', '4', '7'], { stdio: 'pipe' })) as unknown as { status: number; stdout: Buffer };
+  const err = t.throws(() => execFileSync(path, ['fill', '8', '4', '7'], { stdio: 'pipe' })) as unknown as {
+    status: number;
+    stdout: Buffer;
+  };
   t.is(err.status, 3);
   const recs = parseRecords(err.stdout.toString());
   t.like(recs.at(-1), { call: 'mbind', errno: 'EINVAL', fatal: true });

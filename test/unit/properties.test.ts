@@ -36,62 +36,94 @@ const facts: HostFacts = {
   accel: { accel: 'tcg', cpuModel: 'max', note: 'TCG' },
 };
 const argvFor = (topology: Topology) =>
-  materialise(planRun({ topology, init: 'minimal', append: [], checks: ['topology'], steps: [], uploads: [] }, facts).argv, { runDir: '/runs/R', qmpDir: '/tmp/q', sshPort: 2222 });
+  materialise(planRun({ topology, init: 'minimal', append: [], checks: ['topology'], steps: [], uploads: [] }, facts).argv, {
+    runDir: '/runs/R',
+    qmpDir: '/tmp/q',
+    sshPort: 2222,
+  });
 
 const validTopology = publishedSchema(TopologyFile);
 
-testProp('topology files: valid, planned, with a well-formed argv, or a ConfigError; the published schema never refuses what numacage takes', [mutated(topologyFile)], (t, raw) => {
-  let topology: Topology;
-  try {
-    topology = parseTopology(raw, 'generated.json');
-  } catch (err) {
-    t.true(err instanceof ConfigError, String(err));
-    t.regex((err as ConfigError).message, /^topology generated\.json is invalid:\n {2}- /);
-    return;
-  }
-  t.true(validTopology(raw), JSON.stringify(validTopology.errors));
-  assertWellFormedArgv(t, argvFor(topology));
-}, params(5000));
+testProp(
+  'topology files: valid, planned, with a well-formed argv, or a ConfigError; the published schema never refuses what numacage takes',
+  [mutated(topologyFile)],
+  (t, raw) => {
+    let topology: Topology;
+    try {
+      topology = parseTopology(raw, 'generated.json');
+    } catch (err) {
+      t.true(err instanceof ConfigError, String(err));
+      t.regex((err as ConfigError).message, /^topology generated\.json is invalid:\n {2}- /);
+      return;
+    }
+    t.true(validTopology(raw), JSON.stringify(validTopology.errors));
+    assertWellFormedArgv(t, argvFor(topology));
+  },
+  params(5000),
+);
 
 const validRunConfig = publishedSchema(RunConfigFile);
-testProp('run configs: flags, or a ConfigError naming a JSON path; the published schema agrees', [mutated(runConfigFile)], (t, raw) => {
-  let flags: Record<string, unknown>;
-  try {
-    flags = parseRunConfig(raw, '/ci/run.json');
-  } catch (err) {
-    t.true(err instanceof ConfigError, String(err));
-    t.false(validRunConfig(raw), 'the published schema accepts what numacage refuses');
-    return;
-  }
-  t.true(validRunConfig(raw), JSON.stringify(validRunConfig.errors));
-  for (const v of Object.values(flags)) t.true(['string', 'number'].includes(typeof v) || (Array.isArray(v) && v.every((x) => typeof x === 'string')), JSON.stringify(v));
-}, params(2000));
+testProp(
+  'run configs: flags, or a ConfigError naming a JSON path; the published schema agrees',
+  [mutated(runConfigFile)],
+  (t, raw) => {
+    let flags: Record<string, unknown>;
+    try {
+      flags = parseRunConfig(raw, '/ci/run.json');
+    } catch (err) {
+      t.true(err instanceof ConfigError, String(err));
+      t.false(validRunConfig(raw), 'the published schema accepts what numacage refuses');
+      return;
+    }
+    t.true(validRunConfig(raw), JSON.stringify(validRunConfig.errors));
+    for (const v of Object.values(flags))
+      t.true(['string', 'number'].includes(typeof v) || (Array.isArray(v) && v.every((x) => typeof x === 'string')), JSON.stringify(v));
+  },
+  params(2000),
+);
 
 const validRecipe = publishedSchema(RecipeFile);
-testProp('image recipes: a recipe, or a ConfigError; the published schema agrees', [mutated(recipeFile)], (t, raw) => {
-  let ok = true;
-  try {
-    parseRecipe(raw, 'generated', 'images/generated.json');
-  } catch (err) {
-    t.true(err instanceof ConfigError, String(err));
-    ok = false;
-  }
-  t.is(validRecipe(raw), ok, JSON.stringify(validRecipe.errors));
-}, params(1000));
+testProp(
+  'image recipes: a recipe, or a ConfigError; the published schema agrees',
+  [mutated(recipeFile)],
+  (t, raw) => {
+    let ok = true;
+    try {
+      parseRecipe(raw, 'generated', 'images/generated.json');
+    } catch (err) {
+      t.true(err instanceof ConfigError, String(err));
+      ok = false;
+    }
+    t.is(validRecipe(raw), ok, JSON.stringify(validRecipe.errors));
+  },
+  params(1000),
+);
 
 // Real console lines (a clean boot, a panic, every report family) mixed with arbitrary text, cut anywhere.
-const consoleLines = ['stock-clean-boot.log', 'stock-sysrq-crash.log', 'built-init-nonexistent.log', 'constructed-reports.log'].flatMap((f) => fixture('console', f).split('\n'));
-const consoleText = fc.array(fc.oneof(fc.constantFrom(...consoleLines), fc.string({ unit: 'binary' })), { maxLength: 80 }).map((ls) => ls.join('\n'));
+const consoleLines = ['stock-clean-boot.log', 'stock-sysrq-crash.log', 'built-init-nonexistent.log', 'constructed-reports.log'].flatMap(
+  (f) => fixture('console', f).split('\n'),
+);
+const consoleText = fc
+  .array(fc.oneof(fc.constantFrom(...consoleLines), fc.string({ unit: 'binary' })), { maxLength: 80 })
+  .map((ls) => ls.join('\n'));
 
 function scanInChunks(text: string, cuts: number[]) {
   const s = new CrashScanner();
   let at = 0;
-  for (const cut of [...cuts.map((c) => c % (text.length + 1))].sort((a, b) => a - b)) (s.feed(text.slice(at, cut)), (at = cut));
+  for (const cut of [...cuts.map((c) => c % (text.length + 1))].sort((a, b) => a - b)) {
+    s.feed(text.slice(at, cut));
+    at = cut;
+  }
   s.feed(text.slice(at));
   s.flush();
   return s.crashes;
 }
 
-testProp('the crash scanner never throws and finds the same crashes however the console is chunked', [consoleText, fc.array(fc.nat(), { maxLength: 12 })], (t, text, cuts) => {
-  t.deepEqual(scanInChunks(text, cuts), scanInChunks(text, []));
-}, params(2000));
+testProp(
+  'the crash scanner never throws and finds the same crashes however the console is chunked',
+  [consoleText, fc.array(fc.nat(), { maxLength: 12 })],
+  (t, text, cuts) => {
+    t.deepEqual(scanInChunks(text, cuts), scanInChunks(text, []));
+  },
+  params(2000),
+);

@@ -23,7 +23,11 @@ function launch(topologyName: string, over: Partial<QemuLaunch> = {}): QemuLaunc
 
 for (const name of ['private-virtio', 'three-node', 'private-movable', 'hmat-tiered']) {
   test(`argv for ${name} matches the golden file`, (t) => {
-    const { actual, expected } = golden(renderCommandLine('qemu-system-x86_64', buildQemuArgs(launch(name))) + '\n', 'qemu-args', `${name}.txt`);
+    const { actual, expected } = golden(
+      renderCommandLine('qemu-system-x86_64', buildQemuArgs(launch(name))) + '\n',
+      'qemu-args',
+      `${name}.txt`,
+    );
     t.is(actual, expected);
   });
 }
@@ -38,7 +42,10 @@ test('default topology: memfd share=off for node 0, share=on for node 1, virtio-
   t.true(args.includes('virtio-net-pci,id=dev0,netdev=net0,bus=pxb0rp'), 'QMP finds a placed device by its id');
   t.true(args.includes('virtio-blk-pci,drive=root,bus=pcie.0,addr=0x4'));
   t.true(args.includes('user,id=net0,hostfwd=tcp:127.0.0.1:10022-:22'));
-  t.deepEqual(args.filter((a) => a.startsWith('dist,')), ['dist,src=0,dst=1,val=20']);
+  t.deepEqual(
+    args.filter((a) => a.startsWith('dist,')),
+    ['dist,src=0,dst=1,val=20'],
+  );
 });
 
 test('a distance matrix gives one -numa dist per pair of nodes', (t) => {
@@ -55,7 +62,14 @@ test('KVM argv uses the accel and cpu model given; no initrd means no -initrd', 
 
 test('non-contiguous CPUs become one cpus= per range', (t) => {
   const topo = parseTopology(
-    { memory: '2G', cpus: 4, nodes: [{ id: 0, mem: '1G', cpus: '0,2', share: false }, { id: 1, mem: '1G', cpus: '1,3', share: true }] },
+    {
+      memory: '2G',
+      cpus: 4,
+      nodes: [
+        { id: 0, mem: '1G', cpus: '0,2', share: false },
+        { id: 1, mem: '1G', cpus: '1,3', share: true },
+      ],
+    },
     'interleaved',
   );
   const args = buildQemuArgs({ ...launch('private-virtio'), topology: topo });
@@ -86,7 +100,18 @@ test('HMAT: hmat=on, an initiator on every node, latency and bandwidth per targe
 
 test('a virtio-blk placed on a node gets its scratch disk behind its own pxb-pcie; the reproducer makes that disk', async (t) => {
   const topo = parseTopology(
-    { memory: '3G', cpus: 2, nodes: [{ id: 0, mem: '2G', cpus: '0-1', share: false }, { id: 1, mem: '1G', share: true }], devices: [{ kind: 'virtio-net', node: 1 }, { kind: 'virtio-blk', node: 1 }] },
+    {
+      memory: '3G',
+      cpus: 2,
+      nodes: [
+        { id: 0, mem: '2G', cpus: '0-1', share: false },
+        { id: 1, mem: '1G', share: true },
+      ],
+      devices: [
+        { kind: 'virtio-net', node: 1 },
+        { kind: 'virtio-blk', node: 1 },
+      ],
+    },
     'blk.json',
   );
   const args = buildQemuArgs({ ...launch('private-virtio'), topology: topo, scratchDisks: ['/runs/R/scratch0.qcow2'] });
@@ -94,7 +119,16 @@ test('a virtio-blk placed on a node gets its scratch disk behind its own pxb-pci
   t.true(args.includes('file=/runs/R/scratch0.qcow2,if=none,id=scratch0,format=qcow2'));
   t.true(args.includes('virtio-blk-pci,id=dev1,drive=scratch0,bus=pxb1rp'));
   const { renderReproducer } = await import('../../src/qemu/reproducer.js');
-  const script = renderReproducer({ binary: 'qemu-system-x86_64', args, baseImage: '/c/rootfs.ext4', overlay: '/runs/R/root.qcow2', scratchDisks: ['/runs/R/scratch0.qcow2'], qmpSocket: '/tmp/q/qmp.sock', sshPort: 1, privateKey: '/c/id' });
+  const script = renderReproducer({
+    binary: 'qemu-system-x86_64',
+    args,
+    baseImage: '/c/rootfs.ext4',
+    overlay: '/runs/R/root.qcow2',
+    scratchDisks: ['/runs/R/scratch0.qcow2'],
+    qmpSocket: '/tmp/q/qmp.sock',
+    sshPort: 1,
+    privateKey: '/c/id',
+  });
   t.regex(script, /qemu-img create -q -f qcow2 \/runs\/R\/scratch0\.qcow2 256M/);
   t.regex(script, /-chardev stdio,id=console,signal=off,mux=on/);
 });

@@ -19,7 +19,9 @@ test('the stock kernel package follows the linux-source-6.12 version', (t) => {
 });
 
 test('a bad recipe names each bad field and the file', (t) => {
-  const err = t.throws(() => parseRecipe({ ...raw, packages: ['Bad Name'], sizeMiB: 10 }, 'x', 'images/x.json'), { instanceOf: ConfigError });
+  const err = t.throws(() => parseRecipe({ ...raw, packages: ['Bad Name'], sizeMiB: 10 }, 'x', 'images/x.json'), {
+    instanceOf: ConfigError,
+  });
   t.regex(err.message, /images\/x\.json/);
   t.regex(err.message, /packages\[0\]: must be a list of Debian package names/);
   t.regex(err.message, /sizeMiB: must be an integer >= 512/);

@@ -6,14 +6,38 @@ import { renderReply, reproduced, wrap, wrapCommand, REPLY_WIDTH } from '../../s
 // A verdict as numacage writes it for a --suite none run with one --exec step; the crash is the
 // WARNING the mbind-warn fixture series prints (see test/fixtures/series/mbind-warn).
 const verdict = (over: Partial<Verdict> = {}): Verdict => ({
-  runId: 'r', topology: 'private-virtio', kernel: { kind: 'built', release: '6.12.117', path: '/k/bzImage', label: 'patched' },
-  accel: { accel: 'tcg', cpuModel: 'max' }, crashes: [], timings: {}, artifacts: {},
-  checks: [{ id: 'exec-1', title: './repro', command: './repro', expected: 'pass', outcome: 'pass', summary: 'exit 0 (0.1 s)', problems: [], evidence: {} }],
+  runId: 'r',
+  topology: 'private-virtio',
+  kernel: { kind: 'built', release: '6.12.117', path: '/k/bzImage', label: 'patched' },
+  accel: { accel: 'tcg', cpuModel: 'max' },
+  crashes: [],
+  timings: {},
+  artifacts: {},
+  checks: [
+    {
+      id: 'exec-1',
+      title: './repro',
+      command: './repro',
+      expected: 'pass',
+      outcome: 'pass',
+      summary: 'exit 0 (0.1 s)',
+      problems: [],
+      evidence: {},
+    },
+  ],
   ...over,
 });
 const warning = {
-  type: 'warning', title: 'WARNING in do_mbind (mm/mempolicy.c:1299)', fatal: false, during: 'exec-1', signature: 'warning: do_mbind < kernel_mbind < __x64_sys_mbind',
-  lines: ['[   7.1] WARNING: CPU: 0 PID: 200 at mm/mempolicy.c:1299 do_mbind+0x5a/0x5f0', '[   7.1] Call Trace:', '[   7.1]  kernel_mbind+0x6e/0x90'],
+  type: 'warning',
+  title: 'WARNING in do_mbind (mm/mempolicy.c:1299)',
+  fatal: false,
+  during: 'exec-1',
+  signature: 'warning: do_mbind < kernel_mbind < __x64_sys_mbind',
+  lines: [
+    '[   7.1] WARNING: CPU: 0 PID: 200 at mm/mempolicy.c:1299 do_mbind+0x5a/0x5f0',
+    '[   7.1] Call Trace:',
+    '[   7.1]  kernel_mbind+0x6e/0x90',
+  ],
 };
 
 test('wrapping: prose at 72 columns with its indent; a command line continued with backslashes', (t) => {
@@ -25,26 +49,38 @@ test('wrapping: prose at 72 columns with its indent; a command line continued wi
 });
 
 test('reply.txt: what was tested, what happened on each kernel, the report and signature, the reproducer, and the trailer', (t) => {
-  const patched = verdict({ crashes: [warning], checks: [{ ...verdict().checks[0]!, outcome: 'fail', problems: ['the kernel reported WARNING in do_mbind'] }] });
+  const patched = verdict({
+    crashes: [warning],
+    checks: [{ ...verdict().checks[0]!, outcome: 'fail', problems: ['the kernel reported WARNING in do_mbind'] }],
+  });
   const base = verdict({ kernel: { ...verdict().kernel, label: 'base' } });
   t.true(reproduced(patched));
   t.false(reproduced(base));
   const reply = renderReply({
-    subjects: ['[PATCH 1/2] mm/mempolicy: a', '[PATCH 2/2] mm/mempolicy: b'], source: 'linux-source-6.12 (Debian), 6.12.117', fragments: ['guest-base', 'numa-mm', 'debug-vm'],
+    subjects: ['[PATCH 1/2] mm/mempolicy: a', '[PATCH 2/2] mm/mempolicy: b'],
+    source: 'linux-source-6.12 (Debian), 6.12.117',
+    fragments: ['guest-base', 'numa-mm', 'debug-vm'],
     topology: { name: 'private-virtio', nodes: ['node 0 2048 MiB memfd share=off cpus 0,1', 'node 1 1024 MiB memfd share=on no CPUs'] },
-    qemu: ['qemu-system-x86_64', '-machine', 'q35,accel=tcg'], reproducer: { name: 'repro.c', how: 'built with gcc -static -O2 on the host', text: 'int main(void)\n{\n}\n' },
-    runs: { repeat: 3 }, base, patched, who: 'A Tester <a@example.org>',
+    qemu: ['qemu-system-x86_64', '-machine', 'q35,accel=tcg'],
+    reproducer: { name: 'repro.c', how: 'built with gcc -static -O2 on the host', text: 'int main(void)\n{\n}\n' },
+    runs: { repeat: 3 },
+    base,
+    patched,
+    who: 'A Tester <a@example.org>',
   });
   const prose = reply.replace(/\s+/g, ' ');
   t.regex(prose, /triggers a kernel report with this series applied, and not on its base/);
   t.regex(prose, /The kernel reported WARNING in do_mbind \(mm\/mempolicy\.c:1299\) during run 1 of 1/);
   t.regex(reply, /signature: warning: do_mbind < kernel_mbind < __x64_sys_mbind/);
   t.regex(prose, /Base \(6\.12\.117\): No kernel report in 1 run\(s\)/);
-  t.regex(reply, /repro\.c:\n  int main\(void\)/);
+  t.regex(reply, /repro\.c:\n {2}int main\(void\)/);
   t.regex(reply, /\nReported-by: A Tester <a@example\.org>\n$/);
   // Prose and the QEMU line fit in 72 columns; only quoted console lines may be longer.
   const long = reply.split('\n').filter((l) => l.length > REPLY_WIDTH);
-  t.true(long.every((l) => l.startsWith('  WARNING') || l.startsWith('  Call') || l.startsWith('  kernel_')), long.join('\n'));
+  t.true(
+    long.every((l) => l.startsWith('  WARNING') || l.startsWith('  Call') || l.startsWith('  kernel_')),
+    long.join('\n'),
+  );
 });
 
 test('bisect: a step is bad by the check, the crash signature or the steps, as asked; a kernel that does not boot is bad', (t) => {
@@ -53,7 +89,8 @@ test('bisect: a step is bad by the check, the crash signature or the steps, as a
   t.is(badBecause(verdict(), { crash: 'warning: do_mbind' }), undefined);
   t.regex(badBecause(crashed, { steps: true })!, /the kernel reported warning: do_mbind .* during exec-1/);
   t.is(badBecause(verdict(), { steps: true }), undefined);
-  const check = (outcome: 'pass' | 'fail' | 'xfail') => verdict({ checks: [{ id: 'bind-strict', title: '', expected: 'pass', outcome, summary: 's', problems: [], evidence: {} }] });
+  const check = (outcome: 'pass' | 'fail' | 'xfail') =>
+    verdict({ checks: [{ id: 'bind-strict', title: '', expected: 'pass', outcome, summary: 's', problems: [], evidence: {} }] });
   t.is(badBecause(check('pass'), { check: 'bind-strict' }), undefined);
   t.is(badBecause(check('xfail'), { check: 'bind-strict' }), undefined);
   t.regex(badBecause(check('fail'), { check: 'bind-strict' })!, /bind-strict: fail/);

@@ -10,7 +10,8 @@ import { parseTopology } from '../../src/topology/parse.js';
 
 test('docs/schemas/ holds exactly the schemas numacage parses with (regenerate: npm run schemas)', (t) => {
   t.deepEqual(readdirSync(projectPath('docs', 'schemas')).sort(), Object.keys(JSON_SCHEMA_FILES).sort());
-  for (const [file, schema] of Object.entries(JSON_SCHEMA_FILES)) t.is(readFileSync(jsonSchemaPath(file), 'utf8'), renderJsonSchema(schema), `${file} is stale: run npm run schemas`);
+  for (const [file, schema] of Object.entries(JSON_SCHEMA_FILES))
+    t.is(readFileSync(jsonSchemaPath(file), 'utf8'), renderJsonSchema(schema), `${file} is stale: run npm run schemas`);
 });
 
 test("the project's own files name their schema, and both the published schema and numacage accept them", (t) => {
@@ -21,8 +22,12 @@ test("the project's own files name their schema, and both the published schema a
     'image-recipe.schema.json': (raw, path) => parseRecipe(raw, 'x', path),
   };
   const files = [
-    ...readdirSync(projectPath('images')).filter((f) => f.endsWith('.json')).map((f) => projectPath('images', f)),
-    ...readdirSync(projectPath('patches', 'private-node')).filter((f) => f.endsWith('.json')).map((f) => projectPath('patches', 'private-node', f)),
+    ...readdirSync(projectPath('images'))
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => projectPath('images', f)),
+    ...readdirSync(projectPath('patches', 'private-node'))
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => projectPath('patches', 'private-node', f)),
   ];
   t.true(files.length >= 5);
   for (const path of files) {

@@ -18,7 +18,13 @@ test('the real stock guest passes the topology check, with the sizes as evidence
   t.is(r.outcome, 'pass', r.problems.join('\n'));
   t.deepEqual(r.problems, []);
   const nodes = r.evidence.nodes as { node: number; memTotalMiB: number }[];
-  t.deepEqual(nodes.map((n) => [n.node, n.memTotalMiB]), [[0, 1913.4], [1, 1006.1]]);
+  t.deepEqual(
+    nodes.map((n) => [n.node, n.memTotalMiB]),
+    [
+      [0, 1913.4],
+      [1, 1006.1],
+    ],
+  );
   t.deepEqual(r.evidence.devices, [{ kind: 'virtio-net', node: 1, pci: '0000:41:00.0' }]);
 });
 

@@ -10,7 +10,10 @@ const good = () => ({
     { id: 0, mem: '2G', cpus: '0-1', backend: 'memfd', share: false },
     { id: 1, mem: '1G', cpus: '', backend: 'memfd', share: true },
   ],
-  distances: [[10, 20], [20, 10]],
+  distances: [
+    [10, 20],
+    [20, 10],
+  ],
   devices: [{ kind: 'virtio-net', node: 1 }],
 });
 
@@ -72,11 +75,17 @@ test('duplicate node ids, bad distances, devices on missing nodes, and a memfd w
   t.regex(msg, /node id 0 is declared more than once/);
 
   const asym = good();
-  asym.distances = [[10, 20], [25, 10]];
+  asym.distances = [
+    [10, 20],
+    [25, 10],
+  ];
   t.regex(problems(asym), /not symmetric: 0->1 is 20 but 1->0 is 25/);
 
   const self = good();
-  self.distances = [[12, 20], [20, 10]];
+  self.distances = [
+    [12, 20],
+    [20, 10],
+  ];
   t.regex(problems(self), /distance 0->0 must be 10/);
 
   const dev = good();

@@ -19,17 +19,39 @@ export default defineCommand(
       .option('reproducer', { type: 'string', describe: 'FILE.c or a script, run like --exec' })
       .option('runs', { type: 'number', default: 1, describe: 'guests per step, for flaky bugs: a step is bad if any run is' })
       .option('kconfig', { type: 'string', array: true, describe: `kconfig fragments (default: ${DEFAULT_FRAGMENTS.join(' ')})` })
-      .option('step-timeout', { type: 'number', default: DEFAULT_STEP_TIMEOUT_SECONDS, describe: 'seconds each run of the steps may take' }),
+      .option('step-timeout', {
+        type: 'number',
+        default: DEFAULT_STEP_TIMEOUT_SECONDS,
+        describe: 'seconds each run of the steps may take',
+      }),
   async (argv) => {
     const { cacheDir, log } = common(argv);
     // --exec and --reproducer say what runs; they are the criterion too unless --check or --crash is.
     if (argv.check && argv.crash) throw new ConfigError('numacage bisect takes --check or --crash, not both');
     if (!argv.check && !argv.crash && !argv.exec?.length && !argv.reproducer)
-      throw new ConfigError('numacage bisect needs a criterion', 'give --check ID, --crash SIGNATURE (with --reproducer or --exec to provoke it), or --exec CMD / --reproducer FILE');
+      throw new ConfigError(
+        'numacage bisect needs a criterion',
+        'give --check ID, --crash SIGNATURE (with --reproducer or --exec to provoke it), or --exec CMD / --reproducer FILE',
+      );
     const r = await bisectCommand({
-      cacheDir, log, outDir: argv.out, reproducer: argv.reproducer, exec: argv.exec ?? [], stepTimeoutSeconds: argv['step-timeout'], topology: argv.topology, image: argv.image,
-      accel: argv.accel, init: argv.init, append: splitWords(argv.append), bootTimeoutSeconds: argv['boot-timeout'], runs: argv.runs,
-      fragments: argv.kconfig ?? DEFAULT_FRAGMENTS, patches: argv.patches, kernelSrc: argv['kernel-src'], good: argv.good, bad: argv.bad,
+      cacheDir,
+      log,
+      outDir: argv.out,
+      reproducer: argv.reproducer,
+      exec: argv.exec ?? [],
+      stepTimeoutSeconds: argv['step-timeout'],
+      topology: argv.topology,
+      image: argv.image,
+      accel: argv.accel,
+      init: argv.init,
+      append: splitWords(argv.append),
+      bootTimeoutSeconds: argv['boot-timeout'],
+      runs: argv.runs,
+      fragments: argv.kconfig ?? DEFAULT_FRAGMENTS,
+      patches: argv.patches,
+      kernelSrc: argv['kernel-src'],
+      good: argv.good,
+      bad: argv.bad,
       criterion: argv.check ? { check: argv.check } : argv.crash ? { crash: argv.crash } : { steps: true },
     });
     process.stdout.write(r.text);

@@ -8,11 +8,19 @@ export default defineCommand(
   'cache <action>',
   'ls: entries with kind, size, last use, inputs; gc: remove the least recently used (never one in use); verify: hash every image and kernel against what was recorded when it was built (damaged entries are removed)',
   (y) =>
-    y.positional('action', { choices: ['ls', 'gc', 'verify'] as const, demandOption: true })
-      .option('max-size', { type: 'string', describe: 'gc: remove least recently used entries until the cache is at most this (20G, 500M, 1.5GiB, bytes)' })
+    y
+      .positional('action', { choices: ['ls', 'gc', 'verify'] as const, demandOption: true })
+      .option('max-size', {
+        type: 'string',
+        describe: 'gc: remove least recently used entries until the cache is at most this (20G, 500M, 1.5GiB, bytes)',
+      })
       .option('older-than', { type: 'string', describe: 'gc: first remove every entry not used for more than this many days' })
       .option('dry-run', { type: 'boolean', default: false, describe: 'gc: say what would go, remove nothing' })
-      .option('format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'ls and gc: json prints the entries as data' }),
+      .option('format', {
+        choices: ['text', 'json'] as const,
+        default: 'text' as const,
+        describe: 'ls and gc: json prints the entries as data',
+      }),
   async (argv) => {
     const { cacheDir, log } = common(argv);
     if (argv.action === 'verify') {
@@ -26,7 +34,8 @@ export default defineCommand(
       if (argv['max-size'] === undefined && argv['older-than'] === undefined)
         throw new ConfigError('cache gc needs --max-size or --older-than', 'e.g. numacage cache gc --max-size 20G, or --older-than 30');
       const r = await gcCache(cacheDir, {
-        log, dryRun: argv['dry-run'],
+        log,
+        dryRun: argv['dry-run'],
         ...(argv['max-size'] !== undefined ? { maxSizeBytes: parseSize(argv['max-size']) } : {}),
         ...(argv['older-than'] !== undefined ? { olderThanDays: parseDays(argv['older-than']) } : {}),
       });

@@ -7,12 +7,23 @@ export default defineCommand(
   'compare <reports..>',
   'regressions from a baseline to a new report, cell by cell and check by check (exit 1 on any); or the kernels of one matrix side by side (--by kernel)',
   (y) =>
-    y.positional('reports', { type: 'string', array: true, demandOption: true, describe: 'BASELINE NEW: run, matrix or merged directories, or their report.json / matrix.json; or one matrix directory with --by kernel' })
+    y
+      .positional('reports', {
+        type: 'string',
+        array: true,
+        demandOption: true,
+        describe:
+          'BASELINE NEW: run, matrix or merged directories, or their report.json / matrix.json; or one matrix directory with --by kernel',
+      })
       .option('by', { choices: ['kernel'] as const, describe: 'compare the kernels of one matrix directory, per topology' })
       .option('markdown', { type: 'string', describe: 'append the summary as Markdown to this file (e.g. "$GITHUB_STEP_SUMMARY")' })
       .option('time-threshold', timeThresholdOption),
   async (argv) => {
-    const r = await compareCommand(argv.reports, { by: argv.by, markdownFile: argv.markdown, timeThreshold: { ...DEFAULT_TIME_THRESHOLD, percent: argv['time-threshold'] } });
+    const r = await compareCommand(argv.reports, {
+      by: argv.by,
+      markdownFile: argv.markdown,
+      timeThreshold: { ...DEFAULT_TIME_THRESHOLD, percent: argv['time-threshold'] },
+    });
     process.stdout.write(r.text);
     process.exitCode = r.regressed ? ExitCode.failed : ExitCode.ok;
   },

@@ -7,7 +7,8 @@ export default defineCommand(
   'image <action> [recipe]',
   'build the guest image (cached by content)',
   (y) =>
-    y.positional('action', { choices: ['build'] as const, demandOption: true })
+    y
+      .positional('action', { choices: ['build'] as const, demandOption: true })
       .positional('recipe', { type: 'string', default: DEFAULT_IMAGE })
       .option('rebuild', { type: 'boolean', default: false, describe: 'build again even when cached' }),
   async (argv) => {

@@ -6,12 +6,24 @@ export default defineCommand(
   'kernel <action>',
   'build a kernel from source with patches and kconfig fragments (cached by content)',
   (y) =>
-    kernelOptions(y.positional('action', { choices: ['build'] as const, demandOption: true }))
-      .option('rebuild', { type: 'boolean', default: false, describe: 'build again even when cached' }),
+    kernelOptions(y.positional('action', { choices: ['build'] as const, demandOption: true })).option('rebuild', {
+      type: 'boolean',
+      default: false,
+      describe: 'build again even when cached',
+    }),
   async (argv) => {
     const { cacheDir, log } = common(argv);
     await assertCacheWritable(cacheDir);
-    const k = await ensureKernel({ cacheDir, log, kernelSrc: argv['kernel-src'], patches: argv.patches, fragments: argv.kconfig ?? DEFAULT_FRAGMENTS, rebuild: argv.rebuild });
-    process.stdout.write(`${k.dir}\n  ${k.release}, ${k.cached ? 'cached' : `built in ${k.buildSeconds} s`}; ${k.source}${k.patches.length ? `; ${k.patches.length} patch(es)` : ''}\n`);
+    const k = await ensureKernel({
+      cacheDir,
+      log,
+      kernelSrc: argv['kernel-src'],
+      patches: argv.patches,
+      fragments: argv.kconfig ?? DEFAULT_FRAGMENTS,
+      rebuild: argv.rebuild,
+    });
+    process.stdout.write(
+      `${k.dir}\n  ${k.release}, ${k.cached ? 'cached' : `built in ${k.buildSeconds} s`}; ${k.source}${k.patches.length ? `; ${k.patches.length} patch(es)` : ''}\n`,
+    );
   },
 );

@@ -6,7 +6,13 @@ export default defineCommand(
   'merge <dirs..>',
   'join the shards of one matrix (their directories, or directories holding them) into one report: report.json, junit.xml, results.ktap, summary.txt, report.html; exit 2 if a cell is missing or twice',
   (y) =>
-    y.positional('dirs', { type: 'string', array: true, demandOption: true, describe: 'shard directories (`run --shard I/N --out DIR`), matrix or run directories' })
+    y
+      .positional('dirs', {
+        type: 'string',
+        array: true,
+        demandOption: true,
+        describe: 'shard directories (`run --shard I/N --out DIR`), matrix or run directories',
+      })
       .option('out', { type: 'string', describe: 'the merged directory (default: runs/<time>-merged)' }),
   async (argv) => {
     const r = await mergeCommand(argv.dirs, argv.out, DEFAULT_OUT);

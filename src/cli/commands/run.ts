@@ -11,18 +11,39 @@ export default defineCommand(
     stepOptions(kernelOptions(guestOptions(y)))
       .option('guests', { type: 'number', default: 1, describe: 'guests per (topology, kernel) pair' })
       .option('jobs', { type: 'number', describe: 'guests at once (default: as many as CPUs and memory allow)' })
-      .option('shard', { type: 'string', describe: "I/N: run only shard I of N of the matrix cells (a CI engine's matrix runs the N shards; numacage merge joins them)" })
-      .option('baseline', { type: 'string', describe: 'a report (run, matrix or merged directory, or its JSON) to compare this run against at the end; exit 1 on any regression' })
+      .option('shard', {
+        type: 'string',
+        describe: "I/N: run only shard I of N of the matrix cells (a CI engine's matrix runs the N shards; numacage merge joins them)",
+      })
+      .option('baseline', {
+        type: 'string',
+        describe:
+          'a report (run, matrix or merged directory, or its JSON) to compare this run against at the end; exit 1 on any regression',
+      })
       .option('time-threshold', { ...timeThresholdOption, describe: `with --baseline: ${timeThresholdOption.describe}` })
-      .option('markdown', { type: 'string', describe: 'with --baseline: append the summary as Markdown to this file (e.g. "$GITHUB_STEP_SUMMARY")' }),
+      .option('markdown', {
+        type: 'string',
+        describe: 'with --baseline: append the summary as Markdown to this file (e.g. "$GITHUB_STEP_SUMMARY")',
+      }),
   async (argv) => {
     const base = runOptionsFrom(argv, true);
-    if (argv.baseline === undefined && argv.markdown !== undefined) throw new ConfigError('--markdown needs --baseline', 'give --baseline REPORT to compare the run with');
+    if (argv.baseline === undefined && argv.markdown !== undefined)
+      throw new ConfigError('--markdown needs --baseline', 'give --baseline REPORT to compare the run with');
     const result = await runMatrix({
-      ...base, topologies: argv.topology.split(',').filter(Boolean), kernels: kernelChoices(argv), guests: argv.guests, jobs: argv.jobs,
+      ...base,
+      topologies: argv.topology.split(',').filter(Boolean),
+      kernels: kernelChoices(argv),
+      guests: argv.guests,
+      jobs: argv.jobs,
       ...(argv.shard !== undefined ? { shard: parseShard(argv.shard) } : {}),
       ...(argv.baseline !== undefined
-        ? { baseline: { path: argv.baseline, threshold: { ...DEFAULT_TIME_THRESHOLD, percent: argv['time-threshold'] }, ...(argv.markdown !== undefined ? { markdownFile: argv.markdown } : {}) } }
+        ? {
+            baseline: {
+              path: argv.baseline,
+              threshold: { ...DEFAULT_TIME_THRESHOLD, percent: argv['time-threshold'] },
+              ...(argv.markdown !== undefined ? { markdownFile: argv.markdown } : {}),
+            },
+          }
         : {}),
     });
     process.stdout.write(result.text);

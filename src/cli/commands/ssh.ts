@@ -5,7 +5,8 @@ export default defineCommand(
   'ssh [command..]',
   'a shell, or one command, in the guest left up by `numacage boot`',
   (y) =>
-    y.positional('command', { type: 'string', array: true, default: [] as string[] })
+    y
+      .positional('command', { type: 'string', array: true, default: [] as string[] })
       .option('guest', { type: 'string', describe: 'guest id (default: the newest)' })
       .option('user', { type: 'string', default: 'root' }),
   async (argv) => {

@@ -3,7 +3,9 @@ import { expect, type InvariantSpec } from '../spec.js';
 
 /** A console line in which the kernel explains why it did not make `node` private. */
 function refusalFor(log: string[], node: number): string | undefined {
-  return log.find((l) => new RegExp(`\\bnode ${node}\\b`).test(l) && /refus|reject|ignor|not (made )?private|cannot|can't|has CPUs|kernel image/i.test(l));
+  return log.find(
+    (l) => new RegExp(`\\bnode ${node}\\b`).test(l) && /refus|reject|ignor|not (made )?private|cannot|can't|has CPUs|kernel image/i.test(l),
+  );
 }
 
 /**
@@ -36,21 +38,29 @@ export const abi: InvariantSpec<null> = {
           refusals[n] = refusal;
           continue;
         }
-        if (!privateBySysfs(s, n)) problems.push(`the command line has ${w.word}, but sysfs does not list node ${n} as private and the kernel gave no reason`);
-        else if (w.user && s.has_user_memory && !s.has_user_memory.includes(n)) problems.push(`the command line has ${w.word}, but node ${n} is not in has_user_memory`);
+        if (!privateBySysfs(s, n))
+          problems.push(`the command line has ${w.word}, but sysfs does not list node ${n} as private and the kernel gave no reason`);
+        else if (w.user && s.has_user_memory && !s.has_user_memory.includes(n))
+          problems.push(`the command line has ${w.word}, but node ${n} is not in has_user_memory`);
       }
     }
     if (params.length)
       for (const n of s.has_memory ?? [])
-        if (!asked.has(n) && privateBySysfs(s, n)) problems.push(`node ${n} is private in sysfs, but the command line asks only for ${params.map((w) => w.word).join(' ')}`);
+        if (!asked.has(n) && privateBySysfs(s, n))
+          problems.push(`node ${n} is private in sysfs, but the command line asks only for ${params.map((w) => w.word).join(' ')}`);
     const passed = problems.length === 0;
     return {
       passed,
       summary: passed ? `${privateBy}${params.length ? `, as ${params.map((w) => w.word).join(' ')} asks` : ''}` : problems[0]!,
       problems,
       evidence: {
-        node: p, privateBy: privateBy ?? null, privateNodeFiles: privateNodeFiles(s), nodeStates: s,
-        cmdline: params.map((w) => w.word), refusals, hasNormalMemory: s.has_normal_memory?.includes(p) ?? null,
+        node: p,
+        privateBy: privateBy ?? null,
+        privateNodeFiles: privateNodeFiles(s),
+        nodeStates: s,
+        cmdline: params.map((w) => w.word),
+        refusals,
+        hasNormalMemory: s.has_normal_memory?.includes(p) ?? null,
       },
     };
   },

@@ -7,7 +7,6 @@ import { nodeFile } from '../shell.js';
 import { expect, ProbeError, rawOf, type HostAccess, type InvariantSpec } from '../spec.js';
 import { kernelCounters, kernelMemoryProblems, type KernelCounters } from './kernel-memory.js';
 
-
 async function guestText(host: HostAccess, command: string): Promise<string> {
   const r = await host.exec(command);
   if (r.exitCode !== 0) throw new ProbeError(`${command} exited ${r.exitCode ?? r.signal ?? 'on a timeout'}: ${r.stderr.trim()}`);
@@ -25,14 +24,18 @@ function parseTraffic(text: string, bytes: number): TrafficObs {
   const got = (k: string) => Number(new RegExp(`^${k} (\\d+(?:\\.\\d+)?)$`, 'm').exec(text)?.[1] ?? NaN);
   const host = got('host_received');
   const guest = got('guest_received');
-  if (host !== bytes || guest !== bytes) throw new ProbeError(`the traffic did not go through: the host received ${host} and the guest ${guest} of ${bytes} bytes`);
+  if (host !== bytes || guest !== bytes)
+    throw new ProbeError(`the traffic did not go through: the host received ${host} and the guest ${guest} of ${bytes} bytes`);
   return { bytes, seconds: got('seconds') };
 }
 
 const trafficSection = (t: { hostReceived: number; guestReceived: number; seconds: number }) =>
   `### traffic\nhost_received ${t.hostReceived}\nguest_received ${t.guestReceived}\nseconds ${t.seconds.toFixed(2)}\n`;
 
-const nicOnP = (t: Topology, roles: NodeRoles) => (t.devices.some((d) => d.node === roles.p && d.kind === 'virtio-net') ? undefined : `topology ${t.name} places no virtio-net on node ${roles.p}`);
+const nicOnP = (t: Topology, roles: NodeRoles) =>
+  t.devices.some((d) => d.node === roles.p && d.kind === 'virtio-net')
+    ? undefined
+    : `topology ${t.name} places no virtio-net on node ${roles.p}`;
 
 interface DeviceLocalObs {
   before: KernelCounters;
@@ -52,15 +55,17 @@ export const deviceLocal: InvariantSpec<DeviceLocalObs> = {
   expect: expect('fail', 'pass', 'pass', 'pass'),
   disturbs: false,
   unsupported: nicOnP,
-  steps: () => [{
-    name: 'device-local',
-    async run(host, { roles: { p } }) {
-      const meminfo = `cat ${nodeFile(p, 'meminfo')}`;
-      const before = await guestText(host, meminfo);
-      const traffic = await host.tcpTraffic(TRAFFIC_BYTES);
-      return `### before\n${before}${trafficSection(traffic)}### after\n${await guestText(host, meminfo)}`;
+  steps: () => [
+    {
+      name: 'device-local',
+      async run(host, { roles: { p } }) {
+        const meminfo = `cat ${nodeFile(p, 'meminfo')}`;
+        const before = await guestText(host, meminfo);
+        const traffic = await host.tcpTraffic(TRAFFIC_BYTES);
+        return `### before\n${before}${trafficSection(traffic)}### after\n${await guestText(host, meminfo)}`;
+      },
     },
-  }],
+  ],
   parse(raw, { roles: { p } }) {
     const s = parseSections(rawOf(raw, 'device-local'));
     const read = (name: string) => kernelCounters(parseNodeMeminfo(section(s, name, 'device-local')), `node ${p} ${name} traffic`);
@@ -72,7 +77,9 @@ export const deviceLocal: InvariantSpec<DeviceLocalObs> = {
     const mib = o.traffic.bytes >> 20;
     return {
       passed,
-      summary: passed ? `after ${mib} MiB each way over the NIC on node ${p}, no kernel memory on it` : `after ${mib} MiB each way over the NIC: ${problems[0]}`,
+      summary: passed
+        ? `after ${mib} MiB each way over the NIC on node ${p}, no kernel memory on it`
+        : `after ${mib} MiB each way over the NIC: ${problems[0]}`,
       problems,
       evidence: { node: p, ...o },
     };
@@ -113,7 +120,10 @@ export function parseMemoryBlocks(text: string): Range[] {
   const size = /^block_size ([0-9a-f]+)$/m.exec(text);
   if (!size) throw new ProbeError('no memory block size');
   const bs = parseInt(size[1]!, 16);
-  const blocks = [...text.matchAll(/^block (\d+) (\S+)$/gm)].filter((m) => m[2] === 'online').map((m) => Number(m[1])).sort((a, b) => a - b);
+  const blocks = [...text.matchAll(/^block (\d+) (\S+)$/gm)]
+    .filter((m) => m[2] === 'online')
+    .map((m) => Number(m[1]))
+    .sort((a, b) => a - b);
   return mergeRanges(blocks.map((b) => ({ start: b * bs, end: (b + 1) * bs })));
 }
 
@@ -151,12 +161,15 @@ async function queryRings(host: HostAccess, ids: string[]): Promise<string> {
   const out: unknown[] = [];
   for (const id of ids) {
     const path = `/machine/peripheral/${id}/virtio-backend`;
-    if (!listed.some((d) => d.path === path)) throw new ProbeError(`QEMU lists no virtio device ${path} (has ${listed.map((d) => d.path).join(', ')})`);
+    if (!listed.some((d) => d.path === path))
+      throw new ProbeError(`QEMU lists no virtio device ${path} (has ${listed.map((d) => d.path).join(', ')})`);
     const status = (await host.qmp('x-query-virtio-status', { path })) as { 'num-vqs': number };
     for (let queue = 0; queue < status['num-vqs']; queue++) {
       const q = (await host.qmp('x-query-virtio-queue-status', { path, queue })) as Record<string, number>;
-      const element = q['vring-desc'] && q['shadow-avail-idx'] !== q['last-avail-idx']
-        ? await host.qmp('x-query-virtio-queue-element', { path, queue }).catch(() => null) : null;
+      const element =
+        q['vring-desc'] && q['shadow-avail-idx'] !== q['last-avail-idx']
+          ? await host.qmp('x-query-virtio-queue-element', { path, queue }).catch(() => null)
+          : null;
       out.push({ device: id, queue, status: q, element });
     }
   }
@@ -164,7 +177,12 @@ async function queryRings(host: HostAccess, ids: string[]): Promise<string> {
 }
 
 function parseRings(text: string): { rings: Ring[]; buffers: VirtioRingsObs['buffers'] } {
-  let queues: { device: string; queue: number; status: Record<string, number>; element: { descs?: { addr: number; len: number }[] } | null }[];
+  let queues: {
+    device: string;
+    queue: number;
+    status: Record<string, number>;
+    element: { descs?: { addr: number; len: number }[] } | null;
+  }[];
   try {
     queues = JSON.parse(text);
   } catch {
@@ -176,7 +194,8 @@ function parseRings(text: string): { rings: Ring[]; buffers: VirtioRingsObs['buf
     const s = q.status;
     if (!s['vring-desc']) continue;
     const size = ringSizes(s['vring-num']!);
-    for (const part of ['desc', 'avail', 'used'] as const) rings.push({ device: q.device, queue: q.queue, part, addr: s[`vring-${part}`]!, size: size[part] });
+    for (const part of ['desc', 'avail', 'used'] as const)
+      rings.push({ device: q.device, queue: q.queue, part, addr: s[`vring-${part}`]!, size: size[part] });
     for (const d of q.element?.descs ?? []) buffers.push({ device: q.device, queue: q.queue, addr: d.addr, len: d.len });
   }
   if (!rings.length) throw new ProbeError('no virtqueue of the devices on P is set up: is their driver bound?');
@@ -197,30 +216,51 @@ export const virtioRings: InvariantSpec<VirtioRingsObs> = {
   expect: expect('fail', 'fail', 'pass', 'pass'),
   disturbs: false,
   unsupported: (t, roles) => (devicesOnP(t, roles.p).length ? undefined : `topology ${t.name} places no virtio device on node ${roles.p}`),
-  steps: () => [{
-    name: 'virtio-rings',
-    async run(host, { roles: { p }, topology }) {
-      const ids = devicesOnP(topology, p).map((d) => d.id);
-      const blocks = await guestText(host, `echo "block_size $(cat /sys/devices/system/memory/block_size_bytes)"; for m in ${nodeFile(p, 'memory[0-9]*')}; do echo "block \${m##*/memory} $(cat $m/state)"; done`);
-      const mtree = String(await host.qmp('human-monitor-command', { 'command-line': 'info mtree -f' }));
-      const backend = `mem${p}`;
-      const qemuLines = [...new Set(mtree.split('\n').filter((l) => l.trimEnd().endsWith(`: ${backend}`) || l.includes(`: ${backend} @`)).map((l) => l.trim()))];
-      const afterBoot = await queryRings(host, ids);
-      const traffic = await host.tcpTraffic(1 << 20);
-      const afterTraffic = await queryRings(host, ids);
-      return `### blocks\n${blocks}### qemu-${backend}\n${qemuLines.join('\n')}\n### after-boot\n${afterBoot}\n${trafficSection(traffic)}### after-traffic\n${afterTraffic}\n`;
+  steps: () => [
+    {
+      name: 'virtio-rings',
+      async run(host, { roles: { p }, topology }) {
+        const ids = devicesOnP(topology, p).map((d) => d.id);
+        const blocks = await guestText(
+          host,
+          `echo "block_size $(cat /sys/devices/system/memory/block_size_bytes)"; for m in ${nodeFile(p, 'memory[0-9]*')}; do echo "block \${m##*/memory} $(cat $m/state)"; done`,
+        );
+        const mtree = String(await host.qmp('human-monitor-command', { 'command-line': 'info mtree -f' }));
+        const backend = `mem${p}`;
+        const qemuLines = [
+          ...new Set(
+            mtree
+              .split('\n')
+              .filter((l) => l.trimEnd().endsWith(`: ${backend}`) || l.includes(`: ${backend} @`))
+              .map((l) => l.trim()),
+          ),
+        ];
+        const afterBoot = await queryRings(host, ids);
+        const traffic = await host.tcpTraffic(1 << 20);
+        const afterTraffic = await queryRings(host, ids);
+        return `### blocks\n${blocks}### qemu-${backend}\n${qemuLines.join('\n')}\n### after-boot\n${afterBoot}\n${trafficSection(traffic)}### after-traffic\n${afterTraffic}\n`;
+      },
     },
-  }],
+  ],
   parse(raw, { roles: { p } }) {
     const s = parseSections(rawOf(raw, 'virtio-rings'));
     const guestRanges = parseMemoryBlocks(section(s, 'blocks', 'virtio-rings'));
     const qemuRanges = parseMtreeRanges(section(s, `qemu-mem${p}`, 'virtio-rings'), `mem${p}`);
     if (!guestRanges.length) throw new ProbeError(`node ${p} has no online memory block`);
     if (JSON.stringify(guestRanges) !== JSON.stringify(qemuRanges))
-      throw new ProbeError(`node ${p}'s memory blocks (${guestRanges.map((r) => `${hex(r.start)}-${hex(r.end)}`).join(' ')}) disagree with QEMU's map of mem${p} (${qemuRanges.map((r) => `${hex(r.start)}-${hex(r.end)}`).join(' ') || 'none'})`);
+      throw new ProbeError(
+        `node ${p}'s memory blocks (${guestRanges.map((r) => `${hex(r.start)}-${hex(r.end)}`).join(' ')}) disagree with QEMU's map of mem${p} (${qemuRanges.map((r) => `${hex(r.start)}-${hex(r.end)}`).join(' ') || 'none'})`,
+      );
     const boot = parseRings(section(s, 'after-boot', 'virtio-rings'));
     const after = parseRings(section(s, 'after-traffic', 'virtio-rings'));
-    return { guestRanges, qemuRanges, afterBoot: boot.rings, afterTraffic: after.rings, buffers: [...boot.buffers, ...after.buffers], traffic: parseTraffic(section(s, 'traffic', 'virtio-rings'), 1 << 20) };
+    return {
+      guestRanges,
+      qemuRanges,
+      afterBoot: boot.rings,
+      afterTraffic: after.rings,
+      buffers: [...boot.buffers, ...after.buffers],
+      traffic: parseTraffic(section(s, 'traffic', 'virtio-rings'), 1 << 20),
+    };
   },
   decide(o, { roles: { p }, state }) {
     const boot = ringsOutside(o.afterBoot, o.guestRanges);
@@ -229,7 +269,12 @@ export const virtioRings: InvariantSpec<VirtioRingsObs> = {
     for (const queue of new Set([...boot.keys(), ...traffic.keys()])) {
       const [b, t] = [boot.get(queue), traffic.get(queue)];
       if (b === t) problems.push(`${queue}: ${b} outside node ${p} (after boot and after traffic)`);
-      else for (const [when, parts] of [['after boot', b], ['after traffic', t]]) if (parts) problems.push(`${queue}: ${parts} outside node ${p} (${when})`);
+      else
+        for (const [when, parts] of [
+          ['after boot', b],
+          ['after traffic', t],
+        ])
+          if (parts) problems.push(`${queue}: ${parts} outside node ${p} (${when})`);
     }
     const buffersOnP = o.buffers.filter((b) => inside(o.guestRanges, b.addr, b.len)).length;
     const reserved = state.zones.filter((z) => z.node === p).reduce((sum, z) => sum + z.present - z.managed, 0);

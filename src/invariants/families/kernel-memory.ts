@@ -18,12 +18,17 @@ export function kernelCounters(meminfo: Record<string, number>, what: string): K
 }
 
 /** Problems for counters above zero, and for any rise from `before` to `after`. */
-export function kernelMemoryProblems(node: number, readings: [string, KernelCounters][], rise?: [string, KernelCounters, KernelCounters]): string[] {
+export function kernelMemoryProblems(
+  node: number,
+  readings: [string, KernelCounters][],
+  rise?: [string, KernelCounters, KernelCounters],
+): string[] {
   const problems: string[] = [];
   for (const [when, m] of readings) for (const k of KERNEL_COUNTERS) if (m[k] > 0) problems.push(`node ${node} ${k} is ${m[k]} kB ${when}`);
   if (rise) {
     const [what, before, after] = rise;
-    for (const k of KERNEL_COUNTERS) if (after[k] > before[k]) problems.push(`node ${node} ${k} rose by ${after[k] - before[k]} kB ${what}`);
+    for (const k of KERNEL_COUNTERS)
+      if (after[k] > before[k]) problems.push(`node ${node} ${k} rose by ${after[k] - before[k]} kB ${what}`);
   }
   return problems;
 }
@@ -49,16 +54,18 @@ export const noKernelMemory: InvariantSpec<KernelMemoryObs> = {
   title: 'no unmovable kernel memory on P',
   expect: expect('fail', 'pass', 'pass', 'pass'),
   disturbs: false,
-  steps: ({ roles: { c, p } }) => [{
-    name: 'no-kernel-memory',
-    script: [
-      `echo "### after-boot"; cat ${nodeFile(p, 'meminfo')}`,
-      'd=$(mktemp -d /dev/shm/numacage-slab.XXXXXX)',
-      `echo "### workload"; ${probe(`slab ${c} ${p} ${SLAB_FILES} $d`, { asRoot: true })}`,
-      `echo "### after-workload"; cat ${nodeFile(p, 'meminfo')}`,
-      'rm -rf "$d"',
-    ].join('\n'),
-  }],
+  steps: ({ roles: { c, p } }) => [
+    {
+      name: 'no-kernel-memory',
+      script: [
+        `echo "### after-boot"; cat ${nodeFile(p, 'meminfo')}`,
+        'd=$(mktemp -d /dev/shm/numacage-slab.XXXXXX)',
+        `echo "### workload"; ${probe(`slab ${c} ${p} ${SLAB_FILES} $d`, { asRoot: true })}`,
+        `echo "### after-workload"; cat ${nodeFile(p, 'meminfo')}`,
+        'rm -rf "$d"',
+      ].join('\n'),
+    },
+  ],
   parse(raw, { roles: { p } }) {
     const s = parseSections(rawOf(raw, 'no-kernel-memory'));
     const read = (name: string) => kernelCounters(parseNodeMeminfo(section(s, name, 'no-kernel-memory')), `node ${p} ${name}`);
@@ -76,8 +83,15 @@ export const noKernelMemory: InvariantSpec<KernelMemoryObs> = {
     };
   },
   decide(o, { roles: { p } }) {
-    const problems = kernelMemoryProblems(p, [['after boot', o.afterBoot], [`during the workload (${o.workload.policy})`, o.duringWorkload], ['after the workload', o.afterWorkload]],
-      [`during a workload under ${o.workload.policy}`, o.afterBoot, o.duringWorkload]);
+    const problems = kernelMemoryProblems(
+      p,
+      [
+        ['after boot', o.afterBoot],
+        [`during the workload (${o.workload.policy})`, o.duringWorkload],
+        ['after the workload', o.afterWorkload],
+      ],
+      [`during a workload under ${o.workload.policy}`, o.afterBoot, o.duringWorkload],
+    );
     const passed = problems.length === 0;
     return {
       passed,

@@ -16,13 +16,20 @@ interface MoveObs {
 }
 
 /** The one record of a migration call, run as the unprivileged user, whose pages all started on C. */
-function migrationRecord(raw: Record<string, string>, step: string, probeName: string, call: string, c: number): { r: ProbeRecord; before: Placement; after: Placement; pages: number } {
+function migrationRecord(
+  raw: Record<string, string>,
+  step: string,
+  probeName: string,
+  call: string,
+  c: number,
+): { r: ProbeRecord; before: Placement; after: Placement; pages: number } {
   const text = rawOf(raw, step);
   assertRanClean(text, step);
   const [r] = recordsOf(parseRecords(text), probeName, call);
   assertUnprivileged(r!, call);
   const { before, after, pages } = placements(r!, call);
-  if (!before || before.on(c) !== pages) throw new ProbeError(`${call}: the pages did not start on node ${c} (${JSON.stringify(before?.toJSON())})`);
+  if (!before || before.on(c) !== pages)
+    throw new ProbeError(`${call}: the pages did not start on node ${c} (${JSON.stringify(before?.toJSON())})`);
   return { r: r!, before, after, pages };
 }
 
@@ -42,21 +49,38 @@ export const moveOptin: InvariantSpec<MoveObs> = {
     const status = r.status;
     if (!Array.isArray(status) || status.length !== pages || !status.every((x) => Number.isInteger(x)))
       throw new ProbeError(`move_pages: status is not ${pages} integers (${JSON.stringify(status)})`);
-    return { ret: num(r, 'ret'), errno: errnoOf(r), status: status as number[], pages, onP: after.on(p), before: before.toJSON(), after: after.toJSON() };
+    return {
+      ret: num(r, 'ret'),
+      errno: errnoOf(r),
+      status: status as number[],
+      pages,
+      onP: after.on(p),
+      before: before.toJSON(),
+      after: after.toJSON(),
+    };
   },
   decide(o, { roles: { p }, profile }) {
     const problems: string[] = [];
     if (optedIn(profile)) {
-      if (o.onP !== o.pages || !o.status.every((s) => s === p)) problems.push(`opted in, yet ${o.onP} of ${o.pages} pages moved to node ${p} (ret ${o.ret}, status ${[...new Set(o.status)].join(',')})`);
+      if (o.onP !== o.pages || !o.status.every((s) => s === p))
+        problems.push(
+          `opted in, yet ${o.onP} of ${o.pages} pages moved to node ${p} (ret ${o.ret}, status ${[...new Set(o.status)].join(',')})`,
+        );
     } else {
       if (o.onP > 0) problems.push(`move_pages as a user moved ${o.onP} of ${o.pages} pages to node ${p} without opt-in`);
       else if (!(o.ret === -1 && o.errno === 'ENODEV') && !o.status.every((s) => s === ENODEV))
-        problems.push(`move_pages to node ${p} was refused with ${o.errno ?? `ret ${o.ret}`} and status ${[...new Set(o.status)].join(',')}, expected ENODEV`);
+        problems.push(
+          `move_pages to node ${p} was refused with ${o.errno ?? `ret ${o.ret}`} and status ${[...new Set(o.status)].join(',')}, expected ENODEV`,
+        );
     }
     const passed = problems.length === 0;
     return {
       passed,
-      summary: passed ? (optedIn(profile) ? `every page moved to node ${p} with the opt-in` : `refused with ENODEV, nothing moved`) : problems[0]!,
+      summary: passed
+        ? optedIn(profile)
+          ? `every page moved to node ${p} with the opt-in`
+          : `refused with ENODEV, nothing moved`
+        : problems[0]!,
       problems,
       evidence: { ...o },
     };
@@ -78,12 +102,20 @@ export const migrateOptin: InvariantSpec<MigrateObs> = {
   },
   decide(o, { roles: { c, p }, profile }) {
     const problems: string[] = [];
-    if (optedIn(profile) && o.onP !== o.pages) problems.push(`opted in, yet migrate_pages({${c}},{${p}}) moved ${o.onP} of ${o.pages} pages (ret ${o.ret}${o.errno ? ` ${o.errno}` : ''})`);
-    if (!optedIn(profile) && o.onP > 0) problems.push(`migrate_pages({${c}},{${p}}) as a user moved ${o.onP} of ${o.pages} pages onto node ${p}`);
+    if (optedIn(profile) && o.onP !== o.pages)
+      problems.push(
+        `opted in, yet migrate_pages({${c}},{${p}}) moved ${o.onP} of ${o.pages} pages (ret ${o.ret}${o.errno ? ` ${o.errno}` : ''})`,
+      );
+    if (!optedIn(profile) && o.onP > 0)
+      problems.push(`migrate_pages({${c}},{${p}}) as a user moved ${o.onP} of ${o.pages} pages onto node ${p}`);
     const passed = problems.length === 0;
     return {
       passed,
-      summary: passed ? (optedIn(profile) ? `all ${o.pages} pages moved with the opt-in` : `nothing landed on node ${p} (ret ${o.ret}${o.errno ? ` ${o.errno}` : ''})`) : problems[0]!,
+      summary: passed
+        ? optedIn(profile)
+          ? `all ${o.pages} pages moved with the opt-in`
+          : `nothing landed on node ${p} (ret ${o.ret}${o.errno ? ` ${o.errno}` : ''})`
+        : problems[0]!,
       problems,
       evidence: { ...o },
     };

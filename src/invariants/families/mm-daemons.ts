@@ -42,25 +42,28 @@ export const hugetlb: InvariantSpec<HugetlbObs> = {
   steps: ({ roles: { p } }) => {
     const f = nodeFile(p, 'hugepages/hugepages-2048kB/nr_hugepages');
     const onP = `$(awk '/HugePages_Total/ {print $4}' ${nodeFile(p, 'meminfo')})`;
-    return [{
-      name: 'hugetlb',
-      script: [
-        unlessMissing('/sys/kernel/mm/hugepages/hugepages-2048kB'),
-        'echo "### node"',
-        `if [ -e ${f} ]; then`,
-        `  if echo ${HUGEPAGES_ASKED} > ${f} 2>/tmp/numacage-hugetlb.err; then echo "write ok"; else echo "write refused: $(cat /tmp/numacage-hugetlb.err)"; fi`,
-        `  echo "got $(cat ${f})"; echo 0 > ${f} 2>/dev/null`,
-        'else echo "no-file"; fi',
-        'echo "### global"; g=/proc/sys/vm/nr_hugepages; total=$(cat $g)',
-        `echo $((total + ${HUGEPAGES_ASKED})) > $g; echo "asked $((total + ${HUGEPAGES_ASKED}))"; echo "total $(cat $g)"; echo "onp ${onP}"; echo $total > $g`,
-      ].join('\n'),
-    }];
+    return [
+      {
+        name: 'hugetlb',
+        script: [
+          unlessMissing('/sys/kernel/mm/hugepages/hugepages-2048kB'),
+          'echo "### node"',
+          `if [ -e ${f} ]; then`,
+          `  if echo ${HUGEPAGES_ASKED} > ${f} 2>/tmp/numacage-hugetlb.err; then echo "write ok"; else echo "write refused: $(cat /tmp/numacage-hugetlb.err)"; fi`,
+          `  echo "got $(cat ${f})"; echo 0 > ${f} 2>/dev/null`,
+          'else echo "no-file"; fi',
+          'echo "### global"; g=/proc/sys/vm/nr_hugepages; total=$(cat $g)',
+          `echo $((total + ${HUGEPAGES_ASKED})) > $g; echo "asked $((total + ${HUGEPAGES_ASKED}))"; echo "total $(cat $g)"; echo "onp ${onP}"; echo $total > $g`,
+        ].join('\n'),
+      },
+    ];
   },
   parse(raw) {
     const s = sectionsOrLacks(raw, 'hugetlb', 'the kernel has no 2 MiB HugeTLB pages (CONFIG_HUGETLBFS)');
     const node = section(s, 'node', 'hugetlb');
     const g = keyValues(section(s, 'global', 'hugetlb'));
-    if (g.asked === undefined || g.total === undefined || g.onp === undefined) throw new ProbeError(`the global pool step printed ${JSON.stringify(g)}`);
+    if (g.asked === undefined || g.total === undefined || g.onp === undefined)
+      throw new ProbeError(`the global pool step printed ${JSON.stringify(g)}`);
     const global = { asked: g.asked, total: g.total, onP: g.onp };
     if (/^no-file$/m.test(node)) return { global };
     const write = /^write (.*)$/m.exec(node)?.[1];
@@ -91,10 +94,19 @@ interface CompactionObs {
   /** Writing nodeP/compact: the write's answer and the pages compaction scanned meanwhile (kcompactd's own share taken out); null without VM event counters. */
   nodeCompact: { write: string; scanned: number | null };
   /** 256 pages bound to P across a global compaction; absent from placement checks when the bind was refused. */
-  pages: { bindErrno: string | null; compactErrno: string | null; pfnsChanged: number; before: Record<string, number>; after: Record<string, number>; onPBefore: number; onPAfter: number };
+  pages: {
+    bindErrno: string | null;
+    compactErrno: string | null;
+    pfnsChanged: number;
+    before: Record<string, number>;
+    after: Record<string, number>;
+    onPBefore: number;
+    onPAfter: number;
+  };
 }
 
-const SCANNED = "awk '/^compact_(migrate|free)_scanned/ {s+=$2} /^compact_daemon_(migrate|free)_scanned/ {s-=$2} END {print s+0}' /proc/vmstat";
+const SCANNED =
+  "awk '/^compact_(migrate|free)_scanned/ {s+=$2} /^compact_daemon_(migrate|free)_scanned/ {s-=$2} END {print s+0}' /proc/vmstat";
 
 /**
  * No kcompactd or kswapd for P; writing nodeP/compact is refused or does
@@ -109,36 +121,51 @@ export const compaction: InvariantSpec<CompactionObs> = {
   title: 'compaction is gated on P and never moves memory off it',
   expect: expect('fail', 'fail', 'pass', 'pass'),
   disturbs: false,
-  steps: ({ roles: { p } }) => [{
-    name: 'compaction',
-    script: [
-      unlessMissing('/proc/sys/vm/compact_memory'),
-      `echo "### threads"; for t in kcompactd kswapd; do echo "$t $(pgrep -x \${t}${p} >/dev/null && echo 1 || echo 0)"; done`,
-      'echo "### node-compact"; pro=/proc/sys/vm/compaction_proactiveness; old=$(cat $pro 2>/dev/null); [ -n "$old" ] && echo 0 > $pro',
-      `b=$(${SCANNED})`,
-      `if echo 1 > ${nodeFile(p, 'compact')} 2>/tmp/numacage-compact.err; then echo "write ok"; else echo "write refused: $(cat /tmp/numacage-compact.err)"; fi`,
-      `echo "scanned $(( $(${SCANNED}) - b ))"; echo "counters $(grep -c '^compact_migrate_scanned' /proc/vmstat)"`,
-      '[ -n "$old" ] && echo $old > $pro',
-      `echo "### pages"; ${probe(`compact-pages ${p}`, { asRoot: true })}`,
-    ].join('\n'),
-  }],
+  steps: ({ roles: { p } }) => [
+    {
+      name: 'compaction',
+      script: [
+        unlessMissing('/proc/sys/vm/compact_memory'),
+        `echo "### threads"; for t in kcompactd kswapd; do echo "$t $(pgrep -x \${t}${p} >/dev/null && echo 1 || echo 0)"; done`,
+        'echo "### node-compact"; pro=/proc/sys/vm/compaction_proactiveness; old=$(cat $pro 2>/dev/null); [ -n "$old" ] && echo 0 > $pro',
+        `b=$(${SCANNED})`,
+        `if echo 1 > ${nodeFile(p, 'compact')} 2>/tmp/numacage-compact.err; then echo "write ok"; else echo "write refused: $(cat /tmp/numacage-compact.err)"; fi`,
+        `echo "scanned $(( $(${SCANNED}) - b ))"; echo "counters $(grep -c '^compact_migrate_scanned' /proc/vmstat)"`,
+        '[ -n "$old" ] && echo $old > $pro',
+        `echo "### pages"; ${probe(`compact-pages ${p}`, { asRoot: true })}`,
+      ].join('\n'),
+    },
+  ],
   parse(raw, { roles: { p } }) {
     const s = sectionsOrLacks(raw, 'compaction', 'the kernel has no compaction (CONFIG_COMPACTION)');
     const threads = keyValues(section(s, 'threads', 'compaction'));
     const node = section(s, 'node-compact', 'compaction');
     const write = /^write (.*)$/m.exec(node)?.[1];
     const { scanned, counters } = keyValues(node);
-    if (threads.kcompactd === undefined || threads.kswapd === undefined || write === undefined || scanned === undefined || counters === undefined)
+    if (
+      threads.kcompactd === undefined ||
+      threads.kswapd === undefined ||
+      write === undefined ||
+      scanned === undefined ||
+      counters === undefined
+    )
       throw new ProbeError('the compaction step did not print the threads, the write and the scan count');
     const pagesText = section(s, 'pages', 'compaction');
     assertRanClean(pagesText, 'compact-pages');
     const [r] = recordsOf(parseRecords(pagesText), 'compact-pages', 'compact_memory');
     const { before, after } = placements(r!, 'compact-pages');
     return {
-      kcompactd: threads.kcompactd === 1, kswapd: threads.kswapd === 1, nodeCompact: { write, scanned: counters ? scanned : null },
+      kcompactd: threads.kcompactd === 1,
+      kswapd: threads.kswapd === 1,
+      nodeCompact: { write, scanned: counters ? scanned : null },
       pages: {
-        bindErrno: errnoOf(r!, 'bind_errno'), compactErrno: errnoOf(r!, 'compact_errno'), pfnsChanged: num(r!, 'pfns_changed'),
-        before: before!.toJSON(), after: after.toJSON(), onPBefore: before!.on(p), onPAfter: after.on(p),
+        bindErrno: errnoOf(r!, 'bind_errno'),
+        compactErrno: errnoOf(r!, 'compact_errno'),
+        pfnsChanged: num(r!, 'pfns_changed'),
+        before: before!.toJSON(),
+        after: after.toJSON(),
+        onPBefore: before!.on(p),
+        onPAfter: after.on(p),
       },
     };
   },
@@ -149,9 +176,13 @@ export const compaction: InvariantSpec<CompactionObs> = {
     const scanned = o.nodeCompact.scanned;
     if (o.nodeCompact.write === 'ok' && scanned) problems.push(`writing node${p}/compact compacted: ${scanned} pages scanned`);
     if (o.pages.compactErrno) throw new ProbeError(`writing /proc/sys/vm/compact_memory failed with ${o.pages.compactErrno}`);
-    if (o.pages.onPAfter < o.pages.onPBefore) problems.push(`compact_memory moved ${o.pages.onPBefore - o.pages.onPAfter} of ${o.pages.onPBefore} pages off node ${p}`);
+    if (o.pages.onPAfter < o.pages.onPBefore)
+      problems.push(`compact_memory moved ${o.pages.onPBefore - o.pages.onPAfter} of ${o.pages.onPBefore} pages off node ${p}`);
     // Pages bound to P that changed frame: compaction ran on P, even if it kept them there.
-    else if (o.pages.onPBefore && o.pages.pfnsChanged > 0) problems.push(`compact_memory moved ${o.pages.pfnsChanged} of ${o.pages.onPBefore} bound pages within node ${p}: compaction runs there`);
+    else if (o.pages.onPBefore && o.pages.pfnsChanged > 0)
+      problems.push(
+        `compact_memory moved ${o.pages.pfnsChanged} of ${o.pages.onPBefore} bound pages within node ${p}: compaction runs there`,
+      );
     const passed = problems.length === 0;
     return {
       passed,
@@ -176,7 +207,9 @@ interface ThpObs {
 /** Needs user pages on P: n/a on a private kernel, where bind-optin proves none can get there. */
 const needPagesOnP = (what: string, bindErrno: string | null, before: Placement, p: number) => {
   if (bindErrno || before.on(p) !== before.total)
-    throw new ProbeError(`${what} could not put its pages on node ${p} (mbind ${bindErrno ?? 'ok'}, placement ${JSON.stringify(before.toJSON())})`);
+    throw new ProbeError(
+      `${what} could not put its pages on node ${p} (mbind ${bindErrno ?? 'ok'}, placement ${JSON.stringify(before.toJSON())})`,
+    );
 };
 
 export const thp: InvariantSpec<ThpObs> = {
@@ -184,17 +217,30 @@ export const thp: InvariantSpec<ThpObs> = {
   title: 'no THP collapse on P, and collapse never moves memory off P',
   expect: expect('fail', 'fail', 'n/a', 'pass'),
   disturbs: false,
-  steps: ({ roles: { p } }) => [{
-    name: 'thp',
-    script: [unlessMissing('/sys/kernel/mm/transparent_hugepage/enabled'), `echo "### thp"; ${probe(`thp ${p}`)}`].join('\n'),
-  }],
+  steps: ({ roles: { p } }) => [
+    {
+      name: 'thp',
+      script: [unlessMissing('/sys/kernel/mm/transparent_hugepage/enabled'), `echo "### thp"; ${probe(`thp ${p}`)}`].join('\n'),
+    },
+  ],
   parse(raw, { roles: { p } }) {
-    const text = section(sectionsOrLacks(raw, 'thp', 'the kernel has no transparent huge pages (CONFIG_TRANSPARENT_HUGEPAGE)'), 'thp', 'thp');
+    const text = section(
+      sectionsOrLacks(raw, 'thp', 'the kernel has no transparent huge pages (CONFIG_TRANSPARENT_HUGEPAGE)'),
+      'thp',
+      'thp',
+    );
     assertRanClean(text, 'thp');
     const [r] = recordsOf(parseRecords(text), 'thp', 'madvise');
     const { before, after, pages } = placements(r!, 'thp');
     needPagesOnP('thp', errnoOf(r!, 'bind_errno'), before!, p);
-    return { collapse: { ret: num(r!, 'ret'), errno: errnoOf(r!) }, anonHugeKiB: num(r!, 'anon_huge_kb'), pages, onPAfter: after.on(p), before: before!.toJSON(), after: after.toJSON() };
+    return {
+      collapse: { ret: num(r!, 'ret'), errno: errnoOf(r!) },
+      anonHugeKiB: num(r!, 'anon_huge_kb'),
+      pages,
+      onPAfter: after.on(p),
+      before: before!.toJSON(),
+      after: after.toJSON(),
+    };
   },
   decide(o, { roles: { p } }) {
     const problems: string[] = [];
@@ -203,7 +249,9 @@ export const thp: InvariantSpec<ThpObs> = {
     const passed = problems.length === 0;
     return {
       passed,
-      summary: passed ? `no huge page made on node ${p}, all ${o.pages} pages stayed (MADV_COLLAPSE ${o.collapse.errno ?? o.collapse.ret})` : problems[0]!,
+      summary: passed
+        ? `no huge page made on node ${p}, all ${o.pages} pages stayed (MADV_COLLAPSE ${o.collapse.errno ?? o.collapse.ret})`
+        : problems[0]!,
       problems,
       evidence: { ...o },
     };
@@ -227,15 +275,17 @@ export const ksm: InvariantSpec<KsmObs> = {
   title: 'KSM never merges pages on P',
   expect: expect('fail', 'fail', 'n/a', 'pass'),
   disturbs: false,
-  steps: ({ roles: { c, p } }) => [{
-    name: 'ksm',
-    script: [
-      unlessMissing(`${KSM}/run`),
-      `echo 1 > ${KSM}/run; echo "### merge"; ${probe(`ksm ${c} ${p} ${KSM_WAIT_S}`, { asRoot: true })}`,
-      `echo "### stats"; for f in full_scans pages_shared pages_sharing pages_skipped; do echo "$f $(cat ${KSM}/$f 2>/dev/null || echo 0)"; done`,
-      `echo 2 > ${KSM}/run; echo 0 > ${KSM}/run`,
-    ].join('\n'),
-  }],
+  steps: ({ roles: { c, p } }) => [
+    {
+      name: 'ksm',
+      script: [
+        unlessMissing(`${KSM}/run`),
+        `echo 1 > ${KSM}/run; echo "### merge"; ${probe(`ksm ${c} ${p} ${KSM_WAIT_S}`, { asRoot: true })}`,
+        `echo "### stats"; for f in full_scans pages_shared pages_sharing pages_skipped; do echo "$f $(cat ${KSM}/$f 2>/dev/null || echo 0)"; done`,
+        `echo 2 > ${KSM}/run; echo 0 > ${KSM}/run`,
+      ].join('\n'),
+    },
+  ],
   parse(raw, { roles: { c, p } }) {
     const s = sectionsOrLacks(raw, 'ksm', 'the kernel has no KSM (CONFIG_KSM)');
     const text = section(s, 'merge', 'ksm');
@@ -245,15 +295,21 @@ export const ksm: InvariantSpec<KsmObs> = {
     const cPfns = r!.c_pfns as number[];
     if (!Array.isArray(pPfns) || !Array.isArray(cPfns)) throw new ProbeError('the ksm record has no PFNs');
     needPagesOnP('ksm', null, Placement.of(r!.placement, 2, 'ksm pair on P'), p);
-    if (Placement.of((r!.control as { placement?: unknown } | undefined)?.placement, 2, 'ksm control pair').on(c) !== 2) throw new ProbeError(`the control pair is not on node ${c}`);
-    if (!samePfn(cPfns)) throw new ProbeError(`KSM did not merge the control pair on node ${c} within ${KSM_WAIT_S} s (PFNs ${cPfns.join(', ')}): ksmd never answered`);
+    if (Placement.of((r!.control as { placement?: unknown } | undefined)?.placement, 2, 'ksm control pair').on(c) !== 2)
+      throw new ProbeError(`the control pair is not on node ${c}`);
+    if (!samePfn(cPfns))
+      throw new ProbeError(
+        `KSM did not merge the control pair on node ${c} within ${KSM_WAIT_S} s (PFNs ${cPfns.join(', ')}): ksmd never answered`,
+      );
     return { pPfns, cPfns, waitedMs: num(r!, 'waited_ms'), stats: keyValues(section(s, 'stats', 'ksm')) };
   },
   decide(o, { roles: { c, p } }) {
     const merged = samePfn(o.pPfns);
     return {
       passed: !merged,
-      summary: merged ? `two identical pages on node ${p} were merged into PFN ${o.pPfns[0]}` : `the control pair on node ${c} merged, the pair on node ${p} did not`,
+      summary: merged
+        ? `two identical pages on node ${p} were merged into PFN ${o.pPfns[0]}`
+        : `the control pair on node ${c} merged, the pair on node ${p} did not`,
       problems: merged ? [`KSM merged the MADV_MERGEABLE pair on node ${p} (PFNs ${o.pPfns.join(', ')})`] : [],
       evidence: { ...o },
     };
@@ -294,18 +350,20 @@ export const numaBalancing: InvariantSpec<NumaBalancingObs> = {
   steps: ({ roles: { c, p, cpuOfC } }) => {
     const d = '/sys/kernel/debug/sched/numa_balancing';
     const names = Object.keys(SCAN_TUNABLES);
-    return [{
-      name: 'numa-balancing',
-      script: [
-        unlessMissing('/proc/sys/kernel/numa_balancing'),
-        'sysctl=/proc/sys/kernel/numa_balancing; old=$(cat $sysctl); echo 1 > $sysctl',
-        `echo "### tunables"; saved=""; for t in ${names.join(' ')}; do [ -w ${d}/$t ] && { saved="$saved $t=$(cat ${d}/$t)"; echo "$t"; }; done`,
-        ...Object.entries(SCAN_TUNABLES).map(([k, v]) => `[ -w ${d}/${k} ] && echo ${v} > ${d}/${k}`),
-        `echo "### hammer"; ${probe(`numa-balancing ${c} ${p} ${cpuOfC} ${NUMA_BALANCING_LIMIT_S}`, { asRoot: true })}`,
-        `for kv in $saved; do echo \${kv#*=} > ${d}/\${kv%%=*}; done; echo $old > $sysctl`,
-      ].join('\n'),
-      timeoutMs: (NUMA_BALANCING_LIMIT_S + 30) * 1000,
-    }];
+    return [
+      {
+        name: 'numa-balancing',
+        script: [
+          unlessMissing('/proc/sys/kernel/numa_balancing'),
+          'sysctl=/proc/sys/kernel/numa_balancing; old=$(cat $sysctl); echo 1 > $sysctl',
+          `echo "### tunables"; saved=""; for t in ${names.join(' ')}; do [ -w ${d}/$t ] && { saved="$saved $t=$(cat ${d}/$t)"; echo "$t"; }; done`,
+          ...Object.entries(SCAN_TUNABLES).map(([k, v]) => `[ -w ${d}/${k} ] && echo ${v} > ${d}/${k}`),
+          `echo "### hammer"; ${probe(`numa-balancing ${c} ${p} ${cpuOfC} ${NUMA_BALANCING_LIMIT_S}`, { asRoot: true })}`,
+          `for kv in $saved; do echo \${kv#*=} > ${d}/\${kv%%=*}; done; echo $old > $sysctl`,
+        ].join('\n'),
+        timeoutMs: (NUMA_BALANCING_LIMIT_S + 30) * 1000,
+      },
+    ];
   },
   parse(raw, { roles: { p } }) {
     const s = sectionsOrLacks(raw, 'numa-balancing', 'the kernel has no NUMA balancing (CONFIG_NUMA_BALANCING)');
@@ -313,14 +371,27 @@ export const numaBalancing: InvariantSpec<NumaBalancingObs> = {
     assertRanClean(text, 'numa-balancing');
     const [r] = recordsOf(parseRecords(text), 'numa-balancing', 'hammer');
     const { before, after, pages } = placements(r!, 'numa-balancing');
-    if (num(r!, 'move_ret') !== 0 || before!.on(p) !== pages) throw new ProbeError(`the pages could not be moved to node ${p} first (move_pages ${num(r!, 'move_ret')}, placement ${JSON.stringify(before!.toJSON())})`);
+    if (num(r!, 'move_ret') !== 0 || before!.on(p) !== pages)
+      throw new ProbeError(
+        `the pages could not be moved to node ${p} first (move_pages ${num(r!, 'move_ret')}, placement ${JSON.stringify(before!.toJSON())})`,
+      );
     const o: NumaBalancingObs = {
-      ended: String(r!.ended), seconds: num(r!, 'seconds'), hintFaults: num(r!, 'hint_faults'), hintFaultsLocal: num(r!, 'hint_faults_local'),
-      pteUpdates: num(r!, 'pte_updates'), scanPasses: num(r!, 'scan_passes'), pages, leftP: pages - after.on(p), before: before!.toJSON(), after: after.toJSON(),
+      ended: String(r!.ended),
+      seconds: num(r!, 'seconds'),
+      hintFaults: num(r!, 'hint_faults'),
+      hintFaultsLocal: num(r!, 'hint_faults_local'),
+      pteUpdates: num(r!, 'pte_updates'),
+      scanPasses: num(r!, 'scan_passes'),
+      pages,
+      leftP: pages - after.on(p),
+      before: before!.toJSON(),
+      after: after.toJSON(),
       tunables: section(s, 'tunables', 'numa-balancing').trim().split('\n').filter(Boolean).join(' ') || 'none (defaults)',
     };
     if (o.leftP === 0 && o.ended !== 'scanned')
-      throw new ProbeError(`the NUMA scanner made no two passes within ${o.seconds} s (${o.scanPasses < 0 ? 'no scan sequence shown' : `${o.scanPasses} passes`}, ${o.hintFaultsLocal} local hinting faults, ${o.pteUpdates} PTE updates)`);
+      throw new ProbeError(
+        `the NUMA scanner made no two passes within ${o.seconds} s (${o.scanPasses < 0 ? 'no scan sequence shown' : `${o.scanPasses} passes`}, ${o.hintFaultsLocal} local hinting faults, ${o.pteUpdates} PTE updates)`,
+      );
     return o;
   },
   decide(o, { roles: { p } }) {
@@ -357,41 +428,56 @@ export const demotion: InvariantSpec<DemotionObs> = {
   expect: expect('fail', 'fail', 'pass', 'pass'),
   disturbs: true,
   steps: ({ roles: { c, p }, topology }) => {
-    const tiers = { name: 'demotion', script: `${unlessMissing('/sys/devices/virtual/memory_tiering')}\necho "### tiers"; ${MEMORY_TIERS_COMMAND}` };
+    const tiers = {
+      name: 'demotion',
+      script: `${unlessMissing('/sys/devices/virtual/memory_tiering')}\necho "### tiers"; ${MEMORY_TIERS_COMMAND}`,
+    };
     if (!hasHmat(topology.nodes)) return [tiers];
     const en = '/sys/kernel/mm/numa/demotion_enabled';
     const counters = "grep -E '^pgdemote_' /proc/vmstat";
-    return [tiers, {
-      name: 'demotion-pressure',
-      script: [
-        `echo "### demotion-was"; cat ${en}; was=$(cat ${en}); echo 1 > ${en}`,
-        `echo "### vmstat-before"; ${counters}`,
-        fillScript({ press: c, keepMiB: 640, marginMiB: 256, bindTo: c, watch: p }),
-        `echo "### vmstat-after"; ${counters}`,
-        `echo $was > ${en}`,
-      ].join('\n'),
-      timeoutMs: 180_000,
-    }];
+    return [
+      tiers,
+      {
+        name: 'demotion-pressure',
+        script: [
+          `echo "### demotion-was"; cat ${en}; was=$(cat ${en}); echo 1 > ${en}`,
+          `echo "### vmstat-before"; ${counters}`,
+          fillScript({ press: c, keepMiB: 640, marginMiB: 256, bindTo: c, watch: p }),
+          `echo "### vmstat-after"; ${counters}`,
+          `echo $was > ${en}`,
+        ].join('\n'),
+        timeoutMs: 180_000,
+      },
+    ];
   },
   parse(raw, { roles: { c }, topology }) {
     const s0 = parseSections(rawOf(raw, 'demotion'));
     if ('none' in s0) throw new KernelLacks('the kernel has no memory tiers (/sys/devices/virtual/memory_tiering)');
     const tiers = parseMemoryTiers(section(s0, 'tiers', 'demotion'));
     // Every node with memory sits in exactly one tier: a listing without C's is cut short or wrong.
-    if (!tiers.tiers.some((t) => t.nodes.includes(c))) throw new ProbeError(`node ${c} is in no memory tier: the tier listing is incomplete (${JSON.stringify(tiers.tiers)})`);
+    if (!tiers.tiers.some((t) => t.nodes.includes(c)))
+      throw new ProbeError(`node ${c} is in no memory tier: the tier listing is incomplete (${JSON.stringify(tiers.tiers)})`);
     if (!hasHmat(topology.nodes)) return { tiers };
     const text = rawOf(raw, 'demotion-pressure');
     const s = parseSections(text);
     const before = keyValues(section(s, 'vmstat-before', 'demotion-pressure'));
     const after = keyValues(section(s, 'vmstat-after', 'demotion-pressure'));
     const pgdemote = Object.fromEntries(Object.keys(after).map((k) => [k, after[k]! - (before[k] ?? 0)]));
-    return { tiers, pressure: { fill: parseFill(text, 'demotion pressure'), pgdemote, demotionWas: section(s, 'demotion-was', 'demotion-pressure').trim() } };
+    return {
+      tiers,
+      pressure: {
+        fill: parseFill(text, 'demotion pressure'),
+        pgdemote,
+        demotionWas: section(s, 'demotion-was', 'demotion-pressure').trim(),
+      },
+    };
   },
   decide(o, { roles: { p } }) {
     const holding = o.tiers.tiers.filter((t) => t.nodes.includes(p)).map((t) => t.name);
     const problems = holding.map((t) => `node ${p} is listed in /sys/devices/virtual/memory_tiering/${t}/nodelist`);
     if (o.pressure) {
-      for (const [k, v] of Object.entries(o.pressure.pgdemote)) if (v > 0) problems.push(`${k} rose by ${v} while C was pressed with demotion enabled`);
+      for (const [k, v] of Object.entries(o.pressure.pgdemote))
+        if (v > 0) problems.push(`${k} rose by ${v} while C was pressed with demotion enabled`);
       const rise = o.pressure.fill.anonPagesKiB.after - o.pressure.fill.anonPagesKiB.before;
       if (rise > 0) problems.push(`node ${p}'s AnonPages rose by ${rise} kB while C was pressed`);
     }
@@ -401,7 +487,9 @@ export const demotion: InvariantSpec<DemotionObs> = {
       passed,
       summary: passed
         ? `node ${p} is in no memory tier${o.pressure ? '; pressing C with demotion enabled demoted nothing' : ''}`
-        : [holding.length ? `node ${p} is in ${holding.join(', ')}` : '', demoted ? `pressing C demoted ${demoted} pages` : ''].filter(Boolean).join('; ') || problems[0]!,
+        : [holding.length ? `node ${p} is in ${holding.join(', ')}` : '', demoted ? `pressing C demoted ${demoted} pages` : '']
+            .filter(Boolean)
+            .join('; ') || problems[0]!,
       problems,
       evidence: { node: p, ...o },
     };

@@ -1,6 +1,17 @@
 import type { KernelProfile } from '../profile.js';
 import { fillScript, parseFill, type FillResult } from '../fill.js';
-import { assertUnprivileged, errnoOf, num, parseRecords, parseSections, Placement, placements, recordsOf, section, type ProbeRecord } from '../records.js';
+import {
+  assertUnprivileged,
+  errnoOf,
+  num,
+  parseRecords,
+  parseSections,
+  Placement,
+  placements,
+  recordsOf,
+  section,
+  type ProbeRecord,
+} from '../records.js';
 import { AS_PROBE_USER, assertRanClean, exitStatus, GUEST_PROBE_PATH, probe } from '../shell.js';
 import { expect, ProbeError, rawOf, type InvariantSpec } from '../spec.js';
 
@@ -48,12 +59,15 @@ export const softPolicy: InvariantSpec<PolicyCase[]> = {
     for (const k of judged) {
       const name = `${k.mode} {${k.nodes.join(',')}}`;
       if (k.onP > 0) problems.push(`${name}: ${k.onP} of ${k.pages} pages on node ${p}${k.ret === 0 ? ' (accepted)' : ''}`);
-      if (k.nodes.length === 1 && k.errno !== 'EINVAL') problems.push(`${name}: ${k.ret === 0 ? 'accepted' : `refused with ${k.errno}`}, expected EINVAL`);
+      if (k.nodes.length === 1 && k.errno !== 'EINVAL')
+        problems.push(`${name}: ${k.ret === 0 ? 'accepted' : `refused with ${k.errno}`}, expected EINVAL`);
     }
     const passed = problems.length === 0;
     return {
       passed,
-      summary: passed ? `INTERLEAVE/WEIGHTED_INTERLEAVE {C,P} put no page on node ${p}; PREFERRED/PREFERRED_MANY {${p}} refused with EINVAL` : problems[0]!,
+      summary: passed
+        ? `INTERLEAVE/WEIGHTED_INTERLEAVE {C,P} put no page on node ${p}; PREFERRED/PREFERRED_MANY {${p}} refused with EINVAL`
+        : problems[0]!,
       problems,
       evidence: { cases, evidenceOnly: ['MPOL_PREFERRED_MANY {C,P}: lands on C on any kernel while C has room'] },
     };
@@ -80,24 +94,39 @@ export const bindOptin: InvariantSpec<BindObs> = {
     if (!fresh || !move) throw new ProbeError('the probe printed no fresh or move-strict mbind record');
     for (const r of [fresh, move]) assertUnprivileged(r, `mbind (${String(r.case)})`);
     const { before } = placements(move, 'mbind MOVE|STRICT');
-    if (!before || before.on(c) !== before.total) throw new ProbeError(`the pages for MOVE|STRICT did not start on node ${c}: ${JSON.stringify(before?.toJSON())}`);
+    if (!before || before.on(c) !== before.total)
+      throw new ProbeError(`the pages for MOVE|STRICT did not start on node ${c}: ${JSON.stringify(before?.toJSON())}`);
     return { fresh: policyCase(fresh, p), moveStrict: { ...policyCase(move, p), before: before.toJSON() } };
   },
   decide({ fresh, moveStrict: move }, { roles: { p }, profile }) {
     const problems: string[] = [];
     if (optedIn(profile)) {
-      if (fresh.ret !== 0 || fresh.onP !== fresh.pages) problems.push(`opted in, yet mbind(BIND,{${p}}) gave ${fresh.errno ?? fresh.ret} with ${fresh.onP} of ${fresh.pages} pages on node ${p}`);
-      if (move.ret !== 0 || move.onP !== move.pages) problems.push(`opted in, yet mbind(BIND,{${p}},MOVE|STRICT) gave ${move.errno ?? move.ret} with ${move.onP} of ${move.pages} pages moved to node ${p}`);
+      if (fresh.ret !== 0 || fresh.onP !== fresh.pages)
+        problems.push(
+          `opted in, yet mbind(BIND,{${p}}) gave ${fresh.errno ?? fresh.ret} with ${fresh.onP} of ${fresh.pages} pages on node ${p}`,
+        );
+      if (move.ret !== 0 || move.onP !== move.pages)
+        problems.push(
+          `opted in, yet mbind(BIND,{${p}},MOVE|STRICT) gave ${move.errno ?? move.ret} with ${move.onP} of ${move.pages} pages moved to node ${p}`,
+        );
     } else {
-      if (fresh.ret === 0) problems.push(`mbind(BIND,{${p}}) on a fresh mapping succeeded without opt-in; ${fresh.onP} of ${fresh.pages} pages landed on node ${p}`);
+      if (fresh.ret === 0)
+        problems.push(
+          `mbind(BIND,{${p}}) on a fresh mapping succeeded without opt-in; ${fresh.onP} of ${fresh.pages} pages landed on node ${p}`,
+        );
       else if (fresh.errno !== 'EINVAL') problems.push(`mbind(BIND,{${p}}) was refused with ${fresh.errno}, expected EINVAL`);
       if (move.onP > 0) problems.push(`mbind(BIND,{${p}},MOVE|STRICT) moved ${move.onP} of ${move.pages} pages onto node ${p}`);
-      else if (move.ret === 0 || move.errno !== 'EINVAL') problems.push(`mbind(BIND,{${p}},MOVE|STRICT) gave ${move.errno ?? move.ret}, expected EINVAL`);
+      else if (move.ret === 0 || move.errno !== 'EINVAL')
+        problems.push(`mbind(BIND,{${p}},MOVE|STRICT) gave ${move.errno ?? move.ret}, expected EINVAL`);
     }
     const passed = problems.length === 0;
     return {
       passed,
-      summary: passed ? (optedIn(profile) ? `bind allowed with the opt-in, every page on node ${p}` : `refused with EINVAL, no page on node ${p}`) : problems[0]!,
+      summary: passed
+        ? optedIn(profile)
+          ? `bind allowed with the opt-in, every page on node ${p}`
+          : `refused with EINVAL, no page on node ${p}`
+        : problems[0]!,
       problems,
       evidence: { fresh, moveStrict: move },
     };
@@ -108,7 +137,9 @@ interface CpusetObs {
   bind: PolicyCase;
   movePages: { ret: number; errno: string | null; status: number[]; onP: number };
   /** Absent when the kernel refused cpuset.mems = {C,P}. */
-  drop?: { sigbus: true } | { sigbus: false; bindErrno: string | null; firstHalf: Record<string, number>; secondHalf: Record<string, number>; secondOnP: number };
+  drop?:
+    | { sigbus: true }
+    | { sigbus: false; bindErrno: string | null; firstHalf: Record<string, number>; secondHalf: Record<string, number>; secondOnP: number };
   dropRefused?: string;
 }
 
@@ -131,23 +162,25 @@ export const cpuset: InvariantSpec<CpusetObs> = {
   title: 'cpuset.mems is enforced',
   expect: expect('pass', 'pass', 'pass', 'pass'),
   disturbs: false,
-  steps: ({ roles: { c, p } }) => [{
-    name: 'cpuset',
-    script: [
-      'set -e',
-      'grep -qw cpuset /sys/fs/cgroup/cgroup.subtree_control || echo +cpuset > /sys/fs/cgroup/cgroup.subtree_control',
-      `mkdir -p ${CGROUP}; echo ${c} > ${CGROUP}/cpuset.mems`,
-      'set +e',
-      `echo "### refuse"; ${inCgroup(`bind ${p}`)}; echo "# exit $?"; ${inCgroup(`move-pages ${p}`)}; echo "# exit $?"`,
-      'echo "### drop"',
-      `if echo ${c},${p} > ${CGROUP}/cpuset.mems 2>/tmp/numacage-cpuset.err; then`,
-      `  ${inCgroup(`cpuset-drop ${p}`, ' > /tmp/numacage-cpuset.out &')} pid=$!`,
-      '  i=0; while [ -e /proc/$pid ] && ! grep -q "^State:[[:space:]]*[TZX]" /proc/$pid/status && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done',
-      `  echo ${c} > ${CGROUP}/cpuset.mems; kill -CONT $pid; wait $pid; echo "# exit $?"; cat /tmp/numacage-cpuset.out`,
-      'else echo "mems-refused $(cat /tmp/numacage-cpuset.err)"; fi',
-      `rmdir ${CGROUP}`,
-    ].join('\n'),
-  }],
+  steps: ({ roles: { c, p } }) => [
+    {
+      name: 'cpuset',
+      script: [
+        'set -e',
+        'grep -qw cpuset /sys/fs/cgroup/cgroup.subtree_control || echo +cpuset > /sys/fs/cgroup/cgroup.subtree_control',
+        `mkdir -p ${CGROUP}; echo ${c} > ${CGROUP}/cpuset.mems`,
+        'set +e',
+        `echo "### refuse"; ${inCgroup(`bind ${p}`)}; echo "# exit $?"; ${inCgroup(`move-pages ${p}`)}; echo "# exit $?"`,
+        'echo "### drop"',
+        `if echo ${c},${p} > ${CGROUP}/cpuset.mems 2>/tmp/numacage-cpuset.err; then`,
+        `  ${inCgroup(`cpuset-drop ${p}`, ' > /tmp/numacage-cpuset.out &')} pid=$!`,
+        '  i=0; while [ -e /proc/$pid ] && ! grep -q "^State:[[:space:]]*[TZX]" /proc/$pid/status && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done',
+        `  echo ${c} > ${CGROUP}/cpuset.mems; kill -CONT $pid; wait $pid; echo "# exit $?"; cat /tmp/numacage-cpuset.out`,
+        'else echo "mems-refused $(cat /tmp/numacage-cpuset.err)"; fi',
+        `rmdir ${CGROUP}`,
+      ].join('\n'),
+    },
+  ],
   parse(raw, { roles: { c, p } }) {
     const s = parseSections(rawOf(raw, 'cpuset'));
     const refuse = section(s, 'refuse', 'cpuset');
@@ -171,18 +204,30 @@ export const cpuset: InvariantSpec<CpusetObs> = {
     const pages = num(d!, 'pages');
     const first = Placement.of((d!.first_half as { placement?: unknown } | undefined)?.placement, pages, 'cpuset-drop first half');
     const second = Placement.of(d!.placement, pages, 'cpuset-drop second half');
-    return { ...obs, drop: { sigbus: false, bindErrno: errnoOf(d!, 'bind_errno'), firstHalf: first.toJSON(), secondHalf: second.toJSON(), secondOnP: second.on(p) } };
+    return {
+      ...obs,
+      drop: {
+        sigbus: false,
+        bindErrno: errnoOf(d!, 'bind_errno'),
+        firstHalf: first.toJSON(),
+        secondHalf: second.toJSON(),
+        secondOnP: second.on(p),
+      },
+    };
   },
   decide(o, { roles: { c, p }, profile }) {
     const problems: string[] = [];
     const { bind, movePages: mv, drop } = o;
     if (bind.onP > 0) problems.push(`inside cpuset.mems=${c}, mbind(BIND,{${p}}) put ${bind.onP} pages on node ${p}`);
-    if (bind.errno !== 'EINVAL') problems.push(`inside cpuset.mems=${c}, mbind(BIND,{${p}}) gave ${bind.errno ?? bind.ret}, expected EINVAL`);
+    if (bind.errno !== 'EINVAL')
+      problems.push(`inside cpuset.mems=${c}, mbind(BIND,{${p}}) gave ${bind.errno ?? bind.ret}, expected EINVAL`);
     const moveErrnos = profile === 'private' || profile === 'private-user' ? ['EACCES', 'ENODEV'] : ['EACCES'];
     if (mv.onP > 0) problems.push(`inside cpuset.mems=${c}, move_pages moved ${mv.onP} pages to node ${p}`);
-    if (mv.ret !== -1 || !moveErrnos.includes(mv.errno ?? '')) problems.push(`inside cpuset.mems=${c}, move_pages to node ${p} gave ${mv.errno ?? mv.ret}, expected ${moveErrnos.join(' or ')}`);
+    if (mv.ret !== -1 || !moveErrnos.includes(mv.errno ?? ''))
+      problems.push(`inside cpuset.mems=${c}, move_pages to node ${p} gave ${mv.errno ?? mv.ret}, expected ${moveErrnos.join(' or ')}`);
     if (drop?.sigbus) problems.push(`a task bound to node ${p} died of SIGBUS when ${p} was dropped from cpuset.mems mid-fault`);
-    else if (drop && drop.secondOnP > 0) problems.push(`after node ${p} left cpuset.mems, ${drop.secondOnP} newly faulted pages still landed on it`);
+    else if (drop && drop.secondOnP > 0)
+      problems.push(`after node ${p} left cpuset.mems, ${drop.secondOnP} newly faulted pages still landed on it`);
     const passed = problems.length === 0;
     return {
       passed,
@@ -209,7 +254,13 @@ export const noFallbackIn: InvariantSpec<FillResult> = {
   title: 'an unbound workload never spills onto P',
   expect: expect('fail', 'fail', 'pass', 'pass'),
   disturbs: true,
-  steps: ({ roles: { c, p } }) => [{ name: 'no-fallback-in', script: fillScript({ press: c, keepMiB: 640, marginMiB: FALLBACK_MARGIN_MIB, watch: p }), timeoutMs: 180_000 }],
+  steps: ({ roles: { c, p } }) => [
+    {
+      name: 'no-fallback-in',
+      script: fillScript({ press: c, keepMiB: 640, marginMiB: FALLBACK_MARGIN_MIB, watch: p }),
+      timeoutMs: 180_000,
+    },
+  ],
   parse: (raw) => parseFill(rawOf(raw, 'no-fallback-in'), 'no-fallback-in'),
   decide(f, { roles: { p } }) {
     const onP = f.pagesByNode[p] ?? 0;
@@ -221,7 +272,9 @@ export const noFallbackIn: InvariantSpec<FillResult> = {
     const ending = f.ending === 'completed' ? `completed ${f.reachedMiB} MiB` : `OOM-killed after ${f.reachedMiB} MiB`;
     return {
       passed,
-      summary: passed ? `${ending} of ${f.askedMiB} (node's free ${f.freeMiB} MiB) with no page on node ${p}` : `${problems[0]} (${ending})`,
+      summary: passed
+        ? `${ending} of ${f.askedMiB} (node's free ${f.freeMiB} MiB) with no page on node ${p}`
+        : `${problems[0]} (${ending})`,
       problems,
       evidence: { ...f, pagesOnP: onP, pNumaMissDelta: missDelta },
     };
@@ -234,14 +287,17 @@ export const bindStrict: InvariantSpec<FillResult> = {
   title: 'a strict bind stays strict',
   expect: expect('pass', 'pass', 'n/a', 'pass'),
   disturbs: true,
-  steps: ({ roles: { p } }) => [{ name: 'bind-strict', script: fillScript({ press: p, keepMiB: 96, marginMiB: 256, bindTo: p, watch: p }), timeoutMs: 180_000 }],
+  steps: ({ roles: { p } }) => [
+    { name: 'bind-strict', script: fillScript({ press: p, keepMiB: 96, marginMiB: 256, bindTo: p, watch: p }), timeoutMs: 180_000 },
+  ],
   parse: (raw) => parseFill(rawOf(raw, 'bind-strict'), 'bind-strict'),
   decide(f, { roles: { p } }) {
     const total = Object.values(f.pagesByNode).reduce((a, b) => a + b, 0);
     const offP = total - (f.pagesByNode[p] ?? 0);
     const problems: string[] = [];
     if (offP > 0) problems.push(`${offP} pages bound to node ${p} landed elsewhere`);
-    if (f.ending !== 'oom-killed') problems.push(`asked ${f.askedMiB} MiB of a node with ${f.freeMiB} MiB free, and the task was not OOM-killed`);
+    if (f.ending !== 'oom-killed')
+      problems.push(`asked ${f.askedMiB} MiB of a node with ${f.freeMiB} MiB free, and the task was not OOM-killed`);
     const passed = problems.length === 0;
     return {
       passed,
@@ -251,4 +307,3 @@ export const bindStrict: InvariantSpec<FillResult> = {
     };
   },
 };
-

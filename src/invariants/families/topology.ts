@@ -1,6 +1,13 @@
 import type { Topology } from '../../model/topology.js';
 import { parseNumactlHardware, type NumactlHardware } from '../../probes/numactl.js';
-import { PCI_DEVICES_COMMAND, SYSFS_NODES_COMMAND, parsePciDevices, parseSysfsNodes, type PciDevice, type SysfsNode } from '../../probes/sysfs.js';
+import {
+  PCI_DEVICES_COMMAND,
+  SYSFS_NODES_COMMAND,
+  parsePciDevices,
+  parseSysfsNodes,
+  type PciDevice,
+  type SysfsNode,
+} from '../../probes/sysfs.js';
 import { parseSections, section } from '../records.js';
 import { expect, ProbeError, rawOf, type Decision, type InvariantSpec } from '../spec.js';
 
@@ -52,7 +59,9 @@ export function decideTopology(t: Topology, obs: TopologyObservation): Decision 
     if (!sameCpus(seen.cpus, want.cpus))
       problems.push(`node ${want.id} has CPUs [${seen.cpus.join(',')}], topology asks for [${want.cpus.join(',')}]`);
     if (memTotalMiB > want.memMiB || memTotalMiB < want.memMiB - slack)
-      problems.push(`node ${want.id} MemTotal is ${memTotalMiB} MiB, expected ${Math.round(want.memMiB - slack)}-${want.memMiB} MiB for a ${want.memMiB} MiB backend`);
+      problems.push(
+        `node ${want.id} MemTotal is ${memTotalMiB} MiB, expected ${Math.round(want.memMiB - slack)}-${want.memMiB} MiB for a ${want.memMiB} MiB backend`,
+      );
   }
 
   const ids = obs.numactl.distanceNodeIds;
@@ -68,7 +77,9 @@ export function decideTopology(t: Topology, obs: TopologyObservation): Decision 
     const candidates = obs.pci.filter((p) => p.vendor === VIRTIO_VENDOR && p.classCode >> 8 === cls);
     const onNode = candidates.find((p) => p.numaNode === dev.node);
     if (!onNode)
-      problems.push(`no ${dev.kind} PCI device on node ${dev.node} (seen: ${candidates.map((p) => `${p.address} node ${p.numaNode}`).join(', ') || 'none'})`);
+      problems.push(
+        `no ${dev.kind} PCI device on node ${dev.node} (seen: ${candidates.map((p) => `${p.address} node ${p.numaNode}`).join(', ') || 'none'})`,
+      );
     return { kind: dev.kind, node: dev.node, pci: onNode?.address ?? null };
   });
 
@@ -88,10 +99,18 @@ export const topology: InvariantSpec<TopologyObservation> = {
   title: 'the guest sees the topology that was asked for',
   expect: expect('pass', 'pass', 'pass', 'pass'),
   disturbs: false,
-  steps: () => [{
-    name: 'topology',
-    script: ['echo "### numactl"; numactl --hardware', 'echo "### sysfs-nodes"', SYSFS_NODES_COMMAND, 'echo "### pci"', PCI_DEVICES_COMMAND].join('\n'),
-  }],
+  steps: () => [
+    {
+      name: 'topology',
+      script: [
+        'echo "### numactl"; numactl --hardware',
+        'echo "### sysfs-nodes"',
+        SYSFS_NODES_COMMAND,
+        'echo "### pci"',
+        PCI_DEVICES_COMMAND,
+      ].join('\n'),
+    },
+  ],
   parse(raw) {
     const s = parseSections(rawOf(raw, 'topology'));
     const obs = {
