@@ -6,7 +6,7 @@ const LEVEL_TAGS: Record<number, string> = { 10: 'trace', 20: 'debug', 30: '', 4
 const OMIT = new Set(['level', 'time', 'pid', 'hostname', 'msg']);
 
 /** Renders one pino JSON line as "12:03:04 message key=value" for a terminal. */
-export function prettyLine(json: string): string {
+function prettyLine(json: string): string {
   const rec = JSON.parse(json) as Record<string, unknown>;
   const time = new Date(rec.time as number).toISOString().slice(11, 19);
   const tag = LEVEL_TAGS[rec.level as number] ?? '';

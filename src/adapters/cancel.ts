@@ -13,14 +13,14 @@ const scope = new AsyncLocalStorage<AbortSignal>();
 const neverAborted = new AbortController().signal;
 
 /** How long a tool gets between SIGTERM and SIGKILL once its command is cancelled (make stops its compilers in that time). */
-export const TOOL_KILL_GRACE_MS = 5000;
+const TOOL_KILL_GRACE_MS = 5000;
 
 export function withCancellation<T>(signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
   return scope.run(signal, fn);
 }
 
 /** The current command's signal (never aborted outside a scope). */
-export function commandSignal(): AbortSignal {
+function commandSignal(): AbortSignal {
   return scope.getStore() ?? neverAborted;
 }
 

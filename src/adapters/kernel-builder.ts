@@ -17,7 +17,7 @@ import { withLock } from './locks.js';
 import { WorkTree, loadPatches, resolveSource } from './kernel-source.js';
 
 export const DEFAULT_FRAGMENTS = ['guest-base', 'numa-mm'];
-export const BASE_CONFIG = 'tinyconfig';
+const BASE_CONFIG = 'tinyconfig';
 
 export interface KernelRequest {
   cacheDir: string;

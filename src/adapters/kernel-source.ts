@@ -9,10 +9,10 @@ import { projectPath } from './project.js';
 import { onInterrupt } from './cleanup.js';
 import { recordUse } from './cache-use.js';
 
-export const DEBIAN_TARBALL = '/usr/src/linux-source-6.12.tar.xz';
+const DEBIAN_TARBALL = '/usr/src/linux-source-6.12.tar.xz';
 
 /** A git source with rev is that commit alone; without, the checkout as it is (the user's changes included). */
-export type KernelSource = { kind: 'debian'; tarball: string } | { kind: 'git'; path: string; rev?: string };
+type KernelSource = { kind: 'debian'; tarball: string } | { kind: 'git'; path: string; rev?: string };
 
 export interface ResolvedSource {
   source: KernelSource;

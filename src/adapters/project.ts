@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 
 /** The project's root (where images/, kconfigs/, patches/ and guest/ live), from dist/src/adapters. */
-export const PROJECT_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
+const PROJECT_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
 
 export function projectPath(...parts: string[]): string {
   return join(PROJECT_ROOT, ...parts);

@@ -10,7 +10,7 @@ import { findExecutable } from './runner.js';
 /** $NUMACAGE_QEMU picks another QEMU build. */
 export const QEMU_BINARY = process.env.NUMACAGE_QEMU || 'qemu-system-x86_64';
 
-export interface QemuExit {
+interface QemuExit {
   code: number | null;
   signal: string | null;
   stderr: string;

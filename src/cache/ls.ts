@@ -10,9 +10,9 @@ import { PROBE_SOURCE } from '../adapters/probe-binary.js';
 import { processAlive } from '../adapters/runner.js';
 
 /** Built entries (the mtime of <kind>/<key>/meta.json is their last use), then kernel trees (kernel-work/<key>/.last-use, kernel-src/<key>/ itself). */
-export const STORE_KINDS = ['images', 'kernels', 'kselftests', 'probe'] as const;
-export const TREE_KINDS = ['kernel-work', 'kernel-src'] as const;
-export type EntryKind = (typeof STORE_KINDS)[number] | (typeof TREE_KINDS)[number];
+const STORE_KINDS = ['images', 'kernels', 'kselftests', 'probe'] as const;
+const TREE_KINDS = ['kernel-work', 'kernel-src'] as const;
+type EntryKind = (typeof STORE_KINDS)[number] | (typeof TREE_KINDS)[number];
 
 export interface CacheEntry {
   /** 'staging': a build's dir not yet in place, or an entry being removed (its leftover when its process died); its key is where it is. */
@@ -255,7 +255,7 @@ export function formatLastUse(iso: string | undefined, now = Date.now()): string
 const list = (xs: unknown) => (Array.isArray(xs) ? (xs as string[]) : []);
 
 /** One readable line of what an entry was made from. */
-export function describeInputs(e: CacheEntry): string {
+function describeInputs(e: CacheEntry): string {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the inputs inputsOf wrote, per kind
   const i = e.inputs as Record<string, any>;
   if (i.incomplete) return String(i.incomplete);

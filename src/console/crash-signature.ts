@@ -55,7 +55,7 @@ const NOISE = new Set([
   'kthread',
 ]);
 
-export const SIGNATURE_FRAMES = 3;
+const SIGNATURE_FRAMES = 3;
 
 /** The stack's function names in order, reliable frames only (those marked "?" are guesses of the unwinder). */
 export function stackFrames(lines: string[]): string[] {

@@ -8,11 +8,11 @@ import { HostKeyMismatchError, SshSession, type SshTarget } from './ssh.js';
 
 /** sshd refusing the key this many times in a row is an answer. */
 const AUTH_REFUSALS_BEFORE_GIVING_UP = 3;
-export const CONSOLE_TAIL_LINES = 40;
+const CONSOLE_TAIL_LINES = 40;
 const RETRY_INTERVAL_MS = 150;
 const BANNER_TIMEOUT_MS = 1000;
 /** What the minimal init prints once sshd listens (guest/init/numacage-init). */
-export const SSHD_UP_MARKER = /numacage-init: sshd and eth0 up/;
+const SSHD_UP_MARKER = /numacage-init: sshd and eth0 up/;
 
 export interface ReadinessLimits {
   /** Overall time for SSH to answer. */
@@ -31,7 +31,7 @@ export interface ReadinessLimits {
  * short timeout avoids that, and the same socket then carries the SSH session,
  * so sshd forks only once.
  */
-export function socketWithBanner(port: number, timeoutMs = BANNER_TIMEOUT_MS): Promise<Socket | undefined> {
+function socketWithBanner(port: number, timeoutMs = BANNER_TIMEOUT_MS): Promise<Socket | undefined> {
   return new Promise((resolve) => {
     const sock = connect({ host: '127.0.0.1', port });
     const done = (ok: boolean) => {

@@ -53,7 +53,7 @@ async function toolVersion(name: string, cmd: string, args: string[], pattern: R
   }
 }
 
-export async function missingPackages(packages = HOST_PACKAGES): Promise<string[]> {
+async function missingPackages(packages = HOST_PACKAGES): Promise<string[]> {
   const r = await runCommand('dpkg-query', ['-W', '-f=${Package} ${db:Status-Status}\n', ...packages]);
   const installed = new Set(
     r.stdout

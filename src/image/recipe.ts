@@ -19,7 +19,7 @@ export interface ImageRecipe {
 /** The recipe under images/ that numacage uses unless told otherwise. */
 export const DEFAULT_IMAGE = 'debian-bookworm';
 
-export const IMAGE_FORMAT_VERSION = 2;
+const IMAGE_FORMAT_VERSION = 2;
 
 const SOURCE_PLACEHOLDER = '{linux-source-6.12}';
 const PACKAGE_NAME = /^[a-z0-9][a-z0-9+.-]+$/;

@@ -4,7 +4,7 @@ import { ProbeError } from './spec.js';
 export type ProbeRecord = Record<string, unknown> & { probe: string; call: string };
 
 /** Node id (as a string) or errno name → page count, as the probe prints it. */
-export type RawPlacement = Record<string, number>;
+type RawPlacement = Record<string, number>;
 
 /** The probe's JSON lines; anything else is ignored (a line cut short by an OOM kill, shell output). Pure. */
 export function parseRecords(text: string): ProbeRecord[] {

@@ -34,7 +34,7 @@ export interface BisectOptions extends Pick<
   bad?: string;
 }
 
-export interface BisectStep {
+interface BisectStep {
   /** "series@3" or a commit. */
   rev: string;
   subject: string;

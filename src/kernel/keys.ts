@@ -3,7 +3,7 @@ import type { Fragment } from './kconfig.js';
 import type { Patch } from './patches.js';
 
 /** Bump when the kernel artifact layout or build recipe changes. */
-export const KERNEL_FORMAT_VERSION = 1;
+const KERNEL_FORMAT_VERSION = 1;
 
 function digest(parts: (string | Buffer)[]): string {
   const h = createHash('sha256');
@@ -11,7 +11,7 @@ function digest(parts: (string | Buffer)[]): string {
   return h.digest('hex').slice(0, 32);
 }
 
-export function patchesDigest(patches: Patch[]): string {
+function patchesDigest(patches: Patch[]): string {
   return digest(patches.map((p) => p.text));
 }
 

@@ -62,7 +62,7 @@ export class CellState {
 }
 
 /** [#####-----] 1234/5678 objects: the previous build's count is the estimate. */
-export function buildBar(done: number, of: number, width = 20): string {
+function buildBar(done: number, of: number, width = 20): string {
   if (!Number.isFinite(of) || of <= 0) return `${done} objects built`;
   const filled = Math.min(width, Math.round((done / of) * width));
   return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${of} objects`;

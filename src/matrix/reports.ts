@@ -18,7 +18,7 @@ export interface LoadedReport {
 }
 
 /** A run's cell; reports from before cells were recorded go by topology/kernel. */
-export const cellOf = (v: Verdict): string => v.cell ?? runLabel(v);
+const cellOf = (v: Verdict): string => v.cell ?? runLabel(v);
 
 const REPORT_NAMES = ['report.json', 'matrix.json'];
 

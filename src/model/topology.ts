@@ -7,10 +7,10 @@ export type MemoryBackend =
  * hot-adds it through ACPI (pc-dimm) or its virtio-mem driver and onlines it
  * by memhp_default_state (online_movable gives ZONE_MOVABLE).
  */
-export type HotplugDevice = 'pc-dimm' | 'virtio-mem';
+type HotplugDevice = 'pc-dimm' | 'virtio-mem';
 
 /** HMAT figures seen from the CPU nodes (the initiators). */
-export interface NodePerformance {
+interface NodePerformance {
   latencyNs: number;
   bandwidthMBs: number;
 }
@@ -25,16 +25,16 @@ export interface NumaNode {
   hmat?: NodePerformance;
 }
 
-export interface Distance {
+interface Distance {
   src: number;
   dst: number;
   value: number;
 }
 
-export type DeviceKind = 'virtio-net' | 'virtio-blk';
+type DeviceKind = 'virtio-net' | 'virtio-blk';
 
 /** A device placed on a NUMA node behind its own pxb-pcie host bridge. */
-export interface PlacedDevice {
+interface PlacedDevice {
   kind: DeviceKind;
   node: number;
 }

@@ -46,7 +46,7 @@ export interface CrashReport {
   decoded?: string[];
 }
 
-export interface BootFailureReport {
+interface BootFailureReport {
   reason: string;
   message: string;
   consoleTail: string[];

@@ -3,7 +3,7 @@ import { buildKernelCmdline, buildQemuArgs, type Accel } from '../qemu/args.js';
 import type { TestStep, Upload } from '../steps/steps.js';
 
 export type InitMode = 'minimal' | 'systemd';
-export const MINIMAL_INIT = '/sbin/numacage-init';
+const MINIMAL_INIT = '/sbin/numacage-init';
 
 /** Placeholders in a plan's QEMU argv for what only the boot knows: where the run lives, the QMP dir, the SSH port. */
 export const SLOTS = { runDir: '{run-dir}', qmpDir: '{qmp-dir}', sshPort: '{ssh-port}' } as const;
@@ -52,13 +52,13 @@ export interface RunPlan extends HostFacts {
 }
 
 /** Seconds a guest gets to answer SSH: TCG is several times slower than KVM, systemd than the minimal init. */
-export function defaultBootTimeoutSeconds(accel: Accel, init: InitMode): number {
+function defaultBootTimeoutSeconds(accel: Accel, init: InitMode): number {
   const tcg = init === 'systemd' ? 240 : 120;
   return accel === 'kvm' ? tcg / 3 : tcg;
 }
 
 /** Console silence while booting that counts as a hang (the stock initramfs is quiet for a few seconds at most). */
-export const silenceTimeoutSeconds = (accel: Accel) => (accel === 'kvm' ? 20 : 60);
+const silenceTimeoutSeconds = (accel: Accel) => (accel === 'kvm' ? 20 : 60);
 
 /** Options and host facts → the whole run. Pure. */
 export function planRun(o: PlanOptions, host: HostFacts): RunPlan {

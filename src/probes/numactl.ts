@@ -1,4 +1,4 @@
-export interface NumactlNode {
+interface NumactlNode {
   id: number;
   cpus: number[];
   sizeMiB: number;

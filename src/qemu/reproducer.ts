@@ -2,7 +2,7 @@ import { CONSOLE_CHARDEV } from './args.js';
 
 const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
 
-export function shellQuote(word: string): string {
+function shellQuote(word: string): string {
   return SAFE.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 

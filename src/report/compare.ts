@@ -1,7 +1,7 @@
 import type { CheckResult, Verdict } from '../model/verdict.js';
 import { runLabel } from './matrix.js';
 
-export interface CheckComparison {
+interface CheckComparison {
   id: string;
   before?: CheckResult;
   after?: CheckResult;

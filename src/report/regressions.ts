@@ -3,7 +3,7 @@ import type { Outcome, Verdict } from '../model/verdict.js';
 /** Outcomes that fail a run; a check that moves into one of them from elsewhere regressed. */
 const BAD: ReadonlySet<Outcome | 'boot-failed'> = new Set(['fail', 'error', 'xpass', 'not-run', 'boot-failed']);
 
-export interface OutcomeChange {
+interface OutcomeChange {
   cell: string;
   check: string;
   before: string;
@@ -12,14 +12,14 @@ export interface OutcomeChange {
   summary: string;
 }
 
-export interface NewCrash {
+interface NewCrash {
   cell: string;
   signature: string;
   title: string;
   during?: string;
 }
 
-export interface Slower {
+interface Slower {
   cell: string;
   /** A stage (boot-to-ssh, probe) or a check id. */
   what: string;

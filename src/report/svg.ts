@@ -7,7 +7,7 @@ export { esc };
 export type Attrs = Record<string, string | number | undefined>;
 
 /** ` a="1" b="x"`, values escaped, undefined ones left out. */
-export function attrs(a: Attrs): string {
+function attrs(a: Attrs): string {
   return Object.entries(a)
     .filter(([, v]) => v !== undefined)
     .map(([k, v]) => ` ${k}="${esc(v)}"`)
@@ -17,12 +17,12 @@ export function attrs(a: Attrs): string {
 /** An element; body is markup, already escaped. */
 export const el = (name: string, a: Attrs, body = ''): string => `<${name}${attrs(a)}>${body}</${name}>`;
 
-export const text = (x: number, y: number, s: string, a: Attrs = {}): string => el('text', { x, y, ...a }, esc(s));
+const text = (x: number, y: number, s: string, a: Attrs = {}): string => el('text', { x, y, ...a }, esc(s));
 
 const num = (n: number) => Number(n.toFixed(1));
 
 /** An inline <svg> with an accessible title. */
-export function svg(width: number, height: number, title: string, body: string, a: Attrs = {}): string {
+function svg(width: number, height: number, title: string, body: string, a: Attrs = {}): string {
   return el(
     'svg',
     { width: num(width), height: num(height), viewBox: `0 0 ${num(width)} ${num(height)}`, role: 'img', 'aria-label': title, ...a },
@@ -31,7 +31,7 @@ export function svg(width: number, height: number, title: string, body: string, 
 }
 
 /** Fill colours of chart series, in order; every bar also carries its series name as text. */
-export const SERIES_COLORS = ['#4e79a7', '#f28e2b', '#59a14f', '#b07aa1', '#9c755f'];
+const SERIES_COLORS = ['#4e79a7', '#f28e2b', '#59a14f', '#b07aa1', '#9c755f'];
 
 // Monospace text at 12px: about 7.2px a character.
 const textWidth = (s: string) => s.length * 7.2;

@@ -32,12 +32,12 @@ async function hostFactsFromCaches(opts: Pick<RunOptions, 'cacheDir' | 'image' |
 }
 
 /** The plan of the run these options describe, as `run` would make it (run dir, QMP dir and SSH port left as slots). */
-export async function planFromOptions(opts: Omit<RunOptions, 'keep' | 'outDir'>): Promise<RunPlan> {
+async function planFromOptions(opts: Omit<RunOptions, 'keep' | 'outDir'>): Promise<RunPlan> {
   const recipe = await loadRecipe(opts.image);
   return planRun(planOptions(opts, await resolveTopology(opts.topology), recipe.users), await hostFactsFromCaches(opts));
 }
 
-export function renderPlan(plan: RunPlan): string {
+function renderPlan(plan: RunPlan): string {
   const { topology } = plan;
   const nodes = topology.nodes.map((n) => {
     const backend = n.backend.kind === 'memfd' ? `memfd share=${n.backend.share ? 'on (MAP_SHARED)' : 'off (MAP_PRIVATE)'}` : 'ram';

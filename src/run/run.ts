@@ -60,7 +60,7 @@ export type KernelChoice = (
 /** How a cell and the reports name a kernel: --kernel's word (stock, built, built:private-node), else its kind. */
 export const choiceLabel = (k: KernelChoice): string => k.label ?? k.kind;
 
-export interface BootKernel {
+interface BootKernel {
   kind: 'stock' | 'built';
   vmlinuz: string;
   initrd?: string;

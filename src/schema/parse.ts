@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ConfigError } from '../model/errors.js';
 
 /** `nodes[1].mem`, `kernel.src`, or `(top level)`: where in the file a problem is. */
-export function jsonPath(path: readonly PropertyKey[]): string {
+function jsonPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const key of path) out += typeof key === 'number' ? `[${key}]` : `${out ? '.' : ''}${String(key)}`;
   return out || '(top level)';

@@ -38,10 +38,10 @@ export interface StepOptions {
 export const DEFAULT_STEP_TIMEOUT_SECONDS = 300;
 
 /** Where a step starts (sshd's default: the user's home), and where uploads go unless told. */
-export const guestHome = (user: string) => (user === 'root' ? '/root' : `/home/${user}`);
+const guestHome = (user: string) => (user === 'root' ? '/root' : `/home/${user}`);
 
 /** --as root|user → the guest user: "user" is the image's first unprivileged user. */
-export function stepUser(as: StepOptions['as'], imageUsers: string[]): string {
+function stepUser(as: StepOptions['as'], imageUsers: string[]): string {
   if (as === 'root') return 'root';
   const user = imageUsers[0];
   if (!user)
@@ -52,7 +52,7 @@ export function stepUser(as: StepOptions['as'], imageUsers: string[]): string {
   return user;
 }
 
-export function execSteps(o: StepOptions, user: string): TestStep[] {
+function execSteps(o: StepOptions, user: string): TestStep[] {
   return o.exec.map((command, i) => ({ id: `exec-${i + 1}`, title: command, command, user, timeoutMs: o.stepTimeoutSeconds * 1000 }));
 }
 

@@ -42,7 +42,7 @@ export function parseTopology(raw: unknown, source: string): Topology {
   return topology;
 }
 
-export function topologyError(source: string, problems: string[]): ConfigError {
+function topologyError(source: string, problems: string[]): ConfigError {
   return configError(
     `topology ${source}`,
     problems,

@@ -3,7 +3,7 @@ import { pathToFileURL } from 'node:url';
 import puppeteer, { type Page } from 'puppeteer-core';
 
 /** Debian's chromium; CI installs it (apt-get install chromium). CHROMIUM overrides the path. */
-export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
 export interface OpenedPage {
   page: Page;

@@ -116,7 +116,7 @@ const ringSizes = (num: number) => ({ desc: 16 * num, avail: 6 + 2 * num, used: 
 const hex = (n: number) => `0x${n.toString(16)}`;
 
 /** `block_size <hex>` and `block <n> <state>` lines → merged guest-physical ranges of the node's online blocks. Pure. */
-export function parseMemoryBlocks(text: string): Range[] {
+function parseMemoryBlocks(text: string): Range[] {
   const size = /^block_size ([0-9a-f]+)$/m.exec(text);
   if (!size) throw new ProbeError('no memory block size');
   const bs = parseInt(size[1]!, 16);
@@ -128,7 +128,7 @@ export function parseMemoryBlocks(text: string): Range[] {
 }
 
 /** The ranges QEMU's flat view maps to a memory backend (`info mtree -f` lines ending in ": <id>"). Pure. */
-export function parseMtreeRanges(text: string, backendId: string): Range[] {
+function parseMtreeRanges(text: string, backendId: string): Range[] {
   const re = new RegExp(`^\\s*([0-9a-f]+)-([0-9a-f]+) \\(prio [-\\d]+, ram\\): ${backendId}(?: @[0-9a-f]+)?$`, 'gm');
   return mergeRanges([...text.matchAll(re)].map((m) => ({ start: parseInt(m[1]!, 16), end: parseInt(m[2]!, 16) + 1 })));
 }

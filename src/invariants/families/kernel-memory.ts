@@ -3,7 +3,7 @@ import { errnoOf, num, parseRecords, parseSections, recordsOf, section } from '.
 import { assertRanClean, nodeFile, probe } from '../shell.js';
 import { expect, ProbeError, rawOf, type InvariantSpec } from '../spec.js';
 
-export const KERNEL_COUNTERS = ['Slab', 'SUnreclaim', 'KernelStack', 'PageTables'] as const;
+const KERNEL_COUNTERS = ['Slab', 'SUnreclaim', 'KernelStack', 'PageTables'] as const;
 export type KernelCounters = Record<(typeof KERNEL_COUNTERS)[number], number>;
 
 /** The four kernel-memory counters of a node's meminfo (kB); a ProbeError when one is missing. */

@@ -25,9 +25,9 @@ export interface TopologyObservation {
  * 6.12 kernel: 2048 MiB node 0 = 1913 MiB; 1024 MiB node 1 = 1006 MiB, or
  * 969 MiB when KASLR put the kernel there.
  */
-export const MEMTOTAL_TOLERANCE = { fraction: 0.03, bootNodeMiB: 160, otherNodeMiB: 48 };
+const MEMTOTAL_TOLERANCE = { fraction: 0.03, bootNodeMiB: 160, otherNodeMiB: 48 };
 
-export function memTotalSlackMiB(memMiB: number, isBootNode: boolean): number {
+function memTotalSlackMiB(memMiB: number, isBootNode: boolean): number {
   return memMiB * MEMTOTAL_TOLERANCE.fraction + (isBootNode ? MEMTOTAL_TOLERANCE.bootNodeMiB : MEMTOTAL_TOLERANCE.otherNodeMiB);
 }
 
