@@ -1,6 +1,7 @@
 import type { CheckResult } from '../model/verdict.js';
 import { judge } from '../model/verdict.js';
-import { KernelLacks, ProbeError, type InvariantSpec, type ProbeContext } from './spec.js';
+import { type InvariantSpec, type ProbeContext } from './spec.js';
+import { KernelLacks, ProbeError } from './errors.js';
 
 /**
  * An invariant's outcome from its steps' raw outputs, against what the

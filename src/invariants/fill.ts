@@ -2,7 +2,7 @@ import { parseNumastat } from '../probes/isolation-parsers.js';
 import { parseNodeMeminfo } from '../probes/sysfs.js';
 import { num, parseRecords, parseSections, Placement, recordsOf, section } from './records.js';
 import { AS_PROBE_USER, exitStatus, GUEST_PROBE_PATH, KILLED, nodeFile } from './shell.js';
-import { ProbeError } from './spec.js';
+import { ProbeError } from './errors.js';
 
 const STEP_MIB = 32;
 

@@ -1,6 +1,6 @@
 import { parseNodeStates, parseZoneinfo, type Zone } from '../probes/isolation-parsers.js';
 import { parseSections, section } from './records.js';
-import type { GuestStep } from './spec.js';
+import type { GuestStep } from './guest-step.js';
 
 /** What the booted kernel advertises, read once before any invariant: the input of profile detection and abi. */
 export interface KernelState {

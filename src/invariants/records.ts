@@ -1,4 +1,4 @@
-import { ProbeError } from './spec.js';
+import { ProbeError } from './errors.js';
 
 /** One JSON line printed by guest/probe/probe.c. */
 export type ProbeRecord = Record<string, unknown> & { probe: string; call: string };

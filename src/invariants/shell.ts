@@ -1,4 +1,4 @@
-import { ProbeError } from './spec.js';
+import { ProbeError } from './errors.js';
 
 /** Where the static probe is installed in the guest. */
 export const GUEST_PROBE_PATH = '/usr/local/bin/numacage-probe';

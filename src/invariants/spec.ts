@@ -2,6 +2,8 @@ import type { ExecResult } from '../guest/ssh.js';
 import type { Topology } from '../model/topology.js';
 import type { Expectation } from '../model/verdict.js';
 import type { KernelState } from './kernel-state.js';
+import { ProbeError } from './errors.js';
+import type { GuestStep } from './guest-step.js';
 import { GUEST_PROBE_PATH } from './shell.js';
 import type { KernelProfile, NodeRoles } from './profile.js';
 
@@ -11,13 +13,6 @@ export interface ProbeContext {
   topology: Topology;
   profile: KernelProfile;
   state: KernelState;
-}
-
-/** A shell script run as root in the guest over SSH; its stdout is the step's raw output. */
-export interface GuestStep {
-  name: string;
-  script: string;
-  timeoutMs?: number;
 }
 
 /** What a host-side step can do: talk to the guest, to QEMU, and push bytes through the guest's NIC. */
@@ -34,6 +29,7 @@ export interface HostStep {
   run(host: HostAccess, ctx: ProbeContext): Promise<string>;
 }
 
+export type { GuestStep };
 export type Step = GuestStep | HostStep;
 
 export const isHostStep = (s: Step): s is HostStep => 'run' in s;
@@ -68,12 +64,6 @@ export interface InvariantSpec<O = unknown> {
   parse(raw: Record<string, string>, ctx: ProbeContext): O;
   decide(obs: O, ctx: ProbeContext): Decision;
 }
-
-/** The output cannot answer the question: a broken probe, a step that did not run its course. */
-export class ProbeError extends Error {}
-
-/** The kernel has no such feature (CONFIG_COMPACTION off, say): nothing to test, a skip. */
-export class KernelLacks extends Error {}
 
 export const expect = (
   vanilla: Expectation,

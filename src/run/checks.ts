@@ -9,7 +9,8 @@ import { KERNEL_STATE_STEP, parseKernelState } from '../invariants/kernel-state.
 import { detectProfile, nodeRoles, type ProfileEvidence } from '../invariants/profile.js';
 import { invariant } from '../invariants/registry.js';
 import { GUEST_PROBE_PATH } from '../invariants/shell.js';
-import { isHostStep, ProbeError, usesProbe, type GuestStep, type HostAccess, type ProbeContext, type Step } from '../invariants/spec.js';
+import { isHostStep, usesProbe, type GuestStep, type HostAccess, type ProbeContext, type Step } from '../invariants/spec.js';
+import { ProbeError } from '../invariants/errors.js';
 import type { Guest } from '../guest/boot.js';
 import { SshTransportError } from '../guest/ssh.js';
 import { stepNotRun, type TestStep } from '../steps/steps.js';

@@ -6,7 +6,7 @@ import { RecipeFile, parseRecipe } from '../../src/image/recipe.js';
 import { ConfigError } from '../../src/model/errors.js';
 import type { Topology } from '../../src/model/topology.js';
 import { materialise, planRun, type HostFacts } from '../../src/plan/run-plan.js';
-import { renderJsonSchema } from '../../src/schema/json-schemas.js';
+import { renderJsonSchema } from '../../src/cli/json-schemas.js';
 import { TopologyFile } from '../../src/topology/schema.js';
 import { parseTopology } from '../../src/topology/parse.js';
 import { fixture } from '../helpers/fixtures.js';

@@ -5,7 +5,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { projectPath } from '../../src/adapters/project.js';
 import { parseRunConfig } from '../../src/run/config.js';
 import { parseRecipe } from '../../src/image/recipe.js';
-import { JSON_SCHEMA_FILES, jsonSchemaPath, renderJsonSchema } from '../../src/schema/json-schemas.js';
+import { JSON_SCHEMA_FILES, jsonSchemaPath, renderJsonSchema } from '../../src/cli/json-schemas.js';
 import { parseTopology } from '../../src/topology/parse.js';
 
 test('docs/schemas/ holds exactly the schemas numacage parses with (regenerate: npm run schemas)', (t) => {

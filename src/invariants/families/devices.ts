@@ -4,7 +4,8 @@ import { parseNodeMeminfo } from '../../probes/sysfs.js';
 import type { NodeRoles } from '../profile.js';
 import { parseSections, section } from '../records.js';
 import { nodeFile } from '../shell.js';
-import { expect, ProbeError, rawOf, type HostAccess, type InvariantSpec } from '../spec.js';
+import { expect, rawOf, type HostAccess, type InvariantSpec } from '../spec.js';
+import { ProbeError } from '../errors.js';
 import { kernelCounters, kernelMemoryProblems, type KernelCounters } from './kernel-memory.js';
 
 async function guestText(host: HostAccess, command: string): Promise<string> {

@@ -1,7 +1,8 @@
 import { parseNodeMeminfo } from '../../probes/sysfs.js';
 import { errnoOf, num, parseRecords, parseSections, recordsOf, section } from '../records.js';
 import { assertRanClean, nodeFile, probe } from '../shell.js';
-import { expect, ProbeError, rawOf, type InvariantSpec } from '../spec.js';
+import { expect, rawOf, type InvariantSpec } from '../spec.js';
+import { ProbeError } from '../errors.js';
 
 const KERNEL_COUNTERS = ['Slab', 'SUnreclaim', 'KernelStack', 'PageTables'] as const;
 export type KernelCounters = Record<(typeof KERNEL_COUNTERS)[number], number>;

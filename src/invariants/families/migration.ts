@@ -1,6 +1,7 @@
 import { assertUnprivileged, errnoOf, num, parseRecords, Placement, placements, recordsOf, type ProbeRecord } from '../records.js';
 import { assertRanClean, probe } from '../shell.js';
-import { expect, ProbeError, rawOf, type InvariantSpec } from '../spec.js';
+import { expect, rawOf, type InvariantSpec } from '../spec.js';
+import { ProbeError } from '../errors.js';
 import { optedIn } from './policy.js';
 
 const ENODEV = -19;

@@ -2,7 +2,8 @@ import { MEMORY_TIERS_COMMAND, parseMemoryTiers, type MemoryTiers } from '../../
 import { fillScript, parseFill, type FillResult } from '../fill.js';
 import { errnoOf, num, parseRecords, parseSections, Placement, placements, recordsOf, section } from '../records.js';
 import { assertRanClean, nodeFile, probe } from '../shell.js';
-import { expect, KernelLacks, ProbeError, rawOf, type InvariantSpec } from '../spec.js';
+import { expect, rawOf, type InvariantSpec } from '../spec.js';
+import { KernelLacks, ProbeError } from '../errors.js';
 
 /** A step whose script prints "### none" when the kernel lacks the feature behind `path`. */
 const unlessMissing = (path: string) => `[ -e ${path} ] || { echo "### none"; exit 0; }`;

@@ -13,7 +13,8 @@ import {
   type ProbeRecord,
 } from '../records.js';
 import { AS_PROBE_USER, assertRanClean, exitStatus, GUEST_PROBE_PATH, probe } from '../shell.js';
-import { expect, ProbeError, rawOf, type InvariantSpec } from '../spec.js';
+import { expect, rawOf, type InvariantSpec } from '../spec.js';
+import { ProbeError } from '../errors.js';
 
 /** Whether the kernel lets an unprivileged task target P: private-user kernels do by design, vanilla ones do but should not. */
 export const optedIn = (profile: KernelProfile) => profile === 'private-user';

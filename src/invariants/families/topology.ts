@@ -9,7 +9,8 @@ import {
   type SysfsNode,
 } from '../../probes/sysfs.js';
 import { parseSections, section } from '../records.js';
-import { expect, ProbeError, rawOf, type Decision, type InvariantSpec } from '../spec.js';
+import { expect, rawOf, type Decision, type InvariantSpec } from '../spec.js';
+import { ProbeError } from '../errors.js';
 
 export interface TopologyObservation {
   numactl: NumactlHardware;
