@@ -1,15 +1,13 @@
-import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
-import { basename, join, relative, resolve } from 'node:path';
+import { basename, relative, resolve } from 'node:path';
 import { InfraError } from '../model/errors.js';
 import type { Topology } from '../model/topology.js';
 import { verdictHolds, type Verdict } from '../model/verdict.js';
-import { renderMatrix } from '../report/matrix.js';
-import { renderHtml } from '../report/html.js';
-import { renderJunitMatrix } from '../report/junit.js';
-import { renderKtapMatrix } from '../report/ktap.js';
+
 import type { MatrixReport } from '../report/matrix-report.js';
 import { onInterrupt } from '../adapters/cleanup.js';
+import { writeReportFiles } from '../adapters/report-files.js';
 import { attachFeed, wantsTaskList } from '../log.js';
 import { TerminalProgress } from './progress.js';
 import { matrixCells, shardCells, type Shard } from './cells.js';
@@ -162,7 +160,14 @@ async function runCells(
     const outcome = finished(await runPipeline(combos[0]!));
     const runs = [{ cell: combos[0]!.cell, verdict: outcome.verdict, runDir: '.' }];
     const cmp = await compared(runs);
-    if (cmp) await writeRegressions(outcome.runDir, cmp.markdown, runs);
+    if (cmp)
+      await writeReportFiles(outcome.runDir, {
+        kind: 'run',
+        title: `numacage ${basename(outcome.runDir)}`,
+        verdict: outcome.verdict,
+        runDir: outcome.runDir,
+        regressions: cmp.markdown,
+      });
     return {
       outcomes: [outcome],
       text: outcome.text + (cmp?.text ?? ''),
@@ -211,8 +216,13 @@ async function runCells(
     runs: ran.map(({ o, cell }) => ({ cell, runDir: relative(matrixDir, o.runDir), ok: verdictHolds(o.verdict), verdict: o.verdict })),
   };
   const cmp = trouble === undefined ? await compared(report.runs) : undefined;
-  if (cmp) await writeFile(join(matrixDir, 'regressions.md'), cmp.markdown);
-  const table = await writeMatrixOutputs(matrixDir, report, 'matrix.json', cmp?.markdown);
+  const written = await writeReportFiles(matrixDir, {
+    kind: 'matrix',
+    title: `numacage ${basename(matrixDir)}`,
+    report,
+    ...(cmp ? { regressions: cmp.markdown } : {}),
+  });
+  const table = written.get('matrix.txt')!;
   if (trouble !== undefined) throw trouble;
   const what = opts.shard ? `shard ${opts.shard.index}/${opts.shard.count}: ${ran.length} of ${all.length} cells` : `${ran.length} guests`;
   const text = `${ran.map(({ o }) => o.text).join('\n')}\n${table}${cmp?.text ?? ''}${report.ok ? 'OK' : 'FAILED'}: ${what}, ${jobs} at a time; ${matrixDir}\n`;
@@ -225,44 +235,4 @@ function finishLine(v: Verdict): string {
   const asExpected = v.checks.filter((c) => c.outcome === 'pass' || c.outcome === 'xfail' || c.outcome === 'skip').length;
   const reports = v.crashes.length ? `, ${v.crashes.length} kernel report(s)` : '';
   return `${verdictHolds(v) ? 'OK' : 'FAILED'}: ${asExpected}/${v.checks.length} checks as expected${reports}, ${v.timings.total?.toFixed(1) ?? '?'} s`;
-}
-
-/** A lone run's regressions.md, and its report.html again with them. */
-async function writeRegressions(
-  runDir: string,
-  markdown: string,
-  runs: { cell: string; verdict: Verdict; runDir: string }[],
-): Promise<void> {
-  await writeFile(join(runDir, 'regressions.md'), markdown);
-  await writeFile(
-    join(runDir, 'report.html'),
-    renderHtml({ title: `numacage ${basename(runDir)}`, generatedAt: new Date().toISOString(), runs, regressions: markdown }),
-  );
-}
-
-/** A matrix report's files in dir: the report as jsonName, junit.xml, results.ktap, the table (matrix.txt), report.html. */
-export async function writeMatrixOutputs(
-  dir: string,
-  report: MatrixReport,
-  jsonName: 'matrix.json' | 'report.json',
-  regressions?: string,
-): Promise<string> {
-  const table = renderMatrix(report.runs.map((r) => r.verdict));
-  await writeFile(join(dir, 'junit.xml'), renderJunitMatrix(report.runs));
-  await writeFile(join(dir, 'results.ktap'), renderKtapMatrix(report.runs));
-  await writeFile(join(dir, jsonName === 'matrix.json' ? 'matrix.txt' : 'summary.txt'), table);
-  await writeFile(
-    join(dir, 'report.html'),
-    renderHtml({
-      title: `numacage ${basename(dir)}`,
-      generatedAt: new Date().toISOString(),
-      runs: report.runs,
-      ...(regressions ? { regressions } : {}),
-    }),
-  );
-  // Last, and whole or not at all: it is what merge looks for.
-  const tmp = join(dir, `.${jsonName}.${process.pid}`);
-  await writeFile(tmp, JSON.stringify(report, null, 2) + '\n');
-  await rename(tmp, join(dir, jsonName));
-  return table;
 }

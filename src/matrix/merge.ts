@@ -4,7 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { onInterrupt } from '../adapters/cleanup.js';
 import { ConfigError } from '../model/errors.js';
 import type { MatrixReport, MatrixRun } from '../report/matrix-report.js';
-import { writeMatrixOutputs } from './matrix.js';
+import { writeReportFiles } from '../adapters/report-files.js';
 import { findReports, loadReport, type LoadedReport } from './reports.js';
 import { timeStamp } from '../run/run.js';
 
@@ -112,7 +112,8 @@ export async function mergeCommand(
     // The merge holds every cell's run directory (a qcow2 kept with --keep aside): one artifact has every console.
     for (const [i, r] of runs.entries())
       await cp(r.runDir, join(staging, report.runs[i]!.runDir), { recursive: true, filter: (f) => !f.endsWith('.qcow2') });
-    const table = await writeMatrixOutputs(staging, report, 'report.json');
+    const written = await writeReportFiles(staging, { kind: 'merge', title: `numacage ${basename(dir)}`, report });
+    const table = written.get('summary.txt')!;
     await rm(dir, { recursive: true, force: true });
     await rename(staging, dir);
     return {

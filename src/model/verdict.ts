@@ -46,7 +46,7 @@ export interface CrashReport {
   decoded?: string[];
 }
 
-interface BootFailureReport {
+export interface BootFailureReport {
   reason: string;
   message: string;
   consoleTail: string[];

@@ -1,22 +1,19 @@
-import { copyFile, mkdir, rename, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { assertCacheWritable } from '../adapters/cache-dir.js';
 import { chooseAccel, type AccelChoice, type AccelRequest } from '../adapters/accel.js';
-import { assertQemuInstalled, sleep } from '../adapters/qemu-process.js';
+import { assertQemuInstalled } from '../adapters/qemu-process.js';
 import { ensureKernel, type KernelArtifact, type KernelRequest } from '../adapters/kernel-builder.js';
 import { decodeStack } from '../adapters/stack-decoder.js';
+import { writeReportFiles } from '../adapters/report-files.js';
 import { ensureImage, loadRecipe, type ImageArtifact } from '../adapters/image-builder.js';
-import { BootFailure, isTcgPatchingArtifact } from '../guest/boot-failure.js';
-import { provokedByProbe } from '../console/crash-patterns.js';
+import { BootFailure } from '../guest/boot-failure.js';
 import { crashSignature } from '../console/crash-signature.js';
 import type { Logger } from '../log.js';
 import type { Verdict } from '../model/verdict.js';
-import { renderJson } from '../report/json.js';
-import { renderHtml } from '../report/html.js';
-import { renderJunit } from '../report/junit.js';
-import { renderKtap } from '../report/ktap.js';
-import { renderText } from '../report/text.js';
-import { bootGuest, type BootRequest, type Guest } from '../guest/boot.js';
+import type { BootRequest, Guest } from '../guest/boot.js';
+import { bootWithRetry, supervise } from './supervise.js';
+import { assembleVerdict, type RunSeen } from './assemble-verdict.js';
 import { planRun, type InitMode, type PlanOptions, type RunPlan } from '../plan/run-plan.js';
 import type { Topology } from '../model/topology.js';
 import { ensureProbeBinary } from '../adapters/probe-binary.js';
@@ -25,7 +22,8 @@ import { assertUploadsExist, runSteps } from './steps.js';
 import { resolveSteps, withKselftests, type StepOptions } from '../steps/steps.js';
 import { parseKselftestNames } from '../steps/kselftest.js';
 import { ensureKselftests } from '../adapters/kselftest-builder.js';
-import { CheckProgress, runChecks } from './checks.js';
+import { runChecks } from './checks.js';
+import { CheckProgress } from './check-progress.js';
 import { cellId } from '../matrix/cells.js';
 
 export interface RunOptions {
@@ -83,9 +81,6 @@ export const timeStamp = (now = new Date()) => now.toISOString().replace(/[-:]/g
 function newRunId(topology: string, now = new Date()): string {
   return `${timeStamp(now)}-${topology.replace(/[^A-Za-z0-9._-]/g, '_')}-${Math.random().toString(16).slice(2, 6)}`;
 }
-
-/** How long a panicking guest gets to print its whole report before numacage stops it. */
-const PANIC_REPORT_GRACE_MS = 3000;
 
 const seconds = (since: number) => Math.round((Date.now() - since) / 100) / 10;
 
@@ -190,17 +185,66 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
   return executeRun(await prepareRun(opts), opts, t0);
 }
 
-/** boot → probe → evaluate → report, for a run whose image and kernel are ready. */
+/**
+ * boot → probe → evaluate → report, for a run whose image and kernel are
+ * ready, in named stages: boot (with the retry policy), supervise the checks
+ * and steps against a crash or QEMU's exit, assemble the verdict, write the
+ * report files.
+ */
 export async function executeRun(prepared: PreparedRun, opts: RunOptions, t0 = Date.now()): Promise<RunOutcome> {
   const { log } = opts;
-  const { plan, kernel, accel, runId, runDir, timings } = prepared;
-  const { topology } = plan;
-  const boot = bootRequest(prepared, log);
-  const verdict: Verdict = {
+  const { plan, kernel, runDir, timings } = prepared;
+  const progress = new CheckProgress(opts.invariants, plan.steps);
+  const seen: RunSeen = { end: { kind: 'done' }, crashes: [], bootRetries: [] };
+  let guest: Guest | undefined;
+  let failure: unknown;
+  try {
+    guest = await bootWithRetry(bootRequest(prepared, log), prepared.accel.accel, log, seen.bootRetries);
+    timings['boot-to-ssh'] = Math.round(guest.bootToSshSeconds * 10) / 10;
+    const t = Date.now();
+    const running = guest;
+    const context = { topology: plan.topology, runDir, log };
+    const work = (opts.invariants.length ? runChecks(guest, { ...context, probe: prepared.probe }, progress) : Promise.resolve()).then(
+      () => (running.qemu.hasExited() ? undefined : runSteps(running, plan.uploads, context, progress)),
+    );
+    seen.end = await supervise(guest, work, progress, log);
+    if (seen.end.kind === 'done') await saveDmesg(guest, runDir, log);
+    timings.probe = seconds(t);
+  } catch (err) {
+    if (err instanceof BootFailure) seen.bootFailure = err;
+    // Host trouble: the reports are still written, then the error decides the exit code.
+    else failure = err;
+  } finally {
+    await guest?.close({ keep: opts.keep });
+  }
+  if (guest) {
+    guest.crashWatch.finish();
+    seen.crashes = guest.crashWatch.crashes.map((c, i) => ({ ...c, signature: crashSignature(c), ...withDuring(progress.duringCrash(i)) }));
+  }
+  const bootCrash = seen.bootFailure?.crash;
+  if (bootCrash) seen.crashes.push({ ...bootCrash, signature: crashSignature(bootCrash) });
+  if (kernel.debug)
+    for (const c of seen.crashes) {
+      const decoded = await decodeStack(c.lines, kernel.debug);
+      if (decoded) c.decoded = decoded;
+    }
+  timings.total = seconds(t0);
+  const verdict = assembleVerdict(verdictHeader(prepared, opts), seen, progress, failure);
+  const written = await writeReportFiles(runDir, { kind: 'run', title: `numacage ${prepared.runId}`, verdict, runDir });
+  if (failure) throw failure;
+  return { verdict, runDir, text: written.get('summary.txt')! };
+}
+
+const withDuring = (during: string | undefined) => (during ? { during } : {});
+
+/** What a verdict says before anything ran: the run, its cell, topology, kernel, accelerator, timings and artifacts. */
+function verdictHeader(prepared: PreparedRun, opts: RunOptions): Verdict {
+  const { plan, kernel, accel, runId, timings } = prepared;
+  return {
     runId,
-    cell: opts.cell ?? cellId(topology.name, choiceLabel(opts.kernel)),
-    topology: topology.name,
-    topologySpec: topology,
+    cell: opts.cell ?? cellId(plan.topology.name, choiceLabel(opts.kernel)),
+    topology: plan.topology.name,
+    topologySpec: plan.topology,
     kernel: { kind: kernel.kind, release: kernel.release, path: kernel.vmlinuz, ...(plan.kernelLabel ? { label: plan.kernelLabel } : {}) },
     accel: {
       accel: accel.accel,
@@ -212,95 +256,6 @@ export async function executeRun(prepared: PreparedRun, opts: RunOptions, t0 = D
     timings,
     artifacts: plan.artifacts,
   };
-
-  let guest: Guest | undefined;
-  const progress = new CheckProgress(opts.invariants, plan.steps);
-  let stopped: string | undefined;
-  let kernelCrashed = false;
-  let failure: unknown;
-  try {
-    guest = await bootGuest(boot).catch(async (err: unknown) => {
-      if (!(err instanceof BootFailure) || !isTcgPatchingArtifact(err, accel.accel)) throw err;
-      log.warn({ crash: err.crash?.title }, 'the guest hit a known TCG artifact before SSH; booting once more');
-      verdict.bootRetries = [{ reason: err.reason, message: err.message, consoleTail: err.consoleTail }];
-      await rename(join(runDir, 'console.log'), join(runDir, 'console-1.log'));
-      return bootGuest(boot);
-    });
-    timings['boot-to-ssh'] = Math.round(guest.bootToSshSeconds * 10) / 10;
-    const t = Date.now();
-    const running = guest;
-    const checking = (
-      opts.invariants.length ? runChecks(guest, { topology, runDir, probe: prepared.probe, log }, progress) : Promise.resolve()
-    ).then(() => (running.qemu.hasExited() ? undefined : runSteps(running, plan.uploads, { runDir, topology, log }, progress)));
-    checking.catch(() => undefined);
-    // A fatal crash, or QEMU gone, ends the checks at once: the guest is not to be trusted any more.
-    // The guest flushes its crash watch when QEMU exits (before this runs): a panic's last lines count.
-    const exitOrCrash = () => running.qemu.exited.then((exit) => running.crashWatch.crashes.find((c) => c.fatal) ?? exit);
-    let ended = await Promise.race([checking.then(() => undefined), guest.crashWatch.fatal, exitOrCrash()]);
-    // The checks stop early when a step finds QEMU gone; the exit is then already known.
-    if (!ended && guest.qemu.hasExited()) ended = await exitOrCrash();
-    const during = progress.current ? ` during ${progress.current}` : '';
-    if (ended && 'title' in ended) {
-      kernelCrashed = true;
-      // The header comes first, the stack after it: a panic ends QEMU by itself (panic=-1, -no-reboot) once the
-      // report is out, so wait for that (a little) rather than cut the report short by stopping QEMU now.
-      if (ended.fatal) await Promise.race([running.qemu.exited, sleep(PANIC_REPORT_GRACE_MS)]);
-      stopped = `the guest kernel crashed (${ended.title})${during}`;
-      log.error({ crash: ended.title, during: progress.current }, 'the guest kernel crashed; stopping');
-    } else if (ended) {
-      const how = ended.signal ? `killed by ${ended.signal}` : `exit code ${ended.code}`;
-      stopped = `QEMU exited (${how})${during}`;
-      verdict.stopped = { reason: 'qemu-exited', message: stopped };
-      log.error({ during: progress.current, how }, 'QEMU exited under the run; stopping');
-    } else await saveDmesg(guest, runDir, log);
-    timings.probe = seconds(t);
-  } catch (err) {
-    if (err instanceof BootFailure) {
-      verdict.bootFailure = { reason: err.reason, message: err.message, consoleTail: err.consoleTail };
-      if (err.crash) verdict.crashes.push({ ...err.crash, signature: crashSignature(err.crash) });
-      stopped = `the guest did not come up (${err.reason})`;
-    } else {
-      // Host trouble: the reports are still written, then the error decides the exit code.
-      failure = err;
-      stopped = `numacage stopped: ${(err as Error).message}`;
-    }
-  } finally {
-    await guest?.close({ keep: opts.keep });
-  }
-  if (guest) {
-    guest.crashWatch.finish();
-    const seen = guest.crashWatch.crashes.map((c, i) => {
-      const during = progress.duringCrash(i);
-      return { ...c, signature: crashSignature(c), ...(during ? { during } : {}) };
-    });
-    verdict.crashes = seen.filter((c) => !provokedByProbe(c));
-    const provoked = seen.filter(provokedByProbe);
-    if (provoked.length) verdict.probeProvoked = provoked;
-  }
-  if (kernel.debug)
-    for (const c of verdict.crashes) {
-      const decoded = await decodeStack(c.lines, kernel.debug);
-      if (decoded) c.decoded = decoded;
-    }
-  if (progress.profile) verdict.profile = progress.profile;
-  verdict.checks = progress.complete((id) => (id === progress.current ? `${stopped}` : `not reached: ${stopped}`), kernelCrashed);
-  timings.total = seconds(t0);
-
-  const text = renderText(verdict, runDir);
-  await writeFile(join(runDir, 'report.json'), renderJson(verdict));
-  await writeFile(join(runDir, 'junit.xml'), renderJunit(verdict));
-  await writeFile(join(runDir, 'results.ktap'), renderKtap(verdict));
-  await writeFile(join(runDir, 'summary.txt'), text);
-  await writeFile(
-    join(runDir, 'report.html'),
-    renderHtml({
-      title: `numacage ${runId}`,
-      generatedAt: new Date().toISOString(),
-      runs: [{ cell: verdict.cell!, verdict, runDir: '.' }],
-    }),
-  );
-  if (failure) throw failure;
-  return { verdict, runDir, text };
 }
 
 /** The guest's kernel log after the checks (OOM kills and all), kept as an artifact. */

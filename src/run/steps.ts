@@ -10,7 +10,8 @@ import { shellQuote } from '../invariants/shell.js';
 import { judgeStep, KSELFTESTS_SLOT, lackNote, stepNotRun, type Upload } from '../steps/steps.js';
 import type { Topology } from '../model/topology.js';
 import type { Guest } from '../guest/boot.js';
-import { message, qemuGone, type CheckProgress } from './checks.js';
+import { message, qemuGone } from './checks.js';
+import type { CheckProgress } from './check-progress.js';
 
 /** The console trails a syscall's WARNING by a moment (a serial line at TCG speed); wait before closing a step's window. */
 const CONSOLE_SETTLE_MS = 300;
