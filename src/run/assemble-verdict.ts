@@ -45,7 +45,7 @@ export function assembleVerdict(header: Verdict, seen: RunSeen, progress: CheckP
 }
 
 /** The sentence a report gives for a run stopped early, or undefined. */
-export function stoppedBecause(end: GuestEnd): string | undefined {
+function stoppedBecause(end: GuestEnd): string | undefined {
   const during = end.kind !== 'done' && end.during ? ` during ${end.during}` : '';
   if (end.kind === 'kernel-crash') return `the guest kernel crashed (${end.crash.title})${during}`;
   if (end.kind === 'qemu-exited') return `QEMU exited (${end.how})${during}`;
