@@ -4,7 +4,7 @@ import { runChecked, runCommand } from '../adapters/runner.js';
 import { loadPatches } from '../adapters/kernel-source.js';
 import { subjectOf } from '../kernel/patches.js';
 import { ConfigError } from '../model/errors.js';
-import type { Verdict } from '../model/verdict.js';
+import { asExpected, type Verdict } from '../model/verdict.js';
 import { checkInputs } from '../run/preflight.js';
 import { runMatrix } from '../matrix/matrix.js';
 import { timeStamp, type KernelChoice, type RunOptions } from '../run/run.js';
@@ -57,7 +57,7 @@ export function badBecause(v: Verdict, c: BisectCriterion): string | undefined {
   if ('check' in c) {
     const r = v.checks.find((x) => x.id === c.check);
     if (!r) return `no check ${c.check} in the run`;
-    return r.outcome === 'pass' || r.outcome === 'xfail' || r.outcome === 'skip' ? undefined : `${c.check}: ${r.outcome} (${r.summary})`;
+    return asExpected(r.outcome) ? undefined : `${c.check}: ${r.outcome} (${r.summary})`;
   }
   if ('crash' in c) {
     const hit = v.crashes.find((x) => (x.signature ?? x.title).includes(c.crash));

@@ -3,7 +3,7 @@ import { cpus } from 'node:os';
 import { basename, relative, resolve } from 'node:path';
 import { InfraError } from '../model/errors.js';
 import type { Topology } from '../model/topology.js';
-import { verdictHolds, type Verdict } from '../model/verdict.js';
+import { asExpected, verdictHolds, type Verdict } from '../model/verdict.js';
 
 import type { MatrixReport } from '../report/matrix-report.js';
 import { onInterrupt } from '../adapters/cleanup.js';
@@ -232,7 +232,7 @@ async function runCells(
 /** A cell's line in the task list once it is done. */
 function finishLine(v: Verdict): string {
   if (v.bootFailure) return `FAILED: the guest did not come up (${v.bootFailure.reason})`;
-  const asExpected = v.checks.filter((c) => c.outcome === 'pass' || c.outcome === 'xfail' || c.outcome === 'skip').length;
+  const held = v.checks.filter((c) => asExpected(c.outcome)).length;
   const reports = v.crashes.length ? `, ${v.crashes.length} kernel report(s)` : '';
-  return `${verdictHolds(v) ? 'OK' : 'FAILED'}: ${asExpected}/${v.checks.length} checks as expected${reports}, ${v.timings.total?.toFixed(1) ?? '?'} s`;
+  return `${verdictHolds(v) ? 'OK' : 'FAILED'}: ${held}/${v.checks.length} checks as expected${reports}, ${v.timings.total?.toFixed(1) ?? '?'} s`;
 }

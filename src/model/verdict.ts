@@ -1,7 +1,20 @@
 import type { Topology } from './topology.js';
 
 /** not-run: the guest crashed (or the run stopped) before this check got its turn. */
-export type Outcome = 'pass' | 'fail' | 'xfail' | 'xpass' | 'skip' | 'error' | 'not-run';
+export const OUTCOMES = ['pass', 'fail', 'xfail', 'xpass', 'skip', 'error', 'not-run'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+/** Which outcomes are as expected (the run may still hold). A Record, so that a new outcome is a compile error until placed here. */
+const AS_EXPECTED: Record<Outcome, boolean> = {
+  pass: true,
+  xfail: true,
+  skip: true,
+  fail: false,
+  xpass: false,
+  error: false,
+  'not-run': false,
+};
+export const asExpected = (outcome: Outcome): boolean => AS_EXPECTED[outcome];
 export type Expectation = 'pass' | 'fail' | 'n/a';
 
 export interface CheckResult {
@@ -27,7 +40,7 @@ export interface SubtestResult {
   /** The test point's number in its output. */
   id: number;
   name: string;
-  outcome: 'pass' | 'fail' | 'xfail' | 'xpass' | 'skip' | 'error';
+  outcome: Exclude<Outcome, 'not-run'>;
   /** A skip's or an expected failure's reason. */
   reason?: string;
 }
@@ -81,12 +94,7 @@ export interface Verdict {
 
 /** A run holds when the guest came up and no check failed unexpectedly or broke. */
 export function verdictHolds(v: Verdict): boolean {
-  return (
-    !v.bootFailure &&
-    !v.stopped &&
-    v.crashes.length === 0 &&
-    v.checks.every((c) => c.outcome === 'pass' || c.outcome === 'xfail' || c.outcome === 'skip')
-  );
+  return !v.bootFailure && !v.stopped && v.crashes.length === 0 && v.checks.every((c) => asExpected(c.outcome));
 }
 
 /** Maps a raw pass/fail against the expectation for the booted kernel. */

@@ -1,5 +1,5 @@
 import type { NumaNode, Topology } from '../model/topology.js';
-import { verdictHolds, type CheckResult, type CrashReport, type Verdict } from '../model/verdict.js';
+import { OUTCOMES, verdictHolds, type CheckResult, type CrashReport, type Verdict } from '../model/verdict.js';
 import { boxesDrawing, el, esc, groupedBarChart, hbarChart, type Attrs } from './svg.js';
 
 export interface HtmlRun {
@@ -17,8 +17,6 @@ export interface HtmlInput {
   /** Markdown or text, shown verbatim. */
   regressions?: string;
 }
-
-const OUTCOMES = ['pass', 'fail', 'xfail', 'xpass', 'skip', 'error', 'not-run'];
 
 const STYLE = `
 body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; color: #222; }
@@ -92,7 +90,7 @@ function section(id: string, heading: string, body: string): { id: string; html:
 }
 
 const outcomeCell = (outcome: string, a: Attrs = {}) =>
-  el('td', { class: OUTCOMES.includes(outcome) ? outcome : 'absent', 'data-outcome': outcome, ...a }, esc(outcome));
+  el('td', { class: (OUTCOMES as readonly string[]).includes(outcome) ? outcome : 'absent', 'data-outcome': outcome, ...a }, esc(outcome));
 
 // --- topology
 

@@ -1,9 +1,9 @@
-import type { SubtestResult, Verdict } from '../model/verdict.js';
+import { asExpected, type SubtestResult, type Verdict } from '../model/verdict.js';
 
 const DIRECTIVE: Partial<Record<SubtestResult['outcome'], string>> = { skip: 'SKIP', xfail: 'XFAIL', error: 'ERROR' };
 
 function subtestLine(st: SubtestResult, n: number): string {
-  const ok = st.outcome === 'pass' || st.outcome === 'skip' || st.outcome === 'xfail';
+  const ok = asExpected(st.outcome);
   const directive = DIRECTIVE[st.outcome];
   return `${ok ? 'ok' : 'not ok'} ${n} ${st.name}${directive ? ` # ${directive}${st.reason ? ` ${st.reason}` : ''}` : ''}`;
 }

@@ -1,4 +1,4 @@
-import { verdictHolds, type Verdict } from '../model/verdict.js';
+import { asExpected, verdictHolds, type Verdict } from '../model/verdict.js';
 
 const MARK: Record<string, string> = {
   pass: 'PASS ',
@@ -53,7 +53,7 @@ export function renderText(v: Verdict, runDir: string): string {
     .map(([k, s]) => `${k} ${s.toFixed(1)} s`)
     .join(', ');
   out.push(
-    `${verdictHolds(v) ? 'OK' : 'FAILED'}: ${v.checks.filter((c) => c.outcome === 'pass' || c.outcome === 'xfail').length}/${v.checks.length} checks as expected; ${times}`,
+    `${verdictHolds(v) ? 'OK' : 'FAILED'}: ${v.checks.filter((c) => asExpected(c.outcome)).length}/${v.checks.length} checks as expected; ${times}`,
   );
   out.push(`artifacts: ${runDir}`);
   return out.join('\n') + '\n';
