@@ -1,3 +1,4 @@
+import type { DeviceKind } from '../topology/device-kinds.js';
 export type MemoryBackend =
   /** memory-backend-memfd; share=false maps it MAP_PRIVATE, share=true MAP_SHARED. */
   { kind: 'memfd'; share: boolean; hugetlb?: boolean } | { kind: 'ram' };
@@ -30,8 +31,6 @@ interface Distance {
   dst: number;
   value: number;
 }
-
-type DeviceKind = 'virtio-net' | 'virtio-blk';
 
 /** A device placed on a NUMA node behind its own pxb-pcie host bridge. */
 interface PlacedDevice {

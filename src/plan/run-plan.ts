@@ -1,4 +1,5 @@
 import type { Topology } from '../model/topology.js';
+import { deviceKind } from '../topology/device-kinds.js';
 import { buildKernelCmdline, buildQemuArgs, type Accel } from '../qemu/args.js';
 import type { TestStep, Upload } from '../steps/steps.js';
 
@@ -67,7 +68,7 @@ export function planRun(o: PlanOptions, host: HostFacts): RunPlan {
     extra: [...o.topology.cmdline, ...o.append],
   });
   const rootDisk = `${SLOTS.runDir}/root.qcow2`;
-  const scratchDisks = o.topology.devices.filter((d) => d.kind === 'virtio-blk').map((_, i) => `${SLOTS.runDir}/scratch${i}.qcow2`);
+  const scratchDisks = o.topology.devices.filter((d) => deviceKind(d.kind).scratchDisk).map((_, i) => `${SLOTS.runDir}/scratch${i}.qcow2`);
   const argv = buildQemuArgs({
     topology: o.topology,
     accel: host.accel.accel,

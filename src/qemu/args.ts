@@ -1,4 +1,5 @@
 import type { MemoryBackend, Topology } from '../model/topology.js';
+import { deviceKind } from '../topology/device-kinds.js';
 
 export type Accel = 'kvm' | 'tcg';
 
@@ -113,23 +114,17 @@ export function buildQemuArgs(l: QemuLaunch): string[] {
   args.push('-device', 'virtio-blk-pci,drive=root,bus=pcie.0,addr=0x4');
   args.push('-netdev', `user,id=net0,hostfwd=tcp:127.0.0.1:${l.sshPort}-:22`);
 
-  let netPlaced = false;
   let scratch = 0;
   t.devices.forEach((dev, i) => {
     const pxb = `pxb${i}`;
-    const port = `${pxb}rp`;
+    const bus = `${pxb}rp`;
     args.push('-device', `pxb-pcie,id=${pxb},bus_nr=${PXB_FIRST_BUS + i * PXB_BUS_STRIDE},numa_node=${dev.node},bus=pcie.0`);
-    args.push('-device', `pcie-root-port,id=${port},bus=${pxb},chassis=${i + 1}`);
-    if (dev.kind === 'virtio-net' && !netPlaced) {
-      args.push('-device', `virtio-net-pci,id=${placedDeviceId(i)},netdev=net0,bus=${port}`);
-      netPlaced = true;
-    } else if (dev.kind === 'virtio-blk') {
-      const id = `scratch${scratch}`;
-      args.push('-drive', `file=${l.scratchDisks[scratch++]},if=none,id=${id},format=qcow2`);
-      args.push('-device', `virtio-blk-pci,id=${placedDeviceId(i)},drive=${id},bus=${port}`);
-    }
+    args.push('-device', `pcie-root-port,id=${bus},bus=${pxb},chassis=${i + 1}`);
+    const kind = deviceKind(dev.kind);
+    const disk = kind.scratchDisk ? { file: l.scratchDisks[scratch]!, id: `scratch${scratch++}` } : undefined;
+    args.push(...kind.qemuArgs({ id: placedDeviceId(i), bus, ...(disk ? { disk } : {}) }));
   });
-  if (!netPlaced) args.push('-device', 'virtio-net-pci,netdev=net0,bus=pcie.0,addr=0x5');
+  if (!t.devices.some((d) => d.kind === 'virtio-net')) args.push('-device', 'virtio-net-pci,netdev=net0,bus=pcie.0,addr=0x5');
 
   args.push('-chardev', CONSOLE_CHARDEV, '-serial', 'chardev:console');
   args.push('-qmp', `unix:${l.qmpSocket},server=on,wait=off`);

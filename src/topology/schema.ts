@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SCHEMA_KEY, says } from '../schema/parse.js';
+import { DEVICE_KIND_NAMES } from './device-kinds.js';
 
 // JSON Schema patterns carry no flags, so the case-insensitive units are spelled out.
 const SIZE_PATTERN = /^\s*(\d+)\s*([MGmg])?[iI]?[bB]?\s*$/;
@@ -117,7 +118,7 @@ export const TopologyFile = z
         .array(
           z.strictObject(
             {
-              kind: z.enum(['virtio-net', 'virtio-blk'], says('must be "virtio-net" or "virtio-blk"')),
+              kind: z.enum(DEVICE_KIND_NAMES, says(`must be ${DEVICE_KIND_NAMES.map((k) => `"${k}"`).join(' or ')}`)),
               node: z.number(says(nodeIdMessage)).int(says(nodeIdMessage)).min(0, says(nodeIdMessage)).max(1023, says(nodeIdMessage)),
             },
             says('must be an object { "kind", "node" }'),

@@ -1,4 +1,5 @@
 import type { Topology } from '../model/topology.js';
+import { DEVICE_KINDS, type DeviceKind, type DeviceKindSpec } from './device-kinds.js';
 
 /** Every problem with a topology, worded for the user; empty when it is sound. */
 export function validateTopology(t: Topology): string[] {
@@ -57,5 +58,10 @@ export function validateTopology(t: Topology): string[] {
 
   for (const dev of t.devices)
     if (!known.has(dev.node)) problems.push(`device ${dev.kind} is placed on node ${dev.node}, which does not exist`);
+  for (const [kind, spec] of Object.entries(DEVICE_KINDS) as [DeviceKind, DeviceKindSpec][]) {
+    const placed = t.devices.filter((d) => d.kind === kind).length;
+    if (spec.max !== undefined && placed > spec.max)
+      problems.push(`${placed} ${kind} devices: a topology places at most ${spec.max} (${spec.describe})`);
+  }
   return problems;
 }

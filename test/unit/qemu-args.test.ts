@@ -3,6 +3,7 @@ import { buildKernelCmdline, buildQemuArgs, type QemuLaunch } from '../../src/qe
 import { renderCommandLine } from '../../src/qemu/reproducer.js';
 import { builtinTopology } from '../../src/topology/builtin.js';
 import { parseTopology } from '../../src/topology/parse.js';
+import { DEVICE_KIND_NAMES } from '../../src/topology/device-kinds.js';
 import { golden } from '../helpers/fixtures.js';
 
 function launch(topologyName: string, over: Partial<QemuLaunch> = {}): QemuLaunch {
@@ -131,4 +132,47 @@ test('a virtio-blk placed on a node gets its scratch disk behind its own pxb-pci
   });
   t.regex(script, /qemu-img create -q -f qcow2 \/runs\/R\/scratch0\.qcow2 256M/);
   t.regex(script, /-chardev stdio,id=console,signal=off,mux=on/);
+});
+
+test('every kind of the device table sits behind its own pxb-pcie on its node, with its own arguments on the root port', (t) => {
+  for (const kind of DEVICE_KIND_NAMES) {
+    const topo = parseTopology(
+      {
+        memory: '3G',
+        cpus: 2,
+        nodes: [
+          { id: 0, mem: '2G', cpus: '0-1', share: false },
+          { id: 1, mem: '1G', share: true },
+        ],
+        devices: [{ kind, node: 1 }],
+      },
+      `${kind}.json`,
+    );
+    const args = buildQemuArgs({ ...launch('private-virtio'), topology: topo, scratchDisks: ['/runs/R/scratch0.qcow2'] });
+    t.true(args.includes('pxb-pcie,id=pxb0,bus_nr=64,numa_node=1,bus=pcie.0'), kind);
+    const device = args.find((a) => a.includes('id=dev0'));
+    t.regex(device ?? '', /,bus=pxb0rp$/, kind);
+    t.false(
+      args.some((a) => a.includes('undefined')),
+      kind,
+    );
+  }
+});
+
+test('a topology holds at most one virtio-net: it is the NIC that carries SSH', (t) => {
+  const err = t.throws(() =>
+    parseTopology(
+      {
+        memory: '2G',
+        cpus: 1,
+        nodes: [{ id: 0, mem: '2G', cpus: '0', share: false }],
+        devices: [
+          { kind: 'virtio-net', node: 0 },
+          { kind: 'virtio-net', node: 0 },
+        ],
+      },
+      'two-nics.json',
+    ),
+  );
+  t.regex(err!.message, /2 virtio-net devices: a topology places at most 1/);
 });

@@ -1,4 +1,5 @@
 import type { Topology } from '../../model/topology.js';
+import { deviceKind } from '../../topology/device-kinds.js';
 import { parseNumactlHardware, type NumactlHardware } from '../../probes/numactl.js';
 import {
   PCI_DEVICES_COMMAND,
@@ -32,7 +33,6 @@ function memTotalSlackMiB(memMiB: number, isBootNode: boolean): number {
   return memMiB * MEMTOTAL_TOLERANCE.fraction + (isBootNode ? MEMTOTAL_TOLERANCE.bootNodeMiB : MEMTOTAL_TOLERANCE.otherNodeMiB);
 }
 
-const DEVICE_CLASS: Record<string, number> = { 'virtio-net': 0x0200, 'virtio-blk': 0x0100 };
 const VIRTIO_VENDOR = 0x1af4;
 
 function sameCpus(a: number[], b: number[]): boolean {
@@ -74,7 +74,7 @@ export function decideTopology(t: Topology, obs: TopologyObservation): Decision 
   }
 
   const devices = t.devices.map((dev) => {
-    const cls = DEVICE_CLASS[dev.kind]!;
+    const cls = deviceKind(dev.kind).pciClass;
     const candidates = obs.pci.filter((p) => p.vendor === VIRTIO_VENDOR && p.classCode >> 8 === cls);
     const onNode = candidates.find((p) => p.numaNode === dev.node);
     if (!onNode)
