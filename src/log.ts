@@ -3,7 +3,8 @@ import { pino, type Logger } from 'pino';
 export type { Logger };
 
 const LEVEL_TAGS: Record<number, string> = { 10: 'trace', 20: 'debug', 30: '', 40: 'warn', 50: 'error', 60: 'fatal' };
-const OMIT = new Set(['level', 'time', 'pid', 'hostname', 'msg']);
+// progress: the typed event the task list reads (model/progress.ts); the message says the same to a person.
+const OMIT = new Set(['level', 'time', 'pid', 'hostname', 'msg', 'progress']);
 
 /** Renders one pino JSON line as "12:03:04 message key=value" for a terminal. */
 function prettyLine(json: string): string {

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { progressEvent } from '../model/progress.js';
 import { chmod, copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
@@ -98,7 +99,7 @@ export async function ensureImage(opts: { recipe: ImageRecipe; cacheDir: string;
   const hit = async () => {
     const meta = opts.rebuild ? undefined : await store.intactMeta<ImageMeta>(key, { full, log });
     if (!meta) return undefined;
-    log.info({ image: recipe.name, key }, 'image cache hit');
+    log.info({ image: recipe.name, key, ...progressEvent({ stage: 'image', state: 'cached' }) }, 'image cache hit');
     return artifactFrom(store.entryPath(key), meta);
   };
   // Two runs on a fresh cache: one builds, the other waits and then hits.
@@ -106,7 +107,10 @@ export async function ensureImage(opts: { recipe: ImageRecipe; cacheDir: string;
 
   async function build(): Promise<ImageArtifact> {
     const started = Date.now();
-    log.info({ image: recipe.name, key, kernelPackage }, 'building image (mmdebstrap + mkfs.ext4 -d)');
+    log.info(
+      { image: recipe.name, key, kernelPackage, ...progressEvent({ stage: 'image', state: 'building' }) },
+      'building image (mmdebstrap + mkfs.ext4 -d)',
+    );
     return store.build(key, async (staging) => {
       if (opts.rebuild) await rm(store.entryPath(key), { recursive: true, force: true });
       const meta = await buildInto(staging, recipe, key, kernelPackage, log);
@@ -114,7 +118,14 @@ export async function ensureImage(opts: { recipe: ImageRecipe; cacheDir: string;
       meta.files = await manifestOf(staging);
       await writeFile(join(staging, 'meta.json'), JSON.stringify(meta, null, 2));
       const dir = await store.commit(staging, key);
-      log.info({ image: recipe.name, seconds: meta.buildSeconds }, 'image built');
+      log.info(
+        {
+          image: recipe.name,
+          seconds: meta.buildSeconds,
+          ...progressEvent({ stage: 'image', state: 'built', seconds: meta.buildSeconds }),
+        },
+        'image built',
+      );
       return artifactFrom(dir, meta);
     });
   }

@@ -1,4 +1,5 @@
 import { createWriteStream, existsSync } from 'node:fs';
+import { progressEvent } from '../model/progress.js';
 import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -118,7 +119,10 @@ export async function ensureKernel(req: KernelRequest): Promise<KernelArtifact> 
   if (!req.rebuild) {
     const hit = await readAlias(aliasPath, store, { verifyWith: log });
     if (hit) {
-      log.info({ kernel: hit.release, key: hit.key }, 'kernel cache hit');
+      log.info(
+        { kernel: hit.release, key: hit.key, ...progressEvent({ stage: 'kernel', state: 'cached', release: hit.release }) },
+        'kernel cache hit',
+      );
       return hit;
     }
   }
@@ -135,7 +139,10 @@ export async function ensureKernel(req: KernelRequest): Promise<KernelArtifact> 
     const same = found && !(await lacksDebugFiles(store.entryPath(key), found)) ? found : undefined;
     if (same) {
       await writeAlias(aliasPath, key);
-      log.info({ kernel: same.release, key }, 'kernel cache hit (same final .config)');
+      log.info(
+        { kernel: same.release, key, ...progressEvent({ stage: 'kernel', state: 'cached', release: same.release }) },
+        'kernel cache hit (same final .config)',
+      );
       return artifactFrom(store.entryPath(key), same, true);
     }
     return store.build(key, async (staging) => {
@@ -170,7 +177,15 @@ export async function ensureKernel(req: KernelRequest): Promise<KernelArtifact> 
       await writeFile(join(staging, 'meta.json'), JSON.stringify(meta, null, 2));
       const dir = await store.commit(staging, key);
       await writeAlias(aliasPath, key);
-      log.info({ kernel: release, seconds: buildSeconds, objects: objectsBuilt }, 'kernel built');
+      log.info(
+        {
+          kernel: release,
+          seconds: buildSeconds,
+          objects: objectsBuilt,
+          ...progressEvent({ stage: 'kernel', state: 'built', release, seconds: buildSeconds }),
+        },
+        'kernel built',
+      );
       return artifactFrom(dir, meta, false);
     });
   });
@@ -281,7 +296,10 @@ async function make(src: string, buildDir: string, staging: string, ccacheDir: s
   const started = Date.now();
   let lastReport = started;
   let lastTick = started;
-  log.info({ jobs, estimate: estimate ?? 'unknown' }, 'building kernel (make bzImage)');
+  log.info(
+    { jobs, estimate: estimate ?? 'unknown', ...progressEvent({ stage: 'kernel', state: 'building' }) },
+    'building kernel (make bzImage)',
+  );
   child.all!.on('data', (d: Buffer) => {
     logFile.write(d);
     pending += d.toString();
@@ -290,12 +308,27 @@ async function make(src: string, buildDir: string, staging: string, ccacheDir: s
     for (const l of lines) if (isWorkLine(l)) objects++;
     if (Date.now() - lastTick > 1000) {
       lastTick = Date.now();
-      log.debug({ objects, of: estimate ?? '?' }, 'kernel build objects');
+      log.debug(
+        {
+          objects,
+          of: estimate ?? '?',
+          ...progressEvent({ stage: 'kernel', state: 'objects', done: objects, ...(estimate ? { estimate } : {}) }),
+        },
+        'kernel build objects',
+      );
     }
     if (Date.now() - lastReport > 15_000) {
       lastReport = Date.now();
       const elapsed = Math.round((Date.now() - started) / 1000);
-      log.info({ objects, of: estimate ?? '?', elapsed: `${elapsed}s` }, 'kernel build progress');
+      log.info(
+        {
+          objects,
+          of: estimate ?? '?',
+          elapsed: `${elapsed}s`,
+          ...progressEvent({ stage: 'kernel', state: 'objects', done: objects, ...(estimate ? { estimate } : {}) }),
+        },
+        'kernel build progress',
+      );
     }
   });
   const r = await child;

@@ -1,4 +1,5 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { progressEvent } from '../model/progress.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ImageArtifact } from '../adapters/image-builder.js';
@@ -83,7 +84,7 @@ export async function bootGuest(req: BootRequest): Promise<Guest> {
       renderReproducer({ binary: QEMU_BINARY, args, baseImage: req.image.disk, overlay, scratchDisks, qmpSocket, sshPort, privateKey: req.image.privateKeyPath }),
       { mode: 0o755 });
     const started = Date.now();
-    req.log.info({ accel: plan.accel.accel, sshPort, init: plan.init }, 'booting guest');
+    req.log.info({ accel: plan.accel.accel, sshPort, init: plan.init, ...progressEvent({ stage: 'boot', state: 'booting', accel: plan.accel.accel, sshPort }) }, 'booting guest');
     const qemu = await startQemu({ args, qmpSocket, consoleLogPath: join(req.runDir, 'console.log'), log: req.log });
     const crashWatch = new CrashWatch(qemu.console);
     void qemu.exited.then(() => crashWatch.finish());
@@ -104,7 +105,7 @@ export async function bootGuest(req: BootRequest): Promise<Guest> {
       throw err;
     }
     const bootToSshSeconds = (Date.now() - started) / 1000;
-    req.log.info({ seconds: bootToSshSeconds.toFixed(1) }, 'guest answers SSH');
+    req.log.info({ seconds: bootToSshSeconds.toFixed(1), ...progressEvent({ stage: 'boot', state: 'ssh', seconds: Math.round(bootToSshSeconds * 10) / 10 }) }, 'guest answers SSH');
     const sessions = new Map<string, SshSession>([['root', root]]);
     const session = async (user: string): Promise<SshSession> => {
       let s = sessions.get(user);

@@ -1,4 +1,5 @@
 import { Listr, PRESET_TIMER, type DefaultRenderer, type ListrTaskWrapper, type SimpleRenderer } from 'listr2';
+import type { ProgressEvent } from '../model/progress.js';
 
 type Task = ListrTaskWrapper<unknown, typeof DefaultRenderer, typeof SimpleRenderer>;
 
@@ -7,6 +8,7 @@ export interface LogRecord {
   level: number;
   msg?: string;
   cell?: string;
+  progress?: ProgressEvent;
   [key: string]: unknown;
 }
 
@@ -26,22 +28,24 @@ export class CellState {
   finished?: { ok: boolean; line: string };
 
   apply(r: LogRecord): void {
-    const msg = r.msg ?? '';
-    if (msg === 'image cache hit') this.enter('image', 'cached');
-    else if (msg.startsWith('building image')) this.enter('image', 'building with mmdebstrap');
-    else if (msg === 'image built') this.enter('image', `built in ${String(r.seconds)} s`);
-    else if (msg.startsWith('kernel cache hit')) this.enter('kernel', `cached ${String(r.kernel)}`);
-    else if (msg.startsWith('building kernel')) this.enter('kernel', 'make bzImage');
-    else if (msg === 'kernel build objects' || msg === 'kernel build progress')
-      this.enter('kernel', buildBar(Number(r.objects), Number(r.of)));
-    else if (msg === 'kernel built') this.enter('kernel', `built ${String(r.kernel)} in ${String(r.seconds)} s`);
-    else if (msg === 'booting guest') this.enter('boot', `${String(r.accel).toUpperCase()}, SSH on port ${String(r.sshPort)}`);
-    else if (msg === 'guest answers SSH') {
-      this.details.set('boot', `SSH after ${String(r.seconds)} s`);
-      this.enter('checks', 'starting');
-    } else if (typeof r.check === 'string' || typeof r.step === 'string') {
-      if (r.outcome !== undefined) this.checksDone++;
-      this.enter('checks', `${this.checksDone} done; ${msg}`);
+    const e = r.progress;
+    if (!e) return;
+    if (e.stage === 'image')
+      this.enter('image', e.state === 'built' ? `built in ${e.seconds} s` : e.state === 'cached' ? 'cached' : 'building with mmdebstrap');
+    else if (e.stage === 'kernel') {
+      if (e.state === 'cached') this.enter('kernel', `cached ${e.release}`);
+      else if (e.state === 'building') this.enter('kernel', 'make bzImage');
+      else if (e.state === 'objects') this.enter('kernel', buildBar(e.done, e.estimate ?? NaN));
+      else this.enter('kernel', `built ${e.release} in ${e.seconds} s`);
+    } else if (e.stage === 'boot') {
+      if (e.state === 'booting') this.enter('boot', `${e.accel.toUpperCase()}, SSH on port ${e.sshPort}`);
+      else {
+        this.details.set('boot', `SSH after ${e.seconds.toFixed(1)} s`);
+        this.enter('checks', 'starting');
+      }
+    } else {
+      if (e.state === 'done') this.checksDone++;
+      this.enter('checks', `${this.checksDone} done; ${e.state === 'done' ? `${e.id}: ${e.outcome}` : `running ${e.id}`}`);
     }
   }
 

@@ -1,4 +1,5 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { progressEvent } from '../model/progress.js';
 import { join } from 'node:path';
 import { tcpTraffic } from '../adapters/traffic.js';
 import type { Logger } from '../log.js';
@@ -88,7 +89,15 @@ export async function runChecks(
   const push = (r: CheckResult, started: number) => {
     const done = { ...r, durationSeconds: Math.round((Date.now() - started) / 100) / 10 };
     progress.results.push(done);
-    log.info({ check: r.id, outcome: r.outcome, seconds: done.durationSeconds }, `${r.id}: ${r.outcome}`);
+    log.info(
+      {
+        check: r.id,
+        outcome: r.outcome,
+        seconds: done.durationSeconds,
+        ...progressEvent({ stage: 'checks', state: 'done', id: r.id, outcome: r.outcome }),
+      },
+      `${r.id}: ${r.outcome}`,
+    );
   };
 
   let ctx: ProbeContext;

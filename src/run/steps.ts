@@ -1,4 +1,5 @@
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { progressEvent } from '../model/progress.js';
 import { join, posix } from 'node:path';
 import { outputBytes } from '../adapters/runner.js';
 import { sleep } from '../adapters/qemu-process.js';
@@ -57,7 +58,15 @@ export async function runSteps(
   if (!steps.length) return;
   const push = (r: CheckResult) => {
     progress.results.push(r);
-    log.info({ step: r.id, outcome: r.outcome, seconds: r.durationSeconds }, `${r.id}: ${r.outcome}`);
+    log.info(
+      {
+        step: r.id,
+        outcome: r.outcome,
+        seconds: r.durationSeconds,
+        ...progressEvent({ stage: 'checks', state: 'done', id: r.id, outcome: r.outcome }),
+      },
+      `${r.id}: ${r.outcome}`,
+    );
   };
   try {
     for (const u of uploads) await upload(guest, u);
@@ -70,7 +79,10 @@ export async function runSteps(
   for (const step of steps) {
     const before = guest.crashWatch.crashes.length;
     progress.begin(step.id, before);
-    log.info({ step: step.id, user: step.user }, `running ${step.title}`);
+    log.info(
+      { step: step.id, user: step.user, ...progressEvent({ stage: 'checks', state: 'started', id: step.id }) },
+      `running ${step.title}`,
+    );
     const out = join('steps', `${safeName(step.id)}.out`);
     try {
       const r = await guest.exec(step.command, { user: step.user, timeoutMs: step.timeoutMs });
