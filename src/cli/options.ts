@@ -7,6 +7,8 @@ import { DEFAULT_IMAGE } from '../image/recipe.js';
 import { selectInvariants } from '../invariants/registry.js';
 import { createLogger, type Logger } from '../log.js';
 import { ConfigError } from '../model/errors.js';
+import { PROFILES } from '../invariants/expectation.js';
+import type { KernelProfile } from '../invariants/profile.js';
 import { DEFAULT_TIME_THRESHOLD } from '../report/regressions.js';
 import { parseRunConfig } from '../run/config.js';
 import type { KernelChoice, RunOptions } from '../run/run.js';
@@ -66,6 +68,17 @@ export function bootOptions<T>(y: Argv<T>) {
     .option('out', { type: 'string', default: DEFAULT_OUT, describe: 'where run directories are created' });
 }
 
+/** --expect for the commands that build their own kernels (repro, bisect): one profile for all of them. */
+export const singleExpectOption = {
+  type: 'string',
+  describe: `the profile every kernel is judged by where checks run (${PROFILES.join(', ')}; default: inferred from the command line and topology)`,
+} as const;
+
+export const oneExpect = (text: string | undefined): { expect?: KernelProfile } => {
+  const [profile] = parseExpect(text, ['every kernel']);
+  return profile ? { expect: profile } : {};
+};
+
 export function guestOptions<T>(y: Argv<T>) {
   return bootOptions(y)
     .option('keep', { type: 'boolean', default: false, describe: 'keep the qcow2 overlay in the run directory' })
@@ -78,6 +91,10 @@ export function guestOptions<T>(y: Argv<T>) {
       describe: 'isolation (every implemented invariant), smoke (topology, abi, no-kernel-memory) or none (only --exec steps)',
     })
     .option('only', { type: 'string', describe: 'comma list of invariant ids to run instead of a suite' })
+    .option('expect', {
+      type: 'string',
+      describe: `the profile each kernel is judged by: one for all, or a comma list, one per --kernel word (${PROFILES.join(', ')}; default: private with private_node=P on the command line, private-user with ",user", vanilla-movable when P is hot-plugged, else vanilla)`,
+    })
     .option('kernel', {
       type: 'string',
       describe:
@@ -149,6 +166,7 @@ export type GuestArgv = Common & {
   suite: string;
   only?: string;
   kernel?: string;
+  expect?: string;
   'kernel-src'?: string;
   patches?: string;
   kconfig?: string[];
@@ -178,12 +196,29 @@ export function kernelChoices(argv: GuestArgv): KernelChoice[] {
       '--kernel stock cannot take --kernel-src, --patches or --kconfig',
       'add built to --kernel (e.g. --kernel stock,built)',
     );
+  const expects = parseExpect(argv.expect, kinds);
   // The word names the kernel in reports and matrix cells, alone or not: a nightly's cells keep their names when the matrix changes.
-  return kinds.map((k): KernelChoice => {
-    if (k === 'stock') return { kind: 'stock', label: k };
+  return kinds.map((k, i): KernelChoice => {
+    const expect = expects[i] ? { expect: expects[i] } : {};
+    if (k === 'stock') return { kind: 'stock', label: k, ...expect };
     const patches = k.startsWith('built:') ? k.slice('built:'.length) : argv.patches;
-    return { kind: 'built', kernelSrc: argv['kernel-src'], patches, fragments: argv.kconfig ?? DEFAULT_FRAGMENTS, label: k };
+    return { kind: 'built', kernelSrc: argv['kernel-src'], patches, fragments: argv.kconfig ?? DEFAULT_FRAGMENTS, label: k, ...expect };
   });
+}
+
+/** --expect PROFILE or P1,P2,... (one per kernel word) → a profile per kernel, or none given. */
+export function parseExpect(text: string | undefined, kernels: string[]): (KernelProfile | undefined)[] {
+  if (text === undefined) return kernels.map(() => undefined);
+  const words = text.split(',').map((w) => w.trim());
+  for (const w of words)
+    if (!(PROFILES as readonly string[]).includes(w))
+      throw new ConfigError(`--expect ${text}: "${w}" is no kernel profile`, `use ${PROFILES.join(', ')}`);
+  if (words.length !== 1 && words.length !== kernels.length)
+    throw new ConfigError(
+      `--expect ${text}: ${words.length} profiles for ${kernels.length} kernels (${kernels.join(',')})`,
+      'give one profile for every kernel, or one per --kernel word, in the same order',
+    );
+  return kernels.map((_, i) => (words.length === 1 ? words[0] : words[i]) as KernelProfile);
 }
 
 export const splitWords = (text: string | undefined): string[] => text?.split(/\s+/).filter(Boolean) ?? [];

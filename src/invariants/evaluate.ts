@@ -2,10 +2,11 @@ import type { CheckResult } from '../model/verdict.js';
 import { judge } from '../model/verdict.js';
 import { type InvariantSpec, type ProbeContext } from './spec.js';
 import { KernelLacks, ProbeError } from './errors.js';
+import { profileMismatch } from './expectation.js';
 
 /**
- * An invariant's outcome from its steps' raw outputs, against what the
- * booted kernel's profile predicts. Output that cannot answer the question
+ * An invariant's outcome from its steps' raw outputs, against the column of
+ * the profile the run asked for. Output that cannot answer the question
  * is an error, never a pass; a kernel without the feature is a skip. Pure.
  */
 export function evaluateInvariant(spec: InvariantSpec, raw: Record<string, string>, ctx: ProbeContext): CheckResult {
@@ -14,7 +15,12 @@ export function evaluateInvariant(spec: InvariantSpec, raw: Record<string, strin
   if (expected === 'n/a') return { ...base, outcome: 'skip', summary: `not defined for a ${ctx.profile} kernel` };
   try {
     const d = spec.decide(spec.parse(raw, ctx), ctx);
-    return { ...base, outcome: judge(d.passed, expected), summary: d.summary, problems: d.passed ? [] : d.problems, evidence: d.evidence };
+    const mismatch = spec.judgesProfile && ctx.detected ? profileMismatch(ctx.profile, ctx.detected, ctx.roles.p) : undefined;
+    const evidence =
+      spec.judgesProfile && ctx.detected ? { ...d.evidence, expectedProfile: ctx.profile, detectedProfile: ctx.detected } : d.evidence;
+    // A kernel that is not what was asked for fails, even where the asked-for column expects a failure.
+    if (mismatch) return { ...base, outcome: 'fail', summary: mismatch, problems: [mismatch, ...(d.passed ? [] : d.problems)], evidence };
+    return { ...base, outcome: judge(d.passed, expected), summary: d.summary, problems: d.passed ? [] : d.problems, evidence };
   } catch (err) {
     if (err instanceof KernelLacks) return { ...base, outcome: 'skip', summary: err.message };
     const why = err instanceof ProbeError ? err.message : `the probe's output broke its reader: ${(err as Error).message}`;

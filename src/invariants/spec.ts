@@ -11,7 +11,10 @@ import type { KernelProfile, NodeRoles } from './profile.js';
 export interface ProbeContext {
   roles: NodeRoles;
   topology: Topology;
+  /** The profile the run is judged by: the one asked for (declared or inferred), not the one detected. */
   profile: KernelProfile;
+  /** The profile the kernel shows (sysfs, zones): evidence, held against `profile` by the checks that judge it. */
+  detected?: KernelProfile;
   state: KernelState;
 }
 
@@ -58,6 +61,8 @@ export interface InvariantSpec<O = unknown> {
   expect: Record<KernelProfile, Expectation>;
   /** Presses memory or changes pools: runs after the read-mostly invariants. */
   disturbs: boolean;
+  /** Judges the kernel's profile itself: a detected profile other than the one asked for fails it, whatever its column says. */
+  judgesProfile?: boolean;
   /** Why the booted topology cannot test it, if it cannot. */
   unsupported?(topology: Topology, roles: NodeRoles): string | undefined;
   steps(ctx: ProbeContext): Step[];

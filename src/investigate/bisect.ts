@@ -1,3 +1,4 @@
+import type { KernelProfile } from '../invariants/profile.js';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { runChecked, runCommand } from '../adapters/runner.js';
@@ -18,6 +19,8 @@ export interface BisectOptions extends Pick<
   RunOptions,
   'cacheDir' | 'outDir' | 'topology' | 'image' | 'accel' | 'init' | 'append' | 'bootTimeoutSeconds' | 'log'
 > {
+  /** --expect: the profile every step's kernel is judged by (else inferred from the request). */
+  expect?: KernelProfile;
   criterion: BisectCriterion;
   /** What each step runs in the guest: a reproducer (FILE.c or a script) and/or commands. */
   reproducer?: string;
@@ -126,7 +129,13 @@ async function bisectSeries(o: BisectOptions & { steps?: StepOptions }, dir: str
     k === 0 ? 'the base' : `[${k}/${patches.length}] ${subjectOf(patches[k - 1]!.text) ?? patches[k - 1]!.name}`;
   const steps: BisectStep[] = [];
   const tryPrefix = async (k: number) => {
-    const kernel: KernelChoice = { kind: 'built', label: `@${k}`, fragments: o.fragments, ...(k ? { patches: `${o.patches}@${k}` } : {}) };
+    const kernel: KernelChoice = {
+      kind: 'built',
+      label: `@${k}`,
+      fragments: o.fragments,
+      ...(k ? { patches: `${o.patches}@${k}` } : {}),
+      ...(o.expect ? { expect: o.expect } : {}),
+    };
     o.log.info({ prefix: k, of: patches.length }, `bisect: trying ${subject(k)}`);
     const step = { rev: `${k === 0 ? 'base' : `@${k}`}`, subject: subject(k), ...(await judge(o, kernel, join(dir, `prefix-${k}`))) };
     steps.push(step);
@@ -164,7 +173,14 @@ async function bisectGit(o: BisectOptions & { steps?: StepOptions }, dir: string
       const rev = (await runChecked('git', ['-C', clone, 'rev-parse', 'BISECT_HEAD'])).stdout.trim();
       const subject = (await runChecked('git', ['-C', clone, 'log', '-1', '--format=%s', rev])).stdout.trim();
       o.log.info({ rev }, `bisect: trying ${rev.slice(0, 12)} ${subject}`);
-      const kernel: KernelChoice = { kind: 'built', label: rev.slice(0, 12), kernelSrc: src, kernelRev: rev, fragments: o.fragments };
+      const kernel: KernelChoice = {
+        kind: 'built',
+        label: rev.slice(0, 12),
+        kernelSrc: src,
+        kernelRev: rev,
+        fragments: o.fragments,
+        ...(o.expect ? { expect: o.expect } : {}),
+      };
       const step = { rev: rev.slice(0, 12), subject, ...(await judge(o, kernel, join(dir, rev.slice(0, 12)))) };
       steps.push(step);
       const next = await git('bisect', step.bad ? 'bad' : 'good');

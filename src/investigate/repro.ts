@@ -1,3 +1,4 @@
+import type { KernelProfile } from '../invariants/profile.js';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { runCommand } from '../adapters/runner.js';
@@ -16,6 +17,8 @@ export interface ReproOptions extends Pick<
   RunOptions,
   'cacheDir' | 'outDir' | 'topology' | 'image' | 'accel' | 'init' | 'append' | 'bootTimeoutSeconds' | 'log'
 > {
+  /** --expect: the profile both kernels are judged by, where checks run (else inferred from the request). */
+  expect?: KernelProfile;
   /** An mbox (or anything --patches takes). */
   series: string;
   kernelSrc?: string;
@@ -97,6 +100,7 @@ export async function reproCommand(o: ReproOptions): Promise<ReproOutcome> {
   const kernelRev = o.kernelSrc ? base : undefined;
   if (base && !o.kernelSrc)
     o.log.warn({ base }, 'the series names a base-commit; the Debian source is no git tree, so it is built on linux-source-6.12 as it is');
+  const expect = o.expect ? { expect: o.expect } : {};
   const result = await runMatrix({
     cacheDir: o.cacheDir,
     log: o.log,
@@ -111,8 +115,8 @@ export async function reproCommand(o: ReproOptions): Promise<ReproOutcome> {
     invariants: [],
     guests: 1,
     kernels: [
-      { kind: 'built', label: 'base', kernelSrc: o.kernelSrc, kernelRev, fragments: o.fragments },
-      { kind: 'built', label: 'patched', kernelSrc: o.kernelSrc, kernelRev, patches: o.series, fragments: o.fragments },
+      { kind: 'built', label: 'base', kernelSrc: o.kernelSrc, kernelRev, fragments: o.fragments, ...expect },
+      { kind: 'built', label: 'patched', kernelSrc: o.kernelSrc, kernelRev, patches: o.series, fragments: o.fragments, ...expect },
     ],
     steps: { exec, uploads: reproducer ? [reproducer.path] : [], kselftests: [], as: 'root', stepTimeoutSeconds },
   });

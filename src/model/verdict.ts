@@ -76,7 +76,10 @@ export interface Verdict {
   kernel: { kind: 'stock' | 'built'; release: string; path: string; label?: string };
   accel: { accel: string; cpuModel: string; note?: string };
   /** The kind of kernel that booted, detected from what it advertises (isolation suites only). */
+  /** The profile the kernel shows, and why (evidence). */
   profile?: { profile: string; reason: string };
+  /** The profile the checks were judged by: declared with --expect, or inferred from the request. */
+  expectedProfile?: { profile: string; why: string };
   checks: CheckResult[];
   bootFailure?: BootFailureReport;
   /** Boots tried again after a known emulator artifact before SSH (the first attempt's console is console-1.log). */
@@ -92,9 +95,13 @@ export interface Verdict {
   artifacts: Record<string, string>;
 }
 
-/** A run holds when the guest came up and no check failed unexpectedly or broke. */
+/** The kernel is not what the run asked for: it shows another profile than the one the checks were judged by. */
+export const profileMismatched = (v: Verdict): boolean =>
+  !!v.expectedProfile && !!v.profile && v.expectedProfile.profile !== v.profile.profile;
+
+/** A run holds when the guest came up, the kernel is what was asked for, and no check failed unexpectedly or broke. */
 export function verdictHolds(v: Verdict): boolean {
-  return !v.bootFailure && !v.stopped && v.crashes.length === 0 && v.checks.every((c) => asExpected(c.outcome));
+  return !v.bootFailure && !v.stopped && !profileMismatched(v) && v.crashes.length === 0 && v.checks.every((c) => asExpected(c.outcome));
 }
 
 /** Maps a raw pass/fail against the expectation for the booted kernel. */

@@ -1,4 +1,4 @@
-import { asExpected, verdictHolds, type Verdict } from '../model/verdict.js';
+import { asExpected, profileMismatched, verdictHolds, type Verdict } from '../model/verdict.js';
 
 const MARK: Record<string, string> = {
   pass: 'PASS ',
@@ -13,10 +13,15 @@ const MARK: Record<string, string> = {
 /** The terminal summary. Pure. */
 export function renderText(v: Verdict, runDir: string): string {
   const out: string[] = [];
+  if (profileMismatched(v)) {
+    const abi = v.checks.find((c) => c.id === 'abi' && c.evidence.detectedProfile !== undefined);
+    out.push(`FAILED: ${abi?.summary ?? `asked for ${v.expectedProfile!.profile}, the kernel shows ${v.profile!.profile}`}`);
+  }
   out.push(
     `numacage run ${v.runId}: topology ${v.topology}, ${v.kernel.kind} kernel ${v.kernel.release}, ${v.accel.accel.toUpperCase()}${v.accel.note ? ` (${v.accel.note})` : ''}`,
   );
   if (v.profile) out.push(`kernel profile: ${v.profile.profile} (${v.profile.reason})`);
+  if (v.expectedProfile) out.push(`judged by the ${v.expectedProfile.profile} column (${v.expectedProfile.why})`);
   for (const r of v.bootRetries ?? [])
     out.push(`BOOT TRIED AGAIN after a known TCG artifact (${r.reason}): ${r.message} (first console: console-1.log)`);
   if (v.stopped) out.push(`RUN STOPPED (${v.stopped.reason}): ${v.stopped.message}`);

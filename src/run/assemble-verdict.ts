@@ -37,6 +37,7 @@ export function assembleVerdict(header: Verdict, seen: RunSeen, progress: CheckP
       ? `numacage stopped: ${(failure as Error).message}`
       : stoppedBecause(seen.end);
   if (progress.profile) verdict.profile = progress.profile;
+  if (progress.expected) verdict.expectedProfile = progress.expected;
   verdict.checks = progress.complete(
     (id) => (id === progress.current ? `${stopped}` : `not reached: ${stopped}`),
     seen.end.kind === 'kernel-crash',

@@ -1,5 +1,6 @@
 import { notRunResult } from '../invariants/evaluate.js';
 import type { ProfileEvidence } from '../invariants/profile.js';
+import type { ExpectedProfile } from '../invariants/expectation.js';
 import { invariant } from '../invariants/registry.js';
 import type { CheckResult } from '../model/verdict.js';
 import { stepNotRun, type TestStep } from '../steps/steps.js';
@@ -8,7 +9,9 @@ import { stepNotRun, type TestStep } from '../steps/steps.js';
 export class CheckProgress {
   readonly results: CheckResult[] = [];
   current?: string;
+  /** The profile the kernel shows (evidence), and the one the run is judged by. */
   profile?: ProfileEvidence;
+  expected?: ExpectedProfile;
   /** Where each check began in the console's crash list: a report from then on is blamed on it. */
   readonly marks: { id: string; fromCrash: number }[] = [];
 

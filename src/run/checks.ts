@@ -7,7 +7,8 @@ import type { Topology } from '../model/topology.js';
 import type { CheckResult } from '../model/verdict.js';
 import { evaluateInvariant, notRunResult } from '../invariants/evaluate.js';
 import { KERNEL_STATE_STEP, parseKernelState } from '../invariants/kernel-state.js';
-import { detectProfile, nodeRoles } from '../invariants/profile.js';
+import { detectProfile, nodeRoles, type KernelProfile } from '../invariants/profile.js';
+import { inferExpectedProfile } from '../invariants/expectation.js';
 import { invariant } from '../invariants/registry.js';
 import { GUEST_PROBE_PATH } from '../invariants/shell.js';
 import { isHostStep, usesProbe, type GuestStep, type HostAccess, type ProbeContext, type Step } from '../invariants/spec.js';
@@ -80,7 +81,15 @@ export const message = (err: unknown) => (err instanceof Error ? err.message : S
  */
 export async function runChecks(
   guest: Guest,
-  opts: { topology: Topology; runDir: string; probe?: { path: string; sha256: string }; log: Logger },
+  opts: {
+    topology: Topology;
+    runDir: string;
+    probe?: { path: string; sha256: string };
+    /** The kernel command line QEMU was given, and the profile the user declared (else inferred from the request). */
+    cmdline: string;
+    expect?: KernelProfile;
+    log: Logger;
+  },
   progress: CheckProgress,
 ): Promise<void> {
   const { topology, runDir, log } = opts;
@@ -105,7 +114,10 @@ export async function runChecks(
   try {
     const state = parseKernelState(await runGuestStep(KERNEL_STATE_STEP, guest, runDir));
     progress.profile = detectProfile({ nodeStates: state.nodeStates, zones: state.zones, cmdline: state.cmdline, p: roles.p });
-    ctx = { roles, topology, profile: progress.profile.profile, state };
+    progress.expected = opts.expect
+      ? { profile: opts.expect, why: 'declared (--expect)' }
+      : inferExpectedProfile(opts.cmdline, topology, roles.p);
+    ctx = { roles, topology, profile: progress.expected.profile, detected: progress.profile.profile, state };
   } catch (err) {
     for (const id of progress.ids)
       push(notRunResult(invariant(id), undefined, 'error', `probe failed: reading the kernel's state failed: ${message(err)}`), t0);

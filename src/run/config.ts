@@ -1,9 +1,11 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { SCHEMA_KEY, parseOrThrow, positiveSeconds, says, wholeAtLeastOne } from '../schema/parse.js';
+import { PROFILES } from '../invariants/expectation.js';
 
 const text = z.string(says('must be a string'));
 const kernelKind = z.enum(['stock', 'built'], says('must be "stock" or "built"'));
+const profile = z.enum(PROFILES, says(`must be one of ${PROFILES.map((p) => `"${p}"`).join(', ')}`));
 
 /** A run config file (docs/run-config.md): the flags of `numacage run` as JSON. */
 export const RunConfigFile = z
@@ -34,6 +36,10 @@ export const RunConfigFile = z
           ],
           says('must be "stock", "built" or an object { "kind", "src", "patches", "kconfig" }'),
         )
+        .optional(),
+      expect: z
+        .union([profile, z.array(profile)], says('must be a kernel profile or a list of them, one per kernel'))
+        .meta({ description: 'the profile each kernel is judged by (default: inferred from the request, never from the kernel)' })
         .optional(),
       guests: wholeAtLeastOne.optional(),
       jobs: wholeAtLeastOne.optional(),
@@ -77,6 +83,7 @@ export function parseRunConfig(raw: unknown, path: string): Record<string, unkno
   // An upload's local side is relative to the file; its guest side (after the last ":") stays as written.
   if (upload !== undefined) out.upload = upload.map((u) => (isAbsolute(u) ? u : resolve(dirname(path), u)));
   if (append !== undefined) out.append = Array.isArray(append) ? append.join(' ') : append;
+  if (flags.expect !== undefined) out.expect = Array.isArray(flags.expect) ? flags.expect.join(',') : flags.expect;
   if (typeof kernel === 'string') out.kernel = kernel;
   else if (kernel) {
     out.kernel = kernel.kind ?? 'built';

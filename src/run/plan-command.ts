@@ -4,6 +4,8 @@ import { ContentStore } from '../adapters/cache-dir.js';
 import { imageKey, loadRecipe } from '../adapters/image-builder.js';
 import { findCachedKernel } from '../adapters/kernel-builder.js';
 import { QEMU_BINARY } from '../adapters/qemu-process.js';
+import { inferExpectedProfile } from '../invariants/expectation.js';
+import { nodeRoles, type KernelProfile } from '../invariants/profile.js';
 import { planRun, type HostFacts, type RunPlan } from '../plan/run-plan.js';
 import { renderCommandLine } from '../qemu/reproducer.js';
 import { resolveTopology } from './resolve.js';
@@ -37,8 +39,14 @@ async function planFromOptions(opts: Omit<RunOptions, 'keep' | 'outDir'>): Promi
   return planRun(planOptions(opts, await resolveTopology(opts.topology), recipe.users), await hostFactsFromCaches(opts));
 }
 
-function renderPlan(plan: RunPlan): string {
+function renderPlan(plan: RunPlan, declared?: KernelProfile): string {
   const { topology } = plan;
+  const p = nodeRoles(topology)?.p;
+  const expected = declared
+    ? { profile: declared, why: 'declared (--expect)' }
+    : p !== undefined
+      ? inferExpectedProfile(plan.cmdline, topology, p)
+      : undefined;
   const nodes = topology.nodes.map((n) => {
     const backend = n.backend.kind === 'memfd' ? `memfd share=${n.backend.share ? 'on (MAP_SHARED)' : 'off (MAP_PRIVATE)'}` : 'ram';
     return `  node ${n.id}: ${n.memMiB} MiB, ${backend}, cpus ${n.cpus.length ? n.cpus.join(',') : 'none'}`;
@@ -51,6 +59,7 @@ function renderPlan(plan: RunPlan): string {
     `kernel: ${plan.kernel.note}`,
     `accelerator: ${plan.accel.note}`,
     `init: ${plan.init}; SSH within ${plan.bootTimeoutMs / 1000} s`,
+    ...(expected ? [`judged by the ${expected.profile} column (${expected.why})`] : []),
     `checks (${plan.checks.length}): ${plan.checks.join(', ') || 'none'}`,
     ...plan.uploads.map((u) => `upload ${u.local} -> ${u.guest}`),
     ...plan.steps.map((s) => `step ${s.id} as ${s.user}, within ${s.timeoutMs / 1000} s: ${s.command}`),
@@ -63,5 +72,5 @@ function renderPlan(plan: RunPlan): string {
 /** `numacage plan`: the run as data, as text or JSON; builds and boots nothing. */
 export async function planCommand(opts: Omit<RunOptions, 'keep' | 'outDir'>, format: 'text' | 'json'): Promise<string> {
   const plan = await planFromOptions(opts);
-  return format === 'json' ? `${JSON.stringify(plan, null, 2)}\n` : renderPlan(plan);
+  return format === 'json' ? `${JSON.stringify(plan, null, 2)}\n` : renderPlan(plan, opts.kernel.expect);
 }

@@ -25,6 +25,7 @@ import { ensureKselftests } from '../adapters/kselftest-builder.js';
 import { runChecks } from './checks.js';
 import { CheckProgress } from './check-progress.js';
 import { cellId } from '../matrix/cells.js';
+import type { KernelProfile } from '../invariants/profile.js';
 
 export interface RunOptions {
   cacheDir: string;
@@ -53,7 +54,7 @@ export interface RunOptions {
 /** label names the choice in a matrix and in compare (stock, built, built:private-node). */
 export type KernelChoice = (
   { kind: 'stock' } | ({ kind: 'built' } & Pick<KernelRequest, 'kernelSrc' | 'kernelRev' | 'patches' | 'fragments'>)
-) & { label?: string };
+) & { label?: string; /** --expect: the profile this kernel is judged by (else inferred from the request). */ expect?: KernelProfile };
 
 /** How a cell and the reports name a kernel: --kernel's word (stock, built, built:private-node), else its kind. */
 export const choiceLabel = (k: KernelChoice): string => k.label ?? k.kind;
@@ -204,8 +205,14 @@ export async function executeRun(prepared: PreparedRun, opts: RunOptions, t0 = D
     const t = Date.now();
     const running = guest;
     const context = { topology: plan.topology, runDir, log };
-    const work = (opts.invariants.length ? runChecks(guest, { ...context, probe: prepared.probe }, progress) : Promise.resolve()).then(
-      () => (running.qemu.hasExited() ? undefined : runSteps(running, plan.uploads, context, progress)),
+    const checks = {
+      ...context,
+      probe: prepared.probe,
+      cmdline: plan.cmdline,
+      ...(opts.kernel.expect ? { expect: opts.kernel.expect } : {}),
+    };
+    const work = (opts.invariants.length ? runChecks(guest, checks, progress) : Promise.resolve()).then(() =>
+      running.qemu.hasExited() ? undefined : runSteps(running, plan.uploads, context, progress),
     );
     seen.end = await supervise(guest, work, progress, log);
     if (seen.end.kind === 'done') await saveDmesg(guest, runDir, log);

@@ -23,7 +23,17 @@ test.serial(
   'private_node=1: the lean kernel without the series and with it side by side; the private column exactly, and the flips',
   async (t) => {
     const out = await dir({ unsafeCleanup: true });
-    const r = await numacage(['run', '--kernel', 'built,built:private-node', '--append', 'private_node=1', '--out', out.path]);
+    const r = await numacage([
+      'run',
+      '--kernel',
+      'built,built:private-node',
+      '--expect',
+      'vanilla,private',
+      '--append',
+      'private_node=1',
+      '--out',
+      out.path,
+    ]);
     const matrixDir = onlyRunDir(out.path);
     const matrix = JSON.parse(readFileSync(join(matrixDir, 'matrix.json'), 'utf8'));
     const [lean, series] = matrix.runs.map((x: { verdict: unknown }) => x.verdict);
@@ -33,7 +43,9 @@ test.serial(
     t.is(r.exitCode, luckyRings ? 1 : 0, r.all);
     t.deepEqual(outcomes(lean), { ...column('vanilla'), ...(luckyRings ? { 'virtio-rings': 'xpass' } : {}) });
     t.is(lean.profile.profile, 'vanilla');
+    t.deepEqual(lean.expectedProfile, { profile: 'vanilla', why: 'declared (--expect)' });
     t.is(series.profile.profile, 'private');
+    t.is(series.expectedProfile.profile, 'private');
     t.deepEqual(outcomes(series), column('private'));
     t.deepEqual(series.crashes, []);
     const flips = Object.keys(column('private')).filter((id) => outcomes(lean)[id] === 'xfail' && outcomes(series)[id] === 'pass');
@@ -83,6 +95,49 @@ test.serial(
     const abi = rep.checks.find((c: { id: string }) => c.id === 'abi');
     t.is(abi.outcome, 'xfail');
     t.regex(abi.evidence.refusals['1'], /private_node: node 1 has CPUs, not made private/);
+    await out.cleanup();
+  },
+);
+
+test.serial(
+  'asked for private and the kernel shows an ordinary node: the run fails and says why, for a kernel without the series and for the series without private_node=',
+  async (t) => {
+    const out = await dir({ unsafeCleanup: true });
+    const sentence = 'asked for private, the kernel shows node 1 as ordinary memory: the series did not take effect';
+    // Nothing declared: private_node=1 on the command line asks for private, whatever the kernel says of itself.
+    const lean = await numacage([
+      'run',
+      '--kernel',
+      'built',
+      '--append',
+      'private_node=1',
+      '--suite',
+      'smoke',
+      '--out',
+      join(out.path, 'lean'),
+    ]);
+    const series = await numacage([
+      'run',
+      '--kernel',
+      'built:private-node',
+      '--expect',
+      'private',
+      '--suite',
+      'smoke',
+      '--out',
+      join(out.path, 'series'),
+    ]);
+    for (const [r, dirName, why] of [
+      [lean, 'lean', 'inferred: the command line has private_node=1'],
+      [series, 'series', 'declared (--expect)'],
+    ] as const) {
+      t.is(r.exitCode, 1, r.all);
+      t.is(r.stdout.split('\n')[0], `FAILED: ${sentence}`);
+      const rep = report(onlyRunDir(join(out.path, dirName)));
+      t.deepEqual([rep.profile.profile, rep.expectedProfile.profile, rep.expectedProfile.why], ['vanilla', 'private', why]);
+      const abi = rep.checks.find((c: { id: string }) => c.id === 'abi');
+      t.deepEqual([abi.outcome, abi.summary], ['fail', sentence]);
+    }
     await out.cleanup();
   },
 );

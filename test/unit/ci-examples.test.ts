@@ -1069,7 +1069,7 @@ test(`${GITLAB}: the compare job keeps the baseline in the package registry: pro
 // examples use (merge, run --shard, compare --markdown and --time-threshold, cache gc and ls).
 
 const NIGHTLY = [
-  'run --topology --kernel --append --shard --out',
+  'run --topology --kernel --append --expect --shard --out',
   'merge --out',
   'compare --markdown --time-threshold',
   'cache gc --max-size --older-than',

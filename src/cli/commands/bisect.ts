@@ -2,7 +2,7 @@ import { DEFAULT_FRAGMENTS } from '../../adapters/kernel-builder.js';
 import { bisectCommand } from '../../investigate/bisect.js';
 import { ConfigError, ExitCode } from '../../model/errors.js';
 import { DEFAULT_STEP_TIMEOUT_SECONDS } from '../../steps/steps.js';
-import { bootOptions, common, defineCommand, splitWords } from '../options.js';
+import { bootOptions, common, defineCommand, oneExpect, singleExpectOption, splitWords } from '../options.js';
 
 export default defineCommand(
   'bisect',
@@ -16,6 +16,7 @@ export default defineCommand(
       .option('check', { type: 'string', describe: 'bad when this invariant does not hold (pass, xfail or skip are good)' })
       .option('crash', { type: 'string', describe: 'bad when a console report\'s signature contains this text (e.g. "warning: do_mbind")' })
       .option('exec', { type: 'string', array: true, describe: 'bad when a command fails or the kernel reports anything while it runs' })
+      .option('expect', singleExpectOption)
       .option('reproducer', { type: 'string', describe: 'FILE.c or a script, run like --exec' })
       .option('runs', { type: 'number', default: 1, describe: 'guests per step, for flaky bugs: a step is bad if any run is' })
       .option('kconfig', { type: 'string', array: true, describe: `kconfig fragments (default: ${DEFAULT_FRAGMENTS.join(' ')})` })
@@ -52,6 +53,7 @@ export default defineCommand(
       kernelSrc: argv['kernel-src'],
       good: argv.good,
       bad: argv.bad,
+      ...oneExpect(argv.expect),
       criterion: argv.check ? { check: argv.check } : argv.crash ? { crash: argv.crash } : { steps: true },
     });
     process.stdout.write(r.text);

@@ -1,7 +1,7 @@
 import { DEFAULT_FRAGMENTS } from '../../adapters/kernel-builder.js';
 import { reproCommand } from '../../investigate/repro.js';
 import { ExitCode } from '../../model/errors.js';
-import { bootOptions, common, defineCommand, parseDuration, splitWords } from '../options.js';
+import { bootOptions, common, defineCommand, oneExpect, parseDuration, singleExpectOption, splitWords } from '../options.js';
 
 /** repro's default kconfig: the defaults plus debug info, so that crash stacks decode to file:line. */
 const REPRO_FRAGMENTS = [...DEFAULT_FRAGMENTS, 'debug-vm'];
@@ -25,6 +25,7 @@ export default defineCommand(
         array: true,
         describe: `kconfig fragments (default: ${REPRO_FRAGMENTS.join(' ')}: debug info decodes stacks to file:line)`,
       })
+      .option('expect', singleExpectOption)
       .option('reproducer', {
         type: 'string',
         describe: 'FILE.c (built with gcc -static on the host) or a script, uploaded and run as root',
@@ -57,6 +58,7 @@ export default defineCommand(
       accel: argv.accel,
       init: argv.init,
       append: splitWords(argv.append),
+      ...oneExpect(argv.expect),
       bootTimeoutSeconds: argv['boot-timeout'],
     });
     process.stdout.write(r.text);

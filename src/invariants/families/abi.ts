@@ -21,6 +21,7 @@ export const abi: InvariantSpec<null> = {
   title: 'the kernel advertises P as private',
   expect: expect('fail', 'fail', 'pass', 'pass'),
   disturbs: false,
+  judgesProfile: true,
   steps: () => [],
   parse: () => null,
   decide(_obs, { roles: { p }, state }) {
