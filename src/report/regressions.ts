@@ -27,10 +27,22 @@ interface Slower {
   after: number;
 }
 
+interface ProfileChange {
+  cell: string;
+  /** The profile the kernel showed, or the one the run was judged by. */
+  which: 'detected' | 'expected';
+  before: string;
+  after: string;
+}
+
 export interface Regressions {
   newlyFailing: OutcomeChange[];
+  /** A pass that became xfail or skip: the run still holds, but the check no longer proves what it did. */
+  weakened: OutcomeChange[];
+  /** The kernel shows, or the run asks for, another profile than the baseline's: every column changed under the checks. */
+  profileChanged: ProfileChange[];
   fixed: OutcomeChange[];
-  /** pass or xfail to skip: no longer tested (shown, not a regression: a profile may skip by design). */
+  /** xfail (or a failure) to skip: no longer tested (shown, not a regression). */
   newlySkipped: OutcomeChange[];
   /** Failing in both: known trouble, shown so a red night with no regression is not read as green. */
   stillFailing: OutcomeChange[];
@@ -89,6 +101,8 @@ export function findRegressions(
   }
   const r: Regressions = {
     newlyFailing: [],
+    weakened: [],
+    profileChanged: [],
     fixed: [],
     newlySkipped: [],
     stillFailing: [],
@@ -127,8 +141,18 @@ export function findRegressions(
         else if (!bad(was.outcome) && bad(now.outcome)) r.newlyFailing.push(change);
         else if (bad(was.outcome) && bad(now.outcome)) r.stillFailing.push(change);
         else if (bad(was.outcome) && now.outcome !== 'skip') r.fixed.push(change);
+        else if (was.outcome === 'pass' && (now.outcome === 'xfail' || now.outcome === 'skip')) r.weakened.push(change);
         else if (now.outcome === 'skip' && was.outcome !== 'skip') r.newlySkipped.push(change);
       }
+    }
+    const profiles = {
+      detected: [before.profile?.profile, after.profile?.profile],
+      expected: [before.expectedProfile?.profile, after.expectedProfile?.profile],
+    };
+    for (const which of ['detected', 'expected'] as const) {
+      const [was, now] = profiles[which];
+      // A report from before expectations were recorded has none: nothing to compare it with.
+      if (was && now && was !== now) r.profileChanged.push({ cell, which, before: was, after: now });
     }
     const known = signatures(before);
     for (const c of after.crashes) {
@@ -152,7 +176,13 @@ export function findRegressions(
 }
 
 const count = (r: Regressions) =>
-  r.newlyFailing.length + r.newCrashes.length + r.vanishedChecks.length + r.vanishedCells.length + r.slower.length;
+  r.newlyFailing.length +
+  r.weakened.length +
+  r.profileChanged.length +
+  r.newCrashes.length +
+  r.vanishedChecks.length +
+  r.vanishedCells.length +
+  r.slower.length;
 
 export const regressed = (r: Regressions): boolean => count(r) > 0;
 
@@ -195,6 +225,16 @@ export function renderRegressionsMarkdown(r: Regressions, names: { baseline: str
     r.newlyFailing.map((c) => [c.cell, `**${c.check}**`, c.before, c.after, c.summary]),
   );
   table(
+    'Weaker than the baseline (a pass became xfail or skip)',
+    ['cell', 'check', 'baseline', 'now', 'summary'],
+    r.weakened.map((c) => [c.cell, `**${c.check}**`, c.before, c.after, c.summary]),
+  );
+  table(
+    'Kernel profile changed',
+    ['cell', 'profile', 'baseline', 'now'],
+    r.profileChanged.map((c) => [c.cell, c.which, c.before, c.after]),
+  );
+  table(
     'New crash signatures',
     ['cell', 'signature', 'during', 'title'],
     r.newCrashes.map((c) => [c.cell, `\`${c.signature}\``, c.during ?? '', c.title]),
@@ -235,6 +275,8 @@ export function renderRegressionsText(r: Regressions): string {
   const n = count(r);
   const out = [`${n ? `REGRESSED: ${n} regression${n > 1 ? 's' : ''}` : 'no regressions'} in ${r.compared} cell(s) against the baseline`];
   for (const c of r.newlyFailing) out.push(`  newly failing  ${c.cell}  ${c.check}: ${c.before} -> ${c.after}  (${c.summary})`);
+  for (const c of r.weakened) out.push(`  weakened       ${c.cell}  ${c.check}: ${c.before} -> ${c.after}  (${c.summary})`);
+  for (const c of r.profileChanged) out.push(`  profile        ${c.cell}  ${c.which}: ${c.before} -> ${c.after}`);
   for (const c of r.newCrashes) out.push(`  new crash      ${c.cell}  ${c.signature}${c.during ? `  during ${c.during}` : ''}`);
   for (const c of r.vanishedChecks) out.push(`  vanished       ${c.cell}  ${c.check} (was ${c.before})`);
   for (const c of r.vanishedCells) out.push(`  vanished cell  ${c}`);

@@ -140,7 +140,7 @@ test('regressions: the series against its base (recorded by numacage repro): exe
   );
 });
 
-test('regressions: lean kernel to the private-node series fixes the xfail/xpass checks; its slower probe stage is a time regression unless the threshold allows it', (t) => {
+test('regressions: lean kernel to the private-node series fixes the xfail/xpass checks; its slower probe stage is a time regression unless the threshold allows it; the profile change always is', (t) => {
   const before = cellVerdicts(loadReport(runs(LEAN)));
   const after = cellVerdicts(loadReport(runs(SERIES)));
   const r = findRegressions(before, after);
@@ -157,8 +157,13 @@ test('regressions: lean kernel to the private-node series fixes the xfail/xpass 
   );
   t.true(regressed(r));
   const lenient = findRegressions(before, after, { percent: 1000, minSeconds: 5 });
-  t.false(regressed(lenient));
-  t.regex(renderRegressionsMarkdown(lenient, { baseline: 'a', current: 'b' }), /no regressions[\s\S]*### Fixed/);
+  t.deepEqual(lenient.slower, [], 'the threshold allows the slower probe stage');
+  // What is left is the kernel itself: another profile under the same cell, and bind-strict no longer judged there.
+  t.deepEqual(
+    lenient.profileChanged.map((c) => `${c.which} ${c.before} -> ${c.after}`),
+    ['detected vanilla -> private'],
+  );
+  t.regex(renderRegressionsMarkdown(lenient, { baseline: 'a', current: 'b' }), /### Kernel profile changed[\s\S]*### Fixed/);
 });
 
 test('regressions: a cell or check gone from the new report is a regression; a new cell is not', (t) => {
@@ -205,16 +210,35 @@ test('regressions: a guest that stops booting is one row, not one per check; tim
   t.false(regressed(other));
 });
 
-test('regressions: pass to skip is shown as newly skipped, fail to skip is not fixed, failing in both is still failing; none of them a regression', (t) => {
+test('regressions: a pass that became xfail or skip weakened, a changed profile is named; fail to skip is not fixed; failing in both is still failing', (t) => {
   const series = loadReport(runs(SERIES)).runs[0]!.verdict;
   const lean = loadReport(runs(LEAN)).runs[0]!.verdict;
   // The lean kernel's bind-strict passes where the series skips it; virtio-rings is xpass (bad) on the lean kernel.
   const r = findRegressions(new Map([['c', lean]]), new Map([['c', series]]), { percent: 1000, minSeconds: 5 });
-  t.true(r.newlySkipped.some((c) => c.check === 'bind-strict' && c.before === 'pass'));
+  t.true(r.weakened.some((c) => c.check === 'bind-strict' && c.before === 'pass' && c.after === 'skip'));
+  t.deepEqual(r.profileChanged, [{ cell: 'c', which: 'detected', before: 'vanilla', after: 'private' }]);
+  t.true(regressed(r));
+  t.regex(renderRegressionsText(r), /weakened +c +bind-strict: pass -> skip[\s\S]*profile +c +detected: vanilla -> private/);
+  // A night where the series stopped working: every pass of the series became the lean kernel's xfail.
+  const lapsed = {
+    ...series,
+    checks: series.checks.map((c) => ({ ...c, outcome: c.outcome === 'pass' ? ('xfail' as const) : c.outcome })),
+  };
+  const night = findRegressions(new Map([['c', series]]), new Map([['c', lapsed]]));
+  t.is(night.weakened.length, series.checks.filter((c) => c.outcome === 'pass').length);
+  t.regex(
+    renderRegressionsMarkdown(night, { baseline: 'a', current: 'b' }),
+    /### Weaker than the baseline[\s\S]*\*\*abi\*\* \| pass \| xfail/,
+  );
   const stuck = findRegressions(new Map([['c', lean]]), new Map([['c', lean]]));
   t.true(stuck.stillFailing.some((c) => c.check === 'virtio-rings' && c.after === 'xpass'));
   t.false(regressed(stuck));
   const skipped = { ...lean, checks: lean.checks.map((c) => (c.id === 'virtio-rings' ? { ...c, outcome: 'skip' as const } : c)) };
-  t.false(findRegressions(new Map([['c', lean]]), new Map([['c', skipped]])).fixed.some((c) => c.check === 'virtio-rings'));
+  const gone = findRegressions(new Map([['c', lean]]), new Map([['c', skipped]]));
+  t.false(gone.fixed.some((c) => c.check === 'virtio-rings'));
+  t.true(
+    gone.newlySkipped.some((c) => c.check === 'virtio-rings'),
+    'xpass to skip: shown, not a regression',
+  );
   t.regex(renderRegressionsMarkdown(stuck, { baseline: 'a', current: 'b' }), /### Still failing \(not a regression\)[\s\S]*virtio-rings/);
 });
