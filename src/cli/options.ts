@@ -185,6 +185,11 @@ export type GuestArgv = Common & {
 export function kernelChoices(argv: GuestArgv): KernelChoice[] {
   const wantsBuild = argv['kernel-src'] !== undefined || argv.patches !== undefined || argv.kconfig !== undefined;
   const kinds = (argv.kernel ?? (wantsBuild ? 'built' : 'stock')).split(',').filter(Boolean);
+  if (!kinds.length)
+    throw new ConfigError(
+      `--kernel ${JSON.stringify(argv.kernel)} names no kernel`,
+      'use e.g. --kernel stock, --kernel built or --kernel stock,built:private-node',
+    );
   for (const k of kinds)
     if (k !== 'stock' && k !== 'built' && !/^built:.+/.test(k))
       throw new ConfigError(

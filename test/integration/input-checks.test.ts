@@ -81,3 +81,10 @@ test.serial('a --kselftest name the kernel source lacks: exit 2 before the kerne
     /\(no such collection\)/,
   ]);
 });
+
+test.serial('a matrix of nothing is refused, not green: an empty --kernel or --topology (an empty CI variable) is exit 2', async (t) => {
+  const cache = await dir({ unsafeCleanup: true });
+  await refused(t, ['run', '--kernel', ''], cache.path, [/--kernel "" names no kernel/]);
+  await refused(t, ['run', '--topology', ','], cache.path, [/--topology names no topology/]);
+  await cache.cleanup();
+});
