@@ -22,6 +22,16 @@ export interface SshTarget {
 }
 
 /** The connection to the guest failed or was lost: nothing is known about the command (as opposed to a command that exited). */
+/** Node's timers hold at most 2^31-1 ms (24.8 days): a longer one would fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * The timer for a command's timeout: none for 0 (kselftest's `timeout=0`:
+ * no limit), and at most 24.8 days, which is none in practice too. Pure.
+ */
+export const timerLimit = (timeoutMs: number): number | undefined =>
+  timeoutMs > 0 && Number.isFinite(timeoutMs) ? Math.min(timeoutMs, MAX_TIMER_MS) : undefined;
+
 export class SshTransportError extends Error {}
 
 /** How long a killed command's channel gets to close before it is given up. */
@@ -85,13 +95,15 @@ export class SshSession {
         clearTimeout(timer);
         resolve({ command, stdout, stderr, exitCode: timedOut ? null : exitCode, ...(signal && !timedOut ? { signal } : {}), timedOut, durationMs: Date.now() - started });
       };
-      const timer = setTimeout(() => {
+      const onTimeout = () => {
         timedOut = true;
         if (!channel) return fail(new SshTransportError(`the SSH connection opened no channel within ${timeoutMs / 1000} s`));
         channel.signal('KILL');
         channel.close();
         setTimeout(finish, CLOSE_GRACE_MS).unref();
-      }, timeoutMs);
+      };
+      const limit = timerLimit(timeoutMs);
+      const timer = limit === undefined ? undefined : setTimeout(onTimeout, limit);
       try {
         this.client.exec(command, (err, ch: ClientChannel) => {
           if (settled) return void ch?.close();

@@ -51,7 +51,7 @@ export function parseKselftestNames(specs: string[]): KselftestName[] {
   const out = names.flatMap((n): KselftestName[] => {
     const category = /^mm:(.+)$/.exec(n);
     if (category) {
-      const programs = MM_CATEGORIES[category[1]!];
+      const programs = Object.hasOwn(MM_CATEGORIES, category[1]!) ? MM_CATEGORIES[category[1]!] : undefined;
       if (!programs)
         throw new ConfigError(
           `--kselftest ${n}: no run_vmtests.sh category ${category[1]}`,

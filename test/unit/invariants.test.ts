@@ -118,6 +118,7 @@ test('suites and --only come from the registry, in run order, with the disturbin
   t.deepEqual(selectInvariants('isolation', 'hugetlb,topology'), ['topology', 'hugetlb']);
   t.throws(() => selectInvariants('isolation', 'nope'), { message: /unknown invariant "nope"/ });
   t.throws(() => selectInvariants('everything'), { message: /unknown suite/ });
+  for (const name of ['__proto__', 'toString', 'constructor']) t.throws(() => selectInvariants(name), { message: /unknown suite/ });
   const firstDisturbing = INVARIANTS.findIndex((s) => s.disturbs);
   t.true(
     INVARIANTS.slice(firstDisturbing).every((s) => s.disturbs),

@@ -102,3 +102,14 @@ test('terminal summary golden', (t) => {
   const { actual, expected } = golden(renderText(verdict, '/runs/R'), 'reports', 'verdict.txt');
   t.is(actual, expected);
 });
+
+test('JUnit and the HTML stay well-formed when the console holds control characters (systemd colour codes in a boot failure)', async (t) => {
+  // As systemd writes a failed unit to the serial console: ESC [ 0 ; 1 ; 3 1 m ... ESC [ 0 m.
+  const tail = ['[\u001b[0;1;31mFAILED\u001b[0m] Failed to start \u001b[0;1;39mssh.service\u001b[0m.', 'bell\u0007 and NUL\u0000'];
+  const broken = { ...verdict, bootFailure: { reason: 'ssh-timeout', message: 'no SSH within 120 s', consoleTail: tail } };
+  const { renderHtml } = await import('../../src/report/html.js');
+  for (const doc of [renderJunit(broken), renderHtml({ title: 't', generatedAt: 'now', runs: [{ cell: 'c', verdict: broken }] })]) {
+    t.false(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/.test(doc), 'no raw control character');
+    t.true(doc.includes('\\x1b[0;1;31mFAILED\\x1b[0m'), 'the codes are shown, not dropped');
+  }
+});

@@ -3,6 +3,7 @@ import { kselftestSourceKnown, MM_CATEGORIES, parseKselftestNames } from '../../
 import { parseTap } from '../../src/steps/tap.js';
 import { judgeStep, kselftestSteps, lackNote, parseUpload, resolveSteps, withKselftests, type TestStep } from '../../src/steps/steps.js';
 import { ConfigError } from '../../src/model/errors.js';
+import { timerLimit } from '../../src/guest/ssh.js';
 import { fixture } from '../helpers/fixtures.js';
 
 // Outputs recorded from real guests (lean kernel, private-virtio): see test/fixtures/steps/README.md.
@@ -152,4 +153,19 @@ test("kselftest names are checked against the source: a program needs its collec
 test("every program of every mm:CATEGORY exists in 6.12's selftests", (t) => {
   for (const [category, programs] of Object.entries(MM_CATEGORIES))
     for (const program of programs) t.true(kselftestSourceKnown({ collection: 'mm', program }, selftests), `mm:${category} → ${program}`);
+});
+
+test('names that are properties of every object are no category or suite: exit 2, not an internal error', (t) => {
+  for (const name of ['__proto__', 'toString', 'constructor'])
+    t.throws(() => parseKselftestNames([`mm:${name}`]), {
+      instanceOf: ConfigError,
+      message: new RegExp(`no run_vmtests.sh category ${name}`),
+    });
+});
+
+test("a step's timeout: 0 (kselftest's timeout=0) is none, and one past Node's timer range is held to it rather than firing at once", (t) => {
+  t.is(timerLimit(0), undefined);
+  t.is(timerLimit(45_000), 45_000);
+  t.is(timerLimit(2147484 * 1000), 2 ** 31 - 1);
+  t.is(timerLimit(Infinity), undefined);
 });
