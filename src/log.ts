@@ -1,4 +1,5 @@
 import { pino, type Logger } from 'pino';
+import { inert } from './report/markup.js';
 
 export type { Logger };
 
@@ -15,7 +16,7 @@ function prettyLine(json: string): string {
     .filter(([k]) => !OMIT.has(k))
     .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
     .join(' ');
-  return `${time} ${tag ? `${tag.toUpperCase()} ` : ''}${rec.msg ?? ''}${extra ? `  ${extra}` : ''}\n`;
+  return `${inert(`${time} ${tag ? `${tag.toUpperCase()} ` : ''}${rec.msg ?? ''}${extra ? `  ${extra}` : ''}`)}\n`;
 }
 
 /** Takes the log records while a live task list shows the run (matrix/progress.ts). */

@@ -5,6 +5,7 @@ import { childrenGone, withCancellation } from '../adapters/cancel.js';
 import { runInterruptCleanups } from '../adapters/cleanup.js';
 import { ExitCode, NumacageError } from '../model/errors.js';
 import { COMMANDS } from './commands/index.js';
+import { inert } from '../report/markup.js';
 import { checkNumbers } from './options.js';
 
 async function main(): Promise<void> {
@@ -60,7 +61,7 @@ withCancellation(command.signal, main).then(
     if (interrupted) return;
     await runInterruptCleanups();
     if (err instanceof NumacageError) {
-      process.stderr.write(`numacage: ${err.message}\n${err.hint ? `  what to do: ${err.hint}\n` : ''}`);
+      process.stderr.write(inert(`numacage: ${err.message}\n${err.hint ? `  what to do: ${err.hint}\n` : ''}`));
       process.exitCode = err.exitCode;
     } else if (isHostFsError(err)) {
       // A full or read-only filesystem under a build: the host's to fix, not a numacage bug.

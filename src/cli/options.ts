@@ -7,6 +7,7 @@ import { DEFAULT_IMAGE } from '../image/recipe.js';
 import { selectInvariants } from '../invariants/registry.js';
 import { createLogger, type Logger } from '../log.js';
 import { ConfigError } from '../model/errors.js';
+import { inert } from '../report/markup.js';
 import { PROFILES } from '../invariants/expectation.js';
 import type { KernelProfile } from '../invariants/profile.js';
 import { DEFAULT_TIME_THRESHOLD } from '../report/regressions.js';
@@ -225,6 +226,9 @@ export function parseExpect(text: string | undefined, kernels: string[]): (Kerne
     );
   return kernels.map((_, i) => (words.length === 1 ? words[0] : words[i]) as KernelProfile);
 }
+
+/** What a command prints on stdout, made inert for a CI log (report/markup.ts). */
+export const print = (text: string): void => void process.stdout.write(inert(text));
 
 export const splitWords = (text: string | undefined): string[] => text?.split(/\s+/).filter(Boolean) ?? [];
 

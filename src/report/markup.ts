@@ -13,3 +13,18 @@ export function esc(s: unknown): string {
     .replace(/[&<>"']/g, (c) => ENTITIES[c]!)
     .replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
+
+/**
+ * Text for a terminal or a CI log, with nothing a CI runner acts on: GitHub
+ * takes a line starting with `::` (after blanks) and `##[` anywhere as a
+ * workflow command, and a guest can print either (any root process writes
+ * the console through /dev/kmsg). Such a line gets `: :`, `##[` becomes
+ * `## [`, and control characters but tab and newline are written as \x1b.
+ * Pure.
+ */
+export function inert(text: string): string {
+  return text
+    .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+    .replace(/^([ \t]*):(?=:)/gm, '$1: ')
+    .replace(/##\[/g, '## [');
+}

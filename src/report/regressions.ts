@@ -1,4 +1,5 @@
 import type { Outcome, Verdict } from '../model/verdict.js';
+import { inert } from './markup.js';
 
 /** Outcomes that fail a run; a check that moves into one of them from elsewhere regressed. */
 const BAD: ReadonlySet<Outcome | 'boot-failed'> = new Set(['fail', 'error', 'xpass', 'not-run', 'boot-failed']);
@@ -198,7 +199,15 @@ export function describeNight(verdicts: Verdict[]): string {
   return `${stamps.length ? `run ${stamps[0]}, ` : ''}${accels.join('/')}, kernel${kernels.length > 1 ? 's' : ''} ${kernels.join(', ')}`;
 }
 
-const md = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+/**
+ * A table cell or list item of the Markdown summary, one line and inert for
+ * the runner: no HTML tag can open (a guest's text is no markup) except in a
+ * code span, where Markdown shows it as it is.
+ */
+const md = (s: string) =>
+  inert(/^`[^`]*`$/.test(s) ? s : s.replace(/&/g, '&amp;').replace(/</g, '&lt;'))
+    .replace(/\|/g, '\\|')
+    .replace(/\n/g, ' ');
 
 /** The comparison as Markdown, for a CI job summary: the regressions first, then what was fixed. Pure. */
 export function renderRegressionsMarkdown(r: Regressions, names: { baseline: string; current: string }): string {

@@ -113,3 +113,18 @@ test('JUnit and the HTML stay well-formed when the console holds control charact
     t.true(doc.includes('\\x1b[0;1;31mFAILED\\x1b[0m'), 'the codes are shown, not dropped');
   }
 });
+
+test('nothing a guest prints can become a CI runner command: lines starting with :: and ##[ anywhere are made inert', async (t) => {
+  const { inert } = await import('../../src/report/markup.js');
+  const hostile = '::set-output name=promote::true\n  ::error ::x\nWARNING: ##[set-output name=promote;]true\nplain :: text';
+  const out = inert(hostile);
+  t.false(/^[ \t]*::/m.test(out), out);
+  t.false(out.includes('##['), out);
+  t.true(out.includes('plain :: text'), 'a :: inside a line is left alone');
+  const { renderText } = await import('../../src/report/text.js');
+  const v = {
+    ...verdict,
+    crashes: [{ type: 'warning', title: '##[set-output name=promote;]true', fatal: false, lines: ['::error ::hi'] }],
+  };
+  t.false(/^[ \t]*::|##\[/m.test(inert(renderText(v, '/r'))));
+});

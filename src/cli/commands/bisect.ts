@@ -2,7 +2,7 @@ import { DEFAULT_FRAGMENTS } from '../../adapters/kernel-builder.js';
 import { bisectCommand } from '../../investigate/bisect.js';
 import { ConfigError, ExitCode } from '../../model/errors.js';
 import { DEFAULT_STEP_TIMEOUT_SECONDS } from '../../steps/steps.js';
-import { bootOptions, common, defineCommand, oneExpect, singleExpectOption, splitWords } from '../options.js';
+import { bootOptions, common, defineCommand, oneExpect, singleExpectOption, splitWords, print } from '../options.js';
 
 export default defineCommand(
   'bisect',
@@ -56,7 +56,7 @@ export default defineCommand(
       ...oneExpect(argv.expect),
       criterion: argv.check ? { check: argv.check } : argv.crash ? { crash: argv.crash } : { steps: true },
     });
-    process.stdout.write(r.text);
+    print(r.text);
     process.exitCode = r.firstBad ? ExitCode.ok : ExitCode.failed;
   },
 );

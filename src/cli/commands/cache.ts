@@ -2,7 +2,7 @@ import { gcCache, parseDays, parseSize, renderGc } from '../../cache/gc.js';
 import { listCache, renderCacheList } from '../../cache/ls.js';
 import { verifyCache } from '../../cache/verify.js';
 import { ConfigError, ExitCode } from '../../model/errors.js';
-import { common, defineCommand } from '../options.js';
+import { common, defineCommand, print } from '../options.js';
 
 export default defineCommand(
   'cache <action>',
@@ -25,11 +25,11 @@ export default defineCommand(
     const { cacheDir, log } = common(argv);
     if (argv.action === 'verify') {
       const r = await verifyCache(cacheDir, log);
-      process.stdout.write(r.text);
+      print(r.text);
       process.exitCode = r.ok ? ExitCode.ok : ExitCode.failed;
     } else if (argv.action === 'ls') {
       const listing = await listCache(cacheDir);
-      process.stdout.write(argv.format === 'json' ? `${JSON.stringify(listing, null, 2)}\n` : renderCacheList(listing));
+      print(argv.format === 'json' ? `${JSON.stringify(listing, null, 2)}\n` : renderCacheList(listing));
     } else {
       if (argv['max-size'] === undefined && argv['older-than'] === undefined)
         throw new ConfigError('cache gc needs --max-size or --older-than', 'e.g. numacage cache gc --max-size 20G, or --older-than 30');
@@ -39,7 +39,7 @@ export default defineCommand(
         ...(argv['max-size'] !== undefined ? { maxSizeBytes: parseSize(argv['max-size']) } : {}),
         ...(argv['older-than'] !== undefined ? { olderThanDays: parseDays(argv['older-than']) } : {}),
       });
-      process.stdout.write(argv.format === 'json' ? `${JSON.stringify(r, null, 2)}\n` : renderGc(r));
+      print(argv.format === 'json' ? `${JSON.stringify(r, null, 2)}\n` : renderGc(r));
     }
   },
 );

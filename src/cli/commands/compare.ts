@@ -1,7 +1,7 @@
 import { compareCommand } from '../../matrix/compare.js';
 import { ExitCode } from '../../model/errors.js';
 import { DEFAULT_TIME_THRESHOLD } from '../../report/regressions.js';
-import { defineCommand, timeThresholdOption } from '../options.js';
+import { defineCommand, timeThresholdOption, print } from '../options.js';
 
 export default defineCommand(
   'compare <reports..>',
@@ -24,7 +24,7 @@ export default defineCommand(
       markdownFile: argv.markdown,
       timeThreshold: { ...DEFAULT_TIME_THRESHOLD, percent: argv['time-threshold'] },
     });
-    process.stdout.write(r.text);
+    print(r.text);
     process.exitCode = r.regressed ? ExitCode.failed : ExitCode.ok;
   },
 );

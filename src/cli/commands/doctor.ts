@@ -1,6 +1,6 @@
 import { HOST_PACKAGES, installPackages, renderDoctor, runDoctor, TEST_PACKAGES } from '../../host/doctor.js';
 import { ExitCode } from '../../model/errors.js';
-import { common, defineCommand } from '../options.js';
+import { common, defineCommand, print } from '../options.js';
 
 export default defineCommand(
   'doctor',
@@ -15,7 +15,7 @@ export default defineCommand(
     const { cacheDir, log } = common(argv);
     if (argv.install) await installPackages(log, argv['for-tests'] ? [...HOST_PACKAGES, ...TEST_PACKAGES] : HOST_PACKAGES);
     const checks = await runDoctor(cacheDir);
-    process.stdout.write(renderDoctor(checks));
+    print(renderDoctor(checks));
     process.exitCode = checks.every((c) => c.ok || c.optional) ? ExitCode.ok : ExitCode.infra;
   },
 );

@@ -1,7 +1,7 @@
 import { assertCacheWritable } from '../../adapters/cache-dir.js';
 import { ensureImage, loadRecipe } from '../../adapters/image-builder.js';
 import { DEFAULT_IMAGE } from '../../image/recipe.js';
-import { common, defineCommand } from '../options.js';
+import { common, defineCommand, print } from '../options.js';
 
 export default defineCommand(
   'image <action> [recipe]',
@@ -15,6 +15,6 @@ export default defineCommand(
     const { cacheDir, log } = common(argv);
     await assertCacheWritable(cacheDir);
     const image = await ensureImage({ recipe: await loadRecipe(argv.recipe), cacheDir, log, rebuild: argv.rebuild });
-    process.stdout.write(`${image.dir}\n`);
+    print(`${image.dir}\n`);
   },
 );

@@ -1,6 +1,6 @@
 import { assertCacheWritable } from '../../adapters/cache-dir.js';
 import { DEFAULT_FRAGMENTS, ensureKernel } from '../../adapters/kernel-builder.js';
-import { common, defineCommand, kernelOptions } from '../options.js';
+import { common, defineCommand, kernelOptions, print } from '../options.js';
 
 export default defineCommand(
   'kernel <action>',
@@ -22,7 +22,7 @@ export default defineCommand(
       fragments: argv.kconfig ?? DEFAULT_FRAGMENTS,
       rebuild: argv.rebuild,
     });
-    process.stdout.write(
+    print(
       `${k.dir}\n  ${k.release}, ${k.cached ? 'cached' : `built in ${k.buildSeconds} s`}; ${k.source}${k.patches.length ? `; ${k.patches.length} patch(es)` : ''}\n`,
     );
   },

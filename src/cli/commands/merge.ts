@@ -1,6 +1,6 @@
 import { mergeCommand } from '../../matrix/merge.js';
 import { ExitCode } from '../../model/errors.js';
-import { DEFAULT_OUT, defineCommand } from '../options.js';
+import { DEFAULT_OUT, defineCommand, print } from '../options.js';
 
 export default defineCommand(
   'merge <dirs..>',
@@ -16,7 +16,7 @@ export default defineCommand(
       .option('out', { type: 'string', describe: 'the merged directory (default: runs/<time>-merged)' }),
   async (argv) => {
     const r = await mergeCommand(argv.dirs, argv.out, DEFAULT_OUT);
-    process.stdout.write(r.text);
+    print(r.text);
     process.exitCode = r.ok ? ExitCode.ok : ExitCode.failed;
   },
 );

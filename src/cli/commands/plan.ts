@@ -1,5 +1,5 @@
 import { planCommand } from '../../run/plan-command.js';
-import { defineCommand, guestOptions, kernelOptions, runOptionsFrom, stepOptions } from '../options.js';
+import { defineCommand, guestOptions, kernelOptions, runOptionsFrom, stepOptions, print } from '../options.js';
 
 export default defineCommand(
   'plan',
@@ -9,6 +9,6 @@ export default defineCommand(
       .option('dry-run', { type: 'boolean', default: true, describe: 'always on: plan never builds or boots' })
       .option('format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'json prints the RunPlan' }),
   async (argv) => {
-    process.stdout.write(await planCommand(runOptionsFrom(argv), argv.format));
+    print(await planCommand(runOptionsFrom(argv), argv.format));
   },
 );

@@ -1,7 +1,7 @@
 import { DEFAULT_FRAGMENTS } from '../../adapters/kernel-builder.js';
 import { reproCommand } from '../../investigate/repro.js';
 import { ExitCode } from '../../model/errors.js';
-import { bootOptions, common, defineCommand, oneExpect, parseDuration, singleExpectOption, splitWords } from '../options.js';
+import { bootOptions, common, defineCommand, oneExpect, parseDuration, singleExpectOption, splitWords, print } from '../options.js';
 
 /** repro's default kconfig: the defaults plus debug info, so that crash stacks decode to file:line. */
 const REPRO_FRAGMENTS = [...DEFAULT_FRAGMENTS, 'debug-vm'];
@@ -61,7 +61,7 @@ export default defineCommand(
       ...oneExpect(argv.expect),
       bootTimeoutSeconds: argv['boot-timeout'],
     });
-    process.stdout.write(r.text);
+    print(r.text);
     process.exitCode = r.reproducedOnPatched ? ExitCode.failed : ExitCode.ok;
   },
 );

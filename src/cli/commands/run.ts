@@ -2,7 +2,16 @@ import { ExitCode, ConfigError } from '../../model/errors.js';
 import { parseShard } from '../../matrix/cells.js';
 import { runMatrix } from '../../matrix/matrix.js';
 import { DEFAULT_TIME_THRESHOLD } from '../../report/regressions.js';
-import { defineCommand, guestOptions, kernelChoices, kernelOptions, runOptionsFrom, stepOptions, timeThresholdOption } from '../options.js';
+import {
+  defineCommand,
+  guestOptions,
+  kernelChoices,
+  kernelOptions,
+  runOptionsFrom,
+  stepOptions,
+  timeThresholdOption,
+  print,
+} from '../options.js';
 
 export default defineCommand(
   'run',
@@ -46,7 +55,7 @@ export default defineCommand(
           }
         : {}),
     });
-    process.stdout.write(result.text);
+    print(result.text);
     process.exitCode = result.ok && !result.regressed ? ExitCode.ok : ExitCode.failed;
   },
 );
