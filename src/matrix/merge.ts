@@ -95,6 +95,12 @@ export async function mergeCommand(
     return found;
   });
   const { cells, runs } = mergeReports(files.map(loadReport));
+  const missing = runs.find((r) => !statSync(r.runDir, { throwIfNoEntry: false })?.isDirectory());
+  if (missing)
+    throw new ConfigError(
+      `${missing.from}: the run directory of ${missing.cell}, ${missing.runDir}, is not there`,
+      'merge shard directories whole, as numacage wrote them',
+    );
   const dir = resolve(outDir ?? join(runsDir, `${timeStamp()}-merged`));
   if (existsSync(dir) && (!statSync(dir).isDirectory() || readdirSync(dir).length))
     throw new ConfigError(`--out ${dir} exists and is not an empty directory`, 'give a new directory, or remove the old merge first');

@@ -1,5 +1,5 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, lstatSync, readdirSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { readJsonFile } from '../adapters/json-file.js';
 import { parseOrThrow } from '../schema/parse.js';
@@ -46,6 +46,28 @@ const MatrixShape = z.looseObject({
   runs: z.array(z.looseObject({ cell: z.string().optional(), runDir: z.string(), ok: z.boolean().optional(), verdict: VerdictShape })),
 });
 
+/**
+ * A run directory a report names, inside the report's own directory: a
+ * report from a CI artifact is not trusted to name /etc, ../.. or a path
+ * through a symlink (merge copies what it names into its artifact).
+ */
+function confinedRunDir(here: string, runDir: string, where: string): string {
+  const abs = resolve(here, runDir);
+  const rel = relative(here, abs);
+  if (isAbsolute(runDir) || !rel || rel === '..' || rel.startsWith(`..${sep}`))
+    throw new ConfigError(
+      `${where} is ${JSON.stringify(runDir)}: a run directory must lie inside the report's own directory`,
+      'merge reports as numacage wrote them',
+    );
+  let inside = here;
+  for (const part of rel.split(sep)) {
+    inside = join(inside, part);
+    if (lstatSync(inside, { throwIfNoEntry: false })?.isSymbolicLink())
+      throw new ConfigError(`${where} goes through the symbolic link ${inside}`, 'merge reports as numacage wrote them: no links');
+  }
+  return abs;
+}
+
 /** A run's report.json, a matrix.json, or a merged report.json, or a directory holding one. */
 export function loadReport(path: string): LoadedReport {
   const file = reportFile(path);
@@ -59,11 +81,11 @@ export function loadReport(path: string): LoadedReport {
   const hint = 'name the report.json of a run or a merge, or a matrix.json, as numacage wrote it';
   if (typeof data === 'object' && data !== null && 'runs' in data) {
     const m = parseOrThrow(MatrixShape, data, `matrix report ${file}`, hint) as unknown as MatrixReport;
-    const runs = m.runs.map((r) => ({
+    const runs = m.runs.map((r, i) => ({
       ...r,
       cell: r.cell ?? cellOf(r.verdict),
       ok: r.ok ?? verdictHolds(r.verdict),
-      runDir: resolve(here, r.runDir),
+      runDir: confinedRunDir(here, r.runDir, `${file}: runs[${i}].runDir`),
     }));
     // matrix.json from before cells were recorded lists only its runs.
     return { file, cells: m.cells ?? runs.map((r) => r.cell), ...(m.shard ? { shard: m.shard } : {}), runs };
