@@ -195,9 +195,13 @@ function topologySection(runs: HtmlRun[]): string {
         { 'data-testid': 'topology-svg' },
       );
       const ids = view.nodes.map((n) => n.id);
-      const head = el('tr', {}, el('th', {}, 'distance') + ids.map((id) => el('th', {}, `node ${id}`)).join(''));
+      const head = el('tr', {}, el('th', {}, 'distance') + ids.map((id) => el('th', {}, esc(`node ${id}`))).join(''));
       const rows = view.distances.map((row, i) =>
-        el('tr', {}, el('th', {}, `node ${ids[i] ?? i}`) + row.map((d) => el('td', {}, Number.isNaN(d) ? '?' : String(d))).join('')),
+        el(
+          'tr',
+          {},
+          el('th', {}, esc(`node ${ids[i] ?? i}`)) + row.map((d) => el('td', {}, esc(Number.isNaN(d) ? '?' : String(d)))).join(''),
+        ),
       );
       return el(
         'figure',

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import { loadReport } from '../../src/matrix/reports.js';
 import { ConfigError } from '../../src/model/errors.js';
+import { builtinTopology } from '../../src/topology/builtin.js';
 import { fixture } from '../helpers/fixtures.js';
 
 // A report from a CI artifact is input from elsewhere: merge copies every run directory a matrix.json
@@ -32,4 +33,32 @@ test('a matrix.json naming a run directory outside its own directory, or through
   const good = matrixWith('cell');
   t.is(loadReport(good).runs[0]!.runDir, join(good, 'cell'));
   rmSync(good, { recursive: true });
+});
+
+/** Every string in a report replaced by markup that would run if written unescaped, and the topology's ids and distances too (what a tampered report.json can hold). */
+function poisoned<T>(v: T): T {
+  const evil = '<script>alert(1)</script><img src=x onerror=alert(1)>';
+  const walk = (x: unknown): unknown =>
+    typeof x === 'string'
+      ? `${x}${evil}`
+      : Array.isArray(x)
+        ? x.map(walk)
+        : x && typeof x === 'object'
+          ? Object.fromEntries(Object.entries(x).map(([k, y]) => [k, walk(y)]))
+          : x;
+  const p = walk(v) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- a tampered report has any shape
+  if (p.topologySpec) {
+    p.topologySpec.nodes = p.topologySpec.nodes.map((n: object) => ({ ...n, id: evil }));
+    p.topologySpec.distances = p.topologySpec.distances.map((d: object) => ({ ...d, value: evil }));
+  }
+  return p as T;
+}
+
+test('a report whose strings, node ids and distances hold markup renders inert in the HTML report', async (t) => {
+  const { renderHtml } = await import('../../src/report/html.js');
+  // Recorded before reports held their topology: given the one it ran on, so that the drawing and the distance table are rendered.
+  const bad = poisoned({ ...verdict, topologySpec: builtinTopology('private-virtio') });
+  const html = renderHtml({ title: 'numacage <script>x</script>', generatedAt: 'now', runs: [{ cell: bad.cell ?? 'c', verdict: bad }] });
+  t.false(/<script|<img/i.test(html.replace(/<script type="application\/json"[\s\S]*?<\/script>/g, '')), 'no element from the report');
+  t.true(html.includes('&lt;script&gt;'), 'the text is there, escaped');
 });
