@@ -138,7 +138,8 @@ async function buildInto(staging: string, recipe: ImageRecipe, key: string, kern
   // In its own PID and mount namespaces: when mmdebstrap ends, however it ends (a SIGKILL 5 s after an
   // interrupt included), the kernel kills what it ran in the chroot (dpkg, maintainer scripts,
   // mkinitramfs) and drops the chroot's /proc, /sys and /dev mounts, so the staging dir can go.
-  const mmdebstrap = ['mmdebstrap', '--variant=apt', '--mode=root', `--include=${include}`, recipe.suite, root, ...recipe.mirrors];
+  // `--`: what follows are positionals, whatever they look like (the recipe's schema refuses options too).
+  const mmdebstrap = ['mmdebstrap', '--variant=apt', '--mode=root', `--include=${include}`, '--', recipe.suite, root, ...recipe.mirrors];
   const mm = await runCommand('unshare', ['--mount', '--pid', '--fork', '--kill-child', '--', ...mmdebstrap], { all: true });
   await writeFile(join(staging, 'mmdebstrap.log'), mm.stdout + mm.stderr);
   if (mm.exitCode !== 0) {

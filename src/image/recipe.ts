@@ -25,6 +25,13 @@ const SOURCE_PLACEHOLDER = '{linux-source-6.12}';
 const PACKAGE_NAME = /^[a-z0-9][a-z0-9+.-]+$/;
 const USER_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
 
+/**
+ * An apt source line or a mirror URL, as mmdebstrap takes them: never an
+ * option (a "mirror" of --setup-hook=CMD would run CMD on the host as root),
+ * never a file or stdin.
+ */
+const MIRROR = /^(deb(-src)? (\[[^\]\n]*\] )?(https?|file):\/\/[^\s]+( [A-Za-z0-9._/-]+)+|(https?|file):\/\/[^\s]+)$/;
+
 const stringList = (message: string, pattern?: RegExp) =>
   z.array(pattern ? z.string(says(message)).regex(pattern, says(message)) : z.string(says(message)), says(message));
 
@@ -37,7 +44,10 @@ export const RecipeFile = z
       suite: z
         .string(says('must be a Debian suite name such as "bookworm"'))
         .regex(/^[a-z-]+$/, says('must be a Debian suite name such as "bookworm"')),
-      mirrors: stringList('must be a list of apt source lines').min(1, says('must name at least one apt source line')),
+      mirrors: stringList('must be a list of apt source lines ("deb URL SUITE COMPONENT...") or mirror URLs', MIRROR).min(
+        1,
+        says('must name at least one apt source line'),
+      ),
       packages: stringList('must be a list of Debian package names', PACKAGE_NAME),
       stockKernel: z
         .string(says('must be a linux-image-* package name (it may use {linux-source-6.12})'))

@@ -46,3 +46,36 @@ test('the KVM test boot sector is a valid 512-byte boot sector carrying the mark
   // mov si, imm16 points at the marker, loaded at 0x7c00.
   t.is(s.readUInt16LE(4) - 0x7c00, s.indexOf(BOOT_SECTOR_MARKER));
 });
+
+test('a mirror is an apt source line or a URL, never an option, a file or stdin: a recipe cannot run a command on the host', (t) => {
+  for (const bad of [
+    '--setup-hook=touch /tmp/owned',
+    '--customize-hook=id',
+    '-',
+    '/etc/apt/sources.list',
+    'deb --hook x y',
+    'deb http://x bookworm main\n--setup-hook=id',
+  ])
+    t.regex(
+      t.throws(() => parseRecipe({ ...raw, mirrors: [bad] }, 'x', 'evil.json'), { instanceOf: ConfigError }).message,
+      /mirrors\[0\]: must be a list of apt source lines/,
+      bad,
+    );
+  for (const good of [
+    'deb http://deb.debian.org/debian bookworm main',
+    'deb [trusted=yes] file:///srv/mirror bookworm main contrib',
+    'deb-src https://deb.debian.org/debian bookworm main',
+    'http://deb.debian.org/debian',
+  ])
+    t.notThrows(() => parseRecipe({ ...raw, mirrors: [good] }, 'x', 'ok.json'), good);
+  t.notThrows(() =>
+    parseRecipe(
+      {
+        ...raw,
+        mirrors: ['deb http://deb.debian.org/debian bookworm main', 'deb http://deb.debian.org/debian-security bookworm-security main'],
+      },
+      'x',
+      'ok.json',
+    ),
+  );
+});
