@@ -23,9 +23,9 @@ const flag = (name: string, dflt: string) => {
   return i >= 0 ? args[i + 1]! : dflt;
 };
 const repeat = Number(flag('repeat', '3'));
-const kernels: KernelChoice[] = (flag('kernel', 'both') === 'both' ? ['built', 'stock'] : [flag('kernel', 'built')]).map((k) =>
-  k === 'built' ? { kind: 'built', fragments: DEFAULT_FRAGMENTS } : { kind: 'stock' },
-);
+const kernels: KernelChoice[] = (
+  flag('kernel', 'both') === 'both' ? ['built', 'stock'] : [flag('kernel', 'built')]
+).map((k) => (k === 'built' ? { kind: 'built', fragments: DEFAULT_FRAGMENTS } : { kind: 'stock' }));
 const modes: ('bare' | InitMode)[] = args.includes('--systemd') ? ['bare', 'minimal', 'systemd'] : ['bare', 'minimal'];
 
 /** Seconds to SSH (or, bare, to the panic after init), or the failure's reason and title: a failed boot is a result, not an exception. */
@@ -59,7 +59,9 @@ async function once(kernel: KernelChoice, mode: 'bare' | InitMode, outDir: strin
 
 const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]! : NaN);
 const tally = (xs: string[]) =>
-  [...xs.reduce((m, x) => m.set(x, (m.get(x) ?? 0) + 1), new Map<string, number>())].map(([x, n]) => `${x} x${n}`).join('; ');
+  [...xs.reduce((m, x) => m.set(x, (m.get(x) ?? 0) + 1), new Map<string, number>())]
+    .map(([x, n]) => `${x} x${n}`)
+    .join('; ');
 
 // The run dirs live in a scoped temp dir: removed when the bench ends, by an exception too.
 const rows: string[] = [];
@@ -87,4 +89,6 @@ await withDir(
   },
   { prefix: 'numacage-bench-', unsafeCleanup: true },
 );
-process.stdout.write(`boot-to-SSH vs the same kernel's bare boot-to-init, private-virtio, ${repeat} runs each\n${rows.join('\n')}\n`);
+process.stdout.write(
+  `boot-to-SSH vs the same kernel's bare boot-to-init, private-virtio, ${repeat} runs each\n${rows.join('\n')}\n`,
+);

@@ -35,7 +35,9 @@ const logFile = flag('log', join(outDir, 'boots.jsonl'));
 
 /** The plan with all vCPUs on one host thread: the mitigation under test. */
 function singleThreaded(plan: RunPlan): RunPlan {
-  const argv = plan.argv.flatMap((a) => (/^q35,accel=tcg/.test(a) ? [a.replace(',accel=tcg', ''), '-accel', 'tcg,thread=single'] : [a]));
+  const argv = plan.argv.flatMap((a) =>
+    /^q35,accel=tcg/.test(a) ? [a.replace(',accel=tcg', ''), '-accel', 'tcg,thread=single'] : [a],
+  );
   return { ...plan, argv };
 }
 
@@ -77,7 +79,9 @@ const quantile = (xs: number[], q: number) =>
   xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))]! : NaN;
 
 function summary(): string {
-  const lines = [`${kernelKind} kernel, private-virtio, minimal init, TCG; boots alternate between arms; log ${logFile}`];
+  const lines = [
+    `${kernelKind} kernel, private-virtio, minimal init, TCG; boots alternate between arms; log ${logFile}`,
+  ];
   for (const arm of arms) {
     const mine = results.filter((r) => r.arm === arm);
     const ok = mine.filter((r) => r.ok).map((r) => r.seconds);

@@ -46,7 +46,8 @@ export function attachFeed(f: LogFeed): () => void {
 export function createLogger(opts: { json?: boolean; verbose?: boolean } = {}): Logger {
   const level = opts.verbose ? 'debug' : 'info';
   if (opts.json) return pino({ level, base: undefined }, pino.destination({ fd: 2, sync: true }));
-  if (opts.verbose) return pino({ level, base: undefined }, { write: (line: string) => process.stderr.write(prettyLine(line)) });
+  if (opts.verbose)
+    return pino({ level, base: undefined }, { write: (line: string) => process.stderr.write(prettyLine(line)) });
   // Debug records (a kernel build's object count every second) feed the task list; the terminal shows info and up.
   const log = pino(
     { level: 'debug', base: undefined },

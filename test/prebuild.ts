@@ -33,10 +33,19 @@ const ITEMS: [string, () => Promise<unknown>][] = [
     'kselftests mm/ksm_functional_tests',
     () => ensureKselftests({ cacheDir, log, tests: parseKselftestNames(['mm/ksm_functional_tests']) }),
   ],
-  ['kselftests mm/madv_populate', () => ensureKselftests({ cacheDir, log, tests: parseKselftestNames(['mm/madv_populate']) })],
-  ['kernel lean + private-node series', () => ensureKernel({ cacheDir, log, fragments: DEFAULT_FRAGMENTS, patches: 'private-node' })],
+  [
+    'kselftests mm/madv_populate',
+    () => ensureKselftests({ cacheDir, log, tests: parseKselftestNames(['mm/madv_populate']) }),
+  ],
+  [
+    'kernel lean + private-node series',
+    () => ensureKernel({ cacheDir, log, fragments: DEFAULT_FRAGMENTS, patches: 'private-node' }),
+  ],
   ['kernel debug-vm (repro base)', () => ensureKernel({ cacheDir, log, fragments: DEBUG })],
-  ['kernel debug-vm + mbind-warn (repro)', () => ensureKernel({ cacheDir, log, fragments: DEBUG, patches: MBIND_WARN })],
+  [
+    'kernel debug-vm + mbind-warn (repro)',
+    () => ensureKernel({ cacheDir, log, fragments: DEBUG, patches: MBIND_WARN }),
+  ],
 ];
 
 const rows: string[] = [];

@@ -40,7 +40,10 @@ async function hostBootId(): Promise<string> {
 }
 
 /** Boots a real guest under KVM (the given kernel, or a 512-byte boot sector in a scoped temp file) and waits for its marker. */
-async function testBootUnderKvm(cpuModel: string, kernel: string | undefined): Promise<{ ok: boolean; detail: string }> {
+async function testBootUnderKvm(
+  cpuModel: string,
+  kernel: string | undefined,
+): Promise<{ ok: boolean; detail: string }> {
   if (kernel)
     return kvmTestBoot(
       cpuModel,
@@ -194,10 +197,19 @@ export function accelFromVerdict(request: AccelRequest, kvm: KvmVerdict | undefi
     };
   if (!kvm)
     return request === 'kvm'
-      ? { accel: 'kvm', cpuModel: 'host', note: 'KVM; the CPU model (host, max or qemu64) is decided by the test boot at run time' }
+      ? {
+          accel: 'kvm',
+          cpuModel: 'host',
+          note: 'KVM; the CPU model (host, max or qemu64) is decided by the test boot at run time',
+        }
       : { accel: 'tcg', cpuModel: 'max', note: 'TCG unless the KVM test boot passes at run time' };
   if (request === 'kvm')
-    return { accel: 'tcg', cpuModel: 'max', kvm, note: `KVM asked for but unusable (${kvm.reason}): run stops with exit 3` };
+    return {
+      accel: 'tcg',
+      cpuModel: 'max',
+      kvm,
+      note: `KVM asked for but unusable (${kvm.reason}): run stops with exit 3`,
+    };
   return { accel: 'tcg', cpuModel: 'max', kvm, note: `TCG (KVM unusable: ${kvm.reason})` };
 }
 

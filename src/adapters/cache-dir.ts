@@ -140,7 +140,10 @@ export class ContentStore {
    * damaged. A damaged entry is removed, so the caller builds it again; an
    * entry from before manifests gets one now.
    */
-  async intactMeta<M extends object>(key: string, opts: { full: boolean; log: Logger }): Promise<(M & { files: Manifest }) | undefined> {
+  async intactMeta<M extends object>(
+    key: string,
+    opts: { full: boolean; log: Logger },
+  ): Promise<(M & { files: Manifest }) | undefined> {
     if (!(await this.claim(key))) return undefined;
     const dir = this.entryPath(key);
     const meta = JSON.parse(await readFile(join(dir, META), 'utf8')) as M & { files?: Manifest };

@@ -88,14 +88,22 @@ export async function imageKey(recipe: ImageRecipe): Promise<{ key: string; kern
 }
 
 /** Returns the cached image for the recipe, building it first when absent (or when rebuild is set). */
-export async function ensureImage(opts: { recipe: ImageRecipe; cacheDir: string; log: Logger; rebuild?: boolean }): Promise<ImageArtifact> {
+export async function ensureImage(opts: {
+  recipe: ImageRecipe;
+  cacheDir: string;
+  log: Logger;
+  rebuild?: boolean;
+}): Promise<ImageArtifact> {
   const { recipe, log } = opts;
   const store = new ContentStore(opts.cacheDir, 'images');
   const { key, kernelPackage } = await imageKey(recipe);
   // A stat per file on every use; every byte hashed after a numacage died uncleanly.
   const full = await previousExitWasUnclean(opts.cacheDir);
   if (full)
-    log.warn({ image: recipe.name, key }, 'a numacage using this cache died without cleaning up: hashing the image in full before use');
+    log.warn(
+      { image: recipe.name, key },
+      'a numacage using this cache died without cleaning up: hashing the image in full before use',
+    );
   const hit = async () => {
     const meta = opts.rebuild ? undefined : await store.intactMeta<ImageMeta>(key, { full, log });
     if (!meta) return undefined;
@@ -103,7 +111,10 @@ export async function ensureImage(opts: { recipe: ImageRecipe; cacheDir: string;
     return artifactFrom(store.entryPath(key), meta);
   };
   // Two runs on a fresh cache: one builds, the other waits and then hits.
-  return (await hit()) ?? withLock(join(opts.cacheDir, 'images'), key, `building image ${key}`, log, async () => (await hit()) ?? build());
+  return (
+    (await hit()) ??
+    withLock(join(opts.cacheDir, 'images'), key, `building image ${key}`, log, async () => (await hit()) ?? build())
+  );
 
   async function build(): Promise<ImageArtifact> {
     const started = Date.now();
@@ -131,7 +142,13 @@ export async function ensureImage(opts: { recipe: ImageRecipe; cacheDir: string;
   }
 }
 
-async function buildInto(staging: string, recipe: ImageRecipe, key: string, kernelPackage: string, log: Logger): Promise<ImageMeta> {
+async function buildInto(
+  staging: string,
+  recipe: ImageRecipe,
+  key: string,
+  kernelPackage: string,
+  log: Logger,
+): Promise<ImageMeta> {
   const root = join(staging, 'root');
   const include = [...recipe.packages, kernelPackage].join(',');
   const t0 = Date.now();
@@ -139,8 +156,19 @@ async function buildInto(staging: string, recipe: ImageRecipe, key: string, kern
   // interrupt included), the kernel kills what it ran in the chroot (dpkg, maintainer scripts,
   // mkinitramfs) and drops the chroot's /proc, /sys and /dev mounts, so the staging dir can go.
   // `--`: what follows are positionals, whatever they look like (the recipe's schema refuses options too).
-  const mmdebstrap = ['mmdebstrap', '--variant=apt', '--mode=root', `--include=${include}`, '--', recipe.suite, root, ...recipe.mirrors];
-  const mm = await runCommand('unshare', ['--mount', '--pid', '--fork', '--kill-child', '--', ...mmdebstrap], { all: true });
+  const mmdebstrap = [
+    'mmdebstrap',
+    '--variant=apt',
+    '--mode=root',
+    `--include=${include}`,
+    '--',
+    recipe.suite,
+    root,
+    ...recipe.mirrors,
+  ];
+  const mm = await runCommand('unshare', ['--mount', '--pid', '--fork', '--kill-child', '--', ...mmdebstrap], {
+    all: true,
+  });
   await writeFile(join(staging, 'mmdebstrap.log'), mm.stdout + mm.stderr);
   if (mm.exitCode !== 0) {
     const tail = mm.stderr.trim().split('\n').slice(-12).join('\n');
@@ -179,13 +207,23 @@ async function buildInto(staging: string, recipe: ImageRecipe, key: string, kern
   const boot = await readdir(join(root, 'boot'));
   const vmlinuz = boot.find((f) => f.startsWith('vmlinuz-'));
   const initrd = boot.find((f) => f.startsWith('initrd.img-'));
-  if (!vmlinuz || !initrd) throw new InfraError(`the image has no kernel or initrd in /boot (found: ${boot.join(', ')})`);
+  if (!vmlinuz || !initrd)
+    throw new InfraError(`the image has no kernel or initrd in /boot (found: ${boot.join(', ')})`);
   await copyFile(join(root, 'boot', vmlinuz), join(staging, 'vmlinuz'));
   await copyFile(join(root, 'boot', initrd), join(staging, 'initrd.img'));
   const hostKey = (await readFile(join(root, 'etc/ssh/ssh_host_ed25519_key.pub'), 'utf8')).split(' ')[1]!;
 
   const t1 = Date.now();
-  await runChecked('mkfs.ext4', ['-q', '-F', '-L', 'numacage-root', '-d', root, join(staging, 'rootfs.ext4'), `${recipe.sizeMiB}M`]);
+  await runChecked('mkfs.ext4', [
+    '-q',
+    '-F',
+    '-L',
+    'numacage-root',
+    '-d',
+    root,
+    join(staging, 'rootfs.ext4'),
+    `${recipe.sizeMiB}M`,
+  ]);
   await chmod(join(staging, 'rootfs.ext4'), 0o444);
   log.info({ seconds: Math.round((Date.now() - t1) / 1000) }, 'ext4 image written');
   await rm(root, { recursive: true, force: true });

@@ -103,7 +103,13 @@ function artifactFrom(dir: string, meta: KernelMeta, cached: boolean): KernelArt
     cached,
     buildSeconds: meta.buildSeconds,
     ...(meta.debugBasePath !== undefined
-      ? { debug: { vmlinux: join(dir, 'vmlinux'), decoder: join(dir, 'decode_stacktrace.sh'), basePath: meta.debugBasePath } }
+      ? {
+          debug: {
+            vmlinux: join(dir, 'vmlinux'),
+            decoder: join(dir, 'decode_stacktrace.sh'),
+            basePath: meta.debugBasePath,
+          },
+        }
       : {}),
   };
 }
@@ -120,7 +126,11 @@ export async function ensureKernel(req: KernelRequest): Promise<KernelArtifact> 
     const hit = await readAlias(aliasPath, store, { verifyWith: log });
     if (hit) {
       log.info(
-        { kernel: hit.release, key: hit.key, ...progressEvent({ stage: 'kernel', state: 'cached', release: hit.release }) },
+        {
+          kernel: hit.release,
+          key: hit.key,
+          ...progressEvent({ stage: 'kernel', state: 'cached', release: hit.release }),
+        },
         'kernel cache hit',
       );
       return hit;
@@ -191,7 +201,9 @@ export async function ensureKernel(req: KernelRequest): Promise<KernelArtifact> 
   });
 }
 
-async function resolveRequest(req: Pick<KernelRequest, 'cacheDir' | 'kernelSrc' | 'kernelRev' | 'patches' | 'fragments'>) {
+async function resolveRequest(
+  req: Pick<KernelRequest, 'cacheDir' | 'kernelSrc' | 'kernelRev' | 'patches' | 'fragments'>,
+) {
   const resolved = await resolveSource(req.kernelSrc, req.kernelRev);
   const patches = await loadPatches(req.patches);
   const fragments = await loadFragments(req.fragments);
@@ -213,7 +225,11 @@ export async function findCachedKernel(
  * hashes as when built (a kernel is small), else a damaged entry is removed.
  * `plan` reads without verifying: it changes nothing.
  */
-async function readAlias(aliasPath: string, store: ContentStore, opts: { verifyWith?: Logger } = {}): Promise<KernelArtifact | undefined> {
+async function readAlias(
+  aliasPath: string,
+  store: ContentStore,
+  opts: { verifyWith?: Logger } = {},
+): Promise<KernelArtifact | undefined> {
   try {
     const key = (await readFile(aliasPath, 'utf8')).trim();
     const meta = opts.verifyWith
@@ -248,13 +264,19 @@ async function configure(src: string, buildDir: string, fragments: Fragment[]): 
   }
   const steps: [string, string[], string][] = [
     ['make', [...MAKE_ARGS(src, buildDir), '-s', BASE_CONFIG], BASE_CONFIG],
-    [join(src, 'scripts/kconfig/merge_config.sh'), ['-m', '-O', buildDir, join(buildDir, '.config'), ...fragPaths], 'merge_config.sh'],
+    [
+      join(src, 'scripts/kconfig/merge_config.sh'),
+      ['-m', '-O', buildDir, join(buildDir, '.config'), ...fragPaths],
+      'merge_config.sh',
+    ],
     ['make', [...MAKE_ARGS(src, buildDir), '-s', 'olddefconfig'], 'olddefconfig'],
   ];
   for (const [cmd, args, what] of steps) {
     const r = await runCommand(cmd, args, { cwd: src });
     if (r.exitCode !== 0)
-      throw new InfraError(`kernel ${what} failed:\n${(r.stderr || r.stdout).trim().split('\n').slice(-10).join('\n')}`);
+      throw new InfraError(
+        `kernel ${what} failed:\n${(r.stderr || r.stdout).trim().split('\n').slice(-10).join('\n')}`,
+      );
   }
   const finalConfig = await readFile(join(buildDir, '.config'), 'utf8');
   const mismatches = verifyConfig(fragments, finalConfig);

@@ -48,9 +48,14 @@ export async function resolveSource(src: string | undefined, rev?: string): Prom
   if (at.exitCode !== 0)
     throw rev
       ? new ConfigError(`--kernel-src ${src} has no commit ${rev}`, 'fetch it into the tree, or name a commit it has')
-      : new ConfigError(`--kernel-src ${src} is not a git work tree with a commit`, 'point it at a kernel git checkout');
+      : new ConfigError(
+          `--kernel-src ${src} is not a git work tree with a commit`,
+          'point it at a kernel git checkout',
+        );
   if (!(await exists(join(path, 'Kconfig'))) || !(await exists(join(path, 'scripts/kconfig/merge_config.sh'))))
-    throw new ConfigError(`--kernel-src ${src} does not look like a Linux tree (no Kconfig or scripts/kconfig/merge_config.sh)`);
+    throw new ConfigError(
+      `--kernel-src ${src} does not look like a Linux tree (no Kconfig or scripts/kconfig/merge_config.sh)`,
+    );
   const head = at.stdout.trim();
   if (rev)
     return {
@@ -147,7 +152,8 @@ export async function loadPatches(spec: string | undefined): Promise<Patch[]> {
       return patches;
     }
     const patchFiles = files.filter((f) => /\.(patch|diff)$/.test(f)).sort();
-    if (patchFiles.length === 0) throw new ConfigError(`--patches ${spec}: ${path} has no series file and no .patch files`);
+    if (patchFiles.length === 0)
+      throw new ConfigError(`--patches ${spec}: ${path} has no series file and no .patch files`);
     const out: Patch[] = [];
     for (const f of patchFiles) out.push(...(await readPatchFile(join(path, f), f)));
     return out;
@@ -213,7 +219,8 @@ export class WorkTree {
         await runChecked('tar', ['-xf', s.tarball, '-C', staging, '--strip-components=1']);
       });
     }
-    if (!((await exists(join(this.src, 'Makefile'))) && (s.kind === 'debian' || (await exists(this.baseMarker))))) await this.create(log);
+    if (!((await exists(join(this.src, 'Makefile'))) && (s.kind === 'debian' || (await exists(this.baseMarker)))))
+      await this.create(log);
     // Last uses, for `cache gc`: the work tree's .last-use (its dir's mtime moves with every tree.lock), the pristine
     // source's dir mtime (a file in it would be hard-linked into every work tree made from it).
     await writeFile(join(this.dir, LAST_USE), '');

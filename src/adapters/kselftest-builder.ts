@@ -63,7 +63,12 @@ export async function ensureKselftests(req: KselftestRequest): Promise<Kselftest
   const patches = await loadPatches(req.patches);
   const sha = (s: string) => createHash('sha256').update(s).digest('hex');
   const key = sha(
-    JSON.stringify({ KSELFTEST_FORMAT, source: resolved.key, patches: patches.map((p) => sha(p.text)), tests: req.tests }),
+    JSON.stringify({
+      KSELFTEST_FORMAT,
+      source: resolved.key,
+      patches: patches.map((p) => sha(p.text)),
+      tests: req.tests,
+    }),
   ).slice(0, 32);
   const store = new ContentStore(req.cacheDir, 'kselftests');
   const artifact = (meta: KselftestMeta, cached: boolean): KselftestArtifact => ({
@@ -88,7 +93,10 @@ export async function ensureKselftests(req: KselftestRequest): Promise<Kselftest
       await runChecked('make', ['-s', '-C', tree.src, `O=${obj}`, 'headers']);
       const copy = join(staging, 'build');
       const collections = [...new Set(req.tests.map((t) => t.collection))];
-      await copyTreeParts(tree.src, copy, [...SELFTEST_SUPPORT, ...collections.map((c) => `tools/testing/selftests/${c}`)]);
+      await copyTreeParts(tree.src, copy, [
+        ...SELFTEST_SUPPORT,
+        ...collections.map((c) => `tools/testing/selftests/${c}`),
+      ]);
       const programs: KselftestMeta['programs'] = [];
       for (const collection of collections) {
         const dir = join(copy, 'tools/testing/selftests', collection);
@@ -111,7 +119,9 @@ export async function ensureKselftests(req: KselftestRequest): Promise<Kselftest
               `--kselftest ${collection}/${unknown[1]}: tools/testing/selftests/${collection} has no such program`,
               `name a program its Makefile builds (ls ${join(tree.src, 'tools/testing/selftests', collection)})`,
             );
-          throw new InfraError(`building kselftests in ${collection} failed:\n${text.trim().split('\n').slice(-12).join('\n')}`);
+          throw new InfraError(
+            `building kselftests in ${collection} failed:\n${text.trim().split('\n').slice(-12).join('\n')}`,
+          );
         }
         const timeoutSeconds = await collectionTimeout(join(tree.src, 'tools/testing/selftests', collection));
         await mkdir(join(staging, collection), { recursive: true });
@@ -144,7 +154,9 @@ async function copyTreeParts(src: string, dest: string, parts: string[]): Promis
   await mkdir(dest, { recursive: true });
   const present = [];
   for (const p of parts) if ((await runCommand('test', ['-e', join(src, p)])).exitCode === 0) present.push(p);
-  await runChecked('tar', ['-C', dest, '-xf', '-'], { input: await outputBytes('tar', ['-C', src, '-cf', '-', ...present]) });
+  await runChecked('tar', ['-C', dest, '-xf', '-'], {
+    input: await outputBytes('tar', ['-C', src, '-cf', '-', ...present]),
+  });
 }
 
 async function collectionTimeout(dir: string): Promise<number> {

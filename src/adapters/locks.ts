@@ -13,7 +13,13 @@ const UPDATE_MS = 5000;
  * over by exactly one waiter) while fn runs. Waits, saying so once, while
  * another numacage holds it.
  */
-export async function withLock<T>(dir: string, name: string, what: string, log: Logger, fn: () => Promise<T>): Promise<T> {
+export async function withLock<T>(
+  dir: string,
+  name: string,
+  what: string,
+  log: Logger,
+  fn: () => Promise<T>,
+): Promise<T> {
   const lockfilePath = `${dir}/${name}.lock`;
   let release: (() => Promise<void>) | undefined;
   for (let waited = 0; !release; waited++) {
@@ -44,7 +50,12 @@ export async function withLock<T>(dir: string, name: string, what: string, log: 
 /** Takes `<dir>/<name>.lock` (dir must exist) without waiting: the release function, or undefined when another process holds it. */
 export async function tryLock(dir: string, name: string): Promise<(() => Promise<void>) | undefined> {
   try {
-    const release = await lockfile.lock(dir, { lockfilePath: `${dir}/${name}.lock`, stale: STALE_MS, update: UPDATE_MS, realpath: false });
+    const release = await lockfile.lock(dir, {
+      lockfilePath: `${dir}/${name}.lock`,
+      stale: STALE_MS,
+      update: UPDATE_MS,
+      realpath: false,
+    });
     return () => release().catch(() => undefined);
   } catch (err) {
     if ((err as { code?: string }).code === 'ELOCKED') return undefined;
@@ -54,5 +65,7 @@ export async function tryLock(dir: string, name: string): Promise<(() => Promise
 
 /** Whether a live process holds `<dir>/<name>.lock` (a stale one does not count). */
 export async function lockHeld(dir: string, name: string): Promise<boolean> {
-  return lockfile.check(dir, { lockfilePath: `${dir}/${name}.lock`, stale: STALE_MS, realpath: false }).catch(() => false);
+  return lockfile
+    .check(dir, { lockfilePath: `${dir}/${name}.lock`, stale: STALE_MS, realpath: false })
+    .catch(() => false);
 }

@@ -36,7 +36,16 @@ export async function ensureProbeBinary(cacheDir: string): Promise<{ path: strin
   if (!(await store.claim(key))) {
     await store.build(key, async (staging) => {
       const out = join(staging, 'numacage-probe');
-      const r = await runCommand('gcc', ['-O2', '-Wall', '-Wextra', '-Werror', '-static', '-o', out, projectPath(PROBE_SOURCE)]);
+      const r = await runCommand('gcc', [
+        '-O2',
+        '-Wall',
+        '-Wextra',
+        '-Werror',
+        '-static',
+        '-o',
+        out,
+        projectPath(PROBE_SOURCE),
+      ]);
       if (r.exitCode !== 0)
         throw new InfraError(
           `building the guest probe failed:\n${r.stderr.trim()}`,

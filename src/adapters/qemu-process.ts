@@ -43,7 +43,12 @@ export function assertQemuInstalled(): void {
  * consoleLogPath and into a live ConsoleBuffer. QEMU runs under
  * `setpriv --pdeathsig KILL` so that it dies with numacage even on SIGKILL.
  */
-export async function startQemu(opts: { args: string[]; qmpSocket: string; consoleLogPath: string; log: Logger }): Promise<QemuProcess> {
+export async function startQemu(opts: {
+  args: string[];
+  qmpSocket: string;
+  consoleLogPath: string;
+  log: Logger;
+}): Promise<QemuProcess> {
   assertQemuInstalled();
   const consoleBuffer = new ConsoleBuffer();
   const file = createWriteStream(opts.consoleLogPath);

@@ -4,7 +4,12 @@ import { connect } from 'node:net';
  * Sends one QMP command over a fresh connection (greeting, qmp_capabilities,
  * command) and resolves with its "return" value.
  */
-export function qmpCommand(socketPath: string, execute: string, args?: Record<string, unknown>, timeoutMs = 3000): Promise<unknown> {
+export function qmpCommand(
+  socketPath: string,
+  execute: string,
+  args?: Record<string, unknown>,
+  timeoutMs = 3000,
+): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const sock = connect(socketPath);
     let buf = '';

@@ -42,7 +42,10 @@ export async function runChecked(cmd: string, args: string[], opts: Options = {}
   const r = await runCommand(cmd, args, opts);
   if (r.exitCode !== 0) {
     const tail = (r.stderr || r.stdout).trim().split('\n').slice(-15).join('\n');
-    throw new InfraError(`${cmd} ${args.slice(0, 3).join(' ')}… exited with ${r.exitCode}:\n${tail}`, diskFullHint(tail));
+    throw new InfraError(
+      `${cmd} ${args.slice(0, 3).join(' ')}… exited with ${r.exitCode}:\n${tail}`,
+      diskFullHint(tail),
+    );
   }
   return r;
 }
@@ -69,7 +72,10 @@ export function diskFullHint(output: string): string | undefined {
 }
 
 function missingTool(cmd: string): InfraError {
-  return new InfraError(`${cmd} is not installed`, 'run `numacage doctor --install` (as root) to install the host packages');
+  return new InfraError(
+    `${cmd} is not installed`,
+    'run `numacage doctor --install` (as root) to install the host packages',
+  );
 }
 
 /** The full path of an executable, as the shell would find it, or undefined. */

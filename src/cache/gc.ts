@@ -86,7 +86,8 @@ async function removeEntry(cacheDir: string, e: CacheEntry): Promise<string | un
       else {
         // The lock stays, held, where a waiting build looks for it; the rest goes.
         await mkdir(doomed);
-        for (const name of await readdir(workDir)) if (name !== 'tree.lock') await rename(join(workDir, name), join(doomed, name));
+        for (const name of await readdir(workDir))
+          if (name !== 'tree.lock') await rename(join(workDir, name), join(doomed, name));
       }
     } finally {
       await release();
@@ -150,13 +151,15 @@ export async function gcCache(cacheDir: string, opts: GcOptions): Promise<GcResu
   const idleDays = (e: CacheEntry) => (now - Date.parse(e.lastUse!)) / DAY_MS;
   if (opts.olderThanDays !== undefined)
     for (const e of byLastUse)
-      if (e.inUse.length === 0 && idleDays(e) > opts.olderThanDays) await remove(e, `not used for ${Math.floor(idleDays(e))} days`);
+      if (e.inUse.length === 0 && idleDays(e) > opts.olderThanDays)
+        await remove(e, `not used for ${Math.floor(idleDays(e))} days`);
   if (opts.maxSizeBytes !== undefined)
     for (const e of byLastUse) {
       if (account.total <= opts.maxSizeBytes) break;
       if (e.inUse.length === 0 && !gone.has(e)) await remove(e, 'least recently used, over --max-size');
     }
-  for (const e of entries) if (e.kind === 'staging' && e.inUse.length === 0) await remove(e, 'left by a process that died');
+  for (const e of entries)
+    if (e.kind === 'staging' && e.inUse.length === 0) await remove(e, 'left by a process that died');
 
   if (!opts.dryRun) await dropAliases(cacheDir, new Set(removed.filter((e) => e.kind === 'kernels').map((e) => e.key)));
   return {
@@ -187,12 +190,14 @@ export function renderGc(r: GcResult, now = Date.now()): string {
       `${r.dryRun ? 'would remove' : 'removed'}  ${entryId(e)}  ${formatBytes(e.bytes)}  last use ${formatLastUse(e.lastUse, now)}  (${e.why})`,
   );
   for (const e of r.kept)
-    if (e.inUse.length && e.kind !== 'staging') lines.push(`kept  ${entryId(e)}  ${formatBytes(e.bytes)}  in use: ${e.inUse.join(', ')}`);
+    if (e.inUse.length && e.kind !== 'staging')
+      lines.push(`kept  ${entryId(e)}  ${formatBytes(e.bytes)}  in use: ${e.inUse.join(', ')}`);
   const freed = r.bytesBefore - r.bytesAfter;
   lines.push(
     `${r.removed.length ? `${r.dryRun ? 'would free' : 'freed'} ${formatBytes(freed)}: ` : 'nothing to remove: '}${formatBytes(r.bytesBefore)} -> ${formatBytes(r.bytesAfter)} in entries (ccache apart)` +
       (r.maxSizeBytes !== undefined ? `, --max-size ${formatBytes(r.maxSizeBytes)}` : ''),
   );
-  if (r.maxSizeBytes !== undefined && r.bytesAfter > r.maxSizeBytes) lines.push('still over --max-size: what is left is in use');
+  if (r.maxSizeBytes !== undefined && r.bytesAfter > r.maxSizeBytes)
+    lines.push('still over --max-size: what is left is in use');
   return `${lines.join('\n')}\n`;
 }

@@ -120,8 +120,13 @@ async function dirsIn(dir: string): Promise<string[]> {
     .sort();
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any kind's meta.json, read field by field
-function inputsOf(kind: EntryKind, key: string, meta: Record<string, any> | undefined, children: string[]): Record<string, unknown> {
+function inputsOf(
+  kind: EntryKind,
+  key: string,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any kind's meta.json, read field by field
+  meta: Record<string, any> | undefined,
+  children: string[],
+): Record<string, unknown> {
   if (kind === 'kernel-work') return { source: key, buildDirs: children.filter((c) => c.startsWith('build-')).length };
   if (kind === 'kernel-src') return { source: key };
   if (!meta) return { incomplete: 'no meta.json' };
@@ -139,7 +144,9 @@ function inputsOf(kind: EntryKind, key: string, meta: Record<string, any> | unde
       return {
         source: meta.source,
         patches: meta.patches ?? [],
-        programs: (meta.programs ?? []).map((p: { collection: string; program: string }) => `${p.collection}/${p.program}`),
+        programs: (meta.programs ?? []).map(
+          (p: { collection: string; program: string }) => `${p.collection}/${p.program}`,
+        ),
       };
     case 'probe':
       return { source: PROBE_SOURCE };
@@ -147,7 +154,9 @@ function inputsOf(kind: EntryKind, key: string, meta: Record<string, any> | unde
 }
 
 /** Every entry of the cache with its disk usage, last use and inputs, and what keeps it now; plus the account gc keeps. */
-export async function scanCache(cacheDir: string): Promise<CacheListing & { usage: Map<CacheEntry, Usage>; account: DiskAccount }> {
+export async function scanCache(
+  cacheDir: string,
+): Promise<CacheListing & { usage: Map<CacheEntry, Usage>; account: DiskAccount }> {
   const uses = await liveUses(cacheDir);
   const entries: CacheEntry[] = [];
   const usage = new Map<CacheEntry, Usage>();
@@ -157,7 +166,8 @@ export async function scanCache(cacheDir: string): Promise<CacheListing & { usag
   const staging = async (kind: string, name: string, path: string) => {
     const pid = transientPid(name.replace(/^.*\//, ''));
     const mtime = (await stat(path).catch(() => undefined))?.mtimeMs ?? now;
-    const inUse = pid && processAlive(pid) ? [`pid ${pid} (running)`] : now - mtime < HOUR_MS ? ['younger than an hour'] : [];
+    const inUse =
+      pid && processAlive(pid) ? [`pid ${pid} (running)`] : now - mtime < HOUR_MS ? ['younger than an hour'] : [];
     entries.push({
       kind: 'staging',
       key: `${kind}/${name}`,
@@ -182,7 +192,8 @@ export async function scanCache(cacheDir: string): Promise<CacheListing & { usag
       if (name.startsWith('.') || name.endsWith('.lock') || (kind === 'kernels' && name === 'requests')) continue;
       const children = await readdir(path).catch(() => [] as string[]);
       const tree = kind === 'kernel-work' || kind === 'kernel-src';
-      if (kind === 'kernel-work') for (const c of children.filter(isTransient)) await staging(kind, `${name}/${c}`, join(path, c));
+      if (kind === 'kernel-work')
+        for (const c of children.filter(isTransient)) await staging(kind, `${name}/${c}`, join(path, c));
       const metaPath = join(path, 'meta.json');
       const meta = tree
         ? undefined
@@ -190,7 +201,11 @@ export async function scanCache(cacheDir: string): Promise<CacheListing & { usag
             (t) => JSON.parse(t) as Record<string, unknown>,
             () => undefined,
           );
-      const lastUsePath = meta ? metaPath : kind === 'kernel-work' && children.includes(LAST_USE) ? join(path, LAST_USE) : path;
+      const lastUsePath = meta
+        ? metaPath
+        : kind === 'kernel-work' && children.includes(LAST_USE)
+          ? join(path, LAST_USE)
+          : path;
       const lastUse = (await stat(lastUsePath).catch(() => undefined))?.mtime;
       if (!lastUse) continue;
       const inUse = (uses.get(`${kind}/${name}`) ?? []).map((pid) => `pid ${pid}`);
@@ -260,7 +275,9 @@ function describeInputs(e: CacheEntry): string {
   const i = e.inputs as Record<string, any>;
   if (i.incomplete) return String(i.incomplete);
   const patches = (ps: string[]) =>
-    ps.length ? `; ${ps.length} patch${ps.length === 1 ? '' : 'es'}: ${ps.map((p) => p.replace(/^\/\S*\//, '')).join(', ')}` : '';
+    ps.length
+      ? `; ${ps.length} patch${ps.length === 1 ? '' : 'es'}: ${ps.map((p) => p.replace(/^\/\S*\//, '')).join(', ')}`
+      : '';
   switch (e.kind) {
     case 'images':
       return `recipe ${i.recipe} (${list(i.packages).join(', ')}), ${i.kernelPackage}`;
@@ -305,7 +322,9 @@ export function renderCacheList(listing: CacheListing, now = Date.now()): string
       describeInputs(e),
     ]);
   const counted = listing.entries.filter((e) => e.kind !== 'ccache' && e.kind !== 'staging');
-  const kinds = [...STORE_KINDS, ...TREE_KINDS].map((k) => [k, counted.filter((e) => e.kind === k)] as const).filter(([, es]) => es.length);
+  const kinds = [...STORE_KINDS, ...TREE_KINDS]
+    .map((k) => [k, counted.filter((e) => e.kind === k)] as const)
+    .filter(([, es]) => es.length);
   const ccache = listing.entries.find((e) => e.kind === 'ccache');
   const staging = listing.entries.filter((e) => e.kind === 'staging');
   const sum = (es: CacheEntry[]) => es.reduce((s, e) => s + e.bytes, 0);

@@ -15,7 +15,9 @@ export async function verifyCache(cacheDir: string, log: Logger): Promise<{ text
   let ok = true;
   for (const kind of KINDS) {
     const store = new ContentStore(cacheDir, kind);
-    const keys = (await readdir(join(cacheDir, kind)).catch(() => [] as string[])).filter((k) => /^[0-9a-f]{16,}$/.test(k)).sort();
+    const keys = (await readdir(join(cacheDir, kind)).catch(() => [] as string[]))
+      .filter((k) => /^[0-9a-f]{16,}$/.test(k))
+      .sort();
     for (const key of keys) {
       if (!(await store.has(key))) continue;
       const dir = store.entryPath(key);

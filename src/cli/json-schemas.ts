@@ -21,4 +21,5 @@ export const jsonSchemaPath = (file: string) => projectPath('docs', 'schemas', f
 
 // `npm run schemas` writes them.
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href)
-  for (const [file, schema] of Object.entries(JSON_SCHEMA_FILES)) writeFileSync(jsonSchemaPath(file), renderJsonSchema(schema));
+  for (const [file, schema] of Object.entries(JSON_SCHEMA_FILES))
+    writeFileSync(jsonSchemaPath(file), renderJsonSchema(schema));

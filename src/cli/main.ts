@@ -13,7 +13,10 @@ async function main(): Promise<void> {
     .scriptName('numacage')
     .usage('$0 <command> [options]\n\nBuild, boot and probe kernels in QEMU guests with declared NUMA topologies.')
     .option('cache-dir', { type: 'string', describe: 'cache root (default $NUMACAGE_CACHE or ~/.cache/numacage)' })
-    .option('json', { type: 'boolean', describe: 'log pino JSON lines on stderr instead of readable lines (for a program to read)' })
+    .option('json', {
+      type: 'boolean',
+      describe: 'log pino JSON lines on stderr instead of readable lines (for a program to read)',
+    })
     .option('verbose', { alias: 'v', type: 'boolean', describe: 'debug logging' })
     .middleware(checkNumbers)
     .demandCommand(
@@ -75,7 +78,9 @@ withCancellation(command.signal, main).then(
       );
       process.exitCode = ExitCode.config;
     } else {
-      process.stderr.write(`numacage: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.stderr.write(
+        `numacage: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+      );
       process.exitCode = 70;
     }
   },

@@ -39,7 +39,10 @@ export function defineCommand<T>(
 }
 
 export function common(argv: Common): { cacheDir: string; log: Logger } {
-  return { cacheDir: resolveCacheDir(argv['cache-dir']), log: createLogger({ json: argv.json, verbose: argv.verbose }) };
+  return {
+    cacheDir: resolveCacheDir(argv['cache-dir']),
+    log: createLogger({ json: argv.json, verbose: argv.verbose }),
+  };
 }
 
 export const DEFAULT_OUT = process.env.NUMACAGE_RUNS ?? 'runs';
@@ -53,7 +56,11 @@ export function bootOptions<T>(y: Argv<T>) {
       default: DEFAULT_TOPOLOGY,
       describe: 'built-in topology name or path to a topology .json (docs/topology.md)',
     })
-    .option('image', { type: 'string', default: DEFAULT_IMAGE, describe: 'image recipe name under images/ or path to a recipe .json' })
+    .option('image', {
+      type: 'string',
+      default: DEFAULT_IMAGE,
+      describe: 'image recipe name under images/ or path to a recipe .json',
+    })
     .option('accel', {
       choices: ['auto', 'kvm', 'tcg'] as const,
       default: 'auto' as const,
@@ -64,8 +71,14 @@ export function bootOptions<T>(y: Argv<T>) {
       default: 'minimal' as const,
       describe: "guest init: numacage's minimal init (fast) or systemd",
     })
-    .option('boot-timeout', { type: 'number', describe: 'seconds to wait for SSH (default: 120 TCG / 40 KVM; x2 with systemd)' })
-    .option('append', { type: 'string', describe: "extra guest kernel command-line words (a later init= wins over numacage's)" })
+    .option('boot-timeout', {
+      type: 'number',
+      describe: 'seconds to wait for SSH (default: 120 TCG / 40 KVM; x2 with systemd)',
+    })
+    .option('append', {
+      type: 'string',
+      describe: "extra guest kernel command-line words (a later init= wins over numacage's)",
+    })
     .option('out', { type: 'string', default: DEFAULT_OUT, describe: 'where run directories are created' });
 }
 
@@ -89,7 +102,8 @@ export function guestOptions<T>(y: Argv<T>) {
     .option('suite', {
       type: 'string',
       default: 'isolation',
-      describe: 'isolation (every implemented invariant), smoke (topology, abi, no-kernel-memory) or none (only --exec steps)',
+      describe:
+        'isolation (every implemented invariant), smoke (topology, abi, no-kernel-memory) or none (only --exec steps)',
     })
     .option('only', { type: 'string', describe: 'comma list of invariant ids to run instead of a suite' })
     .option('expect', {
@@ -105,7 +119,10 @@ export function guestOptions<T>(y: Argv<T>) {
 
 export function kernelOptions<T>(y: Argv<T>) {
   return y
-    .option('kernel-src', { type: 'string', describe: "kernel git work tree (default: Debian's linux-source-6.12 tarball)" })
+    .option('kernel-src', {
+      type: 'string',
+      describe: "kernel git work tree (default: Debian's linux-source-6.12 tarball)",
+    })
     .option('patches', {
       type: 'string',
       describe: 'folder under patches/ (quilt series or format-patch files), a .patch file, or an mbox',
@@ -208,7 +225,14 @@ export function kernelChoices(argv: GuestArgv): KernelChoice[] {
     const expect = expects[i] ? { expect: expects[i] } : {};
     if (k === 'stock') return { kind: 'stock', label: k, ...expect };
     const patches = k.startsWith('built:') ? k.slice('built:'.length) : argv.patches;
-    return { kind: 'built', kernelSrc: argv['kernel-src'], patches, fragments: argv.kconfig ?? DEFAULT_FRAGMENTS, label: k, ...expect };
+    return {
+      kind: 'built',
+      kernelSrc: argv['kernel-src'],
+      patches,
+      fragments: argv.kconfig ?? DEFAULT_FRAGMENTS,
+      label: k,
+      ...expect,
+    };
   });
 }
 
@@ -268,7 +292,8 @@ export function runOptionsFrom(argv: GuestArgv, matrix = false): RunOptions {
 /** --for 30s|5m|1h|90 → seconds. */
 export function parseDuration(text: string): number {
   const m = /^(\d+)\s*(s|m|h)?$/.exec(text.trim());
-  if (!m || Number(m[1]) === 0) throw new ConfigError(`--for ${text}: not a duration`, 'write e.g. --for 30s, --for 5m or --for 1h');
+  if (!m || Number(m[1]) === 0)
+    throw new ConfigError(`--for ${text}: not a duration`, 'write e.g. --for 30s, --for 5m or --for 1h');
   return Number(m[1]) * ({ s: 1, m: 60, h: 3600 }[m[2] as 's' | 'm' | 'h'] ?? 1);
 }
 

@@ -28,7 +28,12 @@ export interface CrashPattern {
 
 /** Most specific first: the first pattern that matches a line names the crash. */
 export const CRASH_PATTERNS: CrashPattern[] = [
-  { type: 'panic', regex: /^Kernel panic - not syncing: ?(.*)$/, title: (m) => `Kernel panic - not syncing: ${m[1]}`, fatal: true },
+  {
+    type: 'panic',
+    regex: /^Kernel panic - not syncing: ?(.*)$/,
+    title: (m) => `Kernel panic - not syncing: ${m[1]}`,
+    fatal: true,
+  },
   { type: 'kasan', regex: /^BUG: KASAN: (\S+) in (\S+)/, title: (m) => `KASAN: ${m[1]} in ${m[2]}`, fatal: true },
   { type: 'kfence', regex: /^BUG: KFENCE: (.*)$/, title: (m) => `KFENCE: ${m[1]}`, fatal: true },
   {
@@ -37,7 +42,12 @@ export const CRASH_PATTERNS: CrashPattern[] = [
     title: (m) => `soft lockup in ${m[2]}`,
     fatal: true,
   },
-  { type: 'bad-page', regex: /^BUG: Bad page (state|map) in process (\S+)/, title: (m) => `Bad page ${m[1]} in ${m[2]}`, fatal: true },
+  {
+    type: 'bad-page',
+    regex: /^BUG: Bad page (state|map) in process (\S+)/,
+    title: (m) => `Bad page ${m[1]} in ${m[2]}`,
+    fatal: true,
+  },
   {
     type: 'oops',
     regex: /^BUG: unable to handle (page fault|kernel \S+) for address: (\S+)/,
@@ -54,9 +64,19 @@ export const CRASH_PATTERNS: CrashPattern[] = [
   },
   { type: 'warning', regex: /^WARNING: (?!CPU: )(.*)$/, title: (m) => `WARNING: ${m[1]}`, fatal: false },
   // 6.12 prints "Oops: general protection fault, ...: 0000 [#1] PREEMPT SMP NOPTI".
-  { type: 'gpf', regex: /^(?:Oops: )?(general protection fault.*?)(?:\s+(?:PREEMPT|SMP)\b.*)?$/, title: (m) => m[1]!, fatal: true },
+  {
+    type: 'gpf',
+    regex: /^(?:Oops: )?(general protection fault.*?)(?:\s+(?:PREEMPT|SMP)\b.*)?$/,
+    title: (m) => m[1]!,
+    fatal: true,
+  },
   { type: 'oops', regex: /^Oops: (.*)$/, title: (m) => `Oops: ${m[1]}`, fatal: true },
-  { type: 'oops', regex: /^Unable to handle kernel (.*)$/, title: (m) => `Unable to handle kernel ${m[1]}`, fatal: true },
+  {
+    type: 'oops',
+    regex: /^Unable to handle kernel (.*)$/,
+    title: (m) => `Unable to handle kernel ${m[1]}`,
+    fatal: true,
+  },
   { type: 'ubsan', regex: /^UBSAN: (.*)$/, title: (m) => `UBSAN: ${m[1]}`, fatal: false },
   {
     type: 'hung-task',
@@ -101,5 +121,9 @@ export const LINUX_BANNER = /^Linux version \S+/;
  * node could take a block's pages. Reported apart, never failing the run.
  */
 export function provokedByProbe(c: { type: CrashType; title: string; lines: string[] }): boolean {
-  return c.type === 'alloc-failure' && / in numacage-probe$/.test(c.title) && c.lines.some((l) => /\boffline_pages\b/.test(l));
+  return (
+    c.type === 'alloc-failure' &&
+    / in numacage-probe$/.test(c.title) &&
+    c.lines.some((l) => /\boffline_pages\b/.test(l))
+  );
 }

@@ -1,4 +1,12 @@
-import { CONTINUATION, CRASH_PATTERNS, CUT_HERE, END_TRACE, LINUX_BANNER, NOISE, type CrashType } from './crash-patterns.js';
+import {
+  CONTINUATION,
+  CRASH_PATTERNS,
+  CUT_HERE,
+  END_TRACE,
+  LINUX_BANNER,
+  NOISE,
+  type CrashType,
+} from './crash-patterns.js';
 
 export interface Crash {
   type: CrashType;
@@ -59,7 +67,9 @@ export class CrashScanner {
     const ts = TIMESTAMP.exec(raw);
     const line = ts ? raw.slice(ts[0].length) : raw;
     const startsReport =
-      CUT_HERE.test(line) || LINUX_BANNER.test(line) || (!CONTINUATION.test(line) && CRASH_PATTERNS.some((p) => p.regex.test(line)));
+      CUT_HERE.test(line) ||
+      LINUX_BANNER.test(line) ||
+      (!CONTINUATION.test(line) && CRASH_PATTERNS.some((p) => p.regex.test(line)));
     if (this.open && !startsReport) {
       this.open.lines.push(raw);
       if (END_TRACE.test(line) || this.open.lines.length >= MAX_BLOCK_LINES) this.open = undefined;
@@ -87,7 +97,13 @@ export class CrashScanner {
     for (const p of CRASH_PATTERNS) {
       const m = p.regex.exec(line);
       if (!m) continue;
-      const crash = this.record({ type: p.type, title: p.title(m), fatal: p.fatal, lines: [...cutHere, raw], ...at(ts) });
+      const crash = this.record({
+        type: p.type,
+        title: p.title(m),
+        fatal: p.fatal,
+        lines: [...cutHere, raw],
+        ...at(ts),
+      });
       this.open = crash;
       return crash;
     }

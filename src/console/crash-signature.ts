@@ -76,7 +76,9 @@ export function crashSignature(crash: { type: string; title: string; lines: stri
   const text = crash.lines.map((l) => l.replace(TIMESTAMP, ''));
   const rip = text.map((l) => RIP.exec(l)?.[1]).find(Boolean);
   const warnAt = WARNING_AT.exec(crash.title) ?? text.map((l) => WARNING_AT.exec(l)).find(Boolean);
-  const frames = [...(warnAt ? [warnAt[2]!] : rip ? [rip] : []), ...stackFrames(crash.lines)].filter((f) => !NOISE.has(f));
+  const frames = [...(warnAt ? [warnAt[2]!] : rip ? [rip] : []), ...stackFrames(crash.lines)].filter(
+    (f) => !NOISE.has(f),
+  );
   const unique = frames.filter((f, i) => frames.indexOf(f) === i).slice(0, SIGNATURE_FRAMES);
   if (unique.length) return `${crash.type}: ${unique.join(' < ')}`;
   // No stack (a stall, a bare BUG line): the title without its numbers.

@@ -47,7 +47,11 @@ async function toolVersion(name: string, cmd: string, args: string[], pattern: R
   try {
     const r = await runCommand(cmd, args);
     const m = pattern.exec(r.stdout + r.stderr);
-    return { name, ok: r.exitCode === 0 || m !== null, detail: m ? m[1]! : ((r.stdout + r.stderr).trim().split('\n')[0] ?? '') };
+    return {
+      name,
+      ok: r.exitCode === 0 || m !== null,
+      detail: m ? m[1]! : ((r.stdout + r.stderr).trim().split('\n')[0] ?? ''),
+    };
   } catch {
     return { name, ok: false, detail: `${cmd} not found` };
   }
@@ -72,14 +76,18 @@ export async function installPackages(log: Logger, packages = HOST_PACKAGES): Pr
   log.info({ packages: missing.join(' ') }, 'installing host packages with apt-get');
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const update = await runCommand('apt-get', ['update', '-q'], { env });
-  if (update.exitCode !== 0) throw new InfraError(`apt-get update failed:\n${update.stderr.trim().split('\n').slice(-5).join('\n')}`);
+  if (update.exitCode !== 0)
+    throw new InfraError(`apt-get update failed:\n${update.stderr.trim().split('\n').slice(-5).join('\n')}`);
   const install = await runCommand('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...missing], { env });
-  if (install.exitCode !== 0) throw new InfraError(`apt-get install failed:\n${install.stderr.trim().split('\n').slice(-8).join('\n')}`);
+  if (install.exitCode !== 0)
+    throw new InfraError(`apt-get install failed:\n${install.stderr.trim().split('\n').slice(-8).join('\n')}`);
 }
 
 export async function runDoctor(cacheDir: string): Promise<DoctorCheck[]> {
   const checks: DoctorCheck[] = [];
-  checks.push(await toolVersion('qemu-system-x86_64', 'qemu-system-x86_64', ['--version'], /QEMU emulator version (\S+)/));
+  checks.push(
+    await toolVersion('qemu-system-x86_64', 'qemu-system-x86_64', ['--version'], /QEMU emulator version (\S+)/),
+  );
   checks.push(await toolVersion('qemu-img', 'qemu-img', ['--version'], /qemu-img version (\S+)/));
   checks.push(await toolVersion('mmdebstrap', 'mmdebstrap', ['--version'], /mmdebstrap (\S+)/));
   const mke2fs = await toolVersion('mkfs.ext4 -d', 'mkfs.ext4', ['-V'], /mke2fs (\S+)/);
@@ -154,5 +162,8 @@ async function anyCachedKernel(cacheDir: string): Promise<string | undefined> {
 }
 
 export function renderDoctor(checks: DoctorCheck[]): string {
-  return checks.map((c) => `${c.ok ? 'ok  ' : c.optional ? 'note' : 'FAIL'}  ${c.name.padEnd(20)} ${c.detail}`).join('\n') + '\n';
+  return (
+    checks.map((c) => `${c.ok ? 'ok  ' : c.optional ? 'note' : 'FAIL'}  ${c.name.padEnd(20)} ${c.detail}`).join('\n') +
+    '\n'
+  );
 }

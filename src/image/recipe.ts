@@ -44,10 +44,10 @@ export const RecipeFile = z
       suite: z
         .string(says('must be a Debian suite name such as "bookworm"'))
         .regex(/^[a-z-]+$/, says('must be a Debian suite name such as "bookworm"')),
-      mirrors: stringList('must be a list of apt source lines ("deb URL SUITE COMPONENT...") or mirror URLs', MIRROR).min(
-        1,
-        says('must name at least one apt source line'),
-      ),
+      mirrors: stringList(
+        'must be a list of apt source lines ("deb URL SUITE COMPONENT...") or mirror URLs',
+        MIRROR,
+      ).min(1, says('must name at least one apt source line')),
       packages: stringList('must be a list of Debian package names', PACKAGE_NAME),
       stockKernel: z
         .string(says('must be a linux-image-* package name (it may use {linux-source-6.12})'))
@@ -64,7 +64,12 @@ export const RecipeFile = z
   .meta({ title: 'numacage image recipe', description: 'A guest image built with mmdebstrap (images/README.md)' });
 
 export function parseRecipe(raw: unknown, name: string, source: string): ImageRecipe {
-  const r = parseOrThrow(RecipeFile, raw, `image recipe ${source}`, 'see images/README.md and docs/schemas/image-recipe.schema.json');
+  const r = parseOrThrow(
+    RecipeFile,
+    raw,
+    `image recipe ${source}`,
+    'see images/README.md and docs/schemas/image-recipe.schema.json',
+  );
   return {
     name,
     description: r.description ?? '',

@@ -15,15 +15,32 @@ export function evaluateInvariant(spec: InvariantSpec, raw: Record<string, strin
   if (expected === 'n/a') return { ...base, outcome: 'skip', summary: `not defined for a ${ctx.profile} kernel` };
   try {
     const d = spec.decide(spec.parse(raw, ctx), ctx);
-    const mismatch = spec.judgesProfile && ctx.detected ? profileMismatch(ctx.profile, ctx.detected, ctx.roles.p) : undefined;
+    const mismatch =
+      spec.judgesProfile && ctx.detected ? profileMismatch(ctx.profile, ctx.detected, ctx.roles.p) : undefined;
     const evidence =
-      spec.judgesProfile && ctx.detected ? { ...d.evidence, expectedProfile: ctx.profile, detectedProfile: ctx.detected } : d.evidence;
+      spec.judgesProfile && ctx.detected
+        ? { ...d.evidence, expectedProfile: ctx.profile, detectedProfile: ctx.detected }
+        : d.evidence;
     // A kernel that is not what was asked for fails, even where the asked-for column expects a failure.
-    if (mismatch) return { ...base, outcome: 'fail', summary: mismatch, problems: [mismatch, ...(d.passed ? [] : d.problems)], evidence };
-    return { ...base, outcome: judge(d.passed, expected), summary: d.summary, problems: d.passed ? [] : d.problems, evidence };
+    if (mismatch)
+      return {
+        ...base,
+        outcome: 'fail',
+        summary: mismatch,
+        problems: [mismatch, ...(d.passed ? [] : d.problems)],
+        evidence,
+      };
+    return {
+      ...base,
+      outcome: judge(d.passed, expected),
+      summary: d.summary,
+      problems: d.passed ? [] : d.problems,
+      evidence,
+    };
   } catch (err) {
     if (err instanceof KernelLacks) return { ...base, outcome: 'skip', summary: err.message };
-    const why = err instanceof ProbeError ? err.message : `the probe's output broke its reader: ${(err as Error).message}`;
+    const why =
+      err instanceof ProbeError ? err.message : `the probe's output broke its reader: ${(err as Error).message}`;
     return { ...base, outcome: 'error', summary: `probe failed: ${why}` };
   }
 }

@@ -1,7 +1,12 @@
 import type { Topology } from '../model/topology.js';
 import { privateNodeParams, type KernelProfile } from './profile.js';
 
-export const PROFILES = ['vanilla', 'vanilla-movable', 'private', 'private-user'] as const satisfies readonly KernelProfile[];
+export const PROFILES = [
+  'vanilla',
+  'vanilla-movable',
+  'private',
+  'private-user',
+] as const satisfies readonly KernelProfile[];
 
 /** The column a run is judged by: what the user asked for, and how numacage knows. */
 export interface ExpectedProfile {
@@ -18,11 +23,18 @@ export interface ExpectedProfile {
  */
 export function inferExpectedProfile(cmdline: string, topology: Topology, p: number): ExpectedProfile {
   const asked = privateNodeParams(cmdline).find((w) => w.nodes.includes(p));
-  if (asked) return { profile: asked.user ? 'private-user' : 'private', why: `inferred: the command line has ${asked.word}` };
+  if (asked)
+    return { profile: asked.user ? 'private-user' : 'private', why: `inferred: the command line has ${asked.word}` };
   const node = topology.nodes.find((n) => n.id === p);
   if (node?.hotplug)
-    return { profile: 'vanilla-movable', why: `inferred: node ${p} is hot-plugged (${node.hotplug}) in topology ${topology.name}` };
-  return { profile: 'vanilla', why: `inferred: no private_node=${p} on the command line and node ${p} is not hot-plugged` };
+    return {
+      profile: 'vanilla-movable',
+      why: `inferred: node ${p} is hot-plugged (${node.hotplug}) in topology ${topology.name}`,
+    };
+  return {
+    profile: 'vanilla',
+    why: `inferred: no private_node=${p} on the command line and node ${p} is not hot-plugged`,
+  };
 }
 
 const SHOWS: Record<KernelProfile, string> = {
@@ -40,6 +52,8 @@ const SHOWS: Record<KernelProfile, string> = {
 export function profileMismatch(expected: KernelProfile, detected: KernelProfile, p: number): string | undefined {
   if (expected === detected) return undefined;
   const why =
-    expected.startsWith('private') && !detected.startsWith('private') ? 'the series did not take effect' : 'not the kernel asked for';
+    expected.startsWith('private') && !detected.startsWith('private')
+      ? 'the series did not take effect'
+      : 'not the kernel asked for';
   return `asked for ${expected}, the kernel shows node ${p} as ${SHOWS[detected]}: ${why}`;
 }

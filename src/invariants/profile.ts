@@ -65,7 +65,12 @@ const KERNEL_ZONES = new Set(['DMA', 'DMA32', 'Normal']);
  * sysfs files in every spelling of the RFC series, has_user_memory or
  * private_node=P,user, and whether P has a kernel zone. Pure.
  */
-export function detectProfile(input: { nodeStates: Record<string, number[]>; zones: Zone[]; cmdline: string; p: number }): ProfileEvidence {
+export function detectProfile(input: {
+  nodeStates: Record<string, number[]>;
+  zones: Zone[];
+  cmdline: string;
+  p: number;
+}): ProfileEvidence {
   const { nodeStates: s, p } = input;
   const privateBy = privateBySysfs(s, p);
   if (privateBy) {
@@ -80,6 +85,9 @@ export function detectProfile(input: { nodeStates: Record<string, number[]>; zon
   const kernelZone = input.zones.some((z) => z.node === p && KERNEL_ZONES.has(z.zone) && z.present > 0);
   const movable = input.zones.some((z) => z.node === p && z.zone === 'Movable' && z.present > 0);
   if (!kernelZone && movable && !s.has_normal_memory?.includes(p))
-    return { profile: 'vanilla-movable', reason: `no private-node sysfs files; node ${p} has only ZONE_MOVABLE memory` };
+    return {
+      profile: 'vanilla-movable',
+      reason: `no private-node sysfs files; node ${p} has only ZONE_MOVABLE memory`,
+    };
   return { profile: 'vanilla', reason: `no private-node sysfs files; node ${p} is in has_normal_memory` };
 }

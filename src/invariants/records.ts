@@ -44,7 +44,8 @@ export function recordsOf(records: ProbeRecord[], probe: string, call: string, a
   const fatal = records.find((r) => r.fatal === true);
   if (fatal) throw new ProbeError(`the probe failed: ${fatal.call} gave ${String(fatal.errno)}`);
   const found = records.filter((r) => r.probe === probe && r.call === call);
-  if (found.length < atLeast) throw new ProbeError(`the probe printed ${found.length} "${probe} ${call}" record(s), expected ${atLeast}`);
+  if (found.length < atLeast)
+    throw new ProbeError(`the probe printed ${found.length} "${probe} ${call}" record(s), expected ${atLeast}`);
   return found;
 }
 
@@ -76,12 +77,14 @@ export class Placement {
     const unreadable: string[] = [];
     let sum = 0;
     for (const [key, count] of Object.entries(raw as RawPlacement)) {
-      if (typeof count !== 'number' || count < 0) throw new ProbeError(`${what}: placement ${key} is ${JSON.stringify(count)}`);
+      if (typeof count !== 'number' || count < 0)
+        throw new ProbeError(`${what}: placement ${key} is ${JSON.stringify(count)}`);
       sum += count;
       if (/^\d+$/.test(key)) byNode.set(Number(key), count);
       else if (count > 0) unreadable.push(`${count} ${key}`);
     }
-    if (unreadable.length) throw new ProbeError(`${what}: the node of ${unreadable.join(', ')} page(s) could not be read`);
+    if (unreadable.length)
+      throw new ProbeError(`${what}: the node of ${unreadable.join(', ')} page(s) could not be read`);
     if (pages <= 0 || sum !== pages) throw new ProbeError(`${what}: placement counts ${sum} pages of ${pages}`);
     return new Placement(byNode, sum);
   }

@@ -57,7 +57,8 @@ export function selectInvariants(suite: string, only?: string): string[] {
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean);
-    for (const id of ids) if (!BY_ID.has(id)) throw new ConfigError(`--only: unknown invariant "${id}"`, `use ids from: ${all.join(', ')}`);
+    for (const id of ids)
+      if (!BY_ID.has(id)) throw new ConfigError(`--only: unknown invariant "${id}"`, `use ids from: ${all.join(', ')}`);
     return all.filter((id) => ids.includes(id));
   }
   const ids = Object.hasOwn(SUITES, suite) ? SUITES[suite] : undefined;

@@ -29,7 +29,9 @@ export const KILLED = 137;
 export function assertRanClean(text: string, what: string): void {
   const status = exitStatus(text, what);
   if (status !== 0)
-    throw new ProbeError(`${what}: the probe exited ${status}${status === 126 || status === 127 ? ' (could not be run)' : ''}`);
+    throw new ProbeError(
+      `${what}: the probe exited ${status}${status === 126 || status === 127 ? ' (could not be run)' : ''}`,
+    );
 }
 
 /** One shell word, whatever the text: single quotes, with each ' written as '\''. */

@@ -39,7 +39,8 @@ export const isHostStep = (s: Step): s is HostStep => 'run' in s;
 
 /** Whether an invariant's steps run the static probe here (a broken probe must turn it into an error). */
 export const usesProbe = (spec: InvariantSpec, ctx: ProbeContext): boolean =>
-  spec.expect[ctx.profile] !== 'n/a' && spec.steps(ctx).some((s) => !isHostStep(s) && s.script.includes(GUEST_PROBE_PATH));
+  spec.expect[ctx.profile] !== 'n/a' &&
+  spec.steps(ctx).some((s) => !isHostStep(s) && s.script.includes(GUEST_PROBE_PATH));
 
 export interface Decision {
   passed: boolean;

@@ -67,7 +67,8 @@ export function badBecause(v: Verdict, c: BisectCriterion): string | undefined {
     return hit ? `${hit.signature ?? hit.title}` : undefined;
   }
   const crash = v.crashes[0];
-  if (crash) return `the kernel reported ${crash.signature ?? crash.title}${crash.during ? ` during ${crash.during}` : ''}`;
+  if (crash)
+    return `the kernel reported ${crash.signature ?? crash.title}${crash.during ? ` during ${crash.during}` : ''}`;
   const failed = v.checks.find((x) => x.command !== undefined && x.outcome !== 'pass' && x.outcome !== 'skip');
   return failed ? `${failed.id}: ${failed.outcome} (${failed.summary})` : undefined;
 }
@@ -137,7 +138,11 @@ async function bisectSeries(o: BisectOptions & { steps?: StepOptions }, dir: str
       ...(o.expect ? { expect: o.expect } : {}),
     };
     o.log.info({ prefix: k, of: patches.length }, `bisect: trying ${subject(k)}`);
-    const step = { rev: `${k === 0 ? 'base' : `@${k}`}`, subject: subject(k), ...(await judge(o, kernel, join(dir, `prefix-${k}`))) };
+    const step = {
+      rev: `${k === 0 ? 'base' : `@${k}`}`,
+      subject: subject(k),
+      ...(await judge(o, kernel, join(dir, `prefix-${k}`))),
+    };
     steps.push(step);
     o.log.info({ prefix: k, bad: step.bad, why: step.why }, `bisect: ${subject(k)} is ${step.bad ? 'bad' : 'good'}`);
     return step.bad;
@@ -202,8 +207,10 @@ async function bisectGit(o: BisectOptions & { steps?: StepOptions }, dir: string
 
 export async function bisectCommand(o: BisectOptions): Promise<BisectOutcome> {
   const overGit = o.good !== undefined || o.bad !== undefined;
-  if (overGit && (!o.kernelSrc || !o.good || !o.bad)) throw new ConfigError('bisecting over git needs --kernel-src, --good and --bad');
-  if (!overGit && !o.patches) throw new ConfigError('numacage bisect needs --patches SERIES, or --kernel-src with --good and --bad');
+  if (overGit && (!o.kernelSrc || !o.good || !o.bad))
+    throw new ConfigError('bisecting over git needs --kernel-src, --good and --bad');
+  if (!overGit && !o.patches)
+    throw new ConfigError('numacage bisect needs --patches SERIES, or --kernel-src with --good and --bad');
   await checkInputs({
     cacheDir: o.cacheDir,
     log: o.log,

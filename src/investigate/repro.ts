@@ -42,7 +42,10 @@ export interface ReproOutcome {
 const BASE_COMMIT = /^base-commit: ([0-9a-f]{7,40})\s*$/m;
 
 /** The reproducer in the repro dir, ready to upload, and how it was made. */
-export async function prepareReproducer(file: string, dir: string): Promise<{ path: string; name: string; how: string; text: string }> {
+export async function prepareReproducer(
+  file: string,
+  dir: string,
+): Promise<{ path: string; name: string; how: string; text: string }> {
   const text = await readFile(file, 'utf8').catch(() => {
     throw new ConfigError(`--reproducer ${file}: no such file`, 'give a .c file or a script');
   });
@@ -94,12 +97,18 @@ export async function reproCommand(o: ReproOptions): Promise<ReproOutcome> {
   const once = [...(reproducer ? [`./${basename(reproducer.path)}`] : []), ...o.exec].join(' && ');
   const exec =
     o.forSeconds !== undefined
-      ? [`end=$((SECONDS+${o.forSeconds})); n=0; while [ $SECONDS -lt $end ]; do ${once} || exit; n=$((n+1)); done; echo "$n runs"`]
+      ? [
+          `end=$((SECONDS+${o.forSeconds})); n=0; while [ $SECONDS -lt $end ]; do ${once} || exit; n=$((n+1)); done; echo "$n runs"`,
+        ]
       : Array.from({ length: o.repeat }, () => once);
-  const stepTimeoutSeconds = o.stepTimeoutSeconds ?? (o.forSeconds !== undefined ? o.forSeconds + 60 : DEFAULT_STEP_TIMEOUT_SECONDS);
+  const stepTimeoutSeconds =
+    o.stepTimeoutSeconds ?? (o.forSeconds !== undefined ? o.forSeconds + 60 : DEFAULT_STEP_TIMEOUT_SECONDS);
   const kernelRev = o.kernelSrc ? base : undefined;
   if (base && !o.kernelSrc)
-    o.log.warn({ base }, 'the series names a base-commit; the Debian source is no git tree, so it is built on linux-source-6.12 as it is');
+    o.log.warn(
+      { base },
+      'the series names a base-commit; the Debian source is no git tree, so it is built on linux-source-6.12 as it is',
+    );
   const expect = o.expect ? { expect: o.expect } : {};
   const result = await runMatrix({
     cacheDir: o.cacheDir,
@@ -116,7 +125,15 @@ export async function reproCommand(o: ReproOptions): Promise<ReproOutcome> {
     guests: 1,
     kernels: [
       { kind: 'built', label: 'base', kernelSrc: o.kernelSrc, kernelRev, fragments: o.fragments, ...expect },
-      { kind: 'built', label: 'patched', kernelSrc: o.kernelSrc, kernelRev, patches: o.series, fragments: o.fragments, ...expect },
+      {
+        kind: 'built',
+        label: 'patched',
+        kernelSrc: o.kernelSrc,
+        kernelRev,
+        patches: o.series,
+        fragments: o.fragments,
+        ...expect,
+      },
     ],
     steps: { exec, uploads: reproducer ? [reproducer.path] : [], kselftests: [], as: 'root', stepTimeoutSeconds },
   });
@@ -125,7 +142,9 @@ export async function reproCommand(o: ReproOptions): Promise<ReproOutcome> {
   const patchedRun = result.outcomes.find((x) => x.verdict === patchedVerdict)!;
   // qemu-argv.txt is a shell command line with backslash continuations; its words, quoted ones whole.
   const qemu =
-    (await readFile(join(patchedRun.runDir, 'qemu-argv.txt'), 'utf8').catch(() => '')).replace(/\\\n/g, ' ').match(/'[^']*'|\S+/g) ?? [];
+    (await readFile(join(patchedRun.runDir, 'qemu-argv.txt'), 'utf8').catch(() => ''))
+      .replace(/\\\n/g, ' ')
+      .match(/'[^']*'|\S+/g) ?? [];
   const reply = renderReply({
     subjects: patches.map((p) => subjectOf(p.text) ?? p.name),
     source: o.kernelSrc

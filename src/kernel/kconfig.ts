@@ -30,7 +30,8 @@ export interface ConfigMismatch {
  */
 export function verifyConfig(fragments: Fragment[], finalConfig: string): ConfigMismatch[] {
   const requested = new Map<string, { value: string; fragment: string }>();
-  for (const f of fragments) for (const [option, value] of parseKconfig(f.text)) requested.set(option, { value, fragment: f.name });
+  for (const f of fragments)
+    for (const [option, value] of parseKconfig(f.text)) requested.set(option, { value, fragment: f.name });
   const final = parseKconfig(finalConfig);
   const mismatches: ConfigMismatch[] = [];
   for (const [option, { value, fragment }] of requested) {
@@ -41,5 +42,9 @@ export function verifyConfig(fragments: Fragment[], finalConfig: string): Config
 }
 
 export function describeMismatches(m: ConfigMismatch[]): string {
-  return m.map((x) => `  - ${x.option}: asked ${x.requested} in ${x.fragment}, got ${x.actual === 'n' ? 'not set' : x.actual}`).join('\n');
+  return m
+    .map(
+      (x) => `  - ${x.option}: asked ${x.requested} in ${x.fragment}, got ${x.actual === 'n' ? 'not set' : x.actual}`,
+    )
+    .join('\n');
 }

@@ -19,8 +19,19 @@ function patchesDigest(patches: Patch[]): string {
  * What a build was asked for: source, patch bytes, base config and fragment
  * bytes in order. Maps to an artifact key without running make. Pure.
  */
-export function kernelRequestKey(r: { sourceKey: string; patches: Patch[]; base: string; fragments: Fragment[] }): string {
-  return digest([`v${KERNEL_FORMAT_VERSION}`, r.sourceKey, patchesDigest(r.patches), r.base, ...r.fragments.map((f) => f.text)]);
+export function kernelRequestKey(r: {
+  sourceKey: string;
+  patches: Patch[];
+  base: string;
+  fragments: Fragment[];
+}): string {
+  return digest([
+    `v${KERNEL_FORMAT_VERSION}`,
+    r.sourceKey,
+    patchesDigest(r.patches),
+    r.base,
+    ...r.fragments.map((f) => f.text),
+  ]);
 }
 
 /**

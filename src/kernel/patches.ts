@@ -37,7 +37,10 @@ export function splitMbox(text: string, source: string): Patch[] {
   if (current.length) messages.push(current.join('\n'));
   return messages
     .filter((m) => /^(diff --git |--- \S)/m.test(m))
-    .map((m, i) => ({ name: `${source} #${i + 1}: ${subjectOf(m) ?? 'no subject'}`, text: m.endsWith('\n') ? m : `${m}\n` }));
+    .map((m, i) => ({
+      name: `${source} #${i + 1}: ${subjectOf(m) ?? 'no subject'}`,
+      text: m.endsWith('\n') ? m : `${m}\n`,
+    }));
 }
 
 export function subjectOf(message: string): string | undefined {

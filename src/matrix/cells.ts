@@ -18,7 +18,12 @@ export const cellId = (topology: string, kernelLabel: string, guest?: number): s
  * the matrix table shows. topologies are resolved names (a path's topology
  * goes by its name), kernelLabel names a kernel (stock, built:private-node).
  */
-export function matrixCells<K>(topologies: string[], kernels: K[], kernelLabel: (k: K) => string, guests: number): Cell<K>[] {
+export function matrixCells<K>(
+  topologies: string[],
+  kernels: K[],
+  kernelLabel: (k: K) => string,
+  guests: number,
+): Cell<K>[] {
   const cells = topologies.flatMap((topology) =>
     kernels.flatMap((kernel) =>
       Array.from({ length: guests }, (_, g) => ({
@@ -70,7 +75,9 @@ export function parseShard(text: string): Shard {
  */
 export function shardCells<K>(cells: Cell<K>[], shard: Shard, kernelLabel: (k: K) => string): Cell<K>[] {
   const kernelOrder = [...new Set(cells.map((c) => kernelLabel(c.kernel)))];
-  const ordered = [...cells].sort((a, b) => kernelOrder.indexOf(kernelLabel(a.kernel)) - kernelOrder.indexOf(kernelLabel(b.kernel)));
+  const ordered = [...cells].sort(
+    (a, b) => kernelOrder.indexOf(kernelLabel(a.kernel)) - kernelOrder.indexOf(kernelLabel(b.kernel)),
+  );
   const base = Math.floor(cells.length / shard.count);
   const extra = cells.length % shard.count;
   const start = (shard.index - 1) * base + Math.min(shard.index - 1, extra);

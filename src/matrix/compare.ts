@@ -38,7 +38,10 @@ function compareKernels(path: string): string {
  * also side by side, check by check). With `--by kernel` and one matrix
  * directory: for each topology, the first kernel against each other one.
  */
-export async function compareCommand(paths: string[], opts: CompareOptions = {}): Promise<{ text: string; regressed: boolean }> {
+export async function compareCommand(
+  paths: string[],
+  opts: CompareOptions = {},
+): Promise<{ text: string; regressed: boolean }> {
   if (opts.by === 'kernel') {
     if (paths.length !== 1) throw new ConfigError('compare --by kernel takes one matrix directory');
     return { text: compareKernels(paths[0]!), regressed: false };

@@ -86,7 +86,10 @@ async function planCells(opts: Pick<MatrixOptions, 'topologies' | 'kernels' | 'g
   for (const t of opts.topologies) topologies.set(t, await resolveTopology(t));
   const names = opts.topologies.map((t) => topologies.get(t)!.name);
   const argOf = new Map(names.map((name, i) => [name, opts.topologies[i]!]));
-  const all = matrixCells(names, opts.kernels, choiceLabel, opts.guests).map((c) => ({ ...c, topology: argOf.get(c.topology)! }));
+  const all = matrixCells(names, opts.kernels, choiceLabel, opts.guests).map((c) => ({
+    ...c,
+    topology: argOf.get(c.topology)!,
+  }));
   return { all, mine: opts.shard ? shardCells(all, opts.shard, choiceLabel) : all, topologies };
 }
 
@@ -139,7 +142,13 @@ async function runCells(
   progress?: TerminalProgress,
 ): Promise<MatrixResult> {
   const { all, mine, topologies } = cells;
-  const combos = mine.map((c) => ({ ...opts, topology: c.topology, kernel: c.kernel, cell: c.id, log: opts.log.child({ cell: c.id }) }));
+  const combos = mine.map((c) => ({
+    ...opts,
+    topology: c.topology,
+    kernel: c.kernel,
+    cell: c.id,
+    log: opts.log.child({ cell: c.id }),
+  }));
   const finished = (o: RunOutcome) => {
     progress?.finish(o.verdict.cell!, verdictHolds(o.verdict), finishLine(o.verdict));
     return o;
@@ -178,7 +187,10 @@ async function runCells(
   }
   const needs = combos.map((c) => topologies.get(c.topology)!.memoryMiB + QEMU_OVERHEAD_MIB);
   const jobs = combos.length ? parallelism(needs, await memAvailableMiB(), cpus().length, opts.jobs) : 0;
-  const matrixDir = resolve(opts.outDir, `${timeStamp()}-matrix${opts.shard ? `-shard${opts.shard.index}of${opts.shard.count}` : ''}`);
+  const matrixDir = resolve(
+    opts.outDir,
+    `${timeStamp()}-matrix${opts.shard ? `-shard${opts.shard.index}of${opts.shard.count}` : ''}`,
+  );
   await mkdir(matrixDir, { recursive: true });
   // Images and kernels are built one at a time, before any guest starts.
   const prepared: [PreparedRun, RunOptions][] = [];
@@ -187,7 +199,11 @@ async function runCells(
     prepared.push([await prepareRun(runOpts), runOpts]);
   }
   opts.log.info(
-    { guests: prepared.length, jobs, ...(opts.shard ? { shard: `${opts.shard.index}/${opts.shard.count}`, cells: all.length } : {}) },
+    {
+      guests: prepared.length,
+      jobs,
+      ...(opts.shard ? { shard: `${opts.shard.index}/${opts.shard.count}`, cells: all.length } : {}),
+    },
     'running guests in parallel',
   );
   const outcomes: (RunOutcome | undefined)[] = new Array(prepared.length);
@@ -213,7 +229,12 @@ async function runCells(
     ok: trouble === undefined && ran.every(({ o }) => verdictHolds(o.verdict)),
     cells: all.map((c) => c.id),
     ...(opts.shard ? { shard: opts.shard } : {}),
-    runs: ran.map(({ o, cell }) => ({ cell, runDir: relative(matrixDir, o.runDir), ok: verdictHolds(o.verdict), verdict: o.verdict })),
+    runs: ran.map(({ o, cell }) => ({
+      cell,
+      runDir: relative(matrixDir, o.runDir),
+      ok: verdictHolds(o.verdict),
+      verdict: o.verdict,
+    })),
   };
   const cmp = trouble === undefined ? await compared(report.runs) : undefined;
   const written = await writeReportFiles(matrixDir, {
@@ -224,7 +245,9 @@ async function runCells(
   });
   const table = written.get('matrix.txt')!;
   if (trouble !== undefined) throw trouble;
-  const what = opts.shard ? `shard ${opts.shard.index}/${opts.shard.count}: ${ran.length} of ${all.length} cells` : `${ran.length} guests`;
+  const what = opts.shard
+    ? `shard ${opts.shard.index}/${opts.shard.count}: ${ran.length} of ${all.length} cells`
+    : `${ran.length} guests`;
   const text = `${ran.map(({ o }) => o.text).join('\n')}\n${table}${cmp?.text ?? ''}${report.ok ? 'OK' : 'FAILED'}: ${what}, ${jobs} at a time; ${matrixDir}\n`;
   return { outcomes: ran.map(({ o }) => o), text, ok: report.ok, regressed: cmp?.regressed ?? false, dir: matrixDir };
 }

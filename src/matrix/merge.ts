@@ -57,7 +57,10 @@ export function mergeReports(reports: LoadedReport[]): { cells: string[]; runs: 
           'merge each shard once (a shard run twice: keep one of its directories)',
         );
       if (!cells.includes(run.cell))
-        throw new ConfigError(`cell ${run.cell} of ${r.file} is not in the matrix (${cells.join(', ')})`, 'merge the shards of one night');
+        throw new ConfigError(
+          `cell ${run.cell} of ${r.file} is not in the matrix (${cells.join(', ')})`,
+          'merge the shards of one night',
+        );
       byCell.set(run.cell, { ...run, from: r.file });
     }
   const missing = cells.filter((c) => !byCell.has(c));
@@ -103,7 +106,10 @@ export async function mergeCommand(
     );
   const dir = resolve(outDir ?? join(runsDir, `${timeStamp()}-merged`));
   if (existsSync(dir) && (!statSync(dir).isDirectory() || readdirSync(dir).length))
-    throw new ConfigError(`--out ${dir} exists and is not an empty directory`, 'give a new directory, or remove the old merge first');
+    throw new ConfigError(
+      `--out ${dir} exists and is not an empty directory`,
+      'give a new directory, or remove the old merge first',
+    );
   const staging = join(dirname(dir), `.${basename(dir)}.staging-${process.pid}`);
   await mkdir(staging, { recursive: true });
   const unregister = onInterrupt(() => rm(staging, { recursive: true, force: true }));
@@ -117,7 +123,10 @@ export async function mergeCommand(
   try {
     // The merge holds every cell's run directory (a qcow2 kept with --keep aside): one artifact has every console.
     for (const [i, r] of runs.entries())
-      await cp(r.runDir, join(staging, report.runs[i]!.runDir), { recursive: true, filter: (f) => !f.endsWith('.qcow2') });
+      await cp(r.runDir, join(staging, report.runs[i]!.runDir), {
+        recursive: true,
+        filter: (f) => !f.endsWith('.qcow2'),
+      });
     const written = await writeReportFiles(staging, { kind: 'merge', title: `numacage ${basename(dir)}`, report });
     const table = written.get('summary.txt')!;
     await rm(dir, { recursive: true, force: true });

@@ -31,7 +31,10 @@ export class CellState {
     const e = r.progress;
     if (!e) return;
     if (e.stage === 'image')
-      this.enter('image', e.state === 'built' ? `built in ${e.seconds} s` : e.state === 'cached' ? 'cached' : 'building with mmdebstrap');
+      this.enter(
+        'image',
+        e.state === 'built' ? `built in ${e.seconds} s` : e.state === 'cached' ? 'cached' : 'building with mmdebstrap',
+      );
     else if (e.stage === 'kernel') {
       if (e.state === 'cached') this.enter('kernel', `cached ${e.release}`);
       else if (e.state === 'building') this.enter('kernel', 'make bzImage');
@@ -45,7 +48,10 @@ export class CellState {
       }
     } else {
       if (e.state === 'done') this.checksDone++;
-      this.enter('checks', `${this.checksDone} done; ${e.state === 'done' ? `${e.id}: ${e.outcome}` : `running ${e.id}`}`);
+      this.enter(
+        'checks',
+        `${this.checksDone} done; ${e.state === 'done' ? `${e.id}: ${e.outcome}` : `running ${e.id}`}`,
+      );
     }
   }
 
@@ -106,7 +112,8 @@ export class TerminalProgress {
   }
 
   feed(r: LogRecord): void {
-    const cell = r.cell !== undefined ? this.cells.get(r.cell) : this.cells.size === 1 ? [...this.cells.values()][0] : undefined;
+    const cell =
+      r.cell !== undefined ? this.cells.get(r.cell) : this.cells.size === 1 ? [...this.cells.values()][0] : undefined;
     cell?.apply(r);
   }
 
@@ -137,7 +144,8 @@ export class TerminalProgress {
   private stages(id: string, task: Task) {
     const c = this.cells.get(id)!;
     const at = (s: Stage) => STAGES.indexOf(s);
-    const past = (s: Stage) => c.finished !== undefined || this.stopped || (c.stage !== undefined && at(c.stage) > at(s));
+    const past = (s: Stage) =>
+      c.finished !== undefined || this.stopped || (c.stage !== undefined && at(c.stage) > at(s));
     return task.newListr(
       STAGES.map((s) => ({
         title: s,
@@ -150,7 +158,9 @@ export class TerminalProgress {
           if (c.details.has(s)) sub.title = `${s}: ${c.details.get(s)}`;
           if (!c.finished && c.stage === s) return sub.skip(`${s}: stopped`);
           if (!c.details.has(s))
-            return sub.skip(s === 'kernel' && c.details.has('boot') ? "kernel: the image's stock kernel" : `${s}: not reached`);
+            return sub.skip(
+              s === 'kernel' && c.details.has('boot') ? "kernel: the image's stock kernel" : `${s}: not reached`,
+            );
           if (c.finished && c.stage === s) {
             sub.title = `${s}: ${c.finished.line}`;
             if (!c.finished.ok) throw new Error(c.finished.line);

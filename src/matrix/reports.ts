@@ -43,7 +43,14 @@ const VerdictShape = z.looseObject({
 const MatrixShape = z.looseObject({
   cells: z.array(z.string()).optional(),
   shard: z.object({ index: z.number().int().min(1), count: z.number().int().min(1) }).optional(),
-  runs: z.array(z.looseObject({ cell: z.string().optional(), runDir: z.string(), ok: z.boolean().optional(), verdict: VerdictShape })),
+  runs: z.array(
+    z.looseObject({
+      cell: z.string().optional(),
+      runDir: z.string(),
+      ok: z.boolean().optional(),
+      verdict: VerdictShape,
+    }),
+  ),
 });
 
 /**
@@ -63,7 +70,10 @@ function confinedRunDir(here: string, runDir: string, where: string): string {
   for (const part of rel.split(sep)) {
     inside = join(inside, part);
     if (lstatSync(inside, { throwIfNoEntry: false })?.isSymbolicLink())
-      throw new ConfigError(`${where} goes through the symbolic link ${inside}`, 'merge reports as numacage wrote them: no links');
+      throw new ConfigError(
+        `${where} goes through the symbolic link ${inside}`,
+        'merge reports as numacage wrote them: no links',
+      );
   }
   return abs;
 }

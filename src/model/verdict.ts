@@ -101,7 +101,13 @@ export const profileMismatched = (v: Verdict): boolean =>
 
 /** A run holds when the guest came up, the kernel is what was asked for, and no check failed unexpectedly or broke. */
 export function verdictHolds(v: Verdict): boolean {
-  return !v.bootFailure && !v.stopped && !profileMismatched(v) && v.crashes.length === 0 && v.checks.every((c) => asExpected(c.outcome));
+  return (
+    !v.bootFailure &&
+    !v.stopped &&
+    !profileMismatched(v) &&
+    v.crashes.length === 0 &&
+    v.checks.every((c) => asExpected(c.outcome))
+  );
 }
 
 /** Maps a raw pass/fail against the expectation for the booted kernel. */

@@ -68,7 +68,9 @@ export function planRun(o: PlanOptions, host: HostFacts): RunPlan {
     extra: [...o.topology.cmdline, ...o.append],
   });
   const rootDisk = `${SLOTS.runDir}/root.qcow2`;
-  const scratchDisks = o.topology.devices.filter((d) => deviceKind(d.kind).scratchDisk).map((_, i) => `${SLOTS.runDir}/scratch${i}.qcow2`);
+  const scratchDisks = o.topology.devices
+    .filter((d) => deviceKind(d.kind).scratchDisk)
+    .map((_, i) => `${SLOTS.runDir}/scratch${i}.qcow2`);
   const argv = buildQemuArgs({
     topology: o.topology,
     accel: host.accel.accel,
@@ -113,6 +115,9 @@ export function planRun(o: PlanOptions, host: HostFacts): RunPlan {
 /** Fills the slots of a planned path or argv. */
 export function materialise(words: string[], at: { runDir: string; qmpDir: string; sshPort: number }): string[] {
   return words.map((w) =>
-    w.replaceAll(SLOTS.runDir, at.runDir).replaceAll(SLOTS.qmpDir, at.qmpDir).replaceAll(SLOTS.sshPort, String(at.sshPort)),
+    w
+      .replaceAll(SLOTS.runDir, at.runDir)
+      .replaceAll(SLOTS.qmpDir, at.qmpDir)
+      .replaceAll(SLOTS.sshPort, String(at.sshPort)),
   );
 }

@@ -26,12 +26,15 @@ export function parseNumactlHardware(text: string): NumactlHardware {
   for (const raw of text.split('\n')) {
     const line = raw.trimEnd();
     let m: RegExpExecArray | null;
-    if ((m = /^node (\d+) cpus:\s*(.*)$/.exec(line))) get(Number(m[1])).cpus = m[2]!.trim() ? m[2]!.trim().split(/\s+/).map(Number) : [];
+    if ((m = /^node (\d+) cpus:\s*(.*)$/.exec(line)))
+      get(Number(m[1])).cpus = m[2]!.trim() ? m[2]!.trim().split(/\s+/).map(Number) : [];
     else if ((m = /^node (\d+) size: (\d+) MB$/.exec(line))) get(Number(m[1])).sizeMiB = Number(m[2]);
     else if ((m = /^node (\d+) free: (\d+) MB$/.exec(line))) get(Number(m[1])).freeMiB = Number(m[2]);
     else if (/^node distances:/.test(line)) inDistances = true;
-    else if (inDistances && (m = /^node\s+([\d\s]+)$/.exec(line))) distanceNodeIds = m[1]!.trim().split(/\s+/).map(Number);
-    else if (inDistances && (m = /^\s*(\d+):\s+([\d\s]+)$/.exec(line))) distances.push(m[2]!.trim().split(/\s+/).map(Number));
+    else if (inDistances && (m = /^node\s+([\d\s]+)$/.exec(line)))
+      distanceNodeIds = m[1]!.trim().split(/\s+/).map(Number);
+    else if (inDistances && (m = /^\s*(\d+):\s+([\d\s]+)$/.exec(line)))
+      distances.push(m[2]!.trim().split(/\s+/).map(Number));
   }
   return { nodes: [...nodes.values()].sort((a, b) => a.id - b.id), distances, distanceNodeIds };
 }

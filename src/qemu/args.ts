@@ -54,7 +54,9 @@ export function buildQemuArgs(l: QemuLaunch): string[] {
   const hotplugged = t.nodes.filter((n) => n.hotplug);
   const bootMiB = t.nodes.filter((n) => !n.hotplug).reduce((sum, n) => sum + n.memMiB, 0);
   const dimms = hotplugged.filter((n) => n.hotplug === 'pc-dimm').length;
-  const memory = hotplugged.length ? `${bootMiB}M,slots=${Math.max(dimms, 1)},maxmem=${t.memoryMiB}M` : `${t.memoryMiB}M`;
+  const memory = hotplugged.length
+    ? `${bootMiB}M,slots=${Math.max(dimms, 1)},maxmem=${t.memoryMiB}M`
+    : `${t.memoryMiB}M`;
   const hmat = t.nodes.some((n) => n.hmat);
   const initiators = t.nodes.filter((n) => n.cpus.length).map((n) => n.id);
   const args = [
@@ -118,13 +120,17 @@ export function buildQemuArgs(l: QemuLaunch): string[] {
   t.devices.forEach((dev, i) => {
     const pxb = `pxb${i}`;
     const bus = `${pxb}rp`;
-    args.push('-device', `pxb-pcie,id=${pxb},bus_nr=${PXB_FIRST_BUS + i * PXB_BUS_STRIDE},numa_node=${dev.node},bus=pcie.0`);
+    args.push(
+      '-device',
+      `pxb-pcie,id=${pxb},bus_nr=${PXB_FIRST_BUS + i * PXB_BUS_STRIDE},numa_node=${dev.node},bus=pcie.0`,
+    );
     args.push('-device', `pcie-root-port,id=${bus},bus=${pxb},chassis=${i + 1}`);
     const kind = deviceKind(dev.kind);
     const disk = kind.scratchDisk ? { file: l.scratchDisks[scratch]!, id: `scratch${scratch++}` } : undefined;
     args.push(...kind.qemuArgs({ id: placedDeviceId(i), bus, ...(disk ? { disk } : {}) }));
   });
-  if (!t.devices.some((d) => d.kind === 'virtio-net')) args.push('-device', 'virtio-net-pci,netdev=net0,bus=pcie.0,addr=0x5');
+  if (!t.devices.some((d) => d.kind === 'virtio-net'))
+    args.push('-device', 'virtio-net-pci,netdev=net0,bus=pcie.0,addr=0x5');
 
   args.push('-chardev', CONSOLE_CHARDEV, '-serial', 'chardev:console');
   args.push('-qmp', `unix:${l.qmpSocket},server=on,wait=off`);

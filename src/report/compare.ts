@@ -47,20 +47,23 @@ export function renderComparison(c: Comparison): string {
   const [lb, la] = [runLabel(c.before), runLabel(c.after)];
   const w = Math.max(10, lb.length, la.length);
   const first = Math.max(14, ...c.checks.map((x) => x.id.length));
-  const row = (id: string, b: string, a: string, mark: string) => `${id.padEnd(first)}  ${b.padEnd(w)}  ${a.padEnd(w)}  ${mark}`.trimEnd();
+  const row = (id: string, b: string, a: string, mark: string) =>
+    `${id.padEnd(first)}  ${b.padEnd(w)}  ${a.padEnd(w)}  ${mark}`.trimEnd();
   const out = [
     `before: ${lb} ${c.before.kernel.release}, profile ${c.before.profile?.profile ?? '?'} (${c.before.runId})`,
     `after:  ${la} ${c.after.kernel.release}, profile ${c.after.profile?.profile ?? '?'} (${c.after.runId})`,
     '',
     row('', lb, la, ''),
   ];
-  for (const x of c.checks) out.push(row(x.id, x.before?.outcome ?? '-', x.after?.outcome ?? '-', x.changed ? 'changed' : ''));
+  for (const x of c.checks)
+    out.push(row(x.id, x.before?.outcome ?? '-', x.after?.outcome ?? '-', x.changed ? 'changed' : ''));
   const flipped = c.checks.filter((x) => x.changed);
   out.push('', `${flipped.length} of ${c.checks.length} checks changed outcome`);
   for (const x of flipped) {
     out.push('', `${x.id}: ${x.before?.outcome ?? 'absent'} -> ${x.after?.outcome ?? 'absent'}`);
     out.push(`  before: ${x.before?.summary ?? '-'}`, `  after:  ${x.after?.summary ?? '-'}`);
-    for (const k of x.evidenceChanged) out.push(`  ${k}: ${short(x.before?.evidence[k])} -> ${short(x.after?.evidence[k])}`);
+    for (const k of x.evidenceChanged)
+      out.push(`  ${k}: ${short(x.before?.evidence[k])} -> ${short(x.after?.evidence[k])}`);
   }
   return out.join('\n') + '\n';
 }

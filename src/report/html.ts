@@ -49,7 +49,13 @@ export function renderHtml(input: HtmlInput): string {
     section('crashes', 'Kernel reports', crashSection(runs)),
     section('timings', 'Timings', runs.map(timingsOf).join('')),
     ...(input.regressions !== undefined
-      ? [section('regressions', 'Regressions', el('pre', { 'data-testid': 'regressions-text' }, esc(input.regressions)))]
+      ? [
+          section(
+            'regressions',
+            'Regressions',
+            el('pre', { 'data-testid': 'regressions-text' }, esc(input.regressions)),
+          ),
+        ]
       : []),
   ];
   const nav = sections
@@ -90,7 +96,11 @@ function section(id: string, heading: string, body: string): { id: string; html:
 }
 
 const outcomeCell = (outcome: string, a: Attrs = {}) =>
-  el('td', { class: (OUTCOMES as readonly string[]).includes(outcome) ? outcome : 'absent', 'data-outcome': outcome, ...a }, esc(outcome));
+  el(
+    'td',
+    { class: (OUTCOMES as readonly string[]).includes(outcome) ? outcome : 'absent', 'data-outcome': outcome, ...a },
+    esc(outcome),
+  );
 
 // --- topology
 
@@ -138,7 +148,9 @@ function specView(s: Topology): TopologyView {
       ...s.devices.filter((d) => d.node === n.id).map((d) => `device ${d.kind}`),
     ],
   }));
-  const distances = s.nodes.map((a) => s.nodes.map((b) => s.distances.find((d) => d.src === a.id && d.dst === b.id)?.value ?? NaN));
+  const distances = s.nodes.map((a) =>
+    s.nodes.map((b) => s.distances.find((d) => d.src === a.id && d.dst === b.id)?.value ?? NaN),
+  );
   return { name: s.name, description: s.description, nodes, distances };
 }
 
@@ -200,7 +212,8 @@ function topologySection(runs: HtmlRun[]): string {
         el(
           'tr',
           {},
-          el('th', {}, esc(`node ${ids[i] ?? i}`)) + row.map((d) => el('td', {}, esc(Number.isNaN(d) ? '?' : String(d)))).join(''),
+          el('th', {}, esc(`node ${ids[i] ?? i}`)) +
+            row.map((d) => el('td', {}, esc(Number.isNaN(d) ? '?' : String(d)))).join(''),
         ),
       );
       return el(
@@ -217,7 +230,11 @@ function topologySection(runs: HtmlRun[]): string {
 function matrixSection(runs: HtmlRun[]): string {
   const ids = [...new Set(runs.flatMap((r) => r.verdict.checks.map((c) => c.id)))];
   const row = (name: string, cells: string) => el('tr', { 'data-row': name }, el('th', {}, esc(name)) + cells);
-  const head = el('tr', {}, el('th', {}, 'check') + runs.map((r) => el('th', { 'data-cell': r.cell }, esc(r.cell))).join(''));
+  const head = el(
+    'tr',
+    {},
+    el('th', {}, 'check') + runs.map((r) => el('th', { 'data-cell': r.cell }, esc(r.cell))).join(''),
+  );
   const boot = runs
     .map(({ verdict: v, cell }) =>
       el(
@@ -240,7 +257,12 @@ function matrixSection(runs: HtmlRun[]): string {
     row(
       id,
       runs
-        .map((r) => outcomeCell(r.verdict.checks.find((c) => c.id === id)?.outcome ?? '-', { 'data-cell': r.cell, 'data-check': id }))
+        .map((r) =>
+          outcomeCell(r.verdict.checks.find((c) => c.id === id)?.outcome ?? '-', {
+            'data-cell': r.cell,
+            'data-check': id,
+          }),
+        )
         .join(''),
     ),
   );
@@ -277,7 +299,9 @@ function resultsOf({ cell, verdict: v, runDir }: HtmlRun): string {
   const head = el(
     'tr',
     {},
-    ['check', 'title', 'expected', 'outcome', 'duration', 'summary', 'problems', 'evidence'].map((h) => el('th', {}, h)).join(''),
+    ['check', 'title', 'expected', 'outcome', 'duration', 'summary', 'problems', 'evidence']
+      .map((h) => el('th', {}, h))
+      .join(''),
   );
   const rows = v.checks.map((c) => checkRow(cell, c)).join('');
   return el(
@@ -292,14 +316,19 @@ function resultsOf({ cell, verdict: v, runDir }: HtmlRun): string {
 }
 
 function checkRow(cell: string, c: CheckResult): string {
-  const list = (items: string[]) => (items.length ? el('ul', { class: 'plain' }, items.map((i) => el('li', {}, esc(i))).join('')) : '');
+  const list = (items: string[]) =>
+    items.length ? el('ul', { class: 'plain' }, items.map((i) => el('li', {}, esc(i))).join('')) : '';
   const evidence = Object.keys(c.evidence).length
     ? el('details', {}, el('summary', {}, 'evidence') + el('pre', {}, esc(JSON.stringify(c.evidence, null, 2))))
     : '';
   const row = el(
     'tr',
     { 'data-cell': cell, 'data-check': c.id },
-    [esc(c.id), esc(c.title) + (c.command && c.command !== c.title ? `<br><code>$ ${esc(c.command)}</code>` : ''), esc(c.expected)]
+    [
+      esc(c.id),
+      esc(c.title) + (c.command && c.command !== c.title ? `<br><code>$ ${esc(c.command)}</code>` : ''),
+      esc(c.expected),
+    ]
       .map((x) => el('td', {}, x))
       .join('') +
       outcomeCell(c.outcome) +
@@ -308,14 +337,19 @@ function checkRow(cell: string, c: CheckResult): string {
   );
   if (!c.subtests?.length) return row;
   const items = c.subtests.map((s) =>
-    el('li', { class: s.outcome, 'data-outcome': s.outcome }, esc(`${s.outcome} ${s.id} ${s.name}${s.reason ? ` (${s.reason})` : ''}`)),
+    el(
+      'li',
+      { class: s.outcome, 'data-outcome': s.outcome },
+      esc(`${s.outcome} ${s.id} ${s.name}${s.reason ? ` (${s.reason})` : ''}`),
+    ),
   );
   return (
     row +
     el(
       'tr',
       { class: 'subtests', 'data-check': c.id },
-      el('td', {}, '') + el('td', { colspan: 7 }, el('ul', { class: 'plain', 'data-testid': 'subtests' }, items.join(''))),
+      el('td', {}, '') +
+        el('td', { colspan: 7 }, el('ul', { class: 'plain', 'data-testid': 'subtests' }, items.join(''))),
     )
   );
 }
@@ -332,14 +366,20 @@ export interface PlacementMaps {
 }
 
 const isNodeMap = (x: unknown): x is Record<string, number> =>
-  typeof x === 'object' && x !== null && !Array.isArray(x) && Object.entries(x).every(([k, n]) => /^\d+$/.test(k) && typeof n === 'number');
+  typeof x === 'object' &&
+  x !== null &&
+  !Array.isArray(x) &&
+  Object.entries(x).every(([k, n]) => /^\d+$/.test(k) && typeof n === 'number');
 
 /** Every page placement map ({"0": 64, "1": 12}) in a check's evidence, at any depth, grouped by the object holding them. */
 export function findPlacements(value: unknown, path = ''): PlacementMaps[] {
   if (typeof value !== 'object' || value === null) return [];
   if (Array.isArray(value)) return value.flatMap((x, i) => findPlacements(x, `${path}[${i}]`));
   const obj = value as Record<string, unknown>;
-  const maps = PLACEMENT_KEYS.filter((k) => isNodeMap(obj[k])).map((key) => ({ key, pages: obj[key] as Record<string, number> }));
+  const maps = PLACEMENT_KEYS.filter((k) => isNodeMap(obj[k])).map((key) => ({
+    key,
+    pages: obj[key] as Record<string, number>,
+  }));
   const deeper = Object.entries(obj)
     .filter(([k]) => !maps.some((m) => m.key === k))
     .flatMap(([k, x]) => findPlacements(x, path ? `${path}.${k}` : k));
@@ -352,7 +392,9 @@ function placementSection(runs: HtmlRun[]): string {
     const charts = v.checks.flatMap((c) =>
       findPlacements(c.evidence).map(({ path, maps }) => {
         // The topology's nodes first, so a node without pages still shows a zero bar.
-        const nodes = [...new Set([...topoNodes, ...maps.flatMap((m) => Object.keys(m.pages).map(Number))])].sort((a, b) => a - b);
+        const nodes = [...new Set([...topoNodes, ...maps.flatMap((m) => Object.keys(m.pages).map(Number))])].sort(
+          (a, b) => a - b,
+        );
         const series = maps.map((m) => m.key);
         const title = `${cell} · ${c.id} · ${path ? `${path}.` : ''}${series.length > 1 ? `{${series.join(', ')}}` : series[0]}`;
         const groups = nodes.map((n) => ({
@@ -427,8 +469,16 @@ function crashOf(cell: string, c: CrashReport, provoked: boolean): string {
   );
   return el(
     'article',
-    { 'data-testid': 'crash', 'data-cell': cell, 'data-provoked': provoked ? 'yes' : 'no', class: provoked ? 'provoked' : 'crash' },
-    el('h3', {}, esc(c.title)) + dl + el('p', {}, c.decoded ? 'Decoded stack (file:line):' : 'Raw console lines (not decoded):') + stack,
+    {
+      'data-testid': 'crash',
+      'data-cell': cell,
+      'data-provoked': provoked ? 'yes' : 'no',
+      class: provoked ? 'provoked' : 'crash',
+    },
+    el('h3', {}, esc(c.title)) +
+      dl +
+      el('p', {}, c.decoded ? 'Decoded stack (file:line):' : 'Raw console lines (not decoded):') +
+      stack,
   );
 }
 
@@ -442,7 +492,11 @@ function timingsOf({ cell, verdict: v }: HtmlRun): string {
   }));
   const checks = v.checks
     .filter((c) => c.durationSeconds !== undefined)
-    .map((c) => ({ label: c.id, value: c.durationSeconds!, data: { 'data-check': c.id, 'data-seconds': c.durationSeconds! } }));
+    .map((c) => ({
+      label: c.id,
+      value: c.durationSeconds!,
+      data: { 'data-check': c.id, 'data-seconds': c.durationSeconds! },
+    }));
   return el(
     'div',
     { 'data-testid': 'timings-cell', 'data-cell': cell },
@@ -451,7 +505,9 @@ function timingsOf({ cell, verdict: v }: HtmlRun): string {
         'div',
         { class: 'charts' },
         hbarChart(`${cell}: stages`, 's', stages, { 'data-testid': 'timing-chart', 'data-cell': cell }) +
-          (checks.length ? hbarChart(`${cell}: checks`, 's', checks, { 'data-testid': 'check-duration-chart', 'data-cell': cell }) : ''),
+          (checks.length
+            ? hbarChart(`${cell}: checks`, 's', checks, { 'data-testid': 'check-duration-chart', 'data-cell': cell })
+            : ''),
       ),
   );
 }

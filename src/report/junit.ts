@@ -41,7 +41,8 @@ function junitSuite(v: Verdict, suite: string): string[] {
       );
   }
   const outcomes = v.checks.flatMap((c) => [c.outcome, ...(c.subtests ?? []).map((st) => st.outcome)]);
-  const failures = outcomes.filter((o) => o === 'fail' || o === 'xpass').length + (v.bootFailure ? 1 : 0) + v.crashes.length;
+  const failures =
+    outcomes.filter((o) => o === 'fail' || o === 'xpass').length + (v.bootFailure ? 1 : 0) + v.crashes.length;
   const errors = outcomes.filter((o) => o === 'error' || o === 'not-run').length;
   const skipped = outcomes.filter((o) => o === 'skip').length;
   return [

@@ -10,7 +10,10 @@ function subtestLine(st: SubtestResult, n: number): string {
 
 /** KTAP v1: one test per check; xfail is "ok # XFAIL", skip is "ok # SKIP". Pure. */
 export function renderKtap(v: Verdict): string {
-  const lines = ['KTAP version 1', `# numacage ${v.runId} topology=${v.topology} kernel=${v.kernel.kind}:${v.kernel.release}`];
+  const lines = [
+    'KTAP version 1',
+    `# numacage ${v.runId} topology=${v.topology} kernel=${v.kernel.kind}:${v.kernel.release}`,
+  ];
   const tests: string[] = [];
   const bootOk = !v.bootFailure;
   tests.push(`${bootOk ? 'ok' : 'not ok'} 1 boot${bootOk ? '' : ` # ${v.bootFailure!.reason}`}`);

@@ -15,7 +15,8 @@ export function renderMatrix(verdicts: Verdict[]): string {
   const ids = [...new Set(verdicts.flatMap((v) => v.checks.map((c) => c.id)))];
   const width = Math.max(8, ...labels.map((l) => l.length));
   const first = Math.max(12, ...ids.map((i) => i.length));
-  const row = (name: string, cells: string[]) => `${name.padEnd(first)}  ${cells.map((c) => c.padEnd(width)).join('  ')}`.trimEnd();
+  const row = (name: string, cells: string[]) =>
+    `${name.padEnd(first)}  ${cells.map((c) => c.padEnd(width)).join('  ')}`.trimEnd();
   const lines = [row('', labels)];
   lines.push(
     row(

@@ -22,7 +22,8 @@ export interface ReportOutput {
   render: (subject: ReportSubject, generatedAt: string) => string | undefined;
 }
 
-const runsOf = (s: ReportSubject) => (s.kind === 'run' ? [{ cell: s.verdict.cell!, verdict: s.verdict, runDir: '.' }] : s.report.runs);
+const runsOf = (s: ReportSubject) =>
+  s.kind === 'run' ? [{ cell: s.verdict.cell!, verdict: s.verdict, runDir: '.' }] : s.report.runs;
 
 /**
  * Every file a report directory holds, in the order written: a new format is
@@ -30,16 +31,28 @@ const runsOf = (s: ReportSubject) => (s.kind === 'run' ? [{ cell: s.verdict.cell
  * it into place): it is what merge and compare look for.
  */
 export const REPORT_OUTPUTS: ReportOutput[] = [
-  { file: () => 'junit.xml', render: (s) => (s.kind === 'run' ? renderJunit(s.verdict) : renderJunitMatrix(s.report.runs)) },
-  { file: () => 'results.ktap', render: (s) => (s.kind === 'run' ? renderKtap(s.verdict) : renderKtapMatrix(s.report.runs)) },
+  {
+    file: () => 'junit.xml',
+    render: (s) => (s.kind === 'run' ? renderJunit(s.verdict) : renderJunitMatrix(s.report.runs)),
+  },
+  {
+    file: () => 'results.ktap',
+    render: (s) => (s.kind === 'run' ? renderKtap(s.verdict) : renderKtapMatrix(s.report.runs)),
+  },
   {
     file: (kind) => (kind === 'matrix' ? 'matrix.txt' : 'summary.txt'),
-    render: (s) => (s.kind === 'run' ? renderText(s.verdict, s.runDir) : renderMatrix(s.report.runs.map((r) => r.verdict))),
+    render: (s) =>
+      s.kind === 'run' ? renderText(s.verdict, s.runDir) : renderMatrix(s.report.runs.map((r) => r.verdict)),
   },
   {
     file: () => 'report.html',
     render: (s, generatedAt) =>
-      renderHtml({ title: s.title, generatedAt, runs: runsOf(s), ...(s.regressions ? { regressions: s.regressions } : {}) }),
+      renderHtml({
+        title: s.title,
+        generatedAt,
+        runs: runsOf(s),
+        ...(s.regressions ? { regressions: s.regressions } : {}),
+      }),
   },
   { file: () => 'regressions.md', render: (s) => s.regressions },
   {

@@ -275,21 +275,28 @@ export function renderRegressionsMarkdown(r: Regressions, names: { baseline: str
     r.newlySkipped.map((c) => [c.cell, c.check, c.before, c.summary]),
   );
   if (r.newCells.length) out.push('', '### New cells (no baseline)', '', ...r.newCells.map((c) => `- ${md(c)}`));
-  if (r.otherAccel.length) out.push('', '### Timings not compared (another accelerator)', '', ...r.otherAccel.map((c) => `- ${md(c)}`));
+  if (r.otherAccel.length)
+    out.push('', '### Timings not compared (another accelerator)', '', ...r.otherAccel.map((c) => `- ${md(c)}`));
   return out.join('\n') + '\n';
 }
 
 /** The same for a terminal. Pure. */
 export function renderRegressionsText(r: Regressions): string {
   const n = count(r);
-  const out = [`${n ? `REGRESSED: ${n} regression${n > 1 ? 's' : ''}` : 'no regressions'} in ${r.compared} cell(s) against the baseline`];
-  for (const c of r.newlyFailing) out.push(`  newly failing  ${c.cell}  ${c.check}: ${c.before} -> ${c.after}  (${c.summary})`);
-  for (const c of r.weakened) out.push(`  weakened       ${c.cell}  ${c.check}: ${c.before} -> ${c.after}  (${c.summary})`);
+  const out = [
+    `${n ? `REGRESSED: ${n} regression${n > 1 ? 's' : ''}` : 'no regressions'} in ${r.compared} cell(s) against the baseline`,
+  ];
+  for (const c of r.newlyFailing)
+    out.push(`  newly failing  ${c.cell}  ${c.check}: ${c.before} -> ${c.after}  (${c.summary})`);
+  for (const c of r.weakened)
+    out.push(`  weakened       ${c.cell}  ${c.check}: ${c.before} -> ${c.after}  (${c.summary})`);
   for (const c of r.profileChanged) out.push(`  profile        ${c.cell}  ${c.which}: ${c.before} -> ${c.after}`);
-  for (const c of r.newCrashes) out.push(`  new crash      ${c.cell}  ${c.signature}${c.during ? `  during ${c.during}` : ''}`);
+  for (const c of r.newCrashes)
+    out.push(`  new crash      ${c.cell}  ${c.signature}${c.during ? `  during ${c.during}` : ''}`);
   for (const c of r.vanishedChecks) out.push(`  vanished       ${c.cell}  ${c.check} (was ${c.before})`);
   for (const c of r.vanishedCells) out.push(`  vanished cell  ${c}`);
-  for (const s of r.slower) out.push(`  slower         ${s.cell}  ${s.what}: ${s.before.toFixed(1)} s -> ${s.after.toFixed(1)} s`);
+  for (const s of r.slower)
+    out.push(`  slower         ${s.cell}  ${s.what}: ${s.before.toFixed(1)} s -> ${s.after.toFixed(1)} s`);
   for (const c of r.fixed) out.push(`  fixed          ${c.cell}  ${c.check}: ${c.before} -> ${c.after}`);
   for (const c of r.stillFailing) out.push(`  still failing  ${c.cell}  ${c.check}: ${c.after}`);
   for (const c of r.newlySkipped) out.push(`  newly skipped  ${c.cell}  ${c.check}: ${c.before} -> skip`);

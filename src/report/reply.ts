@@ -54,7 +54,9 @@ const stepsOf = (v: Verdict): CheckResult[] => v.checks.filter((c) => c.command 
 
 /** Did the reproducer reproduce on this kernel: a kernel report, a failed step, or no boot at all. */
 export function reproduced(v: Verdict): boolean {
-  return v.crashes.length > 0 || !!v.bootFailure || stepsOf(v).some((c) => c.outcome === 'fail' || c.outcome === 'error');
+  return (
+    v.crashes.length > 0 || !!v.bootFailure || stepsOf(v).some((c) => c.outcome === 'fail' || c.outcome === 'error')
+  );
 }
 
 function outcomeText(v: Verdict): string[] {
@@ -65,12 +67,16 @@ function outcomeText(v: Verdict): string[] {
   if (!reports.length && !failed.length)
     return wrap(`No kernel report in ${steps.length} run(s) of the reproducer; it exited 0 each time.`);
   const first = reports[0];
-  const when = first?.during ? ` during run ${steps.findIndex((c) => c.id === first.during) + 1} of ${steps.length}` : '';
+  const when = first?.during
+    ? ` during run ${steps.findIndex((c) => c.id === first.during) + 1} of ${steps.length}`
+    : '';
   const out = first
     ? wrap(
         `The kernel reported ${first.title}${when}${reports.length > 1 ? ` (and ${reports.length - 1} more report(s))` : ''}; ${failed.length} of ${steps.length} run(s) of the reproducer failed.`,
       )
-    : wrap(`No kernel report, but ${failed.length} of ${steps.length} run(s) of the reproducer failed: ${failed[0]!.problems.join('; ')}.`);
+    : wrap(
+        `No kernel report, but ${failed.length} of ${steps.length} run(s) of the reproducer failed: ${failed[0]!.problems.join('; ')}.`,
+      );
   if (first) out.push('', ...quoteReport(first));
   return out;
 }
@@ -90,7 +96,8 @@ function quoteReport(c: CrashReport): string[] {
 export function renderReply(f: ReplyFacts): string {
   const onPatched = reproduced(f.patched);
   const onBase = reproduced(f.base);
-  const times = f.runs.forSeconds !== undefined ? `in a loop for ${f.runs.forSeconds} s` : `${f.runs.repeat ?? 1} time(s)`;
+  const times =
+    f.runs.forSeconds !== undefined ? `in a loop for ${f.runs.forSeconds} s` : `${f.runs.repeat ?? 1} time(s)`;
   const verdict =
     onPatched && !onBase
       ? 'The reproducer below triggers a kernel report with this series applied, and not on its base.'

@@ -25,7 +25,14 @@ const num = (n: number) => Number(n.toFixed(1));
 function svg(width: number, height: number, title: string, body: string, a: Attrs = {}): string {
   return el(
     'svg',
-    { width: num(width), height: num(height), viewBox: `0 0 ${num(width)} ${num(height)}`, role: 'img', 'aria-label': title, ...a },
+    {
+      width: num(width),
+      height: num(height),
+      viewBox: `0 0 ${num(width)} ${num(height)}`,
+      role: 'img',
+      'aria-label': title,
+      ...a,
+    },
     el('title', {}, esc(title)) + body,
   );
 }
@@ -89,8 +96,13 @@ export function groupedBarChart(
   body +=
     el('line', { x1: left - 4, y1: base, x2: width - 10, y2: base, class: 'axis' }) +
     el('line', { x1: left - 4, y1: top, x2: left - 4, y2: base, class: 'axis' });
-  body += text(left - 8, top + 4, String(max), { 'text-anchor': 'end' }) + text(left - 8, base, '0', { 'text-anchor': 'end' });
-  body += text(12, top + plotH / 2, yLabel, { transform: `rotate(-90 12 ${top + plotH / 2})`, 'text-anchor': 'middle' });
+  body +=
+    text(left - 8, top + 4, String(max), { 'text-anchor': 'end' }) +
+    text(left - 8, base, '0', { 'text-anchor': 'end' });
+  body += text(12, top + plotH / 2, yLabel, {
+    transform: `rotate(-90 12 ${top + plotH / 2})`,
+    'text-anchor': 'middle',
+  });
   groups.forEach((g, gi) => {
     const x0 = left + gap / 2 + gi * (groupW + gap);
     g.bars.forEach((b) => {
@@ -105,7 +117,8 @@ export function groupedBarChart(
         ...b.data,
       });
       body += text(x + barW / 2, base - h - 4, String(b.value), { 'text-anchor': 'middle' });
-      if (series.length > 1) body += text(x + barW / 2, base + 14, b.series, { 'text-anchor': 'middle', class: 'small' });
+      if (series.length > 1)
+        body += text(x + barW / 2, base + 14, b.series, { 'text-anchor': 'middle', class: 'small' });
     });
     body += text(x0 + groupW / 2, base + (series.length > 1 ? 30 : 16), g.label, { 'text-anchor': 'middle' });
   });
@@ -122,7 +135,9 @@ export function boxesDrawing(title: string, boxes: { lines: string[]; data?: Att
   const body = boxes
     .map((b, i) => {
       const x = 10 + i * (boxW + gap);
-      const lines = b.lines.map((l, j) => text(x + 10, 30 + j * lineH, l, j === 0 ? { class: 'box-head' } : {})).join('');
+      const lines = b.lines
+        .map((l, j) => text(x + 10, 30 + j * lineH, l, j === 0 ? { class: 'box-head' } : {}))
+        .join('');
       return el('g', b.data ?? {}, el('rect', { x, y: 10, width: boxW, height: boxH, rx: 6, class: 'box' }) + lines);
     })
     .join('');

@@ -15,7 +15,9 @@ export function renderText(v: Verdict, runDir: string): string {
   const out: string[] = [];
   if (profileMismatched(v)) {
     const abi = v.checks.find((c) => c.id === 'abi' && c.evidence.detectedProfile !== undefined);
-    out.push(`FAILED: ${abi?.summary ?? `asked for ${v.expectedProfile!.profile}, the kernel shows ${v.profile!.profile}`}`);
+    out.push(
+      `FAILED: ${abi?.summary ?? `asked for ${v.expectedProfile!.profile}, the kernel shows ${v.profile!.profile}`}`,
+    );
   }
   out.push(
     `numacage run ${v.runId}: topology ${v.topology}, ${v.kernel.kind} kernel ${v.kernel.release}, ${v.accel.accel.toUpperCase()}${v.accel.note ? ` (${v.accel.note})` : ''}`,
@@ -37,7 +39,9 @@ export function renderText(v: Verdict, runDir: string): string {
     const shown = c.decoded ?? c.lines;
     out.push(
       ...shown.slice(0, 12).map((l) => `  ${l}`),
-      ...(shown.length > 12 ? [`  ... ${shown.length - 12} more lines in ${c.decoded ? 'report.json' : 'console.log'}`] : []),
+      ...(shown.length > 12
+        ? [`  ... ${shown.length - 12} more lines in ${c.decoded ? 'report.json' : 'console.log'}`]
+        : []),
     );
   }
   for (const c of v.probeProvoked ?? [])
@@ -51,7 +55,8 @@ export function renderText(v: Verdict, runDir: string): string {
     for (const p of c.problems) out.push(`        - ${p}`);
     // Passing test points are counted in the summary; the others are named.
     for (const st of c.subtests ?? [])
-      if (st.outcome !== 'pass') out.push(`        ${MARK[st.outcome]} ${st.id} ${st.name}${st.reason ? ` (${st.reason})` : ''}`);
+      if (st.outcome !== 'pass')
+        out.push(`        ${MARK[st.outcome]} ${st.id} ${st.name}${st.reason ? ` (${st.reason})` : ''}`);
   }
   const t = v.timings;
   const times = Object.entries(t)

@@ -6,7 +6,9 @@ import type { CheckProgress } from './check-progress.js';
 
 /** How the guest's part of a run ended: its work done, a kernel crash, or QEMU gone. */
 export type GuestEnd =
-  { kind: 'done' } | { kind: 'kernel-crash'; crash: Crash; during?: string } | { kind: 'qemu-exited'; how: string; during?: string };
+  | { kind: 'done' }
+  | { kind: 'kernel-crash'; crash: Crash; during?: string }
+  | { kind: 'qemu-exited'; how: string; during?: string };
 
 /** What the guest's part of a run came to, for assembleVerdict. */
 export interface RunSeen {

@@ -38,7 +38,9 @@ export class CheckProgress {
     const done = (id: string) => this.results.find((r) => r.id === id);
     return [
       ...this.ids.map((id) => done(id) ?? notRunResult(invariant(id), this.profile, 'not-run', reason(id))),
-      ...this.steps.map((s) => done(s.id) ?? stepNotRun(s, kernelCrashed && s.id === this.current ? 'fail' : 'not-run', reason(s.id))),
+      ...this.steps.map(
+        (s) => done(s.id) ?? stepNotRun(s, kernelCrashed && s.id === this.current ? 'fail' : 'not-run', reason(s.id)),
+      ),
     ];
   }
 }

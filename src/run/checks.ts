@@ -11,7 +11,14 @@ import { detectProfile, nodeRoles, type KernelProfile } from '../invariants/prof
 import { inferExpectedProfile } from '../invariants/expectation.js';
 import { invariant } from '../invariants/registry.js';
 import { GUEST_PROBE_PATH } from '../invariants/shell.js';
-import { isHostStep, usesProbe, type GuestStep, type HostAccess, type ProbeContext, type Step } from '../invariants/spec.js';
+import {
+  isHostStep,
+  usesProbe,
+  type GuestStep,
+  type HostAccess,
+  type ProbeContext,
+  type Step,
+} from '../invariants/spec.js';
 import { ProbeError } from '../invariants/errors.js';
 import type { Guest } from '../guest/boot.js';
 import { SshTransportError } from '../guest/ssh.js';
@@ -46,7 +53,8 @@ async function runStep(step: Step, guest: Guest, host: HostAccess, ctx: ProbeCon
 async function runGuestStep(step: GuestStep, guest: Guest, runDir: string): Promise<string> {
   const r = await guest.exec(step.script, { timeoutMs: step.timeoutMs ?? STEP_TIMEOUT_MS });
   await saveStepOutput(runDir, step.name, r.stdout, r.stderr);
-  if (r.timedOut) throw new ProbeError(`step ${step.name} did not finish within ${(step.timeoutMs ?? STEP_TIMEOUT_MS) / 1000} s`);
+  if (r.timedOut)
+    throw new ProbeError(`step ${step.name} did not finish within ${(step.timeoutMs ?? STEP_TIMEOUT_MS) / 1000} s`);
   if (r.exitCode !== 0)
     throw new ProbeError(
       `step ${step.name} exited ${r.exitCode ?? `on signal ${r.signal}`}: ${r.stderr.trim().split('\n').slice(-3).join(' / ') || 'no stderr'}`,
@@ -69,7 +77,10 @@ async function uploadProbe(guest: Guest, binary: { path: string; sha256: string 
 
 /** Did QEMU die under a failed step? Its exit can trail the SSH error by a moment. */
 export const qemuGone = (guest: Guest) =>
-  Promise.race([guest.qemu.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 1000).unref())]);
+  Promise.race([
+    guest.qemu.exited.then(() => true),
+    new Promise<boolean>((r) => setTimeout(() => r(false), 1000).unref()),
+  ]);
 
 export const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
@@ -113,21 +124,36 @@ export async function runChecks(
   const t0 = Date.now();
   try {
     const state = parseKernelState(await runGuestStep(KERNEL_STATE_STEP, guest, runDir));
-    progress.profile = detectProfile({ nodeStates: state.nodeStates, zones: state.zones, cmdline: state.cmdline, p: roles.p });
+    progress.profile = detectProfile({
+      nodeStates: state.nodeStates,
+      zones: state.zones,
+      cmdline: state.cmdline,
+      p: roles.p,
+    });
     progress.expected = opts.expect
       ? { profile: opts.expect, why: 'declared (--expect)' }
       : inferExpectedProfile(opts.cmdline, topology, roles.p);
     ctx = { roles, topology, profile: progress.expected.profile, detected: progress.profile.profile, state };
   } catch (err) {
     for (const id of progress.ids)
-      push(notRunResult(invariant(id), undefined, 'error', `probe failed: reading the kernel's state failed: ${message(err)}`), t0);
+      push(
+        notRunResult(
+          invariant(id),
+          undefined,
+          'error',
+          `probe failed: reading the kernel's state failed: ${message(err)}`,
+        ),
+        t0,
+      );
     return;
   }
 
   let uploadFailure: string | undefined;
   const probeUsers = new Set(progress.ids.filter((id) => usesProbe(invariant(id), ctx)));
   if (probeUsers.size)
-    await uploadProbe(guest, opts.probe!).catch((err) => (uploadFailure = `uploading the probe failed: ${message(err)}`));
+    await uploadProbe(guest, opts.probe!).catch(
+      (err) => (uploadFailure = `uploading the probe failed: ${message(err)}`),
+    );
 
   const host: HostAccess = {
     exec: (command, o) => guest.exec(command, o),
@@ -144,7 +170,8 @@ export async function runChecks(
         : realRoles && spec.unsupported?.(topology, realRoles);
     if (unsupported) push(notRunResult(spec, ctx, 'skip', unsupported), started);
     else if (spec.expect[ctx.profile] === 'n/a') push(evaluateInvariant(spec, {}, ctx), started);
-    else if (uploadFailure && probeUsers.has(id)) push(notRunResult(spec, ctx, 'error', `probe failed: ${uploadFailure}`), started);
+    else if (uploadFailure && probeUsers.has(id))
+      push(notRunResult(spec, ctx, 'error', `probe failed: ${uploadFailure}`), started);
     else {
       const raw: Record<string, string> = {};
       try {
@@ -155,7 +182,12 @@ export async function runChecks(
         // QEMU gone: the run reports its exit, and this check and the rest are not-run.
         if (lostGuest && (await qemuGone(guest))) return;
         push(
-          notRunResult(spec, ctx, 'error', `probe failed: ${lostGuest ? 'the SSH connection to the guest failed: ' : ''}${message(err)}`),
+          notRunResult(
+            spec,
+            ctx,
+            'error',
+            `probe failed: ${lostGuest ? 'the SSH connection to the guest failed: ' : ''}${message(err)}`,
+          ),
           started,
         );
       }

@@ -12,7 +12,9 @@ export const RunConfigFile = z
   .strictObject(
     {
       ...SCHEMA_KEY,
-      topology: text.meta({ description: 'built-in topology name, path to a topology .json, or a comma list' }).optional(),
+      topology: text
+        .meta({ description: 'built-in topology name, path to a topology .json, or a comma list' })
+        .optional(),
       image: text.meta({ description: 'image recipe name under images/ or path to a recipe .json' }).optional(),
       accel: z.enum(['auto', 'kvm', 'tcg'], says('must be "auto", "kvm" or "tcg"')).optional(),
       init: z.enum(['minimal', 'systemd'], says('must be "minimal" or "systemd"')).optional(),
@@ -39,7 +41,10 @@ export const RunConfigFile = z
         .optional(),
       expect: z
         .union([profile, z.array(profile)], says('must be a kernel profile or a list of them, one per kernel'))
-        .meta({ description: 'the profile each kernel is judged by (default: inferred from the request, never from the kernel)' })
+        .meta({
+          description:
+            'the profile each kernel is judged by (default: inferred from the request, never from the kernel)',
+        })
         .optional(),
       guests: wholeAtLeastOne.optional(),
       jobs: wholeAtLeastOne.optional(),
@@ -76,7 +81,12 @@ export function parseRunConfig(raw: unknown, path: string): Record<string, unkno
     append,
     upload,
     ...flags
-  } = parseOrThrow(RunConfigFile, raw, `run config ${path}`, 'see docs/run-config.md and docs/schemas/run-config.schema.json');
+  } = parseOrThrow(
+    RunConfigFile,
+    raw,
+    `run config ${path}`,
+    'see docs/run-config.md and docs/schemas/run-config.schema.json',
+  );
   const here = (p: string) => (p.includes('/') && !isAbsolute(p) ? resolve(dirname(path), p) : p);
   const out: Record<string, unknown> = { ...flags };
   if (flags.topology !== undefined) out.topology = flags.topology.split(',').map(here).join(',');

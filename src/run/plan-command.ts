@@ -12,7 +12,9 @@ import { resolveTopology } from './resolve.js';
 import { planOptions, type RunOptions } from './run.js';
 
 /** What the caches and the last KVM test say, without building or booting anything. */
-async function hostFactsFromCaches(opts: Pick<RunOptions, 'cacheDir' | 'image' | 'accel' | 'kernel'>): Promise<HostFacts> {
+async function hostFactsFromCaches(
+  opts: Pick<RunOptions, 'cacheDir' | 'image' | 'accel' | 'kernel'>,
+): Promise<HostFacts> {
   const recipe = await loadRecipe(opts.image);
   const { key, kernelPackage } = await imageKey(recipe);
   const store = new ContentStore(opts.cacheDir, 'images');
@@ -26,17 +28,33 @@ async function hostFactsFromCaches(opts: Pick<RunOptions, 'cacheDir' | 'image' |
   if (opts.kernel.kind === 'built') {
     const built = await findCachedKernel({ ...opts.kernel, cacheDir: opts.cacheDir });
     kernel = built
-      ? { kind: 'built', vmlinuz: built.bzImage, note: `built kernel ${built.release} (cached: ${built.dir})`, config: built.config }
-      : { kind: 'built', vmlinuz: '<built-kernel>/bzImage', note: 'built kernel, not built yet (numacage kernel build)' };
+      ? {
+          kind: 'built',
+          vmlinuz: built.bzImage,
+          note: `built kernel ${built.release} (cached: ${built.dir})`,
+          config: built.config,
+        }
+      : {
+          kind: 'built',
+          vmlinuz: '<built-kernel>/bzImage',
+          note: 'built kernel, not built yet (numacage kernel build)',
+        };
   }
   const accel = accelFromVerdict(opts.accel, opts.accel === 'tcg' ? undefined : await cachedKvmVerdict(opts.cacheDir));
-  return { image: { recipe: recipe.name, key, note: (await store.has(key)) ? 'cached' : 'not built yet' }, kernel, accel };
+  return {
+    image: { recipe: recipe.name, key, note: (await store.has(key)) ? 'cached' : 'not built yet' },
+    kernel,
+    accel,
+  };
 }
 
 /** The plan of the run these options describe, as `run` would make it (run dir, QMP dir and SSH port left as slots). */
 async function planFromOptions(opts: Omit<RunOptions, 'keep' | 'outDir'>): Promise<RunPlan> {
   const recipe = await loadRecipe(opts.image);
-  return planRun(planOptions(opts, await resolveTopology(opts.topology), recipe.users), await hostFactsFromCaches(opts));
+  return planRun(
+    planOptions(opts, await resolveTopology(opts.topology), recipe.users),
+    await hostFactsFromCaches(opts),
+  );
 }
 
 function renderPlan(plan: RunPlan, declared?: KernelProfile): string {
@@ -48,7 +66,8 @@ function renderPlan(plan: RunPlan, declared?: KernelProfile): string {
       ? inferExpectedProfile(plan.cmdline, topology, p)
       : undefined;
   const nodes = topology.nodes.map((n) => {
-    const backend = n.backend.kind === 'memfd' ? `memfd share=${n.backend.share ? 'on (MAP_SHARED)' : 'off (MAP_PRIVATE)'}` : 'ram';
+    const backend =
+      n.backend.kind === 'memfd' ? `memfd share=${n.backend.share ? 'on (MAP_SHARED)' : 'off (MAP_PRIVATE)'}` : 'ram';
     return `  node ${n.id}: ${n.memMiB} MiB, ${backend}, cpus ${n.cpus.length ? n.cpus.join(',') : 'none'}`;
   });
   return [

@@ -47,7 +47,8 @@ export async function checkInputs(i: Inputs): Promise<void> {
       return undefined;
     }
   };
-  if (!i.topologies.length) problems.push(new ConfigError('--topology names no topology', 'name a built-in topology or a topology .json'));
+  if (!i.topologies.length)
+    problems.push(new ConfigError('--topology names no topology', 'name a built-in topology or a topology .json'));
   for (const t of new Set(i.topologies)) await attempt(() => resolveTopology(t));
   await attempt(() => loadRecipe(i.image));
   const seen = new Set<string>();

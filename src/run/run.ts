@@ -54,7 +54,10 @@ export interface RunOptions {
 /** label names the choice in a matrix and in compare (stock, built, built:private-node). */
 export type KernelChoice = (
   { kind: 'stock' } | ({ kind: 'built' } & Pick<KernelRequest, 'kernelSrc' | 'kernelRev' | 'patches' | 'fragments'>)
-) & { label?: string; /** --expect: the profile this kernel is judged by (else inferred from the request). */ expect?: KernelProfile };
+) & {
+  label?: string;
+  /** --expect: the profile this kernel is judged by (else inferred from the request). */ expect?: KernelProfile;
+};
 
 /** How a cell and the reports name a kernel: --kernel's word (stock, built, built:private-node), else its kind. */
 export const choiceLabel = (k: KernelChoice): string => k.label ?? k.kind;
@@ -140,7 +143,9 @@ export async function prepareRun(opts: Omit<RunOptions, 'keep'>): Promise<Prepar
     Object.assign(options, withKselftests(options, built.programs));
   }
   // Which checks run the probe depends on the kernel's profile too; building it is a cache hit but once.
-  const probe = opts.invariants.some((id) => !['topology', 'abi'].includes(id)) ? await ensureProbeBinary(opts.cacheDir) : undefined;
+  const probe = opts.invariants.some((id) => !['topology', 'abi'].includes(id))
+    ? await ensureProbeBinary(opts.cacheDir)
+    : undefined;
   const accel = await chooseAccel(opts.accel, opts.cacheDir, opts.log, kernel.vmlinuz);
   const plan = planRun(options, {
     image: { recipe: recipe.name, key: image.key, note: 'ready' },
@@ -178,7 +183,12 @@ export function planOptions(
   };
 }
 
-export const bootRequest = (p: PreparedRun, log: Logger): BootRequest => ({ runDir: p.runDir, plan: p.plan, image: p.image, log });
+export const bootRequest = (p: PreparedRun, log: Logger): BootRequest => ({
+  runDir: p.runDir,
+  plan: p.plan,
+  image: p.image,
+  log,
+});
 
 /** image → boot → probe → evaluate → report. Failures of the guest are results; user and host errors throw. */
 export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
@@ -226,7 +236,11 @@ export async function executeRun(prepared: PreparedRun, opts: RunOptions, t0 = D
   }
   if (guest) {
     guest.crashWatch.finish();
-    seen.crashes = guest.crashWatch.crashes.map((c, i) => ({ ...c, signature: crashSignature(c), ...withDuring(progress.duringCrash(i)) }));
+    seen.crashes = guest.crashWatch.crashes.map((c, i) => ({
+      ...c,
+      signature: crashSignature(c),
+      ...withDuring(progress.duringCrash(i)),
+    }));
   }
   const bootCrash = seen.bootFailure?.crash;
   if (bootCrash) seen.crashes.push({ ...bootCrash, signature: crashSignature(bootCrash) });
@@ -252,7 +266,12 @@ function verdictHeader(prepared: PreparedRun, opts: RunOptions): Verdict {
     cell: opts.cell ?? cellId(plan.topology.name, choiceLabel(opts.kernel)),
     topology: plan.topology.name,
     topologySpec: plan.topology,
-    kernel: { kind: kernel.kind, release: kernel.release, path: kernel.vmlinuz, ...(plan.kernelLabel ? { label: plan.kernelLabel } : {}) },
+    kernel: {
+      kind: kernel.kind,
+      release: kernel.release,
+      path: kernel.vmlinuz,
+      ...(plan.kernelLabel ? { label: plan.kernelLabel } : {}),
+    },
     accel: {
       accel: accel.accel,
       cpuModel: accel.cpuModel,

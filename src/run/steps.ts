@@ -22,7 +22,10 @@ const UPLOAD_TIMEOUT_MS = 120_000;
 export async function assertUploadsExist(uploads: Upload[]): Promise<void> {
   for (const u of uploads.filter((x) => !x.local.startsWith(KSELFTESTS_SLOT)))
     await stat(u.local).catch(() => {
-      throw new ConfigError(`--upload ${u.local}: no such file or directory`, 'give an existing file or directory (LOCAL[:GUEST_PATH])');
+      throw new ConfigError(
+        `--upload ${u.local}: no such file or directory`,
+        'give an existing file or directory (LOCAL[:GUEST_PATH])',
+      );
     });
 }
 
@@ -92,7 +95,11 @@ export async function runSteps(
       const result = judgeStep(step, r, guest.crashWatch.crashes.slice(before), out);
       const note = lackNote(result, { cpus: opts.topology.cpus, nodes: opts.topology.nodes.length });
       if (note) log.warn({ step: step.id }, note);
-      push({ ...result, ...(note ? { summary: `${result.summary}; ${note}` } : {}), durationSeconds: Math.round(r.durationMs / 100) / 10 });
+      push({
+        ...result,
+        ...(note ? { summary: `${result.summary}; ${note}` } : {}),
+        durationSeconds: Math.round(r.durationMs / 100) / 10,
+      });
     } catch (err) {
       if (err instanceof SshTransportError && (await qemuGone(guest))) return;
       push(

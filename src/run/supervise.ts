@@ -16,7 +16,12 @@ const PANIC_REPORT_GRACE_MS = 3000;
  * (docs/reliability.md) is tried once more, its console kept as console-1.log
  * and the lost boot added to retries (kept there if the second boot fails too).
  */
-export async function bootWithRetry(boot: BootRequest, accel: string, log: Logger, retries: BootFailureReport[]): Promise<Guest> {
+export async function bootWithRetry(
+  boot: BootRequest,
+  accel: string,
+  log: Logger,
+  retries: BootFailureReport[],
+): Promise<Guest> {
   try {
     return await bootGuest(boot);
   } catch (err) {
@@ -33,7 +38,12 @@ export async function bootWithRetry(boot: BootRequest, accel: string, log: Logge
  * first: a fatal crash or QEMU's exit stops the work at once, since the guest
  * is not to be trusted any more.
  */
-export async function supervise(guest: Guest, work: Promise<void>, progress: CheckProgress, log: Logger): Promise<GuestEnd> {
+export async function supervise(
+  guest: Guest,
+  work: Promise<void>,
+  progress: CheckProgress,
+  log: Logger,
+): Promise<GuestEnd> {
   work.catch(() => undefined);
   // The guest flushes its crash watch when QEMU exits (before this runs): a panic's last lines count.
   const exitOrCrash = () => guest.qemu.exited.then((exit) => guest.crashWatch.crashes.find((c) => c.fatal) ?? exit);

@@ -21,7 +21,8 @@ function linesOf(issues: readonly z.core.$ZodIssue[], prefix: PropertyKey[]): st
     if (issue.code === 'invalid_union') {
       // The one alternative whose type matched says more than "invalid input" (kernel: {"knd": ...}).
       const matched = issue.errors.filter(
-        (branch) => !branch.every((i) => (i.code === 'invalid_type' || i.code === 'invalid_value') && i.path.length === 0),
+        (branch) =>
+          !branch.every((i) => (i.code === 'invalid_type' || i.code === 'invalid_value') && i.path.length === 0),
       );
       if (matched.length === 1) return linesOf(matched[0]!, path);
     }
@@ -57,5 +58,8 @@ export const positiveSeconds = z
 
 /** `"$schema"`: editors point it at docs/schemas/*.schema.json; numacage ignores it. */
 export const SCHEMA_KEY = {
-  $schema: z.string().optional().meta({ description: 'the JSON Schema of this file, for editors (ignored by numacage)' }),
+  $schema: z
+    .string()
+    .optional()
+    .meta({ description: 'the JSON Schema of this file, for editors (ignored by numacage)' }),
 };

@@ -53,14 +53,21 @@ function stepUser(as: StepOptions['as'], imageUsers: string[]): string {
 }
 
 function execSteps(o: StepOptions, user: string): TestStep[] {
-  return o.exec.map((command, i) => ({ id: `exec-${i + 1}`, title: command, command, user, timeoutMs: o.stepTimeoutSeconds * 1000 }));
+  return o.exec.map((command, i) => ({
+    id: `exec-${i + 1}`,
+    title: command,
+    command,
+    user,
+    timeoutMs: o.stepTimeoutSeconds * 1000,
+  }));
 }
 
 /** LOCAL[:GUEST] → an upload; GUEST defaults to the step user's home, relative GUEST paths are under it. */
 export function parseUpload(spec: string, user: string, cwd = process.cwd()): Upload {
   const at = spec.lastIndexOf(':');
   const [local, guest] = at > 0 ? [spec.slice(0, at), spec.slice(at + 1)] : [spec, ''];
-  if (!local) throw new ConfigError(`--upload ${spec}: no local path`, 'write --upload LOCAL or --upload LOCAL:GUEST_PATH');
+  if (!local)
+    throw new ConfigError(`--upload ${spec}: no local path`, 'write --upload LOCAL or --upload LOCAL:GUEST_PATH');
   const home = guestHome(user);
   const dest = !guest ? posix.join(home, basename(local)) : guest.startsWith('/') ? guest : posix.join(home, guest);
   return { local: isAbsolute(local) ? local : resolve(cwd, local), guest: dest, owner: user };
@@ -95,8 +102,10 @@ export function judgeStep(step: TestStep, run: StepRun, crashes: CrashReport[], 
     : run.exitCode === null
       ? `killed by ${run.signal ?? 'a signal'}`
       : `exit ${run.exitCode}`;
-  if (run.timedOut || run.exitCode === null || (run.exitCode !== 0 && run.exitCode !== step.skipExitCode)) problems.push(how);
-  for (const s of failedPoints) problems.push(`test ${s.id} ${s.name}: ${s.outcome}${s.reason ? ` (${s.reason})` : ''}`);
+  if (run.timedOut || run.exitCode === null || (run.exitCode !== 0 && run.exitCode !== step.skipExitCode))
+    problems.push(how);
+  for (const s of failedPoints)
+    problems.push(`test ${s.id} ${s.name}: ${s.outcome}${s.reason ? ` (${s.reason})` : ''}`);
   if (tap?.planned !== undefined && subtests.length < tap.planned && !run.timedOut)
     problems.push(`${subtests.length} of ${tap.planned} planned test points ran`);
   for (const c of crashes)
@@ -143,7 +152,10 @@ export function stepNotRun(step: TestStep, outcome: 'error' | 'not-run' | 'fail'
 }
 
 /** The run's test steps and uploads from its options and the image's users: kselftests first, then --exec steps. */
-export function resolveSteps(o: StepOptions | undefined, imageUsers: string[]): { steps: TestStep[]; uploads: Upload[] } {
+export function resolveSteps(
+  o: StepOptions | undefined,
+  imageUsers: string[],
+): { steps: TestStep[]; uploads: Upload[] } {
   if (!o) return { steps: [], uploads: [] };
   const kselftests = kselftestSteps(parseKselftestNames(o.kselftests));
   if (!o.exec.length && o.uploads.length)
@@ -187,8 +199,12 @@ export function kselftestSteps(names: KselftestName[]): { steps: TestStep[]; upl
 }
 
 /** The plan's kselftest steps and uploads with the built programs' paths and their collections' timeouts. Pure. */
-export function withKselftests<P extends { steps: TestStep[]; uploads: Upload[] }>(plan: P, programs: KselftestProgram[]): P {
-  const built = (collection: string, program: string) => programs.find((p) => p.collection === collection && p.program === program);
+export function withKselftests<P extends { steps: TestStep[]; uploads: Upload[] }>(
+  plan: P,
+  programs: KselftestProgram[],
+): P {
+  const built = (collection: string, program: string) =>
+    programs.find((p) => p.collection === collection && p.program === program);
   return {
     ...plan,
     steps: plan.steps.map((s) => {

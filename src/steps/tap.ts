@@ -16,7 +16,9 @@ const TAP_START = /^\s*(?:K?TAP version \d+|1\.\.\d+|(?:not )?ok\b)/m;
 function subtestOf(point: Result): SubtestResult {
   const ktap = KTAP_DIRECTIVE.exec(point.name);
   const name = (ktap ? point.name.slice(0, ktap.index) : point.name).trim() || `test ${point.id}`;
-  const reason = (ktap?.[2] ?? (typeof point.skip === 'string' ? point.skip : typeof point.todo === 'string' ? point.todo : '')).trim();
+  const reason = (
+    ktap?.[2] ?? (typeof point.skip === 'string' ? point.skip : typeof point.todo === 'string' ? point.todo : '')
+  ).trim();
   const outcome: SubtestResult['outcome'] = ktap
     ? ktap[1]!.toUpperCase() === 'XFAIL'
       ? 'xfail'
@@ -63,5 +65,9 @@ export function parseTap(output: string): TapSummary | undefined {
   };
   walk(Parser.parse(output), '', true);
   if (!subtests.length && planned === undefined) return undefined;
-  return { subtests, comments: comments.filter((c) => c && !/^# Subtest/.test(c)), ...(planned !== undefined ? { planned } : {}) };
+  return {
+    subtests,
+    comments: comments.filter((c) => c && !/^# Subtest/.test(c)),
+    ...(planned !== undefined ? { planned } : {}),
+  };
 }

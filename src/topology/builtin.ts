@@ -21,7 +21,8 @@ const BUILTIN_TOPOLOGIES: Record<string, unknown> = {
   },
   'private-movable': {
     name: 'private-movable',
-    description: 'as private-virtio, but P (node 1) is a cold-plugged pc-dimm onlined movable (ZONE_MOVABLE): the vanilla-movable profile',
+    description:
+      'as private-virtio, but P (node 1) is a cold-plugged pc-dimm onlined movable (ZONE_MOVABLE): the vanilla-movable profile',
     memory: '3G',
     cpus: 2,
     nodes: [

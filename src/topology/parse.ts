@@ -25,7 +25,10 @@ export function parseTopology(raw: unknown, source: string): Topology {
       id: n.id,
       memMiB: n.mem,
       cpus: n.cpus ?? [],
-      backend: n.backend === 'ram' ? { kind: 'ram' } : { kind: 'memfd', share: n.share!, ...(n.hugetlb ? { hugetlb: true } : {}) },
+      backend:
+        n.backend === 'ram'
+          ? { kind: 'ram' }
+          : { kind: 'memfd', share: n.share!, ...(n.hugetlb ? { hugetlb: true } : {}) },
       ...(n.hotplug ? { hotplug: n.hotplug } : {}),
       ...(n.hmat ? { hmat: n.hmat } : {}),
     })),

@@ -47,7 +47,10 @@ const cpuList = z
   .union(
     [
       z.string(says(cpuListMessage)).regex(CPU_LIST_PATTERN, says(cpuListMessage)),
-      z.array(z.number(says(cpuListMessage)).int(says(cpuListMessage)).min(0, says(cpuListMessage)), says(cpuListMessage)),
+      z.array(
+        z.number(says(cpuListMessage)).int(says(cpuListMessage)).min(0, says(cpuListMessage)),
+        says(cpuListMessage),
+      ),
     ],
     says(cpuListMessage),
   )
@@ -59,7 +62,11 @@ const positiveInt = (message: string) => z.number(says(message)).int(says(messag
 const node = z
   .strictObject(
     {
-      id: z.number(says(nodeIdMessage)).int(says(nodeIdMessage)).min(0, says(nodeIdMessage)).max(1023, says(nodeIdMessage)),
+      id: z
+        .number(says(nodeIdMessage))
+        .int(says(nodeIdMessage))
+        .min(0, says(nodeIdMessage))
+        .max(1023, says(nodeIdMessage)),
       mem: size.meta({ description: "the node's memory" }),
       cpus: cpuList.optional().meta({ description: 'CPUs of the node: "0-1,3", or "" for a CPU-less node' }),
       backend: z
@@ -70,7 +77,10 @@ const node = z
         .boolean(says('must be true (MAP_SHARED) or false (MAP_PRIVATE)'))
         .optional()
         .meta({ description: 'memfd only, required: false = MAP_PRIVATE, true = MAP_SHARED' }),
-      hugetlb: z.boolean(says('must be true or false')).optional().meta({ description: 'memfd backed by 2 MiB huge pages' }),
+      hugetlb: z
+        .boolean(says('must be true or false'))
+        .optional()
+        .meta({ description: 'memfd backed by 2 MiB huge pages' }),
       hotplug: z
         .enum(['pc-dimm', 'virtio-mem'], says('must be "pc-dimm" or "virtio-mem"'))
         .optional()
@@ -90,7 +100,11 @@ const node = z
   )
   .superRefine((n, ctx) => {
     if ((n.backend ?? 'memfd') === 'memfd' && n.share === undefined)
-      ctx.addIssue({ code: 'custom', path: ['share'], message: 'must be true (MAP_SHARED) or false (MAP_PRIVATE) for a memfd backend' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['share'],
+        message: 'must be true (MAP_SHARED) or false (MAP_PRIVATE) for a memfd backend',
+      });
   });
 
 const distanceRow = z.array(
@@ -119,7 +133,11 @@ export const TopologyFile = z
           z.strictObject(
             {
               kind: z.enum(DEVICE_KIND_NAMES, says(`must be ${DEVICE_KIND_NAMES.map((k) => `"${k}"`).join(' or ')}`)),
-              node: z.number(says(nodeIdMessage)).int(says(nodeIdMessage)).min(0, says(nodeIdMessage)).max(1023, says(nodeIdMessage)),
+              node: z
+                .number(says(nodeIdMessage))
+                .int(says(nodeIdMessage))
+                .min(0, says(nodeIdMessage))
+                .max(1023, says(nodeIdMessage)),
             },
             says('must be an object { "kind", "node" }'),
           ),
@@ -134,4 +152,7 @@ export const TopologyFile = z
     },
     says('the file must hold a JSON object'),
   )
-  .meta({ title: 'numacage topology', description: 'A guest NUMA topology for numacage --topology (docs/topology.md)' });
+  .meta({
+    title: 'numacage topology',
+    description: 'A guest NUMA topology for numacage --topology (docs/topology.md)',
+  });

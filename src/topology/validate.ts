@@ -8,10 +8,12 @@ export function validateTopology(t: Topology): string[] {
   const dup = ids.filter((id, i) => ids.indexOf(id) !== i);
   if (dup.length) problems.push(`node id ${[...new Set(dup)].join(', ')} is declared more than once`);
   const sorted = [...new Set(ids)].sort((a, b) => a - b);
-  if (sorted.some((id, i) => id !== i)) problems.push(`node ids must be 0..${t.nodes.length - 1} without gaps (got ${ids.join(', ')})`);
+  if (sorted.some((id, i) => id !== i))
+    problems.push(`node ids must be 0..${t.nodes.length - 1} without gaps (got ${ids.join(', ')})`);
 
   const total = t.nodes.reduce((sum, n) => sum + n.memMiB, 0);
-  if (total !== t.memoryMiB) problems.push(`node memory adds up to ${total} MiB but "memory" is ${t.memoryMiB} MiB: make them equal`);
+  if (total !== t.memoryMiB)
+    problems.push(`node memory adds up to ${total} MiB but "memory" is ${t.memoryMiB} MiB: make them equal`);
 
   const owner = new Map<number, number>();
   for (const n of t.nodes) {
@@ -34,8 +36,10 @@ export function validateTopology(t: Topology): string[] {
       continue;
     }
     dist.set(`${d.src},${d.dst}`, d.value);
-    if (d.src === d.dst && d.value !== 10) problems.push(`distance ${d.src}->${d.dst} must be 10 (a node's distance to itself)`);
-    if (d.src !== d.dst && (d.value <= 10 || d.value > 254)) problems.push(`distance ${d.src}->${d.dst} is ${d.value}: must be 11..254`);
+    if (d.src === d.dst && d.value !== 10)
+      problems.push(`distance ${d.src}->${d.dst} must be 10 (a node's distance to itself)`);
+    if (d.src !== d.dst && (d.value <= 10 || d.value > 254))
+      problems.push(`distance ${d.src}->${d.dst} is ${d.value}: must be 11..254`);
   }
   if (t.distances.length > 0 && t.distances.length !== t.nodes.length ** 2)
     problems.push(`distances must be a ${t.nodes.length}x${t.nodes.length} matrix`);

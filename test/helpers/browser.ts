@@ -21,7 +21,9 @@ export interface OpenedPage {
  */
 export async function openInChromium(htmlPath: string): Promise<OpenedPage> {
   if (!existsSync(CHROMIUM))
-    throw new Error(`chromium not found at ${CHROMIUM}: install it (apt-get install chromium) or set CHROMIUM to its path`);
+    throw new Error(
+      `chromium not found at ${CHROMIUM}: install it (apt-get install chromium) or set CHROMIUM to its path`,
+    );
   const browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
   try {
     const page = await browser.newPage();

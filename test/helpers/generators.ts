@@ -57,9 +57,12 @@ export const topologyFile = fc.integer({ min: 1, max: 4 }).chain((n) =>
       hotplug: fc.array(fc.constantFrom(undefined, 'pc-dimm', 'virtio-mem'), { minLength: n, maxLength: n }),
       hmat: fc.boolean(),
       far: fc.integer({ min: 11, max: 254 }),
-      devices: fc.array(fc.record({ kind: fc.constantFrom('virtio-net', 'virtio-blk'), node: fc.integer({ min: 0, max: n - 1 }) }), {
-        maxLength: 3,
-      }),
+      devices: fc.array(
+        fc.record({ kind: fc.constantFrom('virtio-net', 'virtio-blk'), node: fc.integer({ min: 0, max: n - 1 }) }),
+        {
+          maxLength: 3,
+        },
+      ),
       sizeAsString: fc.boolean(),
     })
     .map((g) => {

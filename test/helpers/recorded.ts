@@ -25,7 +25,12 @@ export function contextOf(dir: string, raw = rawOutputs(dir)): ProbeContext {
   const topology = builtinTopology(existsSync(file) ? readFileSync(file, 'utf8').trim() : 'private-virtio')!;
   const roles = nodeRoles(topology)!;
   const state = parseKernelState(raw['kernel-state']!);
-  const { profile } = detectProfile({ nodeStates: state.nodeStates, zones: state.zones, cmdline: state.cmdline, p: roles.p });
+  const { profile } = detectProfile({
+    nodeStates: state.nodeStates,
+    zones: state.zones,
+    cmdline: state.cmdline,
+    p: roles.p,
+  });
   return { roles, topology, profile, state };
 }
 

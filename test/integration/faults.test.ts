@@ -21,7 +21,8 @@ import { CLI, logLine, numacage, onlyRunDir, qemuProcessesMentioning } from '../
 
 // The fault suite (docs/reliability.md): real faults on the stock kernel's guest, each ending in a
 // report, an exit code, and nothing left behind.
-const qmpDirsOf = (pid: number | undefined) => readdirSync(tmpdir()).filter((d) => d.startsWith(`numacage-qmp-${pid}-`));
+const qmpDirsOf = (pid: number | undefined) =>
+  readdirSync(tmpdir()).filter((d) => d.startsWith(`numacage-qmp-${pid}-`));
 const report = (runDir: string) => JSON.parse(readFileSync(join(runDir, 'report.json'), 'utf8'));
 const outcomes = (r: { checks: { outcome: string }[] }) => r.checks.map((c) => c.outcome);
 
@@ -34,124 +35,147 @@ async function faultyProbe(script: string): Promise<{ path: string; cleanup(): P
   return { path, cleanup: () => d.cleanup() };
 }
 
-test.serial('QEMU SIGKILLed mid-probe: qemu-exited, the report written, the unfinished checks not-run, nothing left', async (t) => {
-  const out = await dir({ unsafeCleanup: true });
-  const child = execa('node', [CLI, '--json', 'run', '--out', out.path], { reject: false, stdin: 'ignore' });
-  await logLine(child, 'guest answers SSH');
-  await new Promise((r) => setTimeout(r, 3000));
-  const qemu = qemuProcessesMentioning(out.path);
-  t.is(qemu.length, 1);
-  process.kill(qemu[0]!, 'SIGKILL');
-  const r = await child;
-  t.is(r.exitCode, 1, String(r.stderr));
-  const runDir = onlyRunDir(out.path);
-  const rep = report(runDir);
-  t.is(rep.stopped.reason, 'qemu-exited');
-  t.regex(rep.stopped.message, /QEMU exited \(killed by SIGKILL\)/);
-  t.true(outcomes(rep).includes('not-run'), outcomes(rep).join(' '));
-  t.is(rep.checks.length, 18, 'every selected check is in the report');
-  t.regex(readFileSync(join(runDir, 'junit.xml'), 'utf8'), /not-run|QEMU exited/);
-  t.regex(readFileSync(join(runDir, 'summary.txt'), 'utf8'), /RUN STOPPED \(qemu-exited\)/);
-  t.false(existsSync(join(runDir, 'root.qcow2')), 'the overlay is removed');
-  t.deepEqual(qemuProcessesMentioning(out.path), []);
-  t.deepEqual(qmpDirsOf(child.pid), []);
-  await out.cleanup();
-});
+test.serial(
+  'QEMU SIGKILLed mid-probe: qemu-exited, the report written, the unfinished checks not-run, nothing left',
+  async (t) => {
+    const out = await dir({ unsafeCleanup: true });
+    const child = execa('node', [CLI, '--json', 'run', '--out', out.path], { reject: false, stdin: 'ignore' });
+    await logLine(child, 'guest answers SSH');
+    await new Promise((r) => setTimeout(r, 3000));
+    const qemu = qemuProcessesMentioning(out.path);
+    t.is(qemu.length, 1);
+    process.kill(qemu[0]!, 'SIGKILL');
+    const r = await child;
+    t.is(r.exitCode, 1, String(r.stderr));
+    const runDir = onlyRunDir(out.path);
+    const rep = report(runDir);
+    t.is(rep.stopped.reason, 'qemu-exited');
+    t.regex(rep.stopped.message, /QEMU exited \(killed by SIGKILL\)/);
+    t.true(outcomes(rep).includes('not-run'), outcomes(rep).join(' '));
+    t.is(rep.checks.length, 18, 'every selected check is in the report');
+    t.regex(readFileSync(join(runDir, 'junit.xml'), 'utf8'), /not-run|QEMU exited/);
+    t.regex(readFileSync(join(runDir, 'summary.txt'), 'utf8'), /RUN STOPPED \(qemu-exited\)/);
+    t.false(existsSync(join(runDir, 'root.qcow2')), 'the overlay is removed');
+    t.deepEqual(qemuProcessesMentioning(out.path), []);
+    t.deepEqual(qmpDirsOf(child.pid), []);
+    await out.cleanup();
+  },
+);
 
-test.serial('the guest kernel panics mid-probe (sysrq-c): the crash in the report, the rest not-run, exit 1, QEMU gone', async (t) => {
-  const probe = await faultyProbe('echo c > /proc/sysrq-trigger; sleep 30');
-  const out = await dir({ unsafeCleanup: true });
-  const r = await numacage(['run', '--out', out.path], { env: { ...process.env, NUMACAGE_PROBE_BINARY: probe.path } });
-  t.is(r.exitCode, 1, r.all);
-  const rep = report(onlyRunDir(out.path));
-  t.true(
-    rep.crashes.some((c: { fatal: boolean; title: string }) => c.fatal && /sysrq|panic/i.test(c.title)),
-    JSON.stringify(rep.crashes.map((c: { title: string }) => c.title)),
-  );
-  t.true(outcomes(rep).includes('not-run'));
-  t.falsy(rep.stopped, 'a crash is a crash, not a QEMU exit');
-  t.deepEqual(qemuProcessesMentioning(out.path), []);
-  await probe.cleanup();
-  await out.cleanup();
-});
+test.serial(
+  'the guest kernel panics mid-probe (sysrq-c): the crash in the report, the rest not-run, exit 1, QEMU gone',
+  async (t) => {
+    const probe = await faultyProbe('echo c > /proc/sysrq-trigger; sleep 30');
+    const out = await dir({ unsafeCleanup: true });
+    const r = await numacage(['run', '--out', out.path], {
+      env: { ...process.env, NUMACAGE_PROBE_BINARY: probe.path },
+    });
+    t.is(r.exitCode, 1, r.all);
+    const rep = report(onlyRunDir(out.path));
+    t.true(
+      rep.crashes.some((c: { fatal: boolean; title: string }) => c.fatal && /sysrq|panic/i.test(c.title)),
+      JSON.stringify(rep.crashes.map((c: { title: string }) => c.title)),
+    );
+    t.true(outcomes(rep).includes('not-run'));
+    t.falsy(rep.stopped, 'a crash is a crash, not a QEMU exit');
+    t.deepEqual(qemuProcessesMentioning(out.path), []);
+    await probe.cleanup();
+    await out.cleanup();
+  },
+);
 
-test.serial('sshd killed in the guest mid-probe: every check left is an error naming SSH, exit 1, within the step timeouts', async (t) => {
-  const probe = await faultyProbe('pkill -9 -x sshd; sleep 5');
-  const out = await dir({ unsafeCleanup: true });
-  const started = Date.now();
-  const r = await numacage(['run', '--out', out.path], { env: { ...process.env, NUMACAGE_PROBE_BINARY: probe.path } });
-  t.is(r.exitCode, 1, r.all);
-  const rep = report(onlyRunDir(out.path));
-  const broken = rep.checks.filter((c: { outcome: string }) => c.outcome === 'error');
-  t.true(broken.length > 0);
-  for (const c of broken) t.regex(c.summary, /the SSH connection to the guest failed/, c.id);
-  t.false(
-    outcomes(rep).includes('pass') && outcomes(rep).filter((o) => o === 'pass').length > 3,
-    'no check passes on a guest it cannot reach',
-  );
-  t.deepEqual(qemuProcessesMentioning(out.path), []);
-  t.log(`sshd gone: ${((Date.now() - started) / 1000).toFixed(0)} s to a report; outcomes ${outcomes(rep).join(' ')}`);
-  await probe.cleanup();
-  await out.cleanup();
-});
+test.serial(
+  'sshd killed in the guest mid-probe: every check left is an error naming SSH, exit 1, within the step timeouts',
+  async (t) => {
+    const probe = await faultyProbe('pkill -9 -x sshd; sleep 5');
+    const out = await dir({ unsafeCleanup: true });
+    const started = Date.now();
+    const r = await numacage(['run', '--out', out.path], {
+      env: { ...process.env, NUMACAGE_PROBE_BINARY: probe.path },
+    });
+    t.is(r.exitCode, 1, r.all);
+    const rep = report(onlyRunDir(out.path));
+    const broken = rep.checks.filter((c: { outcome: string }) => c.outcome === 'error');
+    t.true(broken.length > 0);
+    for (const c of broken) t.regex(c.summary, /the SSH connection to the guest failed/, c.id);
+    t.false(
+      outcomes(rep).includes('pass') && outcomes(rep).filter((o) => o === 'pass').length > 3,
+      'no check passes on a guest it cannot reach',
+    );
+    t.deepEqual(qemuProcessesMentioning(out.path), []);
+    t.log(
+      `sshd gone: ${((Date.now() - started) / 1000).toFixed(0)} s to a report; outcomes ${outcomes(rep).join(' ')}`,
+    );
+    await probe.cleanup();
+    await out.cleanup();
+  },
+);
 
-test.serial('bad numbers and files never reach an internal error: exit 2 naming the option or the JSON path', async (t) => {
-  for (const args of [
-    ['run', '--boot-timeout', 'abc'],
-    ['run', '--guests', '0'],
-    ['run', '--jobs', '1.5'],
-  ]) {
-    const r = await numacage(args);
-    t.is(r.exitCode, 2, `${args.join(' ')}: ${r.all}`);
-    t.regex(r.stderr, new RegExp(`${args[1]} ${args[2]!.replace('.', '\\.')}: must be`));
-  }
-  const d = await dir({ unsafeCleanup: true });
-  const cases: [string, unknown, RegExp][] = [
-    [
-      'topology',
-      { memory: '1G', cpus: 1, nodes: [{ id: 0, mem: '1G', cpus: '0', share: false }], devices: [null] },
-      /devices\[0\]: must be an object/,
-    ],
-    [
-      'topology',
-      { memory: '1G', cpus: 1, nodes: [{ id: 0, mem: '1G', cpus: '0', share: false, hmat: null }] },
-      /nodes\[0\]\.hmat: must be/,
-    ],
-    ['config', { topology: 5 }, /topology: must be a string/],
-    ['config', { append: 5 }, /append: must be a string or a list of strings/],
-  ];
-  for (const [kind, body, problem] of cases) {
-    const file = join(d.path, `${kind}.json`);
-    writeFileSync(file, JSON.stringify(body));
-    const r = await numacage(['plan', kind === 'topology' ? '--topology' : '--config', file]);
-    t.is(r.exitCode, 2, r.all);
-    t.regex(r.stderr, problem);
-    t.notRegex(r.stderr, /internal error/);
-  }
-  await d.cleanup();
-});
+test.serial(
+  'bad numbers and files never reach an internal error: exit 2 naming the option or the JSON path',
+  async (t) => {
+    for (const args of [
+      ['run', '--boot-timeout', 'abc'],
+      ['run', '--guests', '0'],
+      ['run', '--jobs', '1.5'],
+    ]) {
+      const r = await numacage(args);
+      t.is(r.exitCode, 2, `${args.join(' ')}: ${r.all}`);
+      t.regex(r.stderr, new RegExp(`${args[1]} ${args[2]!.replace('.', '\\.')}: must be`));
+    }
+    const d = await dir({ unsafeCleanup: true });
+    const cases: [string, unknown, RegExp][] = [
+      [
+        'topology',
+        { memory: '1G', cpus: 1, nodes: [{ id: 0, mem: '1G', cpus: '0', share: false }], devices: [null] },
+        /devices\[0\]: must be an object/,
+      ],
+      [
+        'topology',
+        { memory: '1G', cpus: 1, nodes: [{ id: 0, mem: '1G', cpus: '0', share: false, hmat: null }] },
+        /nodes\[0\]\.hmat: must be/,
+      ],
+      ['config', { topology: 5 }, /topology: must be a string/],
+      ['config', { append: 5 }, /append: must be a string or a list of strings/],
+    ];
+    for (const [kind, body, problem] of cases) {
+      const file = join(d.path, `${kind}.json`);
+      writeFileSync(file, JSON.stringify(body));
+      const r = await numacage(['plan', kind === 'topology' ? '--topology' : '--config', file]);
+      t.is(r.exitCode, 2, r.all);
+      t.regex(r.stderr, problem);
+      t.notRegex(r.stderr, /internal error/);
+    }
+    await d.cleanup();
+  },
+);
 
-test.serial('an unwritable cache dir: exit 3 naming it and what to do, before anything is built or booted; no run dir', async (t) => {
-  const d = await dir({ unsafeCleanup: true });
-  const notADir = join(d.path, 'a-file');
-  writeFileSync(notADir, '');
-  const out = join(d.path, 'runs');
-  for (const args of [
-    ['run', '--suite', 'smoke', '--out', out],
-    ['kernel', 'build'],
-    ['image', 'build'],
-  ]) {
-    const r = await numacage(['--cache-dir', join(notADir, 'cache'), ...args]);
-    t.is(r.exitCode, 3, `${args[0]}: ${r.all}`);
-    t.regex(r.stderr, new RegExp(`the cache dir ${notADir}/cache is not writable \\(ENOTDIR`));
-    t.regex(r.stderr, /what to do: give a writable --cache-dir/);
-  }
-  t.false(existsSync(out), 'no run dir');
-  await d.cleanup();
-});
+test.serial(
+  'an unwritable cache dir: exit 3 naming it and what to do, before anything is built or booted; no run dir',
+  async (t) => {
+    const d = await dir({ unsafeCleanup: true });
+    const notADir = join(d.path, 'a-file');
+    writeFileSync(notADir, '');
+    const out = join(d.path, 'runs');
+    for (const args of [
+      ['run', '--suite', 'smoke', '--out', out],
+      ['kernel', 'build'],
+      ['image', 'build'],
+    ]) {
+      const r = await numacage(['--cache-dir', join(notADir, 'cache'), ...args]);
+      t.is(r.exitCode, 3, `${args[0]}: ${r.all}`);
+      t.regex(r.stderr, new RegExp(`the cache dir ${notADir}/cache is not writable \\(ENOTDIR`));
+      t.regex(r.stderr, /what to do: give a writable --cache-dir/);
+    }
+    t.false(existsSync(out), 'no run dir');
+    await d.cleanup();
+  },
+);
 
 /** A tmpfs of the given size at a fresh mountpoint: a cache dir whose disk can fill. */
-async function tinyFilesystem(size: string): Promise<{ path: string; resize(size: string): void; cleanup(): Promise<void> }> {
+async function tinyFilesystem(
+  size: string,
+): Promise<{ path: string; resize(size: string): void; cleanup(): Promise<void> }> {
   const d = await dir({ unsafeCleanup: true });
   execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'numacage-test', d.path]);
   return {
@@ -274,11 +298,15 @@ test.serial(
   'SIGTERM during a kernel build: make and its compilers are stopped with numacage, no staging dir or lock left, exit 143',
   async (t) => {
     // Switching patch sets makes make really work (init/main.c and a link); the signal arrives as it starts.
-    const child = execa('node', [CLI, '--json', 'kernel', 'build', '--patches', projectPath('test/fixtures/patches/banner'), '--rebuild'], {
-      reject: false,
-      stdin: 'ignore',
-      forceKillAfterDelay: false,
-    });
+    const child = execa(
+      'node',
+      [CLI, '--json', 'kernel', 'build', '--patches', projectPath('test/fixtures/patches/banner'), '--rebuild'],
+      {
+        reject: false,
+        stdin: 'ignore',
+        forceKillAfterDelay: false,
+      },
+    );
     await logLine(child, 'building kernel (make bzImage)');
     await new Promise((r) => setTimeout(r, 1500));
     const work = join(resolveCacheDir(), 'kernel-work');
@@ -361,7 +389,9 @@ test.serial(
       t.regex(warnings.join('\n'), /SSH port taken before QEMU could bind it; trying another/);
       t.is((await guest.exec('uname -r')).exitCode, 0);
       t.true(
-        readFileSync(join(prepared.runDir, 'qemu-argv.txt'), 'utf8').includes(`hostfwd=tcp:127.0.0.1:${guest.sshPort}-:22`),
+        readFileSync(join(prepared.runDir, 'qemu-argv.txt'), 'utf8').includes(
+          `hostfwd=tcp:127.0.0.1:${guest.sshPort}-:22`,
+        ),
         'the recorded argv is the one that booted',
       );
     } finally {

@@ -50,7 +50,17 @@ test.serial('a kernel that panics at boot ends in seconds with kernel-panic and 
 test.serial('a guest without sshd ends with ssh-timeout and the console tail', async (t) => {
   const out = await dir({ unsafeCleanup: true });
   // Words without "=" go to init as arguments: init runs `sleep 1000`, no sshd ever starts.
-  const r = await numacage(['run', '--kernel', 'built', '--append', 'init=/bin/sleep 1000', '--boot-timeout', '20', '--out', out.path]);
+  const r = await numacage([
+    'run',
+    '--kernel',
+    'built',
+    '--append',
+    'init=/bin/sleep 1000',
+    '--boot-timeout',
+    '20',
+    '--out',
+    out.path,
+  ]);
   t.is(r.exitCode, 1, r.all);
   const report = JSON.parse(readFileSync(join(onlyRunDir(out.path), 'report.json'), 'utf8'));
   t.is(report.bootFailure.reason, 'ssh-timeout');

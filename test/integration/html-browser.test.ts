@@ -29,7 +29,12 @@ test.serial(
         const file = join(dir, 'report.html');
         writeFileSync(
           file,
-          renderHtml({ title: 'recorded runs', generatedAt: '2026-11-27T12:00:00Z', runs, regressions: 'abi: pass -> fail' }),
+          renderHtml({
+            title: 'recorded runs',
+            generatedAt: '2026-11-27T12:00:00Z',
+            runs,
+            regressions: 'abi: pass -> fail',
+          }),
         );
         const { page, errors, requests, close } = await openInChromium(file);
         try {
@@ -53,16 +58,23 @@ test.serial(
           const bg = (cell: string, check: string) => cells.find((x) => x.cell === cell && x.check === check)!.bg;
           t.is(cells.find((x) => x.cell === 'private-virtio/built' && x.check === 'abi')!.text, 'xfail');
           t.is(cells.find((x) => x.cell === 'private-virtio/built:private-node' && x.check === 'abi')!.text, 'pass');
-          t.not(bg('private-virtio/built', 'abi'), bg('private-virtio/built:private-node', 'abi'), 'outcomes are styled apart');
-          t.deepEqual(await page.$$eval('[data-testid=matrix] td[data-verdict]', (tds) => tds.map((td) => (td as HTMLElement).innerText)), [
-            'FAILED',
-            'OK',
-            'OK',
-            'FAILED',
-          ]);
+          t.not(
+            bg('private-virtio/built', 'abi'),
+            bg('private-virtio/built:private-node', 'abi'),
+            'outcomes are styled apart',
+          );
+          t.deepEqual(
+            await page.$$eval('[data-testid=matrix] td[data-verdict]', (tds) =>
+              tds.map((td) => (td as HTMLElement).innerText),
+            ),
+            ['FAILED', 'OK', 'OK', 'FAILED'],
+          );
 
           // Every placement chart laid out, each bar as tall as its pages (a zero bar flat).
-          const expectedCharts = runs.reduce((n, r) => n + r.verdict.checks.reduce((m, c) => m + findPlacements(c.evidence).length, 0), 0);
+          const expectedCharts = runs.reduce(
+            (n, r) => n + r.verdict.checks.reduce((m, c) => m + findPlacements(c.evidence).length, 0),
+            0,
+          );
           const bars = await page.$$eval('svg[data-testid=placement-chart] rect[data-pages]', (rects) =>
             rects.map((r) => {
               const box = r.getBoundingClientRect();
@@ -80,10 +92,16 @@ test.serial(
           t.truthy(topo && (await topo.isVisible()));
           const box = await topo!.boundingBox();
           t.true(box !== null && box.width > 200 && box.height > 50, JSON.stringify(box));
-          t.regex(await topo!.evaluate((s) => s.textContent ?? ''), /node 1.*CPU-less.*1024 MiB.*backend not recorded.*device virtio-net/);
+          t.regex(
+            await topo!.evaluate((s) => s.textContent ?? ''),
+            /node 1.*CPU-less.*1024 MiB.*backend not recorded.*device virtio-net/,
+          );
 
           // The crash with its decoded stack.
-          const crash = await page.$eval('[data-testid=crash][data-cell="private-virtio/patched"]', (a) => (a as HTMLElement).innerText);
+          const crash = await page.$eval(
+            '[data-testid=crash][data-cell="private-virtio/patched"]',
+            (a) => (a as HTMLElement).innerText,
+          );
           t.regex(crash, /warning: do_mbind < __x64_sys_mbind/);
           t.regex(crash, /__x64_sys_mbind \(mm\/mempolicy\.c:1616\)/);
           t.regex(crash, /do_syscall_64 \(arch\/x86\/entry\/common\.c:47/);

@@ -42,19 +42,36 @@ const TYPOS = [
   /3 problems in the input/,
 ];
 
-test.serial('a typo in --patches, --kconfig and --topology: run, repro and bisect name all three, exit 2, nothing built', async (t) => {
-  const cache = await dir({ unsafeCleanup: true });
-  const typos = ['--patches', 'private-nod', '--kconfig', 'guest-base', 'debug-mv', '--topology', 'private-virtoi'];
-  await refused(t, ['run', ...typos], cache.path, TYPOS);
-  await refused(
-    t,
-    ['repro', 'private-nod', '--kconfig', 'guest-base', 'debug-mv', '--topology', 'private-virtoi', '--reproducer', REPRO_C],
-    cache.path,
-    [/--patches private-nod: no such file or folder/, /kconfig fragment "debug-mv" not found/, /unknown topology "private-virtoi"/],
-  );
-  await refused(t, ['bisect', ...typos, '--crash', 'warning: do_mbind', '--reproducer', REPRO_C], cache.path, TYPOS);
-  await cache.cleanup();
-});
+test.serial(
+  'a typo in --patches, --kconfig and --topology: run, repro and bisect name all three, exit 2, nothing built',
+  async (t) => {
+    const cache = await dir({ unsafeCleanup: true });
+    const typos = ['--patches', 'private-nod', '--kconfig', 'guest-base', 'debug-mv', '--topology', 'private-virtoi'];
+    await refused(t, ['run', ...typos], cache.path, TYPOS);
+    await refused(
+      t,
+      [
+        'repro',
+        'private-nod',
+        '--kconfig',
+        'guest-base',
+        'debug-mv',
+        '--topology',
+        'private-virtoi',
+        '--reproducer',
+        REPRO_C,
+      ],
+      cache.path,
+      [
+        /--patches private-nod: no such file or folder/,
+        /kconfig fragment "debug-mv" not found/,
+        /unknown topology "private-virtoi"/,
+      ],
+    );
+    await refused(t, ['bisect', ...typos, '--crash', 'warning: do_mbind', '--reproducer', REPRO_C], cache.path, TYPOS);
+    await cache.cleanup();
+  },
+);
 
 test.serial('a run config naming a missing series and fragment: exit 2 naming both, nothing built', async (t) => {
   const cache = await dir({ unsafeCleanup: true });
@@ -62,7 +79,10 @@ test.serial('a run config naming a missing series and fragment: exit 2 naming bo
   const config = join(cfgDir.path, 'night.json');
   writeFileSync(
     config,
-    JSON.stringify({ topology: 'three-node', kernel: { kind: 'built', patches: './v3.mbox', kconfig: ['guest-base', './extra.config'] } }),
+    JSON.stringify({
+      topology: 'three-node',
+      kernel: { kind: 'built', patches: './v3.mbox', kconfig: ['guest-base', './extra.config'] },
+    }),
   );
   await refused(t, ['run', '--config', config], cache.path, [
     /--patches .*\/v3\.mbox: no such file/,
@@ -72,19 +92,33 @@ test.serial('a run config naming a missing series and fragment: exit 2 naming bo
   await cache.cleanup();
 });
 
-test.serial('a --kselftest name the kernel source lacks: exit 2 before the kernel or image is built, for the series too', async (t) => {
-  await pristineKernelSource();
-  await refused(t, ['run', '--kernel', 'stock,built:private-node', '--kselftest', 'mm/ksm_functional_test', '--suite', 'none'], userCache, [
-    /--kselftest mm\/ksm_functional_test: linux-source-6\.12 .* has no ksm_functional_test\.c in tools\/testing\/selftests\/mm/,
-  ]);
-  await refused(t, ['run', '--patches', MBIND_WARN, '--kselftest', 'mn/ksm_functional_tests', '--suite', 'none'], userCache, [
-    /\(no such collection\)/,
-  ]);
-});
+test.serial(
+  'a --kselftest name the kernel source lacks: exit 2 before the kernel or image is built, for the series too',
+  async (t) => {
+    await pristineKernelSource();
+    await refused(
+      t,
+      ['run', '--kernel', 'stock,built:private-node', '--kselftest', 'mm/ksm_functional_test', '--suite', 'none'],
+      userCache,
+      [
+        /--kselftest mm\/ksm_functional_test: linux-source-6\.12 .* has no ksm_functional_test\.c in tools\/testing\/selftests\/mm/,
+      ],
+    );
+    await refused(
+      t,
+      ['run', '--patches', MBIND_WARN, '--kselftest', 'mn/ksm_functional_tests', '--suite', 'none'],
+      userCache,
+      [/\(no such collection\)/],
+    );
+  },
+);
 
-test.serial('a matrix of nothing is refused, not green: an empty --kernel or --topology (an empty CI variable) is exit 2', async (t) => {
-  const cache = await dir({ unsafeCleanup: true });
-  await refused(t, ['run', '--kernel', ''], cache.path, [/--kernel "" names no kernel/]);
-  await refused(t, ['run', '--topology', ','], cache.path, [/--topology names no topology/]);
-  await cache.cleanup();
-});
+test.serial(
+  'a matrix of nothing is refused, not green: an empty --kernel or --topology (an empty CI variable) is exit 2',
+  async (t) => {
+    const cache = await dir({ unsafeCleanup: true });
+    await refused(t, ['run', '--kernel', ''], cache.path, [/--kernel "" names no kernel/]);
+    await refused(t, ['run', '--topology', ','], cache.path, [/--topology names no topology/]);
+    await cache.cleanup();
+  },
+);

@@ -26,55 +26,75 @@ function workTreeMainC(): string[] {
     .map((d) => readFileSync(join(work, d, 'src/init/main.c'), 'utf8'));
 }
 
-test.serial('kernel build: linux-source-6.12 + a format-patch folder + the default fragments gives a bzImage', async (t) => {
-  const r = await numacage(['kernel', 'build', '--patches', BANNER]);
-  t.is(r.exitCode, 0, r.all);
-  const entry = r.stdout.split('\n')[0]!;
-  for (const f of ['bzImage', 'config', 'System.map', 'build.log', 'meta.json', 'patches/0001.patch'])
-    t.true(existsSync(join(entry, f)), f);
-  const meta = JSON.parse(readFileSync(join(entry, 'meta.json'), 'utf8'));
-  t.regex(meta.release, /^6\.12\.\d+/);
-  t.deepEqual(
-    meta.patches.map((p: { name: string }) => p.name),
-    ['0001-init-announce-numacage-test-patch.patch'],
-  );
-  const config = readFileSync(join(entry, 'config'), 'utf8');
-  for (const opt of ['CONFIG_NUMA=y', 'CONFIG_VIRTIO_BLK=y', 'CONFIG_VIRTIO_NET=y', 'CONFIG_KSM=y', 'CONFIG_MEMORY_HOTREMOVE=y'])
-    t.true(config.includes(opt), opt);
-  t.log(r.stdout.trim());
-});
+test.serial(
+  'kernel build: linux-source-6.12 + a format-patch folder + the default fragments gives a bzImage',
+  async (t) => {
+    const r = await numacage(['kernel', 'build', '--patches', BANNER]);
+    t.is(r.exitCode, 0, r.all);
+    const entry = r.stdout.split('\n')[0]!;
+    for (const f of ['bzImage', 'config', 'System.map', 'build.log', 'meta.json', 'patches/0001.patch'])
+      t.true(existsSync(join(entry, f)), f);
+    const meta = JSON.parse(readFileSync(join(entry, 'meta.json'), 'utf8'));
+    t.regex(meta.release, /^6\.12\.\d+/);
+    t.deepEqual(
+      meta.patches.map((p: { name: string }) => p.name),
+      ['0001-init-announce-numacage-test-patch.patch'],
+    );
+    const config = readFileSync(join(entry, 'config'), 'utf8');
+    for (const opt of [
+      'CONFIG_NUMA=y',
+      'CONFIG_VIRTIO_BLK=y',
+      'CONFIG_VIRTIO_NET=y',
+      'CONFIG_KSM=y',
+      'CONFIG_MEMORY_HOTREMOVE=y',
+    ])
+      t.true(config.includes(opt), opt);
+    t.log(r.stdout.trim());
+  },
+);
 
-test.serial('a repeat is a cache hit, and reordered fragments with the same .config reuse the artifact without compiling', async (t) => {
-  let r = await numacage(['kernel', 'build', '--patches', BANNER]);
-  t.is(r.exitCode, 0, r.all);
-  t.regex(r.stderr, /"msg":"kernel cache hit"/);
-  t.notRegex(r.stderr, /building kernel/);
-  r = await numacage(['kernel', 'build', '--patches', BANNER, '--kconfig', 'numa-mm', 'guest-base']);
-  t.is(r.exitCode, 0, r.all);
-  // The first time through the .config is compared ("same final .config"); later the request itself is remembered.
-  t.regex(r.stderr, /kernel cache hit( \(same final \.config\))?"/);
-  t.notRegex(r.stderr, /building kernel/);
-  // A fragment may be named with its .config suffix too.
-  r = await numacage(['kernel', 'build', '--patches', BANNER, '--kconfig', 'guest-base.config', 'numa-mm.config']);
-  t.is(r.exitCode, 0, r.all);
-  t.notRegex(r.stderr, /building kernel/);
-});
+test.serial(
+  'a repeat is a cache hit, and reordered fragments with the same .config reuse the artifact without compiling',
+  async (t) => {
+    let r = await numacage(['kernel', 'build', '--patches', BANNER]);
+    t.is(r.exitCode, 0, r.all);
+    t.regex(r.stderr, /"msg":"kernel cache hit"/);
+    t.notRegex(r.stderr, /building kernel/);
+    r = await numacage(['kernel', 'build', '--patches', BANNER, '--kconfig', 'numa-mm', 'guest-base']);
+    t.is(r.exitCode, 0, r.all);
+    // The first time through the .config is compared ("same final .config"); later the request itself is remembered.
+    t.regex(r.stderr, /kernel cache hit( \(same final \.config\))?"/);
+    t.notRegex(r.stderr, /building kernel/);
+    // A fragment may be named with its .config suffix too.
+    r = await numacage(['kernel', 'build', '--patches', BANNER, '--kconfig', 'guest-base.config', 'numa-mm.config']);
+    t.is(r.exitCode, 0, r.all);
+    t.notRegex(r.stderr, /building kernel/);
+  },
+);
 
-test.serial('a patch that does not apply: exit 2 naming the patch, the file and the hunk; the tree is left clean', async (t) => {
-  const r = await numacage(['kernel', 'build', '--patches', projectPath('test/fixtures/patches/does-not-apply.patch')]);
-  t.is(r.exitCode, 2, r.all);
-  t.regex(r.stderr, /patch .*does-not-apply\.patch does not apply to linux-source-6\.12/);
-  t.regex(r.stderr, /init\/main\.c/);
-  t.regex(r.stderr, /Hunk #1 FAILED/);
-  for (const mainC of workTreeMainC()) {
-    t.false(mainC.includes('numacage-test-patch'));
-    t.false(mainC.includes('numa_default_policy_renamed'));
-  }
-  t.deepEqual(
-    readdirSync(join(cacheDir, 'kernels')).filter((d) => d.startsWith('.staging')),
-    [],
-  );
-});
+test.serial(
+  'a patch that does not apply: exit 2 naming the patch, the file and the hunk; the tree is left clean',
+  async (t) => {
+    const r = await numacage([
+      'kernel',
+      'build',
+      '--patches',
+      projectPath('test/fixtures/patches/does-not-apply.patch'),
+    ]);
+    t.is(r.exitCode, 2, r.all);
+    t.regex(r.stderr, /patch .*does-not-apply\.patch does not apply to linux-source-6\.12/);
+    t.regex(r.stderr, /init\/main\.c/);
+    t.regex(r.stderr, /Hunk #1 FAILED/);
+    for (const mainC of workTreeMainC()) {
+      t.false(mainC.includes('numacage-test-patch'));
+      t.false(mainC.includes('numa_default_policy_renamed'));
+    }
+    t.deepEqual(
+      readdirSync(join(cacheDir, 'kernels')).filter((d) => d.startsWith('.staging')),
+      [],
+    );
+  },
+);
 
 test.serial('an option that does not stick: exit 2 listing each option with asked and actual value', async (t) => {
   const r = await numacage([
@@ -117,38 +137,54 @@ test.serial('run --kernel built boots the patched bzImage directly and the patch
   t.is(report.kernel.kind, 'built');
   t.is(report.checks[0].outcome, 'pass');
   t.regex(readFileSync(join(runDir, 'probe', 'dmesg.txt'), 'utf8'), /numacage-test-patch: applied/);
-  t.true(readFileSync(join(runDir, 'probe', 'kernel-state.txt'), 'utf8').includes(`### release\n${report.kernel.release}\n`));
+  t.true(
+    readFileSync(join(runDir, 'probe', 'kernel-state.txt'), 'utf8').includes(`### release\n${report.kernel.release}\n`),
+  );
   t.false(readFileSync(join(runDir, 'qemu-argv.txt'), 'utf8').includes('-initrd'));
   t.true(existsSync(join(runDir, 'kernel.config')));
   t.log(`timings: ${JSON.stringify(report.timings)}`);
   await out.cleanup();
 });
 
-test.serial('--kernel-src: a git tree with uncommitted changes is built as it is, and the checkout is left alone', async (t) => {
-  // A git tree of linux-source-6.12 (hard links, fixed commit identity: the same commit every time,
-  // so later runs hit the cache) with the banner patch applied but not committed.
-  const tmp = await dir({ unsafeCleanup: true });
-  const tree = join(tmp.path, 'linux');
-  const pristine = await pristineKernelSource();
-  const git = (...args: string[]) =>
-    execFileSync('git', ['-C', tree, ...args], { env: { ...process.env, ...GIT_IDENTITY }, stdio: 'pipe', maxBuffer: 1 << 28 });
-  execFileSync('cp', ['-al', pristine, tree]);
-  git('init', '-q', '-b', 'numacage-test');
-  git('add', '-f', '-A');
-  git('commit', '-q', '-m', 'linux-source-6.12');
-  execFileSync('patch', ['-p1', '-s', '-d', tree, '-i', join(BANNER, '0001-init-announce-numacage-test-patch.patch')]);
+test.serial(
+  '--kernel-src: a git tree with uncommitted changes is built as it is, and the checkout is left alone',
+  async (t) => {
+    // A git tree of linux-source-6.12 (hard links, fixed commit identity: the same commit every time,
+    // so later runs hit the cache) with the banner patch applied but not committed.
+    const tmp = await dir({ unsafeCleanup: true });
+    const tree = join(tmp.path, 'linux');
+    const pristine = await pristineKernelSource();
+    const git = (...args: string[]) =>
+      execFileSync('git', ['-C', tree, ...args], {
+        env: { ...process.env, ...GIT_IDENTITY },
+        stdio: 'pipe',
+        maxBuffer: 1 << 28,
+      });
+    execFileSync('cp', ['-al', pristine, tree]);
+    git('init', '-q', '-b', 'numacage-test');
+    git('add', '-f', '-A');
+    git('commit', '-q', '-m', 'linux-source-6.12');
+    execFileSync('patch', [
+      '-p1',
+      '-s',
+      '-d',
+      tree,
+      '-i',
+      join(BANNER, '0001-init-announce-numacage-test-patch.patch'),
+    ]);
 
-  const out = await dir({ unsafeCleanup: true });
-  const r = await numacage(['run', '--kernel-src', tree, '--only', 'topology', '--out', out.path]);
-  t.is(r.exitCode, 0, r.all);
-  const runDir = onlyRunDir(out.path);
-  t.regex(readFileSync(join(runDir, 'probe', 'dmesg.txt'), 'utf8'), /numacage-test-patch: applied/);
-  const report = JSON.parse(readFileSync(join(runDir, 'report.json'), 'utf8'));
-  t.is(report.kernel.kind, 'built');
-  t.regex(report.kernel.release, /^6\.12\.\d+\+$/, 'setlocalversion marks a git tree');
-  t.is(git('status', '--porcelain', '--untracked-files=no').toString().trim(), 'M init/main.c');
-  t.is(git('worktree', 'list').toString().trim().split('\n').length, 1);
-  t.is(git('branch', '--list').toString().trim(), '* numacage-test');
-  await out.cleanup();
-  await tmp.cleanup();
-});
+    const out = await dir({ unsafeCleanup: true });
+    const r = await numacage(['run', '--kernel-src', tree, '--only', 'topology', '--out', out.path]);
+    t.is(r.exitCode, 0, r.all);
+    const runDir = onlyRunDir(out.path);
+    t.regex(readFileSync(join(runDir, 'probe', 'dmesg.txt'), 'utf8'), /numacage-test-patch: applied/);
+    const report = JSON.parse(readFileSync(join(runDir, 'report.json'), 'utf8'));
+    t.is(report.kernel.kind, 'built');
+    t.regex(report.kernel.release, /^6\.12\.\d+\+$/, 'setlocalversion marks a git tree');
+    t.is(git('status', '--porcelain', '--untracked-files=no').toString().trim(), 'M init/main.c');
+    t.is(git('worktree', 'list').toString().trim().split('\n').length, 1);
+    t.is(git('branch', '--list').toString().trim(), '* numacage-test');
+    await out.cleanup();
+    await tmp.cleanup();
+  },
+);

@@ -56,17 +56,34 @@ test.serial(
 
         const partial = await numacage(['merge', join(tmp, 'shards', '1'), '--out', join(tmp, 'partial')]);
         t.is(partial.exitCode, 2, partial.all);
-        t.regex(partial.stderr, /2 of 4 cells have no run: private-virtio\/built, three-node\/built \(shards given: 1\/2\)/);
+        t.regex(
+          partial.stderr,
+          /2 of 4 cells have no run: private-virtio\/built, three-node\/built \(shards given: 1\/2\)/,
+        );
         t.throws(() => readdirSync(join(tmp, 'partial')), undefined, 'a refused merge leaves nothing behind');
 
         // A shard that died (exit 3, or killed) leaves its matrix directory without matrix.json: not mistaken for lone runs.
-        mkdirSync(join(tmp, 'dead', '20261127-000000-matrix-shard2of2', '20261127-000000-three-node-0000'), { recursive: true });
-        const dead = await numacage(['merge', join(tmp, 'shards', '1'), join(tmp, 'dead'), '--out', join(tmp, 'partial')]);
+        mkdirSync(join(tmp, 'dead', '20261127-000000-matrix-shard2of2', '20261127-000000-three-node-0000'), {
+          recursive: true,
+        });
+        const dead = await numacage([
+          'merge',
+          join(tmp, 'shards', '1'),
+          join(tmp, 'dead'),
+          '--out',
+          join(tmp, 'partial'),
+        ]);
         t.is(dead.exitCode, 2, dead.all);
         t.regex(dead.stderr, /matrix-shard2of2 has no matrix\.json: that run stopped before it finished/);
 
         let started = Date.now();
-        const merge = await numacage(['merge', join(tmp, 'shards', '1'), join(tmp, 'shards', '2'), '--out', join(tmp, 'merged')]);
+        const merge = await numacage([
+          'merge',
+          join(tmp, 'shards', '1'),
+          join(tmp, 'shards', '2'),
+          '--out',
+          join(tmp, 'merged'),
+        ]);
         t.log(`merge: ${seconds(started)}`);
         t.is(merge.exitCode, 1, merge.all);
         const merged = JSON.parse(readFileSync(join(tmp, 'merged', 'report.json'), 'utf8'));
@@ -76,9 +93,15 @@ test.serial(
           CELLS.map((c) => [c, c.endsWith('stock')]),
         );
         t.is(readFileSync(join(tmp, 'merged', 'junit.xml'), 'utf8').match(/<testsuite /g)?.length, 4);
-        t.regex(readFileSync(join(tmp, 'merged', 'results.ktap'), 'utf8'), /^KTAP version 1\n1\.\.4\n[\s\S]*not ok 4 three-node\/built\n$/);
+        t.regex(
+          readFileSync(join(tmp, 'merged', 'results.ktap'), 'utf8'),
+          /^KTAP version 1\n1\.\.4\n[\s\S]*not ok 4 three-node\/built\n$/,
+        );
         for (const r of merged.runs)
-          t.truthy(readFileSync(join(tmp, 'merged', r.runDir, 'console.log'), 'utf8'), `${r.cell}: its run dir is inside the merge`);
+          t.truthy(
+            readFileSync(join(tmp, 'merged', r.runDir, 'console.log'), 'utf8'),
+            `${r.cell}: its run dir is inside the merge`,
+          );
         t.deepEqual(readdirSync(join(tmp, 'merged', 'runs')).sort(), [
           'private-virtio_built',
           'private-virtio_stock',
@@ -88,7 +111,15 @@ test.serial(
 
         started = Date.now();
         const md = join(tmp, 'summary.md');
-        const cmp = await numacage(['compare', baseline, join(tmp, 'merged'), '--markdown', md, '--time-threshold', '1000']);
+        const cmp = await numacage([
+          'compare',
+          baseline,
+          join(tmp, 'merged'),
+          '--markdown',
+          md,
+          '--time-threshold',
+          '1000',
+        ]);
         t.log(`compare: ${seconds(started)}`);
         t.is(cmp.exitCode, 1, cmp.all);
         for (const cell of ['private-virtio/built', 'three-node/built']) {
@@ -104,11 +135,19 @@ test.serial(
 
         const { page, errors, close } = await openInChromium(join(tmp, 'merged', 'report.html'));
         try {
-          const heads = await page.$$eval('[data-testid=matrix] th[data-cell]', (ths) => ths.map((th) => th.textContent));
+          const heads = await page.$$eval('[data-testid=matrix] th[data-cell]', (ths) =>
+            ths.map((th) => th.textContent),
+          );
           t.deepEqual(heads, CELLS);
-          const exec = await page.$$eval('[data-testid=matrix] td[data-check="exec-1"]', (tds) => tds.map((td) => td.textContent));
+          const exec = await page.$$eval('[data-testid=matrix] td[data-check="exec-1"]', (tds) =>
+            tds.map((td) => td.textContent),
+          );
           t.deepEqual(exec, ['pass', 'fail', 'pass', 'fail']);
-          t.is(await page.$$eval('svg[data-testid=topology-svg]', (s) => s.length), 2, 'private-virtio and three-node drawn');
+          t.is(
+            await page.$$eval('svg[data-testid=topology-svg]', (s) => s.length),
+            2,
+            'private-virtio and three-node drawn',
+          );
           t.regex(
             await page.$eval('[data-testid=topology]', (s) => s.textContent ?? ''),
             /MAP_SHARED[\s\S]*MAP_PRIVATE|MAP_PRIVATE[\s\S]*MAP_SHARED/,
@@ -117,7 +156,9 @@ test.serial(
             'private-virtio/built',
             'three-node/built',
           ]);
-          const bars = await page.$$eval('svg[data-testid=timing-chart] rect', (rs) => rs.map((r) => r.getBoundingClientRect().width));
+          const bars = await page.$$eval('svg[data-testid=timing-chart] rect', (rs) =>
+            rs.map((r) => r.getBoundingClientRect().width),
+          );
           t.true(bars.length >= 4 && bars.some((w) => w > 0));
           t.deepEqual(errors, []);
         } finally {

@@ -13,10 +13,13 @@ const SERIES = projectPath('patches', 'private-node');
 const config = (name: string) => join(SERIES, `${name}.json`);
 
 function column(profile: KernelProfile): Record<string, string> {
-  return Object.fromEntries(INVARIANTS.map((s) => [s.id, { pass: 'pass', fail: 'xfail', 'n/a': 'skip' }[s.expect[profile]]]));
+  return Object.fromEntries(
+    INVARIANTS.map((s) => [s.id, { pass: 'pass', fail: 'xfail', 'n/a': 'skip' }[s.expect[profile]]]),
+  );
 }
 
-const outcomes = (report: { checks: { id: string; outcome: string }[] }) => Object.fromEntries(report.checks.map((c) => [c.id, c.outcome]));
+const outcomes = (report: { checks: { id: string; outcome: string }[] }) =>
+  Object.fromEntries(report.checks.map((c) => [c.id, c.outcome]));
 const report = (runDir: string) => JSON.parse(readFileSync(join(runDir, 'report.json'), 'utf8'));
 
 test.serial(
@@ -48,7 +51,9 @@ test.serial(
     t.is(series.expectedProfile.profile, 'private');
     t.deepEqual(outcomes(series), column('private'));
     t.deepEqual(series.crashes, []);
-    const flips = Object.keys(column('private')).filter((id) => outcomes(lean)[id] === 'xfail' && outcomes(series)[id] === 'pass');
+    const flips = Object.keys(column('private')).filter(
+      (id) => outcomes(lean)[id] === 'xfail' && outcomes(series)[id] === 'pass',
+    );
     t.true(flips.length >= (luckyRings ? 11 : 12), `flipped: ${flips.join(', ')}`);
     for (const id of [
       'abi',
@@ -73,16 +78,19 @@ test.serial(
   },
 );
 
-test.serial('private_node=1,user: the private-user column exactly, thp, ksm and numa-balancing judged on pages on P', async (t) => {
-  const out = await dir({ unsafeCleanup: true });
-  const r = await numacage(['run', '--config', config('private-node-user'), '--out', out.path]);
-  t.is(r.exitCode, 0, r.all);
-  const rep = report(onlyRunDir(out.path));
-  t.is(rep.profile.profile, 'private-user');
-  t.deepEqual(outcomes(rep), column('private-user'));
-  t.deepEqual(rep.crashes, []);
-  await out.cleanup();
-});
+test.serial(
+  'private_node=1,user: the private-user column exactly, thp, ksm and numa-balancing judged on pages on P',
+  async (t) => {
+    const out = await dir({ unsafeCleanup: true });
+    const r = await numacage(['run', '--config', config('private-node-user'), '--out', out.path]);
+    t.is(r.exitCode, 0, r.all);
+    const rep = report(onlyRunDir(out.path));
+    t.is(rep.profile.profile, 'private-user');
+    t.deepEqual(outcomes(rep), column('private-user'));
+    t.deepEqual(rep.crashes, []);
+    await out.cleanup();
+  },
+);
 
 test.serial(
   'private_node= on a node with CPUs is refused on the console; numacage reports vanilla with the refusal as evidence',
@@ -134,7 +142,10 @@ test.serial(
       t.is(r.exitCode, 1, r.all);
       t.is(r.stdout.split('\n')[0], `FAILED: ${sentence}`);
       const rep = report(onlyRunDir(join(out.path, dirName)));
-      t.deepEqual([rep.profile.profile, rep.expectedProfile.profile, rep.expectedProfile.why], ['vanilla', 'private', why]);
+      t.deepEqual(
+        [rep.profile.profile, rep.expectedProfile.profile, rep.expectedProfile.why],
+        ['vanilla', 'private', why],
+      );
       const abi = rep.checks.find((c: { id: string }) => c.id === 'abi');
       t.deepEqual([abi.outcome, abi.summary], ['fail', sentence]);
     }

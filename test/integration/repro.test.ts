@@ -18,7 +18,16 @@ test.serial(
   async (t) => {
     const out = await dir({ unsafeCleanup: true });
     const started = Date.now();
-    const r = await numacage(['repro', fixture('series.mbox'), '--reproducer', fixture('repro.c'), '--repeat', '2', '--out', out.path]);
+    const r = await numacage([
+      'repro',
+      fixture('series.mbox'),
+      '--reproducer',
+      fixture('repro.c'),
+      '--repeat',
+      '2',
+      '--out',
+      out.path,
+    ]);
     t.log(`repro wall time ${((Date.now() - started) / 1000).toFixed(1)} s`);
     t.is(r.exitCode, 1, r.all);
     t.regex(r.stdout, /reproduces with the series: yes; on the base: no/);
@@ -55,29 +64,32 @@ test.serial(
   },
 );
 
-test.serial('bisect within the series: patch 3 named in at most log2(4)+1 = 3 builds, with a log and JSON', async (t) => {
-  const out = await dir({ unsafeCleanup: true });
-  const started = Date.now();
-  const r = await numacage([
-    'bisect',
-    '--patches',
-    fixture('series.mbox'),
-    '--crash',
-    'warning: do_mbind',
-    '--reproducer',
-    fixture('repro.c'),
-    '--out',
-    out.path,
-  ]);
-  t.log(`bisect wall time ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  t.is(r.exitCode, 0, r.all);
-  t.regex(r.stdout, /first bad: @3 \[3\/4\] .*mm\/mempolicy: flag MPOL_MF_STRICT requests for MPOL_PREFERRED/);
-  const log = JSON.parse(readFileSync(join(onlyDir(out.path, '-bisect'), 'bisect.json'), 'utf8'));
-  t.true(log.steps.length <= 3, JSON.stringify(log.steps));
-  t.deepEqual(
-    log.steps.map((s: { rev: string; bad: boolean }) => `${s.rev} ${s.bad ? 'bad' : 'good'}`),
-    ['@4 bad', '@2 good', '@3 bad'],
-  );
-  t.is(log.firstBad.rev, '@3');
-  await out.cleanup();
-});
+test.serial(
+  'bisect within the series: patch 3 named in at most log2(4)+1 = 3 builds, with a log and JSON',
+  async (t) => {
+    const out = await dir({ unsafeCleanup: true });
+    const started = Date.now();
+    const r = await numacage([
+      'bisect',
+      '--patches',
+      fixture('series.mbox'),
+      '--crash',
+      'warning: do_mbind',
+      '--reproducer',
+      fixture('repro.c'),
+      '--out',
+      out.path,
+    ]);
+    t.log(`bisect wall time ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    t.is(r.exitCode, 0, r.all);
+    t.regex(r.stdout, /first bad: @3 \[3\/4\] .*mm\/mempolicy: flag MPOL_MF_STRICT requests for MPOL_PREFERRED/);
+    const log = JSON.parse(readFileSync(join(onlyDir(out.path, '-bisect'), 'bisect.json'), 'utf8'));
+    t.true(log.steps.length <= 3, JSON.stringify(log.steps));
+    t.deepEqual(
+      log.steps.map((s: { rev: string; bad: boolean }) => `${s.rev} ${s.bad ? 'bad' : 'good'}`),
+      ['@4 bad', '@2 good', '@3 bad'],
+    );
+    t.is(log.firstBad.rev, '@3');
+    await out.cleanup();
+  },
+);

@@ -56,7 +56,10 @@ test.serial(
     t.is(panic.signature, 'panic: sysrq_handle_crash < __handle_sysrq < write_sysrq_trigger');
     // The test points in JUnit (a testcase each under the step) and in KTAP (a nested subtest).
     const junit = readFileSync(join(runDir, 'junit.xml'), 'utf8');
-    t.regex(junit, /<testcase classname="numacage\.private-virtio\.stock\.exec-2" name="4 \/nonexistent exists"><failure/);
+    t.regex(
+      junit,
+      /<testcase classname="numacage\.private-virtio\.stock\.exec-2" name="4 \/nonexistent exists"><failure/,
+    );
     t.regex(
       junit,
       /<testcase classname="numacage\.private-virtio\.stock\.exec-2" name="3 huge zero page"><skipped message="not built in"\/>/,
@@ -103,25 +106,56 @@ test.serial("--exec after the smoke suite, --as user: uploads land in the user's
   await out.cleanup();
 });
 
-test.serial('bad step input: a missing upload, --upload without --exec, --step-timeout 0: exit 2 naming it, nothing booted', async (t) => {
-  const out = await dir({ unsafeCleanup: true });
-  let r = await numacage(['run', '--suite', 'none', '--out', out.path, '--upload', '/nonexistent/repro', '--exec', './repro']);
-  t.is(r.exitCode, 2, r.all);
-  t.regex(r.stderr, /--upload \/nonexistent\/repro: no such file or directory/);
-  r = await numacage(['run', '--suite', 'none', '--out', out.path, '--upload', projectPath('test/fixtures/steps/tap-demo.sh')]);
-  t.is(r.exitCode, 2, r.all);
-  t.regex(r.stderr, /--upload without --exec/);
-  r = await numacage(['run', '--suite', 'none', '--out', out.path, '--exec', 'true', '--step-timeout', '0']);
-  t.is(r.exitCode, 2, r.all);
-  t.regex(r.stderr, /--step-timeout 0: must be a number of seconds above 0/);
-  await out.cleanup();
-});
+test.serial(
+  'bad step input: a missing upload, --upload without --exec, --step-timeout 0: exit 2 naming it, nothing booted',
+  async (t) => {
+    const out = await dir({ unsafeCleanup: true });
+    let r = await numacage([
+      'run',
+      '--suite',
+      'none',
+      '--out',
+      out.path,
+      '--upload',
+      '/nonexistent/repro',
+      '--exec',
+      './repro',
+    ]);
+    t.is(r.exitCode, 2, r.all);
+    t.regex(r.stderr, /--upload \/nonexistent\/repro: no such file or directory/);
+    r = await numacage([
+      'run',
+      '--suite',
+      'none',
+      '--out',
+      out.path,
+      '--upload',
+      projectPath('test/fixtures/steps/tap-demo.sh'),
+    ]);
+    t.is(r.exitCode, 2, r.all);
+    t.regex(r.stderr, /--upload without --exec/);
+    r = await numacage(['run', '--suite', 'none', '--out', out.path, '--exec', 'true', '--step-timeout', '0']);
+    t.is(r.exitCode, 2, r.all);
+    t.regex(r.stderr, /--step-timeout 0: must be a number of seconds above 0/);
+    await out.cleanup();
+  },
+);
 
 test.serial(
   "--kselftest mm/ksm_functional_tests: built static from the kernel's tree, cached, run as root; its test points in JUnit",
   async (t) => {
     const out = await dir({ unsafeCleanup: true });
-    const r = await numacage(['run', '--kernel', 'built', '--suite', 'none', '--out', out.path, '--kselftest', 'mm/ksm_functional_tests']);
+    const r = await numacage([
+      'run',
+      '--kernel',
+      'built',
+      '--suite',
+      'none',
+      '--out',
+      out.path,
+      '--kselftest',
+      'mm/ksm_functional_tests',
+    ]);
     t.is(r.exitCode, 0, r.all);
     const runDir = onlyRunDir(out.path);
     const step = report(runDir).checks[0];
@@ -130,7 +164,10 @@ test.serial(
     t.true(step.subtests.length >= 8, JSON.stringify(step.subtests));
     t.true(step.subtests.some((s: { name: string }) => /Pages were unmerged/.test(s.name)));
     const junit = readFileSync(join(runDir, 'junit.xml'), 'utf8');
-    t.regex(junit, /<testcase classname="numacage\.private-virtio\.built\.kselftest:mm\/ksm_functional_tests" name="1 [^"]+"/);
+    t.regex(
+      junit,
+      /<testcase classname="numacage\.private-virtio\.built\.kselftest:mm\/ksm_functional_tests" name="1 [^"]+"/,
+    );
     t.regex(r.stderr, /kselftests (cache hit|built)/);
     const again = await numacage([
       'run',
@@ -170,7 +207,9 @@ test.serial('--exec and --kselftest in a matrix: every cell runs the steps, and 
   const matrix = JSON.parse(readFileSync(join(matrixDir, 'matrix.json'), 'utf8'));
   const cells = ['kselftest:mm/madv_populate pass', 'exec-1 pass'];
   t.deepEqual(
-    matrix.runs.map((x: { verdict: { checks: { id: string; outcome: string }[] } }) => x.verdict.checks.map((c) => `${c.id} ${c.outcome}`)),
+    matrix.runs.map((x: { verdict: { checks: { id: string; outcome: string }[] } }) =>
+      x.verdict.checks.map((c) => `${c.id} ${c.outcome}`),
+    ),
     [cells, cells],
   );
   const outputs = matrix.runs.map((x: { runDir: string; verdict: { checks: { evidence: { output: string } }[] } }) =>

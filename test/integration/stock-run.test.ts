@@ -19,54 +19,60 @@ function column(profile: 'vanilla' | 'vanilla-movable'): Record<string, string> 
 }
 
 // One real guest: Debian's stock 6.12 kernel on the default private-virtio topology, under TCG here.
-test.serial('numacage run on the defaults: the stock kernel, both nodes with their sizes, and the vanilla column exactly', async (t) => {
-  const out = await dir({ unsafeCleanup: true });
-  const r = await numacage(['run', '--out', out.path]);
-  t.is(r.exitCode, 0, r.all);
-  const runDir = onlyRunDir(out.path);
-  const report = JSON.parse(readFileSync(join(runDir, 'report.json'), 'utf8'));
-  t.true(report.ok);
-  t.is(report.topology, 'private-virtio');
-  t.is(report.kernel.kind, 'stock');
-  t.regex(report.kernel.release, /^6\.12\.\d+\+deb12-cloud-amd64$/);
-  const topo = report.checks.find((c: { id: string }) => c.id === 'topology');
-  t.is(topo.outcome, 'pass');
-  const nodes = topo.evidence.nodes as { node: number; cpus: number[]; memTotalMiB: number }[];
-  t.deepEqual(
-    nodes.map((n) => n.cpus),
-    [[0, 1], []],
-  );
-  t.true(nodes[0]!.memTotalMiB > 1800 && nodes[0]!.memTotalMiB <= 2048, `node 0: ${nodes[0]!.memTotalMiB} MiB`);
-  t.true(nodes[1]!.memTotalMiB > 950 && nodes[1]!.memTotalMiB <= 1024, `node 1: ${nodes[1]!.memTotalMiB} MiB`);
-  t.deepEqual(
-    topo.evidence.devices.map((d: { node: number }) => d.node),
-    [1],
-  );
-  t.regex(r.stdout, /PASS\s+topology\s+[\d.]+ s\s+2 nodes, node 0: \d+ MiB cpus \[0,1\]; node 1: \d+ MiB cpus \[\]/);
-  t.is(report.profile.profile, 'vanilla');
-  t.deepEqual(Object.fromEntries(report.checks.map((c: { id: string; outcome: string }) => [c.id, c.outcome])), column('vanilla'));
-  t.deepEqual(report.crashes, []);
+test.serial(
+  'numacage run on the defaults: the stock kernel, both nodes with their sizes, and the vanilla column exactly',
+  async (t) => {
+    const out = await dir({ unsafeCleanup: true });
+    const r = await numacage(['run', '--out', out.path]);
+    t.is(r.exitCode, 0, r.all);
+    const runDir = onlyRunDir(out.path);
+    const report = JSON.parse(readFileSync(join(runDir, 'report.json'), 'utf8'));
+    t.true(report.ok);
+    t.is(report.topology, 'private-virtio');
+    t.is(report.kernel.kind, 'stock');
+    t.regex(report.kernel.release, /^6\.12\.\d+\+deb12-cloud-amd64$/);
+    const topo = report.checks.find((c: { id: string }) => c.id === 'topology');
+    t.is(topo.outcome, 'pass');
+    const nodes = topo.evidence.nodes as { node: number; cpus: number[]; memTotalMiB: number }[];
+    t.deepEqual(
+      nodes.map((n) => n.cpus),
+      [[0, 1], []],
+    );
+    t.true(nodes[0]!.memTotalMiB > 1800 && nodes[0]!.memTotalMiB <= 2048, `node 0: ${nodes[0]!.memTotalMiB} MiB`);
+    t.true(nodes[1]!.memTotalMiB > 950 && nodes[1]!.memTotalMiB <= 1024, `node 1: ${nodes[1]!.memTotalMiB} MiB`);
+    t.deepEqual(
+      topo.evidence.devices.map((d: { node: number }) => d.node),
+      [1],
+    );
+    t.regex(r.stdout, /PASS\s+topology\s+[\d.]+ s\s+2 nodes, node 0: \d+ MiB cpus \[0,1\]; node 1: \d+ MiB cpus \[\]/);
+    t.is(report.profile.profile, 'vanilla');
+    t.deepEqual(
+      Object.fromEntries(report.checks.map((c: { id: string; outcome: string }) => [c.id, c.outcome])),
+      column('vanilla'),
+    );
+    t.deepEqual(report.crashes, []);
 
-  // Artifacts: console, argv, reproducer, raw probes, all report formats; the overlay is gone.
-  t.regex(readFileSync(join(runDir, 'console.log'), 'utf8'), /Linux version 6\.12/);
-  const argv = readFileSync(join(runDir, 'qemu-argv.txt'), 'utf8');
-  t.regex(argv, /memory-backend-memfd,id=mem0,size=2048M,share=off/);
-  t.regex(argv, /memory-backend-memfd,id=mem1,size=1024M,share=on/);
-  t.true((statSync(join(runDir, 'reproduce.sh')).mode & 0o111) !== 0);
-  t.regex(readFileSync(join(runDir, 'probe', 'topology.txt'), 'utf8'), /available: 2 nodes \(0-1\)/);
-  for (const f of ['junit.xml', 'results.ktap', 'summary.txt']) t.true(existsSync(join(runDir, f)), f);
-  t.false(existsSync(join(runDir, 'root.qcow2')));
-  t.deepEqual(qemuProcessesMentioning(out.path), []);
-  t.true(
-    report.checks.every((c: { durationSeconds?: number }) => typeof c.durationSeconds === 'number'),
-    'every check has its duration',
-  );
-  t.regex(readFileSync(join(runDir, 'junit.xml'), 'utf8'), /<testcase [^>]*name="no-fallback-in" time="\d+\.\d"/);
-  t.log(
-    `timings: ${JSON.stringify(report.timings)}; per check: ${report.checks.map((c: { id: string; durationSeconds: number }) => `${c.id} ${c.durationSeconds}`).join(', ')}`,
-  );
-  await out.cleanup();
-});
+    // Artifacts: console, argv, reproducer, raw probes, all report formats; the overlay is gone.
+    t.regex(readFileSync(join(runDir, 'console.log'), 'utf8'), /Linux version 6\.12/);
+    const argv = readFileSync(join(runDir, 'qemu-argv.txt'), 'utf8');
+    t.regex(argv, /memory-backend-memfd,id=mem0,size=2048M,share=off/);
+    t.regex(argv, /memory-backend-memfd,id=mem1,size=1024M,share=on/);
+    t.true((statSync(join(runDir, 'reproduce.sh')).mode & 0o111) !== 0);
+    t.regex(readFileSync(join(runDir, 'probe', 'topology.txt'), 'utf8'), /available: 2 nodes \(0-1\)/);
+    for (const f of ['junit.xml', 'results.ktap', 'summary.txt']) t.true(existsSync(join(runDir, f)), f);
+    t.false(existsSync(join(runDir, 'root.qcow2')));
+    t.deepEqual(qemuProcessesMentioning(out.path), []);
+    t.true(
+      report.checks.every((c: { durationSeconds?: number }) => typeof c.durationSeconds === 'number'),
+      'every check has its duration',
+    );
+    t.regex(readFileSync(join(runDir, 'junit.xml'), 'utf8'), /<testcase [^>]*name="no-fallback-in" time="\d+\.\d"/);
+    t.log(
+      `timings: ${JSON.stringify(report.timings)}; per check: ${report.checks.map((c: { id: string; durationSeconds: number }) => `${c.id} ${c.durationSeconds}`).join(', ')}`,
+    );
+    await out.cleanup();
+  },
+);
 
 test.serial('the stock kernel on private-movable is vanilla-movable and matches that column exactly', async (t) => {
   const out = await dir({ unsafeCleanup: true });
@@ -74,7 +80,10 @@ test.serial('the stock kernel on private-movable is vanilla-movable and matches 
   t.is(r.exitCode, 0, r.all);
   const report = JSON.parse(readFileSync(join(onlyRunDir(out.path), 'report.json'), 'utf8'));
   t.is(report.profile.profile, 'vanilla-movable');
-  t.deepEqual(Object.fromEntries(report.checks.map((c: { id: string; outcome: string }) => [c.id, c.outcome])), column('vanilla-movable'));
+  t.deepEqual(
+    Object.fromEntries(report.checks.map((c: { id: string; outcome: string }) => [c.id, c.outcome])),
+    column('vanilla-movable'),
+  );
   t.log(`suite: ${report.timings.probe} s`);
   await out.cleanup();
 });
@@ -168,7 +177,10 @@ test.serial(
   'SIGKILL of numacage mid-boot: QEMU dies with it (pdeathsig); the next run sweeps its QMP dir and hashes the image in full',
   async (t) => {
     const out = await dir({ unsafeCleanup: true });
-    const child = execa('node', [CLI, '--json', 'run', '--suite', 'smoke', '--out', out.path], { reject: false, stdin: 'ignore' });
+    const child = execa('node', [CLI, '--json', 'run', '--suite', 'smoke', '--out', out.path], {
+      reject: false,
+      stdin: 'ignore',
+    });
     await logLine(child, 'booting guest');
     await new Promise((r) => setTimeout(r, 2000));
     t.true(qemuProcessesMentioning(out.path).length > 0, 'QEMU should be running before the signal');

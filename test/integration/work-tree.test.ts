@@ -8,7 +8,12 @@ import { createLogger } from '../../src/log.js';
 
 // Real git and patch on a tiny tree shaped like a kernel's (Kconfig and merge_config.sh are all
 // resolveSource looks for): no build, so it runs in a second.
-const GIT_IDENTITY = { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' };
+const GIT_IDENTITY = {
+  GIT_AUTHOR_NAME: 't',
+  GIT_AUTHOR_EMAIL: 't@t',
+  GIT_COMMITTER_NAME: 't',
+  GIT_COMMITTER_EMAIL: 't@t',
+};
 const log = createLogger({ json: true });
 
 function diffPatch(file: string, before: string, after: string): string {
@@ -18,7 +23,8 @@ function diffPatch(file: string, before: string, after: string): string {
 test("the work tree keeps the user's uncommitted and untracked changes across patch sets; their checkout is untouched", async (t) => {
   const tmp = await dir({ unsafeCleanup: true });
   const repo = join(tmp.path, 'linux');
-  const git = (...args: string[]) => execFileSync('git', ['-C', repo, ...args], { env: { ...process.env, ...GIT_IDENTITY } }).toString();
+  const git = (...args: string[]) =>
+    execFileSync('git', ['-C', repo, ...args], { env: { ...process.env, ...GIT_IDENTITY } }).toString();
   mkdirSync(join(repo, 'scripts', 'kconfig'), { recursive: true });
   mkdirSync(join(repo, 'mm'));
   writeFileSync(join(repo, 'Kconfig'), 'mainmenu "x"\n');
@@ -47,7 +53,10 @@ test("the work tree keeps the user's uncommitted and untracked changes across pa
 
   // Patch set 1 edits the user's edited file and their new file; patch set 2 touches only b.c.
   await tree.apply([
-    { name: 'p1', text: diffPatch('mm/a.c', 'user edit of a', 'patched a') + diffPatch('mm/new.c', 'user new file', 'patched new') },
+    {
+      name: 'p1',
+      text: diffPatch('mm/a.c', 'user edit of a', 'patched a') + diffPatch('mm/new.c', 'user new file', 'patched new'),
+    },
   ]);
   t.is(read('mm/a.c'), 'patched a\n');
   t.is(read('mm/new.c'), 'patched new\n');

@@ -47,7 +47,11 @@ const seen = (more: Partial<RunSeen>): RunSeen => ({ end: { kind: 'done' }, cras
 
 test('a kernel crash during a check: that check and the rest not-run with the reason, the crash kept, no stop record', (t) => {
   const [crash] = crashesIn('stock-sysrq-crash.log');
-  const v = assembleVerdict(header, seen({ end: { kind: 'kernel-crash', crash: crash!, during: 'abi' }, crashes: [crash!] }), progressed());
+  const v = assembleVerdict(
+    header,
+    seen({ end: { kind: 'kernel-crash', crash: crash!, during: 'abi' }, crashes: [crash!] }),
+    progressed(),
+  );
   t.deepEqual(
     v.checks.map((c) => `${c.id} ${c.outcome}`),
     ['topology pass', 'abi not-run', 'no-kernel-memory not-run'],
@@ -59,7 +63,11 @@ test('a kernel crash during a check: that check and the rest not-run with the re
 });
 
 test('QEMU gone under the run is a stop with its reason; a boot failure leaves every check not-run', (t) => {
-  const gone = assembleVerdict(header, seen({ end: { kind: 'qemu-exited', how: 'killed by SIGKILL', during: 'abi' } }), progressed());
+  const gone = assembleVerdict(
+    header,
+    seen({ end: { kind: 'qemu-exited', how: 'killed by SIGKILL', during: 'abi' } }),
+    progressed(),
+  );
   t.deepEqual(gone.stopped, { reason: 'qemu-exited', message: 'QEMU exited (killed by SIGKILL) during abi' });
   const lines = fixture('console', 'built-init-nonexistent.log').split('\n');
   const failure = new BootFailure('kernel-panic', 'the kernel panicked at boot', lines.slice(-40));
@@ -67,7 +75,10 @@ test('QEMU gone under the run is a stop with its reason; a boot failure leaves e
   t.is(never.bootFailure?.reason, 'kernel-panic');
   t.deepEqual(
     never.checks.map((c) => `${c.outcome}: ${c.summary}`),
-    ['not-run: not reached: the guest did not come up (kernel-panic)', 'not-run: not reached: the guest did not come up (kernel-panic)'],
+    [
+      'not-run: not reached: the guest did not come up (kernel-panic)',
+      'not-run: not reached: the guest did not come up (kernel-panic)',
+    ],
   );
 });
 

@@ -38,7 +38,10 @@ const IMAGE_META = {
 const kernelMeta = (patches: string[]) => ({
   release: '6.12.117',
   source: 'linux-source-6.12 6.12.117-1~deb12u1',
-  patches: patches.map((name) => ({ name, sha256: 'd24be49c6282088ad19277588f6146c99618ce4162ea7b9a57d37aa4dbe1aecc' })),
+  patches: patches.map((name) => ({
+    name,
+    sha256: 'd24be49c6282088ad19277588f6146c99618ce4162ea7b9a57d37aa4dbe1aecc',
+  })),
   fragments: ['guest-base', 'numa-mm'],
   builtAt: '2026-11-27T11:58:03.409Z',
   buildSeconds: 18.8,
@@ -69,7 +72,10 @@ async function entry(
   const store = new ContentStore(cache, kind);
   await store.build(k, async (staging) => {
     for (const [f, bytes] of Object.entries(files)) await writeFile(join(staging, f), randomBytes(bytes));
-    await writeFile(join(staging, 'meta.json'), JSON.stringify({ key: k, ...meta, files: await manifestOf(staging) }, null, 2));
+    await writeFile(
+      join(staging, 'meta.json'),
+      JSON.stringify({ key: k, ...meta, files: await manifestOf(staging) }, null, 2),
+    );
     await store.commit(staging, k);
   });
   await utimes(join(store.entryPath(k), 'meta.json'), daysAgo(lastUseDaysAgo), daysAgo(lastUseDaysAgo));
@@ -78,7 +84,14 @@ async function entry(
 
 /** A sparse 64 MiB rootfs.ext4 holding 64 KiB, like an image's. */
 async function image(cache: string, k: string, lastUseDaysAgo: number): Promise<string> {
-  const dir = await entry(cache, 'images', k, { vmlinuz: 32 * 1024, 'initrd.img': 32 * 1024 }, IMAGE_META, lastUseDaysAgo);
+  const dir = await entry(
+    cache,
+    'images',
+    k,
+    { vmlinuz: 32 * 1024, 'initrd.img': 32 * 1024 },
+    IMAGE_META,
+    lastUseDaysAgo,
+  );
   return dir;
 }
 
@@ -90,7 +103,11 @@ async function sparseFile(path: string, size: number, data: number): Promise<voi
 }
 
 /** A Debian work tree and its pristine source, src/ hard-linked to it as `cp -al` makes it, both last used daysAgo. */
-async function kernelTrees(cache: string, k: string, lastUseDaysAgo: number): Promise<{ work: string; pristine: string }> {
+async function kernelTrees(
+  cache: string,
+  k: string,
+  lastUseDaysAgo: number,
+): Promise<{ work: string; pristine: string }> {
   const pristine = join(cache, 'kernel-src', k);
   const work = join(cache, 'kernel-work', k);
   await mkdir(join(pristine, 'mm'), { recursive: true });
@@ -103,7 +120,8 @@ async function kernelTrees(cache: string, k: string, lastUseDaysAgo: number): Pr
   await writeFile(join(work, 'build-2a2b4c43c10f05a8', 'vmlinux.o'), randomBytes(128 * 1024));
   await writeFile(join(work, 'applied.json'), JSON.stringify({ files: [] }));
   await writeFile(join(work, '.last-use'), '');
-  for (const d of [join(work, '.last-use'), pristine]) await utimes(d, daysAgo(lastUseDaysAgo), daysAgo(lastUseDaysAgo));
+  for (const d of [join(work, '.last-use'), pristine])
+    await utimes(d, daysAgo(lastUseDaysAgo), daysAgo(lastUseDaysAgo));
   return { work, pristine };
 }
 
@@ -150,7 +168,8 @@ test('--max-size removes the least recently used first and ends at or under the 
   withDir(
     async ({ path: cache }) => {
       await image(cache, key(1), 1);
-      for (let i = 2; i <= 6; i++) await entry(cache, 'kernels', key(i), { bzImage: 256 * 1024 }, kernelMeta([]), 10 - i);
+      for (let i = 2; i <= 6; i++)
+        await entry(cache, 'kernels', key(i), { bzImage: 256 * 1024 }, kernelMeta([]), 10 - i);
       const trees = await kernelTrees(cache, 'debian-6.12.117-1_deb12u1', 20);
       await forgetOwnUses(cache);
       const before = await listCache(cache);
@@ -283,7 +302,11 @@ test("a removed kernel's request memos go with it; the others stay", (t) =>
       await mkdir(join(cache, 'kernels', 'requests'));
       await writeFile(join(cache, 'kernels', 'requests', 'aaaa'), key(1));
       await writeFile(join(cache, 'kernels', 'requests', 'bbbb'), key(2));
-      t.deepEqual(ids((await listCache(cache)).entries), [`kernels/${key(1)}`, `kernels/${key(2)}`], 'requests is no entry');
+      t.deepEqual(
+        ids((await listCache(cache)).entries),
+        [`kernels/${key(1)}`, `kernels/${key(2)}`],
+        'requests is no entry',
+      );
       await gcCache(cache, { olderThanDays: 10, log });
       t.deepEqual(readdirSync(join(cache, 'kernels', 'requests')), ['bbbb']);
     },
@@ -300,7 +323,10 @@ test('cache ls: kinds, disk usage (a sparse image counts what it holds), last us
         'kernels',
         key(2),
         { bzImage: 8192 },
-        kernelMeta(['/work/main/test/fixtures/series/mbind-warn/series.mbox #1: [PATCH 1/4] mm/mempolicy: say why', '0002-mm-b.patch']),
+        kernelMeta([
+          '/work/main/test/fixtures/series/mbind-warn/series.mbox #1: [PATCH 1/4] mm/mempolicy: say why',
+          '0002-mm-b.patch',
+        ]),
         1,
       );
       await entry(cache, 'kselftests', key(3), { x: 100 }, KSELFTEST_META, 0);
@@ -328,10 +354,16 @@ test('cache ls: kinds, disk usage (a sparse image counts what it holds), last us
       const work = listed.entries.find((e) => e.kind === 'kernel-work')!;
       t.is(work.sharedBytes, 2 * 64 * 1024);
       t.deepEqual(work.inputs, { source: 'debian-6.12.117-1_deb12u1', buildDirs: 1 });
-      t.deepEqual(listed.entries.find((e) => e.kind === 'kselftests')!.inputs.programs, ['mm/ksm_functional_tests', 'mm/madv_populate']);
+      t.deepEqual(listed.entries.find((e) => e.kind === 'kselftests')!.inputs.programs, [
+        'mm/ksm_functional_tests',
+        'mm/madv_populate',
+      ]);
       const ccache = listed.entries.find((e) => e.kind === 'ccache')!;
       t.true(ccache.bytes >= 40960);
-      t.is(listed.totalBytes, listed.entries.filter((e) => e.kind !== 'ccache').reduce((s, e) => s + e.bytes, 0) - work.sharedBytes);
+      t.is(
+        listed.totalBytes,
+        listed.entries.filter((e) => e.kind !== 'ccache').reduce((s, e) => s + e.bytes, 0) - work.sharedBytes,
+      );
       t.notThrows(() => JSON.parse(JSON.stringify(listed)));
 
       const text = renderCacheList(listed);
@@ -366,7 +398,10 @@ test('a hit records the use (host/in-use/<pid>) before it looks, and makes now i
       const dir = store.entryPath(key(1));
       await mkdir(dir, { recursive: true });
       await writeFile(join(dir, 'bzImage'), randomBytes(8192));
-      await writeFile(join(dir, 'meta.json'), JSON.stringify({ key: key(1), ...kernelMeta([]), files: await manifestOf(dir) }));
+      await writeFile(
+        join(dir, 'meta.json'),
+        JSON.stringify({ key: key(1), ...kernelMeta([]), files: await manifestOf(dir) }),
+      );
       await utimes(join(dir, 'meta.json'), daysAgo(20), daysAgo(20));
       t.truthy(await store.intactMeta(key(1), { full: true, log }));
       t.true(Date.now() - statSync(join(dir, 'meta.json')).mtimeMs < 60_000);
@@ -399,7 +434,10 @@ test('parseSize: bytes and K/M/G/T (binary), with or without i/B; anything else 
   t.is(parseDays('0.5'), 0.5);
   t.is(parseDays(7), 7);
   for (const bad of ['0', '-3', 'ten', '', '3d'])
-    t.throws(() => parseDays(bad), { instanceOf: ConfigError, message: new RegExp(`--older-than ${bad}: not a positive number`) });
+    t.throws(() => parseDays(bad), {
+      instanceOf: ConfigError,
+      message: new RegExp(`--older-than ${bad}: not a positive number`),
+    });
 });
 
 // A tiny "Debian tarball", so that a work tree is made as for a real kernel (tar, cp -al, patch) in a second.
@@ -410,7 +448,10 @@ async function tinySource(dir: string): Promise<ResolvedSource> {
   spawnSync('tar', ['-cf', join(dir, 'linux.tar'), '-C', dir, 'linux']);
   return { source: { kind: 'debian', tarball: join(dir, 'linux.tar') }, key: 'debian-tiny', description: 'tiny' };
 }
-const PATCH = { name: 'p', text: '--- a/mm/mempolicy.c\n+++ b/mm/mempolicy.c\n@@ -1 +1 @@\n-int policy = 0;\n+int policy = 1;\n' };
+const PATCH = {
+  name: 'p',
+  text: '--- a/mm/mempolicy.c\n+++ b/mm/mempolicy.c\n@@ -1 +1 @@\n-int policy = 0;\n+int policy = 1;\n',
+};
 
 test('after gc removed the pristine source alone, or the work tree alone, the next use makes what is missing', (t) =>
   withDir(
@@ -424,7 +465,10 @@ test('after gc removed the pristine source alone, or the work tree alone, the ne
         });
       await use([PATCH]);
       t.is(await readFile(join(tree.src, 'mm/mempolicy.c'), 'utf8'), 'int policy = 1;\n');
-      t.is(await readFile(join(cache, 'host', 'in-use', String(process.pid)), 'utf8'), 'kernel-work/debian-tiny\nkernel-src/debian-tiny\n');
+      t.is(
+        await readFile(join(cache, 'host', 'in-use', String(process.pid)), 'utf8'),
+        'kernel-work/debian-tiny\nkernel-src/debian-tiny\n',
+      );
       t.true(Date.now() - statSync(join(tree.dir, '.last-use')).mtimeMs < 60_000, "the use is the tree's last use");
       await forgetOwnUses(cache);
 

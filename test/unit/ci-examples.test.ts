@@ -1,5 +1,14 @@
 import test from 'ava';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, execaSync } from 'execa';
@@ -21,7 +30,8 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const obj = (v: unknown): Obj => (isObj(v) ? v : {});
 const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined || v === null ? [] : [v]);
-const str = (v: unknown): string => (typeof v === 'string' ? v : v === undefined || v === null ? '' : JSON.stringify(v));
+const str = (v: unknown): string =>
+  typeof v === 'string' ? v : v === undefined || v === null ? '' : JSON.stringify(v);
 
 const read = (path: string) => readFileSync(projectPath(path), 'utf8');
 const GITHUB = 'examples/ci/github-actions.yml';
@@ -258,7 +268,8 @@ function parseHelp(text: string): Help {
     const start = starts[section];
     if (!start) continue;
     if (start.test(line)) entries.push({ section, text: line });
-    else if (/^ {3,}\S/.test(line) && entries.length && entries.at(-1)!.section === section) entries.at(-1)!.text += ` ${line.trim()}`;
+    else if (/^ {3,}\S/.test(line) && entries.length && entries.at(-1)!.section === section)
+      entries.at(-1)!.text += ` ${line.trim()}`;
   }
   const commands = entries
     .filter((e) => e.section === 'Commands')
@@ -274,7 +285,9 @@ function parseHelp(text: string): Help {
       }
       return path;
     });
-  const positionalText = new Map(entries.filter((e) => e.section === 'Positionals').map((e) => [e.text.trim().split(/\s+/)[0]!, e.text]));
+  const positionalText = new Map(
+    entries.filter((e) => e.section === 'Positionals').map((e) => [e.text.trim().split(/\s+/)[0]!, e.text]),
+  );
   const positionals = [...usage.matchAll(/[<[]([\w-]+)(\.\.)?[>\]]/g)].map((m) => ({
     name: m[1]!,
     variadic: m[2] === '..',
@@ -301,10 +314,12 @@ function helpOf(path: string[]): Promise<Help> {
   const key = path.join(' ');
   let h = helps.get(key);
   if (!h) {
-    h = execa('node', [CLI, ...path, '--help'], { reject: false, stdin: 'ignore', env: { FORCE_COLOR: '0' } }).then((r) => {
-      if (r.exitCode !== 0) throw new Error(`numacage ${key} --help exited ${r.exitCode}: ${String(r.stderr)}`);
-      return parseHelp(String(r.stdout));
-    });
+    h = execa('node', [CLI, ...path, '--help'], { reject: false, stdin: 'ignore', env: { FORCE_COLOR: '0' } }).then(
+      (r) => {
+        if (r.exitCode !== 0) throw new Error(`numacage ${key} --help exited ${r.exitCode}: ${String(r.stderr)}`);
+        return parseHelp(String(r.stdout));
+      },
+    );
     helps.set(key, h);
   }
   return h;
@@ -331,17 +346,22 @@ async function problemsOf(args: string[]): Promise<string[]> {
   const command = args[i];
   const known = top.commands.map((c) => c[0]!);
   if (command === undefined) return [`${shown}: no command`];
-  if (!known.includes(command)) return [`${shown}: "${command}" is not a numacage command (it has: ${known.join(', ')})`];
+  if (!known.includes(command))
+    return [`${shown}: "${command}" is not a numacage command (it has: ${known.join(', ')})`];
   const path = [command];
   i++;
   let help = await helpOf(path);
   // Subcommands (`numacage cache gc` as a command of its own).
   for (;;) {
-    const subs = help.commands.filter((c) => c.length === path.length + 1 && path.every((w, k) => c[k] === w)).map((c) => c.at(-1)!);
+    const subs = help.commands
+      .filter((c) => c.length === path.length + 1 && path.every((w, k) => c[k] === w))
+      .map((c) => c.at(-1)!);
     if (!subs.length) break;
     const sub = args[i];
     if (sub === undefined || !subs.includes(sub))
-      return [`${shown}: "${sub ?? ''}" is not a subcommand of numacage ${path.join(' ')} (it has: ${subs.join(', ')})`];
+      return [
+        `${shown}: "${sub ?? ''}" is not a subcommand of numacage ${path.join(' ')} (it has: ${subs.join(', ')})`,
+      ];
     path.push(sub);
     i++;
     help = await helpOf(path);
@@ -386,7 +406,12 @@ async function problemsOf(args: string[]): Promise<string[]> {
           problems.push(`${shown}: ${arg} ${v}: not one of ${spec.choices.join(', ')}`);
       continue;
     }
-    const p = positional < positionals.length ? positionals[positional] : positionals.at(-1)?.variadic ? positionals.at(-1) : undefined;
+    const p =
+      positional < positionals.length
+        ? positionals[positional]
+        : positionals.at(-1)?.variadic
+          ? positionals.at(-1)
+          : undefined;
     if (!p) problems.push(`${shown}: unexpected argument "${arg}" (usage: ${help.usage})`);
     else if (p.choices && !opaque(arg) && !p.choices.includes(arg))
       problems.push(`${shown}: "${arg}" is not a value of <${p.name}> of ${where} (it takes: ${p.choices.join(', ')})`);
@@ -401,7 +426,10 @@ async function check(scripts: string[]): Promise<{ invocations: string[][]; prob
   const problems = [
     ...scripts
       .flatMap(unreadable)
-      .map((c) => `${c}: runs numacage in a form this test cannot read; write node dist/src/cli/main.js ... or numacage ...`),
+      .map(
+        (c) =>
+          `${c}: runs numacage in a form this test cannot read; write node dist/src/cli/main.js ... or numacage ...`,
+      ),
     ...(await Promise.all(found.map(problemsOf))).flat(),
   ];
   return { invocations: found, problems };
@@ -671,7 +699,10 @@ test('scanner: finds numacage in every form, through continuations, chains and $
     ['merge', 'shards/*', '--out', 'merged'],
   ]);
   t.deepEqual(unreadable(script), []);
-  t.deepEqual(unreadable('"$NUMACAGE" run --out x\nsudo ./numacage.sh run'), ['$NUMACAGE run --out x', 'sudo ./numacage.sh run']);
+  t.deepEqual(unreadable('"$NUMACAGE" run --out x\nsudo ./numacage.sh run'), [
+    '$NUMACAGE run --out x',
+    'sudo ./numacage.sh run',
+  ]);
 });
 
 test('help parser: options with aliases, types and wrapped choices; commands; positional choices', (t) => {
@@ -715,8 +746,28 @@ test('help parser: options with aliases, types and wrapped choices; commands; po
 
 test('checker: commands of today pass against the real CLI; a made-up flag, command, action or choice is reported', async (t) => {
   const good = [
-    ['run', '--topology', 'private-virtio,private-movable', '--kernel', 'stock,built:private-node', '--out', 'shards/$CI_NODE_INDEX'],
-    ['run', '-t', 'private-virtio', '--no-keep', '--accel', 'tcg', '--kconfig', 'guest-base', 'numa-mm', '--json', '--out=x'],
+    [
+      'run',
+      '--topology',
+      'private-virtio,private-movable',
+      '--kernel',
+      'stock,built:private-node',
+      '--out',
+      'shards/$CI_NODE_INDEX',
+    ],
+    [
+      'run',
+      '-t',
+      'private-virtio',
+      '--no-keep',
+      '--accel',
+      'tcg',
+      '--kconfig',
+      'guest-base',
+      'numa-mm',
+      '--json',
+      '--out=x',
+    ],
     ['doctor', '--install'],
     ['--json', 'doctor'],
     ['cache', 'verify'],
@@ -764,7 +815,8 @@ test(`${GITHUB}: nightly schedule, two shards in Debian 12 containers, cache key
   );
   t.true('workflow_dispatch' in on, 'on.workflow_dispatch');
 
-  for (const name of Object.keys(jobs)) t.regex(containerImage(job(name)), DEBIAN_12, `job ${name} runs in a Debian 12 container`);
+  for (const name of Object.keys(jobs))
+    t.regex(containerImage(job(name)), DEBIAN_12, `job ${name} runs in a Debian 12 container`);
 
   const shard = job('shard');
   const strategy = obj(shard.strategy);
@@ -786,7 +838,10 @@ test(`${GITHUB}: nightly schedule, two shards in Debian 12 containers, cache key
   t.true(str(obj(s[restore]!.with)['restore-keys']).trim().length > 0, 'restore-keys for partial hits');
   const install = at((x) => /bash \.ci\/install/.test(x.run ?? ''), 'runs .ci/install');
   const run = at((x) => invocations(x.run ?? '').some((a) => a[0] === 'run'), 'runs numacage run');
-  const gc = at((x) => invocations(x.run ?? '').some((a) => a[0] === 'cache' && a[1] === 'gc'), 'runs numacage cache gc');
+  const gc = at(
+    (x) => invocations(x.run ?? '').some((a) => a[0] === 'cache' && a[1] === 'gc'),
+    'runs numacage cache gc',
+  );
   const save = s.findIndex((x) => /^actions\/cache\/save@/.test(x.uses ?? ''));
   const upload = at((x) => /^actions\/upload-artifact@/.test(x.uses ?? ''), 'uploads the shard');
   t.true(install < run && restore < run && run < gc, 'install and restore, then run, then gc');
@@ -840,7 +895,10 @@ test(`${GITHUB}: nightly schedule, two shards in Debian 12 containers, cache key
     /github\.event\.repository\.default_branch\s*\|\|\s*github\.ref_name/,
     'the default branch, also on a schedule (whose event has no repository)',
   );
-  t.true(g.compareIndex > g.baselineIndex && g.compareIndex > g.tonightIndex, 'both reports are downloaded before compare');
+  t.true(
+    g.compareIndex > g.baselineIndex && g.compareIndex > g.tonightIndex,
+    'both reports are downloaded before compare',
+  );
   t.is(g.args[g.args.indexOf('--markdown') + 1], '$GITHUB_STEP_SUMMARY');
   t.deepEqual(
     g.args.filter((a, i) => !a.startsWith('-') && !g.args[i - 1]?.startsWith('--')).slice(1),
@@ -855,7 +913,11 @@ test(`${GITHUB}: nightly schedule, two shards in Debian 12 containers, cache key
     new RegExp(`steps\\.${g.compare.id}\\.outputs\\.promote == 'true'`),
     "the upload follows the compare step's decision",
   );
-  t.regex(str(g.promote?.if), /!\s*cancelled\(\)|always\(\)/, 'and runs although compare failed (an accepted regression)');
+  t.regex(
+    str(g.promote?.if),
+    /!\s*cancelled\(\)|always\(\)/,
+    'and runs although compare failed (an accepted regression)',
+  );
   t.like(obj(g.promote?.with), { name: 'baseline', path: str(g.tonight.path), 'retention-days': 90 });
   const inputs = obj(obj(obj(doc.on).workflow_dispatch).inputs);
   t.is(obj(inputs.accept_baseline).type, 'boolean', 'workflow_dispatch input accept_baseline');
@@ -874,7 +936,15 @@ test(`${GITHUB}: the compare step promotes tonight when compare passes, when the
         throw new Error(`${k}: ${e} is not an expression this test knows`);
       }),
     );
-  const cases: { name: string; baseline: boolean; status?: number; accept?: boolean; branch?: string; exit: number; promote: boolean }[] = [
+  const cases: {
+    name: string;
+    baseline: boolean;
+    status?: number;
+    accept?: boolean;
+    branch?: string;
+    exit: number;
+    promote: boolean;
+  }[] = [
     { name: 'first night', baseline: false, exit: 0, promote: true },
     { name: 'no regression', baseline: true, status: 0, exit: 0, promote: true },
     { name: 'a regression', baseline: true, status: 1, exit: 1, promote: false },
@@ -882,7 +952,15 @@ test(`${GITHUB}: the compare step promotes tonight when compare passes, when the
     { name: 'an unreadable baseline, accepted', baseline: true, status: 2, accept: true, exit: 2, promote: true },
     { name: 'a crash of compare, accepted', baseline: true, status: 70, accept: true, exit: 70, promote: false },
     { name: 'another branch', baseline: true, status: 0, branch: 'topic', exit: 0, promote: false },
-    { name: 'another branch, accepted', baseline: true, status: 1, accept: true, branch: 'topic', exit: 1, promote: false },
+    {
+      name: 'another branch, accepted',
+      baseline: true,
+      status: 1,
+      accept: true,
+      branch: 'topic',
+      exit: 1,
+      promote: false,
+    },
   ];
   for (const c of cases) {
     const box = sandbox();
@@ -951,7 +1029,11 @@ test(`${GITLAB}: schedule rule, parallel: 2 as the shard, cache keyed on kernel 
     );
   t.regex(str(obj(cache.key).prefix), /\$CI_NODE_INDEX/, 'each shard has its own cache');
   t.is(cache.when, 'always', 'the cache is saved after a failed check too');
-  t.regex(str(obj(doc.variables).NUMACAGE_CACHE), /^\$CI_PROJECT_DIR\//, 'the cache dir is inside the project, where GitLab caches');
+  t.regex(
+    str(obj(doc.variables).NUMACAGE_CACHE),
+    /^\$CI_PROJECT_DIR\//,
+    'the cache dir is inside the project, where GitLab caches',
+  );
   t.true(
     list(cache.paths).some((p) => str(obj(doc.variables).NUMACAGE_CACHE).endsWith(`/${str(p).replace(/\/$/, '')}`)),
     'the cached path is $NUMACAGE_CACHE',
@@ -989,7 +1071,10 @@ test(`${GITLAB}: schedule rule, parallel: 2 as the shard, cache keyed on kernel 
     .find((a) => a[0] === 'compare')!;
   const markdown = compareArgs[compareArgs.indexOf('--markdown') + 1]!;
   t.true(list(obj(jobs.compare!.artifacts).paths).includes(markdown), 'the Markdown summary is an artifact');
-  t.true(list(obj(jobs.merge!.artifacts).paths).includes(`${compareArgs[2]}/`), "compare NEW is the merge job's artifact");
+  t.true(
+    list(obj(jobs.merge!.artifacts).paths).includes(`${compareArgs[2]}/`),
+    "compare NEW is the merge job's artifact",
+  );
   t.regex(
     str(obj(obj(doc.variables).NUMACAGE_ACCEPT_BASELINE).value ?? obj(doc.variables).NUMACAGE_ACCEPT_BASELINE),
     /^0?$/,
@@ -1008,8 +1093,14 @@ test(`${GITLAB}: the compare job keeps the baseline in the package registry: pro
       ...Object.fromEntries(Object.entries(obj(job.variables)).map(([k, v]) => [k, value(v)])),
       ...pipeline,
     }).map(([k, v]) => `export ${k}="${v.replace(/["\\`]/g, '\\$&')}"`);
-  const script = (pipeline: Record<string, string>) => ['set -eo pipefail', ...exports(pipeline), ...scriptsOf(job)].join('\n');
-  const ci = { CI_API_V4_URL: 'https://gitlab.example/api/v4', CI_PROJECT_ID: '42', CI_JOB_TOKEN: 'job-token', CI_DEFAULT_BRANCH: 'main' };
+  const script = (pipeline: Record<string, string>) =>
+    ['set -eo pipefail', ...exports(pipeline), ...scriptsOf(job)].join('\n');
+  const ci = {
+    CI_API_V4_URL: 'https://gitlab.example/api/v4',
+    CI_PROJECT_ID: '42',
+    CI_JOB_TOKEN: 'job-token',
+    CI_DEFAULT_BRANCH: 'main',
+  };
   const store = mkdtempSync(join(tmpdir(), 'numacage-ci-store-'));
   try {
     const night = async (
@@ -1100,7 +1191,9 @@ test(`${DOCS}: every numacage command in its shell blocks exists in the CLI`, as
 });
 
 test(`${DOCS}: the by-hand nights work night after night, and last-good is replaced only when compare passes`, async (t) => {
-  const block = shellBlocks(read(DOCS)).find((b) => /last-good/.test(b) && invocations(b).some((a) => a[0] === 'merge'));
+  const block = shellBlocks(read(DOCS)).find(
+    (b) => /last-good/.test(b) && invocations(b).some((a) => a[0] === 'merge'),
+  );
   t.truthy(block, 'docs/ci.md has a by-hand night with merge and last-good');
   const box = sandbox();
   try {

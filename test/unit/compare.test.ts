@@ -24,7 +24,10 @@ const check = (id: string, outcome: Verdict['checks'][number]['outcome'], eviden
 });
 
 test('compare: outcomes side by side, the flips counted, the evidence that changed named', (t) => {
-  const before = verdict('built', [check('abi', 'xfail', { privateBy: null, node: 1 }), check('topology', 'pass', { nodes: 2 })]);
+  const before = verdict('built', [
+    check('abi', 'xfail', { privateBy: null, node: 1 }),
+    check('topology', 'pass', { nodes: 2 }),
+  ]);
   const after = verdict('built:private-node', [
     check('abi', 'pass', { privateBy: 'node 1 is in has_private_memory', node: 1 }),
     check('topology', 'pass', { nodes: 2 }),

@@ -83,7 +83,9 @@ test('an unterminated last line is scanned at flush', (t) => {
 
 test('a boot that ends in "Oops: int3" under TCG is the live-patching artifact, tried once more; nothing else is', (t) => {
   // The header line as seen twice on Debian's stock 6.12 kernel under TCG (issue 10), fed through the scanner.
-  const crash = scan('[    3.104912] Oops: int3: 0000 [#1] PREEMPT SMP NOPTI\n[    3.105000] RIP: 0010:sched_clock_cpu+0x9/0x1e0\n')[0]!;
+  const crash = scan(
+    '[    3.104912] Oops: int3: 0000 [#1] PREEMPT SMP NOPTI\n[    3.105000] RIP: 0010:sched_clock_cpu+0x9/0x1e0\n',
+  )[0]!;
   const failure = (c = crash) => new BootFailure('kernel-crash', 'the guest kernel crashed', [], c);
   t.true(isTcgPatchingArtifact(failure(), 'tcg'));
   t.false(isTcgPatchingArtifact(failure(), 'kvm'));
@@ -110,5 +112,8 @@ test('a page allocation failure the probe provokes by offlining memory is told a
   t.true(provokedByProbe(offlining!));
   t.is(fault!.title, 'page allocation failure: order:0 in numacage-probe');
   t.false(provokedByProbe(fault!));
-  t.false(provokedByProbe({ ...offlining!, title: 'page allocation failure: order:0 in stress-ng' }), 'only the probe is ours');
+  t.false(
+    provokedByProbe({ ...offlining!, title: 'page allocation failure: order:0 in stress-ng' }),
+    'only the probe is ours',
+  );
 });

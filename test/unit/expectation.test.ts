@@ -26,7 +26,11 @@ test('abi fails with the sentence when the kernel is not what was asked for, wha
   const lean = 'lean-6.12-private-virtio';
   const ctx = contextOf(lean);
   t.is(ctx.profile, 'vanilla', 'the lean kernel shows an ordinary node');
-  const asked = evaluateInvariant(invariant('abi'), rawOutputs(lean), { ...ctx, profile: 'private', detected: ctx.profile });
+  const asked = evaluateInvariant(invariant('abi'), rawOutputs(lean), {
+    ...ctx,
+    profile: 'private',
+    detected: ctx.profile,
+  });
   t.is(asked.outcome, 'fail');
   t.is(asked.summary, 'asked for private, the kernel shows node 1 as ordinary memory: the series did not take effect');
   t.is(asked.problems[0], asked.summary);
@@ -37,9 +41,16 @@ test('abi fails with the sentence when the kernel is not what was asked for, wha
   const series = 'patched-6.12-private';
   const sctx = contextOf(series);
   t.is(evaluateInvariant(invariant('abi'), rawOutputs(series), { ...sctx, detected: sctx.profile }).outcome, 'pass');
-  const vanilla = evaluateInvariant(invariant('abi'), rawOutputs(series), { ...sctx, profile: 'vanilla', detected: sctx.profile });
+  const vanilla = evaluateInvariant(invariant('abi'), rawOutputs(series), {
+    ...sctx,
+    profile: 'vanilla',
+    detected: sctx.profile,
+  });
   t.is(vanilla.outcome, 'fail', 'a column that expects abi to fail does not hide the mismatch');
-  t.regex(vanilla.summary, /^asked for vanilla, the kernel shows node 1 as private, without the user opt-in: not the kernel asked for$/);
+  t.regex(
+    vanilla.summary,
+    /^asked for vanilla, the kernel shows node 1 as private, without the user opt-in: not the kernel asked for$/,
+  );
   t.is(profileMismatch('private-user', 'private-user', 1), undefined);
 });
 
@@ -57,5 +68,7 @@ test('--expect: one profile for every kernel or one per --kernel word; a run con
   t.throws(() => parseExpect('privat', ['built']), { message: /--expect privat: "privat" is no kernel profile/ });
   t.throws(() => parseExpect('vanilla,private', ['built']), { message: /2 profiles for 1 kernels/ });
   t.is(parseRunConfig({ expect: ['vanilla', 'private'], kernel: 'built' }, '/x/night.json').expect, 'vanilla,private');
-  t.throws(() => parseRunConfig({ expect: 'privat' }, '/x/night.json'), { message: /expect: must be a kernel profile or a list/ });
+  t.throws(() => parseRunConfig({ expect: 'privat' }, '/x/night.json'), {
+    message: /expect: must be a kernel profile or a list/,
+  });
 });

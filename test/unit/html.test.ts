@@ -25,7 +25,10 @@ function elements(html: string, name: string): { attrs: Record<string, string>; 
 
 test('the matrix table mirrors the side-by-side text table of the recorded run', (t) => {
   const html = render(lean);
-  const matrix = html.slice(html.indexOf('<table data-testid="matrix"'), html.indexOf('</table>', html.indexOf('data-testid="matrix"')));
+  const matrix = html.slice(
+    html.indexOf('<table data-testid="matrix"'),
+    html.indexOf('</table>', html.indexOf('data-testid="matrix"')),
+  );
   const rows = [...matrix.matchAll(/<tr[^>]*>(.*?)<\/tr>/g)].map((r) =>
     [...r[1]!.matchAll(/<t[hd][^>]*>([^<]*)<\/t[hd]>/g)].map((c) => c[1]!),
   );
@@ -39,8 +42,11 @@ test('the matrix table mirrors the side-by-side text table of the recorded run',
 
 test('matrix cells carry their outcome as text and as a class, stock and patched side by side', (t) => {
   const html = render([...lean, ...repro]);
-  const cells = elements(html, 'td').filter((e) => e.attrs['data-check'] && e.attrs['data-cell'] && e.attrs['data-outcome']);
-  const at = (cell: string, check: string) => cells.find((c) => c.attrs['data-cell'] === cell && c.attrs['data-check'] === check)!;
+  const cells = elements(html, 'td').filter(
+    (e) => e.attrs['data-check'] && e.attrs['data-cell'] && e.attrs['data-outcome'],
+  );
+  const at = (cell: string, check: string) =>
+    cells.find((c) => c.attrs['data-cell'] === cell && c.attrs['data-check'] === check)!;
   t.is(cells.length, 4 * 20);
   t.deepEqual(at('private-virtio/built', 'abi'), {
     attrs: { class: 'xfail', 'data-outcome': 'xfail', 'data-cell': 'private-virtio/built', 'data-check': 'abi' },
@@ -115,7 +121,11 @@ test('every placement map in the evidence becomes bars with its pages per node, 
           'both nodes of the topology',
         );
         for (const r of bars)
-          t.is(Number(r['data-pages']), pages[r['data-node']!] ?? 0, `${cell} ${c.id} ${where}.${key} node ${r['data-node']}`);
+          t.is(
+            Number(r['data-pages']),
+            pages[r['data-node']!] ?? 0,
+            `${cell} ${c.id} ${where}.${key} node ${r['data-node']}`,
+          );
       }
   t.is(maps, 37);
   t.is(charts.length, 27, 'before and after at one place share a chart');
@@ -123,12 +133,16 @@ test('every placement map in the evidence becomes bars with its pages per node, 
     charts.some((ch) => ['device-local', 'no-kernel-memory'].includes(ch.attrs['data-check']!)),
     'Slab counters by name are no placement',
   );
-  const move = charts.find((ch) => ch.attrs['data-cell'] === 'private-virtio/built' && ch.attrs['data-check'] === 'move-optin')!;
+  const move = charts.find(
+    (ch) => ch.attrs['data-cell'] === 'private-virtio/built' && ch.attrs['data-check'] === 'move-optin',
+  )!;
   t.deepEqual(
     move.rects.map((r) => `${r['data-series']}:${r['data-node']}=${r['data-pages']}`),
     ['before:0=16', 'after:0=0', 'before:1=0', 'after:1=16'],
   );
-  const strict = charts.find((ch) => ch.attrs['data-cell'] === 'private-virtio/built' && ch.attrs['data-check'] === 'bind-strict')!;
+  const strict = charts.find(
+    (ch) => ch.attrs['data-cell'] === 'private-virtio/built' && ch.attrs['data-check'] === 'bind-strict',
+  )!;
   t.deepEqual(
     strict.rects.map((r) => [r['data-pages'], r.height === '0']),
     [
@@ -162,7 +176,10 @@ test('findPlacements: maps at any depth, grouped where they sit, counters and li
 
 test('the crash shows its signature, who provoked it, and its decoded stack', (t) => {
   const html = render(repro);
-  const crash = html.slice(html.indexOf('<section id="crashes"'), html.indexOf('</section>', html.indexOf('<section id="crashes"')));
+  const crash = html.slice(
+    html.indexOf('<section id="crashes"'),
+    html.indexOf('</section>', html.indexOf('<section id="crashes"')),
+  );
   t.regex(crash, /<article data-testid="crash" data-cell="private-virtio\/patched" data-provoked="no"/);
   t.regex(crash, /<dd data-field="signature">warning: do_mbind &lt; __x64_sys_mbind<\/dd>/);
   t.regex(crash, /<dd data-field="during">exec-1<\/dd>/);
@@ -173,10 +190,17 @@ test('the crash shows its signature, who provoked it, and its decoded stack', (t
   const [, patched] = repro;
   const provoked = {
     ...patched!,
-    verdict: { ...patched!.verdict, crashes: [], probeProvoked: [{ ...patched!.verdict.crashes[0]!, decoded: undefined }] },
+    verdict: {
+      ...patched!.verdict,
+      crashes: [],
+      probeProvoked: [{ ...patched!.verdict.crashes[0]!, decoded: undefined }],
+    },
   };
   const other = render([provoked]);
-  t.regex(other, /data-provoked="yes"[^]*provoked by the probe \(expected, not failing\)[^]*data-decoded="no">[^]*do_mbind\+0xbe\/0x444/);
+  t.regex(
+    other,
+    /data-provoked="yes"[^]*provoked by the probe \(expected, not failing\)[^]*data-decoded="no">[^]*do_mbind\+0xbe\/0x444/,
+  );
   t.regex(other, /<td data-cell="private-virtio\/patched">clean<\/td>/);
   t.regex(render(lean), /No kernel reports: every console was clean/);
 });
@@ -198,7 +222,10 @@ test('every string from a report is escaped, and nothing comes from the network'
   t.regex(html, /<title>nightly &lt;script&gt;alert\(0\)&lt;\/script&gt;<\/title>/);
   t.regex(html, /a &quot;quoted&quot; &amp; &lt;b&gt;bold&lt;\/b&gt;/);
   t.regex(html, /data-cell="x\/&lt;i&gt;y&lt;\/i&gt;"/);
-  t.regex(html, /<pre data-testid="regressions-text">## regressed\n&lt;script&gt;x&lt;\/script&gt; abi: pass -&gt; fail<\/pre>/);
+  t.regex(
+    html,
+    /<pre data-testid="regressions-text">## regressed\n&lt;script&gt;x&lt;\/script&gt; abi: pass -&gt; fail<\/pre>/,
+  );
   t.notRegex(html, /\b(src|href)\s*=\s*["']?\s*(https?:)?\/\//i);
   t.notRegex(html, /https?:|@import|url\(/i);
   t.notRegex(render(lean), /id="regressions"/, 'the section only when there are regressions');
@@ -211,8 +238,14 @@ test('a recorded topology spec draws each node with its backend, hotplug, HMAT a
     cell: name,
     verdict: { ...built!.verdict, topology: name, topologySpec: await resolveTopology(name) },
   });
-  const html = render([await withSpec('private-virtio'), await withSpec('hmat-tiered'), await withSpec('private-movable'), ...repro]);
-  const figure = (name: string) => html.match(new RegExp(`<figure data-testid="topology-figure" data-topology="${name}">.*?</figure>`))![0];
+  const html = render([
+    await withSpec('private-virtio'),
+    await withSpec('hmat-tiered'),
+    await withSpec('private-movable'),
+    ...repro,
+  ]);
+  const figure = (name: string) =>
+    html.match(new RegExp(`<figure data-testid="topology-figure" data-topology="${name}">.*?</figure>`))![0];
   const node = (fig: string, id: number) => fig.match(new RegExp(`<g data-node="${id}">.*?</g>`))![0];
   const virtio = figure('private-virtio');
   t.regex(node(virtio, 0), /node 0<\/text>.*CPUs 0-1<.*2048 MiB<.*memfd share=off \(MAP_PRIVATE\)</);
@@ -224,7 +257,11 @@ test('a recorded topology spec draws each node with its backend, hotplug, HMAT a
   );
   t.regex(node(figure('hmat-tiered'), 1), /HMAT 200 ns, 4000 MB\/s/);
   t.regex(node(figure('private-movable'), 1), /hotplug pc-dimm/);
-  t.regex(html, /Topology not recorded in these reports/, 'the repro reports hold neither the spec nor the topology check');
+  t.regex(
+    html,
+    /Topology not recorded in these reports/,
+    'the repro reports hold neither the spec nor the topology check',
+  );
 });
 
 test('older reports: the topology drawn from the topology check, one figure for both cells', (t) => {
@@ -269,7 +306,10 @@ test('results: one table per cell with evidence, subtests, a failed boot and its
   t.regex(html, /<details><summary>evidence<\/summary><pre>\{\n {2}&quot;node&quot;: 1,/);
   t.regex(html, /<a href="lean-vs-private-node\/built\/console.log">console<\/a>/);
   t.regex(html, /<code>\$ \.\/run_vmtests\.sh -t ksm<\/code>/);
-  t.regex(html, /<li class="pass" data-outcome="pass">pass 1 mmap<\/li><li class="skip" data-outcome="skip">skip 2 ksm \(no ksm\)<\/li>/);
+  t.regex(
+    html,
+    /<li class="pass" data-outcome="pass">pass 1 mmap<\/li><li class="skip" data-outcome="skip">skip 2 ksm \(no ksm\)<\/li>/,
+  );
   t.regex(html, /boot failed \(ssh-timeout\): no SSH in 120 s/);
   t.regex(html, /<pre data-testid="console-tail">Kernel panic - &lt;not syncing&gt;<\/pre>/);
   t.regex(html, /<td data-cell="private-virtio\/failed" class="fail">ssh-timeout<\/td>/);

@@ -19,7 +19,9 @@ const LEAN = 'lean-6.12-private-virtio';
 
 /** The outcome each invariant must have on a kernel of this profile: the catalogue's column, exactly. */
 function column(profile: KernelProfile): Record<string, string> {
-  return Object.fromEntries(INVARIANTS.map((s) => [s.id, { pass: 'pass', fail: 'xfail', 'n/a': 'skip' }[s.expect[profile]]]));
+  return Object.fromEntries(
+    INVARIANTS.map((s) => [s.id, { pass: 'pass', fail: 'xfail', 'n/a': 'skip' }[s.expect[profile]]]),
+  );
 }
 
 function run(dir: string): { ctx: ProbeContext; raw: Record<string, string>; got: Record<string, string> } {
@@ -74,7 +76,8 @@ function unreadablePlacement(raw: Record<string, string>): void {
   for (const k of Object.keys(raw))
     raw[k] = raw[k]!.replace(
       /"placement":\{([^}]*)\}/g,
-      (_, body: string) => `"placement":{"EPERM":${[...body.matchAll(/:(\d+)/g)].reduce((s, m) => s + Number(m[1]), 0)}}`,
+      (_, body: string) =>
+        `"placement":{"EPERM":${[...body.matchAll(/:(\d+)/g)].reduce((s, m) => s + Number(m[1]), 0)}}`,
     );
 }
 
@@ -90,7 +93,9 @@ for (const [name, breakIt] of [
       breakIt(raw);
       // Placement reads can only break checks whose records carry placements.
       const affected = INVARIANTS.filter(
-        (s) => usesProbe(s, ctx) && (breakIt !== unreadablePlacement || s.steps(ctx).some((st) => raw[st.name]?.includes('"EPERM"'))),
+        (s) =>
+          usesProbe(s, ctx) &&
+          (breakIt !== unreadablePlacement || s.steps(ctx).some((st) => raw[st.name]?.includes('"EPERM"'))),
       );
       t.true(affected.length >= 6, `${affected.length} checks affected`);
       for (const spec of affected) {
@@ -106,7 +111,11 @@ test('a step whose output is missing or cut short never passes a kernel that sho
   const raw = rawOutputs(PRIVATE_USER);
   const ctx = contextOf(PRIVATE_USER, raw);
   for (const spec of INVARIANTS.filter((s) => s.steps(ctx).length && s.expect[ctx.profile] !== 'n/a')) {
-    t.is(evaluateInvariant(spec, { 'kernel-state': raw['kernel-state']! }, ctx).outcome, 'error', `${spec.id} with no output`);
+    t.is(
+      evaluateInvariant(spec, { 'kernel-state': raw['kernel-state']! }, ctx).outcome,
+      'error',
+      `${spec.id} with no output`,
+    );
     const cut = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, v.slice(0, Math.floor(v.length / 3))]));
     t.is(evaluateInvariant(spec, cut, ctx).outcome, 'error', `${spec.id} cut short`);
   }
@@ -118,7 +127,8 @@ test('suites and --only come from the registry, in run order, with the disturbin
   t.deepEqual(selectInvariants('isolation', 'hugetlb,topology'), ['topology', 'hugetlb']);
   t.throws(() => selectInvariants('isolation', 'nope'), { message: /unknown invariant "nope"/ });
   t.throws(() => selectInvariants('everything'), { message: /unknown suite/ });
-  for (const name of ['__proto__', 'toString', 'constructor']) t.throws(() => selectInvariants(name), { message: /unknown suite/ });
+  for (const name of ['__proto__', 'toString', 'constructor'])
+    t.throws(() => selectInvariants(name), { message: /unknown suite/ });
   const firstDisturbing = INVARIANTS.findIndex((s) => s.disturbs);
   t.true(
     INVARIANTS.slice(firstDisturbing).every((s) => s.disturbs),
@@ -135,7 +145,10 @@ test("the expectation table in docs/invariants.md is the registry's, row for row
     .slice(2)
     .filter((l) => l.startsWith('| '))
     .map((l) => l.split(' | ').map((c) => c.replace(/^\| |\s*\|$/g, '').trim()));
-  const documented = rows.slice(0, rows.findIndex((r) => r.length < 6) === -1 ? rows.length : rows.findIndex((r) => r.length < 6));
+  const documented = rows.slice(
+    0,
+    rows.findIndex((r) => r.length < 6) === -1 ? rows.length : rows.findIndex((r) => r.length < 6),
+  );
   t.deepEqual(
     documented.map((r) => r[0]),
     INVARIANTS.map((s) => s.id),
@@ -143,7 +156,11 @@ test("the expectation table in docs/invariants.md is the registry's, row for row
   );
   for (const r of documented) {
     const spec = INVARIANTS.find((s) => s.id === r[0])!;
-    t.deepEqual(r.slice(-4), [spec.expect.vanilla, spec.expect['vanilla-movable'], spec.expect.private, spec.expect['private-user']], r[0]);
+    t.deepEqual(
+      r.slice(-4),
+      [spec.expect.vanilla, spec.expect['vanilla-movable'], spec.expect.private, spec.expect['private-user']],
+      r[0],
+    );
   }
 });
 
@@ -212,7 +229,11 @@ test('no-fallback-in: a fill that could not be run is an error, never "nothing s
 
 test('abi: the command line and sysfs must agree; a refusal the kernel explains counts as agreement', (t) => {
   // private_node=1 asked, but the kernel (vanilla) ignored the word silently: a failure on any profile.
-  let r = checkAfter(STOCK, 'abi', (raw) => (raw['kernel-state'] = raw['kernel-state']!.replace(/(net\.ifnames=0)/, '$1 private_node=1')));
+  let r = checkAfter(
+    STOCK,
+    'abi',
+    (raw) => (raw['kernel-state'] = raw['kernel-state']!.replace(/(net\.ifnames=0)/, '$1 private_node=1')),
+  );
   t.regex(
     r.problems.join('\n'),
     /the command line has private_node=1, but sysfs does not list node 1 as private and the kernel gave no reason/,
@@ -225,9 +246,16 @@ test('abi: the command line and sysfs must agree; a refusal the kernel explains 
     );
   });
   t.deepEqual(r.problems.length, 1);
-  t.deepEqual((r.evidence.refusals as Record<string, string>)['0'], '[    0.000000] private_node: node 0 has CPUs, not made private');
+  t.deepEqual(
+    (r.evidence.refusals as Record<string, string>)['0'],
+    '[    0.000000] private_node: node 0 has CPUs, not made private',
+  );
   // ,user asked, has_user_memory exists without P.
-  r = checkAfter(PRIVATE, 'abi', (raw) => (raw['kernel-state'] = raw['kernel-state']!.replace('private_node=1', 'private_node=1,user')));
+  r = checkAfter(
+    PRIVATE,
+    'abi',
+    (raw) => (raw['kernel-state'] = raw['kernel-state']!.replace('private_node=1', 'private_node=1,user')),
+  );
   t.is(r.outcome, 'fail');
   t.regex(r.summary, /not in has_user_memory/);
 });
@@ -235,8 +263,12 @@ test('abi: the command line and sysfs must agree; a refusal the kernel explains 
 test('profile detection: every spelling of the private ABI, and the opt-in by command line', (t) => {
   const { state } = contextOf(STOCK);
   const detect = (nodeStates: Record<string, number[]>, cmdline = '') =>
-    detectProfile({ nodeStates: { has_memory: [0, 1], has_normal_memory: [0, 1], ...nodeStates }, zones: state.zones, cmdline, p: 1 })
-      .profile;
+    detectProfile({
+      nodeStates: { has_memory: [0, 1], has_normal_memory: [0, 1], ...nodeStates },
+      zones: state.zones,
+      cmdline,
+      p: 1,
+    }).profile;
   t.is(detect({}), 'vanilla');
   t.is(detect({ has_private_memory: [1] }), 'private');
   t.is(detect({ has_memory_private: [1] }), 'private');
@@ -254,7 +286,10 @@ test("virtio-rings: P's ranges must agree with QEMU's map; rings inside them pas
     STOCK,
     'virtio-rings',
     (raw) =>
-      (raw['virtio-rings'] = raw['virtio-rings']!.replace(/^0000000100000000-000000013fffffff/m, '0000000100000000-000000011fffffff')),
+      (raw['virtio-rings'] = raw['virtio-rings']!.replace(
+        /^0000000100000000-000000013fffffff/m,
+        '0000000100000000-000000011fffffff',
+      )),
   );
   t.is(r.outcome, 'error');
   t.regex(r.summary, /disagree with QEMU's map of mem1/);

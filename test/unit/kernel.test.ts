@@ -6,7 +6,10 @@ import { firstBuildErrors, isWorkLine } from '../../src/kernel/build-output.js';
 import { fixture } from '../helpers/fixtures.js';
 
 test('quilt series: order kept, comments, blank lines and -p options dropped', (t) => {
-  t.deepEqual(parseSeries('# the series\n0001-a.patch\n\n0002-b.patch -p1\n  # done\n'), ['0001-a.patch', '0002-b.patch']);
+  t.deepEqual(parseSeries('# the series\n0001-a.patch\n\n0002-b.patch -p1\n  # done\n'), [
+    '0001-a.patch',
+    '0002-b.patch',
+  ]);
 });
 
 test('an mbox splits into its patches; the cover letter is dropped; subjects name them', (t) => {
@@ -58,7 +61,11 @@ test('config verification lists each option that did not stick, with asked and a
     { option: 'CONFIG_NR_CPUS', requested: '64', actual: '8', fragment: 'extra' },
   ]);
   t.regex(describeMismatches(m), /CONFIG_HW_RANDOM_VIRTIO: asked y in extra, got not set/);
-  t.deepEqual(verifyConfig(fragments.slice(0, 1), 'CONFIG_NUMA=y\n'), [], 'an option asked "=n" and absent from .config stuck');
+  t.deepEqual(
+    verifyConfig(fragments.slice(0, 1), 'CONFIG_NUMA=y\n'),
+    [],
+    'an option asked "=n" and absent from .config stuck',
+  );
 });
 
 test('cache keys: a changed patch byte changes both keys; reordered fragments change the request but not the artifact', (t) => {

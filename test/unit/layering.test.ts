@@ -7,7 +7,20 @@ import { projectPath } from '../../src/adapters/project.js';
 // neither the effectful edges nor a package that reaches a process, a file or the network, and no
 // module of src/ imports itself through others (type imports included).
 const SRC = projectPath('src');
-const PURE = ['topology', 'qemu', 'image', 'kernel', 'probes', 'console', 'invariants', 'report', 'model', 'plan', 'schema', 'steps'];
+const PURE = [
+  'topology',
+  'qemu',
+  'image',
+  'kernel',
+  'probes',
+  'console',
+  'invariants',
+  'report',
+  'model',
+  'plan',
+  'schema',
+  'steps',
+];
 const EFFECTFUL_PACKAGES = [
   'node:fs',
   'node:fs/promises',
@@ -29,10 +42,12 @@ function readImports(): Imports {
   return new Map(
     modules.map((m) => {
       const text = readFileSync(join(SRC, m), 'utf8');
-      const found = [...text.matchAll(/^(?:import|export) (type )?[^;]*? from '([^']+)';/gms)].map(([, typeOnly, spec]) => ({
-        typeOnly: !!typeOnly,
-        target: spec!.startsWith('.') ? normalize(join(dirname(m), spec!.replace(/\.js$/, '.ts'))) : spec!,
-      }));
+      const found = [...text.matchAll(/^(?:import|export) (type )?[^;]*? from '([^']+)';/gms)].map(
+        ([, typeOnly, spec]) => ({
+          typeOnly: !!typeOnly,
+          target: spec!.startsWith('.') ? normalize(join(dirname(m), spec!.replace(/\.js$/, '.ts'))) : spec!,
+        }),
+      );
       return [m, found];
     }),
   );
@@ -46,7 +61,8 @@ function layeringViolations(imports: Imports): string[] {
       ? found
           .filter(
             ({ target, typeOnly }) =>
-              EFFECTFUL_PACKAGES.includes(target) || (target.endsWith('.ts') && !typeOnly && !PURE.includes(folder(target))),
+              EFFECTFUL_PACKAGES.includes(target) ||
+              (target.endsWith('.ts') && !typeOnly && !PURE.includes(folder(target))),
           )
           .map(({ target }) => `${m} -> ${target}`)
       : [],
@@ -94,5 +110,8 @@ test('the checks find what they look for: the two breaches this reading found be
     ['adapters/project.ts', []],
   ]);
   t.deepEqual(cycles(before), ['invariants/spec.ts -> invariants/shell.ts -> invariants/spec.ts']);
-  t.deepEqual(layeringViolations(before), ['schema/json-schemas.ts -> node:fs', 'schema/json-schemas.ts -> adapters/project.ts']);
+  t.deepEqual(layeringViolations(before), [
+    'schema/json-schemas.ts -> node:fs',
+    'schema/json-schemas.ts -> adapters/project.ts',
+  ]);
 });

@@ -8,7 +8,12 @@ import { matrixCells, parseShard, shardCells } from '../../src/matrix/cells.js';
 import { mergeReports } from '../../src/matrix/merge.js';
 import { cellVerdicts, loadReport, type LoadedReport } from '../../src/matrix/reports.js';
 import { ConfigError } from '../../src/model/errors.js';
-import { findRegressions, regressed, renderRegressionsMarkdown, renderRegressionsText } from '../../src/report/regressions.js';
+import {
+  findRegressions,
+  regressed,
+  renderRegressionsMarkdown,
+  renderRegressionsText,
+} from '../../src/report/regressions.js';
 
 const runs = (...parts: string[]) => projectPath('test', 'fixtures', 'runs', ...parts);
 const label = (k: string) => k;
@@ -22,20 +27,31 @@ test('cells: topology by topology, kernel by kernel, #guest only when a pair run
     matrixCells(['a'], ['stock'], label, 2).map((c) => c.id),
     ['a/stock#1', 'a/stock#2'],
   );
-  t.throws(() => matrixCells(['a', 'a'], ['stock'], label, 1), { instanceOf: ConfigError, message: /cell a\/stock twice/ });
+  t.throws(() => matrixCells(['a', 'a'], ['stock'], label, 1), {
+    instanceOf: ConfigError,
+    message: /cell a\/stock twice/,
+  });
 });
 
 test('--shard: I/N with 1 <= I <= N, else a message naming the value', (t) => {
   t.deepEqual(parseShard('2/3'), { index: 2, count: 3 });
   for (const bad of ['0/2', '3/2', '1/0', '1', 'a/b', '1/2/3'])
-    t.throws(() => parseShard(bad), { instanceOf: ConfigError, message: new RegExp(`--shard ${bad.replace(/\//g, '\\/')}`) });
+    t.throws(() => parseShard(bad), {
+      instanceOf: ConfigError,
+      message: new RegExp(`--shard ${bad.replace(/\//g, '\\/')}`),
+    });
   // A CI template's N may outgrow the matrix: the shards past the cells are empty, not an error.
   t.deepEqual(shardCells(matrixCells(['a'], ['stock'], label, 1), { index: 2, count: 2 }, label), []);
 });
 
 testProp(
   'shards: every cell in exactly one shard, sizes within one, a kernel kept together where it can be, the same every time',
-  [fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 12 })],
+  [
+    fc.integer({ min: 1, max: 4 }),
+    fc.integer({ min: 1, max: 3 }),
+    fc.integer({ min: 1, max: 3 }),
+    fc.integer({ min: 1, max: 12 }),
+  ],
   (t, nTopologies, nKernels, guests, n) => {
     const cells = matrixCells(
       Array.from({ length: nTopologies }, (_, i) => `t${i}`),
@@ -92,9 +108,15 @@ test('merge: two shards of recorded runs become one matrix in matrix order; a mi
   t.throws(() => mergeReports([asShard(LEAN, CELLS, 1), asShard(LEAN, CELLS, 1), asShard(SERIES, CELLS, 2)]), {
     message: /shard 1\/2 is both/,
   });
-  t.throws(() => mergeReports([loadReport(runs(LEAN)), loadReport(runs(LEAN))]), { message: /cell private-virtio\/built is in both/ });
+  t.throws(() => mergeReports([loadReport(runs(LEAN)), loadReport(runs(LEAN))]), {
+    message: /cell private-virtio\/built is in both/,
+  });
   t.throws(
-    () => mergeReports([asShard(LEAN, CELLS, 1), { ...asShard(SERIES, [...CELLS, 'three-node/built'], 2), shard: { index: 2, count: 2 } }]),
+    () =>
+      mergeReports([
+        asShard(LEAN, CELLS, 1),
+        { ...asShard(SERIES, [...CELLS, 'three-node/built'], 2), shard: { index: 2, count: 2 } },
+      ]),
     { message: /a shard of another matrix/ },
   );
   t.throws(
@@ -102,9 +124,12 @@ test('merge: two shards of recorded runs become one matrix in matrix order; a mi
     { message: /is not a shard, and .* is/ },
     "a lone run does not fill a shard's gap",
   );
-  t.throws(() => mergeReports([asShard(LEAN, CELLS, 1), { ...asShard(SERIES, CELLS, 2), shard: { index: 3, count: 3 } }]), {
-    message: /is shard 3\/3, .* is one of 2/,
-  });
+  t.throws(
+    () => mergeReports([asShard(LEAN, CELLS, 1), { ...asShard(SERIES, CELLS, 2), shard: { index: 3, count: 3 } }]),
+    {
+      message: /is shard 3\/3, .* is one of 2/,
+    },
+  );
 });
 
 test('reports: a file that is not a numacage report is refused with its path and what is wrong (exit 2), not a crash', (t) => {
@@ -163,7 +188,10 @@ test('regressions: lean kernel to the private-node series fixes the xfail/xpass 
     lenient.profileChanged.map((c) => `${c.which} ${c.before} -> ${c.after}`),
     ['detected vanilla -> private'],
   );
-  t.regex(renderRegressionsMarkdown(lenient, { baseline: 'a', current: 'b' }), /### Kernel profile changed[\s\S]*### Fixed/);
+  t.regex(
+    renderRegressionsMarkdown(lenient, { baseline: 'a', current: 'b' }),
+    /### Kernel profile changed[\s\S]*### Fixed/,
+  );
 });
 
 test('regressions: a cell or check gone from the new report is a regression; a new cell is not', (t) => {
@@ -218,7 +246,10 @@ test('regressions: a pass that became xfail or skip weakened, a changed profile 
   t.true(r.weakened.some((c) => c.check === 'bind-strict' && c.before === 'pass' && c.after === 'skip'));
   t.deepEqual(r.profileChanged, [{ cell: 'c', which: 'detected', before: 'vanilla', after: 'private' }]);
   t.true(regressed(r));
-  t.regex(renderRegressionsText(r), /weakened +c +bind-strict: pass -> skip[\s\S]*profile +c +detected: vanilla -> private/);
+  t.regex(
+    renderRegressionsText(r),
+    /weakened +c +bind-strict: pass -> skip[\s\S]*profile +c +detected: vanilla -> private/,
+  );
   // A night where the series stopped working: every pass of the series became the lean kernel's xfail.
   const lapsed = {
     ...series,
@@ -233,12 +264,18 @@ test('regressions: a pass that became xfail or skip weakened, a changed profile 
   const stuck = findRegressions(new Map([['c', lean]]), new Map([['c', lean]]));
   t.true(stuck.stillFailing.some((c) => c.check === 'virtio-rings' && c.after === 'xpass'));
   t.false(regressed(stuck));
-  const skipped = { ...lean, checks: lean.checks.map((c) => (c.id === 'virtio-rings' ? { ...c, outcome: 'skip' as const } : c)) };
+  const skipped = {
+    ...lean,
+    checks: lean.checks.map((c) => (c.id === 'virtio-rings' ? { ...c, outcome: 'skip' as const } : c)),
+  };
   const gone = findRegressions(new Map([['c', lean]]), new Map([['c', skipped]]));
   t.false(gone.fixed.some((c) => c.check === 'virtio-rings'));
   t.true(
     gone.newlySkipped.some((c) => c.check === 'virtio-rings'),
     'xpass to skip: shown, not a regression',
   );
-  t.regex(renderRegressionsMarkdown(stuck, { baseline: 'a', current: 'b' }), /### Still failing \(not a regression\)[\s\S]*virtio-rings/);
+  t.regex(
+    renderRegressionsMarkdown(stuck, { baseline: 'a', current: 'b' }),
+    /### Still failing \(not a regression\)[\s\S]*virtio-rings/,
+  );
 });

@@ -7,7 +7,10 @@ import { fixture } from '../helpers/fixtures.js';
 // The one table of report files that run, matrix and merge write (src/report/outputs.ts), on the
 // recorded lean kernel's run (test/fixtures/runs/README.md).
 // It was recorded before reports named their cell: the cell is the one its matrix gave it.
-const verdict = { cell: 'private-virtio/built', ...(JSON.parse(fixture('runs/lean-vs-private-node/built.report.json')) as Verdict) };
+const verdict = {
+  cell: 'private-virtio/built',
+  ...(JSON.parse(fixture('runs/lean-vs-private-node/built.report.json')) as Verdict),
+};
 const report: MatrixReport = {
   kind: 'numacage-matrix',
   ok: false,

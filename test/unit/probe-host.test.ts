@@ -4,7 +4,8 @@ import { dir } from 'tmp-promise';
 import { ensureProbeBinary } from '../../src/adapters/probe-binary.js';
 import { parseRecords } from '../../src/invariants/records.js';
 
-const pagesOn = (placement: unknown, node: number) => (placement as Record<string, number> | undefined)?.[String(node)] ?? 0;
+const pagesOn = (placement: unknown, node: number) =>
+  (placement as Record<string, number> | undefined)?.[String(node)] ?? 0;
 
 // The guest probe's own tests, on this single-node host: every call works on node 0, and node 7 does not exist.
 const built = (async () => {
@@ -14,7 +15,9 @@ const built = (async () => {
 
 async function probe(...args: string[]) {
   const { path } = await built;
-  return parseRecords(execFileSync(path, args, { encoding: 'utf8' })) as (Record<string, unknown> & { before?: { placement: unknown } })[];
+  return parseRecords(execFileSync(path, args, { encoding: 'utf8' })) as (Record<string, unknown> & {
+    before?: { placement: unknown };
+  })[];
 }
 
 test('soft-policy on the only node: five calls, all pages on node 0', async (t) => {

@@ -16,17 +16,25 @@ import { mutated, recipeFile, runConfigFile, topologyFile } from '../helpers/gen
 // never another exception (which the CLI would report as an internal error, exit 70). About 10,000
 // cases in all per run; fast-check prints the seed and the shrunk counterexample of a failure, and
 // FC_SEED=<seed> replays it.
-const params = (numRuns: number) => ({ numRuns, ...(process.env.FC_SEED ? { seed: Number(process.env.FC_SEED) } : {}) });
+const params = (numRuns: number) => ({
+  numRuns,
+  ...(process.env.FC_SEED ? { seed: Number(process.env.FC_SEED) } : {}),
+});
 
 const ajv = new Ajv2020({ allErrors: true, strict: false });
-const publishedSchema = (schema: Parameters<typeof renderJsonSchema>[0]) => ajv.compile(JSON.parse(renderJsonSchema(schema)));
+const publishedSchema = (schema: Parameters<typeof renderJsonSchema>[0]) =>
+  ajv.compile(JSON.parse(renderJsonSchema(schema)));
 
 const FLAG_ONLY = new Set(['-nodefaults', '-no-user-config', '-no-reboot']);
 
 function assertWellFormedArgv(t: { true(v: boolean, m?: string): void }, argv: string[]) {
   for (const [i, a] of argv.entries()) {
-    t.true(typeof a === 'string' && a.length > 0 && !/undefined|NaN|\[object|null/.test(a), `argv[${i}] = ${JSON.stringify(a)}`);
-    if (a.startsWith('-') && !FLAG_ONLY.has(a)) t.true(i + 1 < argv.length && !argv[i + 1]!.startsWith('-'), `${a} has a value`);
+    t.true(
+      typeof a === 'string' && a.length > 0 && !/undefined|NaN|\[object|null/.test(a),
+      `argv[${i}] = ${JSON.stringify(a)}`,
+    );
+    if (a.startsWith('-') && !FLAG_ONLY.has(a))
+      t.true(i + 1 < argv.length && !argv[i + 1]!.startsWith('-'), `${a} has a value`);
   }
 }
 
@@ -36,11 +44,14 @@ const facts: HostFacts = {
   accel: { accel: 'tcg', cpuModel: 'max', note: 'TCG' },
 };
 const argvFor = (topology: Topology) =>
-  materialise(planRun({ topology, init: 'minimal', append: [], checks: ['topology'], steps: [], uploads: [] }, facts).argv, {
-    runDir: '/runs/R',
-    qmpDir: '/tmp/q',
-    sshPort: 2222,
-  });
+  materialise(
+    planRun({ topology, init: 'minimal', append: [], checks: ['topology'], steps: [], uploads: [] }, facts).argv,
+    {
+      runDir: '/runs/R',
+      qmpDir: '/tmp/q',
+      sshPort: 2222,
+    },
+  );
 
 const validTopology = publishedSchema(TopologyFile);
 
@@ -77,7 +88,10 @@ testProp(
     }
     t.true(validRunConfig(raw), JSON.stringify(validRunConfig.errors));
     for (const v of Object.values(flags))
-      t.true(['string', 'number'].includes(typeof v) || (Array.isArray(v) && v.every((x) => typeof x === 'string')), JSON.stringify(v));
+      t.true(
+        ['string', 'number'].includes(typeof v) || (Array.isArray(v) && v.every((x) => typeof x === 'string')),
+        JSON.stringify(v),
+      );
   },
   params(2000),
 );
@@ -100,9 +114,12 @@ testProp(
 );
 
 // Real console lines (a clean boot, a panic, every report family) mixed with arbitrary text, cut anywhere.
-const consoleLines = ['stock-clean-boot.log', 'stock-sysrq-crash.log', 'built-init-nonexistent.log', 'constructed-reports.log'].flatMap(
-  (f) => fixture('console', f).split('\n'),
-);
+const consoleLines = [
+  'stock-clean-boot.log',
+  'stock-sysrq-crash.log',
+  'built-init-nonexistent.log',
+  'constructed-reports.log',
+].flatMap((f) => fixture('console', f).split('\n'));
 const consoleText = fc
   .array(fc.oneof(fc.constantFrom(...consoleLines), fc.string({ unit: 'binary' })), { maxLength: 80 })
   .map((ls) => ls.join('\n'));

@@ -148,7 +148,11 @@ test('every kind of the device table sits behind its own pxb-pcie on its node, w
       },
       `${kind}.json`,
     );
-    const args = buildQemuArgs({ ...launch('private-virtio'), topology: topo, scratchDisks: ['/runs/R/scratch0.qcow2'] });
+    const args = buildQemuArgs({
+      ...launch('private-virtio'),
+      topology: topo,
+      scratchDisks: ['/runs/R/scratch0.qcow2'],
+    });
     t.true(args.includes('pxb-pcie,id=pxb0,bus_nr=64,numa_node=1,bus=pcie.0'), kind);
     const device = args.find((a) => a.includes('id=dev0'));
     t.regex(device ?? '', /,bus=pxb0rp$/, kind);

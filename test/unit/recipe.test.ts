@@ -14,8 +14,14 @@ const raw = {
 
 test('the stock kernel package follows the linux-source-6.12 version', (t) => {
   t.is(upstreamVersion('6.12.117-1~deb12u1'), '6.12.117');
-  t.is(resolveStockKernelPackage(raw.stockKernel, '6.12.117-1~deb12u1'), 'linux-image-6.12.117+deb12-cloud-amd64-unsigned');
-  t.throws(() => resolveStockKernelPackage(raw.stockKernel, undefined), { instanceOf: ConfigError, message: /linux-source-6\.12/ });
+  t.is(
+    resolveStockKernelPackage(raw.stockKernel, '6.12.117-1~deb12u1'),
+    'linux-image-6.12.117+deb12-cloud-amd64-unsigned',
+  );
+  t.throws(() => resolveStockKernelPackage(raw.stockKernel, undefined), {
+    instanceOf: ConfigError,
+    message: /linux-source-6\.12/,
+  });
 });
 
 test('a bad recipe names each bad field and the file', (t) => {
@@ -25,7 +31,10 @@ test('a bad recipe names each bad field and the file', (t) => {
   t.regex(err.message, /images\/x\.json/);
   t.regex(err.message, /packages\[0\]: must be a list of Debian package names/);
   t.regex(err.message, /sizeMiB: must be an integer >= 512/);
-  t.regex(t.throws(() => parseRecipe({ ...raw, users: [null] }, 'x', 'x.json')).message, /users\[0\]: must be a list of user names/);
+  t.regex(
+    t.throws(() => parseRecipe({ ...raw, users: [null] }, 'x', 'x.json')).message,
+    /users\[0\]: must be a list of user names/,
+  );
 });
 
 test('the image key changes with the recipe, the kernel and the guest files, not with the description', (t) => {
@@ -72,7 +81,10 @@ test('a mirror is an apt source line or a URL, never an option, a file or stdin:
     parseRecipe(
       {
         ...raw,
-        mirrors: ['deb http://deb.debian.org/debian bookworm main', 'deb http://deb.debian.org/debian-security bookworm-security main'],
+        mirrors: [
+          'deb http://deb.debian.org/debian bookworm main',
+          'deb http://deb.debian.org/debian-security bookworm-security main',
+        ],
       },
       'x',
       'ok.json',

@@ -18,7 +18,12 @@ function matrixWith(runDir: string): string {
   symlinkSync(join(dir, 'elsewhere'), join(dir, 'link'));
   writeFileSync(
     join(dir, 'matrix.json'),
-    JSON.stringify({ kind: 'numacage-matrix', ok: true, cells: ['c'], runs: [{ cell: 'c', runDir, ok: true, verdict }] }),
+    JSON.stringify({
+      kind: 'numacage-matrix',
+      ok: true,
+      cells: ['c'],
+      runs: [{ cell: 'c', runDir, ok: true, verdict }],
+    }),
   );
   return dir;
 }
@@ -58,7 +63,14 @@ test('a report whose strings, node ids and distances hold markup renders inert i
   const { renderHtml } = await import('../../src/report/html.js');
   // Recorded before reports held their topology: given the one it ran on, so that the drawing and the distance table are rendered.
   const bad = poisoned({ ...verdict, topologySpec: builtinTopology('private-virtio') });
-  const html = renderHtml({ title: 'numacage <script>x</script>', generatedAt: 'now', runs: [{ cell: bad.cell ?? 'c', verdict: bad }] });
-  t.false(/<script|<img/i.test(html.replace(/<script type="application\/json"[\s\S]*?<\/script>/g, '')), 'no element from the report');
+  const html = renderHtml({
+    title: 'numacage <script>x</script>',
+    generatedAt: 'now',
+    runs: [{ cell: bad.cell ?? 'c', verdict: bad }],
+  });
+  t.false(
+    /<script|<img/i.test(html.replace(/<script type="application\/json"[\s\S]*?<\/script>/g, '')),
+    'no element from the report',
+  );
   t.true(html.includes('&lt;script&gt;'), 'the text is there, escaped');
 });

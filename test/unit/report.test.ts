@@ -12,7 +12,16 @@ const verdict: Verdict = {
   kernel: { kind: 'stock', release: '6.12.117+deb12-cloud-amd64', path: '/cache/vmlinuz' },
   accel: { accel: 'tcg', cpuModel: 'max', note: 'KVM unusable: hangs' },
   checks: [
-    { id: 'topology', title: 't', expected: 'pass', outcome: 'pass', summary: '2 nodes', problems: [], evidence: {}, durationSeconds: 0.3 },
+    {
+      id: 'topology',
+      title: 't',
+      expected: 'pass',
+      outcome: 'pass',
+      summary: '2 nodes',
+      problems: [],
+      evidence: {},
+      durationSeconds: 0.3,
+    },
     {
       id: 'no-kernel-memory',
       title: 'k',
@@ -22,8 +31,24 @@ const verdict: Verdict = {
       problems: ['Slab on node 1'],
       evidence: {},
     },
-    { id: 'abi', title: 'a', expected: 'fail', outcome: 'xpass', summary: 'private ABI found', problems: [], evidence: {} },
-    { id: 'hugetlb', title: 'h', expected: 'n/a', outcome: 'skip', summary: 'not for this profile', problems: [], evidence: {} },
+    {
+      id: 'abi',
+      title: 'a',
+      expected: 'fail',
+      outcome: 'xpass',
+      summary: 'private ABI found',
+      problems: [],
+      evidence: {},
+    },
+    {
+      id: 'hugetlb',
+      title: 'h',
+      expected: 'n/a',
+      outcome: 'skip',
+      summary: 'not for this profile',
+      problems: [],
+      evidence: {},
+    },
     {
       id: 'demotion',
       title: 'd',
@@ -83,7 +108,9 @@ test('a run with an unexpected pass or a failure does not hold; xfail and skip d
   const expectedOnly = verdict.checks.filter((c) => ['pass', 'xfail', 'skip'].includes(c.outcome));
   t.true(verdictHolds({ ...verdict, crashes: [], checks: expectedOnly }));
   t.false(verdictHolds({ ...verdict, checks: expectedOnly }), 'a WARNING on the console fails the run');
-  t.false(verdictHolds({ ...verdict, checks: [], bootFailure: { reason: 'ssh-timeout', message: 'm', consoleTail: [] } }));
+  t.false(
+    verdictHolds({ ...verdict, checks: [], bootFailure: { reason: 'ssh-timeout', message: 'm', consoleTail: [] } }),
+  );
 });
 
 test('KTAP golden', (t) => {
@@ -105,10 +132,19 @@ test('terminal summary golden', (t) => {
 
 test('JUnit and the HTML stay well-formed when the console holds control characters (systemd colour codes in a boot failure)', async (t) => {
   // As systemd writes a failed unit to the serial console: ESC [ 0 ; 1 ; 3 1 m ... ESC [ 0 m.
-  const tail = ['[\u001b[0;1;31mFAILED\u001b[0m] Failed to start \u001b[0;1;39mssh.service\u001b[0m.', 'bell\u0007 and NUL\u0000'];
-  const broken = { ...verdict, bootFailure: { reason: 'ssh-timeout', message: 'no SSH within 120 s', consoleTail: tail } };
+  const tail = [
+    '[\u001b[0;1;31mFAILED\u001b[0m] Failed to start \u001b[0;1;39mssh.service\u001b[0m.',
+    'bell\u0007 and NUL\u0000',
+  ];
+  const broken = {
+    ...verdict,
+    bootFailure: { reason: 'ssh-timeout', message: 'no SSH within 120 s', consoleTail: tail },
+  };
   const { renderHtml } = await import('../../src/report/html.js');
-  for (const doc of [renderJunit(broken), renderHtml({ title: 't', generatedAt: 'now', runs: [{ cell: 'c', verdict: broken }] })]) {
+  for (const doc of [
+    renderJunit(broken),
+    renderHtml({ title: 't', generatedAt: 'now', runs: [{ cell: 'c', verdict: broken }] }),
+  ]) {
     t.false(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/.test(doc), 'no raw control character');
     t.true(doc.includes('\\x1b[0;1;31mFAILED\\x1b[0m'), 'the codes are shown, not dropped');
   }
@@ -116,7 +152,8 @@ test('JUnit and the HTML stay well-formed when the console holds control charact
 
 test('nothing a guest prints can become a CI runner command: lines starting with :: and ##[ anywhere are made inert', async (t) => {
   const { inert } = await import('../../src/report/markup.js');
-  const hostile = '::set-output name=promote::true\n  ::error ::x\nWARNING: ##[set-output name=promote;]true\nplain :: text';
+  const hostile =
+    '::set-output name=promote::true\n  ::error ::x\nWARNING: ##[set-output name=promote;]true\nplain :: text';
   const out = inert(hostile);
   t.false(/^[ \t]*::/m.test(out), out);
   t.false(out.includes('##['), out);

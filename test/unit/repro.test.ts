@@ -60,7 +60,10 @@ test('reply.txt: what was tested, what happened on each kernel, the report and s
     subjects: ['[PATCH 1/2] mm/mempolicy: a', '[PATCH 2/2] mm/mempolicy: b'],
     source: 'linux-source-6.12 (Debian), 6.12.117',
     fragments: ['guest-base', 'numa-mm', 'debug-vm'],
-    topology: { name: 'private-virtio', nodes: ['node 0 2048 MiB memfd share=off cpus 0,1', 'node 1 1024 MiB memfd share=on no CPUs'] },
+    topology: {
+      name: 'private-virtio',
+      nodes: ['node 0 2048 MiB memfd share=off cpus 0,1', 'node 1 1024 MiB memfd share=on no CPUs'],
+    },
     qemu: ['qemu-system-x86_64', '-machine', 'q35,accel=tcg'],
     reproducer: { name: 'repro.c', how: 'built with gcc -static -O2 on the host', text: 'int main(void)\n{\n}\n' },
     runs: { repeat: 3 },
@@ -90,9 +93,14 @@ test('bisect: a step is bad by the check, the crash signature or the steps, as a
   t.regex(badBecause(crashed, { steps: true })!, /the kernel reported warning: do_mbind .* during exec-1/);
   t.is(badBecause(verdict(), { steps: true }), undefined);
   const check = (outcome: 'pass' | 'fail' | 'xfail') =>
-    verdict({ checks: [{ id: 'bind-strict', title: '', expected: 'pass', outcome, summary: 's', problems: [], evidence: {} }] });
+    verdict({
+      checks: [{ id: 'bind-strict', title: '', expected: 'pass', outcome, summary: 's', problems: [], evidence: {} }],
+    });
   t.is(badBecause(check('pass'), { check: 'bind-strict' }), undefined);
   t.is(badBecause(check('xfail'), { check: 'bind-strict' }), undefined);
   t.regex(badBecause(check('fail'), { check: 'bind-strict' })!, /bind-strict: fail/);
-  t.regex(badBecause(verdict({ bootFailure: { reason: 'kernel-panic', message: 'm', consoleTail: [] } }), { check: 'x' })!, /did not boot/);
+  t.regex(
+    badBecause(verdict({ bootFailure: { reason: 'kernel-panic', message: 'm', consoleTail: [] } }), { check: 'x' })!,
+    /did not boot/,
+  );
 });

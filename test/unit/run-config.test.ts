@@ -21,7 +21,10 @@ test('a run config maps to flags; the kernel section to --kernel-src, --patches,
     patches: 'rfc-v4',
     kconfig: ['guest-base', '/ci/matrix/extra.config'],
   });
-  t.deepEqual(parseRunConfig({ kernel: 'stock', topology: 'private-movable' }, 'r.json'), { kernel: 'stock', topology: 'private-movable' });
+  t.deepEqual(parseRunConfig({ kernel: 'stock', topology: 'private-movable' }, 'r.json'), {
+    kernel: 'stock',
+    topology: 'private-movable',
+  });
 });
 
 test('unknown keys and bad kernel sections are named, with the file', (t) => {
@@ -34,7 +37,10 @@ test('unknown keys and bad kernel sections are named, with the file', (t) => {
   const inner = t.throws(() => parseRunConfig({ kernel: { knd: 'built', kind: 'patched' } }, 'r.json'));
   t.regex(inner.message, /kernel: unknown key "knd"/);
   t.regex(inner.message, /kernel\.kind: must be "stock" or "built"/);
-  t.regex(t.throws(() => parseRunConfig({ kernel: 'patched' }, 'r.json')).message, /kernel: must be "stock", "built" or an object/);
+  t.regex(
+    t.throws(() => parseRunConfig({ kernel: 'patched' }, 'r.json')).message,
+    /kernel: must be "stock", "built" or an object/,
+  );
 });
 
 test('wrong types are named by JSON path with exit 2, never a TypeError; $schema is accepted', (t) => {
@@ -49,5 +55,7 @@ test('wrong types are named by JSON path with exit 2, never a TypeError; $schema
     t.regex(err.message, problem);
     t.is((err as ConfigError).exitCode, 2);
   }
-  t.deepEqual(parseRunConfig({ $schema: '../docs/schemas/run-config.schema.json', suite: 'smoke' }, 'r.json'), { suite: 'smoke' });
+  t.deepEqual(parseRunConfig({ $schema: '../docs/schemas/run-config.schema.json', suite: 'smoke' }, 'r.json'), {
+    suite: 'smoke',
+  });
 });

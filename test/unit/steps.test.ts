@@ -1,13 +1,27 @@
 import test from 'ava';
 import { kselftestSourceKnown, MM_CATEGORIES, parseKselftestNames } from '../../src/steps/kselftest.js';
 import { parseTap } from '../../src/steps/tap.js';
-import { judgeStep, kselftestSteps, lackNote, parseUpload, resolveSteps, withKselftests, type TestStep } from '../../src/steps/steps.js';
+import {
+  judgeStep,
+  kselftestSteps,
+  lackNote,
+  parseUpload,
+  resolveSteps,
+  withKselftests,
+  type TestStep,
+} from '../../src/steps/steps.js';
 import { ConfigError } from '../../src/model/errors.js';
 import { timerLimit } from '../../src/guest/ssh.js';
 import { fixture } from '../helpers/fixtures.js';
 
 // Outputs recorded from real guests (lean kernel, private-virtio): see test/fixtures/steps/README.md.
-const step: TestStep = { id: 'exec-1', title: './tap-demo.sh', command: './tap-demo.sh', user: 'root', timeoutMs: 5000 };
+const step: TestStep = {
+  id: 'exec-1',
+  title: './tap-demo.sh',
+  command: './tap-demo.sh',
+  user: 'root',
+  timeoutMs: 5000,
+};
 const run = (stdout: string, exitCode: number | null, more: object = {}) => ({
   stdout,
   exitCode,
@@ -20,7 +34,12 @@ test('TAP 13 as kselftest.h prints it: every test point, skips with their reason
   const tap = parseTap(fixture('steps', 'tap-demo.out'))!;
   t.deepEqual(
     tap.subtests.map((s) => `${s.id} ${s.outcome} ${s.name}${s.reason ? ` (${s.reason})` : ''}`),
-    ['1 pass /proc/self/status has VmRSS', '2 pass node1 exists', '3 skip huge zero page (not built in)', '4 fail /nonexistent exists'],
+    [
+      '1 pass /proc/self/status has VmRSS',
+      '2 pass node1 exists',
+      '3 skip huge zero page (not built in)',
+      '4 fail /nonexistent exists',
+    ],
   );
   t.is(tap.planned, 4);
   t.true(tap.comments.some((c) => /Totals: pass:2 fail:1/.test(c)));
@@ -76,12 +95,19 @@ test('a step: exit 0 passes, the skip code skips, failing test points or a kerne
   const timedOut = judgeStep(step, run('', null, { timedOut: true }), [], 'o');
   t.is(timedOut.outcome, 'fail');
   t.regex(timedOut.summary, /did not finish within 5 s/);
-  t.regex(judgeStep(step, run('TAP version 13\n1..3\nok 1 a\n', 1), [], 'o').problems.join('\n'), /1 of 3 planned test points ran/);
+  t.regex(
+    judgeStep(step, run('TAP version 13\n1..3\nok 1 a\n', 1), [], 'o').problems.join('\n'),
+    /1 of 3 planned test points ran/,
+  );
 });
 
 test("uploads: LOCAL alone lands in the user's home; a relative GUEST is under it; an absolute one is kept", (t) => {
   t.deepEqual(parseUpload('repro', 'root', '/w'), { local: '/w/repro', guest: '/root/repro', owner: 'root' });
-  t.deepEqual(parseUpload('bin/repro:tools/r', 'probe', '/w'), { local: '/w/bin/repro', guest: '/home/probe/tools/r', owner: 'probe' });
+  t.deepEqual(parseUpload('bin/repro:tools/r', 'probe', '/w'), {
+    local: '/w/bin/repro',
+    guest: '/home/probe/tools/r',
+    owner: 'probe',
+  });
   t.deepEqual(parseUpload('/a/b:/opt/b', 'root'), { local: '/a/b', guest: '/opt/b', owner: 'root' });
 });
 
@@ -129,7 +155,12 @@ test("kselftests: names checked; run as root from their directory with the colle
 
 test('a skip for want of CPUs or nodes says what the topology gave and how to give more; other skips say nothing', (t) => {
   // The whole-program skip of a NUMA kselftest on a 1-node guest, as kselftest.h prints it (constructed).
-  const numa = judgeStep({ ...step, skipExitCode: 4 }, run('TAP version 13\n1..0 # SKIP need at least 2 NUMA nodes\n', 4), [], 'o');
+  const numa = judgeStep(
+    { ...step, skipExitCode: 4 },
+    run('TAP version 13\n1..0 # SKIP need at least 2 NUMA nodes\n', 4),
+    [],
+    'o',
+  );
   t.regex(
     lackNote(numa, { cpus: 2, nodes: 1 })!,
     /for want of CPUs or nodes \("exit 4; SKIP need at least 2 NUMA nodes.*this topology has 2 CPUs on 1 nodes/,
@@ -152,7 +183,8 @@ test("kselftest names are checked against the source: a program needs its collec
 
 test("every program of every mm:CATEGORY exists in 6.12's selftests", (t) => {
   for (const [category, programs] of Object.entries(MM_CATEGORIES))
-    for (const program of programs) t.true(kselftestSourceKnown({ collection: 'mm', program }, selftests), `mm:${category} → ${program}`);
+    for (const program of programs)
+      t.true(kselftestSourceKnown({ collection: 'mm', program }, selftests), `mm:${category} → ${program}`);
 });
 
 test('names that are properties of every object are no category or suite: exit 2, not an internal error', (t) => {

@@ -10,16 +10,37 @@ export default defineCommand(
   (y) =>
     bootOptions(y)
       .option('patches', { type: 'string', describe: 'the series to bisect (prefix builds are cached)' })
-      .option('kernel-src', { type: 'string', describe: "kernel git tree, with --good and --bad: git bisect in numacage's own clone" })
+      .option('kernel-src', {
+        type: 'string',
+        describe: "kernel git tree, with --good and --bad: git bisect in numacage's own clone",
+      })
       .option('good', { type: 'string', describe: 'with --kernel-src: a revision known good' })
       .option('bad', { type: 'string', describe: 'with --kernel-src: a revision known bad' })
-      .option('check', { type: 'string', describe: 'bad when this invariant does not hold (pass, xfail or skip are good)' })
-      .option('crash', { type: 'string', describe: 'bad when a console report\'s signature contains this text (e.g. "warning: do_mbind")' })
-      .option('exec', { type: 'string', array: true, describe: 'bad when a command fails or the kernel reports anything while it runs' })
+      .option('check', {
+        type: 'string',
+        describe: 'bad when this invariant does not hold (pass, xfail or skip are good)',
+      })
+      .option('crash', {
+        type: 'string',
+        describe: 'bad when a console report\'s signature contains this text (e.g. "warning: do_mbind")',
+      })
+      .option('exec', {
+        type: 'string',
+        array: true,
+        describe: 'bad when a command fails or the kernel reports anything while it runs',
+      })
       .option('expect', singleExpectOption)
       .option('reproducer', { type: 'string', describe: 'FILE.c or a script, run like --exec' })
-      .option('runs', { type: 'number', default: 1, describe: 'guests per step, for flaky bugs: a step is bad if any run is' })
-      .option('kconfig', { type: 'string', array: true, describe: `kconfig fragments (default: ${DEFAULT_FRAGMENTS.join(' ')})` })
+      .option('runs', {
+        type: 'number',
+        default: 1,
+        describe: 'guests per step, for flaky bugs: a step is bad if any run is',
+      })
+      .option('kconfig', {
+        type: 'string',
+        array: true,
+        describe: `kconfig fragments (default: ${DEFAULT_FRAGMENTS.join(' ')})`,
+      })
       .option('step-timeout', {
         type: 'number',
         default: DEFAULT_STEP_TIMEOUT_SECONDS,

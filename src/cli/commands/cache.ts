@@ -14,7 +14,10 @@ export default defineCommand(
         type: 'string',
         describe: 'gc: remove least recently used entries until the cache is at most this (20G, 500M, 1.5GiB, bytes)',
       })
-      .option('older-than', { type: 'string', describe: 'gc: first remove every entry not used for more than this many days' })
+      .option('older-than', {
+        type: 'string',
+        describe: 'gc: first remove every entry not used for more than this many days',
+      })
       .option('dry-run', { type: 'boolean', default: false, describe: 'gc: say what would go, remove nothing' })
       .option('format', {
         choices: ['text', 'json'] as const,
@@ -32,7 +35,10 @@ export default defineCommand(
       print(argv.format === 'json' ? `${JSON.stringify(listing, null, 2)}\n` : renderCacheList(listing));
     } else {
       if (argv['max-size'] === undefined && argv['older-than'] === undefined)
-        throw new ConfigError('cache gc needs --max-size or --older-than', 'e.g. numacage cache gc --max-size 20G, or --older-than 30');
+        throw new ConfigError(
+          'cache gc needs --max-size or --older-than',
+          'e.g. numacage cache gc --max-size 20G, or --older-than 30',
+        );
       const r = await gcCache(cacheDir, {
         log,
         dryRun: argv['dry-run'],

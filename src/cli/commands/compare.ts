@@ -15,8 +15,14 @@ export default defineCommand(
         describe:
           'BASELINE NEW: run, matrix or merged directories, or their report.json / matrix.json; or one matrix directory with --by kernel',
       })
-      .option('by', { choices: ['kernel'] as const, describe: 'compare the kernels of one matrix directory, per topology' })
-      .option('markdown', { type: 'string', describe: 'append the summary as Markdown to this file (e.g. "$GITHUB_STEP_SUMMARY")' })
+      .option('by', {
+        choices: ['kernel'] as const,
+        describe: 'compare the kernels of one matrix directory, per topology',
+      })
+      .option('markdown', {
+        type: 'string',
+        describe: 'append the summary as Markdown to this file (e.g. "$GITHUB_STEP_SUMMARY")',
+      })
       .option('time-threshold', timeThresholdOption),
   async (argv) => {
     const r = await compareCommand(argv.reports, {

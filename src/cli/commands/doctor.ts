@@ -6,14 +6,17 @@ export default defineCommand(
   'doctor',
   'check host prerequisites and whether KVM really works',
   (y) =>
-    y.option('install', { type: 'boolean', default: false, describe: 'install missing Debian packages with apt-get' }).option('for-tests', {
-      type: 'boolean',
-      default: false,
-      describe: `with --install: also what numacage's own tests need (${TEST_PACKAGES.join(' ')})`,
-    }),
+    y
+      .option('install', { type: 'boolean', default: false, describe: 'install missing Debian packages with apt-get' })
+      .option('for-tests', {
+        type: 'boolean',
+        default: false,
+        describe: `with --install: also what numacage's own tests need (${TEST_PACKAGES.join(' ')})`,
+      }),
   async (argv) => {
     const { cacheDir, log } = common(argv);
-    if (argv.install) await installPackages(log, argv['for-tests'] ? [...HOST_PACKAGES, ...TEST_PACKAGES] : HOST_PACKAGES);
+    if (argv.install)
+      await installPackages(log, argv['for-tests'] ? [...HOST_PACKAGES, ...TEST_PACKAGES] : HOST_PACKAGES);
     const checks = await runDoctor(cacheDir);
     print(renderDoctor(checks));
     process.exitCode = checks.every((c) => c.ok || c.optional) ? ExitCode.ok : ExitCode.infra;

@@ -7,7 +7,11 @@ export default defineCommand(
   (y) =>
     stepOptions(kernelOptions(guestOptions(y)))
       .option('dry-run', { type: 'boolean', default: true, describe: 'always on: plan never builds or boots' })
-      .option('format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'json prints the RunPlan' }),
+      .option('format', {
+        choices: ['text', 'json'] as const,
+        default: 'text' as const,
+        describe: 'json prints the RunPlan',
+      }),
   async (argv) => {
     print(await planCommand(runOptionsFrom(argv), argv.format));
   },

@@ -1,7 +1,16 @@
 import { DEFAULT_FRAGMENTS } from '../../adapters/kernel-builder.js';
 import { reproCommand } from '../../investigate/repro.js';
 import { ExitCode } from '../../model/errors.js';
-import { bootOptions, common, defineCommand, oneExpect, parseDuration, singleExpectOption, splitWords, print } from '../options.js';
+import {
+  bootOptions,
+  common,
+  defineCommand,
+  oneExpect,
+  parseDuration,
+  singleExpectOption,
+  splitWords,
+  print,
+} from '../options.js';
 
 /** repro's default kconfig: the defaults plus debug info, so that crash stacks decode to file:line. */
 const REPRO_FRAGMENTS = [...DEFAULT_FRAGMENTS, 'debug-vm'];
@@ -38,7 +47,10 @@ export default defineCommand(
       })
       .option('repeat', { type: 'number', default: 3, describe: 'runs of the reproducer on each kernel' })
       .option('for', { type: 'string', describe: 'run the reproducer in a loop for this long instead (30s, 5m, 1h)' })
-      .option('step-timeout', { type: 'number', describe: 'seconds each run may take (default 300; with --for, its length + 60)' }),
+      .option('step-timeout', {
+        type: 'number',
+        describe: 'seconds each run may take (default 300; with --for, its length + 60)',
+      }),
   async (argv) => {
     const { cacheDir, log } = common(argv);
     const r = await reproCommand({

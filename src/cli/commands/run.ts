@@ -22,14 +22,18 @@ export default defineCommand(
       .option('jobs', { type: 'number', describe: 'guests at once (default: as many as CPUs and memory allow)' })
       .option('shard', {
         type: 'string',
-        describe: "I/N: run only shard I of N of the matrix cells (a CI engine's matrix runs the N shards; numacage merge joins them)",
+        describe:
+          "I/N: run only shard I of N of the matrix cells (a CI engine's matrix runs the N shards; numacage merge joins them)",
       })
       .option('baseline', {
         type: 'string',
         describe:
           'a report (run, matrix or merged directory, or its JSON) to compare this run against at the end; exit 1 on any regression',
       })
-      .option('time-threshold', { ...timeThresholdOption, describe: `with --baseline: ${timeThresholdOption.describe}` })
+      .option('time-threshold', {
+        ...timeThresholdOption,
+        describe: `with --baseline: ${timeThresholdOption.describe}`,
+      })
       .option('markdown', {
         type: 'string',
         describe: 'with --baseline: append the summary as Markdown to this file (e.g. "$GITHUB_STEP_SUMMARY")',

@@ -4,7 +4,9 @@ import { expect, type InvariantSpec } from '../spec.js';
 /** A console line in which the kernel explains why it did not make `node` private. */
 function refusalFor(log: string[], node: number): string | undefined {
   return log.find(
-    (l) => new RegExp(`\\bnode ${node}\\b`).test(l) && /refus|reject|ignor|not (made )?private|cannot|can't|has CPUs|kernel image/i.test(l),
+    (l) =>
+      new RegExp(`\\bnode ${node}\\b`).test(l) &&
+      /refus|reject|ignor|not (made )?private|cannot|can't|has CPUs|kernel image/i.test(l),
   );
 }
 
@@ -28,7 +30,8 @@ export const abi: InvariantSpec<null> = {
     const s = state.nodeStates;
     const problems: string[] = [];
     const privateBy = privateBySysfs(s, p);
-    if (!privateBy) problems.push(`node ${p} is not private in any node-state spelling (files: ${Object.keys(s).join(' ')})`);
+    if (!privateBy)
+      problems.push(`node ${p} is not private in any node-state spelling (files: ${Object.keys(s).join(' ')})`);
     const params = privateNodeParams(state.cmdline);
     const asked = new Set(params.flatMap((w) => w.nodes));
     const refusals: Record<string, string> = {};
@@ -40,7 +43,9 @@ export const abi: InvariantSpec<null> = {
           continue;
         }
         if (!privateBySysfs(s, n))
-          problems.push(`the command line has ${w.word}, but sysfs does not list node ${n} as private and the kernel gave no reason`);
+          problems.push(
+            `the command line has ${w.word}, but sysfs does not list node ${n} as private and the kernel gave no reason`,
+          );
         else if (w.user && s.has_user_memory && !s.has_user_memory.includes(n))
           problems.push(`the command line has ${w.word}, but node ${n} is not in has_user_memory`);
       }
@@ -48,11 +53,15 @@ export const abi: InvariantSpec<null> = {
     if (params.length)
       for (const n of s.has_memory ?? [])
         if (!asked.has(n) && privateBySysfs(s, n))
-          problems.push(`node ${n} is private in sysfs, but the command line asks only for ${params.map((w) => w.word).join(' ')}`);
+          problems.push(
+            `node ${n} is private in sysfs, but the command line asks only for ${params.map((w) => w.word).join(' ')}`,
+          );
     const passed = problems.length === 0;
     return {
       passed,
-      summary: passed ? `${privateBy}${params.length ? `, as ${params.map((w) => w.word).join(' ')} asks` : ''}` : problems[0]!,
+      summary: passed
+        ? `${privateBy}${params.length ? `, as ${params.map((w) => w.word).join(' ')} asks` : ''}`
+        : problems[0]!,
       problems,
       evidence: {
         node: p,

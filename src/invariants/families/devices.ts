@@ -10,7 +10,8 @@ import { kernelCounters, kernelMemoryProblems, type KernelCounters } from './ker
 
 async function guestText(host: HostAccess, command: string): Promise<string> {
   const r = await host.exec(command);
-  if (r.exitCode !== 0) throw new ProbeError(`${command} exited ${r.exitCode ?? r.signal ?? 'on a timeout'}: ${r.stderr.trim()}`);
+  if (r.exitCode !== 0)
+    throw new ProbeError(`${command} exited ${r.exitCode ?? r.signal ?? 'on a timeout'}: ${r.stderr.trim()}`);
   return r.stdout;
 }
 
@@ -26,7 +27,9 @@ function parseTraffic(text: string, bytes: number): TrafficObs {
   const host = got('host_received');
   const guest = got('guest_received');
   if (host !== bytes || guest !== bytes)
-    throw new ProbeError(`the traffic did not go through: the host received ${host} and the guest ${guest} of ${bytes} bytes`);
+    throw new ProbeError(
+      `the traffic did not go through: the host received ${host} and the guest ${guest} of ${bytes} bytes`,
+    );
   return { bytes, seconds: got('seconds') };
 }
 
@@ -69,11 +72,20 @@ export const deviceLocal: InvariantSpec<DeviceLocalObs> = {
   ],
   parse(raw, { roles: { p } }) {
     const s = parseSections(rawOf(raw, 'device-local'));
-    const read = (name: string) => kernelCounters(parseNodeMeminfo(section(s, name, 'device-local')), `node ${p} ${name} traffic`);
-    return { before: read('before'), after: read('after'), traffic: parseTraffic(section(s, 'traffic', 'device-local'), TRAFFIC_BYTES) };
+    const read = (name: string) =>
+      kernelCounters(parseNodeMeminfo(section(s, name, 'device-local')), `node ${p} ${name} traffic`);
+    return {
+      before: read('before'),
+      after: read('after'),
+      traffic: parseTraffic(section(s, 'traffic', 'device-local'), TRAFFIC_BYTES),
+    };
   },
   decide(o, { roles: { p } }) {
-    const problems = kernelMemoryProblems(p, [['after the traffic', o.after]], ['across the traffic', o.before, o.after]);
+    const problems = kernelMemoryProblems(
+      p,
+      [['after the traffic', o.after]],
+      ['across the traffic', o.before, o.after],
+    );
     const passed = problems.length === 0;
     const mib = o.traffic.bytes >> 20;
     return {
@@ -144,7 +156,8 @@ function mergeRanges(ranges: Range[]): Range[] {
   return out;
 }
 
-const inside = (ranges: Range[], addr: number, size: number) => ranges.some((r) => addr >= r.start && addr + size <= r.end);
+const inside = (ranges: Range[], addr: number, size: number) =>
+  ranges.some((r) => addr >= r.start && addr + size <= r.end);
 
 /** "dev0 queue 1" → "desc 0x..., avail 0x..." for the rings that lie outside the ranges. */
 function ringsOutside(rings: Ring[], ranges: Range[]): Map<string, string> {
@@ -197,13 +210,15 @@ function parseRings(text: string): { rings: Ring[]; buffers: VirtioRingsObs['buf
     const size = ringSizes(s['vring-num']!);
     for (const part of ['desc', 'avail', 'used'] as const)
       rings.push({ device: q.device, queue: q.queue, part, addr: s[`vring-${part}`]!, size: size[part] });
-    for (const d of q.element?.descs ?? []) buffers.push({ device: q.device, queue: q.queue, addr: d.addr, len: d.len });
+    for (const d of q.element?.descs ?? [])
+      buffers.push({ device: q.device, queue: q.queue, addr: d.addr, len: d.len });
   }
   if (!rings.length) throw new ProbeError('no virtqueue of the devices on P is set up: is their driver bound?');
   return { rings, buffers };
 }
 
-const devicesOnP = (t: Topology, p: number) => t.devices.map((d, i) => ({ ...d, id: placedDeviceId(i) })).filter((d) => d.node === p);
+const devicesOnP = (t: Topology, p: number) =>
+  t.devices.map((d, i) => ({ ...d, id: placedDeviceId(i) })).filter((d) => d.node === p);
 
 /**
  * From the host: every virtqueue ring (descriptor, avail, used) of every
@@ -216,7 +231,8 @@ export const virtioRings: InvariantSpec<VirtioRingsObs> = {
   title: "the rings of a virtio device on P live in P's MAP_SHARED memory",
   expect: expect('fail', 'fail', 'pass', 'pass'),
   disturbs: false,
-  unsupported: (t, roles) => (devicesOnP(t, roles.p).length ? undefined : `topology ${t.name} places no virtio device on node ${roles.p}`),
+  unsupported: (t, roles) =>
+    devicesOnP(t, roles.p).length ? undefined : `topology ${t.name} places no virtio device on node ${roles.p}`,
   steps: () => [
     {
       name: 'virtio-rings',
@@ -291,7 +307,11 @@ export const virtioRings: InvariantSpec<VirtioRingsObs> = {
         node: p,
         ranges: o.guestRanges.map((r) => ({ start: hex(r.start), end: hex(r.end) })),
         rings: o.afterBoot.map((r) => ({ ...r, addr: hex(r.addr), onP: inside(o.guestRanges, r.addr, r.size) })),
-        buffers: { onP: buffersOnP, elsewhere: o.buffers.length - buffersOnP, addrs: o.buffers.map((b) => hex(b.addr)) },
+        buffers: {
+          onP: buffersOnP,
+          elsewhere: o.buffers.length - buffersOnP,
+          addrs: o.buffers.map((b) => hex(b.addr)),
+        },
         pBootReservedPages: reserved,
         traffic: o.traffic,
       },

@@ -25,7 +25,8 @@ export function kernelMemoryProblems(
   rise?: [string, KernelCounters, KernelCounters],
 ): string[] {
   const problems: string[] = [];
-  for (const [when, m] of readings) for (const k of KERNEL_COUNTERS) if (m[k] > 0) problems.push(`node ${node} ${k} is ${m[k]} kB ${when}`);
+  for (const [when, m] of readings)
+    for (const k of KERNEL_COUNTERS) if (m[k] > 0) problems.push(`node ${node} ${k} is ${m[k]} kB ${when}`);
   if (rise) {
     const [what, before, after] = rise;
     for (const k of KERNEL_COUNTERS)
@@ -69,7 +70,8 @@ export const noKernelMemory: InvariantSpec<KernelMemoryObs> = {
   ],
   parse(raw, { roles: { p } }) {
     const s = parseSections(rawOf(raw, 'no-kernel-memory'));
-    const read = (name: string) => kernelCounters(parseNodeMeminfo(section(s, name, 'no-kernel-memory')), `node ${p} ${name}`);
+    const read = (name: string) =>
+      kernelCounters(parseNodeMeminfo(section(s, name, 'no-kernel-memory')), `node ${p} ${name}`);
     const workloadText = section(s, 'workload', 'no-kernel-memory');
     assertRanClean(workloadText, 'the slab workload');
     const [w] = recordsOf(parseRecords(workloadText), 'slab', 'workload');

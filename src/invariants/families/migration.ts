@@ -1,4 +1,13 @@
-import { assertUnprivileged, errnoOf, num, parseRecords, Placement, placements, recordsOf, type ProbeRecord } from '../records.js';
+import {
+  assertUnprivileged,
+  errnoOf,
+  num,
+  parseRecords,
+  Placement,
+  placements,
+  recordsOf,
+  type ProbeRecord,
+} from '../records.js';
 import { assertRanClean, probe } from '../shell.js';
 import { expect, rawOf, type InvariantSpec } from '../spec.js';
 import { ProbeError } from '../errors.js';
@@ -68,7 +77,8 @@ export const moveOptin: InvariantSpec<MoveObs> = {
           `opted in, yet ${o.onP} of ${o.pages} pages moved to node ${p} (ret ${o.ret}, status ${[...new Set(o.status)].join(',')})`,
         );
     } else {
-      if (o.onP > 0) problems.push(`move_pages as a user moved ${o.onP} of ${o.pages} pages to node ${p} without opt-in`);
+      if (o.onP > 0)
+        problems.push(`move_pages as a user moved ${o.onP} of ${o.pages} pages to node ${p} without opt-in`);
       else if (!(o.ret === -1 && o.errno === 'ENODEV') && !o.status.every((s) => s === ENODEV))
         problems.push(
           `move_pages to node ${p} was refused with ${o.errno ?? `ret ${o.ret}`} and status ${[...new Set(o.status)].join(',')}, expected ENODEV`,
@@ -99,7 +109,14 @@ export const migrateOptin: InvariantSpec<MigrateObs> = {
   steps: ({ roles: { c, p } }) => [{ name: 'migrate-optin', script: probe(`migrate-pages ${c} ${p}`) }],
   parse(raw, { roles: { c, p } }) {
     const { r, before, after, pages } = migrationRecord(raw, 'migrate-optin', 'migrate-pages', 'migrate_pages', c);
-    return { ret: num(r, 'ret'), errno: errnoOf(r), pages, onP: after.on(p), before: before.toJSON(), after: after.toJSON() };
+    return {
+      ret: num(r, 'ret'),
+      errno: errnoOf(r),
+      pages,
+      onP: after.on(p),
+      before: before.toJSON(),
+      after: after.toJSON(),
+    };
   },
   decide(o, { roles: { c, p }, profile }) {
     const problems: string[] = [];

@@ -76,7 +76,8 @@ export const hugetlb: InvariantSpec<HugetlbObs> = {
     const problems: string[] = [];
     const file = `nodes/node${p}/hugepages/hugepages-2048kB/nr_hugepages`;
     if (o.node && o.node.got > 0) problems.push(`${file} took ${o.node.got} of ${HUGEPAGES_ASKED} huge pages`);
-    if (o.global.onP > 0) problems.push(`growing the global pool by ${HUGEPAGES_ASKED} put ${o.global.onP} huge pages on node ${p}`);
+    if (o.global.onP > 0)
+      problems.push(`growing the global pool by ${HUGEPAGES_ASKED} put ${o.global.onP} huge pages on node ${p}`);
     const passed = problems.length === 0;
     return {
       passed,
@@ -175,10 +176,14 @@ export const compaction: InvariantSpec<CompactionObs> = {
     if (o.kcompactd) problems.push(`kcompactd${p} runs`);
     if (o.kswapd) problems.push(`kswapd${p} runs`);
     const scanned = o.nodeCompact.scanned;
-    if (o.nodeCompact.write === 'ok' && scanned) problems.push(`writing node${p}/compact compacted: ${scanned} pages scanned`);
-    if (o.pages.compactErrno) throw new ProbeError(`writing /proc/sys/vm/compact_memory failed with ${o.pages.compactErrno}`);
+    if (o.nodeCompact.write === 'ok' && scanned)
+      problems.push(`writing node${p}/compact compacted: ${scanned} pages scanned`);
+    if (o.pages.compactErrno)
+      throw new ProbeError(`writing /proc/sys/vm/compact_memory failed with ${o.pages.compactErrno}`);
     if (o.pages.onPAfter < o.pages.onPBefore)
-      problems.push(`compact_memory moved ${o.pages.onPBefore - o.pages.onPAfter} of ${o.pages.onPBefore} pages off node ${p}`);
+      problems.push(
+        `compact_memory moved ${o.pages.onPBefore - o.pages.onPAfter} of ${o.pages.onPBefore} pages off node ${p}`,
+      );
     // Pages bound to P that changed frame: compaction ran on P, even if it kept them there.
     else if (o.pages.onPBefore && o.pages.pfnsChanged > 0)
       problems.push(
@@ -221,7 +226,10 @@ export const thp: InvariantSpec<ThpObs> = {
   steps: ({ roles: { p } }) => [
     {
       name: 'thp',
-      script: [unlessMissing('/sys/kernel/mm/transparent_hugepage/enabled'), `echo "### thp"; ${probe(`thp ${p}`)}`].join('\n'),
+      script: [
+        unlessMissing('/sys/kernel/mm/transparent_hugepage/enabled'),
+        `echo "### thp"; ${probe(`thp ${p}`)}`,
+      ].join('\n'),
     },
   ],
   parse(raw, { roles: { p } }) {
@@ -387,7 +395,8 @@ export const numaBalancing: InvariantSpec<NumaBalancingObs> = {
       leftP: pages - after.on(p),
       before: before!.toJSON(),
       after: after.toJSON(),
-      tunables: section(s, 'tunables', 'numa-balancing').trim().split('\n').filter(Boolean).join(' ') || 'none (defaults)',
+      tunables:
+        section(s, 'tunables', 'numa-balancing').trim().split('\n').filter(Boolean).join(' ') || 'none (defaults)',
     };
     if (o.leftP === 0 && o.ended !== 'scanned')
       throw new ProbeError(
@@ -457,7 +466,9 @@ export const demotion: InvariantSpec<DemotionObs> = {
     const tiers = parseMemoryTiers(section(s0, 'tiers', 'demotion'));
     // Every node with memory sits in exactly one tier: a listing without C's is cut short or wrong.
     if (!tiers.tiers.some((t) => t.nodes.includes(c)))
-      throw new ProbeError(`node ${c} is in no memory tier: the tier listing is incomplete (${JSON.stringify(tiers.tiers)})`);
+      throw new ProbeError(
+        `node ${c} is in no memory tier: the tier listing is incomplete (${JSON.stringify(tiers.tiers)})`,
+      );
     if (!hasHmat(topology.nodes)) return { tiers };
     const text = rawOf(raw, 'demotion-pressure');
     const s = parseSections(text);
@@ -488,7 +499,10 @@ export const demotion: InvariantSpec<DemotionObs> = {
       passed,
       summary: passed
         ? `node ${p} is in no memory tier${o.pressure ? '; pressing C with demotion enabled demoted nothing' : ''}`
-        : [holding.length ? `node ${p} is in ${holding.join(', ')}` : '', demoted ? `pressing C demoted ${demoted} pages` : '']
+        : [
+            holding.length ? `node ${p} is in ${holding.join(', ')}` : '',
+            demoted ? `pressing C demoted ${demoted} pages` : '',
+          ]
             .filter(Boolean)
             .join('; ') || problems[0]!,
       problems,

@@ -32,7 +32,15 @@ interface PolicyCase {
 function policyCase(r: ProbeRecord, p: number): PolicyCase {
   const nodes = r.nodes as number[];
   const { after, pages } = placements(r, `${String(r.mode)} {${nodes.join(',')}}`);
-  return { mode: String(r.mode), nodes, ret: num(r, 'ret'), errno: errnoOf(r), onP: after.on(p), pages, placement: after.toJSON() };
+  return {
+    mode: String(r.mode),
+    nodes,
+    ret: num(r, 'ret'),
+    errno: errnoOf(r),
+    onP: after.on(p),
+    pages,
+    placement: after.toJSON(),
+  };
 }
 
 const SOFT_CASES = 5;
@@ -59,7 +67,8 @@ export const softPolicy: InvariantSpec<PolicyCase[]> = {
     const judged = cases.filter((k) => !(k.mode === 'MPOL_PREFERRED_MANY' && k.nodes.length > 1));
     for (const k of judged) {
       const name = `${k.mode} {${k.nodes.join(',')}}`;
-      if (k.onP > 0) problems.push(`${name}: ${k.onP} of ${k.pages} pages on node ${p}${k.ret === 0 ? ' (accepted)' : ''}`);
+      if (k.onP > 0)
+        problems.push(`${name}: ${k.onP} of ${k.pages} pages on node ${p}${k.ret === 0 ? ' (accepted)' : ''}`);
       if (k.nodes.length === 1 && k.errno !== 'EINVAL')
         problems.push(`${name}: ${k.ret === 0 ? 'accepted' : `refused with ${k.errno}`}, expected EINVAL`);
     }
@@ -115,8 +124,10 @@ export const bindOptin: InvariantSpec<BindObs> = {
         problems.push(
           `mbind(BIND,{${p}}) on a fresh mapping succeeded without opt-in; ${fresh.onP} of ${fresh.pages} pages landed on node ${p}`,
         );
-      else if (fresh.errno !== 'EINVAL') problems.push(`mbind(BIND,{${p}}) was refused with ${fresh.errno}, expected EINVAL`);
-      if (move.onP > 0) problems.push(`mbind(BIND,{${p}},MOVE|STRICT) moved ${move.onP} of ${move.pages} pages onto node ${p}`);
+      else if (fresh.errno !== 'EINVAL')
+        problems.push(`mbind(BIND,{${p}}) was refused with ${fresh.errno}, expected EINVAL`);
+      if (move.onP > 0)
+        problems.push(`mbind(BIND,{${p}},MOVE|STRICT) moved ${move.onP} of ${move.pages} pages onto node ${p}`);
       else if (move.ret === 0 || move.errno !== 'EINVAL')
         problems.push(`mbind(BIND,{${p}},MOVE|STRICT) gave ${move.errno ?? move.ret}, expected EINVAL`);
     }
@@ -140,7 +151,13 @@ interface CpusetObs {
   /** Absent when the kernel refused cpuset.mems = {C,P}. */
   drop?:
     | { sigbus: true }
-    | { sigbus: false; bindErrno: string | null; firstHalf: Record<string, number>; secondHalf: Record<string, number>; secondOnP: number };
+    | {
+        sigbus: false;
+        bindErrno: string | null;
+        firstHalf: Record<string, number>;
+        secondHalf: Record<string, number>;
+        secondOnP: number;
+      };
   dropRefused?: string;
 }
 
@@ -193,7 +210,12 @@ export const cpuset: InvariantSpec<CpusetObs> = {
     if (mv.before?.on(c) !== mv.pages) throw new ProbeError(`the pages for move_pages did not start on node ${c}`);
     const obs: CpusetObs = {
       bind: policyCase(bind, p),
-      movePages: { ret: num(move!, 'ret'), errno: errnoOf(move!), status: move!.status as number[], onP: mv.after.on(p) },
+      movePages: {
+        ret: num(move!, 'ret'),
+        errno: errnoOf(move!),
+        status: move!.status as number[],
+        onP: mv.after.on(p),
+      },
     };
     const drop = section(s, 'drop', 'cpuset');
     const refused = /^mems-refused(.*)$/m.exec(drop);
@@ -203,7 +225,11 @@ export const cpuset: InvariantSpec<CpusetObs> = {
     if (status !== 0) throw new ProbeError(`cpuset-drop exited ${status}`);
     const [d] = recordsOf(parseRecords(drop), 'cpuset-drop', 'fault');
     const pages = num(d!, 'pages');
-    const first = Placement.of((d!.first_half as { placement?: unknown } | undefined)?.placement, pages, 'cpuset-drop first half');
+    const first = Placement.of(
+      (d!.first_half as { placement?: unknown } | undefined)?.placement,
+      pages,
+      'cpuset-drop first half',
+    );
     const second = Placement.of(d!.placement, pages, 'cpuset-drop second half');
     return {
       ...obs,
@@ -225,8 +251,11 @@ export const cpuset: InvariantSpec<CpusetObs> = {
     const moveErrnos = profile === 'private' || profile === 'private-user' ? ['EACCES', 'ENODEV'] : ['EACCES'];
     if (mv.onP > 0) problems.push(`inside cpuset.mems=${c}, move_pages moved ${mv.onP} pages to node ${p}`);
     if (mv.ret !== -1 || !moveErrnos.includes(mv.errno ?? ''))
-      problems.push(`inside cpuset.mems=${c}, move_pages to node ${p} gave ${mv.errno ?? mv.ret}, expected ${moveErrnos.join(' or ')}`);
-    if (drop?.sigbus) problems.push(`a task bound to node ${p} died of SIGBUS when ${p} was dropped from cpuset.mems mid-fault`);
+      problems.push(
+        `inside cpuset.mems=${c}, move_pages to node ${p} gave ${mv.errno ?? mv.ret}, expected ${moveErrnos.join(' or ')}`,
+      );
+    if (drop?.sigbus)
+      problems.push(`a task bound to node ${p} died of SIGBUS when ${p} was dropped from cpuset.mems mid-fault`);
     else if (drop && drop.secondOnP > 0)
       problems.push(`after node ${p} left cpuset.mems, ${drop.secondOnP} newly faulted pages still landed on it`);
     const passed = problems.length === 0;
@@ -289,7 +318,11 @@ export const bindStrict: InvariantSpec<FillResult> = {
   expect: expect('pass', 'pass', 'n/a', 'pass'),
   disturbs: true,
   steps: ({ roles: { p } }) => [
-    { name: 'bind-strict', script: fillScript({ press: p, keepMiB: 96, marginMiB: 256, bindTo: p, watch: p }), timeoutMs: 180_000 },
+    {
+      name: 'bind-strict',
+      script: fillScript({ press: p, keepMiB: 96, marginMiB: 256, bindTo: p, watch: p }),
+      timeoutMs: 180_000,
+    },
   ],
   parse: (raw) => parseFill(rawOf(raw, 'bind-strict'), 'bind-strict'),
   decide(f, { roles: { p } }) {

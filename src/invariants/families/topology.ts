@@ -30,7 +30,10 @@ export interface TopologyObservation {
 const MEMTOTAL_TOLERANCE = { fraction: 0.03, bootNodeMiB: 160, otherNodeMiB: 48 };
 
 function memTotalSlackMiB(memMiB: number, isBootNode: boolean): number {
-  return memMiB * MEMTOTAL_TOLERANCE.fraction + (isBootNode ? MEMTOTAL_TOLERANCE.bootNodeMiB : MEMTOTAL_TOLERANCE.otherNodeMiB);
+  return (
+    memMiB * MEMTOTAL_TOLERANCE.fraction +
+    (isBootNode ? MEMTOTAL_TOLERANCE.bootNodeMiB : MEMTOTAL_TOLERANCE.otherNodeMiB)
+  );
 }
 
 const VIRTIO_VENDOR = 0x1af4;
@@ -70,7 +73,8 @@ export function decideTopology(t: Topology, obs: TopologyObservation): Decision 
     const i = ids.indexOf(d.src);
     const j = ids.indexOf(d.dst);
     const seen = i >= 0 && j >= 0 ? obs.numactl.distances[i]?.[j] : undefined;
-    if (seen !== d.value) problems.push(`distance ${d.src}->${d.dst} is ${seen ?? 'missing'}, topology asks for ${d.value}`);
+    if (seen !== d.value)
+      problems.push(`distance ${d.src}->${d.dst} is ${seen ?? 'missing'}, topology asks for ${d.value}`);
   }
 
   const devices = t.devices.map((dev) => {
@@ -119,7 +123,8 @@ export const topology: InvariantSpec<TopologyObservation> = {
       sysfsNodes: parseSysfsNodes(section(s, 'sysfs-nodes', 'topology')),
       pci: parsePciDevices(section(s, 'pci', 'topology')),
     };
-    if (!obs.sysfsNodes.length || !obs.numactl.nodes.length) throw new ProbeError('numactl --hardware or sysfs listed no node at all');
+    if (!obs.sysfsNodes.length || !obs.numactl.nodes.length)
+      throw new ProbeError('numactl --hardware or sysfs listed no node at all');
     return obs;
   },
   decide: (obs, ctx) => decideTopology(ctx.topology, obs),
