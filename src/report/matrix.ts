@@ -9,8 +9,11 @@ export function runLabel(v: Verdict): string {
 
 /** Several runs side by side (a stock and a patched kernel, several topologies): one row per check. Pure. */
 export function renderMatrix(verdicts: Verdict[]): string {
-  const labels = verdicts.map((v, i) =>
-    verdicts.filter((w) => runLabel(w) === runLabel(v)).length > 1 ? `${runLabel(v)}#${i + 1}` : runLabel(v),
+  // A run names its cell (topology/kernel#guest); reports from before cells were recorded go by position.
+  const labels = verdicts.map(
+    (v, i) =>
+      v.cell ??
+      (verdicts.filter((w) => runLabel(w) === runLabel(v)).length > 1 ? `${runLabel(v)}#${i + 1}` : runLabel(v)),
   );
   const ids = [...new Set(verdicts.flatMap((v) => v.checks.map((c) => c.id)))];
   const width = Math.max(8, ...labels.map((l) => l.length));

@@ -165,3 +165,10 @@ test('nothing a guest prints can become a CI runner command: lines starting with
   };
   t.false(/^[ \t]*::|##\[/m.test(inert(renderText(v, '/r'))));
 });
+
+test('the matrix table names each column by its cell: the guests of a second topology are b/stock#1 and #2, not #3 and #4', async (t) => {
+  const { renderMatrix } = await import('../../src/report/matrix.js');
+  const cells = ['a/stock#1', 'a/stock#2', 'b/stock#1', 'b/stock#2'];
+  const table = renderMatrix(cells.map((cell) => ({ ...verdict, cell, topology: cell.split('/')[0]! })));
+  t.deepEqual(table.split('\n')[0]!.trim().split(/\s+/), cells);
+});
