@@ -45,7 +45,15 @@ export default defineCommand(
         type: 'number',
         default: DEFAULT_STEP_TIMEOUT_SECONDS,
         describe: 'seconds each run of the steps may take',
-      }),
+      })
+      .example(
+        "$0 bisect --patches series.mbox --crash 'warning: do_mbind' --reproducer repro.c",
+        'the first patch of the series that brings the warning',
+      )
+      .example(
+        '$0 bisect --kernel-src ~/linux --good v6.12 --bad HEAD --check bind-optin',
+        'the first commit that breaks an invariant',
+      ),
   async (argv) => {
     const { cacheDir, log } = common(argv);
     // --exec and --reproducer say what runs; they are the criterion too unless --check or --crash is.

@@ -23,7 +23,9 @@ export default defineCommand(
         choices: ['text', 'json'] as const,
         default: 'text' as const,
         describe: 'ls and gc: json prints the entries as data',
-      }),
+      })
+      .example('$0 cache ls', 'what the cache holds, with sizes and last use')
+      .example('$0 cache gc --max-size 20G --older-than 14', 'trim the cache'),
   async (argv) => {
     const { cacheDir, log } = common(argv);
     if (argv.action === 'verify') {

@@ -23,7 +23,12 @@ export default defineCommand(
         type: 'string',
         describe: 'append the summary as Markdown to this file (e.g. "$GITHUB_STEP_SUMMARY")',
       })
-      .option('time-threshold', timeThresholdOption),
+      .option('time-threshold', timeThresholdOption)
+      .example(
+        '$0 compare last-good merged --markdown summary.md',
+        'regressions since the baseline night (exit 1 on any)',
+      )
+      .example('$0 compare runs/20261202-120000-matrix --by kernel', 'the kernels of one matrix side by side'),
   async (argv) => {
     const r = await compareCommand(argv.reports, {
       by: argv.by,

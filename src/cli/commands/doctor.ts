@@ -12,7 +12,8 @@ export default defineCommand(
         type: 'boolean',
         default: false,
         describe: `with --install: also what numacage's own tests need (${TEST_PACKAGES.join(' ')})`,
-      }),
+      })
+      .example('$0 doctor --install', 'install the Debian packages numacage needs and check KVM'),
   async (argv) => {
     const { cacheDir, log } = common(argv);
     if (argv.install)

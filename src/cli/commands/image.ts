@@ -10,7 +10,8 @@ export default defineCommand(
     y
       .positional('action', { choices: ['build'] as const, demandOption: true })
       .positional('recipe', { type: 'string', default: DEFAULT_IMAGE })
-      .option('rebuild', { type: 'boolean', default: false, describe: 'build again even when cached' }),
+      .option('rebuild', { type: 'boolean', default: false, describe: 'build again even when cached' })
+      .example('$0 image build', 'build (or find in the cache) the default guest image'),
   async (argv) => {
     const { cacheDir, log } = common(argv);
     await assertCacheWritable(cacheDir);

@@ -6,11 +6,16 @@ export default defineCommand(
   'kernel <action>',
   'build a kernel from source with patches and kconfig fragments (cached by content)',
   (y) =>
-    kernelOptions(y.positional('action', { choices: ['build'] as const, demandOption: true })).option('rebuild', {
-      type: 'boolean',
-      default: false,
-      describe: 'build again even when cached',
-    }),
+    kernelOptions(y.positional('action', { choices: ['build'] as const, demandOption: true }))
+      .option('rebuild', {
+        type: 'boolean',
+        default: false,
+        describe: 'build again even when cached',
+      })
+      .example(
+        '$0 kernel build --patches private-node --kconfig guest-base numa-mm debug-vm',
+        'build (or find in the cache) a debug kernel with the series',
+      ),
   async (argv) => {
     const { cacheDir, log } = common(argv);
     await assertCacheWritable(cacheDir);

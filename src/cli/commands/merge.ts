@@ -13,7 +13,8 @@ export default defineCommand(
         demandOption: true,
         describe: 'shard directories (`run --shard I/N --out DIR`), matrix or run directories',
       })
-      .option('out', { type: 'string', describe: 'the merged directory (default: runs/<time>-merged)' }),
+      .option('out', { type: 'string', describe: 'the merged directory (default: runs/<time>-merged)' })
+      .example('$0 merge shards/1 shards/2 --out merged', "one night's shards as one report"),
   async (argv) => {
     const r = await mergeCommand(argv.dirs, argv.out, DEFAULT_OUT);
     print(r.text);

@@ -11,7 +11,11 @@ export default defineCommand(
         choices: ['text', 'json'] as const,
         default: 'text' as const,
         describe: 'json prints the RunPlan',
-      }),
+      })
+      .example(
+        '$0 plan --kernel built:private-node --append private_node=1',
+        'the run as data, QEMU argv included, with nothing built or booted',
+      ),
   async (argv) => {
     print(await planCommand(runOptionsFrom(argv), argv.format));
   },

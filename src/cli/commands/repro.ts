@@ -50,7 +50,11 @@ export default defineCommand(
       .option('step-timeout', {
         type: 'number',
         describe: 'seconds each run may take (default 300; with --for, its length + 60)',
-      }),
+      })
+      .example(
+        '$0 repro series.mbox --reproducer repro.c',
+        'a bug report: the series and its base side by side, repro.c run 3 times on each; reply.txt for the list',
+      ),
   async (argv) => {
     const { cacheDir, log } = common(argv);
     const r = await reproCommand({

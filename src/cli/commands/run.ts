@@ -37,7 +37,20 @@ export default defineCommand(
       .option('markdown', {
         type: 'string',
         describe: 'with --baseline: append the summary as Markdown to this file (e.g. "$GITHUB_STEP_SUMMARY")',
-      }),
+      })
+      .example('$0 run', 'the stock kernel on the default topology, every invariant (the vanilla column)')
+      .example(
+        '$0 run --kernel built,built:private-node --expect vanilla,private --append private_node=1',
+        'validate a series: the lean kernel without and with patches/private-node, side by side',
+      )
+      .example(
+        '$0 run --config patches/private-node/private-node.json --kselftest mm:ksm',
+        "a run config, plus kselftests built from the kernel's tree",
+      )
+      .example(
+        '$0 run -t private-virtio,three-node --kernel stock,built:private-node --expect vanilla,private --append private_node=1 --shard 1/2 --out shards/1',
+        'a nightly CI job: shard 1 of 2 (numacage merge joins the shards)',
+      ),
   async (argv) => {
     const base = runOptionsFrom(argv, true);
     if (argv.baseline === undefined && argv.markdown !== undefined)

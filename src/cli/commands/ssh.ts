@@ -8,7 +8,8 @@ export default defineCommand(
     y
       .positional('command', { type: 'string', array: true, default: [] as string[] })
       .option('guest', { type: 'string', describe: 'guest id (default: the newest)' })
-      .option('user', { type: 'string', default: 'root' }),
+      .option('user', { type: 'string', default: 'root' })
+      .example('$0 ssh -- numactl --hardware', 'one command in the guest numacage boot left up'),
   async (argv) => {
     const { cacheDir } = common(argv);
     // Words after `--` land in argv._ (after the command name itself).
