@@ -17,7 +17,6 @@ const cacheDir = resolveCacheDir();
 const log = createLogger({ json: false });
 const BANNER = projectPath('test/fixtures/patches/banner');
 const MBIND_WARN = projectPath('test/fixtures/series/mbind-warn/series.mbox');
-const DEBUG = [...DEFAULT_FRAGMENTS, 'debug-vm'];
 
 /** What the integration tests need, in an order that keeps each build dir's rebuilds small. */
 const ITEMS: [string, () => Promise<unknown>][] = [
@@ -41,10 +40,9 @@ const ITEMS: [string, () => Promise<unknown>][] = [
     'kernel lean + private-node series',
     () => ensureKernel({ cacheDir, log, fragments: DEFAULT_FRAGMENTS, patches: 'private-node' }),
   ],
-  ['kernel debug-vm (repro base)', () => ensureKernel({ cacheDir, log, fragments: DEBUG })],
   [
-    'kernel debug-vm + mbind-warn (repro)',
-    () => ensureKernel({ cacheDir, log, fragments: DEBUG, patches: MBIND_WARN }),
+    'kernel lean + mbind-warn (repro: @4 again)',
+    () => ensureKernel({ cacheDir, log, fragments: DEFAULT_FRAGMENTS, patches: MBIND_WARN }),
   ],
 ];
 

@@ -88,6 +88,8 @@ export interface Verdict {
   stopped?: { reason: 'qemu-exited'; message: string };
   /** Kernel reports the probe provokes by design (memory offlining under pressure): shown, not failing the run. */
   probeProvoked?: CrashReport[];
+  /** Kernel reports that TCG itself causes (src/console/crash-patterns.ts emulatorArtifact): shown, not failing the run. */
+  emulatorArtifacts?: CrashReport[];
   /** Kernel trouble seen on the console (oops, WARNING, panic...): any of them fails the run. */
   crashes: CrashReport[];
   /** Seconds per stage (image, boot-to-ssh, probe, total). */

@@ -432,22 +432,24 @@ function placementSection(runs: HtmlRun[]): string {
 
 function crashSection(runs: HtmlRun[]): string {
   const reports = runs.flatMap(({ cell, verdict: v }) => [
-    ...v.crashes.map((c) => crashOf(cell, c, false)),
-    ...(v.probeProvoked ?? []).map((c) => crashOf(cell, c, true)),
+    ...v.crashes.map((c) => crashOf(cell, c, 'fails')),
+    ...(v.probeProvoked ?? []).map((c) => crashOf(cell, c, 'probe')),
+    ...(v.emulatorArtifacts ?? []).map((c) => crashOf(cell, c, 'emulator')),
   ]);
   return reports.length ? reports.join('') : el('p', {}, 'No kernel reports: every console was clean.');
 }
 
-function crashOf(cell: string, c: CrashReport, provoked: boolean): string {
+const SET_APART = {
+  probe: 'provoked by the probe (expected, not failing)',
+  emulator: 'a TCG artifact, not the kernel (not failing)',
+};
+
+function crashOf(cell: string, c: CrashReport, why: 'fails' | keyof typeof SET_APART): string {
   const facts: [string, string | undefined][] = [
     ['cell', cell],
     [
       'kind',
-      provoked
-        ? 'provoked by the probe (expected, not failing)'
-        : c.fatal
-          ? 'fatal crash (fails the run)'
-          : 'kernel trouble (fails the run)',
+      why !== 'fails' ? SET_APART[why] : c.fatal ? 'fatal crash (fails the run)' : 'kernel trouble (fails the run)',
     ],
     ['type', c.type],
     ['signature', c.signature],
@@ -472,8 +474,8 @@ function crashOf(cell: string, c: CrashReport, provoked: boolean): string {
     {
       'data-testid': 'crash',
       'data-cell': cell,
-      'data-provoked': provoked ? 'yes' : 'no',
-      class: provoked ? 'provoked' : 'crash',
+      'data-provoked': why !== 'fails' ? 'yes' : 'no',
+      class: why !== 'fails' ? 'provoked' : 'crash',
     },
     el('h3', {}, esc(c.title)) +
       dl +

@@ -48,6 +48,10 @@ export function renderText(v: Verdict, runDir: string): string {
     out.push(
       `note: the probe's memory offlining made the kernel report "${c.title}"${c.atSeconds !== undefined ? ` at ${c.atSeconds.toFixed(1)} s` : ''} (expected, not a failure; console.log has it)`,
     );
+  for (const c of v.emulatorArtifacts ?? [])
+    out.push(
+      `note: "${c.title}"${c.atSeconds !== undefined ? ` at ${c.atSeconds.toFixed(1)} s` : ''} is a spurious single-step trap of TCG, not the kernel's doing (not a failure; console.log has it)`,
+    );
   for (const c of v.checks) {
     const time = c.durationSeconds !== undefined ? `${c.durationSeconds.toFixed(1).padStart(5)} s` : '       ';
     out.push(`${MARK[c.outcome]} ${c.id.padEnd(16)} ${time}  ${c.summary}`);
@@ -62,9 +66,22 @@ export function renderText(v: Verdict, runDir: string): string {
   const times = Object.entries(t)
     .map(([k, s]) => `${k} ${s.toFixed(1)} s`)
     .join(', ');
+  const held = v.checks.filter((c) => asExpected(c.outcome)).length;
+  const besides = failedBesidesChecks(v);
   out.push(
-    `${verdictHolds(v) ? 'OK' : 'FAILED'}: ${v.checks.filter((c) => asExpected(c.outcome)).length}/${v.checks.length} checks as expected; ${times}`,
+    `${verdictHolds(v) ? 'OK' : 'FAILED'}: ${held}/${v.checks.length} checks as expected${besides.length ? `, but ${besides.join(', ')}` : ''}; ${times}`,
   );
   out.push(`artifacts: ${runDir}`);
   return out.join('\n') + '\n';
+}
+
+/** What fails a run whatever its checks say, for the closing line. */
+function failedBesidesChecks(v: Verdict): string[] {
+  const n = v.crashes.length;
+  return [
+    ...(n ? [`${n} kernel report${n > 1 ? 's' : ''} on the console`] : []),
+    ...(v.bootFailure ? ['the boot failed'] : []),
+    ...(v.stopped ? ['the run stopped'] : []),
+    ...(profileMismatched(v) ? ['not the kernel asked for'] : []),
+  ];
 }

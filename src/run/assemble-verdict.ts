@@ -1,4 +1,4 @@
-import { provokedByProbe } from '../console/crash-patterns.js';
+import { emulatorArtifact, provokedByProbe } from '../console/crash-patterns.js';
 import type { Crash } from '../console/crash-scanner.js';
 import type { BootFailure } from '../guest/boot-failure.js';
 import type { BootFailureReport, CrashReport, Verdict } from '../model/verdict.js';
@@ -22,13 +22,19 @@ export interface RunSeen {
 /**
  * The verdict from what the run saw: every selected check has its result
  * (not-run, with the reason, past the point where the run stopped), reports
- * the probe provokes on purpose are set apart, and a boot failure or a stop
+ * the probe provokes on purpose and the emulator's own artifacts are set apart, and a boot failure or a stop
  * is recorded with its reason. No I/O.
  */
 export function assembleVerdict(header: Verdict, seen: RunSeen, progress: CheckProgress, failure?: unknown): Verdict {
-  const verdict: Verdict = { ...header, crashes: seen.crashes.filter((c) => !provokedByProbe(c)) };
+  const byEmulator = (c: Crash) => emulatorArtifact(c, header.accel.accel);
+  const verdict: Verdict = {
+    ...header,
+    crashes: seen.crashes.filter((c) => !provokedByProbe(c) && !byEmulator(c)),
+  };
   const provoked = seen.crashes.filter(provokedByProbe);
   if (provoked.length) verdict.probeProvoked = provoked;
+  const artifacts = seen.crashes.filter(byEmulator);
+  if (artifacts.length) verdict.emulatorArtifacts = artifacts;
   if (seen.bootRetries.length) verdict.bootRetries = seen.bootRetries;
   const b = seen.bootFailure;
   if (b) verdict.bootFailure = { reason: b.reason, message: b.message, consoleTail: b.consoleTail };

@@ -95,3 +95,27 @@ test('a page allocation failure the probe provokes by offlining memory is set ap
     [true],
   );
 });
+
+test('the spurious single-step trap of TCG (WARNING in exc_debug_kernel) is set apart under TCG and fails the run under KVM', (t) => {
+  const crashes = crashesIn('tcg-spurious-debug-trap.log');
+  t.deepEqual(
+    crashes.map((c) => c.title),
+    ['WARNING in exc_debug_kernel (arch/x86/kernel/traps.c:1120)'],
+  );
+  const tcg = assembleVerdict(header, seen({ crashes }), progressed());
+  t.deepEqual(tcg.crashes, []);
+  t.deepEqual(
+    tcg.emulatorArtifacts?.map((c) => c.title),
+    [crashes[0]!.title],
+  );
+  const kvm = assembleVerdict(
+    { ...header, accel: { accel: 'kvm', cpuModel: 'host' } },
+    seen({ crashes }),
+    progressed(),
+  );
+  t.deepEqual(
+    kvm.crashes.map((c) => c.title),
+    [crashes[0]!.title],
+  );
+  t.is(kvm.emulatorArtifacts, undefined);
+});

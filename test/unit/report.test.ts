@@ -108,6 +108,11 @@ test('a run with an unexpected pass or a failure does not hold; xfail and skip d
   const expectedOnly = verdict.checks.filter((c) => ['pass', 'xfail', 'skip'].includes(c.outcome));
   t.true(verdictHolds({ ...verdict, crashes: [], checks: expectedOnly }));
   t.false(verdictHolds({ ...verdict, checks: expectedOnly }), 'a WARNING on the console fails the run');
+  t.regex(
+    renderText({ ...verdict, checks: expectedOnly }, '/r'),
+    /^FAILED: 3\/3 checks as expected, but 1 kernel report on the console; /m,
+    'the closing line says what failed a run whose checks all held',
+  );
   t.false(
     verdictHolds({ ...verdict, checks: [], bootFailure: { reason: 'ssh-timeout', message: 'm', consoleTail: [] } }),
   );

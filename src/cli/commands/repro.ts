@@ -12,9 +12,6 @@ import {
   print,
 } from '../options.js';
 
-/** repro's default kconfig: the defaults plus debug info, so that crash stacks decode to file:line. */
-const REPRO_FRAGMENTS = [...DEFAULT_FRAGMENTS, 'debug-vm'];
-
 export default defineCommand(
   'repro <series>',
   "reproduce a report: the series' base and the series side by side, a reproducer run on each, the console watched; writes reply.txt for the list (exit 1 when it reproduces with the series)",
@@ -32,7 +29,7 @@ export default defineCommand(
       .option('kconfig', {
         type: 'string',
         array: true,
-        describe: `kconfig fragments (default: ${REPRO_FRAGMENTS.join(' ')}: debug info decodes stacks to file:line)`,
+        describe: `kconfig fragments (default: ${DEFAULT_FRAGMENTS.join(' ')}, the kernels of run and bisect, whose stacks decode to file:line; add debug-vm for VM_BUG_ON, DEBUG_LIST, KFENCE)`,
       })
       .option('expect', singleExpectOption)
       .option('reproducer', {
@@ -63,7 +60,7 @@ export default defineCommand(
       outDir: argv.out,
       series: argv.series,
       kernelSrc: argv['kernel-src'],
-      fragments: argv.kconfig ?? REPRO_FRAGMENTS,
+      fragments: argv.kconfig ?? DEFAULT_FRAGMENTS,
       reproducer: argv.reproducer,
       exec: argv.exec,
       repeat: argv.repeat,
