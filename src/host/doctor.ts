@@ -29,8 +29,8 @@ export const HOST_PACKAGES = [
   'debian-archive-keyring',
 ];
 
-/** What numacage's own tests need beyond that: a browser to open the HTML report in. */
-export const TEST_PACKAGES = ['chromium'];
+/** What numacage's own tests need beyond that: a browser to open the HTML report in, shellcheck for guest/scripts/. */
+export const TEST_PACKAGES = ['chromium', 'shellcheck'];
 
 export interface DoctorCheck {
   name: string;

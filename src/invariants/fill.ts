@@ -1,59 +1,8 @@
 import { parseNumastat } from '../probes/isolation-parsers.js';
 import { parseNodeMeminfo } from '../probes/sysfs.js';
 import { num, parseRecords, parseSections, Placement, recordsOf, section } from './records.js';
-import { AS_PROBE_USER, exitStatus, GUEST_PROBE_PATH, KILLED, nodeFile } from './shell.js';
+import { exitStatus, KILLED } from './shell.js';
 import { ProbeError } from './errors.js';
-
-const STEP_MIB = 32;
-
-export interface FillPlan {
-  /** The node whose memory is pressed: its free memory blocks are offlined first so the fill only has to cover what is left. */
-  press: number;
-  /** MiB left free on the pressed node after offlining. */
-  keepMiB: number;
-  /** How far past the pressed node's free memory the fill goes. */
-  marginMiB: number;
-  /** Bind each step to this node (MPOL_BIND); no policy when absent. */
-  bindTo?: number;
-  /** The node whose numastat and meminfo are read before and after the fill. */
-  watch: number;
-}
-
-/**
- * A shell script that fills memory until it is answered. Filling a whole
- * node under TCG costs about 5 s per GiB (every page is zeroed, and Debian's
- * kernel zeroes at allocation too, so growing a HugeTLB pool is no cheaper),
- * so the pressed node's free memory blocks are offlined first by the probe
- * (a quarter of a second for 1.6 GiB) until keepMiB are left, and onlined
- * into their zone again on exit. sshd and the script are protected from the OOM killer; the
- * probe's fill runs as the unprivileged user with oom_score_adj 1000 for
- * free + margin MiB; the OOM killer's lines logged after the fill's own
- * marker are printed. A kernel without memory hot-remove gets the whole fill.
- */
-export function fillScript(plan: FillPlan): string {
-  const { press, keepMiB, marginMiB, bindTo, watch } = plan;
-  const freeMiB = `$(awk '/MemFree/ {print int($4/1024)}' ${nodeFile(press, 'meminfo')})`;
-  return [
-    `echo "### before"; cat ${nodeFile(watch, 'numastat')}; grep -E 'AnonPages|MemFree' ${nodeFile(watch, 'meminfo')}`,
-    'for pid in $(pgrep -x sshd) $$; do echo -1000 > /proc/$pid/oom_score_adj; done',
-    `offlined=$(${GUEST_PROBE_PATH} offline-blocks ${press} ${keepMiB})`,
-    // Off meanwhile, restored after: NUMA balancing would rescan the fill's range over and over
-    // (seconds of PTE updates and TLB shootdowns under TCG) and could move spilled pages back to C,
-    // hiding the spill. Reclaim and compaction around the pressed node's watermark (watermark
-    // boosting, proactive compaction) stalled the fill for up to 25 s under TCG; neither decides where
-    // a page may fall back. The killer's task list, written to the serial console a character at a
-    // time, costs seconds too.
-    'saved=""; for k in kernel/numa_balancing vm/watermark_boost_factor vm/compaction_proactiveness vm/oom_dump_tasks; do f=/proc/sys/$k; [ -w $f ] && { saved="$saved $f=$(cat $f)"; echo 0 > $f; }; done',
-    'restore() { echo "$offlined" | while read -r _ state how; do [ -n "$state" ] && echo $how > $state; done; for kv in $saved; do echo "${kv#*=}" > "${kv%%=*}"; done; }',
-    'trap restore EXIT',
-    `free=${freeMiB}; asked=$(( (free + ${marginMiB}) / ${STEP_MIB} * ${STEP_MIB} + ${STEP_MIB} ))`,
-    'marker="numacage-fill-$$-$(date +%s%N)"; echo "$marker" > /dev/kmsg',
-    `echo "### fill"; echo "pressed ${press} offlined_blocks $(echo "$offlined" | grep -c offlined) free_mib $free asked_mib $asked"`,
-    `(echo 1000 > /proc/self/oom_score_adj; exec ${AS_PROBE_USER} ${GUEST_PROBE_PATH} fill $asked ${STEP_MIB}${bindTo !== undefined ? ` ${bindTo}` : ''}); echo "# exit $?"`,
-    `echo "### oom"; dmesg | sed -n "/$marker/,\\$p" | grep -E 'invoked oom-killer|Killed process|oom-kill:' || true`,
-    `echo "### after"; cat ${nodeFile(watch, 'numastat')}; grep -E 'AnonPages|MemFree' ${nodeFile(watch, 'meminfo')}`,
-  ].join('\n');
-}
 
 export interface FillResult {
   askedMiB: number;
@@ -72,9 +21,9 @@ export interface FillResult {
 }
 
 /**
- * Reads a fill and proves it ran: a start record, steps whose placements add
- * up, and an ending that is either the done record or a SIGKILL with the OOM
- * killer's line naming the fill's pid. Anything else is a ProbeError. Pure.
+ * Reads what the `fill` function of guest/scripts/fill.sh printed and proves the fill ran: a start
+ * record, steps whose placements add up, and an ending that is either the done record or a SIGKILL
+ * with the OOM killer's line naming the fill's pid. Anything else is a ProbeError. Pure.
  */
 export function parseFill(text: string, what: string): FillResult {
   const s = parseSections(text);

@@ -13,16 +13,7 @@ export interface KernelState {
   privateNodeLog: string[];
 }
 
-export const KERNEL_STATE_STEP: GuestStep = {
-  name: 'kernel-state',
-  script: [
-    'echo "### release"; uname -r',
-    'echo "### cmdline"; cat /proc/cmdline',
-    'echo "### node-states"; cd /sys/devices/system/node && for f in has_* possible online; do echo "$f $(cat $f)"; done',
-    'echo "### zoneinfo"; cat /proc/zoneinfo',
-    'echo "### private-node-log"; dmesg | grep -i "private.node" || true',
-  ].join('\n'),
-};
+export const KERNEL_STATE_STEP: GuestStep = { name: 'kernel-state', script: 'kernel-state.sh' };
 
 /** Parses the kernel-state step's output. Pure. */
 export function parseKernelState(text: string): KernelState {

@@ -1,19 +1,9 @@
 import { ProbeError } from './errors.js';
 
-/** Where the static probe is installed in the guest. */
+/** Where the static probe is installed in the guest (guest/scripts/lib.sh runs it from there). */
 export const GUEST_PROBE_PATH = '/usr/local/bin/numacage-probe';
-/** The unprivileged guest user: root's CAP_SYS_NICE bypasses the permission paths under test. */
-const PROBE_USER = 'probe';
 
 export const nodeFile = (node: number, file: string) => `/sys/devices/system/node/node${node}/${file}`;
-
-/** Runs what follows as the unprivileged user, with no capability left. */
-export const AS_PROBE_USER = `setpriv --reuid=${PROBE_USER} --regid=${PROBE_USER} --init-groups --inh-caps=-all`;
-
-/** Runs the probe with args, as the unprivileged user unless asRoot, and prints "# exit N" after it. */
-export function probe(args: string, opts: { asRoot?: boolean } = {}): string {
-  return `${opts.asRoot ? '' : `${AS_PROBE_USER} `}${GUEST_PROBE_PATH} ${args}; echo "# exit $?"`;
-}
 
 /** The status a "# exit N" line reports (the last one), or a ProbeError. */
 export function exitStatus(text: string, what: string): number {

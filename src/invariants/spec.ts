@@ -4,7 +4,7 @@ import type { Expectation } from '../model/verdict.js';
 import type { KernelState } from './kernel-state.js';
 import { ProbeError } from './errors.js';
 import type { GuestStep } from './guest-step.js';
-import { GUEST_PROBE_PATH } from './shell.js';
+import { runsProbe, type ScriptReader } from './guest-scripts.js';
 import type { KernelProfile, NodeRoles } from './profile.js';
 
 /** What every step and decision may know: the node roles, the plan's topology, the kernel's detected profile and state. */
@@ -38,9 +38,8 @@ export type Step = GuestStep | HostStep;
 export const isHostStep = (s: Step): s is HostStep => 'run' in s;
 
 /** Whether an invariant's steps run the static probe here (a broken probe must turn it into an error). */
-export const usesProbe = (spec: InvariantSpec, ctx: ProbeContext): boolean =>
-  spec.expect[ctx.profile] !== 'n/a' &&
-  spec.steps(ctx).some((s) => !isHostStep(s) && s.script.includes(GUEST_PROBE_PATH));
+export const usesProbe = (spec: InvariantSpec, ctx: ProbeContext, read: ScriptReader): boolean =>
+  spec.expect[ctx.profile] !== 'n/a' && spec.steps(ctx).some((s) => !isHostStep(s) && runsProbe(s, read));
 
 export interface Decision {
   passed: boolean;

@@ -34,14 +34,12 @@ export function parseNodeStates(text: string): Record<string, number[]> {
   return out;
 }
 
-export const MEMORY_TIERS_COMMAND =
-  'echo "demotion_enabled $(cat /sys/kernel/mm/numa/demotion_enabled 2>/dev/null)"; for t in /sys/devices/virtual/memory_tiering/memory_tier*; do [ -e "$t/nodelist" ] && echo "${t##*/} $(cat $t/nodelist)"; done; true';
-
 export interface MemoryTiers {
   demotionEnabled: boolean;
   tiers: { name: string; nodes: number[] }[];
 }
 
+/** The tiers section of guest/scripts/demotion.sh: "demotion_enabled V", then "memory_tierN NODES" lines. Pure. */
 export function parseMemoryTiers(text: string): MemoryTiers {
   const tiers: MemoryTiers['tiers'] = [];
   let demotionEnabled = false;

@@ -16,11 +16,7 @@ export interface SysfsNode {
   meminfo: Record<string, number>;
 }
 
-/** The shell command whose output parseSysfsNodes reads: builtins where it can (each process costs tens of milliseconds under TCG). */
-export const SYSFS_NODES_COMMAND =
-  'for n in /sys/devices/system/node/node[0-9]*; do echo "== ${n##*node}"; read -r c < $n/cpulist; echo "cpulist $c"; cat $n/meminfo; done';
-
-/** Parses the output of SYSFS_NODES_COMMAND. Pure. */
+/** Parses the sysfs-nodes section of guest/scripts/topology.sh: "== N", "cpulist L", then node N's meminfo. Pure. */
 export function parseSysfsNodes(text: string): SysfsNode[] {
   const nodes: SysfsNode[] = [];
   for (const block of text.split(/^== /m).slice(1)) {
@@ -42,10 +38,7 @@ export interface PciDevice {
   numaNode: number;
 }
 
-export const PCI_DEVICES_COMMAND =
-  'for d in /sys/bus/pci/devices/*; do read -r c < $d/class; read -r v < $d/vendor; read -r i < $d/device; read -r n < $d/numa_node; echo "${d##*/} $c $v $i $n"; done';
-
-/** Parses the output of PCI_DEVICES_COMMAND. Pure. */
+/** Parses the pci section of guest/scripts/topology.sh: "address class vendor device numa_node" lines. Pure. */
 export function parsePciDevices(text: string): PciDevice[] {
   const out: PciDevice[] = [];
   for (const line of text.split('\n')) {

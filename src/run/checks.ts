@@ -1,11 +1,13 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { progressEvent } from '../model/progress.js';
 import { join } from 'node:path';
+import { readGuestScript } from '../adapters/guest-scripts.js';
 import { tcpTraffic } from '../adapters/traffic.js';
 import type { Logger } from '../log.js';
 import type { Topology } from '../model/topology.js';
 import type { CheckResult } from '../model/verdict.js';
 import { evaluateInvariant, notRunResult } from '../invariants/evaluate.js';
+import { guestCommand } from '../invariants/guest-scripts.js';
 import { KERNEL_STATE_STEP, parseKernelState } from '../invariants/kernel-state.js';
 import { detectProfile, nodeRoles, type KernelProfile } from '../invariants/profile.js';
 import { inferExpectedProfile } from '../invariants/expectation.js';
@@ -38,20 +40,20 @@ async function saveStepOutput(runDir: string, name: string, stdout: string, stde
  * and a topology with CPUs on other nodes would otherwise fault their pages
  * wherever the scheduler put them.
  */
-function pinnedToC(step: GuestStep, ctx: ProbeContext): GuestStep {
-  const cpus = ctx.topology.nodes.find((n) => n.id === ctx.roles.c)?.cpus ?? [];
-  return cpus.length ? { ...step, script: `taskset -pc ${cpus.join(',')} $$ > /dev/null\n${step.script}` } : step;
-}
+const cpusOfC = (ctx: ProbeContext) => ctx.topology.nodes.find((n) => n.id === ctx.roles.c)?.cpus ?? [];
 
 async function runStep(step: Step, guest: Guest, host: HostAccess, ctx: ProbeContext, runDir: string): Promise<string> {
-  if (!isHostStep(step)) return runGuestStep(pinnedToC(step, ctx), guest, runDir);
+  if (!isHostStep(step)) return runGuestStep(step, guest, runDir, cpusOfC(ctx));
   const text = await step.run(host, ctx);
   await saveStepOutput(runDir, step.name, text);
   return text;
 }
 
-async function runGuestStep(step: GuestStep, guest: Guest, runDir: string): Promise<string> {
-  const r = await guest.exec(step.script, { timeoutMs: step.timeoutMs ?? STEP_TIMEOUT_MS });
+/** Runs the step's script of guest/scripts/ as root, pinned to `cpus` when given. */
+async function runGuestStep(step: GuestStep, guest: Guest, runDir: string, cpus: number[] = []): Promise<string> {
+  const r = await guest.exec(guestCommand(step, readGuestScript, cpus), {
+    timeoutMs: step.timeoutMs ?? STEP_TIMEOUT_MS,
+  });
   await saveStepOutput(runDir, step.name, r.stdout, r.stderr);
   if (r.timedOut)
     throw new ProbeError(`step ${step.name} did not finish within ${(step.timeoutMs ?? STEP_TIMEOUT_MS) / 1000} s`);
@@ -149,7 +151,7 @@ export async function runChecks(
   }
 
   let uploadFailure: string | undefined;
-  const probeUsers = new Set(progress.ids.filter((id) => usesProbe(invariant(id), ctx)));
+  const probeUsers = new Set(progress.ids.filter((id) => usesProbe(invariant(id), ctx, readGuestScript)));
   if (probeUsers.size)
     await uploadProbe(guest, opts.probe!).catch(
       (err) => (uploadFailure = `uploading the probe failed: ${message(err)}`),

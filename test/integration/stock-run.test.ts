@@ -9,6 +9,7 @@ import { INVARIANTS } from '../../src/invariants/registry.js';
 import { usesProbe } from '../../src/invariants/spec.js';
 import { contextOf } from '../helpers/recorded.js';
 import { projectPath } from '../../src/adapters/project.js';
+import { readGuestScript } from '../../src/adapters/guest-scripts.js';
 import { QEMU_BINARY } from '../../src/adapters/qemu-process.js';
 import { materialise, type RunPlan } from '../../src/plan/run-plan.js';
 import { renderCommandLine } from '../../src/qemu/reproducer.js';
@@ -98,7 +99,7 @@ for (const [name, body] of [
     const fake = join(out.path, 'fake-probe');
     writeFileSync(fake, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
     const ctx = contextOf('stock-6.12-private-virtio');
-    const probeChecks = INVARIANTS.filter((s) => usesProbe(s, ctx)).map((s) => s.id);
+    const probeChecks = INVARIANTS.filter((s) => usesProbe(s, ctx, readGuestScript)).map((s) => s.id);
     const r = await numacage(['run', '--only', probeChecks.join(','), '--out', join(out.path, 'runs')], {
       env: { ...process.env, NUMACAGE_PROBE_BINARY: fake },
     });

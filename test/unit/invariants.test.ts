@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { projectPath } from '../../src/adapters/project.js';
+import { readGuestScript } from '../../src/adapters/guest-scripts.js';
 import test from 'ava';
 import { evaluateInvariant } from '../../src/invariants/evaluate.js';
 import { INVARIANTS, selectInvariants, SUITES } from '../../src/invariants/registry.js';
@@ -94,7 +95,7 @@ for (const [name, breakIt] of [
       // Placement reads can only break checks whose records carry placements.
       const affected = INVARIANTS.filter(
         (s) =>
-          usesProbe(s, ctx) &&
+          usesProbe(s, ctx, readGuestScript) &&
           (breakIt !== unreadablePlacement || s.steps(ctx).some((st) => raw[st.name]?.includes('"EPERM"'))),
       );
       t.true(affected.length >= 6, `${affected.length} checks affected`);

@@ -1,6 +1,6 @@
 import { parseNodeMeminfo } from '../../probes/sysfs.js';
 import { errnoOf, num, parseRecords, parseSections, recordsOf, section } from '../records.js';
-import { assertRanClean, nodeFile, probe } from '../shell.js';
+import { assertRanClean } from '../shell.js';
 import { expect, rawOf, type InvariantSpec } from '../spec.js';
 import { ProbeError } from '../errors.js';
 
@@ -57,16 +57,7 @@ export const noKernelMemory: InvariantSpec<KernelMemoryObs> = {
   expect: expect('fail', 'pass', 'pass', 'pass'),
   disturbs: false,
   steps: ({ roles: { c, p } }) => [
-    {
-      name: 'no-kernel-memory',
-      script: [
-        `echo "### after-boot"; cat ${nodeFile(p, 'meminfo')}`,
-        'd=$(mktemp -d /dev/shm/numacage-slab.XXXXXX)',
-        `echo "### workload"; ${probe(`slab ${c} ${p} ${SLAB_FILES} $d`, { asRoot: true })}`,
-        `echo "### after-workload"; cat ${nodeFile(p, 'meminfo')}`,
-        'rm -rf "$d"',
-      ].join('\n'),
-    },
+    { name: 'no-kernel-memory', script: 'no-kernel-memory.sh', env: { C: c, P: p, SLAB_FILES } },
   ],
   parse(raw, { roles: { p } }) {
     const s = parseSections(rawOf(raw, 'no-kernel-memory'));

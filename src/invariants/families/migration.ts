@@ -8,7 +8,7 @@ import {
   recordsOf,
   type ProbeRecord,
 } from '../records.js';
-import { assertRanClean, probe } from '../shell.js';
+import { assertRanClean } from '../shell.js';
 import { expect, rawOf, type InvariantSpec } from '../spec.js';
 import { ProbeError } from '../errors.js';
 import { optedIn } from './policy.js';
@@ -53,7 +53,7 @@ export const moveOptin: InvariantSpec<MoveObs> = {
   title: 'migration onto P needs the opt-in',
   expect: expect('fail', 'fail', 'pass', 'pass'),
   disturbs: false,
-  steps: ({ roles: { p } }) => [{ name: 'move-optin', script: probe(`move-pages ${p}`) }],
+  steps: ({ roles: { p } }) => [{ name: 'move-optin', script: 'move-optin.sh', env: { P: p } }],
   parse(raw, { roles: { c, p } }) {
     const { r, before, after, pages } = migrationRecord(raw, 'move-optin', 'move-pages', 'move_pages', c);
     const status = r.status;
@@ -106,7 +106,7 @@ export const migrateOptin: InvariantSpec<MigrateObs> = {
   title: 'migrate_pages(2) onto P needs the opt-in',
   expect: expect('fail', 'fail', 'pass', 'pass'),
   disturbs: false,
-  steps: ({ roles: { c, p } }) => [{ name: 'migrate-optin', script: probe(`migrate-pages ${c} ${p}`) }],
+  steps: ({ roles: { c, p } }) => [{ name: 'migrate-optin', script: 'migrate-optin.sh', env: { C: c, P: p } }],
   parse(raw, { roles: { c, p } }) {
     const { r, before, after, pages } = migrationRecord(raw, 'migrate-optin', 'migrate-pages', 'migrate_pages', c);
     return {

@@ -1,13 +1,11 @@
-import { MEMORY_TIERS_COMMAND, parseMemoryTiers, type MemoryTiers } from '../../probes/isolation-parsers.js';
-import { fillScript, parseFill, type FillResult } from '../fill.js';
+import { parseMemoryTiers, type MemoryTiers } from '../../probes/isolation-parsers.js';
+import { parseFill, type FillResult } from '../fill.js';
 import { errnoOf, num, parseRecords, parseSections, Placement, placements, recordsOf, section } from '../records.js';
-import { assertRanClean, nodeFile, probe } from '../shell.js';
+import { assertRanClean } from '../shell.js';
 import { expect, rawOf, type InvariantSpec } from '../spec.js';
 import { KernelLacks, ProbeError } from '../errors.js';
 
-/** A step whose script prints "### none" when the kernel lacks the feature behind `path`. */
-const unlessMissing = (path: string) => `[ -e ${path} ] || { echo "### none"; exit 0; }`;
-
+/** A step's sections, or KernelLacks when its script printed "### none" (unless_missing in guest/scripts/lib.sh). */
 function sectionsOrLacks(raw: Record<string, string>, step: string, lacks: string): Record<string, string> {
   const s = parseSections(rawOf(raw, step));
   if ('none' in s) throw new KernelLacks(lacks);
@@ -40,25 +38,7 @@ export const hugetlb: InvariantSpec<HugetlbObs> = {
   title: 'the HugeTLB pool cannot grow on P',
   expect: expect('fail', 'fail', 'pass', 'n/a'),
   disturbs: true,
-  steps: ({ roles: { p } }) => {
-    const f = nodeFile(p, 'hugepages/hugepages-2048kB/nr_hugepages');
-    const onP = `$(awk '/HugePages_Total/ {print $4}' ${nodeFile(p, 'meminfo')})`;
-    return [
-      {
-        name: 'hugetlb',
-        script: [
-          unlessMissing('/sys/kernel/mm/hugepages/hugepages-2048kB'),
-          'echo "### node"',
-          `if [ -e ${f} ]; then`,
-          `  if echo ${HUGEPAGES_ASKED} > ${f} 2>/tmp/numacage-hugetlb.err; then echo "write ok"; else echo "write refused: $(cat /tmp/numacage-hugetlb.err)"; fi`,
-          `  echo "got $(cat ${f})"; echo 0 > ${f} 2>/dev/null`,
-          'else echo "no-file"; fi',
-          'echo "### global"; g=/proc/sys/vm/nr_hugepages; total=$(cat $g)',
-          `echo $((total + ${HUGEPAGES_ASKED})) > $g; echo "asked $((total + ${HUGEPAGES_ASKED}))"; echo "total $(cat $g)"; echo "onp ${onP}"; echo $total > $g`,
-        ].join('\n'),
-      },
-    ];
-  },
+  steps: ({ roles: { p } }) => [{ name: 'hugetlb', script: 'hugetlb.sh', env: { P: p, HUGEPAGES_ASKED } }],
   parse(raw) {
     const s = sectionsOrLacks(raw, 'hugetlb', 'the kernel has no 2 MiB HugeTLB pages (CONFIG_HUGETLBFS)');
     const node = section(s, 'node', 'hugetlb');
@@ -107,9 +87,6 @@ interface CompactionObs {
   };
 }
 
-const SCANNED =
-  "awk '/^compact_(migrate|free)_scanned/ {s+=$2} /^compact_daemon_(migrate|free)_scanned/ {s-=$2} END {print s+0}' /proc/vmstat";
-
 /**
  * No kcompactd or kswapd for P; writing nodeP/compact is refused or does
  * nothing (6.12 accepts every write, so the scan counters tell whether
@@ -123,21 +100,7 @@ export const compaction: InvariantSpec<CompactionObs> = {
   title: 'compaction is gated on P and never moves memory off it',
   expect: expect('fail', 'fail', 'pass', 'pass'),
   disturbs: false,
-  steps: ({ roles: { p } }) => [
-    {
-      name: 'compaction',
-      script: [
-        unlessMissing('/proc/sys/vm/compact_memory'),
-        `echo "### threads"; for t in kcompactd kswapd; do echo "$t $(pgrep -x \${t}${p} >/dev/null && echo 1 || echo 0)"; done`,
-        'echo "### node-compact"; pro=/proc/sys/vm/compaction_proactiveness; old=$(cat $pro 2>/dev/null); [ -n "$old" ] && echo 0 > $pro',
-        `b=$(${SCANNED})`,
-        `if echo 1 > ${nodeFile(p, 'compact')} 2>/tmp/numacage-compact.err; then echo "write ok"; else echo "write refused: $(cat /tmp/numacage-compact.err)"; fi`,
-        `echo "scanned $(( $(${SCANNED}) - b ))"; echo "counters $(grep -c '^compact_migrate_scanned' /proc/vmstat)"`,
-        '[ -n "$old" ] && echo $old > $pro',
-        `echo "### pages"; ${probe(`compact-pages ${p}`, { asRoot: true })}`,
-      ].join('\n'),
-    },
-  ],
+  steps: ({ roles: { p } }) => [{ name: 'compaction', script: 'compaction.sh', env: { P: p } }],
   parse(raw, { roles: { p } }) {
     const s = sectionsOrLacks(raw, 'compaction', 'the kernel has no compaction (CONFIG_COMPACTION)');
     const threads = keyValues(section(s, 'threads', 'compaction'));
@@ -223,15 +186,7 @@ export const thp: InvariantSpec<ThpObs> = {
   title: 'no THP collapse on P, and collapse never moves memory off P',
   expect: expect('fail', 'fail', 'n/a', 'pass'),
   disturbs: false,
-  steps: ({ roles: { p } }) => [
-    {
-      name: 'thp',
-      script: [
-        unlessMissing('/sys/kernel/mm/transparent_hugepage/enabled'),
-        `echo "### thp"; ${probe(`thp ${p}`)}`,
-      ].join('\n'),
-    },
-  ],
+  steps: ({ roles: { p } }) => [{ name: 'thp', script: 'thp.sh', env: { P: p } }],
   parse(raw, { roles: { p } }) {
     const text = section(
       sectionsOrLacks(raw, 'thp', 'the kernel has no transparent huge pages (CONFIG_TRANSPARENT_HUGEPAGE)'),
@@ -275,7 +230,6 @@ interface KsmObs {
 }
 
 const KSM_WAIT_S = 20;
-const KSM = '/sys/kernel/mm/ksm';
 const samePfn = (pfns: number[]) => pfns[0] !== 0 && pfns[0] === pfns[1];
 
 /** A control pair on C must merge (proof that ksmd ran); the identical pair on P must not. */
@@ -284,17 +238,7 @@ export const ksm: InvariantSpec<KsmObs> = {
   title: 'KSM never merges pages on P',
   expect: expect('fail', 'fail', 'n/a', 'pass'),
   disturbs: false,
-  steps: ({ roles: { c, p } }) => [
-    {
-      name: 'ksm',
-      script: [
-        unlessMissing(`${KSM}/run`),
-        `echo 1 > ${KSM}/run; echo "### merge"; ${probe(`ksm ${c} ${p} ${KSM_WAIT_S}`, { asRoot: true })}`,
-        `echo "### stats"; for f in full_scans pages_shared pages_sharing pages_skipped; do echo "$f $(cat ${KSM}/$f 2>/dev/null || echo 0)"; done`,
-        `echo 2 > ${KSM}/run; echo 0 > ${KSM}/run`,
-      ].join('\n'),
-    },
-  ],
+  steps: ({ roles: { c, p } }) => [{ name: 'ksm', script: 'ksm.sh', env: { C: c, P: p, KSM_WAIT_S } }],
   parse(raw, { roles: { c, p } }) {
     const s = sectionsOrLacks(raw, 'ksm', 'the kernel has no KSM (CONFIG_KSM)');
     const text = section(s, 'merge', 'ksm');
@@ -356,24 +300,22 @@ export const numaBalancing: InvariantSpec<NumaBalancingObs> = {
   title: "NUMA balancing never migrates P's pages",
   expect: expect('fail', 'fail', 'n/a', 'pass'),
   disturbs: false,
-  steps: ({ roles: { c, p, cpuOfC } }) => {
-    const d = '/sys/kernel/debug/sched/numa_balancing';
-    const names = Object.keys(SCAN_TUNABLES);
-    return [
-      {
-        name: 'numa-balancing',
-        script: [
-          unlessMissing('/proc/sys/kernel/numa_balancing'),
-          'sysctl=/proc/sys/kernel/numa_balancing; old=$(cat $sysctl); echo 1 > $sysctl',
-          `echo "### tunables"; saved=""; for t in ${names.join(' ')}; do [ -w ${d}/$t ] && { saved="$saved $t=$(cat ${d}/$t)"; echo "$t"; }; done`,
-          ...Object.entries(SCAN_TUNABLES).map(([k, v]) => `[ -w ${d}/${k} ] && echo ${v} > ${d}/${k}`),
-          `echo "### hammer"; ${probe(`numa-balancing ${c} ${p} ${cpuOfC} ${NUMA_BALANCING_LIMIT_S}`, { asRoot: true })}`,
-          `for kv in $saved; do echo \${kv#*=} > ${d}/\${kv%%=*}; done; echo $old > $sysctl`,
-        ].join('\n'),
-        timeoutMs: (NUMA_BALANCING_LIMIT_S + 30) * 1000,
+  steps: ({ roles: { c, p, cpuOfC } }) => [
+    {
+      name: 'numa-balancing',
+      script: 'numa-balancing.sh',
+      env: {
+        C: c,
+        P: p,
+        CPU_OF_C: cpuOfC,
+        NUMA_BALANCING_LIMIT_S,
+        SCAN_TUNABLES: Object.entries(SCAN_TUNABLES)
+          .map(([name, value]) => `${name}=${value}`)
+          .join(' '),
       },
-    ];
-  },
+      timeoutMs: (NUMA_BALANCING_LIMIT_S + 30) * 1000,
+    },
+  ],
   parse(raw, { roles: { p } }) {
     const s = sectionsOrLacks(raw, 'numa-balancing', 'the kernel has no NUMA balancing (CONFIG_NUMA_BALANCING)');
     const text = section(s, 'hammer', 'numa-balancing');
@@ -437,29 +379,19 @@ export const demotion: InvariantSpec<DemotionObs> = {
   title: 'P is not a demotion target',
   expect: expect('fail', 'fail', 'pass', 'pass'),
   disturbs: true,
-  steps: ({ roles: { c, p }, topology }) => {
-    const tiers = {
-      name: 'demotion',
-      script: `${unlessMissing('/sys/devices/virtual/memory_tiering')}\necho "### tiers"; ${MEMORY_TIERS_COMMAND}`,
-    };
-    if (!hasHmat(topology.nodes)) return [tiers];
-    const en = '/sys/kernel/mm/numa/demotion_enabled';
-    const counters = "grep -E '^pgdemote_' /proc/vmstat";
-    return [
-      tiers,
-      {
-        name: 'demotion-pressure',
-        script: [
-          `echo "### demotion-was"; cat ${en}; was=$(cat ${en}); echo 1 > ${en}`,
-          `echo "### vmstat-before"; ${counters}`,
-          fillScript({ press: c, keepMiB: 640, marginMiB: 256, bindTo: c, watch: p }),
-          `echo "### vmstat-after"; ${counters}`,
-          `echo $was > ${en}`,
-        ].join('\n'),
-        timeoutMs: 180_000,
-      },
-    ];
-  },
+  steps: ({ roles: { c, p }, topology }) => [
+    { name: 'demotion', script: 'demotion.sh' },
+    ...(hasHmat(topology.nodes)
+      ? [
+          {
+            name: 'demotion-pressure',
+            script: 'demotion-pressure.sh',
+            env: { C: c, P: p, KEEP_MIB: 640, MARGIN_MIB: 256 },
+            timeoutMs: 180_000,
+          },
+        ]
+      : []),
+  ],
   parse(raw, { roles: { c }, topology }) {
     const s0 = parseSections(rawOf(raw, 'demotion'));
     if ('none' in s0) throw new KernelLacks('the kernel has no memory tiers (/sys/devices/virtual/memory_tiering)');

@@ -1,5 +1,5 @@
 import type { KernelProfile } from '../profile.js';
-import { fillScript, parseFill, type FillResult } from '../fill.js';
+import { parseFill, type FillResult } from '../fill.js';
 import {
   assertUnprivileged,
   errnoOf,
@@ -12,7 +12,7 @@ import {
   section,
   type ProbeRecord,
 } from '../records.js';
-import { AS_PROBE_USER, assertRanClean, exitStatus, GUEST_PROBE_PATH, probe } from '../shell.js';
+import { assertRanClean, exitStatus } from '../shell.js';
 import { expect, rawOf, type InvariantSpec } from '../spec.js';
 import { ProbeError } from '../errors.js';
 
@@ -56,7 +56,7 @@ export const softPolicy: InvariantSpec<PolicyCase[]> = {
   title: 'soft policies never reach P',
   expect: expect('fail', 'fail', 'pass', 'pass'),
   disturbs: false,
-  steps: ({ roles: { c, p } }) => [{ name: 'soft-policy', script: probe(`soft-policy ${c} ${p}`) }],
+  steps: ({ roles: { c, p } }) => [{ name: 'soft-policy', script: 'soft-policy.sh', env: { C: c, P: p } }],
   parse(raw, { roles: { p } }) {
     const text = rawOf(raw, 'soft-policy');
     assertRanClean(text, 'soft-policy');
@@ -94,7 +94,7 @@ export const bindOptin: InvariantSpec<BindObs> = {
   title: 'MPOL_BIND to P needs the opt-in',
   expect: expect('fail', 'fail', 'pass', 'pass'),
   disturbs: false,
-  steps: ({ roles: { p } }) => [{ name: 'bind-optin', script: probe(`bind ${p}`) }],
+  steps: ({ roles: { p } }) => [{ name: 'bind-optin', script: 'bind-optin.sh', env: { P: p } }],
   parse(raw, { roles: { c, p } }) {
     const text = rawOf(raw, 'bind-optin');
     assertRanClean(text, 'bind-optin');
@@ -161,13 +161,8 @@ interface CpusetObs {
   dropRefused?: string;
 }
 
-const CGROUP = '/sys/fs/cgroup/numacage-cpuset';
 /** 128 + SIGBUS. */
 const SIGBUS_STATUS = 135;
-
-function inCgroup(args: string, redirect = ''): string {
-  return `sh -c 'echo $$ > ${CGROUP}/cgroup.procs && exec ${AS_PROBE_USER} ${GUEST_PROBE_PATH} ${args}'${redirect}`;
-}
 
 /**
  * Inside a cgroup whose cpuset.mems is C: mbind({P}) must give EINVAL and
@@ -180,25 +175,7 @@ export const cpuset: InvariantSpec<CpusetObs> = {
   title: 'cpuset.mems is enforced',
   expect: expect('pass', 'pass', 'pass', 'pass'),
   disturbs: false,
-  steps: ({ roles: { c, p } }) => [
-    {
-      name: 'cpuset',
-      script: [
-        'set -e',
-        'grep -qw cpuset /sys/fs/cgroup/cgroup.subtree_control || echo +cpuset > /sys/fs/cgroup/cgroup.subtree_control',
-        `mkdir -p ${CGROUP}; echo ${c} > ${CGROUP}/cpuset.mems`,
-        'set +e',
-        `echo "### refuse"; ${inCgroup(`bind ${p}`)}; echo "# exit $?"; ${inCgroup(`move-pages ${p}`)}; echo "# exit $?"`,
-        'echo "### drop"',
-        `if echo ${c},${p} > ${CGROUP}/cpuset.mems 2>/tmp/numacage-cpuset.err; then`,
-        `  ${inCgroup(`cpuset-drop ${p}`, ' > /tmp/numacage-cpuset.out &')} pid=$!`,
-        '  i=0; while [ -e /proc/$pid ] && ! grep -q "^State:[[:space:]]*[TZX]" /proc/$pid/status && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done',
-        `  echo ${c} > ${CGROUP}/cpuset.mems; kill -CONT $pid; wait $pid; echo "# exit $?"; cat /tmp/numacage-cpuset.out`,
-        'else echo "mems-refused $(cat /tmp/numacage-cpuset.err)"; fi',
-        `rmdir ${CGROUP}`,
-      ].join('\n'),
-    },
-  ],
+  steps: ({ roles: { c, p } }) => [{ name: 'cpuset', script: 'cpuset.sh', env: { C: c, P: p } }],
   parse(raw, { roles: { c, p } }) {
     const s = parseSections(rawOf(raw, 'cpuset'));
     const refuse = section(s, 'refuse', 'cpuset');
@@ -287,7 +264,8 @@ export const noFallbackIn: InvariantSpec<FillResult> = {
   steps: ({ roles: { c, p } }) => [
     {
       name: 'no-fallback-in',
-      script: fillScript({ press: c, keepMiB: 640, marginMiB: FALLBACK_MARGIN_MIB, watch: p }),
+      script: 'no-fallback-in.sh',
+      env: { C: c, P: p, KEEP_MIB: 640, MARGIN_MIB: FALLBACK_MARGIN_MIB },
       timeoutMs: 180_000,
     },
   ],
@@ -318,11 +296,7 @@ export const bindStrict: InvariantSpec<FillResult> = {
   expect: expect('pass', 'pass', 'n/a', 'pass'),
   disturbs: true,
   steps: ({ roles: { p } }) => [
-    {
-      name: 'bind-strict',
-      script: fillScript({ press: p, keepMiB: 96, marginMiB: 256, bindTo: p, watch: p }),
-      timeoutMs: 180_000,
-    },
+    { name: 'bind-strict', script: 'bind-strict.sh', env: { P: p, KEEP_MIB: 96, MARGIN_MIB: 256 }, timeoutMs: 180_000 },
   ],
   parse: (raw) => parseFill(rawOf(raw, 'bind-strict'), 'bind-strict'),
   decide(f, { roles: { p } }) {

@@ -1,14 +1,7 @@
 import type { Topology } from '../../model/topology.js';
 import { deviceKind } from '../../topology/device-kinds.js';
 import { parseNumactlHardware, type NumactlHardware } from '../../probes/numactl.js';
-import {
-  PCI_DEVICES_COMMAND,
-  SYSFS_NODES_COMMAND,
-  parsePciDevices,
-  parseSysfsNodes,
-  type PciDevice,
-  type SysfsNode,
-} from '../../probes/sysfs.js';
+import { parsePciDevices, parseSysfsNodes, type PciDevice, type SysfsNode } from '../../probes/sysfs.js';
 import { parseSections, section } from '../records.js';
 import { expect, rawOf, type Decision, type InvariantSpec } from '../spec.js';
 import { ProbeError } from '../errors.js';
@@ -104,18 +97,7 @@ export const topology: InvariantSpec<TopologyObservation> = {
   title: 'the guest sees the topology that was asked for',
   expect: expect('pass', 'pass', 'pass', 'pass'),
   disturbs: false,
-  steps: () => [
-    {
-      name: 'topology',
-      script: [
-        'echo "### numactl"; numactl --hardware',
-        'echo "### sysfs-nodes"',
-        SYSFS_NODES_COMMAND,
-        'echo "### pci"',
-        PCI_DEVICES_COMMAND,
-      ].join('\n'),
-    },
-  ],
+  steps: () => [{ name: 'topology', script: 'topology.sh' }],
   parse(raw) {
     const s = parseSections(rawOf(raw, 'topology'));
     const obs = {

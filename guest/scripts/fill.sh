@@ -1,0 +1,51 @@
+# shellcheck shell=bash
+# fill PRESS KEEP_MIB MARGIN_MIB WATCH [BIND_TO]: fills memory until it is answered; parseFill in
+# src/invariants/fill.ts reads what it prints.
+#
+# Filling a whole node under TCG costs about 5 s per GiB (every page is zeroed, and Debian's kernel
+# zeroes at allocation too, so growing a HugeTLB pool is no cheaper), so the pressed node PRESS has
+# its free memory blocks offlined first by the probe (a quarter of a second for 1.6 GiB) until
+# KEEP_MIB are left, and onlined into their zone again on exit. sshd and the shell are protected
+# from the OOM killer; the probe's fill runs as the unprivileged user with oom_score_adj 1000 for
+# the pressed node's free memory + MARGIN_MIB, bound to BIND_TO when given (MPOL_BIND), else under
+# no policy; the OOM killer's lines logged after the fill's own marker are printed. WATCH is the
+# node whose numastat and meminfo are read before and after. A kernel without memory hot-remove
+# gets the whole fill.
+fill() {
+  local press=$1 keep_mib=$2 margin_mib=$3 watch=$4 bind_to=${5-}
+  local step_mib=32 numastat meminfo free asked marker f k pid
+  numastat=$(node_file "$watch" numastat)
+  meminfo=$(node_file "$watch" meminfo)
+  echo "### before"; cat "$numastat"; grep -E 'AnonPages|MemFree' "$meminfo"
+  for pid in $(pgrep -x sshd) $$; do echo -1000 > "/proc/$pid/oom_score_adj"; done
+  # Global, not local: restore reads them when the shell exits.
+  offlined=$(run_probe offline-blocks "$press" "$keep_mib")
+  # Off meanwhile, restored after: NUMA balancing would rescan the fill's range over and over
+  # (seconds of PTE updates and TLB shootdowns under TCG) and could move spilled pages back to C,
+  # hiding the spill. Reclaim and compaction around the pressed node's watermark (watermark
+  # boosting, proactive compaction) stalled the fill for up to 25 s under TCG; neither decides where
+  # a page may fall back. The killer's task list, written to the serial console a character at a
+  # time, costs seconds too.
+  saved=""
+  for k in kernel/numa_balancing vm/watermark_boost_factor vm/compaction_proactiveness vm/oom_dump_tasks; do
+    f=/proc/sys/$k
+    [ -w "$f" ] && { saved="$saved $f=$(cat "$f")"; echo 0 > "$f"; }
+  done
+  trap restore EXIT
+  free=$(awk '/MemFree/ {print int($4/1024)}' "$(node_file "$press" meminfo)")
+  asked=$(( (free + margin_mib) / step_mib * step_mib + step_mib ))
+  marker="numacage-fill-$$-$(date +%s%N)"; echo "$marker" > /dev/kmsg
+  echo "### fill"
+  echo "pressed $press offlined_blocks $(echo "$offlined" | grep -c offlined) free_mib $free asked_mib $asked"
+  (echo 1000 > /proc/self/oom_score_adj; exec_probe_as_user fill "$asked" "$step_mib" ${bind_to:+"$bind_to"})
+  echo "# exit $?"
+  echo "### oom"; dmesg | sed -n "/$marker/,\$p" | grep -E 'invoked oom-killer|Killed process|oom-kill:' || true
+  echo "### after"; cat "$numastat"; grep -E 'AnonPages|MemFree' "$meminfo"
+}
+
+# Onlines the memory blocks the fill offlined, into their zone, and puts back what it turned off.
+restore() {
+  echo "$offlined" | while read -r _ state how; do [ -n "$state" ] && echo "$how" > "$state"; done
+  # $saved is a list of file=value words: split on purpose.
+  for kv in $saved; do echo "${kv#*=}" > "${kv%%=*}"; done
+}

@@ -1,0 +1,123 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import test from 'ava';
+import { readGuestScript } from '../../src/adapters/guest-scripts.js';
+import { projectPath } from '../../src/adapters/project.js';
+import { guestCommand, stepProgram } from '../../src/invariants/guest-scripts.js';
+import { KERNEL_STATE_STEP } from '../../src/invariants/kernel-state.js';
+import { INVARIANTS } from '../../src/invariants/registry.js';
+import { GUEST_PROBE_PATH } from '../../src/invariants/shell.js';
+import { isHostStep, usesProbe, type GuestStep, type ProbeContext } from '../../src/invariants/spec.js';
+import { contextOf } from '../helpers/recorded.js';
+
+/** A vanilla kernel, one with HMAT (the demotion-pressure step), a private one and a private-user one. */
+const FIXTURES = [
+  'stock-6.12-private-virtio',
+  'stock-6.12-hmat-tiered',
+  'patched-6.12-private',
+  'patched-6.12-private-user',
+];
+
+/**
+ * The invariants whose steps ran the probe on each fixture's context before the scripts moved to
+ * guest/scripts/, by the old test (the script text held /usr/local/bin/numacage-probe), as commit
+ * 02994a7 computed it; the not-applicable ones (thp, ksm, numa-balancing, bind-strict on a private
+ * kernel) run no step at all.
+ */
+const ALL_PROBE_USERS = [
+  'no-kernel-memory',
+  'soft-policy',
+  'bind-optin',
+  'move-optin',
+  'migrate-optin',
+  'cpuset',
+  'thp',
+  'ksm',
+  'numa-balancing',
+  'compaction',
+  'bind-strict',
+  'no-fallback-in',
+];
+const PROBE_USERS_BEFORE: Record<string, string[]> = {
+  'stock-6.12-private-virtio': ALL_PROBE_USERS,
+  'stock-6.12-hmat-tiered': [...ALL_PROBE_USERS.slice(0, -2), 'demotion', ...ALL_PROBE_USERS.slice(-2)],
+  'patched-6.12-private': ALL_PROBE_USERS.filter((id) => !['thp', 'ksm', 'numa-balancing', 'bind-strict'].includes(id)),
+  'patched-6.12-private-user': ALL_PROBE_USERS,
+};
+
+/** Variables bash sets itself, which a script may read without numacage giving them. */
+const SHELL_VARIABLES = ['BASHPID'];
+
+/** The words a POSIX shell reads off a command line, as the guest's login shell does. */
+function shellWords(command: string): string[] {
+  return execFileSync('sh', ['-c', `printf '%s\\0' ${command}`], { encoding: 'utf8' })
+    .split('\0')
+    .slice(0, -1);
+}
+
+/** The UPPERCASE variables a program reads, comment lines aside. */
+function variablesRead(program: string): string[] {
+  const code = program
+    .split('\n')
+    .filter((l) => !/^\s*#/.test(l))
+    .join('\n');
+  const names = [...code.matchAll(/\$\{?([A-Z][A-Z0-9_]*)/g)].map((m) => m[1]!);
+  return [...new Set(names)].filter((n) => !SHELL_VARIABLES.includes(n)).sort();
+}
+
+const guestSteps = (ctx: ProbeContext): GuestStep[] => [
+  KERNEL_STATE_STEP,
+  ...INVARIANTS.flatMap((spec) => spec.steps(ctx).filter((s): s is GuestStep => !isHostStep(s))),
+];
+
+for (const dir of FIXTURES) {
+  test(`${dir}: every guest step sends its script's bytes in one word, with every variable it reads`, (t) => {
+    const ctx = contextOf(dir);
+    for (const step of guestSteps(ctx)) {
+      t.true(existsSync(projectPath('guest', 'scripts', step.script)), `${step.name}: ${step.script} exists`);
+      const program = stepProgram(step, readGuestScript);
+      const env = Object.entries(step.env ?? {}).map(([k, v]) => `${k}=${v}`);
+      t.deepEqual(
+        shellWords(guestCommand(step, readGuestScript, [0, 1])),
+        [...(env.length ? ['env', ...env] : []), 'taskset', '-c', '0,1', 'bash', '-c', program, step.name],
+        step.name,
+      );
+      t.true(program.startsWith(readGuestScript('lib.sh')), `${step.name}: lib.sh first`);
+      t.true(program.endsWith(readGuestScript(step.script)), `${step.name}: its script verbatim, last`);
+      t.deepEqual(variablesRead(program), Object.keys(step.env ?? {}).sort(), `${step.name}: the variables it reads`);
+    }
+  });
+
+  test(`${dir}: the invariants that use the probe are the ones whose scripts called it before`, (t) => {
+    const ctx = contextOf(dir);
+    t.deepEqual(
+      INVARIANTS.filter((s) => usesProbe(s, ctx, readGuestScript)).map((s) => s.id),
+      PROBE_USERS_BEFORE[dir],
+    );
+  });
+}
+
+test('no pinning, no variables: the command is bash and its program alone', (t) => {
+  const command = guestCommand(KERNEL_STATE_STEP, readGuestScript);
+  t.true(command.startsWith("bash -c '"));
+  t.deepEqual(shellWords(command), ['bash', '-c', stepProgram(KERNEL_STATE_STEP, readGuestScript), 'kernel-state']);
+});
+
+test('a variable that is not UPPERCASE is refused', (t) => {
+  t.throws(() => guestCommand({ name: 'x', script: 'thp.sh', env: { p: 1 } }, readGuestScript), {
+    message: /not UPPERCASE/,
+  });
+});
+
+test('lib.sh runs the probe from where numacage installs it', (t) => {
+  t.regex(readGuestScript('lib.sh'), new RegExp(`^numacage_probe=${GUEST_PROBE_PATH}$`, 'm'));
+});
+
+test('every file of guest/scripts/ is sent by some step', (t) => {
+  const programs = FIXTURES.flatMap((dir) => guestSteps(contextOf(dir)).map((s) => stepProgram(s, readGuestScript)));
+  for (const file of readdirSync(projectPath('guest', 'scripts')))
+    t.true(
+      programs.some((p) => p.includes(readGuestScript(file))),
+      file,
+    );
+});
