@@ -27,6 +27,9 @@
  *   offline-blocks NODE KEEP (root) offlines NODE's memory blocks while KEEP MiB stay free; prints each
  *                            block's state file and how to online it into its zone again
  *
+ * Every faulted page carries the host's witness tag when NUMACAGE_TAG holds
+ * one (see touch()).
+ *
  * Placement is read with move_pages(pid, n, pages, NULL, status, 0), which
  * does not fault pages in. Every page is counted: per node, or per errno when
  * it cannot be read; the host refuses a placement that does not add up.
@@ -37,6 +40,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,8 +115,40 @@ static char *map_pages(size_t npages) {
 	return p;
 }
 
+/*
+ * The host's witness tag: 16 hex digits in NUMACAGE_TAG, set by numacage for
+ * a witnessed step. Every page the probe faults then starts with TAG_MAGIC,
+ * the tag, the pid and the page's serial number in this process, so that the
+ * host can count in each node's memfd the distinct pages this step wrote,
+ * whatever the probe reports (a page the kernel copied, by migration or
+ * compaction, is still one page). Without it a page gets its index byte only.
+ */
+#define TAG_MAGIC "numacage"
+#define TAG_BYTES 24
+static unsigned char page_tag[TAG_BYTES];
+static int have_tag;
+static uint32_t page_serial;
+
+static void load_tag(void) {
+	const char *hex = getenv("NUMACAGE_TAG");
+	unsigned long long nonce;
+	if (!hex || sscanf(hex, "%16llx", &nonce) != 1) return;
+	memcpy(page_tag, TAG_MAGIC, 8);
+	memcpy(page_tag + 8, &nonce, 8);
+	have_tag = 1;
+}
+
 static void touch(char *p, size_t npages) {
-	for (size_t i = 0; i < npages; i++) p[i * PAGE] = (char)(i + 1);
+	uint32_t pid = (uint32_t)getpid(); /* a forked child numbers its pages apart from its parent */
+	memcpy(page_tag + 16, &pid, 4);
+	for (size_t i = 0; i < npages; i++) {
+		if (have_tag) {
+			page_serial++;
+			memcpy(page_tag + 20, &page_serial, 4);
+			memcpy(p + i * PAGE, page_tag, TAG_BYTES);
+		}
+		p[i * PAGE + TAG_BYTES] = (char)(i + 1);
+	}
 }
 
 /* Pages per node, and per errno for pages whose node could not be read (the whole chunk when the call failed). */
@@ -717,6 +753,7 @@ static int usage(void) {
 int main(int argc, char **argv) {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 2) return usage();
+	load_tag();
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "soft-policy") && argc == 4) return soft_policy(atoi(argv[2]), atoi(argv[3]));
 	if (!strcmp(cmd, "bind") && argc == 3) return bind_to(atoi(argv[2]));

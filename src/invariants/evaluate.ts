@@ -3,13 +3,35 @@ import { judge } from '../model/verdict.js';
 import { type InvariantSpec, type ProbeContext } from './spec.js';
 import { KernelLacks, ProbeError } from './errors.js';
 import { profileMismatch } from './expectation.js';
+import { judgeWitness, type StepWitness } from './witness.js';
 
 /**
  * An invariant's outcome from its steps' raw outputs, against the column of
  * the profile the run asked for. Output that cannot answer the question
- * is an error, never a pass; a kernel without the feature is a skip. Pure.
+ * is an error, never a pass; a kernel without the feature is a skip; a
+ * placement the host's witness contradicts is an error. Pure.
  */
-export function evaluateInvariant(spec: InvariantSpec, raw: Record<string, string>, ctx: ProbeContext): CheckResult {
+export function evaluateInvariant(
+  spec: InvariantSpec,
+  raw: Record<string, string>,
+  ctx: ProbeContext,
+  witness: StepWitness[] = [],
+): CheckResult {
+  const result = evaluateGuestClaims(spec, raw, ctx);
+  if (!witness.length || result.outcome === 'skip') return result;
+  // A guest claim the host contradicts is an error, whatever the guest's verdict was.
+  const { contradictions, evidence } = judgeWitness(witness, raw, ctx.roles.p);
+  const witnessed = { ...result, evidence: { ...result.evidence, ...evidence } };
+  if (!contradictions.length) return witnessed;
+  return {
+    ...witnessed,
+    outcome: 'error',
+    summary: `the host contradicts the guest: ${contradictions[0]}`,
+    problems: [...contradictions, ...result.problems],
+  };
+}
+
+function evaluateGuestClaims(spec: InvariantSpec, raw: Record<string, string>, ctx: ProbeContext): CheckResult {
   const expected = spec.expect[ctx.profile];
   const base = { id: spec.id, title: spec.title, expected, problems: [], evidence: {} };
   if (expected === 'n/a') return { ...base, outcome: 'skip', summary: `not defined for a ${ctx.profile} kernel` };

@@ -61,6 +61,8 @@ export interface InvariantSpec<O = unknown> {
   expect: Record<KernelProfile, Expectation>;
   /** Presses memory or changes pools: runs after the read-mostly invariants. */
   disturbs: boolean;
+  /** Its guest steps' page placements are held against the host's count of their pages in P's memfd (witness.ts). */
+  witnessed?: boolean;
   /** Judges the kernel's profile itself: a detected profile other than the one asked for fails it, whatever its column says. */
   judgesProfile?: boolean;
   /** Why the booted topology cannot test it, if it cannot. */

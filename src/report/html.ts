@@ -315,6 +315,22 @@ function resultsOf({ cell, verdict: v, runDir }: HtmlRun): string {
   );
 }
 
+interface HostWitnessEvidence {
+  node: number;
+  steps: { step: string; guestPagesOnNode?: number; hostPagesOnNode?: number; unavailable?: string }[];
+}
+
+/** The host's count beside the guest's, per witnessed step (src/invariants/witness.ts). */
+function witnessLines(c: CheckResult): string {
+  const w = c.evidence.hostWitness as HostWitnessEvidence | undefined;
+  if (!w) return '';
+  const line = (s: HostWitnessEvidence['steps'][number]) =>
+    s.hostPagesOnNode === undefined
+      ? `host witness (${s.step}): none, ${s.unavailable ?? 'no reading'}`
+      : `host witness (${s.step}): ${s.hostPagesOnNode} of the step's pages in node ${w.node}'s memfd; the guest said at most ${s.guestPagesOnNode}`;
+  return w.steps.map((s) => el('p', { class: 'witness', 'data-testid': 'witness' }, esc(line(s)))).join('');
+}
+
 function checkRow(cell: string, c: CheckResult): string {
   const list = (items: string[]) =>
     items.length ? el('ul', { class: 'plain' }, items.map((i) => el('li', {}, esc(i))).join('')) : '';
@@ -333,7 +349,7 @@ function checkRow(cell: string, c: CheckResult): string {
       .join('') +
       outcomeCell(c.outcome) +
       el('td', {}, c.durationSeconds !== undefined ? `${c.durationSeconds.toFixed(1)} s` : '') +
-      [esc(c.summary), list(c.problems), evidence].map((x) => el('td', {}, x)).join(''),
+      [esc(c.summary) + witnessLines(c), list(c.problems), evidence].map((x) => el('td', {}, x)).join(''),
   );
   if (!c.subtests?.length) return row;
   const items = c.subtests.map((s) =>

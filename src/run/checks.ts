@@ -7,7 +7,8 @@ import type { Logger } from '../log.js';
 import type { Topology } from '../model/topology.js';
 import type { CheckResult } from '../model/verdict.js';
 import { evaluateInvariant, notRunResult } from '../invariants/evaluate.js';
-import { guestCommand } from '../invariants/guest-scripts.js';
+import { guestCommand, runsProbe } from '../invariants/guest-scripts.js';
+import type { StepWitness } from '../invariants/witness.js';
 import { KERNEL_STATE_STEP, parseKernelState } from '../invariants/kernel-state.js';
 import { detectProfile, nodeRoles, type KernelProfile } from '../invariants/profile.js';
 import { inferExpectedProfile } from '../invariants/expectation.js';
@@ -25,6 +26,7 @@ import { ProbeError } from '../invariants/errors.js';
 import type { Guest } from '../guest/boot.js';
 import { SshTransportError } from '../guest/ssh.js';
 import type { CheckProgress } from './check-progress.js';
+import { hostWitness } from './witness.js';
 
 const STEP_TIMEOUT_MS = 60_000;
 
@@ -162,6 +164,7 @@ export async function runChecks(
     qmp: (execute, args) => guest.qmp(execute, args),
     tcpTraffic: (bytes) => tcpTraffic((command, o) => guest.exec(command, o), bytes),
   };
+  const witness = hostWitness(guest, topology, roles.p);
   for (const id of progress.ids) {
     const spec = invariant(id);
     const started = Date.now();
@@ -176,9 +179,16 @@ export async function runChecks(
       push(notRunResult(spec, ctx, 'error', `probe failed: ${uploadFailure}`), started);
     else {
       const raw: Record<string, string> = {};
+      const witnessed: StepWitness[] = [];
       try {
-        for (const step of spec.steps(ctx)) raw[step.name] = await runStep(step, guest, host, ctx, runDir);
-        push(evaluateInvariant(spec, raw, ctx), started);
+        for (const step of spec.steps(ctx)) {
+          if (spec.witnessed && !isHostStep(step) && runsProbe(step, readGuestScript)) {
+            const { text, witness: w } = await witness.run(step, (s) => runStep(s, guest, host, ctx, runDir));
+            raw[step.name] = text;
+            witnessed.push(w);
+          } else raw[step.name] = await runStep(step, guest, host, ctx, runDir);
+        }
+        push(evaluateInvariant(spec, raw, ctx, witnessed), started);
       } catch (err) {
         const lostGuest = err instanceof SshTransportError;
         // QEMU gone: the run reports its exit, and this check and the rest are not-run.

@@ -52,6 +52,12 @@ test.serial(
       column('vanilla'),
     );
     t.deepEqual(report.crashes, []);
+    // The host read node 1's memfd after every witnessed step and bore out the guest (no check is an error).
+    for (const c of report.checks.filter((c: { id: string }) => INVARIANTS.find((s) => s.id === c.id)?.witnessed))
+      t.true(
+        c.evidence.hostWitness?.steps.every((s: { hostPagesOnNode?: number }) => typeof s.hostPagesOnNode === 'number'),
+        `${c.id}: ${JSON.stringify(c.evidence.hostWitness)}`,
+      );
 
     // Artifacts: console, argv, reproducer, raw probes, all report formats; the overlay is gone.
     t.regex(readFileSync(join(runDir, 'console.log'), 'utf8'), /Linux version 6\.12/);
@@ -113,6 +119,36 @@ for (const [name, body] of [
     await out.cleanup();
   });
 }
+
+// A probe that does the work but lies about it (test/fixtures/probe/lying-probe.c): every page on node 0, every
+// call refused. On the stock kernel the pages really go to node 1, where the host finds them by their tags.
+test.serial(
+  "a probe that lies about placements is caught by the host's witness: every check it fooled is an error",
+  async (t) => {
+    const out = await dir({ unsafeCleanup: true });
+    const liar = join(out.path, 'lying-probe');
+    await execa('gcc', ['-O2', '-static', '-o', liar, projectPath('test', 'fixtures', 'probe', 'lying-probe.c')]);
+    // cpuset is left out: the liar's extra process makes its stop/continue dance time out (an error too, after 60 s).
+    const fooled = ['soft-policy', 'bind-optin', 'move-optin', 'migrate-optin', 'thp', 'compaction', 'bind-strict'];
+    t.deepEqual(
+      fooled.filter((id) => !INVARIANTS.find((s) => s.id === id)?.witnessed),
+      [],
+    );
+    const r = await numacage(['run', '--only', fooled.join(','), '--out', join(out.path, 'runs')], {
+      env: { ...process.env, NUMACAGE_PROBE_BINARY: liar },
+    });
+    t.is(r.exitCode, 1, r.all);
+    const report = JSON.parse(readFileSync(join(onlyRunDir(join(out.path, 'runs')), 'report.json'), 'utf8'));
+    for (const c of report.checks) {
+      t.is(c.outcome, 'error', `${c.id}: ${c.summary}`);
+      t.regex(
+        c.summary,
+        /^the host contradicts the guest: step \S+: the host finds \d+ of its pages in node 1's memfd/,
+      );
+    }
+    await out.cleanup();
+  },
+);
 
 test.serial(
   'plan == run: the argv a real run recorded in qemu-argv.txt is the planned argv, modulo run dir, QMP dir and SSH port',

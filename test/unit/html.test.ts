@@ -325,3 +325,21 @@ test('timings: a bar per stage and per timed check', (t) => {
   t.is(rects.length, 10);
   t.is(elements(html, 'rect').filter((r) => r.attrs['data-check'] === 'exec-1').length, 2);
 });
+
+test("the host's witness sits beside the guest's summary: its count of the step's pages on P and what the guest said", (t) => {
+  const truthful = render([recorded('witness/stock')]);
+  const lines = elements(truthful, 'p')
+    .filter((p) => p.attrs['data-testid'] === 'witness')
+    .map((p) => ({ text: p.text.replace(/&#39;/g, "'") }));
+  t.is(lines.length, 9, 'one per witnessed step');
+  t.true(
+    lines.some((l) =>
+      /^host witness \(bind-optin\): 128 of the step's pages in node 1's memfd; the guest said at most 128$/.test(
+        l.text,
+      ),
+    ),
+    lines.map((l) => l.text).join('\n'),
+  );
+  const liar = render([recorded('witness/liar')]).replace(/&#39;/g, "'");
+  t.regex(liar, /host witness \(bind-strict\): \d+ of the step's pages in node 1's memfd; the guest said at most 8192/);
+});

@@ -53,6 +53,7 @@ export const moveOptin: InvariantSpec<MoveObs> = {
   title: 'migration onto P needs the opt-in',
   expect: expect('fail', 'fail', 'pass', 'pass'),
   disturbs: false,
+  witnessed: true,
   steps: ({ roles: { p } }) => [{ name: 'move-optin', script: 'move-optin.sh', env: { P: p } }],
   parse(raw, { roles: { c, p } }) {
     const { r, before, after, pages } = migrationRecord(raw, 'move-optin', 'move-pages', 'move_pages', c);
@@ -106,6 +107,7 @@ export const migrateOptin: InvariantSpec<MigrateObs> = {
   title: 'migrate_pages(2) onto P needs the opt-in',
   expect: expect('fail', 'fail', 'pass', 'pass'),
   disturbs: false,
+  witnessed: true,
   steps: ({ roles: { c, p } }) => [{ name: 'migrate-optin', script: 'migrate-optin.sh', env: { C: c, P: p } }],
   parse(raw, { roles: { c, p } }) {
     const { r, before, after, pages } = migrationRecord(raw, 'migrate-optin', 'migrate-pages', 'migrate_pages', c);

@@ -100,6 +100,7 @@ export const compaction: InvariantSpec<CompactionObs> = {
   title: 'compaction is gated on P and never moves memory off it',
   expect: expect('fail', 'fail', 'pass', 'pass'),
   disturbs: false,
+  witnessed: true,
   steps: ({ roles: { p } }) => [{ name: 'compaction', script: 'compaction.sh', env: { P: p } }],
   parse(raw, { roles: { p } }) {
     const s = sectionsOrLacks(raw, 'compaction', 'the kernel has no compaction (CONFIG_COMPACTION)');
@@ -186,6 +187,7 @@ export const thp: InvariantSpec<ThpObs> = {
   title: 'no THP collapse on P, and collapse never moves memory off P',
   expect: expect('fail', 'fail', 'n/a', 'pass'),
   disturbs: false,
+  witnessed: true,
   steps: ({ roles: { p } }) => [{ name: 'thp', script: 'thp.sh', env: { P: p } }],
   parse(raw, { roles: { p } }) {
     const text = section(
@@ -300,6 +302,7 @@ export const numaBalancing: InvariantSpec<NumaBalancingObs> = {
   title: "NUMA balancing never migrates P's pages",
   expect: expect('fail', 'fail', 'n/a', 'pass'),
   disturbs: false,
+  witnessed: true,
   steps: ({ roles: { c, p, cpuOfC } }) => [
     {
       name: 'numa-balancing',

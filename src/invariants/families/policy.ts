@@ -56,6 +56,7 @@ export const softPolicy: InvariantSpec<PolicyCase[]> = {
   title: 'soft policies never reach P',
   expect: expect('fail', 'fail', 'pass', 'pass'),
   disturbs: false,
+  witnessed: true,
   steps: ({ roles: { c, p } }) => [{ name: 'soft-policy', script: 'soft-policy.sh', env: { C: c, P: p } }],
   parse(raw, { roles: { p } }) {
     const text = rawOf(raw, 'soft-policy');
@@ -94,6 +95,7 @@ export const bindOptin: InvariantSpec<BindObs> = {
   title: 'MPOL_BIND to P needs the opt-in',
   expect: expect('fail', 'fail', 'pass', 'pass'),
   disturbs: false,
+  witnessed: true,
   steps: ({ roles: { p } }) => [{ name: 'bind-optin', script: 'bind-optin.sh', env: { P: p } }],
   parse(raw, { roles: { c, p } }) {
     const text = rawOf(raw, 'bind-optin');
@@ -175,6 +177,7 @@ export const cpuset: InvariantSpec<CpusetObs> = {
   title: 'cpuset.mems is enforced',
   expect: expect('pass', 'pass', 'pass', 'pass'),
   disturbs: false,
+  witnessed: true,
   steps: ({ roles: { c, p } }) => [{ name: 'cpuset', script: 'cpuset.sh', env: { C: c, P: p } }],
   parse(raw, { roles: { c, p } }) {
     const s = parseSections(rawOf(raw, 'cpuset'));
@@ -261,6 +264,7 @@ export const noFallbackIn: InvariantSpec<FillResult> = {
   title: 'an unbound workload never spills onto P',
   expect: expect('fail', 'fail', 'pass', 'pass'),
   disturbs: true,
+  witnessed: true,
   steps: ({ roles: { c, p } }) => [
     {
       name: 'no-fallback-in',
@@ -295,6 +299,7 @@ export const bindStrict: InvariantSpec<FillResult> = {
   title: 'a strict bind stays strict',
   expect: expect('pass', 'pass', 'n/a', 'pass'),
   disturbs: true,
+  witnessed: true,
   steps: ({ roles: { p } }) => [
     { name: 'bind-strict', script: 'bind-strict.sh', env: { P: p, KEEP_MIB: 96, MARGIN_MIB: 256 }, timeoutMs: 180_000 },
   ],

@@ -1,0 +1,74 @@
+import { open, readFile } from 'node:fs/promises';
+import { backingOf, parseMemfdMappings, type NodeBacking } from '../qemu/memfd-backings.js';
+import type { Topology } from '../model/topology.js';
+import { PAGE_TAG_MAGIC, type WitnessReading } from '../invariants/witness.js';
+
+const PAGE = 4096;
+const PAGEMAP_PRESENT = 1n << 63n;
+/** Pages read from QEMU's memory per read (1 MiB). */
+const READ_PAGES = 256;
+
+/** Where QEMU (pid) holds node's RAM, read from /proc/PID/maps; or why the host cannot tell. */
+export async function nodeBacking(
+  pid: number,
+  topology: Topology,
+  node: number,
+): Promise<NodeBacking | { unavailable: string }> {
+  const maps = await readFile(`/proc/${pid}/maps`, 'utf8').catch((err: Error) => err);
+  if (maps instanceof Error) return { unavailable: `reading QEMU's /proc/${pid}/maps failed: ${maps.message}` };
+  return backingOf(parseMemfdMappings(maps), topology, node);
+}
+
+/**
+ * Counts the distinct pages tagged with nonce (guest/probe/probe.c touch())
+ * in a node's backing: its present pages (/proc/PID/pagemap, so that nothing
+ * is faulted in) read through /proc/PID/mem. Needs ptrace rights over QEMU
+ * (numacage started it; root).
+ */
+export async function countTaggedPages(pid: number, backing: NodeBacking, nonce: bigint): Promise<WitnessReading> {
+  const started = Date.now();
+  const tag = Buffer.alloc(16);
+  tag.write(PAGE_TAG_MAGIC, 0, 'latin1');
+  tag.writeBigUInt64LE(nonce, 8);
+  const pagemap = await open(`/proc/${pid}/pagemap`, 'r');
+  const mem = await open(`/proc/${pid}/mem`, 'r');
+  const identities = new Set<number>();
+  let present = 0;
+  try {
+    const pages = (backing.end - backing.start) / PAGE;
+    const entries = Buffer.alloc(8 * READ_PAGES);
+    const chunk = Buffer.alloc(PAGE * READ_PAGES);
+    for (let first = 0; first < pages; first += READ_PAGES) {
+      const n = Math.min(READ_PAGES, pages - first);
+      const address = backing.start + first * PAGE;
+      await pagemap.read(entries, 0, 8 * n, (address / PAGE) * 8);
+      const isPresent = (i: number) => (entries.readBigUInt64LE(8 * i) & PAGEMAP_PRESENT) !== 0n;
+      // Only runs of present pages are read: reading a hole of a shared memfd would allocate it.
+      for (let i = 0; i < n;) {
+        if (!isPresent(i)) {
+          i++;
+          continue;
+        }
+        let j = i;
+        while (j < n && isPresent(j)) j++;
+        await mem.read(chunk, 0, PAGE * (j - i), address + i * PAGE);
+        for (let k = 0; k < j - i; k++) {
+          const at = k * PAGE;
+          if (chunk.compare(tag, 0, 16, at, at + 16) === 0)
+            identities.add(chunk.readUInt32LE(at + 16) * 2 ** 32 + chunk.readUInt32LE(at + 20));
+        }
+        present += j - i;
+        i = j;
+      }
+    }
+  } finally {
+    await pagemap.close();
+    await mem.close();
+  }
+  return {
+    node: backing.node,
+    pages: identities.size,
+    presentPages: present,
+    seconds: Math.round((Date.now() - started) / 100) / 10,
+  };
+}

@@ -1,0 +1,108 @@
+import test from 'ava';
+import { evaluateInvariant } from '../../src/invariants/evaluate.js';
+import { guestPagesOn, judgeWitness, type StepWitness } from '../../src/invariants/witness.js';
+import { backingOf, parseMemfdMappings } from '../../src/qemu/memfd-backings.js';
+import { builtinTopology } from '../../src/topology/builtin.js';
+import { fixture } from '../helpers/fixtures.js';
+import { contextOf, rawOutputs } from '../helpers/recorded.js';
+import { invariant } from '../../src/invariants/registry.js';
+
+// The host witness (docs/invariants.md): the guest's placements, read from real step outputs
+// (test/fixtures/witness/README.md), held against counts of tagged pages in a node's memfd.
+const step = (name: string) => fixture('witness', `${name}.txt`);
+/** The output as a probe that puts every page on node 0 would print it: each placement's counts moved to "0". */
+const lyingAboutNode1 = (text: string) =>
+  text.replace(/"placement":\{([^}]*)\}/g, (_, inner: string) => {
+    const total = [...inner.matchAll(/"\d+":(\d+)/g)].reduce((s, m) => s + Number(m[1]), 0);
+    return `"placement":{"0":${total}}`;
+  });
+const reading = (pages: number): StepWitness[] => [
+  { step: 'bind-strict', reading: { node: 1, pages, presentPages: 262144, seconds: 0.4 } },
+];
+
+test('the guest says what it ever put on a node: every placement added up, and the chunk an OOM-killed fill was faulting', (t) => {
+  // Three 32 MiB chunks on node 1, then the OOM killer during the fourth (32 MiB = 8192 pages).
+  t.is(guestPagesOn(step('bind-strict'), 1), 3 * 8192 + 8192);
+  t.is(guestPagesOn(step('numa-balancing'), 1), 64, 'moved to node 1 before the scanner moved them back');
+  t.is(
+    guestPagesOn(step('numa-balancing'), 0),
+    64 + 64 + 64,
+    'the pages after the move, the control set before and after',
+  );
+  t.is(guestPagesOn(step('cpuset'), 1), 128, 'the first half, faulted while node 1 was in the cpuset');
+  t.is(guestPagesOn('no records\n# exit 0\n', 1), 0);
+});
+
+test('the host finding more of a step pages on P than the guest ever said is a contradiction; as many or fewer is not', (t) => {
+  const raw = { 'bind-strict': step('bind-strict') };
+  t.deepEqual(judgeWitness(reading(24576), raw, 1).contradictions, []);
+  t.deepEqual(judgeWitness(reading(32768), raw, 1).contradictions, [], 'the unreported last chunk');
+  t.deepEqual(judgeWitness(reading(0), raw, 1).contradictions, [], 'the host cannot see where a page is not');
+  const lie = { 'bind-strict': lyingAboutNode1(step('bind-strict')) };
+  t.deepEqual(judgeWitness(reading(24576), lie, 1).contradictions, [
+    "step bind-strict: the host finds 24576 of its pages in node 1's memfd, the guest says at most 8192 were ever on node 1",
+  ]);
+  t.deepEqual(judgeWitness(reading(24576), raw, 1).evidence, {
+    hostWitness: {
+      node: 1,
+      steps: [
+        {
+          step: 'bind-strict',
+          guestPagesOnNode: 32768,
+          hostPagesOnNode: 24576,
+          hostPresentPages: 262144,
+          hostSeconds: 0.4,
+        },
+      ],
+    },
+  });
+});
+
+test("QEMU's memfd mappings: each node's told by its size and share flag, or the host says why it cannot", (t) => {
+  // /proc/PID/maps of QEMU 7.2 with private-virtio's two backends (test/fixtures/qemu-args/README.md).
+  const mappings = parseMemfdMappings(fixture('qemu-args', 'memfd-maps.txt'));
+  t.deepEqual(
+    mappings.map((m) => [m.end - m.start, m.shared]),
+    [
+      [1024 * 2 ** 20, true],
+      [2048 * 2 ** 20, false],
+    ],
+  );
+  const pv = builtinTopology('private-virtio')!;
+  t.like(backingOf(mappings, pv, 1), { node: 1, shared: true });
+  t.like(backingOf(mappings, pv, 0), { node: 0, shared: false });
+  const twins = {
+    ...pv,
+    nodes: pv.nodes.map((n) => ({ ...n, memMiB: 1024, backend: { kind: 'memfd' as const, share: true } })),
+  };
+  t.deepEqual(backingOf(mappings, twins, 1), {
+    unavailable: "node 1's memfd cannot be told from node 0's (both share=on, 1024 MiB): give them different sizes",
+  });
+  t.deepEqual(backingOf([], pv, 1), {
+    unavailable: 'QEMU has 0 memfd mappings of share=on, 1024 MiB, where node 1 needs exactly one',
+  });
+});
+
+test('a check whose placements the host contradicts is an error, whatever the guest made of them; one the host bears out keeps its outcome', (t) => {
+  const raw = rawOutputs('stock-6.12-private-virtio');
+  const ctx = contextOf('stock-6.12-private-virtio', raw);
+  const spec = invariant('bind-strict');
+  const onP = guestPagesOn(raw['bind-strict']!, 1) - 8192;
+  const host: StepWitness[] = [
+    { step: 'bind-strict', reading: { node: 1, pages: onP, presentPages: 262144, seconds: 0.4 } },
+  ];
+  const truthful = evaluateInvariant(spec, raw, ctx, host);
+  t.is(truthful.outcome, evaluateInvariant(spec, raw, ctx).outcome);
+  t.like(truthful.evidence.hostWitness, { node: 1 });
+  const lied = evaluateInvariant(spec, { ...raw, 'bind-strict': lyingAboutNode1(raw['bind-strict']!) }, ctx, host);
+  t.is(lied.outcome, 'error');
+  t.regex(
+    lied.summary,
+    /^the host contradicts the guest: step bind-strict: the host finds \d+ of its pages in node 1's memfd/,
+  );
+  t.is(
+    evaluateInvariant(spec, raw, ctx, [{ step: 'bind-strict', unavailable: 'why' }]).outcome,
+    truthful.outcome,
+    'no reading: the guest is not contradicted, and the evidence says why',
+  );
+});
