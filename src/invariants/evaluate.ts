@@ -51,6 +51,7 @@ function evaluateGuestClaims(spec: InvariantSpec, raw: Record<string, string>, c
         summary: mismatch,
         problems: [mismatch, ...(d.passed ? [] : d.problems)],
         evidence,
+        ...(d.placements?.length ? { placements: d.placements } : {}),
       };
     return {
       ...base,
@@ -58,6 +59,7 @@ function evaluateGuestClaims(spec: InvariantSpec, raw: Record<string, string>, c
       summary: d.summary,
       problems: d.passed ? [] : d.problems,
       evidence,
+      ...(d.placements?.length ? { placements: d.placements } : {}),
     };
   } catch (err) {
     if (err instanceof KernelLacks) return { ...base, outcome: 'skip', summary: err.message };

@@ -1,6 +1,6 @@
 import type { ExecResult } from '../guest/ssh.js';
 import type { Topology } from '../model/topology.js';
-import type { Expectation } from '../model/verdict.js';
+import type { Expectation, PlacementChart } from '../model/verdict.js';
 import type { KernelState } from './kernel-state.js';
 import { ProbeError } from './errors.js';
 import type { GuestStep } from './guest-step.js';
@@ -47,6 +47,8 @@ export interface Decision {
   /** What was wrong, one line each; empty when passed. */
   problems: string[];
   evidence: Record<string, unknown>;
+  /** Where the check's pages were, for the report's charts. */
+  placements?: PlacementChart[];
 }
 
 /**

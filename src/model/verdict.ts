@@ -34,7 +34,21 @@ export interface CheckResult {
   command?: string;
   /** The test points of a test step that printed TAP or KTAP (kselftests do). */
   subtests?: SubtestResult[];
+  /** Where the check's pages were, for the report's charts: one chart per set of pages. */
+  placements?: PlacementChart[];
 }
+
+/** One set of pages and where they were, snapshot by snapshot (before, after): node id -> pages. */
+export interface PlacementChart {
+  label: string;
+  maps: { key: string; pages: Record<string, number> }[];
+}
+
+/** A chart of one set of pages: its snapshots in order, named. */
+export const chart = (label: string, maps: Record<string, Record<string, number>>): PlacementChart => ({
+  label,
+  maps: Object.entries(maps).map(([key, pages]) => ({ key, pages })),
+});
 
 export interface SubtestResult {
   /** The test point's number in its output. */

@@ -1,5 +1,12 @@
 import type { NumaNode, Topology } from '../model/topology.js';
-import { OUTCOMES, verdictHolds, type CheckResult, type CrashReport, type Verdict } from '../model/verdict.js';
+import {
+  OUTCOMES,
+  verdictHolds,
+  type CheckResult,
+  type CrashReport,
+  type PlacementChart,
+  type Verdict,
+} from '../model/verdict.js';
 import { boxesDrawing, el, esc, groupedBarChart, hbarChart, type Attrs } from './svg.js';
 
 export interface HtmlRun {
@@ -402,17 +409,25 @@ export function findPlacements(value: unknown, path = ''): PlacementMaps[] {
   return [...(maps.length ? [{ path, maps }] : []), ...deeper];
 }
 
+/** The check's own charts; a report from before checks named them gets its placement maps found by key. */
+const chartsOf = (c: CheckResult): (PlacementChart & { path?: string })[] =>
+  c.placements ?? findPlacements(c.evidence).map(({ path, maps }) => ({ label: path, path, maps }));
+
 function placementSection(runs: HtmlRun[]): string {
   const cells = runs.flatMap(({ cell, verdict: v }) => {
     const topoNodes = viewOf(v)?.nodes.map((n) => n.id) ?? [];
     const charts = v.checks.flatMap((c) =>
-      findPlacements(c.evidence).map(({ path, maps }) => {
+      chartsOf(c).map(({ label, path, maps }) => {
         // The topology's nodes first, so a node without pages still shows a zero bar.
         const nodes = [...new Set([...topoNodes, ...maps.flatMap((m) => Object.keys(m.pages).map(Number))])].sort(
           (a, b) => a - b,
         );
         const series = maps.map((m) => m.key);
-        const title = `${cell} · ${c.id} · ${path ? `${path}.` : ''}${series.length > 1 ? `{${series.join(', ')}}` : series[0]}`;
+        const named = series.length > 1 ? `{${series.join(', ')}}` : series[0];
+        const title =
+          path === undefined
+            ? `${cell} · ${c.id} · ${label} · ${named}`
+            : `${cell} · ${c.id} · ${path ? `${path}.` : ''}${named}`;
         const groups = nodes.map((n) => ({
           label: `node ${n}`,
           bars: maps.map((m) => ({
@@ -425,7 +440,7 @@ function placementSection(runs: HtmlRun[]): string {
           'data-testid': 'placement-chart',
           'data-cell': cell,
           'data-check': c.id,
-          'data-path': path,
+          ...(path === undefined ? { 'data-label': label } : { 'data-path': path }),
         });
       }),
     );

@@ -4,6 +4,7 @@ import type { Verdict } from '../../src/model/verdict.js';
 import { findPlacements, renderHtml, type HtmlRun } from '../../src/report/html.js';
 import { runLabel } from '../../src/report/matrix.js';
 import { fixture } from '../helpers/fixtures.js';
+import { contextOf, evaluateAll, rawOutputs } from '../helpers/recorded.js';
 
 // The recorded reports of test/fixtures/runs (README.md there).
 const recorded = (file: string): HtmlRun => {
@@ -342,4 +343,24 @@ test("the host's witness sits beside the guest's summary: its count of the step'
   );
   const liar = render([recorded('witness/liar')]).replace(/&#39;/g, "'");
   t.regex(liar, /host witness \(bind-strict\): \d+ of the step's pages in node 1's memfd; the guest said at most 8192/);
+});
+
+test('each check names its own charts: one per set of pages, labelled by what the probe did, the snapshots as series', (t) => {
+  const raw = rawOutputs('stock-6.12-private-virtio');
+  const checks = Object.values(evaluateAll(raw, contextOf('stock-6.12-private-virtio', raw)));
+  const [base] = lean;
+  const html = render([{ ...base!, cell: 'private-virtio/stock', verdict: { ...base!.verdict, checks } }]);
+  const labels = elements(html, 'svg')
+    .filter((s) => s.attrs['data-testid'] === 'placement-chart')
+    .map((s) => `${s.attrs['data-check']}: ${s.attrs['data-label']}`);
+  t.deepEqual(
+    labels,
+    checks.flatMap((c) => (c.placements ?? []).map((p) => `${c.id}: ${p.label}`)),
+  );
+  t.true(labels.includes('move-optin: move_pages of 16 pages to node 1'), labels.join('\n'));
+  t.true(labels.includes('bind-optin: mbind(BIND,{1},MOVE|STRICT) on pages on C'));
+  t.true(
+    labels.includes('cpuset: bound to 1, 1 dropped from cpuset.mems half-way'),
+    'a chart the key search never found',
+  );
 });

@@ -1,3 +1,4 @@
+import { chart } from '../../model/verdict.js';
 import {
   assertUnprivileged,
   errnoOf,
@@ -95,6 +96,7 @@ export const moveOptin: InvariantSpec<MoveObs> = {
         : problems[0]!,
       problems,
       evidence: { ...o },
+      placements: [chart(`move_pages of ${o.pages} pages to node ${p}`, { before: o.before, after: o.after })],
     };
   },
 };
@@ -138,6 +140,7 @@ export const migrateOptin: InvariantSpec<MigrateObs> = {
         : problems[0]!,
       problems,
       evidence: { ...o },
+      placements: [chart(`migrate_pages({${c}},{${p}}) of ${o.pages} pages`, { before: o.before, after: o.after })],
     };
   },
 };

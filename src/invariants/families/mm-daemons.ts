@@ -1,3 +1,4 @@
+import { chart } from '../../model/verdict.js';
 import { parseMemoryTiers, type MemoryTiers } from '../../probes/isolation-parsers.js';
 import { parseFill, type FillResult } from '../fill.js';
 import { errnoOf, num, parseRecords, parseSections, Placement, placements, recordsOf, section } from '../records.js';
@@ -161,6 +162,9 @@ export const compaction: InvariantSpec<CompactionObs> = {
         : problems.join('; '),
       problems,
       evidence: { node: p, ...o },
+      placements: o.pages
+        ? [chart(`256 pages bound to ${p} across compact_memory`, { before: o.pages.before, after: o.pages.after })]
+        : [],
     };
   },
 };
@@ -220,6 +224,7 @@ export const thp: InvariantSpec<ThpObs> = {
         : problems[0]!,
       problems,
       evidence: { ...o },
+      placements: [chart(`${o.pages} pages bound to ${p}, then MADV_COLLAPSE`, { before: o.before, after: o.after })],
     };
   },
 };
@@ -358,6 +363,7 @@ export const numaBalancing: InvariantSpec<NumaBalancingObs> = {
         : `${o.leftP} of ${o.pages} pages migrated off node ${p} in ${o.seconds.toFixed(1)} s`,
       problems: passed ? [] : [`NUMA balancing moved ${o.leftP} pages from node ${p} (now ${JSON.stringify(o.after)})`],
       evidence: { ...o },
+      placements: [chart(`${o.pages} pages on ${p}, touched from C`, { before: o.before, after: o.after })],
     };
   },
 };

@@ -1,3 +1,4 @@
+import { chart } from '../../model/verdict.js';
 import type { KernelProfile } from '../profile.js';
 import { parseFill, type FillResult } from '../fill.js';
 import {
@@ -81,6 +82,7 @@ export const softPolicy: InvariantSpec<PolicyCase[]> = {
         : problems[0]!,
       problems,
       evidence: { cases, evidenceOnly: ['MPOL_PREFERRED_MANY {C,P}: lands on C on any kernel while C has room'] },
+      placements: cases.map((k) => chart(`${k.mode} {${k.nodes.join(',')}}`, { after: k.placement })),
     };
   },
 };
@@ -143,6 +145,10 @@ export const bindOptin: InvariantSpec<BindObs> = {
         : problems[0]!,
       problems,
       evidence: { fresh, moveStrict: move },
+      placements: [
+        chart(`mbind(BIND,{${p}}) on a fresh mapping`, { after: fresh.placement }),
+        chart(`mbind(BIND,{${p}},MOVE|STRICT) on pages on C`, { before: move.before, after: move.placement }),
+      ],
     };
   },
 };
@@ -246,6 +252,17 @@ export const cpuset: InvariantSpec<CpusetObs> = {
         : problems[0]!,
       problems,
       evidence: { mems: c, ...o },
+      placements: [
+        chart(`mbind({${p}}) inside cpuset.mems=${c}`, { after: o.bind.placement }),
+        ...(o.drop && !o.drop.sigbus
+          ? [
+              chart(`bound to ${p}, ${p} dropped from cpuset.mems half-way`, {
+                'first half': o.drop.firstHalf,
+                'second half': o.drop.secondHalf,
+              }),
+            ]
+          : []),
+      ],
     };
   },
 };
@@ -289,6 +306,7 @@ export const noFallbackIn: InvariantSpec<FillResult> = {
         : `${problems[0]} (${ending})`,
       problems,
       evidence: { ...f, pagesOnP: onP, pNumaMissDelta: missDelta },
+      placements: [chart('the unbound fill', { pages: f.pagesByNode })],
     };
   },
 };
@@ -317,6 +335,7 @@ export const bindStrict: InvariantSpec<FillResult> = {
       summary: passed ? `OOM-killed after ${f.reachedMiB} of ${f.askedMiB} MiB, every page on node ${p}` : problems[0]!,
       problems,
       evidence: { ...f, pagesOffP: offP },
+      placements: [chart(`the fill bound to ${p}`, { pages: f.pagesByNode })],
     };
   },
 };
