@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import { dir } from 'tmp-promise';
 import { WorkTree, resolveSource } from '../../src/adapters/kernel-source.js';
-import { createLogger } from '../../src/log.js';
+import { silentLogger } from '../../src/log.js';
 
 // Real git and patch on a tiny tree shaped like a kernel's (Kconfig and merge_config.sh are all
 // resolveSource looks for): no build, so it runs in a second.
@@ -14,7 +14,7 @@ const GIT_IDENTITY = {
   GIT_COMMITTER_NAME: 't',
   GIT_COMMITTER_EMAIL: 't@t',
 };
-const log = createLogger({ json: true });
+const log = silentLogger();
 
 function diffPatch(file: string, before: string, after: string): string {
   return `--- a/${file}\n+++ b/${file}\n@@ -1 +1 @@\n-${before}\n+${after}\n`;
