@@ -1,3 +1,4 @@
+import { readUserFile } from './json-file.js';
 import { createWriteStream, existsSync } from 'node:fs';
 import { progressEvent } from '../model/progress.js';
 import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
@@ -77,14 +78,12 @@ export async function loadFragments(names: string[]): Promise<Fragment[]> {
     // guest-base and guest-base.config both name kconfigs/guest-base.config; anything else is a path.
     const builtin = projectPath('kconfigs', n.endsWith('.config') ? n : `${n}.config`);
     const path = n.includes('/') || (n.endsWith('.config') && !existsSync(builtin)) ? n : builtin;
-    try {
-      out.push({ name: n, text: await readFile(path, 'utf8') });
-    } catch {
+    if (!existsSync(path))
       throw new ConfigError(
         `kconfig fragment "${n}" not found (${path})`,
         'name a fragment under kconfigs/ (without .config) or give a path to a .config file',
       );
-    }
+    out.push({ name: n, text: readUserFile(path, '--kconfig') });
   }
   return out;
 }

@@ -1,3 +1,4 @@
+import { readUserFile } from './json-file.js';
 import { lstat, mkdir, readFile, readdir, rename, rm, stat, utimes, writeFile, copyFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -162,7 +163,7 @@ export async function loadPatches(spec: string | undefined): Promise<Patch[]> {
 }
 
 async function readPatchFile(path: string, name: string): Promise<Patch[]> {
-  const text = await readFile(path, 'utf8');
+  const text = readUserFile(path, '--patches');
   if (looksLikeMbox(text)) {
     const patches = splitMbox(text, name);
     // A git format-patch file is a one-message mbox; name it by its file.

@@ -1,4 +1,6 @@
+import { readUserFile } from '../adapters/json-file.js';
 import type { KernelProfile } from '../invariants/profile.js';
+import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { runCommand } from '../adapters/runner.js';
@@ -46,9 +48,8 @@ export async function prepareReproducer(
   file: string,
   dir: string,
 ): Promise<{ path: string; name: string; how: string; text: string }> {
-  const text = await readFile(file, 'utf8').catch(() => {
-    throw new ConfigError(`--reproducer ${file}: no such file`, 'give a .c file or a script');
-  });
+  if (!existsSync(file)) throw new ConfigError(`--reproducer ${file}: no such file`, 'give a .c file or a script');
+  const text = readUserFile(file, '--reproducer');
   if (extname(file) === '.c') {
     const path = join(dir, basename(file, '.c'));
     const cc = await runCommand('gcc', ['-static', '-O2', '-Wall', '-o', path, resolve(file)]);

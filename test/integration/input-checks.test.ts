@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
@@ -122,3 +123,20 @@ test.serial(
     await cache.cleanup();
   },
 );
+
+test('a FIFO or a device where a file is expected is refused at once, never read: topology, run config, patches, kconfig', async (t) => {
+  const tmp = await dir({ unsafeCleanup: true });
+  const fifo = join(tmp.path, 'fifo');
+  execFileSync('mkfifo', [fifo]);
+  const cache = await dir({ unsafeCleanup: true });
+  await refused(t, ['run', '--topology', fifo], cache.path, [/topology file .*fifo is not a regular file \(a FIFO\)/]);
+  await refused(t, ['run', '--config', fifo], cache.path, [/run config .*fifo is not a regular file \(a FIFO\)/]);
+  await refused(t, ['run', '--kernel', 'built', '--patches', '/dev/zero'], cache.path, [
+    /--patches \/dev\/zero is not a regular file \(a device or socket\)/,
+  ]);
+  await refused(t, ['run', '--kernel', 'built', '--kconfig', 'guest-base', fifo], cache.path, [
+    /--kconfig .*fifo is not a regular file \(a FIFO\)/,
+  ]);
+  await cache.cleanup();
+  await tmp.cleanup();
+});
