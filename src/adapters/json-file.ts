@@ -1,4 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { ConfigError } from '../model/errors.js';
 
 /** No file a user hands numacage (topology, config, recipe, report, patch, fragment, reproducer) is this large. */
@@ -38,4 +39,17 @@ export function readJsonFile(path: string, what: string): unknown {
   } catch (err) {
     throw new ConfigError(`${what} ${path} is not valid JSON: ${(err as Error).message}`);
   }
+}
+
+/**
+ * Checks, before any work, that `path` can take what numacage will append
+ * to it at the end (a Markdown summary): its directory exists, and it is a
+ * regular file if it exists at all.
+ */
+export function assertAppendable(path: string, what: string): void {
+  const dir = statSync(dirname(path), { throwIfNoEntry: false });
+  if (!dir?.isDirectory())
+    throw new ConfigError(`${what} ${path}: the directory ${dirname(path)} does not exist`, 'create it first');
+  const st = statSync(path, { throwIfNoEntry: false });
+  if (st && !st.isFile()) throw new ConfigError(`${what} ${path} is not a regular file`, 'give the path of a file');
 }

@@ -124,7 +124,7 @@ test.serial(
   },
 );
 
-test('a FIFO or a device where a file is expected is refused at once, never read: topology, run config, patches, kconfig', async (t) => {
+test('a FIFO or a device where a file is expected is refused at once, never read (topology, run config, patches, kconfig); so is a --markdown in no directory', async (t) => {
   const tmp = await dir({ unsafeCleanup: true });
   const fifo = join(tmp.path, 'fifo');
   execFileSync('mkfifo', [fifo]);
@@ -137,6 +137,19 @@ test('a FIFO or a device where a file is expected is refused at once, never read
   await refused(t, ['run', '--kernel', 'built', '--kconfig', 'guest-base', fifo], cache.path, [
     /--kconfig .*fifo is not a regular file \(a FIFO\)/,
   ]);
+  // A Markdown summary is appended after every cell ran: a missing directory is found before the first.
+  await refused(
+    t,
+    [
+      'run',
+      '--baseline',
+      projectPath('test/fixtures/runs/witness/stock.report.json'),
+      '--markdown',
+      join(tmp.path, 'no', 'x.md'),
+    ],
+    cache.path,
+    [/--markdown .*x\.md: the directory .*no does not exist/],
+  );
   await cache.cleanup();
   await tmp.cleanup();
 });

@@ -1,3 +1,4 @@
+import { assertAppendable } from '../../adapters/json-file.js';
 import { compareCommand } from '../../matrix/compare.js';
 import { ExitCode } from '../../model/errors.js';
 import { DEFAULT_TIME_THRESHOLD } from '../../report/regressions.js';
@@ -30,6 +31,7 @@ export default defineCommand(
       )
       .example('$0 compare runs/20261202-120000-matrix --by kernel', 'the kernels of one matrix side by side'),
   async (argv) => {
+    if (argv.markdown !== undefined) assertAppendable(argv.markdown, '--markdown');
     const r = await compareCommand(argv.reports, {
       by: argv.by,
       markdownFile: argv.markdown,

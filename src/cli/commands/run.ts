@@ -1,3 +1,4 @@
+import { assertAppendable } from '../../adapters/json-file.js';
 import { ExitCode, ConfigError } from '../../model/errors.js';
 import { parseShard } from '../../matrix/cells.js';
 import { runMatrix } from '../../matrix/matrix.js';
@@ -55,6 +56,7 @@ export default defineCommand(
     const base = runOptionsFrom(argv, true);
     if (argv.baseline === undefined && argv.markdown !== undefined)
       throw new ConfigError('--markdown needs --baseline', 'give --baseline REPORT to compare the run with');
+    if (argv.markdown !== undefined) assertAppendable(argv.markdown, '--markdown');
     const result = await runMatrix({
       ...base,
       topologies: argv.topology.split(',').filter(Boolean),
