@@ -119,15 +119,15 @@ async function exists(p: string): Promise<boolean> {
  * single .patch, or an mbox; X may be a name under patches/. X@K takes the
  * first K patches only (a prefix of a series, for bisecting or comparing).
  */
-export async function loadPatches(spec: string | undefined): Promise<Patch[]> {
+export async function loadPatches(spec: string | undefined, flag = '--patches'): Promise<Patch[]> {
   if (!spec) return [];
   const prefix = /^(.+)@(\d+)$/.exec(spec);
   if (prefix) {
-    const all = await loadPatches(prefix[1]);
+    const all = await loadPatches(prefix[1], flag);
     const k = Number(prefix[2]);
     if (k < 1 || k > all.length)
       throw new ConfigError(
-        `--patches ${spec}: ${prefix[1]} has ${all.length} patch(es), so @${k} is no prefix of it`,
+        `${flag} ${spec}: ${prefix[1]} has ${all.length} patch(es), so @${k} is no prefix of it`,
         `use @1 to @${all.length}`,
       );
     return all.slice(0, k);
@@ -137,7 +137,7 @@ export async function loadPatches(spec: string | undefined): Promise<Patch[]> {
   for (const c of candidates) if (await exists(c)) path ??= c;
   if (!path)
     throw new ConfigError(
-      `--patches ${spec}: no such file or folder (looked at ${candidates.join(' and ')})`,
+      `${flag} ${spec}: no such file or folder (looked at ${candidates.join(' and ')})`,
       'name a folder under patches/, a .patch file or an mbox',
     );
   if ((await stat(path)).isDirectory()) {
@@ -148,22 +148,22 @@ export async function loadPatches(spec: string | undefined): Promise<Patch[]> {
       for (const n of names) {
         const p = join(path, n);
         if (!(await exists(p))) throw new ConfigError(`${join(path, 'series')} lists ${n}, which is not in ${path}`);
-        patches.push(...(await readPatchFile(p, n)));
+        patches.push(...(await readPatchFile(p, n, flag)));
       }
       return patches;
     }
     const patchFiles = files.filter((f) => /\.(patch|diff)$/.test(f)).sort();
     if (patchFiles.length === 0)
-      throw new ConfigError(`--patches ${spec}: ${path} has no series file and no .patch files`);
+      throw new ConfigError(`${flag} ${spec}: ${path} has no series file and no .patch files`);
     const out: Patch[] = [];
-    for (const f of patchFiles) out.push(...(await readPatchFile(join(path, f), f)));
+    for (const f of patchFiles) out.push(...(await readPatchFile(join(path, f), f, flag)));
     return out;
   }
-  return readPatchFile(path, spec);
+  return readPatchFile(path, spec, flag);
 }
 
-async function readPatchFile(path: string, name: string): Promise<Patch[]> {
-  const text = readUserFile(path, '--patches');
+async function readPatchFile(path: string, name: string, flag: string): Promise<Patch[]> {
+  const text = readUserFile(path, flag);
   if (looksLikeMbox(text)) {
     const patches = splitMbox(text, name);
     // A git format-patch file is a one-message mbox; name it by its file.

@@ -87,6 +87,7 @@ export async function reproCommand(o: ReproOptions): Promise<ReproOutcome> {
     image: o.image,
     reproducer: o.reproducer,
     builtKernels: [{ kernelSrc: o.kernelSrc, patches: o.series, fragments: o.fragments }],
+    patchesNamed: 'the series',
   });
   const patches = await loadPatches(o.series);
   const mbox = await readFile(resolve(o.series), 'utf8').catch(() => '');

@@ -26,6 +26,8 @@ export interface Inputs {
   uploads?: string[];
   /** --reproducer FILE. */
   reproducer?: string;
+  /** How the command names its patches in messages: --patches, or repro's series. */
+  patchesNamed?: string;
   log: Logger;
 }
 
@@ -58,7 +60,7 @@ export async function checkInputs(i: Inputs): Promise<void> {
     if (seen.has(id)) continue;
     seen.add(id);
     const src = await attempt(() => resolveSource(k.kernelSrc, k.kernelRev));
-    const patches = await attempt(() => loadPatches(k.patches));
+    const patches = await attempt(() => loadPatches(k.patches, i.patchesNamed));
     await attempt(() => loadFragments(k.fragments));
     if (src) sources.push({ src, added: (patches ?? []).flatMap((p) => touchedFiles(p.text)) });
   }

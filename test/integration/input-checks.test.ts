@@ -64,7 +64,7 @@ test.serial(
       ],
       cache.path,
       [
-        /--patches private-nod: no such file or folder/,
+        /the series private-nod: no such file or folder/,
         /kconfig fragment "debug-mv" not found/,
         /unknown topology "private-virtoi"/,
       ],
