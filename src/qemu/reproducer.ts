@@ -2,8 +2,25 @@ import { CONSOLE_CHARDEV } from './args.js';
 
 const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
 
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\x00-\x1f\x7f]/;
+
+/**
+ * One shell word. A word with a control character (a newline in a cache
+ * path) is written $'...' with escapes, so that it stays on its line: a
+ * raw newline would end the comment that shows the ssh command.
+ */
 function shellQuote(word: string): string {
-  return SAFE.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+  if (SAFE.test(word)) return word;
+  if (!CONTROL.test(word)) return `'${word.replace(/'/g, `'\\''`)}'`;
+  const escaped = [...word]
+    .map((ch) => {
+      const code = ch.charCodeAt(0);
+      if (ch === '\\' || ch === "'") return `\\${ch}`;
+      return code < 0x20 || code === 0x7f ? `\\x${code.toString(16).padStart(2, '0')}` : ch;
+    })
+    .join('');
+  return `$'${escaped}'`;
 }
 
 /** The command line, one option and its value per line. */

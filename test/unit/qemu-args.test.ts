@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import test from 'ava';
 import { buildKernelCmdline, buildQemuArgs, type QemuLaunch } from '../../src/qemu/args.js';
 import { renderCommandLine } from '../../src/qemu/reproducer.js';
@@ -179,4 +180,26 @@ test('a topology holds at most one virtio-net: it is the NIC that carries SSH', 
     ),
   );
   t.regex(err!.message, /2 virtio-net devices: a topology places at most 1/);
+});
+
+test('reproduce.sh: a newline in a path stays inside its word ($-quoted), in the comment and in the commands', async (t) => {
+  const { renderReproducer } = await import('../../src/qemu/reproducer.js');
+  const odd = "/c/a\nrm -rf ~ 'x'\t\\";
+  const script = renderReproducer({
+    binary: 'qemu-system-x86_64',
+    args: ['-kernel', odd],
+    baseImage: odd,
+    overlay: '/runs/R/root.qcow2',
+    scratchDisks: [],
+    qmpSocket: '/tmp/q/qmp.sock',
+    sshPort: 1,
+    privateKey: odd,
+  });
+  t.false(
+    script.split('\n').some((l) => l.startsWith('rm -rf')),
+    script,
+  );
+  // bash reads the word back as the path it was.
+  const word = /-b (\$'[^\n]*?') /.exec(script)![1]!;
+  t.is(execFileSync('bash', ['-c', `printf %s ${word}`], { encoding: 'utf8' }), odd);
 });
