@@ -69,6 +69,9 @@ async function readGuestFiles(): Promise<Record<string, Buffer>> {
   return out;
 }
 
+/** The root filesystem holds the guest's SSH host private key: the owner's to read, nobody's to write. */
+const ROOTFS_MODE = 0o400;
+
 function artifactFrom(dir: string, meta: ImageMeta): ImageArtifact {
   return {
     key: meta.key,
@@ -108,7 +111,9 @@ export async function ensureImage(opts: {
     const meta = opts.rebuild ? undefined : await store.intactMeta<ImageMeta>(key, { full, log });
     if (!meta) return undefined;
     log.info({ image: recipe.name, key, ...progressEvent({ stage: 'image', state: 'cached' }) }, 'image cache hit');
-    return artifactFrom(store.entryPath(key), meta);
+    const artifact = artifactFrom(store.entryPath(key), meta);
+    await chmod(artifact.disk, ROOTFS_MODE); // images built before it was 0400 were world-readable
+    return artifact;
   };
   // Two runs on a fresh cache: one builds, the other waits and then hits.
   return (
@@ -224,7 +229,7 @@ async function buildInto(
     join(staging, 'rootfs.ext4'),
     `${recipe.sizeMiB}M`,
   ]);
-  await chmod(join(staging, 'rootfs.ext4'), 0o444);
+  await chmod(join(staging, 'rootfs.ext4'), ROOTFS_MODE);
   log.info({ seconds: Math.round((Date.now() - t1) / 1000) }, 'ext4 image written');
   await rm(root, { recursive: true, force: true });
   return {

@@ -177,13 +177,18 @@ test.serial(
   },
 );
 
-test.serial('the image cache is content-addressed: a second build is a hit', async (t) => {
-  const r = await numacage(['image', 'build']);
-  t.is(r.exitCode, 0, r.all);
-  t.regex(r.stderr, /image cache hit/);
-  const entry = r.stdout.trim();
-  t.true(existsSync(join(entry, 'rootfs.ext4')) && existsSync(join(entry, 'meta.json')));
-});
+test.serial(
+  'the image cache is content-addressed: a second build is a hit; its rootfs (SSH host key inside) is 0400',
+  async (t) => {
+    const r = await numacage(['image', 'build']);
+    t.is(r.exitCode, 0, r.all);
+    t.regex(r.stderr, /image cache hit/);
+    const entry = r.stdout.trim();
+    t.true(existsSync(join(entry, 'rootfs.ext4')) && existsSync(join(entry, 'meta.json')));
+    t.is(statSync(join(entry, 'rootfs.ext4')).mode & 0o777, 0o400);
+    t.is(statSync(join(entry, 'id_ed25519')).mode & 0o777, 0o600);
+  },
+);
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   for (const stage of ['booting guest', 'guest answers SSH']) {
