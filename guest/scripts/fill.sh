@@ -13,7 +13,7 @@
 # gets the whole fill.
 fill() {
   local press=$1 keep_mib=$2 margin_mib=$3 watch=$4 bind_to=${5-}
-  local step_mib=32 numastat meminfo free asked marker f k pid
+  local step_mib=32 numastat meminfo free asked marker f pid
   numastat=$(node_file "$watch" numastat)
   meminfo=$(node_file "$watch" meminfo)
   echo "### before"; cat "$numastat"; grep -E 'AnonPages|MemFree' "$meminfo"
@@ -26,9 +26,12 @@ fill() {
   # boosting, proactive compaction) stalled the fill for up to 25 s under TCG; neither decides where
   # a page may fall back. The killer's task list, written to the serial console a character at a
   # time, costs seconds too.
+  # Demotion too, unless it is what the caller tests (keep_demotion=1): left on by a step that died,
+  # it would move the fill's pages to a lower tier behind the fill's back.
   saved=""
-  for k in kernel/numa_balancing vm/watermark_boost_factor vm/compaction_proactiveness vm/oom_dump_tasks; do
-    f=/proc/sys/$k
+  for f in /proc/sys/kernel/numa_balancing /proc/sys/vm/watermark_boost_factor /proc/sys/vm/compaction_proactiveness \
+    /proc/sys/vm/oom_dump_tasks /sys/kernel/mm/numa/demotion_enabled; do
+    [ "$f" = /sys/kernel/mm/numa/demotion_enabled ] && [ "$keep_demotion" = 1 ] && continue
     [ -w "$f" ] && { saved="$saved $f=$(cat "$f")"; echo 0 > "$f"; }
   done
   trap restore EXIT
@@ -43,9 +46,15 @@ fill() {
   echo "### after"; cat "$numastat"; grep -E 'AnonPages|MemFree' "$meminfo"
 }
 
-# Onlines the memory blocks the fill offlined, into their zone, and puts back what it turned off.
+# Set by a caller before it calls fill: what it changed and wants put back however the step ends
+# (file=value words), and keep_demotion=1 when demotion is what it tests.
+restore_also=${restore_also-}
+keep_demotion=${keep_demotion-}
+
+# Onlines the memory blocks the fill offlined, into their zone, and puts back what it and its caller
+# turned off.
 restore() {
   echo "$offlined" | while read -r _ state how; do [ -n "$state" ] && echo "$how" > "$state"; done
-  # $saved is a list of file=value words: split on purpose.
-  for kv in $saved; do echo "${kv#*=}" > "${kv%%=*}"; done
+  # $saved and $restore_also are lists of file=value words: split on purpose.
+  for kv in $saved $restore_also; do echo "${kv#*=}" > "${kv%%=*}"; done
 }

@@ -31,9 +31,18 @@ export async function countTaggedPages(pid: number, backing: NodeBacking, nonce:
   tag.write(PAGE_TAG_MAGIC, 0, 'latin1');
   tag.writeBigUInt64LE(nonce, 8);
   const pagemap = await open(`/proc/${pid}/pagemap`, 'r');
-  const mem = await open(`/proc/${pid}/mem`, 'r');
-  const identities = new Set<number>();
+  const mem = await open(`/proc/${pid}/mem`, 'r').catch(async (err: Error) => {
+    await pagemap.close();
+    throw err;
+  });
+  // pid:serial; a number would lose serials once pid passes 2^21.
+  const identities = new Set<string>();
   let present = 0;
+  /** A read that comes back short means QEMU is gone (exited, not yet reaped): no reading, not zero pages. */
+  const readFully = async (f: typeof mem, buf: Buffer, length: number, position: number) => {
+    const { bytesRead } = await f.read(buf, 0, length, position);
+    if (bytesRead !== length) throw new Error(`read ${bytesRead} of ${length} bytes at ${position.toString(16)}`);
+  };
   try {
     const pages = (backing.end - backing.start) / PAGE;
     const entries = Buffer.alloc(8 * READ_PAGES);
@@ -41,7 +50,7 @@ export async function countTaggedPages(pid: number, backing: NodeBacking, nonce:
     for (let first = 0; first < pages; first += READ_PAGES) {
       const n = Math.min(READ_PAGES, pages - first);
       const address = backing.start + first * PAGE;
-      await pagemap.read(entries, 0, 8 * n, (address / PAGE) * 8);
+      await readFully(pagemap, entries, 8 * n, (address / PAGE) * 8);
       const isPresent = (i: number) => (entries.readBigUInt64LE(8 * i) & PAGEMAP_PRESENT) !== 0n;
       // Only runs of present pages are read: reading a hole of a shared memfd would allocate it.
       for (let i = 0; i < n;) {
@@ -51,11 +60,11 @@ export async function countTaggedPages(pid: number, backing: NodeBacking, nonce:
         }
         let j = i;
         while (j < n && isPresent(j)) j++;
-        await mem.read(chunk, 0, PAGE * (j - i), address + i * PAGE);
+        await readFully(mem, chunk, PAGE * (j - i), address + i * PAGE);
         for (let k = 0; k < j - i; k++) {
           const at = k * PAGE;
           if (chunk.compare(tag, 0, 16, at, at + 16) === 0)
-            identities.add(chunk.readUInt32LE(at + 16) * 2 ** 32 + chunk.readUInt32LE(at + 20));
+            identities.add(`${chunk.readUInt32LE(at + 16)}:${chunk.readUInt32LE(at + 20)}`);
         }
         present += j - i;
         i = j;

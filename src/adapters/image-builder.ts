@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { progressEvent } from '../model/progress.js';
-import { chmod, copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import { ConfigError, InfraError } from '../model/errors.js';
@@ -72,6 +72,14 @@ async function readGuestFiles(): Promise<Record<string, Buffer>> {
 /** The root filesystem holds the guest's SSH host private key: the owner's to read, nobody's to write. */
 const ROOTFS_MODE = 0o400;
 
+/** Images built before it was 0400 were world-readable: tightened on use, where this user may. */
+async function tightenRootfs(disk: string, log: Logger): Promise<void> {
+  if (((await stat(disk)).mode & 0o777) === ROOTFS_MODE) return;
+  await chmod(disk, ROOTFS_MODE).catch((err: Error) =>
+    log.warn({ disk, error: err.message }, 'cannot make the image root filesystem 0400 (it holds the SSH host key)'),
+  );
+}
+
 function artifactFrom(dir: string, meta: ImageMeta): ImageArtifact {
   return {
     key: meta.key,
@@ -112,7 +120,7 @@ export async function ensureImage(opts: {
     if (!meta) return undefined;
     log.info({ image: recipe.name, key, ...progressEvent({ stage: 'image', state: 'cached' }) }, 'image cache hit');
     const artifact = artifactFrom(store.entryPath(key), meta);
-    await chmod(artifact.disk, ROOTFS_MODE); // images built before it was 0400 were world-readable
+    await tightenRootfs(artifact.disk, log);
     return artifact;
   };
   // Two runs on a fresh cache: one builds, the other waits and then hits.

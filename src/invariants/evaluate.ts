@@ -27,7 +27,8 @@ export function evaluateInvariant(
     ...witnessed,
     outcome: 'error',
     summary: `the host contradicts the guest: ${contradictions[0]}`,
-    problems: [...contradictions, ...result.problems],
+    // An error's reason is its summary alone: keep it.
+    problems: [...contradictions, ...(result.outcome === 'error' ? [result.summary] : result.problems)],
   };
 }
 
