@@ -68,7 +68,7 @@ for (const n of sizes) {
         files.push(join(dir, 'matrix.json'));
         await writeFile(files.at(-1)!, JSON.stringify(report));
       }
-      const read = await ms(async () => files.map(loadReport));
+      const read = await ms(async () => files.map((f) => loadReport(f, { forMerge: true })));
       const merge = await ms(() =>
         mergeCommand(
           files.map((f) => join(f, '..')),

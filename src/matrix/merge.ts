@@ -97,7 +97,7 @@ export async function mergeCommand(
       );
     return found;
   });
-  const { cells, runs } = mergeReports(files.map(loadReport));
+  const { cells, runs } = mergeReports(files.map((f) => loadReport(f, { forMerge: true })));
   const missing = runs.find((r) => !statSync(r.runDir, { throwIfNoEntry: false })?.isDirectory());
   if (missing)
     throw new ConfigError(

@@ -78,8 +78,14 @@ function confinedRunDir(here: string, runDir: string, where: string): string {
   return abs;
 }
 
-/** A run's report.json, a matrix.json, or a merged report.json, or a directory holding one. */
-export function loadReport(path: string): LoadedReport {
+/**
+ * A run's report.json, a matrix.json, or a merged report.json, or a
+ * directory holding one. `forMerge`: its run directories will be copied, so
+ * each must lie inside the report's own directory (compare reads only the
+ * verdicts the report holds, and takes baselines merged before merge copied
+ * run directories, which name ../shards/...).
+ */
+export function loadReport(path: string, { forMerge = false } = {}): LoadedReport {
   const file = reportFile(path);
   if (!file)
     throw new ConfigError(
@@ -95,7 +101,7 @@ export function loadReport(path: string): LoadedReport {
       ...r,
       cell: r.cell ?? cellOf(r.verdict),
       ok: r.ok ?? verdictHolds(r.verdict),
-      runDir: confinedRunDir(here, r.runDir, `${file}: runs[${i}].runDir`),
+      runDir: forMerge ? confinedRunDir(here, r.runDir, `${file}: runs[${i}].runDir`) : resolve(here, r.runDir),
     }));
     // matrix.json from before cells were recorded lists only its runs.
     return { file, cells: m.cells ?? runs.map((r) => r.cell), ...(m.shard ? { shard: m.shard } : {}), runs };
