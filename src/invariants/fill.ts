@@ -1,5 +1,5 @@
-import { parseNumastat } from '../probes/isolation-parsers.js';
-import { parseNodeMeminfo } from '../probes/sysfs.js';
+import { parseNumastat } from '../parsers/isolation-parsers.js';
+import { parseNodeMeminfo } from '../parsers/sysfs.js';
 import { num, parseRecords, parseSections, Placement, recordsOf, section } from './records.js';
 import { exitStatus, KILLED } from './shell.js';
 import { ProbeError } from './errors.js';

@@ -1,4 +1,4 @@
-import { parseNodeStates, parseZoneinfo, type Zone } from '../probes/isolation-parsers.js';
+import { parseNodeStates, parseZoneinfo, type Zone } from '../parsers/isolation-parsers.js';
 import { parseSections, section } from './records.js';
 import type { GuestStep } from './guest-step.js';
 

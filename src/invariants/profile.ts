@@ -1,5 +1,5 @@
 import type { Topology } from '../model/topology.js';
-import type { Zone } from '../probes/isolation-parsers.js';
+import type { Zone } from '../parsers/isolation-parsers.js';
 
 export type KernelProfile = 'vanilla' | 'vanilla-movable' | 'private' | 'private-user';
 

@@ -12,7 +12,7 @@ const PURE = [
   'qemu',
   'image',
   'kernel',
-  'probes',
+  'parsers',
   'console',
   'invariants',
   'report',

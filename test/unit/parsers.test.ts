@@ -1,6 +1,6 @@
 import test from 'ava';
-import { parseNumactlHardware } from '../../src/probes/numactl.js';
-import { parseNodeMeminfo, parsePciDevices, parseSysfsNodes } from '../../src/probes/sysfs.js';
+import { parseNumactlHardware } from '../../src/parsers/numactl.js';
+import { parseNodeMeminfo, parsePciDevices, parseSysfsNodes } from '../../src/parsers/sysfs.js';
 import { parseSections } from '../../src/invariants/records.js';
 import { fixture } from '../helpers/fixtures.js';
 

@@ -1,6 +1,6 @@
 import type { Topology } from '../../model/topology.js';
 import { placedDeviceId } from '../../qemu/args.js';
-import { parseNodeMeminfo } from '../../probes/sysfs.js';
+import { parseNodeMeminfo } from '../../parsers/sysfs.js';
 import type { NodeRoles } from '../profile.js';
 import { parseSections, section } from '../records.js';
 import { nodeFile } from '../shell.js';

@@ -1,4 +1,4 @@
-import { parseNodeMeminfo } from '../../probes/sysfs.js';
+import { parseNodeMeminfo } from '../../parsers/sysfs.js';
 import { errnoOf, num, parseRecords, parseSections, recordsOf, section } from '../records.js';
 import { assertRanClean } from '../shell.js';
 import { expect, rawOf, type InvariantSpec } from '../spec.js';

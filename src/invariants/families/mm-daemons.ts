@@ -1,5 +1,5 @@
 import { chart } from '../../model/verdict.js';
-import { parseMemoryTiers, type MemoryTiers } from '../../probes/isolation-parsers.js';
+import { parseMemoryTiers, type MemoryTiers } from '../../parsers/isolation-parsers.js';
 import { parseFill, type FillResult } from '../fill.js';
 import { errnoOf, num, parseRecords, parseSections, Placement, placements, recordsOf, section } from '../records.js';
 import { assertRanClean } from '../shell.js';

@@ -1,7 +1,7 @@
 import type { Topology } from '../../model/topology.js';
 import { deviceKind } from '../../topology/device-kinds.js';
-import { parseNumactlHardware, type NumactlHardware } from '../../probes/numactl.js';
-import { parsePciDevices, parseSysfsNodes, type PciDevice, type SysfsNode } from '../../probes/sysfs.js';
+import { parseNumactlHardware, type NumactlHardware } from '../../parsers/numactl.js';
+import { parsePciDevices, parseSysfsNodes, type PciDevice, type SysfsNode } from '../../parsers/sysfs.js';
 import { parseSections, section } from '../records.js';
 import { expect, rawOf, type Decision, type InvariantSpec } from '../spec.js';
 import { ProbeError } from '../errors.js';
