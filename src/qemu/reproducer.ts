@@ -2,7 +2,6 @@ import { CONSOLE_CHARDEV } from './args.js';
 
 const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
 
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\x00-\x1f\x7f]/;
 
 /**
