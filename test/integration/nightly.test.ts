@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
@@ -168,3 +168,34 @@ test.serial(
     );
   },
 );
+
+// A night where the series stopped working: the recorded private-node run, every pass turned into the lean
+// kernel's xfail (constructed from test/fixtures/runs/lean-vs-private-node, nothing else changed).
+test.serial('compare: a night where only pass became xfail exits 1 and names each such check', async (t) => {
+  await withDir(
+    async ({ path: tmp }) => {
+      const night = JSON.parse(
+        readFileSync(projectPath('test/fixtures/runs/lean-vs-private-node/built-private-node.report.json'), 'utf8'),
+      );
+      const passed = night.checks
+        .filter((c: { outcome: string }) => c.outcome === 'pass')
+        .map((c: { id: string }) => c.id);
+      const lapsed = {
+        ...night,
+        checks: night.checks.map((c: { outcome: string }) => (c.outcome === 'pass' ? { ...c, outcome: 'xfail' } : c)),
+      };
+      for (const [name, report] of [
+        ['before', night],
+        ['after', lapsed],
+      ] as const) {
+        mkdirSync(join(tmp, name));
+        writeFileSync(join(tmp, name, 'report.json'), JSON.stringify(report));
+      }
+      const r = await numacage(['compare', join(tmp, 'before'), join(tmp, 'after')]);
+      t.is(r.exitCode, 1, r.all);
+      for (const id of passed) t.regex(r.stdout, new RegExp(`weakened +\\S+ +${id}: pass -> xfail`), id);
+      t.true(passed.length >= 10, `${passed.length} passes`);
+    },
+    { unsafeCleanup: true },
+  );
+});
