@@ -137,10 +137,20 @@ export function provokedByProbe(c: { type: CrashType; title: string; lines: stri
  * sshd's TCP traffic, with EFLAGS reserved bits set (7ce0b002), which no
  * real CPU pushes. Under KVM the same WARNING still fails the run.
  */
-export function emulatorArtifact(c: { type: CrashType; title: string }, accel: string): boolean {
+function emulatorArtifact(c: { type: CrashType; title: string }, accel: string): boolean {
   return (
     accel === 'tcg' &&
     c.type === 'warning' &&
     /^WARNING in exc_debug_kernel \(arch\/x86\/kernel\/traps\.c:\d+\)$/.test(c.title)
   );
+}
+
+/** Why a kernel report does not fail the run (the probe provoked it, or the emulator did), or undefined when it does. */
+export function setApart(
+  c: { type: CrashType; title: string; lines: string[] },
+  accel: string,
+): 'probe' | 'emulator' | undefined {
+  if (provokedByProbe(c)) return 'probe';
+  if (emulatorArtifact(c, accel)) return 'emulator';
+  return undefined;
 }

@@ -44,6 +44,7 @@ function evaluateGuestClaims(spec: InvariantSpec, raw: Record<string, string>, c
       spec.judgesProfile && ctx.detected
         ? { ...d.evidence, expectedProfile: ctx.profile, detectedProfile: ctx.detected }
         : d.evidence;
+    const charts = d.placements?.length ? { placements: d.placements } : {};
     // A kernel that is not what was asked for fails, even where the asked-for column expects a failure.
     if (mismatch)
       return {
@@ -52,7 +53,7 @@ function evaluateGuestClaims(spec: InvariantSpec, raw: Record<string, string>, c
         summary: mismatch,
         problems: [mismatch, ...(d.passed ? [] : d.problems)],
         evidence,
-        ...(d.placements?.length ? { placements: d.placements } : {}),
+        ...charts,
       };
     return {
       ...base,
@@ -60,7 +61,7 @@ function evaluateGuestClaims(spec: InvariantSpec, raw: Record<string, string>, c
       summary: d.summary,
       problems: d.passed ? [] : d.problems,
       evidence,
-      ...(d.placements?.length ? { placements: d.placements } : {}),
+      ...charts,
     };
   } catch (err) {
     if (err instanceof KernelLacks) return { ...base, outcome: 'skip', summary: err.message };

@@ -1,4 +1,4 @@
-import { emulatorArtifact, provokedByProbe } from '../console/crash-patterns.js';
+import { setApart } from '../console/crash-patterns.js';
 import type { Crash } from '../console/crash-scanner.js';
 import type { BootFailure } from '../guest/boot-failure.js';
 import type { BootFailureReport, CrashReport, Verdict } from '../model/verdict.js';
@@ -26,14 +26,12 @@ export interface RunSeen {
  * is recorded with its reason. No I/O.
  */
 export function assembleVerdict(header: Verdict, seen: RunSeen, progress: CheckProgress, failure?: unknown): Verdict {
-  const byEmulator = (c: Crash) => emulatorArtifact(c, header.accel.accel);
-  const verdict: Verdict = {
-    ...header,
-    crashes: seen.crashes.filter((c) => !provokedByProbe(c) && !byEmulator(c)),
-  };
-  const provoked = seen.crashes.filter(provokedByProbe);
+  const apart = (why: ReturnType<typeof setApart>) =>
+    seen.crashes.filter((c) => setApart(c, header.accel.accel) === why);
+  const verdict: Verdict = { ...header, crashes: apart(undefined) };
+  const provoked = apart('probe');
   if (provoked.length) verdict.probeProvoked = provoked;
-  const artifacts = seen.crashes.filter(byEmulator);
+  const artifacts = apart('emulator');
   if (artifacts.length) verdict.emulatorArtifacts = artifacts;
   if (seen.bootRetries.length) verdict.bootRetries = seen.bootRetries;
   const b = seen.bootFailure;
