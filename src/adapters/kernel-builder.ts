@@ -211,6 +211,13 @@ async function resolveRequest(
   return { resolved, patches, fragments, store, aliasPath: join(req.cacheDir, 'kernels', 'requests', requestKey) };
 }
 
+/** Where the cache remembers which kernel this request gave (a file naming its entry). */
+export async function requestAliasPath(
+  req: Pick<KernelRequest, 'cacheDir' | 'kernelSrc' | 'kernelRev' | 'patches' | 'fragments'>,
+): Promise<string> {
+  return (await resolveRequest(req)).aliasPath;
+}
+
 /** The kernel already built for this request, without building or checking anything (for `numacage plan`). */
 export async function findCachedKernel(
   req: Pick<KernelRequest, 'cacheDir' | 'kernelSrc' | 'kernelRev' | 'patches' | 'fragments'>,

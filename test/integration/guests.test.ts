@@ -57,14 +57,14 @@ test.serial('a guest without sshd ends with ssh-timeout and the console tail', a
     '--append',
     'init=/bin/sleep 1000',
     '--boot-timeout',
-    '20',
+    '12',
     '--out',
     out.path,
   ]);
   t.is(r.exitCode, 1, r.all);
   const report = JSON.parse(readFileSync(join(onlyRunDir(out.path), 'report.json'), 'utf8'));
   t.is(report.bootFailure.reason, 'ssh-timeout');
-  t.regex(report.bootFailure.message, /did not answer SSH within 20 s/);
+  t.regex(report.bootFailure.message, /did not answer SSH within 12 s/);
   t.true(report.bootFailure.consoleTail.some((l: string) => /Run \/bin\/sleep as init process/.test(l)));
   t.deepEqual(report.crashes, []);
   t.deepEqual(qemuProcessesMentioning(out.path), []);

@@ -150,12 +150,13 @@ test.serial(
   '--kernel-src: a git tree with uncommitted changes is built as it is, and the checkout is left alone',
   async (t) => {
     // A git tree of linux-source-6.12 (hard links, fixed commit identity: the same commit every time,
-    // so later runs hit the cache) with the banner patch applied but not committed.
+    // so later runs hit the cache) with the banner patch applied but not committed. Objects are stored
+    // uncompressed: zlib made `git add` of 80,000 files take 35 s instead of 17.
     const tmp = await dir({ unsafeCleanup: true });
     const tree = join(tmp.path, 'linux');
     const pristine = await pristineKernelSource();
     const git = (...args: string[]) =>
-      execFileSync('git', ['-C', tree, ...args], {
+      execFileSync('git', ['-C', tree, '-c', 'core.looseCompression=0', ...args], {
         env: { ...process.env, ...GIT_IDENTITY },
         stdio: 'pipe',
         maxBuffer: 1 << 28,
