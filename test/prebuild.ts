@@ -20,7 +20,7 @@ const MBIND_WARN = projectPath('test/fixtures/series/mbind-warn/series.mbox');
 
 /** What the integration tests need, in an order that keeps each build dir's rebuilds small. */
 const ITEMS: [string, () => Promise<unknown>][] = [
-  ['probe (guest/probe/probe.c)', () => ensureProbeBinary(cacheDir)],
+  ['probe (guest/probe/)', () => ensureProbeBinary(cacheDir)],
   ['image debian-bookworm', async () => ensureImage({ recipe: await loadRecipe(DEFAULT_IMAGE), cacheDir, log })],
   ['kernel lean (guest-base numa-mm)', () => ensureKernel({ cacheDir, log, fragments: DEFAULT_FRAGMENTS })],
   ['kernel lean + banner patch', () => ensureKernel({ cacheDir, log, fragments: DEFAULT_FRAGMENTS, patches: BANNER })],

@@ -26,6 +26,8 @@
  *                            can drop P from its cpuset, then faults the rest
  *   offline-blocks NODE KEEP (root) offlines NODE's memory blocks while KEEP MiB stay free; prints each
  *                            block's state file and how to online it into its zone again
+ *   net-echo IFACE N SECS    (root) N numbered frames through IFACE to a host backend that echoes them,
+ *                            each echo checked byte for byte (net-echo.c)
  *
  * Every faulted page carries the host's witness tag when NUMACAGE_TAG holds
  * one (see touch()).
@@ -50,6 +52,7 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+#include "probe.h"
 
 #define MPOL_DEFAULT 0
 #define MPOL_PREFERRED 1
@@ -64,7 +67,7 @@
 #define PAGE 4096UL
 #define NERRNO 16
 
-static const char *errno_name(int e) {
+const char *errno_name(int e) {
 	switch (e) {
 	case 0: return NULL;
 	case EPERM: return "EPERM";
@@ -747,7 +750,8 @@ static int offline_blocks(int node, long keep_mib) {
 
 static int usage(void) {
 	fprintf(stderr, "usage: numacage-probe soft-policy C P | bind P | move-pages P | migrate-pages C P | fill MIB STEP [NODE]"
-	                " | slab C P N DIR | thp P | ksm C P SECS | numa-balancing C P CPU SECS | compact-pages P | cpuset-drop P | offline-blocks NODE KEEP_MIB\n");
+	                " | slab C P N DIR | thp P | ksm C P SECS | numa-balancing C P CPU SECS | compact-pages P | cpuset-drop P | offline-blocks NODE KEEP_MIB"
+	                " | net-echo IFACE N SECS\n");
 	return 2;
 }
 
@@ -768,5 +772,6 @@ int main(int argc, char **argv) {
 	if (!strcmp(cmd, "compact-pages") && argc == 3) return compact_pages(atoi(argv[2]));
 	if (!strcmp(cmd, "cpuset-drop") && argc == 3) return cpuset_drop(atoi(argv[2]));
 	if (!strcmp(cmd, "offline-blocks") && argc == 4) return offline_blocks(atoi(argv[2]), atol(argv[3]));
+	if (!strcmp(cmd, "net-echo") && argc == 5) return net_echo(argv[2], atol(argv[3]), atoi(argv[4]));
 	return usage();
 }

@@ -7,7 +7,9 @@ import { ContentStore } from './cache-dir.js';
 import { projectPath } from './project.js';
 import { runCommand } from './runner.js';
 
-export const PROBE_SOURCE = 'guest/probe/probe.c';
+/** The probe's sources: compiled together, and the cache key is over all of them. */
+export const PROBE_SOURCES = ['guest/probe/probe.c', 'guest/probe/net-echo.c', 'guest/probe/probe.h'];
+const COMPILED = PROBE_SOURCES.filter((f) => f.endsWith('.c'));
 
 const sha256 = async (path: string) =>
   createHash('sha256')
@@ -29,8 +31,9 @@ export async function ensureProbeBinary(cacheDir: string): Promise<{ path: strin
       );
     return { path: override, sha256: await sha256(override) };
   }
-  const source = await readFile(projectPath(PROBE_SOURCE));
-  const key = createHash('sha256').update(source).digest('hex').slice(0, 24);
+  const hash = createHash('sha256');
+  for (const f of PROBE_SOURCES) hash.update(`${f}\0`).update(await readFile(projectPath(f)));
+  const key = hash.digest('hex').slice(0, 24);
   const store = new ContentStore(cacheDir, 'probe');
   const path = join(store.entryPath(key), 'numacage-probe');
   if (!(await store.claim(key))) {
@@ -44,7 +47,7 @@ export async function ensureProbeBinary(cacheDir: string): Promise<{ path: strin
         '-static',
         '-o',
         out,
-        projectPath(PROBE_SOURCE),
+        ...COMPILED.map((f) => projectPath(f)),
       ]);
       if (r.exitCode !== 0)
         throw new InfraError(

@@ -6,7 +6,7 @@ import { isTransient, transientPid } from '../adapters/cache-dir.js';
 import { liveUses } from '../adapters/cache-use.js';
 import { lockHeld } from '../adapters/locks.js';
 import { LAST_USE } from '../adapters/kernel-source.js';
-import { PROBE_SOURCE } from '../adapters/probe-binary.js';
+import { PROBE_SOURCES } from '../adapters/probe-binary.js';
 import { processAlive } from '../adapters/runner.js';
 
 /** Built entries (the mtime of <kind>/<key>/meta.json is their last use), then kernel trees (kernel-work/<key>/.last-use, kernel-src/<key>/ itself). */
@@ -149,7 +149,7 @@ function inputsOf(
         ),
       };
     case 'probe':
-      return { source: PROBE_SOURCE };
+      return { source: PROBE_SOURCES.join(' ') };
   }
 }
 
