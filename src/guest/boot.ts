@@ -12,6 +12,8 @@ import type { ConsoleBuffer } from '../console/console-buffer.js';
 import { waitForSsh } from './readiness.js';
 import { CrashWatch } from './crash-watch.js';
 import { SshSession, SshTransportError, type ExecResult } from './ssh.js';
+import { giveDevicesTheirNodes, startDeviceBackends, stopDeviceBackends } from './device-backends.js';
+import type { VhostBackend } from '../adapters/vhost-backend.js';
 import type { Logger } from '../log.js';
 import { materialise, type RunPlan } from '../plan/run-plan.js';
 import { renderCommandLine, renderReproducer } from '../qemu/reproducer.js';
@@ -38,6 +40,8 @@ export interface Guest {
   exec(command: string, opts?: { timeoutMs?: number; user?: string; input?: Buffer }): Promise<ExecResult>;
   /** An SSH session as another user (e.g. the unprivileged probe user). */
   session(user: string): Promise<SshSession>;
+  /** The host process serving placed device `id` (dev0...), when its kind has one. */
+  backend(id: string): VhostBackend | undefined;
   /** One QMP command to this guest's QEMU; resolves with its "return" value. */
   qmp(execute: string, args?: Record<string, unknown>): Promise<unknown>;
   close(opts?: { keep?: boolean }): Promise<void>;
@@ -75,6 +79,8 @@ export async function bootGuest(req: BootRequest): Promise<Guest> {
   // An empty scratch disk for each virtio-blk the topology places on a node (the root disk stays on pcie.0).
   for (const disk of scratchDisks) await runChecked('qemu-img', ['create', '-q', '-f', 'qcow2', disk, SCRATCH_DISK_SIZE]);
   const privateKey = await readFile(req.image.privateKeyPath);
+  const backends = await startDeviceBackends(plan.topology, qmpSocket, req.runDir, req.log);
+  const stopBackends = () => stopDeviceBackends(backends);
 
   for (let attempt = 1; ; attempt++) {
     const sshPort = await (req.pickPort ?? freeLocalPort)();
@@ -100,6 +106,17 @@ export async function bootGuest(req: BootRequest): Promise<Guest> {
         req.log.warn({ sshPort, attempt }, 'SSH port taken before QEMU could bind it; trying another');
         continue;
       }
+      await stopBackends();
+      await rm(qmpDir, { recursive: true, force: true });
+      forgetQmpDir();
+      throw err;
+    }
+    try {
+      await giveDevicesTheirNodes(plan.topology, (command) => root.exec(command, DEFAULT_EXEC_TIMEOUT_MS));
+    } catch (err) {
+      root.close();
+      await qemu.stop(1000);
+      await stopBackends();
       await rm(qmpDir, { recursive: true, force: true });
       forgetQmpDir();
       throw err;
@@ -126,12 +143,14 @@ export async function bootGuest(req: BootRequest): Promise<Guest> {
         return s.exec(command, opts.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS, opts.input);
       },
       session,
+      backend: (id) => backends.get(id),
       qmp: (execute, args) => qmpCommand(qmpSocket, execute, args, QMP_TIMEOUT_MS),
       async close(opts = {}) {
         for (const s of sessions.values()) s.close();
         // A kept overlay should be consistent: systemd gets the power button and a moment to shut down
         // (the minimal init ignores it). A discarded overlay needs no clean shutdown.
         await qemu.stop(3000, opts.keep && plan.init === 'systemd' ? SYSTEMD_POWERDOWN_MS : 0);
+        await stopBackends();
         await rm(qmpDir, { recursive: true, force: true });
         forgetQmpDir();
         if (!opts.keep) for (const disk of [overlay, ...scratchDisks]) await rm(disk, { force: true });

@@ -2,7 +2,8 @@ import { mkdir, readdir, stat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freemem } from 'node:os';
 import { checkKvm } from '../adapters/accel.js';
-import { runCommand } from '../adapters/runner.js';
+import { findExecutable, runCommand } from '../adapters/runner.js';
+import { TESTPMD_BINARY } from '../adapters/vhost-backend.js';
 import { InfraError } from '../model/errors.js';
 import type { Logger } from '../log.js';
 
@@ -27,6 +28,8 @@ export const HOST_PACKAGES = [
   'xz-utils',
   'linux-source-6.12',
   'debian-archive-keyring',
+  // dpdk-testpmd: the host backend of a vhost-user-net device (docs/devices.md).
+  'dpdk-dev',
 ];
 
 /** What numacage's own tests need beyond that: a browser to open the HTML report in, shellcheck for guest/scripts/. */
@@ -97,6 +100,13 @@ export async function runDoctor(cacheDir: string): Promise<DoctorCheck[]> {
   checks.push(await toolVersion('gcc', 'gcc', ['--version'], /gcc \(.*\) (\S+)/));
   checks.push(await toolVersion('git', 'git', ['--version'], /git version (\S+)/));
   checks.push(await toolVersion('setpriv', 'setpriv', ['--version'], /util-linux (\S+)/));
+  const testpmd = findExecutable(TESTPMD_BINARY);
+  checks.push({
+    name: 'dpdk-testpmd',
+    ok: testpmd !== undefined,
+    detail: testpmd ? `${testpmd} (vhost-user-net backends)` : 'not found: topologies with a vhost-user-net cannot run',
+    optional: true,
+  });
   const missing = await missingPackages().catch(() => HOST_PACKAGES);
   checks.push({
     name: 'Debian packages',

@@ -1,6 +1,6 @@
 import type { CheckResult } from '../model/verdict.js';
 import { judge } from '../model/verdict.js';
-import { type InvariantSpec, type ProbeContext } from './spec.js';
+import { expectationOf, type InvariantSpec, type ProbeContext } from './spec.js';
 import { KernelLacks, ProbeError } from './errors.js';
 import { profileMismatch } from './expectation.js';
 import { judgeWitness, type StepWitness } from './witness.js';
@@ -33,7 +33,7 @@ export function evaluateInvariant(
 }
 
 function evaluateGuestClaims(spec: InvariantSpec, raw: Record<string, string>, ctx: ProbeContext): CheckResult {
-  const expected = spec.expect[ctx.profile];
+  const expected = expectationOf(spec, ctx);
   const base = { id: spec.id, title: spec.title, expected, problems: [], evidence: {} };
   if (expected === 'n/a') return { ...base, outcome: 'skip', summary: `not defined for a ${ctx.profile} kernel` };
   try {
@@ -74,14 +74,14 @@ function evaluateGuestClaims(spec: InvariantSpec, raw: Record<string, string>, c
 /** A check that is not run at all, with the reason. */
 export function notRunResult(
   spec: InvariantSpec,
-  ctx: Pick<ProbeContext, 'profile'> | undefined,
+  ctx: (Pick<ProbeContext, 'profile'> & Partial<Pick<ProbeContext, 'topology' | 'roles'>>) | undefined,
   outcome: 'skip' | 'error' | 'not-run',
   summary: string,
 ): CheckResult {
   return {
     id: spec.id,
     title: spec.title,
-    expected: ctx ? spec.expect[ctx.profile] : 'pass',
+    expected: ctx ? expectationOf(spec, ctx) : 'pass',
     outcome,
     summary,
     problems: [],

@@ -1,6 +1,7 @@
 import { ConfigError } from '../model/errors.js';
 import { abi } from './families/abi.js';
 import { deviceLocal, virtioRings } from './families/devices.js';
+import { deviceIo } from './families/device-io.js';
 import { noKernelMemory } from './families/kernel-memory.js';
 import { moveOptin, migrateOptin } from './families/migration.js';
 import { compaction, demotion, hugetlb, ksm, numaBalancing, thp } from './families/mm-daemons.js';
@@ -18,6 +19,7 @@ export const INVARIANTS: InvariantSpec[] = [
   noKernelMemory,
   deviceLocal,
   virtioRings,
+  deviceIo,
   softPolicy,
   bindOptin,
   moveOptin,
@@ -41,8 +43,13 @@ export function invariant(id: string): InvariantSpec {
   return spec;
 }
 
+/** Checks that need a device with a host backend (a vhost-user topology): their own suite, not yet the default's. */
+const DEVICE_CHECKS = new Set([deviceIo.id]);
+
 export const SUITES: Record<string, string[]> = {
-  isolation: INVARIANTS.map((s) => s.id),
+  isolation: INVARIANTS.filter((s) => !DEVICE_CHECKS.has(s.id)).map((s) => s.id),
+  /** The host device that shares only P (docs/devices.md): on private-vhost and its variants. */
+  device: ['topology', ...DEVICE_CHECKS],
   /** Quick and read-only: for runs whose subject is not the invariants. */
   smoke: ['topology', 'abi', 'no-kernel-memory'],
   /** No invariant: the run is its --exec steps (a reproducer, kselftests). */
@@ -51,7 +58,7 @@ export const SUITES: Record<string, string[]> = {
 
 /** --suite NAME or --only id,id → the invariant ids to run, in run order. Pure. */
 export function selectInvariants(suite: string, only?: string): string[] {
-  const all = SUITES.isolation!;
+  const all = INVARIANTS.map((s) => s.id);
   if (only) {
     const ids = only
       .split(',')

@@ -6,6 +6,7 @@ import { ProbeError } from './errors.js';
 import type { GuestStep } from './guest-step.js';
 import { runsProbe, type ScriptReader } from './guest-scripts.js';
 import type { KernelProfile, NodeRoles } from './profile.js';
+import type { PortStats } from '../parsers/testpmd.js';
 
 /** What every step and decision may know: the node roles, the plan's topology, the kernel's detected profile and state. */
 export interface ProbeContext {
@@ -24,11 +25,15 @@ export interface HostAccess {
   qmp(execute: string, args?: Record<string, unknown>): Promise<unknown>;
   /** Sends `bytes` from the guest to the host and `bytes` back over a plain TCP stream; returns what each side received. */
   tcpTraffic(bytes: number): Promise<{ hostReceived: number; guestReceived: number; seconds: number }>;
+  /** The counters of the host process serving placed device `id` (dev0...): undefined before it first printed them. */
+  backendStats(id: string): PortStats | undefined;
 }
 
 /** A step that runs on the host (QMP queries, traffic); it returns the text kept as its raw output. */
 export interface HostStep {
   name: string;
+  /** It runs the static probe in the guest (host.exec): the probe must be uploaded first. */
+  runsProbe?: boolean;
   run(host: HostAccess, ctx: ProbeContext): Promise<string>;
 }
 
@@ -39,7 +44,9 @@ export const isHostStep = (s: Step): s is HostStep => 'run' in s;
 
 /** Whether an invariant's steps run the static probe here (a broken probe must turn it into an error). */
 export const usesProbe = (spec: InvariantSpec, ctx: ProbeContext, read: ScriptReader): boolean =>
-  spec.expect[ctx.profile] !== 'n/a' && spec.steps(ctx).some((s) => !isHostStep(s) && runsProbe(s, read));
+  expectationOf(spec, ctx) !== 'n/a' &&
+  !spec.unsupported?.(ctx.topology, ctx.roles) &&
+  spec.steps(ctx).some((s) => (isHostStep(s) ? s.runsProbe === true : runsProbe(s, read)));
 
 export interface Decision {
   passed: boolean;
@@ -69,6 +76,8 @@ export interface InvariantSpec<O = unknown> {
   judgesProfile?: boolean;
   /** Why the booted topology cannot test it, if it cannot. */
   unsupported?(topology: Topology, roles: NodeRoles): string | undefined;
+  /** Where the topology alone decides, whatever the kernel (a device that shares all guest memory works on any). */
+  expectOn?(topology: Topology, roles: NodeRoles): Expectation | undefined;
   steps(ctx: ProbeContext): Step[];
   parse(raw: Record<string, string>, ctx: ProbeContext): O;
   decide(obs: O, ctx: ProbeContext): Decision;
@@ -85,6 +94,14 @@ export const expect = (
   private: priv,
   'private-user': privUser,
 });
+
+/** What a check expects here: its topology's word where it has one, else its column for the run's profile. */
+export function expectationOf(
+  spec: InvariantSpec,
+  ctx: Pick<ProbeContext, 'profile'> & Partial<Pick<ProbeContext, 'topology' | 'roles'>>,
+): Expectation {
+  return (ctx.topology && ctx.roles && spec.expectOn?.(ctx.topology, ctx.roles)) || spec.expect[ctx.profile];
+}
 
 /** The raw output of a step, or a ProbeError naming it. */
 export function rawOf(raw: Record<string, string>, name: string): string {

@@ -1,5 +1,6 @@
 import type { MemoryBackend, Topology } from '../model/topology.js';
-import { deviceKind } from '../topology/device-kinds.js';
+import { posix } from 'node:path';
+import { backendMac, deviceKind } from '../topology/device-kinds.js';
 
 export type Accel = 'kvm' | 'tcg';
 
@@ -25,6 +26,13 @@ export const CONSOLE_CHARDEV = 'stdio,id=console,signal=off';
 
 /** The QOM id of the i-th placed device (/machine/peripheral/dev<i>), by which QMP finds it. */
 export const placedDeviceId = (index: number) => `dev${index}`;
+
+/** The vhost-user socket of placed device `id`'s backend: next to the QMP socket (a unix socket path stays under 108 bytes). */
+export const vhostSocketPath = (qmpSocket: string, id: string) =>
+  posix.join(posix.dirname(qmpSocket), `${id}-vhost.sock`);
+
+/** The pcie.0 slot of the i-th placed device when it attaches to the root bus (slots 0x10 and up are free). */
+export const rootBusSlot = (index: number) => 0x10 + index;
 
 const PXB_FIRST_BUS = 64;
 const PXB_BUS_STRIDE = 32;
@@ -118,16 +126,28 @@ export function buildQemuArgs(l: QemuLaunch): string[] {
 
   let scratch = 0;
   t.devices.forEach((dev, i) => {
-    const pxb = `pxb${i}`;
-    const bus = `${pxb}rp`;
-    args.push(
-      '-device',
-      `pxb-pcie,id=${pxb},bus_nr=${PXB_FIRST_BUS + i * PXB_BUS_STRIDE},numa_node=${dev.node},bus=pcie.0`,
-    );
-    args.push('-device', `pcie-root-port,id=${bus},bus=${pxb},chassis=${i + 1}`);
+    const id = placedDeviceId(i);
     const kind = deviceKind(dev.kind);
+    let bus = 'pcie.0';
+    if (kind.attach === 'pxb') {
+      const pxb = `pxb${i}`;
+      bus = `${pxb}rp`;
+      args.push(
+        '-device',
+        `pxb-pcie,id=${pxb},bus_nr=${PXB_FIRST_BUS + i * PXB_BUS_STRIDE},numa_node=${dev.node},bus=pcie.0`,
+      );
+      args.push('-device', `pcie-root-port,id=${bus},bus=${pxb},chassis=${i + 1}`);
+    }
     const disk = kind.scratchDisk ? { file: l.scratchDisks[scratch]!, id: `scratch${scratch++}` } : undefined;
-    args.push(...kind.qemuArgs({ id: placedDeviceId(i), bus, ...(disk ? { disk } : {}) }));
+    args.push(
+      ...kind.qemuArgs({
+        id,
+        bus,
+        ...(kind.attach === 'root-bus' ? { addr: `0x${rootBusSlot(i).toString(16)}` } : {}),
+        ...(disk ? { disk } : {}),
+        ...(kind.backend ? { socket: vhostSocketPath(l.qmpSocket, id), mac: backendMac(i) } : {}),
+      }),
+    );
   });
   if (!t.devices.some((d) => d.kind === 'virtio-net'))
     args.push('-device', 'virtio-net-pci,netdev=net0,bus=pcie.0,addr=0x5');

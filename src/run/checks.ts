@@ -15,6 +15,7 @@ import { inferExpectedProfile } from '../invariants/expectation.js';
 import { invariant } from '../invariants/registry.js';
 import { GUEST_PROBE_PATH } from '../invariants/shell.js';
 import {
+  expectationOf,
   isHostStep,
   usesProbe,
   type GuestStep,
@@ -163,6 +164,7 @@ export async function runChecks(
     exec: (command, o) => guest.exec(command, o),
     qmp: (execute, args) => guest.qmp(execute, args),
     tcpTraffic: (bytes) => tcpTraffic((command, o) => guest.exec(command, o), bytes),
+    backendStats: (id) => guest.backend(id)?.stats(),
   };
   const witness = hostWitness(guest, topology, roles.p);
   for (const id of progress.ids) {
@@ -174,7 +176,7 @@ export async function runChecks(
         ? `topology ${topology.name} has no CPU-less node to test`
         : realRoles && spec.unsupported?.(topology, realRoles);
     if (unsupported) push(notRunResult(spec, ctx, 'skip', unsupported), started);
-    else if (spec.expect[ctx.profile] === 'n/a') push(evaluateInvariant(spec, {}, ctx), started);
+    else if (expectationOf(spec, ctx) === 'n/a') push(evaluateInvariant(spec, {}, ctx), started);
     else if (uploadFailure && probeUsers.has(id))
       push(notRunResult(spec, ctx, 'error', `probe failed: ${uploadFailure}`), started);
     else {

@@ -17,6 +17,8 @@ import { assembleVerdict, type RunSeen } from './assemble-verdict.js';
 import { planRun, type InitMode, type PlanOptions, type RunPlan } from '../plan/run-plan.js';
 import type { Topology } from '../model/topology.js';
 import { ensureProbeBinary } from '../adapters/probe-binary.js';
+import { assertTestpmdInstalled } from '../adapters/vhost-backend.js';
+import { deviceKind } from '../topology/device-kinds.js';
 import { resolveTopology } from './resolve.js';
 import { assertUploadsExist, runSteps } from './steps.js';
 import { resolveSteps, withKselftests, type StepOptions } from '../steps/steps.js';
@@ -109,6 +111,7 @@ export async function prepareRun(opts: Omit<RunOptions, 'keep'>): Promise<Prepar
   const options = planOptions(opts, topology, recipe.users);
   await assertUploadsExist(options.uploads);
   assertQemuInstalled();
+  if (topology.devices.some((d) => deviceKind(d.kind).backend)) assertTestpmdInstalled();
   const timings: Record<string, number> = {};
   let t = Date.now();
   const image = await ensureImage({ recipe, cacheDir: opts.cacheDir, log: opts.log });

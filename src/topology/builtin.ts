@@ -52,6 +52,53 @@ const BUILTIN_TOPOLOGIES: Record<string, unknown> = {
     ],
     devices: [{ kind: 'virtio-net', node: 1 }],
   },
+  'private-vhost': {
+    name: 'private-vhost',
+    description:
+      "the seed's design: C = node 0 (2 GiB memfd share=off, MAP_PRIVATE), P = node 1 (1 GiB memfd share=on, MAP_SHARED) with a vhost-user NIC served outside QEMU by DPDK testpmd, which sees P's memory and C's untouched page cache",
+    memory: '3G',
+    cpus: 2,
+    nodes: [
+      { id: 0, mem: '2G', cpus: '0-1', backend: 'memfd', share: false },
+      { id: 1, mem: '1G', cpus: '', backend: 'memfd', share: true },
+    ],
+    distances: [
+      [10, 20],
+      [20, 10],
+    ],
+    devices: [{ kind: 'vhost-user-net', node: 1 }],
+  },
+  'private-vhost-ram': {
+    name: 'private-vhost-ram',
+    description: 'as private-vhost, but C is memory-backend-ram: it has no fd, so QEMU hands the backend P alone',
+    memory: '3G',
+    cpus: 2,
+    nodes: [
+      { id: 0, mem: '2G', cpus: '0-1', backend: 'ram' },
+      { id: 1, mem: '1G', cpus: '', backend: 'memfd', share: true },
+    ],
+    distances: [
+      [10, 20],
+      [20, 10],
+    ],
+    devices: [{ kind: 'vhost-user-net', node: 1 }],
+  },
+  'vhost-shared': {
+    name: 'vhost-shared',
+    description:
+      'the control for private-vhost: every node a MAP_SHARED memfd, so the backend sees all guest memory and its NIC works on any kernel',
+    memory: '3G',
+    cpus: 2,
+    nodes: [
+      { id: 0, mem: '2G', cpus: '0-1', backend: 'memfd', share: true },
+      { id: 1, mem: '1G', cpus: '', backend: 'memfd', share: true },
+    ],
+    distances: [
+      [10, 20],
+      [20, 10],
+    ],
+    devices: [{ kind: 'vhost-user-net', node: 1 }],
+  },
   'three-node': {
     name: 'three-node',
     description:

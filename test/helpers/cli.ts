@@ -32,6 +32,20 @@ export function qemuProcessesMentioning(path: string): number[] {
   return pids;
 }
 
+/** The pids of processes whose name (/proc/PID/comm) is `name`. */
+export function processesNamed(name: string): number[] {
+  return readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .filter((e) => {
+      try {
+        return readFileSync(join('/proc', e, 'comm'), 'utf8').trim() === name;
+      } catch {
+        return false; // Exited meanwhile.
+      }
+    })
+    .map(Number);
+}
+
 export function onlyRunDir(outDir: string): string {
   const dirs = readdirSync(outDir);
   if (dirs.length !== 1) throw new Error(`expected one run dir in ${outDir}, found ${dirs.join(', ') || 'none'}`);

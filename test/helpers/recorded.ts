@@ -4,7 +4,7 @@ import { projectPath } from '../../src/adapters/project.js';
 import { evaluateInvariant } from '../../src/invariants/evaluate.js';
 import { parseKernelState } from '../../src/invariants/kernel-state.js';
 import { detectProfile, nodeRoles } from '../../src/invariants/profile.js';
-import { INVARIANTS } from '../../src/invariants/registry.js';
+import { invariant, SUITES } from '../../src/invariants/registry.js';
 import type { ProbeContext } from '../../src/invariants/spec.js';
 import type { CheckResult } from '../../src/model/verdict.js';
 import { builtinTopology } from '../../src/topology/builtin.js';
@@ -34,9 +34,12 @@ export function contextOf(dir: string, raw = rawOutputs(dir)): ProbeContext {
   return { roles, topology, profile, state };
 }
 
-/** Every invariant's result from a fixture's outputs, through the same parse and decision as a live run. */
+/**
+ * Every result of the default suite from a fixture's outputs, through the same parse and decision as a live run.
+ * (The device suite's checks have fixtures of their own: test/fixtures/device-io/.)
+ */
 export function evaluateAll(raw: Record<string, string>, ctx: ProbeContext): Record<string, CheckResult> {
-  return Object.fromEntries(INVARIANTS.map((spec) => [spec.id, evaluateInvariant(spec, raw, ctx)]));
+  return Object.fromEntries(SUITES.isolation!.map((id) => [id, evaluateInvariant(invariant(id), raw, ctx)]));
 }
 
 export function outcomes(results: Record<string, CheckResult>): Record<string, string> {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import { dir } from 'tmp-promise';
 import { projectPath } from '../../src/adapters/project.js';
-import { INVARIANTS } from '../../src/invariants/registry.js';
+import { INVARIANTS, SUITES } from '../../src/invariants/registry.js';
 import type { KernelProfile } from '../../src/invariants/profile.js';
 import { numacage, onlyRunDir } from '../helpers/cli.js';
 
@@ -14,7 +14,10 @@ const config = (name: string) => join(SERIES, `${name}.json`);
 
 function column(profile: KernelProfile): Record<string, string> {
   return Object.fromEntries(
-    INVARIANTS.map((s) => [s.id, { pass: 'pass', fail: 'xfail', 'n/a': 'skip' }[s.expect[profile]]]),
+    INVARIANTS.filter((s) => SUITES.isolation!.includes(s.id)).map((s) => [
+      s.id,
+      { pass: 'pass', fail: 'xfail', 'n/a': 'skip' }[s.expect[profile]],
+    ]),
   );
 }
 

@@ -4,7 +4,7 @@ import { buildKernelCmdline, buildQemuArgs, type QemuLaunch } from '../../src/qe
 import { renderCommandLine } from '../../src/qemu/reproducer.js';
 import { builtinTopology } from '../../src/topology/builtin.js';
 import { parseTopology } from '../../src/topology/parse.js';
-import { DEVICE_KIND_NAMES } from '../../src/topology/device-kinds.js';
+import { DEVICE_KIND_NAMES, deviceKind } from '../../src/topology/device-kinds.js';
 import { golden } from '../helpers/fixtures.js';
 
 function launch(topologyName: string, over: Partial<QemuLaunch> = {}): QemuLaunch {
@@ -23,7 +23,14 @@ function launch(topologyName: string, over: Partial<QemuLaunch> = {}): QemuLaunc
   };
 }
 
-for (const name of ['private-virtio', 'three-node', 'private-movable', 'hmat-tiered']) {
+for (const name of [
+  'private-virtio',
+  'three-node',
+  'private-movable',
+  'hmat-tiered',
+  'private-vhost',
+  'private-vhost-ram',
+]) {
   test(`argv for ${name} matches the golden file`, (t) => {
     const { actual, expected } = golden(
       renderCommandLine('qemu-system-x86_64', buildQemuArgs(launch(name))) + '\n',
@@ -135,7 +142,7 @@ test('a virtio-blk placed on a node gets its scratch disk behind its own pxb-pci
   t.regex(script, /-chardev stdio,id=console,signal=off,mux=on/);
 });
 
-test('every kind of the device table sits behind its own pxb-pcie on its node, with its own arguments on the root port', (t) => {
+test('every kind of the device table sits behind its own pxb-pcie on its node (or on pcie.0 where it attaches there), with its own arguments', (t) => {
   for (const kind of DEVICE_KIND_NAMES) {
     const topo = parseTopology(
       {
@@ -154,9 +161,17 @@ test('every kind of the device table sits behind its own pxb-pcie on its node, w
       topology: topo,
       scratchDisks: ['/runs/R/scratch0.qcow2'],
     });
-    t.true(args.includes('pxb-pcie,id=pxb0,bus_nr=64,numa_node=1,bus=pcie.0'), kind);
-    const device = args.find((a) => a.includes('id=dev0'));
-    t.regex(device ?? '', /,bus=pxb0rp$/, kind);
+    const device = args.find((a) => a.includes('id=dev0,'));
+    if (deviceKind(kind).attach === 'pxb') {
+      t.true(args.includes('pxb-pcie,id=pxb0,bus_nr=64,numa_node=1,bus=pcie.0'), kind);
+      t.regex(device ?? '', /,bus=pxb0rp$/, kind);
+    } else {
+      t.false(
+        args.some((a) => a.startsWith('pxb-pcie')),
+        kind,
+      );
+      t.regex(device ?? '', /,bus=pcie\.0,addr=0x10[,$]/, kind);
+    }
     t.false(
       args.some((a) => a.includes('undefined')),
       kind,
@@ -202,4 +217,13 @@ test('reproduce.sh: a newline in a path stays inside its word ($-quoted), in the
   // bash reads the word back as the path it was.
   const word = /-b (\$'[^\n]*?') /.exec(script)![1]!;
   t.is(execFileSync('bash', ['-c', `printf %s ${word}`], { encoding: 'utf8' }), odd);
+});
+
+test('a vhost-user NIC: its backend socket next to the QMP socket, its MAC, on pcie.0 with legacy interrupts (QEMU 7.2)', (t) => {
+  const args = buildQemuArgs(launch('private-vhost'));
+  t.true(args.includes('socket,id=dev0-chr,path=/tmp/numacage-qmp-X/dev0-vhost.sock'));
+  t.true(args.includes('vhost-user,id=dev0-net,chardev=dev0-chr'));
+  t.true(args.includes('virtio-net-pci,id=dev0,netdev=dev0-net,bus=pcie.0,addr=0x10,mac=52:54:00:6e:63:00,vectors=0'));
+  t.true(args.includes('memory-backend-memfd,id=mem0,size=2048M,share=off'), 'C stays MAP_PRIVATE');
+  t.true(buildQemuArgs(launch('private-vhost-ram')).includes('memory-backend-ram,id=mem0,size=2048M'));
 });

@@ -1,0 +1,97 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import test from 'ava';
+import { dir } from 'tmp-promise';
+import { numacage, onlyRunDir, processesNamed, qemuProcessesMentioning } from '../helpers/cli.js';
+
+// A host device that shares only P (docs/devices.md): a vhost-user NIC served by DPDK testpmd outside QEMU.
+
+interface Cell {
+  verdict: {
+    topology: string;
+    kernel: { label?: string; kind: string };
+    checks: { id: string; outcome: string; evidence: Record<string, unknown> }[];
+  };
+  runDir: string;
+}
+
+function cells(out: string): Map<string, Cell> {
+  const matrixDir = onlyRunDir(out);
+  const matrix = JSON.parse(readFileSync(join(matrixDir, 'matrix.json'), 'utf8')) as { runs: Cell[] };
+  return new Map(
+    matrix.runs.map((c) => [
+      `${c.verdict.topology}/${c.verdict.kernel.label ?? c.verdict.kernel.kind}`,
+      { ...c, runDir: join(matrixDir, c.runDir) },
+    ]),
+  );
+}
+
+const deviceIo = (c: Cell) => c.verdict.checks.find((x) => x.id === 'device-io')!;
+const backendRx = (c: Cell) => (deviceIo(c).evidence.backend as { rx: number }).rx;
+
+/** Nothing of the backends outlives the run: no testpmd, no DPDK runtime dir of numacage's. */
+function assertBackendsGone(t: import('ava').ExecutionContext): void {
+  t.deepEqual(processesNamed('dpdk-testpmd'), [], 'no testpmd left');
+  t.deepEqual(
+    existsSync('/var/run/dpdk') ? readdirSync('/var/run/dpdk').filter((d) => d.startsWith('numacage-')) : [],
+    [],
+    'no DPDK runtime dir left',
+  );
+}
+
+test.serial(
+  "the seed's topology: the stock kernel's NIC never reaches the backend; the series (rings on P) reaches it but gets nothing back intact",
+  async (t) => {
+    const out = await dir({ unsafeCleanup: true });
+    const r = await numacage([
+      'run',
+      ...['--topology', 'private-vhost', '--kernel', 'stock,built:private-node'],
+      ...['--expect', 'vanilla,private', '--append', 'private_node=1', '--suite', 'device', '--out', out.path],
+    ]);
+    t.is(r.exitCode, 1, r.all);
+    const got = cells(out.path);
+    const stock = got.get('private-vhost/stock')!;
+    const series = got.get('private-vhost/built:private-node')!;
+    t.is(deviceIo(stock).outcome, 'xfail');
+    t.is(backendRx(stock), 0, 'the backend never saw a descriptor of the stock kernel');
+    // The series puts the rings on P: the backend finds descriptors, but the buffers they point at are on C.
+    t.is(deviceIo(series).outcome, 'fail');
+    t.true(backendRx(series) > 0, `the backend took ${backendRx(series)} frames`);
+    t.is((deviceIo(series).evidence.echo as { echoed: number }).echoed, 0);
+    for (const c of [stock, series]) {
+      t.is(c.verdict.checks.find((x) => x.id === 'topology')!.outcome, 'pass', 'the NIC is on node 1');
+      t.regex(readFileSync(join(c.runDir, 'dev0-backend.log'), 'utf8'), /NIC statistics for port 0/);
+    }
+    t.deepEqual(qemuProcessesMentioning(out.path), []);
+    assertBackendsGone(t);
+    await out.cleanup();
+  },
+);
+
+test.serial(
+  'the control (every node shared) echoes all 4096 frames intact; with C as memory-backend-ram the backend gets P alone and nothing works',
+  async (t) => {
+    const out = await dir({ unsafeCleanup: true });
+    const r = await numacage([
+      'run',
+      ...['--topology', 'vhost-shared,private-vhost-ram', '--kernel', 'built', '--suite', 'device', '--out', out.path],
+    ]);
+    t.is(r.exitCode, 0, r.all);
+    const got = cells(out.path);
+    const control = got.get('vhost-shared/built')!;
+    t.is(deviceIo(control).outcome, 'pass');
+    t.is((deviceIo(control).evidence.echo as { echoed: number }).echoed, 4096);
+    t.true(backendRx(control) >= 4096);
+    const ram = got.get('private-vhost-ram/built')!;
+    t.is(deviceIo(ram).outcome, 'xfail');
+    t.is(backendRx(ram), 0);
+    // QEMU handed the backend one region: P's, at 4 GiB.
+    const log = readFileSync(join(ram.runDir, 'dev0-backend.log'), 'utf8');
+    t.deepEqual(
+      [...new Set([...log.matchAll(/guest physical addr: (0x[0-9a-f]+)/g)].map((m) => m[1]))],
+      ['0x100000000'],
+    );
+    assertBackendsGone(t);
+    await out.cleanup();
+  },
+);
