@@ -4,7 +4,7 @@ import { execa } from 'execa';
 import { join } from 'node:path';
 import { InfraError } from '../model/errors.js';
 import type { Logger } from '../log.js';
-import { parseTestpmdStats, type PortStats } from '../parsers/testpmd.js';
+import { takeWholeBlocks, type PortStats } from '../parsers/testpmd.js';
 import { killOnProcessExit, onInterrupt } from './cleanup.js';
 import { sleep } from './qemu-process.js';
 import { findExecutable } from './runner.js';
@@ -13,14 +13,15 @@ import { findExecutable } from './runner.js';
 export const TESTPMD_BINARY = process.env.NUMACAGE_TESTPMD || 'dpdk-testpmd';
 
 const SOCKET_WAIT_MS = 15_000;
+const STATS_WAIT_MS = 10_000;
 /** Where DPDK keeps a root process's runtime files, one dir per --file-prefix. */
 const DPDK_RUNTIME_DIR = '/var/run/dpdk';
 
 /** A vhost-user network backend outside QEMU: DPDK's testpmd echoing every frame with its MACs swapped. */
 export interface VhostBackend {
   readonly socket: string;
-  /** The port's counters as testpmd last printed them (every second); undefined before the first print. */
-  stats(): PortStats | undefined;
+  /** The port's counters from testpmd's next print (it prints every second): read now, they include all that came before. Undefined when none comes within 10 s. */
+  nextStats(): Promise<PortStats | undefined>;
   /** Whether testpmd is still there, and what it said when it is not. */
   exitedWith(): string | undefined;
   stop(): Promise<void>;
@@ -38,7 +39,8 @@ export function assertTestpmdInstalled(): void {
  * Starts testpmd as the vhost-user server on `socket`, without huge pages or
  * PCI devices, forwarding in a loop with the MACs swapped, its counters
  * printed every second into logPath. Like QEMU it runs under
- * `setpriv --pdeathsig KILL`, so it dies with numacage even on SIGKILL.
+ * `setpriv --pdeathsig KILL`, so it dies with numacage even on SIGKILL, and
+ * at the lowest priority.
  * Resolves once the socket exists (QEMU connects to it at start).
  */
 export async function startVhostBackend(opts: {
@@ -65,7 +67,8 @@ export async function startVhostBackend(opts: {
     '--total-num-mbufs=4096',
     '--stats-period=1',
   ];
-  const child = execa('setpriv', ['--pdeathsig', 'KILL', '--', TESTPMD_BINARY, ...args], {
+  // nice 19: its forwarding core polls without pause, and a guest's vCPUs (TCG) must win the CPU from it.
+  const child = execa('setpriv', ['--pdeathsig', 'KILL', '--', 'nice', '-n', '19', TESTPMD_BINARY, ...args], {
     stdin: 'ignore',
     all: true,
     buffer: false,
@@ -76,12 +79,27 @@ export async function startVhostBackend(opts: {
   const forgetPid = killOnProcessExit(pid);
   const file = createWriteStream(opts.logPath);
   let tail = '';
-  let last: PortStats | undefined;
+  let waiting: ((s: PortStats) => void)[] = [];
   child.all!.on('data', (chunk: Buffer) => {
     file.write(chunk);
     tail = (tail + chunk.toString('utf8')).slice(-16384);
-    last = parseTestpmdStats(tail) ?? last;
+    // Each whole block (its closing line of #s printed) goes to whoever waits for the next one.
+    const { blocks, rest } = takeWholeBlocks(tail);
+    tail = rest;
+    const stats = blocks.at(-1);
+    if (stats) {
+      for (const resolve of waiting) resolve(stats);
+      waiting = [];
+    }
   });
+  const nextStats = () =>
+    new Promise<PortStats | undefined>((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), STATS_WAIT_MS);
+      waiting.push((s) => {
+        clearTimeout(timer);
+        resolve(s);
+      });
+    });
   let exit: string | undefined;
   const exited = child.then(async (r) => {
     forgetPid();
@@ -111,5 +129,5 @@ export async function startVhostBackend(opts: {
     await sleep(100);
   }
   opts.log.debug({ pid, socket: opts.socket }, 'vhost-user backend started');
-  return { socket: opts.socket, stats: () => last, exitedWith: () => exit, stop };
+  return { socket: opts.socket, nextStats, exitedWith: () => exit, stop };
 }

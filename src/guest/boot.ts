@@ -42,6 +42,8 @@ export interface Guest {
   session(user: string): Promise<SshSession>;
   /** The host process serving placed device `id` (dev0...), when its kind has one. */
   backend(id: string): VhostBackend | undefined;
+  /** `size` bytes of guest-physical memory from `addr`, as QEMU reads them (QMP pmemsave into the QMP dir). */
+  readPhysical(addr: number, size: number): Promise<Buffer>;
   /** One QMP command to this guest's QEMU; resolves with its "return" value. */
   qmp(execute: string, args?: Record<string, unknown>): Promise<unknown>;
   close(opts?: { keep?: boolean }): Promise<void>;
@@ -144,6 +146,15 @@ export async function bootGuest(req: BootRequest): Promise<Guest> {
       },
       session,
       backend: (id) => backends.get(id),
+      async readPhysical(addr, size) {
+        const file = join(qmpDir, `pmem-${addr.toString(16)}-${size}`);
+        await qmpCommand(qmpSocket, 'pmemsave', { val: addr, size, filename: file }, QMP_TIMEOUT_MS);
+        try {
+          return await readFile(file);
+        } finally {
+          await rm(file, { force: true });
+        }
+      },
       qmp: (execute, args) => qmpCommand(qmpSocket, execute, args, QMP_TIMEOUT_MS),
       async close(opts = {}) {
         for (const s of sessions.values()) s.close();

@@ -2,6 +2,7 @@ import { ConfigError } from '../model/errors.js';
 import { abi } from './families/abi.js';
 import { deviceLocal, virtioRings } from './families/devices.js';
 import { deviceIo } from './families/device-io.js';
+import { buffersOnP } from './families/buffers.js';
 import { noKernelMemory } from './families/kernel-memory.js';
 import { moveOptin, migrateOptin } from './families/migration.js';
 import { compaction, demotion, hugetlb, ksm, numaBalancing, thp } from './families/mm-daemons.js';
@@ -20,6 +21,7 @@ export const INVARIANTS: InvariantSpec[] = [
   deviceLocal,
   virtioRings,
   deviceIo,
+  buffersOnP,
   softPolicy,
   bindOptin,
   moveOptin,
@@ -44,7 +46,7 @@ export function invariant(id: string): InvariantSpec {
 }
 
 /** Checks that need a device with a host backend (a vhost-user topology): their own suite, not yet the default's. */
-const DEVICE_CHECKS = new Set([deviceIo.id]);
+const DEVICE_CHECKS = new Set([deviceIo.id, buffersOnP.id]);
 
 export const SUITES: Record<string, string[]> = {
   isolation: INVARIANTS.filter((s) => !DEVICE_CHECKS.has(s.id)).map((s) => s.id),

@@ -25,8 +25,10 @@ export interface HostAccess {
   qmp(execute: string, args?: Record<string, unknown>): Promise<unknown>;
   /** Sends `bytes` from the guest to the host and `bytes` back over a plain TCP stream; returns what each side received. */
   tcpTraffic(bytes: number): Promise<{ hostReceived: number; guestReceived: number; seconds: number }>;
-  /** The counters of the host process serving placed device `id` (dev0...): undefined before it first printed them. */
-  backendStats(id: string): PortStats | undefined;
+  /** Guest-physical memory as QEMU reads it. */
+  readPhysical(addr: number, size: number): Promise<Buffer>;
+  /** Fresh counters of the host process serving placed device `id` (dev0...): its next print; undefined when none comes. */
+  backendStats(id: string): Promise<PortStats | undefined>;
 }
 
 /** A step that runs on the host (QMP queries, traffic); it returns the text kept as its raw output. */

@@ -39,3 +39,20 @@ export function parseTestpmdStats(text: string): PortStats | undefined {
   }
   return undefined;
 }
+
+const WHOLE_BLOCK = /NIC statistics for port 0[\s\S]*?TX-packets:[^\n]*\n[\s\S]*?\n\s*#{20,}/;
+
+/**
+ * The whole counter blocks at the start of a stream's unread text, in order, and the text left
+ * after the last of them (a block still being printed stays there for the next chunk). Pure.
+ */
+export function takeWholeBlocks(text: string): { blocks: PortStats[]; rest: string } {
+  const blocks: PortStats[] = [];
+  let rest = text;
+  for (let m = WHOLE_BLOCK.exec(rest); m; m = WHOLE_BLOCK.exec(rest)) {
+    rest = rest.slice(m.index + m[0].length);
+    const stats = parseTestpmdStats(m[0]);
+    if (stats) blocks.push(stats);
+  }
+  return { blocks, rest };
+}

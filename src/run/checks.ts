@@ -164,7 +164,8 @@ export async function runChecks(
     exec: (command, o) => guest.exec(command, o),
     qmp: (execute, args) => guest.qmp(execute, args),
     tcpTraffic: (bytes) => tcpTraffic((command, o) => guest.exec(command, o), bytes),
-    backendStats: (id) => guest.backend(id)?.stats(),
+    backendStats: async (id) => guest.backend(id)?.nextStats(),
+    readPhysical: (addr, size) => guest.readPhysical(addr, size),
   };
   const witness = hostWitness(guest, topology, roles.p);
   for (const id of progress.ids) {

@@ -7,7 +7,7 @@ import { nodeRoles } from '../../src/invariants/profile.js';
 import type { ProbeContext } from '../../src/invariants/spec.js';
 import { parseKernelState } from '../../src/invariants/kernel-state.js';
 import { deviceNodeCommand } from '../../src/guest/device-backends.js';
-import { parseTestpmdStats } from '../../src/parsers/testpmd.js';
+import { parseTestpmdStats, takeWholeBlocks } from '../../src/parsers/testpmd.js';
 import { builtinTopology } from '../../src/topology/builtin.js';
 import { rawOutputs } from '../helpers/recorded.js';
 
@@ -82,4 +82,19 @@ test('the guest moves a pcie.0 device to its node before its driver binds again;
       'test "$(cat /sys/bus/pci/devices/0000:00:10.0/numa_node)" = 1',
     ].join('\n'),
   );
+});
+
+test("testpmd's stream read as it comes, in chunks that cut blocks anywhere: each whole block once, in order", (t) => {
+  const log = readFileSync(projectPath('test', 'fixtures', 'device-io', 'vhost-shared-backend.log'), 'utf8');
+  const whole = takeWholeBlocks(log).blocks;
+  t.true(whole.length > 10);
+  let rest = '';
+  const seen = [];
+  for (let i = 0; i < log.length; i += 97) {
+    const r = takeWholeBlocks(rest + log.slice(i, i + 97));
+    seen.push(...r.blocks);
+    rest = r.rest;
+  }
+  t.deepEqual(seen, whole);
+  t.is(whole.at(-1)!.txPackets, parseTestpmdStats(log)!.txPackets);
 });

@@ -10,8 +10,6 @@ import { expect, rawOf, type InvariantSpec } from '../spec.js';
 const FRAMES = 4096;
 /** net-echo gives up after this long without an echo. */
 const STALL_SECONDS = 5;
-/** testpmd prints its counters every second: wait for a print that follows the traffic. */
-const COUNTER_PERIOD_MS = 1500;
 
 const backendDevicesOnP = (t: Topology, p: number) =>
   t.devices
@@ -41,8 +39,6 @@ interface DeviceIoObs {
   /** The backend's counters across the traffic: frames it took from the guest (rx) and gave back (tx). */
   backend: { rx: number; tx: number; rxMissed: number; before: PortStats; after: PortStats };
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function statsSection(name: string, stats: PortStats | undefined): string {
   return `### ${name}\n${stats ? JSON.stringify(stats) : 'none'}\n`;
@@ -89,12 +85,12 @@ export const deviceIo: InvariantSpec<DeviceIoObs> = {
         if (!iface) throw new ProbeError(`the guest has no interface with MAC ${mac} (${dev.id})`);
         const up = await host.exec(`ip link set ${iface} up && sleep 1`);
         if (up.exitCode !== 0) throw new ProbeError(`ip link set ${iface} up: ${up.stderr.trim()}`);
-        const before = host.backendStats(dev.id);
+        const before = await host.backendStats(dev.id);
         const echo = await host.exec(`${GUEST_PROBE_PATH} net-echo ${iface} ${FRAMES} ${STALL_SECONDS}`, {
           timeoutMs: (STALL_SECONDS + 120) * 1000,
         });
-        await sleep(COUNTER_PERIOD_MS);
-        const after = host.backendStats(dev.id);
+        // The next print after the traffic: every frame it echoed is counted by then.
+        const after = await host.backendStats(dev.id);
         return `### device\n${dev.id} ${iface}\n${statsSection('before', before)}### echo\n${echo.stdout}${statsSection('after', after)}`;
       },
     },

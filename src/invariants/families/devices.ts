@@ -99,7 +99,7 @@ export const deviceLocal: InvariantSpec<DeviceLocalObs> = {
   },
 };
 
-interface Range {
+export interface Range {
   start: number;
   end: number;
 }
@@ -126,7 +126,7 @@ interface VirtioRingsObs {
 /** Sizes of a split virtqueue's parts for `num` entries (virtio 1.x, 2.6). */
 const ringSizes = (num: number) => ({ desc: 16 * num, avail: 6 + 2 * num, used: 6 + 8 * num });
 
-const hex = (n: number) => `0x${n.toString(16)}`;
+export const hex = (n: number) => `0x${n.toString(16)}`;
 
 /** `block_size <hex>` and `block <n> <state>` lines → merged guest-physical ranges of the node's online blocks. Pure. */
 function parseMemoryBlocks(text: string): Range[] {
@@ -156,7 +156,7 @@ function mergeRanges(ranges: Range[]): Range[] {
   return out;
 }
 
-const inside = (ranges: Range[], addr: number, size: number) =>
+export const inside = (ranges: Range[], addr: number, size: number) =>
   ranges.some((r) => addr >= r.start && addr + size <= r.end);
 
 /** "dev0 queue 1" → "desc 0x..., avail 0x..." for the rings that lie outside the ranges. */
@@ -167,6 +167,41 @@ function ringsOutside(rings: Ring[], ranges: Range[]): Map<string, string> {
     out.set(key, [out.get(key), `${r.part} ${hex(r.addr)}`].filter(Boolean).join(', '));
   }
   return out;
+}
+
+/** P's memory blocks as the guest lists them and QEMU's flat-view lines of P's backend, as `### blocks` and `### qemu-memP` sections. */
+export async function nodeRangesText(host: HostAccess, p: number): Promise<string> {
+  const blocks = await guestText(
+    host,
+    `echo "block_size $(cat /sys/devices/system/memory/block_size_bytes)"; for m in ${nodeFile(p, 'memory[0-9]*')}; do echo "block \${m##*/memory} $(cat $m/state)"; done`,
+  );
+  const mtree = String(await host.qmp('human-monitor-command', { 'command-line': 'info mtree -f' }));
+  const backend = `mem${p}`;
+  const qemuLines = [
+    ...new Set(
+      mtree
+        .split('\n')
+        .filter((l) => l.trimEnd().endsWith(`: ${backend}`) || l.includes(`: ${backend} @`))
+        .map((l) => l.trim()),
+    ),
+  ];
+  return `### blocks\n${blocks}### qemu-${backend}\n${qemuLines.join('\n')}\n`;
+}
+
+/** P's guest-physical ranges from nodeRangesText's sections; a ProbeError when the guest and QEMU disagree. Pure. */
+export function nodeRanges(
+  s: Record<string, string>,
+  p: number,
+  step: string,
+): { guestRanges: Range[]; qemuRanges: Range[] } {
+  const guestRanges = parseMemoryBlocks(section(s, 'blocks', step));
+  const qemuRanges = parseMtreeRanges(section(s, `qemu-mem${p}`, step), `mem${p}`);
+  if (!guestRanges.length) throw new ProbeError(`node ${p} has no online memory block`);
+  if (JSON.stringify(guestRanges) !== JSON.stringify(qemuRanges))
+    throw new ProbeError(
+      `node ${p}'s memory blocks (${guestRanges.map((r) => `${hex(r.start)}-${hex(r.end)}`).join(' ')}) disagree with QEMU's map of mem${p} (${qemuRanges.map((r) => `${hex(r.start)}-${hex(r.end)}`).join(' ') || 'none'})`,
+    );
+  return { guestRanges, qemuRanges };
 }
 
 /** A QMP reply as JSON text, so the raw output can be read back (and kept as a fixture). */
@@ -217,7 +252,7 @@ function parseRings(text: string): { rings: Ring[]; buffers: VirtioRingsObs['buf
   return { rings, buffers };
 }
 
-const devicesOnP = (t: Topology, p: number) =>
+export const devicesOnP = (t: Topology, p: number) =>
   t.devices.map((d, i) => ({ ...d, id: placedDeviceId(i) })).filter((d) => d.node === p);
 
 /**
@@ -238,36 +273,17 @@ export const virtioRings: InvariantSpec<VirtioRingsObs> = {
       name: 'virtio-rings',
       async run(host, { roles: { p }, topology }) {
         const ids = devicesOnP(topology, p).map((d) => d.id);
-        const blocks = await guestText(
-          host,
-          `echo "block_size $(cat /sys/devices/system/memory/block_size_bytes)"; for m in ${nodeFile(p, 'memory[0-9]*')}; do echo "block \${m##*/memory} $(cat $m/state)"; done`,
-        );
-        const mtree = String(await host.qmp('human-monitor-command', { 'command-line': 'info mtree -f' }));
-        const backend = `mem${p}`;
-        const qemuLines = [
-          ...new Set(
-            mtree
-              .split('\n')
-              .filter((l) => l.trimEnd().endsWith(`: ${backend}`) || l.includes(`: ${backend} @`))
-              .map((l) => l.trim()),
-          ),
-        ];
+        const ranges = await nodeRangesText(host, p);
         const afterBoot = await queryRings(host, ids);
         const traffic = await host.tcpTraffic(1 << 20);
         const afterTraffic = await queryRings(host, ids);
-        return `### blocks\n${blocks}### qemu-${backend}\n${qemuLines.join('\n')}\n### after-boot\n${afterBoot}\n${trafficSection(traffic)}### after-traffic\n${afterTraffic}\n`;
+        return `${ranges}### after-boot\n${afterBoot}\n${trafficSection(traffic)}### after-traffic\n${afterTraffic}\n`;
       },
     },
   ],
   parse(raw, { roles: { p } }) {
     const s = parseSections(rawOf(raw, 'virtio-rings'));
-    const guestRanges = parseMemoryBlocks(section(s, 'blocks', 'virtio-rings'));
-    const qemuRanges = parseMtreeRanges(section(s, `qemu-mem${p}`, 'virtio-rings'), `mem${p}`);
-    if (!guestRanges.length) throw new ProbeError(`node ${p} has no online memory block`);
-    if (JSON.stringify(guestRanges) !== JSON.stringify(qemuRanges))
-      throw new ProbeError(
-        `node ${p}'s memory blocks (${guestRanges.map((r) => `${hex(r.start)}-${hex(r.end)}`).join(' ')}) disagree with QEMU's map of mem${p} (${qemuRanges.map((r) => `${hex(r.start)}-${hex(r.end)}`).join(' ') || 'none'})`,
-      );
+    const { guestRanges, qemuRanges } = nodeRanges(s, p, 'virtio-rings');
     const boot = parseRings(section(s, 'after-boot', 'virtio-rings'));
     const after = parseRings(section(s, 'after-traffic', 'virtio-rings'));
     return {
