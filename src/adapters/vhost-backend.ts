@@ -7,6 +7,7 @@ import type { Logger } from '../log.js';
 import { takeWholeBlocks, type PortStats } from '../parsers/testpmd.js';
 import { killOnProcessExit, onInterrupt } from './cleanup.js';
 import { sleep } from './qemu-process.js';
+import { vhostBackendArgs } from '../qemu/args.js';
 import { findExecutable } from './runner.js';
 
 /** $NUMACAGE_TESTPMD picks another dpdk-testpmd. */
@@ -51,22 +52,7 @@ export async function startVhostBackend(opts: {
   log: Logger;
 }): Promise<VhostBackend> {
   assertTestpmdInstalled();
-  const args = [
-    '--no-huge',
-    '-m',
-    '512',
-    '--no-pci',
-    '--vdev',
-    `net_vhost0,iface=${opts.socket}`,
-    `--file-prefix=${opts.filePrefix}`,
-    '-l',
-    '0-1',
-    '--',
-    '--port-topology=loop',
-    '--forward-mode=macswap',
-    '--total-num-mbufs=4096',
-    '--stats-period=1',
-  ];
+  const args = vhostBackendArgs(opts.socket, opts.filePrefix);
   // nice 19: its forwarding core polls without pause, and a guest's vCPUs (TCG) must win the CPU from it.
   const child = execa('setpriv', ['--pdeathsig', 'KILL', '--', 'nice', '-n', '19', TESTPMD_BINARY, ...args], {
     stdin: 'ignore',

@@ -31,6 +31,30 @@ export const placedDeviceId = (index: number) => `dev${index}`;
 export const vhostSocketPath = (qmpSocket: string, id: string) =>
   posix.join(posix.dirname(qmpSocket), `${id}-vhost.sock`);
 
+/**
+ * DPDK testpmd as the vhost-user server on `socket`: no huge pages, no PCI devices, every frame sent
+ * back with its MACs swapped, its counters printed every second. `filePrefix` names its runtime dir
+ * (/var/run/dpdk/<prefix>), which must differ for each testpmd. Pure.
+ */
+export function vhostBackendArgs(socket: string, filePrefix: string): string[] {
+  return [
+    '--no-huge',
+    '-m',
+    '512',
+    '--no-pci',
+    '--vdev',
+    `net_vhost0,iface=${socket}`,
+    `--file-prefix=${filePrefix}`,
+    '-l',
+    '0-1',
+    '--',
+    '--port-topology=loop',
+    '--forward-mode=macswap',
+    '--total-num-mbufs=4096',
+    '--stats-period=1',
+  ];
+}
+
 /** The pcie.0 slot of the i-th placed device when it attaches to the root bus (slots 0x10 and up are free). */
 export const rootBusSlot = (index: number) => 0x10 + index;
 

@@ -1,4 +1,4 @@
-import { CONSOLE_CHARDEV } from './args.js';
+import { CONSOLE_CHARDEV, vhostBackendArgs } from './args.js';
 
 const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
 
@@ -37,6 +37,21 @@ export function renderCommandLine(binary: string, args: string[]): string {
  * makes a fresh overlay on the cached base image and runs the exact QEMU
  * command line (console on the terminal, SSH on the same port). Pure.
  */
+/**
+ * For each vhost-user socket QEMU connects to, its backend started first (it dies with QEMU, which
+ * this script execs into) and waited for. Pure.
+ */
+function backendLines(args: string[]): string {
+  return args
+    .map((a) => /^socket,id=(dev\d+)-chr,path=(.+)$/.exec(a))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map(([, id, socket]) => {
+      const testpmd = renderCommandLine('dpdk-testpmd', vhostBackendArgs(socket!, `numacage-repro-${id}`));
+      return `setpriv --pdeathsig KILL -- nice -n 19 ${testpmd} > ${shellQuote(`${socket}.log`)} 2>&1 &\nuntil [ -S ${shellQuote(socket!)} ]; do sleep 0.2; done\n`;
+    })
+    .join('');
+}
+
 export function renderReproducer(opts: {
   binary: string;
   args: string[];
@@ -55,7 +70,7 @@ export function renderReproducer(opts: {
 set -euo pipefail
 mkdir -p ${shellQuote(opts.qmpSocket.replace(/\/[^/]*$/, ''))}
 qemu-img create -q -f qcow2 -F raw -b ${shellQuote(opts.baseImage)} ${shellQuote(opts.overlay)}
-${opts.scratchDisks.map((d) => `qemu-img create -q -f qcow2 ${shellQuote(d)} 256M\n`).join('')}exec ${renderCommandLine(
+${opts.scratchDisks.map((d) => `qemu-img create -q -f qcow2 ${shellQuote(d)} 256M\n`).join('')}${backendLines(opts.args)}exec ${renderCommandLine(
     opts.binary,
     opts.args.map((a) => (a === CONSOLE_CHARDEV ? `${a},mux=on` : a)),
   )}
