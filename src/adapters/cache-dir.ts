@@ -146,7 +146,15 @@ export class ContentStore {
   ): Promise<(M & { files: Manifest }) | undefined> {
     if (!(await this.claim(key))) return undefined;
     const dir = this.entryPath(key);
-    const meta = JSON.parse(await readFile(join(dir, META), 'utf8')) as M & { files?: Manifest };
+    const meta = await readEntryMeta<M & { files?: Manifest }>(dir);
+    if (!meta) {
+      opts.log.warn(
+        { entry: dir },
+        'cache entry has a meta.json cut short or not an object; removing it to build it again',
+      );
+      await this.remove(key);
+      return undefined;
+    }
     if (!meta.files) {
       opts.log.info({ entry: dir }, 'recording sizes and sha256 of an older cache entry');
       const adopted = { ...meta, files: await manifestOf(dir) };
@@ -216,4 +224,17 @@ async function writeMetaAtomically(dir: string, meta: object): Promise<void> {
   const tmp = join(dir, `.${META}.${process.pid}`);
   await writeFile(tmp, JSON.stringify(meta, null, 2));
   await rename(tmp, join(dir, META));
+}
+
+/**
+ * An entry's meta.json, or undefined when it is missing, cut short or not a JSON object (a crash
+ * mid-write, a disk that filled, a hand edit): such an entry is damaged, never an internal error.
+ */
+export async function readEntryMeta<M extends object>(dir: string): Promise<M | undefined> {
+  try {
+    const v: unknown = JSON.parse(await readFile(join(dir, META), 'utf8'));
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as M) : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -1,8 +1,8 @@
 import { ccacheMaxSize } from '../adapters/kernel-builder.js';
 import { lstatSync, readdirSync } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isTransient, transientPid } from '../adapters/cache-dir.js';
+import { isTransient, readEntryMeta, transientPid } from '../adapters/cache-dir.js';
 import { liveUses } from '../adapters/cache-use.js';
 import { lockHeld } from '../adapters/locks.js';
 import { LAST_USE } from '../adapters/kernel-source.js';
@@ -129,7 +129,7 @@ function inputsOf(
 ): Record<string, unknown> {
   if (kind === 'kernel-work') return { source: key, buildDirs: children.filter((c) => c.startsWith('build-')).length };
   if (kind === 'kernel-src') return { source: key };
-  if (!meta) return { incomplete: 'no meta.json' };
+  if (!meta) return { incomplete: 'no meta.json, or one that is not a JSON object' };
   switch (kind) {
     case 'images':
       return { recipe: meta.recipe?.name, packages: meta.recipe?.packages ?? [], kernelPackage: meta.kernelPackage };
@@ -195,12 +195,7 @@ export async function scanCache(
       if (kind === 'kernel-work')
         for (const c of children.filter(isTransient)) await staging(kind, `${name}/${c}`, join(path, c));
       const metaPath = join(path, 'meta.json');
-      const meta = tree
-        ? undefined
-        : await readFile(metaPath, 'utf8').then(
-            (t) => JSON.parse(t) as Record<string, unknown>,
-            () => undefined,
-          );
+      const meta = tree ? undefined : await readEntryMeta<Record<string, unknown>>(path);
       const lastUsePath = meta
         ? metaPath
         : kind === 'kernel-work' && children.includes(LAST_USE)

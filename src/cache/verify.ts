@@ -1,6 +1,6 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ContentStore, entryProblems, type Manifest } from '../adapters/cache-dir.js';
+import { ContentStore, entryProblems, readEntryMeta, type Manifest } from '../adapters/cache-dir.js';
 import type { Logger } from '../log.js';
 
 const KINDS = ['images', 'kernels'];
@@ -21,7 +21,13 @@ export async function verifyCache(cacheDir: string, log: Logger): Promise<{ text
     for (const key of keys) {
       if (!(await store.has(key))) continue;
       const dir = store.entryPath(key);
-      const meta = JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8')) as { files?: Manifest };
+      const meta = await readEntryMeta<{ files?: Manifest }>(dir);
+      if (!meta) {
+        ok = false;
+        await store.remove(key);
+        lines.push(`DAMAGED   ${kind}/${key}: meta.json is not a JSON object; removed, the next run builds it again`);
+        continue;
+      }
       const t = Date.now();
       if (!meta.files) {
         const adopted = await store.intactMeta(key, { full: true, log });

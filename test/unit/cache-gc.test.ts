@@ -490,3 +490,33 @@ test('after gc removed the pristine source alone, or the work tree alone, the ne
     },
     { unsafeCleanup: true },
   ));
+
+// A meta.json cut short (a crash mid-write, a full disk) or not an object (a hand edit): a damaged entry for
+// every reader, never an internal error. Made by writing those bytes where a builder writes its meta.json.
+for (const [what, text] of [
+  ['cut short', '{"key":"0123'],
+  ['not an object', '[1]'],
+] as const)
+  test(`a meta.json ${what}: ls lists it as incomplete, verify and a run's lookup remove it, none throws`, async (t) => {
+    await withDir(
+      async ({ path: cache }) => {
+        const key = 'a'.repeat(32);
+        const dir = join(cache, 'kernels', key);
+        await mkdir(dir, { recursive: true });
+        await writeFile(join(dir, 'meta.json'), text);
+        await writeFile(join(dir, 'bzImage'), 'x');
+        const listing = await listCache(cache);
+        t.regex(renderCacheList(listing), /kernels\s+a{32}.*no meta\.json, or one that is not a JSON object/);
+        t.is(await new ContentStore(cache, 'kernels').intactMeta(key, { full: false, log }), undefined);
+        t.false(existsSync(dir), "the run's lookup removed it");
+        await mkdir(dir, { recursive: true });
+        await writeFile(join(dir, 'meta.json'), text);
+        const { verifyCache } = await import('../../src/cache/verify.js');
+        const v = await verifyCache(cache, log);
+        t.false(v.ok);
+        t.regex(v.text, /DAMAGED {3}kernels\/a{32}: meta\.json is not a JSON object; removed/);
+        t.false(existsSync(dir));
+      },
+      { unsafeCleanup: true },
+    );
+  });
