@@ -24,7 +24,23 @@ export async function registerGuest(cacheDir: string, rec: GuestRecord): Promise
   return () => rm(path, { force: true });
 }
 
-/** Running guests, newest first; records of guests whose numacage is gone are removed. */
+const STRING_FIELDS = ['id', 'privateKeyPath', 'hostKey', 'runDir', 'startedAt'] as const;
+
+/** A record as registerGuest wrote it, or undefined for anything else (cut short, edited, another tool's file). */
+async function readRecord(path: string): Promise<GuestRecord | undefined> {
+  try {
+    const r = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+    const whole =
+      Number.isInteger(r.pid) &&
+      Number.isInteger(r.sshPort) &&
+      STRING_FIELDS.every((k) => typeof r[k] === 'string');
+    return whole ? (r as unknown as GuestRecord) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Running guests, newest first; records of guests whose numacage is gone, and records that are not whole, are removed. */
 export async function listGuests(cacheDir: string): Promise<GuestRecord[]> {
   let files: string[];
   try {
@@ -34,8 +50,8 @@ export async function listGuests(cacheDir: string): Promise<GuestRecord[]> {
   }
   const out: GuestRecord[] = [];
   for (const f of files.filter((x) => x.endsWith('.json'))) {
-    const rec = JSON.parse(await readFile(join(dir(cacheDir), f), 'utf8')) as GuestRecord;
-    if (processAlive(rec.pid)) out.push(rec);
+    const rec = await readRecord(join(dir(cacheDir), f));
+    if (rec && processAlive(rec.pid)) out.push(rec);
     else await rm(join(dir(cacheDir), f), { force: true });
   }
   return out.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
