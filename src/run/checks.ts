@@ -168,6 +168,7 @@ export async function runChecks(
     readPhysical: (addr, size) => guest.readPhysical(addr, size),
   };
   const witness = hostWitness(guest, topology, roles.p);
+  let qemuOutlivedLoss = false;
   for (const id of progress.ids) {
     const spec = invariant(id);
     const started = Date.now();
@@ -194,8 +195,12 @@ export async function runChecks(
         push(evaluateInvariant(spec, raw, ctx, witnessed), started);
       } catch (err) {
         const lostGuest = err instanceof SshTransportError;
-        // QEMU gone: the run reports its exit, and this check and the rest are not-run.
-        if (lostGuest && (await qemuGone(guest))) return;
+        // QEMU gone: the run reports its exit, and this check and the rest are not-run. The first lost
+        // connection waits up to a second for QEMU to exit (a guest that panicked); once QEMU has outlived
+        // one, later checks only look, so a guest whose sshd died does not cost a second per check.
+        const gone = lostGuest && (qemuOutlivedLoss ? guest.qemu.hasExited() : await qemuGone(guest));
+        if (gone) return;
+        if (lostGuest) qemuOutlivedLoss = true;
         push(
           notRunResult(
             spec,
