@@ -98,3 +98,10 @@ test("testpmd's stream read as it comes, in chunks that cut blocks anywhere: eac
   t.deepEqual(seen, whole);
   t.is(whole.at(-1)!.txPackets, parseTestpmdStats(log)!.txPackets);
 });
+
+test('a probe that prints no net-echo record (the control output with its record taken out) is an error, never a pass', (t) => {
+  const hollow = recorded('vhost-shared').replace(/^\{"probe":"net-echo".*\n/m, '');
+  const r = evaluateInvariant(deviceIo, { 'device-io': hollow }, ctxOn('vhost-shared'));
+  t.is(r.outcome, 'error');
+  t.regex(r.summary, /probe failed: the probe printed 0 "net-echo done" record/);
+});

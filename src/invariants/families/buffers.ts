@@ -1,10 +1,18 @@
-import type { Topology } from '../../model/topology.js';
-import { backendMac, deviceKind } from '../../topology/device-kinds.js';
+import { backendMac } from '../../topology/device-kinds.js';
 import { ProbeError } from '../errors.js';
 import { parseSections, section } from '../records.js';
 import { GUEST_PROBE_PATH } from '../shell.js';
 import { expect, rawOf, type HostAccess, type InvariantSpec } from '../spec.js';
-import { devicesOnP, hex, inside, nodeRanges, nodeRangesText, type Range } from './devices.js';
+import {
+  backendDevicesOnP,
+  devicesOnP,
+  hex,
+  ifaceWithMac,
+  inside,
+  nodeRanges,
+  nodeRangesText,
+  type Range,
+} from './devices.js';
 
 const VRING_DESC_F_NEXT = 1;
 const VRING_DESC_F_INDIRECT = 4;
@@ -57,7 +65,8 @@ function inFlightHeads(num: number, availRing: Buffer, usedRing: Buffer): number
 function chainDescs(
   table: Descriptor[],
   heads: number[],
-  indirect: (addr: number) => Descriptor[],
+  /** Reads an indirect table; without it the chains' own descriptors only (an indirect one not followed). */
+  indirect?: (addr: number) => Descriptor[],
 ): { desc: Descriptor; via: string }[] {
   const out: { desc: Descriptor; via: string }[] = [];
   const walk = (descs: Descriptor[], start: number, via: string) => {
@@ -66,7 +75,7 @@ function chainDescs(
       if (!d) throw new ProbeError(`descriptor ${i} of a chain is outside its table (${descs.length} entries)`);
       if (d.flags & VRING_DESC_F_INDIRECT) {
         out.push({ desc: d, via: `${via}: indirect table` });
-        walk(indirect(d.addr), 0, `${via} -> indirect ${hex(d.addr)}`);
+        if (indirect) walk(indirect(d.addr), 0, `${via} -> indirect ${hex(d.addr)}`);
       } else out.push({ desc: d, via });
       if (!(d.flags & VRING_DESC_F_NEXT)) return;
       i = d.next;
@@ -76,10 +85,6 @@ function chainDescs(
   for (const head of heads) walk(table, head, `head ${head}`);
   return out;
 }
-
-/** The index of the first device on P with a host backend (a NIC to put traffic through), or -1. */
-const backendNicOnP = (t: Topology, p: number) =>
-  t.devices.findIndex((d) => d.node === p && deviceKind(d.kind).backend);
 
 async function dumpQueues(host: HostAccess, ids: string[]): Promise<QueueDump[]> {
   const out: QueueDump[] = [];
@@ -94,16 +99,11 @@ async function dumpQueues(host: HostAccess, ids: string[]): Promise<QueueDump[]>
       const descTable = await host.readPhysical(q['vring-desc']!, 16 * num);
       const availRing = await host.readPhysical(q['vring-avail']!, 4 + 2 * num);
       const usedRing = await host.readPhysical(q['vring-used']!, 4 + 8 * num);
-      const table = readDescs(descTable);
+      // The owned chains' own descriptors (indirect tables not yet read): each indirect one names a table to read.
       const indirect: Record<string, string> = {};
-      for (const head of inFlightHeads(num, availRing, usedRing))
-        for (let i = head, hops = 0; hops < num && table[i]; hops++) {
-          const d = table[i]!;
-          if (d.flags & VRING_DESC_F_INDIRECT && d.len <= MAX_INDIRECT_BYTES)
-            indirect[hex(d.addr)] = (await host.readPhysical(d.addr, d.len)).toString('base64');
-          if (!(d.flags & VRING_DESC_F_NEXT)) break;
-          i = d.next;
-        }
+      for (const { desc } of chainDescs(readDescs(descTable), inFlightHeads(num, availRing, usedRing)))
+        if (desc.flags & VRING_DESC_F_INDIRECT && desc.len <= MAX_INDIRECT_BYTES)
+          indirect[hex(desc.addr)] = (await host.readPhysical(desc.addr, desc.len)).toString('base64');
       out.push({
         device: id,
         queue,
@@ -177,17 +177,16 @@ export const buffersOnP: InvariantSpec<BuffersObs> = {
   steps: ({ topology, roles: { p } }) => [
     {
       name: 'buffers-on-p',
-      runsProbe: backendNicOnP(topology, p) >= 0,
+      runsProbe: backendDevicesOnP(topology, p).length > 0,
       async run(host, { roles: { p }, topology }) {
         const ids = devicesOnP(topology, p).map((d) => d.id);
         const ranges = await nodeRangesText(host, p);
         // Traffic through a NIC with a host backend keeps its transmit queue busy while the rings are read.
-        const nic = backendNicOnP(topology, p);
+        const nic = backendDevicesOnP(topology, p)[0];
         let during = '[]';
-        if (nic >= 0) {
-          const mac = backendMac(nic);
+        if (nic) {
           await host.exec(
-            `n=$(for n in /sys/class/net/*; do [ "$(cat $n/address)" = ${mac} ] && echo \${n##*/}; done); ip link set $n up && sleep 1 && (${GUEST_PROBE_PATH} net-echo $n 2048 3 > /tmp/buffers-on-p.echo 2>&1 &)`,
+            `n=$(${ifaceWithMac(backendMac(nic.index))}); ip link set $n up && sleep 1 && (${GUEST_PROBE_PATH} net-echo $n 2048 3 > /tmp/buffers-on-p.echo 2>&1 &)`,
           );
           await new Promise((r) => setTimeout(r, 300));
           during = JSON.stringify(await dumpQueues(host, ids));

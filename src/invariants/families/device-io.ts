@@ -1,7 +1,7 @@
 import type { Topology } from '../../model/topology.js';
 import type { PortStats } from '../../parsers/testpmd.js';
-import { placedDeviceId } from '../../qemu/args.js';
-import { backendMac, deviceKind } from '../../topology/device-kinds.js';
+import { backendMac } from '../../topology/device-kinds.js';
+import { backendDevicesOnP, ifaceWithMac } from './devices.js';
 import { ProbeError } from '../errors.js';
 import { num, parseRecords, parseSections, recordsOf, section } from '../records.js';
 import { GUEST_PROBE_PATH } from '../shell.js';
@@ -10,11 +10,6 @@ import { expect, rawOf, type InvariantSpec } from '../spec.js';
 const FRAMES = 4096;
 /** net-echo gives up after this long without an echo. */
 const STALL_SECONDS = 5;
-
-const backendDevicesOnP = (t: Topology, p: number) =>
-  t.devices
-    .map((d, i) => ({ ...d, index: i, id: placedDeviceId(i) }))
-    .filter((d) => d.node === p && deviceKind(d.kind).backend);
 
 /** Every node's memory is a MAP_SHARED memfd: QEMU hands the backend all of the guest's memory. */
 const sharesAllMemory = (t: Topology) => t.nodes.every((n) => n.backend.kind === 'memfd' && n.backend.share);
@@ -78,9 +73,7 @@ export const deviceIo: InvariantSpec<DeviceIoObs> = {
       async run(host, { roles: { p }, topology }) {
         const dev = backendDevicesOnP(topology, p)[0]!;
         const mac = backendMac(dev.index);
-        const find = await host.exec(
-          `for n in /sys/class/net/*; do [ "$(cat $n/address)" = ${mac} ] && echo \${n##*/}; done; true`,
-        );
+        const find = await host.exec(ifaceWithMac(mac));
         const iface = find.stdout.trim();
         if (!iface) throw new ProbeError(`the guest has no interface with MAC ${mac} (${dev.id})`);
         const up = await host.exec(`ip link set ${iface} up && sleep 1`);

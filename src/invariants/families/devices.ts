@@ -1,5 +1,6 @@
 import type { Topology } from '../../model/topology.js';
 import { placedDeviceId } from '../../qemu/args.js';
+import { deviceKind } from '../../topology/device-kinds.js';
 import { parseNodeMeminfo } from '../../parsers/sysfs.js';
 import type { NodeRoles } from '../profile.js';
 import { parseSections, section } from '../records.js';
@@ -253,7 +254,14 @@ function parseRings(text: string): { rings: Ring[]; buffers: VirtioRingsObs['buf
 }
 
 export const devicesOnP = (t: Topology, p: number) =>
-  t.devices.map((d, i) => ({ ...d, id: placedDeviceId(i) })).filter((d) => d.node === p);
+  t.devices.map((d, i) => ({ ...d, index: i, id: placedDeviceId(i) })).filter((d) => d.node === p);
+
+/** The devices on P served by a host process (a vhost-user NIC), with their index and QOM id. */
+export const backendDevicesOnP = (t: Topology, p: number) => devicesOnP(t, p).filter((d) => deviceKind(d.kind).backend);
+
+/** Guest shell: the name of the interface with this MAC (numacage gives each backend's NIC its own), or nothing. */
+export const ifaceWithMac = (mac: string) =>
+  `for n in /sys/class/net/*; do [ "$(cat $n/address)" = ${mac} ] && echo \${n##*/}; done; true`;
 
 /**
  * From the host: every virtqueue ring (descriptor, avail, used) of every
