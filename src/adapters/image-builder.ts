@@ -44,6 +44,9 @@ const GUEST_FILES = {
   sshd: 'guest/init/sshd-numacage.conf',
 } as const;
 
+/** What numacage runs in every guest: sshd, systemd (the image enables systemd-networkd), and the checks' tools. */
+const GUEST_PACKAGES = ['systemd-sysv', 'openssh-server', 'numactl', 'iproute2', 'procps'];
+
 export async function loadRecipe(nameOrPath: string): Promise<ImageRecipe> {
   const isPath = nameOrPath.endsWith('.json') || nameOrPath.includes('/');
   const path = isPath ? nameOrPath : projectPath('images', `${nameOrPath}.json`);
@@ -55,7 +58,14 @@ export async function loadRecipe(nameOrPath: string): Promise<ImageRecipe> {
       `use one of: ${known.join(', ')}, or a path to a .json recipe`,
     );
   }
-  return parseRecipe(readJsonFile(path, 'image recipe'), name, path);
+  const recipe = parseRecipe(readJsonFile(path, 'image recipe'), name, path);
+  const missing = GUEST_PACKAGES.filter((p) => !recipe.packages.includes(p));
+  if (missing.length)
+    throw new ConfigError(
+      `image recipe ${path}: "packages" lacks ${missing.join(', ')}, which numacage needs in every guest`,
+      `add them to "packages" (${GUEST_PACKAGES.join(', ')}: sshd, systemd, and the numactl, ip, sysctl and pgrep the checks run)`,
+    );
+  return recipe;
 }
 
 async function linuxSourceVersion(): Promise<string | undefined> {

@@ -17,6 +17,7 @@ import { projectPath } from './project.js';
 import { runCommand } from './runner.js';
 import { withLock } from './locks.js';
 import { WorkTree, loadPatches, resolveSource } from './kernel-source.js';
+import type { Patch } from '../kernel/patches.js';
 
 export const DEFAULT_FRAGMENTS = ['guest-base', 'numa-mm'];
 const BASE_CONFIG = 'tinyconfig';
@@ -142,7 +143,7 @@ export async function ensureKernel(req: KernelRequest): Promise<KernelArtifact> 
     await tree.apply(patches);
     if (patches.length) log.info({ patches: patches.length }, 'patches applied');
     const buildDir = join(tree.dir, `build-${buildDirKey(BASE_CONFIG, fragments)}`);
-    const finalConfig = await configure(tree.src, buildDir, fragments);
+    const finalConfig = await configure(tree.src, buildDir, fragments, await configMemoName(patches), log);
     const key = kernelArtifactKey({ sourceKey: resolved.key, patches, finalConfig });
     const found = req.rebuild ? undefined : await store.intactMeta<KernelMeta>(key, { full: true, log });
     const same = found && !(await lacksDebugFiles(store.entryPath(key), found)) ? found : undefined;
@@ -256,8 +257,48 @@ async function writeAlias(aliasPath: string, key: string): Promise<void> {
 
 const MAKE_ARGS = (src: string, buildDir: string) => ['-C', src, `O=${buildDir}`, 'ARCH=x86_64'];
 
-/** tinyconfig + fragments (merge_config.sh) + olddefconfig, then checks every asked-for option stuck. Returns the final .config. */
-async function configure(src: string, buildDir: string, fragments: Fragment[]): Promise<string> {
+/**
+ * The name under which a build dir remembers the final .config of a patch set: the patches and the
+ * toolchain are all that differ between configurations in one build dir (its name holds the base and
+ * the fragments, its tree the source), and Kconfig asks the compiler and the linker what they support.
+ */
+async function configMemoName(patches: Patch[]): Promise<string> {
+  const version = async (tool: string) => (await runCommand(tool, ['--version'])).stdout.split('\n')[0] ?? '';
+  const h = createHash('sha256');
+  for (const part of [...patches.map((p) => p.text), await version('gcc'), await version('ld')])
+    h.update(part).update('\0');
+  return `${h.digest('hex').slice(0, 32)}.config`;
+}
+
+/**
+ * tinyconfig + fragments (merge_config.sh) + olddefconfig, then checks every asked-for option stuck.
+ * Returns the final .config. Those steps parse Kconfig four times (about 20 s: each parse runs gcc some
+ * 90 times), so the result is remembered in the build dir and a patch set configured there before
+ * takes it from there: the same inputs give the same .config.
+ */
+async function configure(
+  src: string,
+  buildDir: string,
+  fragments: Fragment[],
+  memoName: string,
+  log: Logger,
+): Promise<string> {
+  const memo = join(buildDir, 'numacage-configs', memoName);
+  if (existsSync(memo)) {
+    await copyFile(memo, join(buildDir, '.config'));
+    log.info({ memo }, 'kconfig skipped: this patch set was configured in this build dir before');
+  } else await runKconfig(src, buildDir, fragments, memo);
+  const finalConfig = await readFile(join(buildDir, '.config'), 'utf8');
+  const mismatches = verifyConfig(fragments, finalConfig);
+  if (mismatches.length)
+    throw new ConfigError(
+      `${mismatches.length} kconfig option(s) did not stick in the final .config (unmet dependency or not user-selectable):\n${describeMismatches(mismatches)}`,
+      'enable the options they depend on in a fragment, or drop them',
+    );
+  return finalConfig;
+}
+
+async function runKconfig(src: string, buildDir: string, fragments: Fragment[], memo: string): Promise<void> {
   await mkdir(buildDir, { recursive: true });
   const fragDir = join(buildDir, 'numacage-fragments');
   await rm(fragDir, { recursive: true, force: true });
@@ -284,14 +325,9 @@ async function configure(src: string, buildDir: string, fragments: Fragment[]): 
         `kernel ${what} failed:\n${(r.stderr || r.stdout).trim().split('\n').slice(-10).join('\n')}`,
       );
   }
-  const finalConfig = await readFile(join(buildDir, '.config'), 'utf8');
-  const mismatches = verifyConfig(fragments, finalConfig);
-  if (mismatches.length)
-    throw new ConfigError(
-      `${mismatches.length} kconfig option(s) did not stick in the final .config (unmet dependency or not user-selectable):\n${describeMismatches(mismatches)}`,
-      'enable the options they depend on in a fragment, or drop them',
-    );
-  return finalConfig;
+  await mkdir(join(memo, '..'), { recursive: true });
+  await copyFile(join(buildDir, '.config'), `${memo}.tmp`);
+  await rename(`${memo}.tmp`, memo);
 }
 
 /** make bzImage with ccache, streaming progress; the full log goes to <staging>/build.log. Returns how many objects were built. */

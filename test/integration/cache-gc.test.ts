@@ -1,10 +1,9 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, utimesSync } from 'node:fs';
-import { basename, dirname, join, relative } from 'node:path';
+import { readdirSync, utimesSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import test from 'ava';
 import { dir } from 'tmp-promise';
 import { listCache } from '../../src/cache/ls.js';
-import { aLeanKernel, BANNER, MBIND_WARN, theImage, theProbe, userCache } from '../helpers/cached.js';
+import { aLeanKernel, BANNER, copyIntoCache, MBIND_WARN, theImage, theProbe } from '../helpers/cached.js';
 import { numacage } from '../helpers/cli.js';
 
 // The image, the probe and three kernels, taken through the cache API (built when missing) and copied
@@ -21,18 +20,12 @@ test.serial(
       await aLeanKernel(BANNER),
       await aLeanKernel(MBIND_WARN),
     ];
-    const copies = entries.map((e) => relative(userCache, 'dir' in e ? e.dir : dirname(e.path)));
+    const copies = copyIntoCache(
+      cache.path,
+      entries.map((e) => ('dir' in e ? e.dir : dirname(e.path))),
+    );
     const [image, probe, ...kernelCopies] = copies as [string, string, ...string[]];
     const kernels = kernelCopies.map((c) => basename(c));
-    for (const c of copies) {
-      mkdirSync(join(cache.path, c, '..'), { recursive: true });
-      execFileSync('cp', ['-a', '--reflink=auto', join(userCache, c), join(cache.path, c)]);
-    }
-    // This host's KVM verdict, so that the run does not probe KVM again.
-    mkdirSync(join(cache.path, 'host'));
-    const hostDir = join(userCache, 'host');
-    for (const f of existsSync(hostDir) ? readdirSync(hostDir).filter((f) => /^kvm-.*\.json$/.test(f)) : [])
-      execFileSync('cp', [join(hostDir, f), join(cache.path, 'host', f)]);
 
     // The kernels were used last ten days ago, the image and the probe just now.
     const at = (days: number) => new Date(Date.now() - days * 24 * 3600_000);

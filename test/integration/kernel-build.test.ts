@@ -96,20 +96,29 @@ test.serial(
   },
 );
 
-test.serial('an option that does not stick: exit 2 listing each option with asked and actual value', async (t) => {
-  const r = await numacage([
-    'kernel',
-    'build',
-    '--kconfig',
-    'guest-base',
-    'numa-mm',
-    projectPath('test/fixtures/kconfigs/does-not-stick.config'),
-  ]);
-  t.is(r.exitCode, 2, r.all);
-  t.regex(r.stderr, /2 kconfig option\(s\) did not stick/);
-  t.regex(r.stderr, /CONFIG_HW_RANDOM_VIRTIO: asked y in .*does-not-stick\.config, got not set/);
-  t.regex(r.stderr, /CONFIG_CRASH_CORE: asked y in .*does-not-stick\.config, got not set/);
-});
+test.serial(
+  'an option that does not stick: exit 2 listing each option with asked and actual value; asked again, the same from the remembered .config',
+  async (t) => {
+    const build = () =>
+      numacage([
+        'kernel',
+        'build',
+        '--kconfig',
+        'guest-base',
+        'numa-mm',
+        projectPath('test/fixtures/kconfigs/does-not-stick.config'),
+      ]);
+    const [first, second] = [await build(), await build()];
+    for (const r of [first, second]) {
+      t.is(r.exitCode, 2, r.all);
+      t.regex(r.stderr, /2 kconfig option\(s\) did not stick/);
+      t.regex(r.stderr, /CONFIG_HW_RANDOM_VIRTIO: asked y in .*does-not-stick\.config, got not set/);
+      t.regex(r.stderr, /CONFIG_CRASH_CORE: asked y in .*does-not-stick\.config, got not set/);
+    }
+    // The second request's .config came from the build dir's memo, without running Kconfig.
+    t.regex(second.stderr, /kconfig skipped: this patch set was configured in this build dir before/);
+  },
+);
 
 test.serial('bad kernel input: unknown fragment, missing patches, a non-git --kernel-src', async (t) => {
   let r = await numacage(['kernel', 'build', '--kconfig', 'no-such-fragment']);

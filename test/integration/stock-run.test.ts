@@ -1,9 +1,9 @@
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { dir } from 'tmp-promise';
 import { execa } from 'execa';
+import { leanRunCache } from '../helpers/cached.js';
 import { CLI, LEAN, logLine, numacage, onlyRunDir, qemuProcessesMentioning } from '../helpers/cli.js';
 import { INVARIANTS, SUITES } from '../../src/invariants/registry.js';
 import { usesProbe } from '../../src/invariants/spec.js';
@@ -204,30 +204,32 @@ test.serial(
   },
 );
 
+// Each signalled numacage gets a temp dir of its own (TMPDIR) for its QMP socket dir: npm test runs this
+// file beside another, whose numacages have QMP dirs of their own in /tmp and sweep dead ones.
+const qmpDirsIn = (tmp: string) => readdirSync(tmp).filter((d) => d.startsWith('numacage-qmp-'));
+
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   for (const stage of ['booting guest', 'guest answers SSH']) {
     test.serial(`${signal} while "${stage}" leaves no QEMU behind`, async (t) => {
       const out = await dir({ unsafeCleanup: true });
-      const qmpDirs = () => new Set(readdirSync(tmpdir()).filter((d) => d.startsWith('numacage-qmp-')));
-      const before = qmpDirs();
+      const tmp = await dir({ unsafeCleanup: true });
       const child = execa('node', [CLI, '--json', 'run', ...LEAN, '--out', out.path], {
         reject: false,
         stdin: 'ignore',
+        env: { TMPDIR: tmp.path },
       });
       await logLine(child, stage);
       // Let QEMU get going (boot) or the probe start (SSH up) before the signal.
       await new Promise((r) => setTimeout(r, stage === 'booting guest' ? 3000 : 200));
       t.true(qemuProcessesMentioning(out.path).length > 0, 'QEMU should be running before the signal');
+      t.is(qmpDirsIn(tmp.path).length, 1, 'its QMP dir is in its TMPDIR');
       child.kill(signal);
       const r = await child;
       t.is(r.exitCode, signal === 'SIGINT' ? 130 : 143, String(r.stderr));
       t.deepEqual(qemuProcessesMentioning(out.path), []);
-      t.deepEqual(
-        [...qmpDirs()].filter((d) => !before.has(d)),
-        [],
-        'no QMP socket dir is left in the temp dir',
-      );
+      t.deepEqual(qmpDirsIn(tmp.path), [], 'no QMP socket dir is left in the temp dir');
       await out.cleanup();
+      await tmp.cleanup();
     });
   }
 }
@@ -235,30 +237,33 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 test.serial(
   'SIGKILL of numacage mid-boot: QEMU dies with it (pdeathsig); the next run sweeps its QMP dir and hashes the image in full',
   async (t) => {
+    // A cache and a temp dir of the test's own: any other numacage on the user's cache (npm test runs
+    // another file beside this one) would find the dead session first, and sweep the QMP dir.
+    const cache = await dir({ unsafeCleanup: true });
+    await leanRunCache(cache.path);
+    const tmp = await dir({ unsafeCleanup: true });
+    const env = { TMPDIR: tmp.path };
     const out = await dir({ unsafeCleanup: true });
-    const child = execa('node', [CLI, '--json', 'run', ...LEAN, '--suite', 'smoke', '--out', out.path], {
-      reject: false,
-      stdin: 'ignore',
-    });
+    const run = ['run', '--cache-dir', cache.path, ...LEAN, '--suite', 'smoke', '--out', out.path];
+    const child = execa('node', [CLI, '--json', ...run], { reject: false, stdin: 'ignore', env });
     await logLine(child, 'booting guest');
     await new Promise((r) => setTimeout(r, 2000));
     t.true(qemuProcessesMentioning(out.path).length > 0, 'QEMU should be running before the signal');
-    const qmpDir = `numacage-qmp-${child.pid}-`;
     child.kill('SIGKILL');
     await child;
     await new Promise((r) => setTimeout(r, 1000));
     t.deepEqual(qemuProcessesMentioning(out.path), [], 'no QEMU outlives a SIGKILLed numacage');
+    const left = qmpDirsIn(tmp.path);
     t.true(
-      readdirSync(tmpdir()).some((d) => d.startsWith(qmpDir)),
-      'SIGKILL leaves the QMP dir (nothing can clean up)',
+      left.length === 1 && left[0]!.startsWith(`numacage-qmp-${child.pid}-`),
+      `SIGKILL leaves the QMP dir (nothing can clean up): ${left.join(', ')}`,
     );
-    const next = await numacage(['run', ...LEAN, '--suite', 'smoke', '--out', out.path, '--verbose']);
+    const next = await numacage([...run, '--verbose'], { env });
     t.is(next.exitCode, 0, next.all);
     t.regex(next.stderr, /died without cleaning up: hashing the image in full before use/);
-    t.false(
-      readdirSync(tmpdir()).some((d) => d.startsWith(qmpDir)),
-      'the next run swept it',
-    );
+    t.deepEqual(qmpDirsIn(tmp.path), [], 'the next run swept it');
+    await cache.cleanup();
+    await tmp.cleanup();
     await out.cleanup();
   },
 );

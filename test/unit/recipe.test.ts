@@ -1,4 +1,8 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import test from 'ava';
+import { dir } from 'tmp-promise';
+import { loadRecipe } from '../../src/adapters/image-builder.js';
 import { imageCacheKey, parseRecipe, resolveStockKernelPackage, upstreamVersion } from '../../src/image/recipe.js';
 import { ConfigError } from '../../src/model/errors.js';
 import { markerBootSector, BOOT_SECTOR_MARKER } from '../../src/qemu/boot-sector.js';
@@ -90,4 +94,16 @@ test('a mirror is an apt source line or a URL, never an option, a file or stdin:
       'ok.json',
     ),
   );
+});
+
+test('a recipe without what numacage runs in the guest is refused before a build, naming what is missing', async (t) => {
+  const tmp = await dir({ unsafeCleanup: true });
+  // The recipe of the default image, less sshd and procps: mmdebstrap would succeed, then the guest has no sshd.
+  const path = join(tmp.path, 'no-sshd.json');
+  writeFileSync(path, JSON.stringify({ ...raw, packages: ['systemd-sysv', 'numactl', 'iproute2'] }));
+  const err = await t.throwsAsync(loadRecipe(path), { instanceOf: ConfigError });
+  t.regex(err.message, /no-sshd\.json: "packages" lacks openssh-server, procps/);
+  writeFileSync(path, JSON.stringify({ ...raw, packages: [...raw.packages, 'systemd-sysv', 'iproute2', 'procps'] }));
+  t.is((await loadRecipe(path)).name, 'no-sshd');
+  await tmp.cleanup();
 });
