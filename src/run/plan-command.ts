@@ -1,3 +1,4 @@
+import { DEVICE_KINDS } from '../topology/device-kinds.js';
 import { join } from 'node:path';
 import { accelFromVerdict, cachedKvmVerdict } from '../adapters/accel.js';
 import { ContentStore } from '../adapters/cache-dir.js';
@@ -73,7 +74,10 @@ function renderPlan(plan: RunPlan, declared?: KernelProfile): string {
   return [
     `topology ${topology.name}: ${topology.description}`,
     ...nodes,
-    ...topology.devices.map((d) => `  ${d.kind} on node ${d.node} (pxb-pcie)`),
+    ...topology.devices.map(
+      (d) =>
+        `  ${d.kind} on node ${d.node} (${DEVICE_KINDS[d.kind].attach === 'pxb' ? 'pxb-pcie' : 'pcie.0, its node written by the guest'})`,
+    ),
     `image ${plan.image.recipe}: key ${plan.image.key} (${plan.image.note})`,
     `kernel: ${plan.kernel.note}`,
     `accelerator: ${plan.accel.note}`,
