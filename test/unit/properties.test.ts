@@ -218,12 +218,14 @@ testProp(
     }
     const original = originals[i]!;
     // compare: both ways, text and Markdown; and the kernels of one matrix side by side.
-    await compareCommand([original, mutant], { markdownFile: '/dev/null' });
-    await compareCommand([mutant, original], { markdownFile: '/dev/null' });
+    for (const paths of [
+      [original, mutant],
+      [mutant, original],
+    ])
+      t.true((await compareCommand(paths, { markdownFile: '/dev/null' })).text.length > 0, 'compare says something');
     await unlessRefused(() => compareCommand([mutant], { by: 'kernel' }));
     // merge: every file of the merged report (mergeCommand's own steps, without the copying).
     const merged = await unlessRefused(() => mergeReports([loadReport(mutant, { forMerge: true })]));
-    t.pass();
     if (!merged) return;
     const report: MatrixReport = {
       kind: 'numacage-matrix',
@@ -232,8 +234,10 @@ testProp(
       mergedFrom: [mutant],
       runs: merged.runs.map(({ from: _from, ...r }, j) => ({ ...r, runDir: `runs/${j}` })),
     };
-    for (const output of REPORT_OUTPUTS)
-      output.render({ kind: 'merge', title: 'numacage merged', report, regressions: '## none' }, 'now');
+    for (const output of REPORT_OUTPUTS) {
+      const text = output.render({ kind: 'merge', title: 'numacage merged', report, regressions: '## none' }, 'now');
+      t.true(text === undefined || text.length > 0, `${output.file('merge')} is empty`);
+    }
   },
   params(1000),
 );

@@ -230,30 +230,23 @@ test('a vhost-user NIC: its backend socket next to the QMP socket, its MAC, on p
 
 test("reproduce.sh of a vhost-user topology starts the NIC's backend first, waits for its socket, and is valid bash", async (t) => {
   const { renderReproducer } = await import('../../src/qemu/reproducer.js');
-  const script = renderReproducer({
-    binary: 'qemu-system-x86_64',
-    args: buildQemuArgs(launch('private-vhost')),
-    baseImage: '/c/rootfs.ext4',
-    overlay: '/runs/R/root.qcow2',
-    scratchDisks: [],
-    qmpSocket: '/tmp/numacage-qmp-X/qmp.sock',
-    sshPort: 1,
-    privateKey: '/c/id',
-  });
+  const reproducerOf = (topology: string, qmpSocket: string) =>
+    renderReproducer({
+      binary: 'qemu-system-x86_64',
+      args: buildQemuArgs(launch(topology)),
+      baseImage: '/c/rootfs.ext4',
+      overlay: '/runs/R/root.qcow2',
+      scratchDisks: [],
+      qmpSocket,
+      sshPort: 1,
+      privateKey: '/c/id',
+    });
+  const script = reproducerOf('private-vhost', '/tmp/numacage-qmp-X/qmp.sock');
   const backend = script.indexOf('setpriv --pdeathsig KILL -- nice -n 19 dpdk-testpmd');
   t.true(backend > 0 && backend < script.indexOf('exec qemu-system-x86_64'), 'the backend before QEMU');
   t.regex(script, /net_vhost0,iface=\/tmp\/numacage-qmp-X\/dev0-vhost\.sock/);
   t.regex(script, /until \[ -S \/tmp\/numacage-qmp-X\/dev0-vhost\.sock \]; do sleep 0\.2; done/);
   t.notThrows(() => execFileSync('bash', ['-n'], { input: script }));
-  const plain = renderReproducer({
-    binary: 'qemu-system-x86_64',
-    args: buildQemuArgs(launch('private-virtio')),
-    baseImage: '/c/rootfs.ext4',
-    overlay: '/runs/R/root.qcow2',
-    scratchDisks: [],
-    qmpSocket: '/tmp/q/qmp.sock',
-    sshPort: 1,
-    privateKey: '/c/id',
-  });
+  const plain = reproducerOf('private-virtio', '/tmp/q/qmp.sock');
   t.notRegex(plain, /testpmd/);
 });
