@@ -2,8 +2,9 @@
 # The series' own checks, outside CI (the prefix sweep compiles ten kernels):
 #   1. it applies with `git am` and with `patch -p1` to linux-source-6.12;
 #   2. scripts/checkpatch.pl --strict from the same tree finds nothing;
-#   3. every prefix (patches 1..k) builds: `numacage kernel build` with the
-#      first k patches, cached by content like any build.
+#   3. every prefix (patches 1..k) builds: `numacage kernel build --patches
+#      DIR@k`, with the options of kconfig that those k patches add, cached by
+#      content like any build.
 # Usage: patches/private-node/check-series.sh [--no-build]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -29,10 +30,7 @@ rm -rf "$tmp/plain" "$tmp/git"
 
 [ "${1:-}" = --no-build ] && exit 0
 for k in $(seq 1 "${#patches[@]}"); do
-  mkdir -p "$tmp/prefix-$k"
-  printf '%s\n' "${patches[@]:0:$k}" > "$tmp/prefix-$k/series"
-  for p in "${patches[@]:0:$k}"; do cp "$here/$p" "$tmp/prefix-$k/"; done
   start=$(date +%s)
-  node "$root/dist/src/cli/main.js" kernel build --patches "$tmp/prefix-$k" > /dev/null
+  node "$root/dist/src/cli/main.js" kernel build --patches "$here@$k" > /dev/null
   echo "== patches 1-$k build ($(( $(date +%s) - start )) s)"
 done

@@ -16,7 +16,7 @@ import { cancellable, trackChild } from './cancel.js';
 import { projectPath } from './project.js';
 import { runCommand } from './runner.js';
 import { withLock } from './locks.js';
-import { WorkTree, loadPatches, resolveSource } from './kernel-source.js';
+import { WorkTree, loadPatches, loadSeriesFragment, resolveSource } from './kernel-source.js';
 import type { Patch } from '../kernel/patches.js';
 
 export const DEFAULT_FRAGMENTS = ['guest-base', 'numa-mm'];
@@ -177,7 +177,7 @@ export async function ensureKernel(req: KernelRequest): Promise<KernelArtifact> 
         release,
         source: resolved.description,
         patches: patches.map((p) => ({ name: p.name, sha256: sha256(p.text) })),
-        fragments: req.fragments,
+        fragments: fragments.map((f) => f.name),
         builtAt: new Date().toISOString(),
         buildSeconds,
         objectsBuilt,
@@ -206,7 +206,8 @@ async function resolveRequest(
 ) {
   const resolved = await resolveSource(req.kernelSrc, req.kernelRev);
   const patches = await loadPatches(req.patches);
-  const fragments = await loadFragments(req.fragments);
+  const own = await loadSeriesFragment(req.patches);
+  const fragments = [...(await loadFragments(req.fragments)), ...(own ? [own] : [])];
   const store = new ContentStore(req.cacheDir, 'kernels');
   const requestKey = kernelRequestKey({ sourceKey: resolved.key, patches, base: BASE_CONFIG, fragments });
   return { resolved, patches, fragments, store, aliasPath: join(req.cacheDir, 'kernels', 'requests', requestKey) };

@@ -4,7 +4,15 @@ import { dirname, join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { ConfigError } from '../model/errors.js';
 import type { Logger } from '../log.js';
-import { looksLikeMbox, parseSeries, splitMbox, touchedFiles, type Patch } from '../kernel/patches.js';
+import {
+  looksLikeMbox,
+  parseSeries,
+  seriesFragmentFor,
+  splitMbox,
+  touchedFiles,
+  type Patch,
+} from '../kernel/patches.js';
+import type { Fragment } from '../kernel/kconfig.js';
 import { runChecked, runCommand } from './runner.js';
 import { projectPath } from './project.js';
 import { onInterrupt } from './cleanup.js';
@@ -132,14 +140,7 @@ export async function loadPatches(spec: string | undefined, flag = '--patches'):
       );
     return all.slice(0, k);
   }
-  const candidates = [resolve(spec), projectPath('patches', spec)];
-  let path: string | undefined;
-  for (const c of candidates) if (await exists(c)) path ??= c;
-  if (!path)
-    throw new ConfigError(
-      `${flag} ${spec}: no such file or folder (looked at ${candidates.join(' and ')})`,
-      'name a folder under patches/, a .patch file or an mbox',
-    );
+  const path = await patchSetPath(spec, flag);
   if ((await stat(path)).isDirectory()) {
     const files = await readdir(path);
     if (files.includes('series')) {
@@ -160,6 +161,37 @@ export async function loadPatches(spec: string | undefined, flag = '--patches'):
     return out;
   }
   return readPatchFile(path, spec, flag);
+}
+
+async function patchSetPath(spec: string, flag: string): Promise<string> {
+  const candidates = [resolve(spec), projectPath('patches', spec)];
+  for (const c of candidates) if (await exists(c)) return c;
+  throw new ConfigError(
+    `${flag} ${spec}: no such file or folder (looked at ${candidates.join(' and ')})`,
+    'name a folder under patches/, a .patch file or an mbox',
+  );
+}
+
+/** The kconfig fragment a series folder carries for the options its patches add (docs: patches/README.md). */
+const SERIES_FRAGMENT = 'kconfig';
+
+/**
+ * The series folder's `kconfig` fragment, merged after --kconfig's for every
+ * kernel built with it; for a prefix (NAME@K), without the options that only
+ * later patches add.
+ */
+export async function loadSeriesFragment(spec: string | undefined, flag = '--patches'): Promise<Fragment | undefined> {
+  if (!spec) return undefined;
+  const base = /^(.+)@\d+$/.exec(spec)?.[1] ?? spec;
+  const dir = await patchSetPath(base, flag);
+  const file = join(dir, SERIES_FRAGMENT);
+  if (!(await stat(dir)).isDirectory() || !(await exists(file))) return undefined;
+  const text = seriesFragmentFor(
+    readUserFile(file, flag),
+    await loadPatches(base, flag),
+    await loadPatches(spec, flag),
+  );
+  return { name: join(base, SERIES_FRAGMENT), text };
 }
 
 async function readPatchFile(path: string, name: string, flag: string): Promise<Patch[]> {

@@ -59,3 +59,29 @@ export function touchedFiles(patchText: string): string[] {
   }
   return [...files].sort();
 }
+
+/** Kconfig symbols the patches add (`+config FOO`, `+menuconfig FOO` in a Kconfig hunk). Pure. */
+export function kconfigSymbolsAdded(patches: Patch[]): Set<string> {
+  const out = new Set<string>();
+  for (const p of patches)
+    for (const m of p.text.matchAll(/^\+\s*(?:menu)?config\s+([A-Za-z0-9_]+)\s*$/gm)) out.add(`CONFIG_${m[1]!}`);
+  return out;
+}
+
+/**
+ * A series folder's own kconfig fragment for the patches taken from it: a line
+ * for an option that the series itself adds is kept only when a taken patch
+ * adds it, so a prefix of the series (a bisect step, `NAME@K`) is not asked for
+ * an option its tree does not have yet. Pure.
+ */
+export function seriesFragmentFor(text: string, series: Patch[], taken: Patch[]): string {
+  const addedBySeries = kconfigSymbolsAdded(series);
+  const addedByTaken = kconfigSymbolsAdded(taken);
+  return text
+    .split('\n')
+    .filter((line) => {
+      const option = /^(?:# )?(CONFIG_[A-Za-z0-9_]+)[= ]/.exec(line.trim())?.[1];
+      return option === undefined || !addedBySeries.has(option) || addedByTaken.has(option);
+    })
+    .join('\n');
+}

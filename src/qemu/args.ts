@@ -43,7 +43,7 @@ export function vhostBackendArgs(socket: string, filePrefix: string): string[] {
     '512',
     '--no-pci',
     '--vdev',
-    `net_vhost0,iface=${socket}`,
+    `net_vhost0,iface=${socket},iommu-support=1`,
     `--file-prefix=${filePrefix}`,
     '-l',
     '0-1',

@@ -19,6 +19,8 @@ export interface DeviceKindSpec {
   attach: 'pxb' | 'root-bus';
   /** A host process outside QEMU that serves the device: numacage starts one per device before QEMU. */
   backend?: 'vhost-user';
+  /** It offers VIRTIO_F_ACCESS_PLATFORM: the guest maps its rings and buffers through the DMA API. */
+  dmaApi?: true;
   /**
    * Its QEMU arguments on `bus` (at `addr` on pcie.0), as device `id`; `disk` is its scratch disk (file,
    * drive id), when it takes one; `socket` and `mac`: its backend's vhost-user socket and its MAC. Pure.
@@ -45,6 +47,14 @@ export const backendMac = (index: number) => `52:54:00:6e:63:${index.toString(16
  */
 const VHOST_USER_NET_WORKAROUND = 'vectors=0';
 
+/**
+ * The backend reaches only the guest memory QEMU shares with it, and the device says so: with
+ * VIRTIO_F_ACCESS_PLATFORM (iommu_platform=on, modern virtio only) the guest's virtio core maps every
+ * ring and buffer through the DMA API, where a kernel can bounce them into memory the device sees
+ * (the series' DMA pool on P). There is no vIOMMU: dma-direct stays in charge.
+ */
+const DEVICE_SEES_PART_OF_RAM = 'iommu_platform=on,disable-legacy=on';
+
 export const DEVICE_KINDS = {
   'virtio-net': {
     describe: 'the guest NIC (QEMU user networking: it carries SSH)',
@@ -61,13 +71,14 @@ export const DEVICE_KINDS = {
     scratchDisk: false,
     attach: 'root-bus',
     backend: 'vhost-user',
+    dmaApi: true,
     qemuArgs: ({ id, bus, addr, socket, mac }) => [
       '-chardev',
       `socket,id=${id}-chr,path=${socket!}`,
       '-netdev',
       `vhost-user,id=${id}-net,chardev=${id}-chr`,
       '-device',
-      `virtio-net-pci,id=${id},netdev=${id}-net,bus=${bus},addr=${addr!},mac=${mac!},${VHOST_USER_NET_WORKAROUND}`,
+      `virtio-net-pci,id=${id},netdev=${id}-net,bus=${bus},addr=${addr!},mac=${mac!},${VHOST_USER_NET_WORKAROUND},${DEVICE_SEES_PART_OF_RAM}`,
     ],
   },
   'virtio-blk': {

@@ -127,9 +127,9 @@ test.serial('bad kernel input: unknown fragment, missing patches, a non-git --ke
   r = await numacage(['kernel', 'build', '--patches', 'no-such-series']);
   t.is(r.exitCode, 2);
   t.regex(r.stderr, /--patches no-such-series: no such file or folder/);
-  r = await numacage(['kernel', 'build', '--patches', 'private-node@11']);
+  r = await numacage(['kernel', 'build', '--patches', 'private-node@14']);
   t.is(r.exitCode, 2);
-  t.regex(r.stderr, /--patches private-node@11: private-node has 10 patch\(es\), so @11 is no prefix of it/);
+  t.regex(r.stderr, /--patches private-node@14: private-node has 13 patch\(es\), so @14 is no prefix of it/);
   const tmp = await dir({ unsafeCleanup: true });
   r = await numacage(['kernel', 'build', '--kernel-src', tmp.path]);
   t.is(r.exitCode, 2);

@@ -3,6 +3,8 @@ import test from 'ava';
 import { projectPath } from '../../src/adapters/project.js';
 import { evaluateInvariant } from '../../src/invariants/evaluate.js';
 import { deviceIo } from '../../src/invariants/families/device-io.js';
+import { virtioRings } from '../../src/invariants/families/devices.js';
+import { expectationOf } from '../../src/invariants/spec.js';
 import { nodeRoles } from '../../src/invariants/profile.js';
 import type { ProbeContext } from '../../src/invariants/spec.js';
 import { parseKernelState } from '../../src/invariants/kernel-state.js';
@@ -104,4 +106,16 @@ test('a probe that prints no net-echo record (the control output with its record
   const r = evaluateInvariant(deviceIo, { 'device-io': hollow }, ctxOn('vhost-shared'));
   t.is(r.outcome, 'error');
   t.regex(r.summary, /probe failed: the probe printed 0 "net-echo done" record/);
+});
+
+test('virtio-rings: a NIC with ACCESS_PLATFORM gets its rings on its node on any kernel, so every column expects a pass there', (t) => {
+  const raw = readFileSync(
+    projectPath('test', 'fixtures', 'device-io', 'private-vhost-stock-virtio-rings.txt'),
+    'utf8',
+  );
+  const r = evaluateInvariant(virtioRings, { 'virtio-rings': raw }, ctxOn('private-vhost'));
+  t.is(r.outcome, 'pass', r.summary);
+  t.is(expectationOf(virtioRings, ctxOn('private-vhost')), 'pass');
+  // QEMU's own NIC does not use the DMA API: a vanilla kernel's rings are on C.
+  t.is(expectationOf(virtioRings, ctxOn('private-virtio')), 'fail');
 });

@@ -1,7 +1,15 @@
 import test from 'ava';
 import { describeMismatches, parseKconfig, verifyConfig } from '../../src/kernel/kconfig.js';
 import { buildDirKey, kernelArtifactKey, kernelRequestKey } from '../../src/kernel/keys.js';
-import { looksLikeMbox, parseSeries, splitMbox, touchedFiles } from '../../src/kernel/patches.js';
+import {
+  kconfigSymbolsAdded,
+  looksLikeMbox,
+  parseSeries,
+  seriesFragmentFor,
+  splitMbox,
+  touchedFiles,
+} from '../../src/kernel/patches.js';
+import { loadPatches, loadSeriesFragment } from '../../src/adapters/kernel-source.js';
 import { firstBuildErrors, isWorkLine } from '../../src/kernel/build-output.js';
 import { fixture } from '../helpers/fixtures.js';
 
@@ -33,6 +41,20 @@ test('a git format-patch file is a one-message mbox', (t) => {
   const [p] = splitMbox(text, 'x');
   t.regex(p!.name, /init: announce the numacage test patch at boot/);
   t.deepEqual(touchedFiles(p!.text), ['init/main.c']);
+});
+
+test("a series' own kconfig fragment asks a prefix only for the options that prefix's patches add", async (t) => {
+  const series = await loadPatches('private-node');
+  t.deepEqual([...kconfigSymbolsAdded(series)], ['CONFIG_DMA_PRIVATE_NODE_POOL']);
+  const text =
+    '# the pool\nCONFIG_SWIOTLB=y\nCONFIG_DMA_PRIVATE_NODE_POOL=y\n# CONFIG_DMA_PRIVATE_NODE_POOL is not set\n';
+  t.is(seriesFragmentFor(text, series, series), text);
+  // 0012 adds the option: a prefix without it keeps the options the tree already has.
+  t.is(seriesFragmentFor(text, series, series.slice(0, 11)), '# the pool\nCONFIG_SWIOTLB=y\n');
+  t.is((await loadSeriesFragment('private-node'))!.text.trim(), 'CONFIG_DMA_PRIVATE_NODE_POOL=y');
+  t.is((await loadSeriesFragment('private-node@12'))!.text.trim(), 'CONFIG_DMA_PRIVATE_NODE_POOL=y');
+  t.is((await loadSeriesFragment('private-node@10'))!.text.trim(), '');
+  t.is(await loadSeriesFragment(undefined), undefined);
 });
 
 test('kconfig parsing: values, strings and "is not set"', (t) => {

@@ -219,11 +219,15 @@ test('reproduce.sh: a newline in a path stays inside its word ($-quoted), in the
   t.is(execFileSync('bash', ['-c', `printf %s ${word}`], { encoding: 'utf8' }), odd);
 });
 
-test('a vhost-user NIC: its backend socket next to the QMP socket, its MAC, on pcie.0 with legacy interrupts (QEMU 7.2)', (t) => {
+test('a vhost-user NIC: its backend socket next to the QMP socket, its MAC, on pcie.0 with legacy interrupts (QEMU 7.2), modern with ACCESS_PLATFORM', (t) => {
   const args = buildQemuArgs(launch('private-vhost'));
   t.true(args.includes('socket,id=dev0-chr,path=/tmp/numacage-qmp-X/dev0-vhost.sock'));
   t.true(args.includes('vhost-user,id=dev0-net,chardev=dev0-chr'));
-  t.true(args.includes('virtio-net-pci,id=dev0,netdev=dev0-net,bus=pcie.0,addr=0x10,mac=52:54:00:6e:63:00,vectors=0'));
+  t.true(
+    args.includes(
+      'virtio-net-pci,id=dev0,netdev=dev0-net,bus=pcie.0,addr=0x10,mac=52:54:00:6e:63:00,vectors=0,iommu_platform=on,disable-legacy=on',
+    ),
+  );
   t.true(args.includes('memory-backend-memfd,id=mem0,size=2048M,share=off'), 'C stays MAP_PRIVATE');
   t.true(buildQemuArgs(launch('private-vhost-ram')).includes('memory-backend-ram,id=mem0,size=2048M'));
 });
@@ -244,7 +248,7 @@ test("reproduce.sh of a vhost-user topology starts the NIC's backend first, wait
   const script = reproducerOf('private-vhost', '/tmp/numacage-qmp-X/qmp.sock');
   const backend = script.indexOf('setpriv --pdeathsig KILL -- nice -n 19 dpdk-testpmd');
   t.true(backend > 0 && backend < script.indexOf('exec qemu-system-x86_64'), 'the backend before QEMU');
-  t.regex(script, /net_vhost0,iface=\/tmp\/numacage-qmp-X\/dev0-vhost\.sock/);
+  t.regex(script, /net_vhost0,iface=\/tmp\/numacage-qmp-X\/dev0-vhost\.sock,iommu-support=1/);
   t.regex(script, /until \[ -S \/tmp\/numacage-qmp-X\/dev0-vhost\.sock \]; do sleep 0\.2; done/);
   t.notThrows(() => execFileSync('bash', ['-n'], { input: script }));
   const plain = reproducerOf('private-virtio', '/tmp/q/qmp.sock');

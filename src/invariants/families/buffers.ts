@@ -11,7 +11,9 @@ import {
   inside,
   nodeRanges,
   nodeRangesText,
+  queueStatus,
   type Range,
+  type VirtioStatus,
 } from './devices.js';
 
 const VRING_DESC_F_NEXT = 1;
@@ -53,12 +55,11 @@ const readDescs = (bytes: Buffer): Descriptor[] =>
 function inFlightHeads(num: number, availRing: Buffer, usedRing: Buffer): number[] {
   const availIdx = availRing.readUInt16LE(2);
   const usedIdx = usedRing.readUInt16LE(2);
-  const count = (availIdx - usedIdx) & 0xffff;
-  if (count > num)
-    throw new ProbeError(
-      `the avail index (${availIdx}) runs ${count} ahead of the used index (${usedIdx}) in a ring of ${num}`,
-    );
-  return Array.from({ length: count }, (_, i) => availRing.readUInt16LE(4 + 2 * ((usedIdx + i) % num)));
+  // The used ring is read first and both indexes only grow, so the avail index is never behind; a device
+  // that moved on between the two reads can leave it more than a ring ahead: the last `num` entries are judged.
+  const count = Math.min((availIdx - usedIdx) & 0xffff, num);
+  const first = (availIdx - count) & 0xffff;
+  return Array.from({ length: count }, (_, i) => availRing.readUInt16LE(4 + 2 * ((first + i) % num)));
 }
 
 /** Every descriptor of the chains starting at heads, indirect tables followed (read from `indirect`). Pure. */
@@ -90,15 +91,16 @@ async function dumpQueues(host: HostAccess, ids: string[]): Promise<QueueDump[]>
   const out: QueueDump[] = [];
   for (const id of ids) {
     const path = `/machine/peripheral/${id}/virtio-backend`;
-    const status = (await host.qmp('x-query-virtio-status', { path })) as { 'num-vqs': number };
+    const status = (await host.qmp('x-query-virtio-status', { path })) as VirtioStatus;
     for (let queue = 0; queue < status['num-vqs']; queue++) {
-      const q = (await host.qmp('x-query-virtio-queue-status', { path, queue })) as Record<string, number>;
+      const q = await queueStatus(host, path, queue, status);
       const num = q['vring-num']!;
       if (!q['vring-desc'] || !num) continue;
       // One QMP command at a time: QEMU's monitor takes one connection at once.
-      const descTable = await host.readPhysical(q['vring-desc']!, 16 * num);
-      const availRing = await host.readPhysical(q['vring-avail']!, 4 + 2 * num);
+      // Used before avail: a backend that keeps running between the reads can only make avail look further ahead.
       const usedRing = await host.readPhysical(q['vring-used']!, 4 + 8 * num);
+      const availRing = await host.readPhysical(q['vring-avail']!, 4 + 2 * num);
+      const descTable = await host.readPhysical(q['vring-desc']!, 16 * num);
       // The owned chains' own descriptors (indirect tables not yet read): each indirect one names a table to read.
       const indirect: Record<string, string> = {};
       for (const { desc } of chainDescs(readDescs(descTable), inFlightHeads(num, availRing, usedRing)))
