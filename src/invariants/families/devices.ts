@@ -205,7 +205,6 @@ export function nodeRanges(
   return { guestRanges, qemuRanges };
 }
 
-/** A QMP reply as JSON text, so the raw output can be read back (and kept as a fixture). */
 /** What x-query-virtio-status says of a device: its queues, and which of them a vhost backend serves. */
 export interface VirtioStatus {
   'num-vqs': number;
@@ -238,6 +237,7 @@ export async function queueStatus(
   };
 }
 
+/** A QMP reply as JSON text, so the raw output can be read back (and kept as a fixture). */
 async function queryRings(host: HostAccess, ids: string[]): Promise<string> {
   const listed = (await host.qmp('x-query-virtio')) as { path: string; name: string }[];
   const out: unknown[] = [];

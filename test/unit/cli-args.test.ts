@@ -1,0 +1,110 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fc, testProp } from '@fast-check/ava';
+import test from 'ava';
+import { buildCli, failureOf } from '../../src/cli/cli.js';
+
+// The command line as a careless user or a broken CI variable writes it: `numacage plan` (which reads every
+// guest option and resolves topology, kernel and checks, and runs nothing) over generated flags, valid and
+// hostile values mixed. Each ends as a plan (exit 0) or a refusal numacage explains (exit 2), never an
+// internal error (70); nothing it prints can be a CI runner's workflow command.
+
+const cacheDir = mkdtempSync(join(tmpdir(), 'numacage-cli-args-'));
+test.after.always(() => rmSync(cacheDir, { recursive: true, force: true }));
+
+const HOSTILE = [
+  '',
+  ',',
+  ' ',
+  '__proto__',
+  'toString',
+  'constructor',
+  '::set-output name=promote::true',
+  '##[error]x',
+  '<script>x</script>',
+  '../../etc/passwd',
+  '/dev/zero',
+  '/etc',
+  'a\nb',
+  '\u001b[31m',
+  'NaN',
+  '-1',
+  '1e400',
+];
+const oneOf = (...values: string[]) => fc.constantFrom(...values, ...HOSTILE);
+const number = fc.oneof(
+  fc.constantFrom('0', '1', '30', '2147484', '99999999999', '0.5', 'NaN', '-5', 'abc', ''),
+  fc.integer().map(String),
+);
+
+const FLAGS: Record<string, fc.Arbitrary<string>> = {
+  '--topology': oneOf('private-virtio', 'three-node', 'private-vhost', 'private-virtio,three-node', 'nonexistent'),
+  '--kernel': oneOf(
+    'stock',
+    'built',
+    'built:private-node',
+    'built:private-node@3',
+    'built:private-node@99',
+    'stock,built',
+  ),
+  '--suite': oneOf('isolation', 'device', 'all', 'smoke', 'none'),
+  '--only': oneOf('topology', 'abi,no-kernel-memory', 'device-io', 'nope'),
+  '--expect': oneOf('vanilla', 'private', 'private-user', 'vanilla,private'),
+  '--append': oneOf('private_node=1', 'quiet', 'init=/bin/sh'),
+  '--accel': oneOf('tcg', 'kvm', 'auto'),
+  '--init': oneOf('minimal', 'systemd'),
+  '--kconfig': oneOf('guest-base', 'numa-mm', 'debug-vm', 'no-such-fragment'),
+  '--patches': oneOf('private-node', 'private-node@2', 'nonexistent'),
+  '--boot-timeout': number,
+  '--step-timeout': number,
+  '--guests': number,
+  '--jobs': number,
+  '--format': oneOf('text', 'json'),
+  '--bogus': fc.constant('x'),
+};
+
+const argvs = fc
+  .uniqueArray(fc.constantFrom(...Object.keys(FLAGS)), { maxLength: 6 })
+  .chain((flags) => fc.tuple(...flags.map((f) => FLAGS[f]!.map((v) => [f, v]))))
+  .map((pairs) => ['plan', '--cache-dir', cacheDir, ...pairs.flat()]);
+
+/** Runs argv in the process, stdout captured; the exit code and message numacage would end with. */
+async function runCli(argv: string[]): Promise<{ exitCode: number; out: string; message: string }> {
+  const write = process.stdout.write.bind(process.stdout);
+  let out = '';
+  process.stdout.write = ((chunk: string | Uint8Array) => (
+    (out += String(chunk)),
+    true
+  )) as typeof process.stdout.write;
+  try {
+    await buildCli(argv, { exitProcess: false }).parseAsync();
+    return { exitCode: 0, out, message: '' };
+  } catch (err) {
+    return { ...failureOf(err), out };
+  } finally {
+    process.stdout.write = write;
+  }
+}
+
+// Serial: both tests capture process.stdout.
+testProp.serial(
+  'numacage plan over generated flags: a plan or a refusal with exit 2, never an internal error; no workflow command on stdout',
+  [argvs],
+  async (t, argv) => {
+    const { exitCode, out, message } = await runCli(argv);
+    t.true([0, 2].includes(exitCode), `${JSON.stringify(argv)} → exit ${exitCode}: ${message}`);
+    if (exitCode === 2) t.regex(message, /^numacage: \S/);
+    t.false(/^[ \t]*::|##\[/m.test(out + message), out + message);
+  },
+  { numRuns: 400, ...(process.env.FC_SEED ? { seed: Number(process.env.FC_SEED) } : {}) },
+);
+
+test.serial('the generator reaches plans and refusals alike (the property is not vacuous)', async (t) => {
+  const ok = await runCli(['plan', '--cache-dir', cacheDir, '--topology', 'three-node', '--kernel', 'stock']);
+  t.is(ok.exitCode, 0, ok.message);
+  t.regex(ok.out, /qemu-system-x86_64/);
+  const refused = await runCli(['plan', '--cache-dir', cacheDir, '--suite', '__proto__']);
+  t.is(refused.exitCode, 2);
+  t.regex(refused.message, /--suite __proto__: unknown suite/);
+});
