@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fc, testProp } from '@fast-check/ava';
 import test from 'ava';
 import { buildCli, failureOf } from '../../src/cli/cli.js';
+import { propertyRuns } from '../helpers/property-runs.js';
 
 // The command line as a careless user or a broken CI variable writes it: `numacage plan` (which reads every
 // guest option and resolves topology, kernel and checks, and runs nothing) over generated flags, valid and
@@ -97,7 +98,7 @@ testProp.serial(
     if (exitCode === 2) t.regex(message, /^numacage: \S/);
     t.false(/^[ \t]*::|##\[/m.test(out + message), out + message);
   },
-  { numRuns: 400, ...(process.env.FC_SEED ? { seed: Number(process.env.FC_SEED) } : {}) },
+  propertyRuns(400),
 );
 
 test.serial('the generator reaches plans and refusals alike (the property is not vacuous)', async (t) => {

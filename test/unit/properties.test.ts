@@ -22,16 +22,13 @@ import { TopologyFile } from '../../src/topology/schema.js';
 import { parseTopology } from '../../src/topology/parse.js';
 import { projectPath } from '../../src/adapters/project.js';
 import { fixture } from '../helpers/fixtures.js';
+import { propertyRuns } from '../helpers/property-runs.js';
 import { mutated, recipeFile, runConfigFile, tampered, topologyFile } from '../helpers/generators.js';
 
 // Generated and mutated inputs: each is valid (and then the QEMU argv is well-formed) or a ConfigError,
 // never another exception (which the CLI would report as an internal error, exit 70). About 11,000
 // cases in all per run; fast-check prints the seed and the shrunk counterexample of a failure, and
-// FC_SEED=<seed> replays it.
-const params = (numRuns: number) => ({
-  numRuns,
-  ...(process.env.FC_SEED ? { seed: Number(process.env.FC_SEED) } : {}),
-});
+// FC_SEED=<seed> replays it; NUMACAGE_PROPERTY_RUNS=N runs N cases of each.
 
 const ajv = new Ajv2020({ allErrors: true, strict: false });
 const publishedSchema = (schema: Parameters<typeof renderJsonSchema>[0]) =>
@@ -82,7 +79,7 @@ testProp(
     t.true(validTopology(raw), JSON.stringify(validTopology.errors));
     assertWellFormedArgv(t, argvFor(topology));
   },
-  params(5000),
+  propertyRuns(5000),
 );
 
 const validRunConfig = publishedSchema(RunConfigFile);
@@ -105,7 +102,7 @@ testProp(
         JSON.stringify(v),
       );
   },
-  params(2000),
+  propertyRuns(2000),
 );
 
 const validRecipe = publishedSchema(RecipeFile);
@@ -122,7 +119,7 @@ testProp(
     }
     t.is(validRecipe(raw), ok, JSON.stringify(validRecipe.errors));
   },
-  params(1000),
+  propertyRuns(1000),
 );
 
 // Real console lines (a clean boot, a panic, every report family) mixed with arbitrary text, cut anywhere.
@@ -154,7 +151,7 @@ testProp(
   (t, text, cuts) => {
     t.deepEqual(scanInChunks(text, cuts), scanInChunks(text, []));
   },
-  params(2000),
+  propertyRuns(2000),
 );
 
 // Reports from a CI artifact, as merge and compare read them: recorded reports (lone runs and a merge),
@@ -239,7 +236,7 @@ testProp(
       t.true(text === undefined || text.length > 0, `${output.file('merge')} is empty`);
     }
   },
-  params(1000),
+  propertyRuns(1000),
 );
 
 /** Every report numacage recorded under test/fixtures (a run's, a matrix's or a merge's). */
