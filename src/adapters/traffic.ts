@@ -1,24 +1,26 @@
-import { createServer, type AddressInfo, type Server } from 'node:net';
+import { rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
 import type { ExecResult } from '../guest/ssh.js';
+import { TRAFFIC_HOST, TRAFFIC_PORTS } from '../qemu/args.js';
 
-/** QEMU user networking's gateway: the guest reaches the host's 127.0.0.1 there. */
-const HOST_FROM_GUEST = '10.0.2.2';
-
-function listen(server: Server): Promise<number> {
-  return new Promise((resolve, reject) => {
+async function listen(server: Server, path: string): Promise<void> {
+  await rm(path, { force: true });
+  await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
+    server.listen(path, resolve);
   });
 }
 
 /**
  * Pushes `bytes` from the guest to the host and `bytes` back, at once, over plain TCP
  * streams through the guest's NIC (bash's /dev/tcp, no cipher in the way; `bytes` a multiple of 64 KiB),
- * and says what each side received.
+ * and says what each side received. QEMU forwards the guest's connections to the sockets
+ * (trafficSocketPath), the only host ends its restricted network reaches.
  */
 export async function tcpTraffic(
   exec: (command: string, opts: { timeoutMs: number }) => Promise<ExecResult>,
   bytes: number,
+  sockets: Record<keyof typeof TRAFFIC_PORTS, string>,
 ): Promise<{ hostReceived: number; guestReceived: number; seconds: number }> {
   let hostReceived = 0;
   let sinkDone!: () => void;
@@ -33,10 +35,11 @@ export async function tcpTraffic(
     s.end(Buffer.alloc(bytes, 0x5a));
   });
   try {
-    const [sinkPort, sourcePort] = [await listen(sink), await listen(source)];
+    await listen(sink, sockets.sink);
+    await listen(source, sockets.source);
     const started = Date.now();
     const r = await exec(
-      `bash -c 'dd if=/dev/zero bs=64K count=${bytes >> 16} status=none > /dev/tcp/${HOST_FROM_GUEST}/${sinkPort} & wc -c < /dev/tcp/${HOST_FROM_GUEST}/${sourcePort}; wait $!'`,
+      `bash -c 'dd if=/dev/zero bs=64K count=${bytes >> 16} status=none > /dev/tcp/${TRAFFIC_HOST}/${TRAFFIC_PORTS.sink} & wc -c < /dev/tcp/${TRAFFIC_HOST}/${TRAFFIC_PORTS.source}; wait $!'`,
       { timeoutMs: 120_000 },
     );
     await Promise.race([sinkEnded, new Promise((resolve) => setTimeout(resolve, 5000))]);

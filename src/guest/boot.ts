@@ -17,6 +17,7 @@ import type { VhostBackend } from '../adapters/vhost-backend.js';
 import type { Logger } from '../log.js';
 import { materialise, type RunPlan } from '../plan/run-plan.js';
 import { renderCommandLine, renderReproducer } from '../qemu/reproducer.js';
+import { trafficSocketPath } from '../qemu/args.js';
 
 export interface BootRequest {
   runDir: string;
@@ -46,6 +47,8 @@ export interface Guest {
   readPhysical(addr: number, size: number): Promise<Buffer>;
   /** One QMP command to this guest's QEMU; resolves with its "return" value. */
   qmp(execute: string, args?: Record<string, unknown>): Promise<unknown>;
+  /** Where the host ends of the guest's traffic forwards listen (qemu/args.ts, trafficSocketPath). */
+  readonly trafficSockets: { sink: string; source: string };
   close(opts?: { keep?: boolean }): Promise<void>;
 }
 
@@ -156,6 +159,7 @@ export async function bootGuest(req: BootRequest): Promise<Guest> {
         }
       },
       qmp: (execute, args) => qmpCommand(qmpSocket, execute, args, QMP_TIMEOUT_MS),
+      trafficSockets: { sink: trafficSocketPath(qmpSocket, 'sink'), source: trafficSocketPath(qmpSocket, 'source') },
       async close(opts = {}) {
         for (const s of sessions.values()) s.close();
         // A kept overlay should be consistent: systemd gets the power button and a moment to shut down

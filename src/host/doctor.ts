@@ -28,6 +28,8 @@ export const HOST_PACKAGES = [
   'xz-utils',
   'linux-source-6.12',
   'debian-archive-keyring',
+  // socat: the host end of the guest's restricted network (the traffic forwards, qemu/args.ts).
+  'socat',
   // dpdk-testpmd: the host backend of a vhost-user-net device (docs/devices.md).
   'dpdk-dev',
 ];

@@ -27,6 +27,18 @@ export const CONSOLE_CHARDEV = 'stdio,id=console,signal=off';
 /** The QOM id of the i-th placed device (/machine/peripheral/dev<i>), by which QMP finds it. */
 export const placedDeviceId = (index: number) => `dev${index}`;
 
+/**
+ * The guest's user network is restricted (restrict=on): it reaches nothing on the host or beyond but
+ * these forwards. TCP to TRAFFIC_HOST:9 (discard) and :19 (chargen) goes, per connection, through socat
+ * to a unix socket next to the QMP socket, where the traffic step's sink and source listen.
+ */
+export const TRAFFIC_HOST = '10.0.2.100';
+export const TRAFFIC_PORTS = { sink: 9, source: 19 } as const;
+export const trafficSocketPath = (qmpSocket: string, end: keyof typeof TRAFFIC_PORTS) =>
+  posix.join(posix.dirname(qmpSocket), `traffic-${end}.sock`);
+/** QEMU's option syntax: a comma inside a value is written twice. */
+const optionValue = (s: string) => s.replaceAll(',', ',,');
+
 /** The vhost-user socket of placed device `id`'s backend: next to the QMP socket (a unix socket path stays under 108 bytes). */
 export const vhostSocketPath = (qmpSocket: string, id: string) =>
   posix.join(posix.dirname(qmpSocket), `${id}-vhost.sock`);
@@ -146,7 +158,11 @@ export function buildQemuArgs(l: QemuLaunch): string[] {
   args.push('-append', l.cmdline);
   args.push('-drive', `file=${l.rootDisk},if=none,id=root,format=qcow2,discard=unmap`);
   args.push('-device', 'virtio-blk-pci,drive=root,bus=pcie.0,addr=0x4');
-  args.push('-netdev', `user,id=net0,hostfwd=tcp:127.0.0.1:${l.sshPort}-:22`);
+  const forwards = (Object.keys(TRAFFIC_PORTS) as (keyof typeof TRAFFIC_PORTS)[]).map(
+    (end) =>
+      `guestfwd=tcp:${TRAFFIC_HOST}:${TRAFFIC_PORTS[end]}-cmd:socat - UNIX-CONNECT:${optionValue(trafficSocketPath(l.qmpSocket, end))}`,
+  );
+  args.push('-netdev', ['user,id=net0,restrict=on', `hostfwd=tcp:127.0.0.1:${l.sshPort}-:22`, ...forwards].join(','));
 
   let scratch = 0;
   t.devices.forEach((dev, i) => {

@@ -163,7 +163,7 @@ export async function runChecks(
   const host: HostAccess = {
     exec: (command, o) => guest.exec(command, o),
     qmp: (execute, args) => guest.qmp(execute, args),
-    tcpTraffic: (bytes) => tcpTraffic((command, o) => guest.exec(command, o), bytes),
+    tcpTraffic: (bytes) => tcpTraffic((command, o) => guest.exec(command, o), bytes, guest.trafficSockets),
     backendStats: async (id) => guest.backend(id)?.nextStats(),
     readPhysical: (addr, size) => guest.readPhysical(addr, size),
   };

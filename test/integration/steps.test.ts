@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import test from 'ava';
 import { dir } from 'tmp-promise';
@@ -76,35 +77,51 @@ test.serial(
   },
 );
 
-test.serial("--exec after the smoke suite, --as user: uploads land in the user's home owned by them", async (t) => {
-  const out = await dir({ unsafeCleanup: true });
-  const r = await numacage([
-    'run',
-    '--kernel',
-    'built',
-    '--suite',
-    'smoke',
-    '--out',
-    out.path,
-    '--as',
-    'user',
-    '--upload',
-    `${projectPath('test/fixtures/steps')}:fixtures`,
-    '--exec',
-    'id -un && stat -c %U fixtures/tap-demo.sh && test -x fixtures/tap-demo.sh',
-  ]);
-  t.is(r.exitCode, 0, r.all);
-  const rep = report(onlyRunDir(out.path));
-  t.deepEqual(
-    rep.checks.map((c: { id: string }) => c.id),
-    ['topology', 'abi', 'no-kernel-memory', 'exec-1'],
-  );
-  const step = rep.checks[3];
-  t.is(step.outcome, 'pass');
-  t.is(step.evidence.user, 'probe');
-  t.is(readFileSync(join(onlyRunDir(out.path), step.evidence.output), 'utf8'), 'probe\nprobe\n');
-  await out.cleanup();
-});
+test.serial(
+  "--exec after the smoke suite, --as user: uploads land in the user's home owned by them; the guest's network reaches no host service",
+  async (t) => {
+    const out = await dir({ unsafeCleanup: true });
+    // A service on the host's loopback: QEMU's user network (restrict=on) must not let the guest reach it.
+    let reached = 0;
+    const service = createServer((s) => {
+      reached++;
+      s.end();
+    });
+    await new Promise<void>((resolve) => service.listen(0, '127.0.0.1', resolve));
+    const port = (service.address() as AddressInfo).port;
+    const r = await numacage([
+      'run',
+      '--kernel',
+      'built',
+      '--suite',
+      'smoke',
+      '--out',
+      out.path,
+      '--as',
+      'user',
+      '--upload',
+      `${projectPath('test/fixtures/steps')}:fixtures`,
+      '--exec',
+      'id -un && stat -c %U fixtures/tap-demo.sh && test -x fixtures/tap-demo.sh',
+      '--exec',
+      `! timeout 5 bash -c 'echo hi > /dev/tcp/10.0.2.2/${port}'`,
+    ]);
+    service.close();
+    t.is(r.exitCode, 0, r.all);
+    const rep = report(onlyRunDir(out.path));
+    t.deepEqual(
+      rep.checks.map((c: { id: string }) => c.id),
+      ['topology', 'abi', 'no-kernel-memory', 'exec-1', 'exec-2'],
+    );
+    const step = rep.checks[3];
+    t.is(step.outcome, 'pass');
+    t.is(step.evidence.user, 'probe');
+    t.is(readFileSync(join(onlyRunDir(out.path), step.evidence.output), 'utf8'), 'probe\nprobe\n');
+    t.is(rep.checks[4].outcome, 'pass', 'the connection to the host failed in the guest');
+    t.is(reached, 0, 'and the host service saw none');
+    await out.cleanup();
+  },
+);
 
 test.serial(
   'bad step input: a missing upload, --upload without --exec, --step-timeout 0: exit 2 naming it, nothing booted',

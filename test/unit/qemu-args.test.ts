@@ -50,7 +50,14 @@ test('default topology: memfd share=off for node 0, share=on for node 1, virtio-
   t.true(args.includes('pxb-pcie,id=pxb0,bus_nr=64,numa_node=1,bus=pcie.0'));
   t.true(args.includes('virtio-net-pci,id=dev0,netdev=net0,bus=pxb0rp'), 'QMP finds a placed device by its id');
   t.true(args.includes('virtio-blk-pci,drive=root,bus=pcie.0,addr=0x4'));
-  t.true(args.includes('user,id=net0,hostfwd=tcp:127.0.0.1:10022-:22'));
+  // The guest's network reaches the host only through the SSH forward and the traffic forwards.
+  t.true(
+    args.includes(
+      'user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:10022-:22,' +
+        'guestfwd=tcp:10.0.2.100:9-cmd:socat - UNIX-CONNECT:/tmp/numacage-qmp-X/traffic-sink.sock,' +
+        'guestfwd=tcp:10.0.2.100:19-cmd:socat - UNIX-CONNECT:/tmp/numacage-qmp-X/traffic-source.sock',
+    ),
+  );
   t.deepEqual(
     args.filter((a) => a.startsWith('dist,')),
     ['dist,src=0,dst=1,val=20'],
