@@ -233,8 +233,24 @@ async function writeMetaAtomically(dir: string, meta: object): Promise<void> {
 export async function readEntryMeta<M extends object>(dir: string): Promise<M | undefined> {
   try {
     const v: unknown = JSON.parse(await readFile(join(dir, META), 'utf8'));
-    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as M) : undefined;
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
+    // Its file list is what verification and reuse trust: one numacage did not write makes the entry damaged.
+    const files = (v as { files?: unknown }).files;
+    return files === undefined || isManifest(files) ? (v as M) : undefined;
   } catch {
     return undefined;
   }
 }
+
+const isManifest = (v: unknown): v is Manifest =>
+  typeof v === 'object' &&
+  v !== null &&
+  !Array.isArray(v) &&
+  Object.values(v).every(
+    (f: unknown) =>
+      typeof f === 'object' &&
+      f !== null &&
+      typeof (f as Record<string, unknown>).size === 'number' &&
+      typeof (f as Record<string, unknown>).mtimeMs === 'number' &&
+      typeof (f as Record<string, unknown>).sha256 === 'string',
+  );

@@ -120,11 +120,17 @@ async function dirsIn(dir: string): Promise<string[]> {
     .sort();
 }
 
+// A meta.json is read field by field, each only as the type numacage wrote (a hand-edited one lists what it can).
+const field = (v: unknown, k: string): unknown =>
+  v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;
+const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+const texts = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+const each = (v: unknown, f: (x: unknown) => unknown) => texts(Array.isArray(v) ? v.map(f) : []);
+
 function inputsOf(
   kind: EntryKind,
   key: string,
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any kind's meta.json, read field by field
-  meta: Record<string, any> | undefined,
+  meta: Record<string, unknown> | undefined,
   children: string[],
 ): Record<string, unknown> {
   if (kind === 'kernel-work') return { source: key, buildDirs: children.filter((c) => c.startsWith('build-')).length };
@@ -132,20 +138,26 @@ function inputsOf(
   if (!meta) return { incomplete: 'no meta.json, or one that is not a JSON object' };
   switch (kind) {
     case 'images':
-      return { recipe: meta.recipe?.name, packages: meta.recipe?.packages ?? [], kernelPackage: meta.kernelPackage };
+      return {
+        recipe: text(field(meta.recipe, 'name')),
+        packages: texts(field(meta.recipe, 'packages')),
+        kernelPackage: text(meta.kernelPackage),
+      };
     case 'kernels':
       return {
-        release: meta.release,
-        source: meta.source,
-        patches: (meta.patches ?? []).map((p: { name: string }) => p.name),
-        fragments: meta.fragments ?? [],
+        release: text(meta.release),
+        source: text(meta.source),
+        patches: each(meta.patches, (p) => field(p, 'name')),
+        fragments: texts(meta.fragments),
       };
     case 'kselftests':
       return {
-        source: meta.source,
-        patches: meta.patches ?? [],
-        programs: (meta.programs ?? []).map(
-          (p: { collection: string; program: string }) => `${p.collection}/${p.program}`,
+        source: text(meta.source),
+        patches: texts(meta.patches),
+        programs: each(meta.programs, (p) =>
+          typeof field(p, 'collection') === 'string' && typeof field(p, 'program') === 'string'
+            ? `${field(p, 'collection') as string}/${field(p, 'program') as string}`
+            : undefined,
         ),
       };
     case 'probe':
