@@ -2,8 +2,8 @@
  * The careless user's and the attacker's sweep (issue "Trust boundaries"): hostile values through every
  * command that can refuse them without booting a guest or compiling, each a child process as a user would
  * run it, on a throwaway cache. Prints the exit-code table per command and every case that ended in an
- * internal error (70), a timeout, a workflow command on stdout, a file left in --out, or the recipe
- * hook's file on the host.
+ * internal error (70), a timeout, a workflow command on stdout, a file left in --out, a report of no
+ * cell merged or compared green, or the recipe hook's file on the host.
  *
  *   node dist/bench/hostile-inputs.js            (about 340 cases, 4-6 min on 2 cores)
  */
@@ -230,6 +230,7 @@ for (const args of cases) {
   const what = `numacage ${args.map((a) => JSON.stringify(a)).join(' ')}`;
   if (code === '70' || code === 'timeout' || code.startsWith('signal'))
     findings.push(`${code}: ${what}\n    ${(r.stderr ?? '').split('\n').slice(0, 3).join('\n    ')}`);
+  if (code === '0' && args.some((a) => a.includes('m-empty'))) findings.push(`green on no cell: ${what}`);
   if (WORKFLOW.test(r.stdout ?? '')) findings.push(`workflow command on stdout: ${what}`);
   const left = readdirSync(out).filter((f) => f !== 'merged');
   if (left.length) findings.push(`left in --out: ${left.join(', ')} after ${what}`);

@@ -52,6 +52,13 @@ export async function compareCommand(
       'numacage compare BASELINE NEW, or numacage compare MATRIX_DIR --by kernel',
     );
   const [baseline, current] = [cellVerdicts(loadReport(paths[0]!)), cellVerdicts(loadReport(paths[1]!))];
+  // Nothing compared is no evidence of no regression.
+  for (const [i, cells] of [baseline, current].entries())
+    if (cells.size === 0)
+      throw new ConfigError(
+        `${paths[i]!}: no cell ran in it, so there is nothing to compare`,
+        'compare reports of runs that ran: check the matrix that night was given',
+      );
   const names = {
     baseline: `${paths[0]} (${describeNight([...baseline.values()])})`,
     current: `${paths[1]} (${describeNight([...current.values()])})`,

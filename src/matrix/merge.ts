@@ -98,6 +98,12 @@ export async function mergeCommand(
     return found;
   });
   const { cells, runs } = mergeReports(files.map((f) => loadReport(f, { forMerge: true })));
+  // An empty CI variable or a night whose shards ran nothing must not merge into a green report.
+  if (runs.length === 0)
+    throw new ConfigError(
+      `${dirs.join(', ')}: no cell ran in ${files.length === 1 ? 'this report' : `any of these ${files.length} reports`}`,
+      'merge the shards of a night that ran: check the matrix the shard jobs were given',
+    );
   const missing = runs.find((r) => !statSync(r.runDir, { throwIfNoEntry: false })?.isDirectory());
   if (missing)
     throw new ConfigError(

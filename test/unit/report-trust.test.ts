@@ -75,3 +75,28 @@ test('a report whose strings, node ids and distances hold markup renders inert i
   );
   t.true(html.includes('&lt;script&gt;'), 'the text is there, escaped');
 });
+
+test('a report in which no cell ran merges and compares to nothing green: exit 2 saying so', async (t) => {
+  const { mergeCommand } = await import('../../src/matrix/merge.js');
+  const { compareCommand } = await import('../../src/matrix/compare.js');
+  const empty = mkdtempSync(join(tmpdir(), 'numacage-trust-'));
+  const ran = matrixWith('cell');
+  writeFileSync(join(empty, 'matrix.json'), JSON.stringify({ kind: 'numacage-matrix', ok: true, cells: [], runs: [] }));
+  try {
+    const merged = await mergeCommand([empty, empty], join(empty, 'merged'), empty).catch((e: unknown) => e);
+    t.true(merged instanceof ConfigError, String(merged));
+    t.regex((merged as Error).message, /no cell ran in any of these 2 reports/);
+    for (const pair of [
+      [empty, ran],
+      [ran, empty],
+    ]) {
+      const compared = await compareCommand(pair).catch((e: unknown) => e);
+      t.true(compared instanceof ConfigError, String(compared));
+      t.regex((compared as Error).message, /no cell ran in it, so there is nothing to compare/);
+    }
+    t.false((await compareCommand([ran, ran])).regressed, 'a report that ran still compares');
+  } finally {
+    rmSync(empty, { recursive: true, force: true });
+    rmSync(ran, { recursive: true, force: true });
+  }
+});
