@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fc, testProp } from '@fast-check/ava';
 import test from 'ava';
-import { buildCli, failureOf } from '../../src/cli/cli.js';
+import { runInProcess } from '../helpers/in-process.js';
 import { fixture } from '../helpers/fixtures.js';
 import { mutated, tampered } from '../helpers/generators.js';
 import { propertyRuns } from '../helpers/property-runs.js';
@@ -27,23 +27,8 @@ for (const { dir, meta } of METAS) {
   writeFileSync(join(entry, 'meta.json'), JSON.stringify(meta));
 }
 
-/** Runs argv in the process, its output dropped: the exit code it sets or ends with, and its last message. */
-async function cli(argv: string[]): Promise<{ exitCode: number; message: string }> {
-  const [out, err] = [process.stdout.write.bind(process.stdout), process.stderr.write.bind(process.stderr)];
-  process.stdout.write = process.stderr.write = (() => true) as typeof process.stdout.write;
-  try {
-    await buildCli(argv, { exitProcess: false }).parseAsync();
-    return { exitCode: Number(process.exitCode ?? 0), message: '' };
-  } catch (e) {
-    return failureOf(e);
-  } finally {
-    process.stdout.write = out;
-    process.stderr.write = err;
-    process.exitCode = undefined;
-  }
-}
-
 let n = 0;
+// Serial: runInProcess captures stdout and stderr.
 testProp.serial(
   'cache ls, verify and gc over a meta.json mutated or tampered with: exit 0 (verify 1 on damage), never an internal error',
   [
@@ -68,7 +53,7 @@ testProp.serial(
         ['gc', '--max-size', '1', '--dry-run'],
         ['gc', '--max-size', '1'],
       ]) {
-        const r = await cli(['cache', ...action, '--cache-dir', cache]);
+        const r = await runInProcess(['cache', ...action, '--cache-dir', cache]);
         // verify exits 1 when it found (and removed) a damaged entry.
         t.true(
           r.exitCode === 0 || (action[0] === 'verify' && r.exitCode === 1),

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fc, testProp } from '@fast-check/ava';
 import test from 'ava';
-import { buildCli, failureOf } from '../../src/cli/cli.js';
+import { runInProcess } from '../helpers/in-process.js';
 import { propertyRuns } from '../helpers/property-runs.js';
 
 // The command line as a careless user or a broken CI variable writes it: `numacage plan` (which reads every
@@ -70,30 +70,12 @@ const argvs = fc
   .chain((flags) => fc.tuple(...flags.map((f) => FLAGS[f]!.map((v) => [f, v]))))
   .map((pairs) => ['plan', '--cache-dir', cacheDir, ...pairs.flat()]);
 
-/** Runs argv in the process, stdout captured; the exit code and message numacage would end with. */
-async function runCli(argv: string[]): Promise<{ exitCode: number; out: string; message: string }> {
-  const write = process.stdout.write.bind(process.stdout);
-  let out = '';
-  process.stdout.write = ((chunk: string | Uint8Array) => (
-    (out += String(chunk)),
-    true
-  )) as typeof process.stdout.write;
-  try {
-    await buildCli(argv, { exitProcess: false }).parseAsync();
-    return { exitCode: 0, out, message: '' };
-  } catch (err) {
-    return { ...failureOf(err), out };
-  } finally {
-    process.stdout.write = write;
-  }
-}
-
 // Serial: both tests capture process.stdout.
 testProp.serial(
   'numacage plan over generated flags: a plan or a refusal with exit 2, never an internal error; no workflow command on stdout',
   [argvs],
   async (t, argv) => {
-    const { exitCode, out, message } = await runCli(argv);
+    const { exitCode, out, message } = await runInProcess(argv);
     t.true([0, 2].includes(exitCode), `${JSON.stringify(argv)} → exit ${exitCode}: ${message}`);
     if (exitCode === 2) t.regex(message, /^numacage: \S/);
     t.false(/^[ \t]*::|##\[/m.test(out + message), out + message);
@@ -102,10 +84,10 @@ testProp.serial(
 );
 
 test.serial('the generator reaches plans and refusals alike (the property is not vacuous)', async (t) => {
-  const ok = await runCli(['plan', '--cache-dir', cacheDir, '--topology', 'three-node', '--kernel', 'stock']);
+  const ok = await runInProcess(['plan', '--cache-dir', cacheDir, '--topology', 'three-node', '--kernel', 'stock']);
   t.is(ok.exitCode, 0, ok.message);
   t.regex(ok.out, /qemu-system-x86_64/);
-  const refused = await runCli(['plan', '--cache-dir', cacheDir, '--suite', '__proto__']);
+  const refused = await runInProcess(['plan', '--cache-dir', cacheDir, '--suite', '__proto__']);
   t.is(refused.exitCode, 2);
   t.regex(refused.message, /--suite __proto__: unknown suite/);
 });
