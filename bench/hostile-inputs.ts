@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectPath } from '../src/adapters/project.js';
+import { HOSTILE_FLAG_VALUES } from '../test/helpers/hostile.js';
 
 const work = mkdtempSync(join(tmpdir(), 'numacage-hostile-'));
 const w = (name: string) => join(work, name);
@@ -92,28 +93,7 @@ writeFileSync(join(cache, 'images', 'fedcba9876543210fedc', 'meta.json'), '{"rec
 mkdirSync(join(cache, 'guests'), { recursive: true });
 writeFileSync(join(cache, 'guests', '999999.json'), '{"pid":999999,"sshPort":"x"');
 
-const HOSTILE_VALUES = [
-  '',
-  ',',
-  ' ',
-  '__proto__',
-  'toString',
-  'constructor',
-  '::set-output name=promote::true',
-  '##[error]x',
-  '<script>x</script>',
-  '../../etc/passwd',
-  '/dev/zero',
-  w('fifo'),
-  '/etc',
-  'a\nb',
-  '\u001b[31m',
-  'NaN',
-  '-1',
-  '0',
-  '2147484',
-  '1e400',
-];
+const HOSTILE_VALUES = [...HOSTILE_FLAG_VALUES, w('fifo'), '0', '2147484'];
 const GUEST_FLAGS = [
   '--topology',
   '--kernel',

@@ -77,6 +77,17 @@ export function mergeReports(reports: LoadedReport[]): { cells: string[]; runs: 
 /** A cell's directory name in a merge: runs/private-virtio_built_private-node. */
 const cellDirName = (cell: string) => cell.replace(/[^A-Za-z0-9._-]/g, '_');
 
+/** The merged report of mergeReports' cells and runs, each run's directory under runs/ by its cell. Pure. */
+export function mergedReport({ cells, runs }: ReturnType<typeof mergeReports>): MatrixReport {
+  return {
+    kind: 'numacage-matrix',
+    ok: runs.every((r) => r.ok),
+    cells,
+    mergedFrom: [...new Set(runs.map((r) => r.from))],
+    runs: runs.map(({ from: _from, ...r }) => ({ ...r, runDir: join('runs', cellDirName(r.cell)) })),
+  };
+}
+
 /**
  * `numacage merge DIR...`: one report of the whole matrix in outDir
  * (report.json, junit.xml, results.ktap, summary.txt, report.html, and each
@@ -119,13 +130,7 @@ export async function mergeCommand(
   const staging = join(dirname(dir), `.${basename(dir)}.staging-${process.pid}`);
   await mkdir(staging, { recursive: true });
   const unregister = onInterrupt(() => rm(staging, { recursive: true, force: true }));
-  const report: MatrixReport = {
-    kind: 'numacage-matrix',
-    ok: runs.every((r) => r.ok),
-    cells,
-    mergedFrom: [...new Set(runs.map((r) => r.from))],
-    runs: runs.map(({ from: _from, ...r }) => ({ ...r, runDir: join('runs', cellDirName(r.cell)) })),
-  };
+  const report = mergedReport({ cells, runs });
   try {
     // The merge holds every cell's run directory (a qcow2 kept with --keep aside): one artifact has every console.
     for (const [i, r] of runs.entries())

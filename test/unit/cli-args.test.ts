@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fc, testProp } from '@fast-check/ava';
 import test from 'ava';
 import { runInProcess } from '../helpers/in-process.js';
+import { HOSTILE_FLAG_VALUES } from '../helpers/hostile.js';
 import { propertyRuns } from '../helpers/property-runs.js';
 
 // The command line as a careless user or a broken CI variable writes it: `numacage plan` (which reads every
@@ -14,25 +15,7 @@ import { propertyRuns } from '../helpers/property-runs.js';
 const cacheDir = mkdtempSync(join(tmpdir(), 'numacage-cli-args-'));
 test.after.always(() => rmSync(cacheDir, { recursive: true, force: true }));
 
-const HOSTILE = [
-  '',
-  ',',
-  ' ',
-  '__proto__',
-  'toString',
-  'constructor',
-  '::set-output name=promote::true',
-  '##[error]x',
-  '<script>x</script>',
-  '../../etc/passwd',
-  '/dev/zero',
-  '/etc',
-  'a\nb',
-  '\u001b[31m',
-  'NaN',
-  '-1',
-  '1e400',
-];
+const HOSTILE = HOSTILE_FLAG_VALUES;
 const oneOf = (...values: string[]) => fc.constantFrom(...values, ...HOSTILE);
 const number = fc.oneof(
   fc.constantFrom('0', '1', '30', '2147484', '99999999999', '0.5', 'NaN', '-5', 'abc', ''),

@@ -5,7 +5,7 @@ import { fc, testProp } from '@fast-check/ava';
 import test from 'ava';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { compareCommand } from '../../src/matrix/compare.js';
-import { mergeReports } from '../../src/matrix/merge.js';
+import { mergedReport, mergeReports } from '../../src/matrix/merge.js';
 import { loadReport } from '../../src/matrix/reports.js';
 import type { MatrixReport } from '../../src/report/matrix-report.js';
 import { REPORT_OUTPUTS } from '../../src/report/outputs.js';
@@ -23,6 +23,7 @@ import { parseTopology } from '../../src/topology/parse.js';
 import { projectPath } from '../../src/adapters/project.js';
 import { fixture } from '../helpers/fixtures.js';
 import { propertyRuns } from '../helpers/property-runs.js';
+import { recordedReport } from '../helpers/hostile.js';
 import { mutated, recipeFile, runConfigFile, tampered, topologyFile } from '../helpers/generators.js';
 
 // Generated and mutated inputs: each is valid (and then the QEMU argv is well-formed) or a ConfigError,
@@ -162,12 +163,7 @@ const RECORDED_REPORTS = [
   'runs/repro-mbind-warn/patched.report.json',
   'runs/lean-vs-private-node/built.report.json',
   'nightly/baseline.report.json',
-].map((f) => {
-  const doc = JSON.parse(fixture(f));
-  // The merged baseline names its shards' run directories (../shards/...); merge takes only its own.
-  if (doc.runs) doc.runs.forEach((r: { runDir: string }, i: number) => (r.runDir = `runs/${i}`));
-  return doc as unknown;
-});
+].map(recordedReport);
 const reportsDir = mkdtempSync(join(tmpdir(), 'numacage-reports-'));
 test.after.always(() => rmSync(reportsDir, { recursive: true, force: true }));
 /** Writes a report into its own directory under reportsDir; returns its path. */
@@ -224,13 +220,7 @@ testProp(
     // merge: every file of the merged report (mergeCommand's own steps, without the copying).
     const merged = await unlessRefused(() => mergeReports([loadReport(mutant, { forMerge: true })]));
     if (!merged) return;
-    const report: MatrixReport = {
-      kind: 'numacage-matrix',
-      ok: merged.runs.every((r) => r.ok),
-      cells: merged.cells,
-      mergedFrom: [mutant],
-      runs: merged.runs.map(({ from: _from, ...r }, j) => ({ ...r, runDir: `runs/${j}` })),
-    };
+    const report = mergedReport(merged);
     for (const output of REPORT_OUTPUTS) {
       const text = output.render({ kind: 'merge', title: 'numacage merged', report, regressions: '## none' }, 'now');
       t.true(text === undefined || text.length > 0, `${output.file('merge')} is empty`);

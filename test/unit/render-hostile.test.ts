@@ -6,12 +6,12 @@ import test from 'ava';
 import { XMLValidator } from 'fast-xml-parser';
 import { parse, type DefaultTreeAdapterMap } from 'parse5';
 import { compareCommand } from '../../src/matrix/compare.js';
-import { mergeReports } from '../../src/matrix/merge.js';
+import { mergedReport, mergeReports } from '../../src/matrix/merge.js';
 import { loadReport, type LoadedReport } from '../../src/matrix/reports.js';
 import { ConfigError } from '../../src/model/errors.js';
 import { REPORT_OUTPUTS, type ReportSubject } from '../../src/report/outputs.js';
 import { inert } from '../../src/report/markup.js';
-import { fixture } from '../helpers/fixtures.js';
+import { recordedReport } from '../helpers/hostile.js';
 import { propertyRuns } from '../helpers/property-runs.js';
 
 // Reports whose every free-text string is hostile (markup, workflow commands, paths, control characters),
@@ -41,11 +41,7 @@ const RECORDED = [
   'runs/witness/stock.report.json',
   'runs/lean-vs-private-node/built.report.json',
   'nightly/baseline.report.json',
-].map((f) => {
-  const doc = JSON.parse(fixture(f));
-  if (doc.runs) doc.runs.forEach((r: { runDir: string }, i: number) => (r.runDir = `runs/${i}`));
-  return doc as object;
-});
+].map(recordedReport);
 
 const dir = mkdtempSync(join(tmpdir(), 'numacage-hostile-'));
 test.after.always(() => rmSync(dir, { recursive: true, force: true }));
@@ -87,19 +83,8 @@ function subjectOf(r: LoadedReport, regressions?: string): ReportSubject {
   const title = 'numacage hostile';
   if (!r.shard && r.runs.length === 1 && r.runs[0]!.runDir === dir)
     return { kind: 'run', title, verdict: r.runs[0]!.verdict, runDir: '.', ...(regressions ? { regressions } : {}) };
-  const merged = mergeReports([r]); // a ConfigError (cells that do not add up) is a refusal: exit 2
-  return {
-    kind: 'merge',
-    title,
-    report: {
-      kind: 'numacage-matrix',
-      ok: merged.runs.every((x) => x.ok),
-      cells: merged.cells,
-      mergedFrom: [file],
-      runs: merged.runs.map(({ from: _from, ...x }, j) => ({ ...x, runDir: `runs/${j}` })),
-    },
-    ...(regressions ? { regressions } : {}),
-  };
+  // mergeReports' ConfigError (cells that do not add up) is a refusal: exit 2.
+  return { kind: 'merge', title, report: mergedReport(mergeReports([r])), ...(regressions ? { regressions } : {}) };
 }
 
 type Node = DefaultTreeAdapterMap['node'];
