@@ -41,6 +41,10 @@ const ITEMS: [string, () => Promise<unknown>][] = [
     () => ensureKernel({ cacheDir, log, fragments: DEFAULT_FRAGMENTS, patches: 'private-node' }),
   ],
   [
+    'kernel lean + private-node series v1 (@13, against v2)',
+    () => ensureKernel({ cacheDir, log, fragments: DEFAULT_FRAGMENTS, patches: 'private-node@13' }),
+  ],
+  [
     'kernel lean + mbind-warn (repro: @4 again)',
     () => ensureKernel({ cacheDir, log, fragments: DEFAULT_FRAGMENTS, patches: MBIND_WARN }),
   ],

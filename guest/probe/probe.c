@@ -10,8 +10,8 @@
  *   bind P                   mbind(BIND,{P}) on a fresh mapping, then MOVE|STRICT on pages already faulted
  *   move-pages P             move_pages(0, 16 faulted pages, ->P, MPOL_MF_MOVE)
  *   migrate-pages C P        migrate_pages(0, {C}, {P}) with 16 faulted pages
- *   fill MIB STEP [NODE]     fault MIB of anonymous base pages STEP MiB at a time (each step bound to
- *                            NODE when given); a start record with the pid first
+ *   fill MIB STEP [NODES]    fault MIB of anonymous base pages STEP MiB at a time (each step bound to
+ *                            NODES, a comma list, when given); a start record with the pid first
  *   slab C P N DIR           a slab-heavy workload (N tmpfs files in DIR, N/16 socket pairs) under
  *                            BIND {P}, else INTERLEAVE {C,P}, else no policy; P's kernel counters while held
  *   thp P                    4 MiB bound to P, faulted with MADV_NOHUGEPAGE, then MADV_HUGEPAGE + MADV_COLLAPSE
@@ -24,10 +24,18 @@
  *   compact-pages P          (root) 256 pages bound to P, /proc/sys/vm/compact_memory, placement and PFNs after
  *   cpuset-drop P            256 pages bound to P; faults half, stops itself (SIGSTOP) so that the caller
  *                            can drop P from its cpuset, then faults the rest
+ *   interleave-rebind C P    set_mempolicy(INTERLEAVE,{C,P}), 16 pages faulted, stops itself (SIGSTOP) so that
+ *                            the caller can change its cpuset, then 64 KiB through a pipe and 16 more pages
+ *   home-node MODE NODES HOME
+ *                            64 fresh pages under mbind(MODE, NODES), set_mempolicy_home_node(HOME), then
+ *                            faulted; a record before the fault, so that a fault that never ends is seen
  *   offline-blocks NODE KEEP (root) offlines NODE's memory blocks while KEEP MiB stay free; prints each
  *                            block's state file and how to online it into its zone again
  *   net-echo IFACE N SECS    (root) N numbered frames through IFACE to a host backend that echoes them,
  *                            each echo checked byte for byte (net-echo.c)
+ *
+ *   stopped CMD ARGS...      stops itself (SIGSTOP) first, then runs CMD: a caller can move it or change its
+ *                            cgroup before it faults anything
  *
  * Every faulted page carries the host's witness tag when NUMACAGE_TAG holds
  * one (see touch()).
@@ -84,6 +92,7 @@ const char *errno_name(int e) {
 	case ESRCH: return "ESRCH";
 	case EXDEV: return "EXDEV";
 	case ENOSYS: return "ENOSYS";
+	case EOPNOTSUPP: return "EOPNOTSUPP";
 	default: return "EOTHER";
 	}
 }
@@ -226,6 +235,8 @@ static void print_result(long ret, int err) {
 static void open_record(const char *probe, const char *call) {
 	printf("{\"probe\":\"%s\",\"call\":\"%s\",\"uid\":%d,", probe, call, (int)getuid());
 }
+
+static int usage(void);
 
 static const char *mode_name(int mode) {
 	switch (mode) {
@@ -372,16 +383,30 @@ static double now_s(void) {
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Faults MIB of anonymous memory STEP MiB at a time (bound to node when >= 0), saying where each step landed. */
-static int fill(long mib, long step, int node) {
+/* Parses a comma list of node ids into nodes (at most MAXNODE); returns how many, or -1. */
+static int parse_nodes(const char *list, int *nodes) {
+	int n = 0;
+	char *end;
+	for (const char *s = list; *s && n < MAXNODE; s = *end ? end + 1 : end) {
+		long v = strtol(s, &end, 10);
+		if (end == s || v < 0 || v >= MAXNODE || (*end && *end != ',')) return -1;
+		nodes[n++] = (int)v;
+	}
+	return n;
+}
+
+/* Faults MIB of anonymous memory STEP MiB at a time (bound to nodes when n > 0), saying where each step landed. */
+static int fill(long mib, long step, const int *nodes, int n) {
 	const size_t step_pages = (size_t)step * 256;
 	const double start = now_s();
 	open_record("fill", "start");
-	printf("\"pid\":%d,\"mib\":%ld,\"step_mib\":%ld,\"node\":%d}\n", (int)getpid(), mib, step, node);
+	printf("\"pid\":%d,\"mib\":%ld,\"step_mib\":%ld,\"nodes\":", (int)getpid(), mib, step);
+	print_nodes(nodes, n);
+	printf("}\n");
 	for (long done = 0; done < mib; done += step) {
 		char *p = map_pages(step_pages);
 		madvise(p, step_pages * PAGE, MADV_NOHUGEPAGE);
-		if (node >= 0 && sys_mbind(p, step_pages * PAGE, MPOL_BIND, &node, 1, 0) != 0) die("fill", "mbind");
+		if (n > 0 && sys_mbind(p, step_pages * PAGE, MPOL_BIND, nodes, n, 0) != 0) die("fill", "mbind");
 		touch(p, step_pages);
 		struct placement pl;
 		where(p, step_pages, &pl);
@@ -691,6 +716,92 @@ static int cpuset_drop(int pnode) {
 	return 0;
 }
 
+/*
+ * An interleave policy over {C,P} (a private-node kernel keeps only C), then
+ * a stop so that the caller can change the task's cpuset (the policy is
+ * rebound to the new mems), then more pages and a pipe's worth of kernel
+ * allocations under the rebound policy.
+ */
+static int interleave_rebind(int c, int pnode) {
+	enum { N = 16, PIPE_BYTES = 64 * 1024 };
+	int both[2] = {c, pnode}, fds[2];
+	static char buf[PIPE_BYTES];
+	errno = 0;
+	long ret = sys_set_mempolicy(MPOL_INTERLEAVE, both, 2);
+	int err = ret ? errno : 0;
+	char *p = map_pages(2 * N);
+	touch(p, N);
+	struct placement first, first_after, second;
+	where(p, N, &first);
+	if (pipe(fds)) die("interleave-rebind", "pipe");
+	fcntl(fds[1], F_SETPIPE_SZ, PIPE_BYTES);
+	fflush(stdout);
+	raise(SIGSTOP);
+	/* The pipe first: a kernel allocation under the rebound policy, before any fault can stall. */
+	ssize_t wrote = write(fds[1], buf, sizeof buf);
+	printf("{\"probe\":\"interleave-rebind\",\"call\":\"write\",\"uid\":%d,\"pipe_bytes\":%zd}\n", (int)getuid(), wrote);
+	fflush(stdout);
+	/* A cgroup v2 cpuset migrates its tasks' pages to new mems: where the first half is now. */
+	where(p, N, &first_after);
+	touch(p + N * PAGE, N);
+	where(p + N * PAGE, N, &second);
+	open_record("interleave-rebind", "fault");
+	printf("\"nodes\":[%d,%d],", c, pnode);
+	print_result(ret, err);
+	printf(",\"pipe_bytes\":%zd,\"pages\":%d,\"first_half\":{", wrote, N);
+	print_placement(&first);
+	printf("},\"first_half_after\":{");
+	print_placement(&first_after);
+	printf("},");
+	print_placement(&second);
+	printf("}\n");
+	return 0;
+}
+
+#ifndef SYS_set_mempolicy_home_node
+#define SYS_set_mempolicy_home_node 450
+#endif
+
+static int mode_of(const char *name) {
+	for (int m = MPOL_PREFERRED; m <= MPOL_WEIGHTED_INTERLEAVE; m++)
+		if (!strcmp(mode_name(m), name)) return m;
+	return -1;
+}
+
+/*
+ * A fresh mapping under mbind(mode, nodes) and a home node, then faulted.
+ * The first record is printed before the fault: a fault that loops in the
+ * kernel leaves it alone, and the caller kills the task.
+ */
+static int home_node(const char *mode_arg, const char *nodes_arg, int home) {
+	enum { N = 64 };
+	int nodes[MAXNODE], mode = mode_of(mode_arg), n = parse_nodes(nodes_arg, nodes);
+	if (mode < 0 || n <= 0) return usage();
+	char *p = map_pages(N);
+	errno = 0;
+	long bound = sys_mbind(p, N * PAGE, mode, nodes, n, 0);
+	int bind_err = bound ? errno : 0;
+	errno = 0;
+	long ret = syscall(SYS_set_mempolicy_home_node, (unsigned long)p, N * PAGE, home, 0);
+	int err = ret ? errno : 0;
+	open_record("home-node", "set_mempolicy_home_node");
+	printf("\"mode\":\"%s\",\"nodes\":", mode_name(mode));
+	print_nodes(nodes, n);
+	printf(",\"home\":%d,\"bind_ret\":%ld,\"bind_errno\":", home, bound);
+	print_errno_value(bind_err);
+	printf(",");
+	print_result(ret, err);
+	printf("}\n");
+	touch(p, N);
+	struct placement pl;
+	where(p, N, &pl);
+	open_record("home-node", "fault");
+	printf("\"pages\":%d,", N);
+	print_placement(&pl);
+	printf("}\n");
+	return 0;
+}
+
 static void on_alarm(int sig) { (void)sig; }
 
 /* MemFree of a node in MiB, or -1. */
@@ -750,7 +861,8 @@ static int offline_blocks(int node, long keep_mib) {
 
 static int usage(void) {
 	fprintf(stderr, "usage: numacage-probe soft-policy C P | bind P | move-pages P | migrate-pages C P | fill MIB STEP [NODE]"
-	                " | slab C P N DIR | thp P | ksm C P SECS | numa-balancing C P CPU SECS | compact-pages P | cpuset-drop P | offline-blocks NODE KEEP_MIB"
+	                " | slab C P N DIR | thp P | ksm C P SECS | numa-balancing C P CPU SECS | compact-pages P | cpuset-drop P"
+	                " | interleave-rebind C P | home-node MODE NODES HOME | offline-blocks NODE KEEP_MIB"
 	                " | net-echo IFACE N SECS\n");
 	return 2;
 }
@@ -759,18 +871,28 @@ int main(int argc, char **argv) {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 2) return usage();
 	load_tag();
+	if (!strcmp(argv[1], "stopped") && argc > 2) {
+		raise(SIGSTOP);
+		argv++;
+		argc--;
+	}
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "soft-policy") && argc == 4) return soft_policy(atoi(argv[2]), atoi(argv[3]));
 	if (!strcmp(cmd, "bind") && argc == 3) return bind_to(atoi(argv[2]));
 	if (!strcmp(cmd, "move-pages") && argc == 3) return move_pages_to(atoi(argv[2]));
 	if (!strcmp(cmd, "migrate-pages") && argc == 4) return migrate_pages_to(atoi(argv[2]), atoi(argv[3]));
-	if (!strcmp(cmd, "fill") && (argc == 4 || argc == 5)) return fill(atol(argv[2]), atol(argv[3]), argc == 5 ? atoi(argv[4]) : -1);
+	if (!strcmp(cmd, "fill") && (argc == 4 || argc == 5)) {
+		int nodes[MAXNODE], n = argc == 5 ? parse_nodes(argv[4], nodes) : 0;
+		return n < 0 ? usage() : fill(atol(argv[2]), atol(argv[3]), nodes, n);
+	}
 	if (!strcmp(cmd, "slab") && argc == 6) return slab(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), argv[5]);
 	if (!strcmp(cmd, "thp") && argc == 3) return thp(atoi(argv[2]));
 	if (!strcmp(cmd, "ksm") && argc == 5) return ksm(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
 	if (!strcmp(cmd, "numa-balancing") && argc == 6) return numa_balancing(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
 	if (!strcmp(cmd, "compact-pages") && argc == 3) return compact_pages(atoi(argv[2]));
 	if (!strcmp(cmd, "cpuset-drop") && argc == 3) return cpuset_drop(atoi(argv[2]));
+	if (!strcmp(cmd, "interleave-rebind") && argc == 4) return interleave_rebind(atoi(argv[2]), atoi(argv[3]));
+	if (!strcmp(cmd, "home-node") && argc == 5) return home_node(argv[2], argv[3], atoi(argv[4]));
 	if (!strcmp(cmd, "offline-blocks") && argc == 4) return offline_blocks(atoi(argv[2]), atol(argv[3]));
 	if (!strcmp(cmd, "net-echo") && argc == 5) return net_echo(argv[2], atol(argv[3]), atoi(argv[4]));
 	return usage();

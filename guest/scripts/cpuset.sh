@@ -20,11 +20,7 @@ echo "### refuse"
 echo "### drop"
 if echo "$C,$P" > "$cgroup/cpuset.mems" 2>/tmp/numacage-cpuset.err; then
   exec_in_cgroup cpuset-drop "$P" > /tmp/numacage-cpuset.out & pid=$!
-  # Until the task has stopped (or ended), 10 s at most.
-  i=0
-  while [ -e "/proc/$pid" ] && ! grep -q "^State:[[:space:]]*[TZX]" "/proc/$pid/status" && [ "$i" -lt 200 ]; do
-    sleep 0.05; i=$((i+1))
-  done
+  await_stopped "$pid"
   echo "$C" > "$cgroup/cpuset.mems"; kill -CONT "$pid"; wait "$pid"; echo "# exit $?"; cat /tmp/numacage-cpuset.out
 else echo "mems-refused $(cat /tmp/numacage-cpuset.err)"; fi
 rmdir "$cgroup"

@@ -41,3 +41,57 @@ unless_missing() {
     exit 0
   }
 }
+
+# in_cgroup CGROUP ARGS...: runs the probe as the unprivileged user inside CGROUP, in the background
+# (its pid in $!).
+in_cgroup() {
+  local cgroup=$1
+  shift
+  (echo "$BASHPID" > "$cgroup/cgroup.procs" && exec_probe_as_user "$@") &
+}
+
+# ends_within PID SECS: whether PID (a child of this shell) ends within SECS seconds.
+ends_within() {
+  local i=0
+  while [ "$i" -lt $(($2 * 20)) ]; do
+    grep -qs "^State:[[:space:]]*Z" "/proc/$1/status" || [ ! -e "/proc/$1" ] && return 0
+    sleep 0.05
+    i=$((i + 1))
+  done
+  return 1
+}
+
+# await_bounded PID CGROUP SECS: waits SECS seconds at most for PID, a task of CGROUP, then prints
+# "# exit N"; or kills every task of the cgroup (cgroup.kill) and prints "# hung SECS", or
+# "# unkillable SECS" when that has not ended it 10 s later (the step then goes on without it): a
+# task that loops in the kernel ends the case instead of hanging the step.
+await_bounded() {
+  local pid=$1 cgroup=$2 secs=$3
+  if ends_within "$pid" "$secs"; then
+    wait "$pid"
+    echo "# exit $?"
+  else
+    echo 1 > "$cgroup/cgroup.kill"
+    if ends_within "$pid" 10; then
+      wait "$pid"
+      echo "# hung $secs"
+    else
+      echo "# unkillable $secs"
+    fi
+  fi
+}
+
+# await_stopped PID: waits until PID has stopped itself (SIGSTOP) or ended, 10 s at most.
+await_stopped() {
+  local i=0
+  while [ -e "/proc/$1" ] && ! grep -q "^State:[[:space:]]*[TZX]" "/proc/$1/status" && [ "$i" -lt 200 ]; do
+    sleep 0.05
+    i=$((i + 1))
+  done
+}
+
+# kernel_complaints MARKER: the console's oopses, BUGs and warnings logged after MARKER (a line this
+# step wrote to /dev/kmsg).
+kernel_complaints() {
+  dmesg | sed -n "/$1/,\$p" | grep -E 'BUG:|Oops|WARNING:|general protection|page allocation failure|Kernel panic' || true
+}

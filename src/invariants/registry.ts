@@ -7,12 +7,15 @@ import { noKernelMemory } from './families/kernel-memory.js';
 import { moveOptin, migrateOptin } from './families/migration.js';
 import { compaction, demotion, hugetlb, ksm, numaBalancing, thp } from './families/mm-daemons.js';
 import { bindOptin, bindStrict, cpuset, noFallbackIn, softPolicy } from './families/policy.js';
+import { bindSpill, cpuHotplug, cpusetPrivate, homeNode } from './families/confinement.js';
 import { topology } from './families/topology.js';
 import type { InvariantSpec } from './spec.js';
 
 /**
  * Every invariant, in the order they run: the read-mostly ones first, then
- * those that disturb the guest (pools, memory pressure), the heaviest last.
+ * those that disturb the guest (pools, memory pressure, a hot-added CPU), the
+ * heaviest last; cpuset-private very last, since on a kernel that accepts a
+ * cpuset of P alone it can crash the guest (the rest of the run is lost).
  */
 export const INVARIANTS: InvariantSpec[] = [
   topology,
@@ -27,6 +30,7 @@ export const INVARIANTS: InvariantSpec[] = [
   moveOptin,
   migrateOptin,
   cpuset,
+  homeNode,
   thp,
   ksm,
   numaBalancing,
@@ -34,7 +38,10 @@ export const INVARIANTS: InvariantSpec[] = [
   hugetlb,
   demotion,
   bindStrict,
+  bindSpill,
   noFallbackIn,
+  cpuHotplug,
+  cpusetPrivate,
 ] as InvariantSpec[];
 
 const BY_ID = new Map(INVARIANTS.map((s) => [s.id, s]));
@@ -52,7 +59,7 @@ export const SUITES: Record<string, string[]> = {
   isolation: INVARIANTS.filter((s) => !DEVICE_CHECKS.has(s.id)).map((s) => s.id),
   /** The host device that shares only P (docs/devices.md): on private-vhost and its variants. */
   device: ['topology', ...DEVICE_CHECKS],
-  /** Both: the 18 rows and the device's two, for a vhost-user topology. */
+  /** Both: the 22 rows and the device's two, for a vhost-user topology. */
   all: INVARIANTS.map((s) => s.id),
   /** Quick and read-only: for runs whose subject is not the invariants. */
   smoke: ['topology', 'abi', 'no-kernel-memory'],

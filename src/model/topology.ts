@@ -21,6 +21,8 @@ export interface NumaNode {
   memMiB: number;
   /** Guest CPU indexes; empty for a CPU-less node. */
   cpus: number[];
+  /** CPU indexes that start absent (hot-plug slots, -smp maxcpus) and that a check hot-adds on this node. */
+  hotplugCpus?: number[];
   backend: MemoryBackend;
   hotplug?: HotplugDevice;
   hmat?: NodePerformance;

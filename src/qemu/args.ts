@@ -103,6 +103,7 @@ export function buildQemuArgs(l: QemuLaunch): string[] {
     : `${t.memoryMiB}M`;
   const hmat = t.nodes.some((n) => n.hmat);
   const initiators = t.nodes.filter((n) => n.cpus.length).map((n) => n.id);
+  const maxCpus = t.cpus + t.nodes.reduce((sum, n) => sum + (n.hotplugCpus?.length ?? 0), 0);
   const args = [
     '-name',
     `numacage-${t.name}`,
@@ -111,9 +112,13 @@ export function buildQemuArgs(l: QemuLaunch): string[] {
     '-cpu',
     l.cpuModel,
     // CPUs of different nodes must not share a package (QEMU's default puts them all in one, and the
-    // kernel warns about an LLC that spans nodes).
+    // kernel warns about an LLC that spans nodes); a hot-plug slot is a socket of its own.
     '-smp',
-    initiators.length > 1 ? `${t.cpus},sockets=${t.cpus}` : String(t.cpus),
+    maxCpus > t.cpus
+      ? `${t.cpus},maxcpus=${maxCpus},sockets=${maxCpus}`
+      : initiators.length > 1
+        ? `${t.cpus},sockets=${t.cpus}`
+        : String(t.cpus),
     '-m',
     memory,
     '-nodefaults',
@@ -126,8 +131,9 @@ export function buildQemuArgs(l: QemuLaunch): string[] {
     const mem = `mem${node.id}`;
     args.push('-object', backendObject(mem, node.memMiB, node.backend));
     // QEMU takes one cpus= per contiguous range.
-    const cpus = node.cpus.length
-      ? cpuRanges(node.cpus)
+    const all = [...node.cpus, ...(node.hotplugCpus ?? [])];
+    const cpus = all.length
+      ? cpuRanges(all)
           .split(',')
           .map((r) => `,cpus=${r}`)
           .join('')

@@ -44,10 +44,14 @@ export function renderText(v: Verdict, runDir: string): string {
         : []),
     );
   }
-  for (const c of v.probeProvoked ?? [])
+  const provoked = new Map<string, NonNullable<typeof v.probeProvoked>>();
+  for (const c of v.probeProvoked ?? []) provoked.set(c.title, [...(provoked.get(c.title) ?? []), c]);
+  for (const [title, all] of provoked) {
+    const at = all[0]!.atSeconds;
     out.push(
-      `note: the probe's memory offlining made the kernel report "${c.title}"${c.atSeconds !== undefined ? ` at ${c.atSeconds.toFixed(1)} s` : ''} (expected, not a failure; console.log has it)`,
+      `note: the kernel reported "${title}"${all.length > 1 ? ` ${all.length} times` : ''}${at !== undefined ? `${all.length > 1 ? ', first' : ''} at ${at.toFixed(1)} s` : ''}, provoked by the probe by design (memory offlining, or a task in a cpuset of P alone): not a failure; console.log has it`,
     );
+  }
   for (const c of v.emulatorArtifacts ?? [])
     out.push(
       `note: "${c.title}"${c.atSeconds !== undefined ? ` at ${c.atSeconds.toFixed(1)} s` : ''} is a spurious single-step trap of TCG, not the kernel's doing (not a failure; console.log has it)`,

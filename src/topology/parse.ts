@@ -25,6 +25,7 @@ export function parseTopology(raw: unknown, source: string): Topology {
       id: n.id,
       memMiB: n.mem,
       cpus: n.cpus ?? [],
+      ...(n.hotplugCpus?.length ? { hotplugCpus: n.hotplugCpus } : {}),
       backend:
         n.backend === 'ram'
           ? { kind: 'ram' }

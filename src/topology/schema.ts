@@ -69,6 +69,10 @@ const node = z
         .max(1023, says(nodeIdMessage)),
       mem: size.meta({ description: "the node's memory" }),
       cpus: cpuList.optional().meta({ description: 'CPUs of the node: "0-1,3", or "" for a CPU-less node' }),
+      hotplugCpus: cpuList.optional().meta({
+        description:
+          'CPU slots of the node that start absent: numbered after the "cpus" CPUs (-smp maxcpus), hot-added by the cpu-hotplug check',
+      }),
       backend: z
         .enum(['memfd', 'ram'], says('must be "memfd" or "ram"'))
         .optional()

@@ -24,6 +24,18 @@ export function validateTopology(t: Topology): string[] {
       owner.set(cpu, n.id);
     }
   }
+  const slots = t.nodes.flatMap((n) => (n.hotplugCpus ?? []).map((cpu) => ({ cpu, node: n.id })));
+  for (const { cpu, node } of slots) {
+    const prev = owner.get(cpu);
+    if (prev !== undefined) problems.push(`CPU ${cpu} is given to both node ${prev} and node ${node}`);
+    owner.set(cpu, node);
+  }
+  const maxCpus = t.cpus + slots.length;
+  const misnumbered = slots.filter(({ cpu }) => cpu < t.cpus || cpu >= maxCpus).map(({ cpu }) => cpu);
+  if (misnumbered.length)
+    problems.push(
+      `hot-plug CPU ${misnumbered.join(', ')}: number the slots after the boot CPUs, ${t.cpus}-${maxCpus - 1}`,
+    );
   const unplaced = [...Array(t.cpus).keys()].filter((c) => !owner.has(c));
   if (unplaced.length) problems.push(`CPU ${unplaced.join(', ')} belongs to no node: give every CPU a node`);
   if (!t.nodes.some((n) => n.cpus.length > 0)) problems.push('no node has a CPU');
@@ -51,7 +63,8 @@ export function validateTopology(t: Topology): string[] {
   }
 
   for (const n of t.nodes) {
-    if (n.hotplug && n.cpus.length) problems.push(`node ${n.id} is hot-plugged memory and cannot have CPUs`);
+    if (n.hotplug && (n.cpus.length || n.hotplugCpus?.length))
+      problems.push(`node ${n.id} is hot-plugged memory and cannot have CPUs`);
     if (n.hotplug && n.memMiB % 128 !== 0)
       problems.push(`node ${n.id} is hot-plugged: its memory must be a multiple of 128 MiB (a Linux memory block)`);
   }

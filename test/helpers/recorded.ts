@@ -8,6 +8,7 @@ import { invariant, SUITES } from '../../src/invariants/registry.js';
 import type { ProbeContext } from '../../src/invariants/spec.js';
 import type { CheckResult } from '../../src/model/verdict.js';
 import { builtinTopology } from '../../src/topology/builtin.js';
+import { parseTopology } from '../../src/topology/parse.js';
 
 /** The raw step outputs of one guest (test/fixtures/guest/<dir>/<step>.txt), as a run keeps them in probe/. */
 export function rawOutputs(dir: string): Record<string, string> {
@@ -34,14 +35,30 @@ export function contextOf(dir: string, raw = rawOutputs(dir)): ProbeContext {
   return { roles, topology, profile, state };
 }
 
+/** The default suite's checks that the fixture's topology can test (a live run skips the others before any step). */
+export const testable = (ctx: ProbeContext) =>
+  SUITES.isolation!.filter((id) => !invariant(id).unsupported?.(ctx.topology, ctx.roles));
+
 /**
  * Every result of the default suite from a fixture's outputs, through the same parse and decision as a live run.
  * (The device suite's checks have fixtures of their own: test/fixtures/device-io/.)
  */
 export function evaluateAll(raw: Record<string, string>, ctx: ProbeContext): Record<string, CheckResult> {
-  return Object.fromEntries(SUITES.isolation!.map((id) => [id, evaluateInvariant(invariant(id), raw, ctx)]));
+  return Object.fromEntries(testable(ctx).map((id) => [id, evaluateInvariant(invariant(id), raw, ctx)]));
 }
 
 export function outcomes(results: Record<string, CheckResult>): Record<string, string> {
   return Object.fromEntries(Object.entries(results).map(([id, r]) => [id, r.outcome]));
+}
+
+/**
+ * The series' matrix topology with ,user and a CPU slot on P (patches/private-node/private-user.topology.json),
+ * where cpu-hotplug runs, with the kernel state of the v2 ,user recording.
+ */
+export function hotplugContext(): ProbeContext {
+  const topology = parseTopology(
+    JSON.parse(readFileSync(projectPath('patches', 'private-node', 'private-user.topology.json'), 'utf8')),
+    'private-user.topology.json',
+  );
+  return { ...contextOf('patched-6.12-private-user'), topology, roles: nodeRoles(topology)! };
 }

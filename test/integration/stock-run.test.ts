@@ -5,7 +5,7 @@ import { dir } from 'tmp-promise';
 import { execa } from 'execa';
 import { leanRunCache } from '../helpers/cached.js';
 import { CLI, LEAN, logLine, numacage, onlyRunDir, qemuProcessesMentioning } from '../helpers/cli.js';
-import { INVARIANTS, SUITES } from '../../src/invariants/registry.js';
+import { INVARIANTS } from '../../src/invariants/registry.js';
 import { usesProbe } from '../../src/invariants/spec.js';
 import { contextOf } from '../helpers/recorded.js';
 import { projectPath } from '../../src/adapters/project.js';
@@ -13,16 +13,11 @@ import { readGuestScript } from '../../src/adapters/guest-scripts.js';
 import { QEMU_BINARY } from '../../src/adapters/qemu-process.js';
 import { materialise, type RunPlan } from '../../src/plan/run-plan.js';
 import { renderCommandLine } from '../../src/qemu/reproducer.js';
+import { builtinTopology } from '../../src/topology/builtin.js';
+import { column as columnOf } from '../helpers/columns.js';
 
-/** The outcome each invariant must have on a kernel of this profile: the catalogue's column, exactly. */
-function column(profile: 'vanilla' | 'vanilla-movable'): Record<string, string> {
-  return Object.fromEntries(
-    INVARIANTS.filter((s) => SUITES.isolation!.includes(s.id)).map((s) => [
-      s.id,
-      s.expect[profile] === 'fail' ? 'xfail' : 'pass',
-    ]),
-  );
-}
+const column = (profile: 'vanilla' | 'vanilla-movable') =>
+  columnOf(profile, builtinTopology(profile === 'vanilla' ? 'private-virtio' : 'private-movable')!);
 
 // One real guest: Debian's stock 6.12 kernel on the default private-virtio topology, under TCG here.
 // Tests of numacage's own harness (probes, signals, plan) boot the lean kernel instead: it reaches SSH in about

@@ -105,6 +105,15 @@ test('a boot that ends in "Oops: int3" under TCG is the live-patching artifact, 
 // from that log, are the 6.12 call path of a sysfs "offline" write (state_store -> device_offline ->
 // memory_subsys_offline -> offline_pages -> migrate_pages -> alloc_migration_target). The second block
 // is the same failure in a page fault (a bound fill), which nothing of numacage asks for.
+test('a page allocation failure in the cpuset of P alone that cpuset-private makes is told apart; the same in another cgroup is not', (t) => {
+  const [failure, ...rest] = scan(fixture('console', 'stock-movable-cpuset-alloc-failure.log'));
+  t.deepEqual(rest, []);
+  t.is(failure!.title, 'page allocation failure: order:0 in numacage-probe');
+  t.true(provokedByProbe(failure!));
+  const elsewhere = failure!.lines.map((l, i) => (i === 0 ? l.replace('numacage-cpuset-private', 'user.slice') : l));
+  t.false(provokedByProbe({ ...failure!, lines: elsewhere }));
+});
+
 test('a page allocation failure the probe provokes by offlining memory is told apart; the same failure in a fault is not', (t) => {
   const [offlining, fault, ...rest] = scan(fixture('console', 'probe-offline-alloc-failure.log'));
   t.deepEqual(rest, []);

@@ -8,7 +8,7 @@ import { KERNEL_STATE_STEP } from '../../src/invariants/kernel-state.js';
 import { INVARIANTS } from '../../src/invariants/registry.js';
 import { GUEST_PROBE_PATH } from '../../src/invariants/shell.js';
 import { isHostStep, usesProbe, type GuestStep, type ProbeContext } from '../../src/invariants/spec.js';
-import { contextOf } from '../helpers/recorded.js';
+import { contextOf, hotplugContext } from '../helpers/recorded.js';
 
 /** A vanilla kernel, one with HMAT (the demotion-pressure step), a private one and a private-user one. */
 const FIXTURES = [
@@ -22,7 +22,8 @@ const FIXTURES = [
  * The invariants whose steps ran the probe on each fixture's context before the scripts moved to
  * guest/scripts/, by the old test (the script text held /usr/local/bin/numacage-probe), as commit
  * 02994a7 computed it; the not-applicable ones (thp, ksm, numa-balancing, bind-strict on a private
- * kernel) run no step at all.
+ * kernel) run no step at all. Since then: home-node, bind-spill and cpuset-private (series v2's
+ * review), whose scripts run it through in_cgroup or fill.sh.
  */
 const ALL_PROBE_USERS = [
   'no-kernel-memory',
@@ -31,17 +32,22 @@ const ALL_PROBE_USERS = [
   'move-optin',
   'migrate-optin',
   'cpuset',
+  'home-node',
   'thp',
   'ksm',
   'numa-balancing',
   'compaction',
   'bind-strict',
+  'bind-spill',
   'no-fallback-in',
+  'cpuset-private',
 ];
 const PROBE_USERS_BEFORE: Record<string, string[]> = {
   'stock-6.12-private-virtio': ALL_PROBE_USERS,
-  'stock-6.12-hmat-tiered': [...ALL_PROBE_USERS.slice(0, -2), 'demotion', ...ALL_PROBE_USERS.slice(-2)],
-  'patched-6.12-private': ALL_PROBE_USERS.filter((id) => !['thp', 'ksm', 'numa-balancing', 'bind-strict'].includes(id)),
+  'stock-6.12-hmat-tiered': [...ALL_PROBE_USERS.slice(0, -4), 'demotion', ...ALL_PROBE_USERS.slice(-4)],
+  'patched-6.12-private': ALL_PROBE_USERS.filter(
+    (id) => !['thp', 'ksm', 'numa-balancing', 'bind-strict', 'bind-spill'].includes(id),
+  ),
   'patched-6.12-private-user': ALL_PROBE_USERS,
 };
 
@@ -65,9 +71,12 @@ function variablesRead(program: string): string[] {
   return [...new Set(names)].filter((n) => !SHELL_VARIABLES.includes(n)).sort();
 }
 
+/** The guest steps a run sends on this context (a check the topology cannot test sends none). */
 const guestSteps = (ctx: ProbeContext): GuestStep[] => [
   KERNEL_STATE_STEP,
-  ...INVARIANTS.flatMap((spec) => spec.steps(ctx).filter((s): s is GuestStep => !isHostStep(s))),
+  ...INVARIANTS.filter((spec) => !spec.unsupported?.(ctx.topology, ctx.roles)).flatMap((spec) =>
+    spec.steps(ctx).filter((s): s is GuestStep => !isHostStep(s)),
+  ),
 ];
 
 for (const dir of FIXTURES) {
@@ -114,7 +123,9 @@ test('lib.sh runs the probe from where numacage installs it', (t) => {
 });
 
 test('every file of guest/scripts/ is sent by some step', (t) => {
-  const programs = FIXTURES.flatMap((dir) => guestSteps(contextOf(dir)).map((s) => stepProgram(s, readGuestScript)));
+  const programs = [...FIXTURES.map((dir) => contextOf(dir)), hotplugContext()].flatMap((ctx) =>
+    guestSteps(ctx).map((s) => stepProgram(s, readGuestScript)),
+  );
   for (const file of readdirSync(projectPath('guest', 'scripts')))
     t.true(
       programs.some((p) => p.includes(readGuestScript(file))),

@@ -7,7 +7,8 @@ import { INVARIANTS, selectInvariants, SUITES } from '../../src/invariants/regis
 import type { KernelProfile } from '../../src/invariants/profile.js';
 import { usesProbe, type ProbeContext } from '../../src/invariants/spec.js';
 import { detectProfile } from '../../src/invariants/profile.js';
-import { contextOf, evaluateAll, outcomes, rawOutputs } from '../helpers/recorded.js';
+import { contextOf, evaluateAll, outcomes, rawOutputs, testable } from '../helpers/recorded.js';
+import { column as columnOf } from '../helpers/columns.js';
 
 const STOCK = 'stock-6.12-private-virtio';
 const STOCK_MOVABLE = 'stock-6.12-private-movable';
@@ -17,15 +18,19 @@ const PRIVATE = 'patched-6.12-private';
 const PRIVATE_USER = 'patched-6.12-private-user';
 /** numacage's lean built kernel (no VM event counters, virtio_net built in). */
 const LEAN = 'lean-6.12-private-virtio';
-/** The default suite: the checks these fixtures answer (device-io's are in device-io.test.ts). */
-const ISOLATION = INVARIANTS.filter((s) => SUITES.isolation!.includes(s.id));
+/**
+ * The default suite: the checks these fixtures answer (device-io's are in device-io.test.ts; cpu-hotplug
+ * needs a topology with a CPU slot on P and KVM, and has constructed outputs of its own below).
+ */
+const ISOLATION = INVARIANTS.filter((s) => testable(contextOf(STOCK)).includes(s.id));
 
 /** The outcome each invariant must have on a kernel of this profile: the catalogue's column, exactly. */
-function column(profile: KernelProfile): Record<string, string> {
-  return Object.fromEntries(
-    ISOLATION.map((s) => [s.id, { pass: 'pass', fail: 'xfail', 'n/a': 'skip' }[s.expect[profile]]]),
+const column = (profile: KernelProfile) =>
+  columnOf(
+    profile,
+    contextOf(STOCK).topology,
+    ISOLATION.map((s) => s.id),
   );
-}
 
 function run(dir: string): { ctx: ProbeContext; raw: Record<string, string>; got: Record<string, string> } {
   const raw = rawOutputs(dir);
@@ -62,6 +67,8 @@ test('every invariant can fail and can pass, on recorded outputs (and, for three
   }
   // Invariants that every kernel here passes fail on the broken kernels of the tests below.
   for (const id of ['topology', 'cpuset', 'bind-strict']) fails.add(id);
+  // bind-spill fails on series v1 under ,user (confinement.test.ts), the kernel it was written against.
+  fails.add('bind-spill');
   t.deepEqual([...passes].sort(), ISOLATION.map((s) => s.id).sort(), 'able to pass');
   t.deepEqual([...fails].sort(), ISOLATION.map((s) => s.id).sort(), 'able to fail');
 });
@@ -125,7 +132,7 @@ test('a step whose output is missing or cut short never passes a kernel that sho
 });
 
 test('suites and --only come from the registry, in run order, with the disturbing checks last', (t) => {
-  t.is(SUITES.isolation!.length, 18);
+  t.is(SUITES.isolation!.length, 22);
   t.deepEqual(selectInvariants('smoke'), ['topology', 'abi', 'no-kernel-memory']);
   t.deepEqual(selectInvariants('isolation', 'hugetlb,topology'), ['topology', 'hugetlb']);
   t.throws(() => selectInvariants('isolation', 'nope'), { message: /unknown invariant "nope"/ });
@@ -137,7 +144,11 @@ test('suites and --only come from the registry, in run order, with the disturbin
     INVARIANTS.slice(firstDisturbing).every((s) => s.disturbs),
     'nothing read-mostly runs after a check that disturbs the guest',
   );
-  t.is(INVARIANTS.at(-1)!.id, 'no-fallback-in', 'the heaviest pressure runs last');
+  t.deepEqual(
+    INVARIANTS.slice(-3).map((s) => s.id),
+    ['no-fallback-in', 'cpu-hotplug', 'cpuset-private'],
+    'the heaviest pressure, then a CPU plugged for good, then what can crash a broken kernel',
+  );
 });
 
 test("the expectation table in docs/invariants.md is the registry's, row for row", (t) => {

@@ -261,3 +261,20 @@ test("reproduce.sh of a vhost-user topology starts the NIC's backend first, wait
   const plain = reproducerOf('private-virtio', '/tmp/q/qmp.sock');
   t.notRegex(plain, /testpmd/);
 });
+
+test('a hot-plug CPU slot raises maxcpus, is a socket of its own, and is named in its node', (t) => {
+  const topo = parseTopology(
+    {
+      memory: '3G',
+      cpus: 2,
+      nodes: [
+        { id: 0, mem: '2G', cpus: '0-1', share: false },
+        { id: 1, mem: '1G', cpus: '', hotplugCpus: '2', share: true },
+      ],
+    },
+    'slot',
+  );
+  const args = buildQemuArgs({ ...launch('private-virtio'), topology: topo });
+  t.is(args[args.indexOf('-smp') + 1], '2,maxcpus=3,sockets=3');
+  t.true(args.includes('node,nodeid=1,cpus=2,memdev=mem1'));
+});

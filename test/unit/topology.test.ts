@@ -140,3 +140,16 @@ test('parallel guests: as many as fit in memory and CPUs; an explicit --jobs tha
   t.regex(err.message, /--jobs 3: 3 guests at once need up to 10\.1 GiB, the host has 7\.8 GiB available/);
   t.throws(() => parallelism([30000], 8000, 2), { message: /one guest needs 29\.3 GiB/ });
 });
+
+test('hot-plug CPU slots: numbered after the boot CPUs, each on one node, none on hot-plugged memory', (t) => {
+  const slot = good();
+  slot.nodes[1] = { ...slot.nodes[1]!, hotplugCpus: '2' } as (typeof slot.nodes)[1];
+  t.deepEqual(parseTopology(slot, 'slot.json').nodes[1]!.hotplugCpus, [2]);
+  const clash = good();
+  clash.nodes[1] = { ...clash.nodes[1]!, hotplugCpus: '1' } as (typeof clash.nodes)[1];
+  t.regex(problems(clash), /CPU 1 is given to both node 0 and node 1/);
+  t.regex(problems(clash), /hot-plug CPU 1: number the slots after the boot CPUs, 2-2/);
+  const gap = good();
+  gap.nodes[1] = { ...gap.nodes[1]!, hotplugCpus: '3' } as (typeof gap.nodes)[1];
+  t.regex(problems(gap), /hot-plug CPU 3: number the slots after the boot CPUs, 2-2/);
+});

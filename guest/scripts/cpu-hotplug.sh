@@ -1,0 +1,31 @@
+# shellcheck shell=bash
+# The CPU slot CPU of node P, hot-added by the host just before (QMP device_add): waits 10 s at most
+# for the kernel to make it present, onlines it, says on which node it came up, then offlines it.
+dir=/sys/devices/system/cpu/cpu$CPU
+# A CPU beyond the last possible one can never appear: no wait then.
+last=$(sed 's/.*[-,]//' /sys/devices/system/cpu/possible)
+i=0
+while [ "$CPU" -le "$last" ] && [ ! -e "$dir/online" ] && [ "$i" -lt 200 ]; do
+  sleep 0.05
+  i=$((i + 1))
+done
+echo "### possible"
+cat /sys/devices/system/cpu/possible
+echo "### present"
+cat /sys/devices/system/cpu/present
+echo "### online"
+if [ ! -e "$dir/online" ]; then
+  echo "absent"
+elif echo 1 > "$dir/online" 2>/tmp/numacage-online.err; then
+  echo "onlined"
+else
+  echo "refused $(sed 's/.*: //' /tmp/numacage-online.err)"
+fi
+echo "### node-cpus"
+cat "$(node_file "$P" cpulist)"
+echo "### cpu-node"
+for link in "$dir"/node*; do [ -e "$link" ] && echo "${link##*node}"; done
+echo "### kernel"
+dmesg | grep -E "private_node|CPU ?$CPU\b|cpu$CPU\b" | tail -n 20
+[ "$(cat "$dir/online" 2>/dev/null)" = 1 ] && echo 0 > "$dir/online"
+exit 0

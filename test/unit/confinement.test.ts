@@ -1,0 +1,128 @@
+import test from 'ava';
+import { evaluateInvariant } from '../../src/invariants/evaluate.js';
+import { cpuHotplug, endingOf, homeNode } from '../../src/invariants/families/confinement.js';
+import { invariant } from '../../src/invariants/registry.js';
+import { CrashScanner } from '../../src/console/crash-scanner.js';
+import { contextOf, hotplugContext, rawOutputs } from '../helpers/recorded.js';
+import { fixture } from '../helpers/fixtures.js';
+
+// Series v1 (patches 0001-0013) recorded with the review's probes, next to v2 (0001-0019) in
+// test/fixtures/guest/patched-6.12-*: each finding fails on v1 and passes on v2.
+const V1 = 'series-v1-6.12-private';
+const V1_USER = 'series-v1-6.12-private-user';
+const V2 = 'patched-6.12-private';
+const V2_USER = 'patched-6.12-private-user';
+
+const outcome = (dir: string, id: string) => {
+  const raw = rawOutputs(dir);
+  return evaluateInvariant(invariant(id), raw, contextOf(dir, raw));
+};
+
+test('home-node: v1 under ,user accepts PREFERRED_MANY {C} with home P and loops on BIND {P} with home C; v2 refuses the first and puts the second on P', (t) => {
+  const v1 = outcome(V1_USER, 'home-node');
+  t.is(v1.outcome, 'fail');
+  t.deepEqual(v1.problems, [
+    "PREFERRED_MANY {0} with home node 1: accepted (its pages land on C while C has room, then on node 1: alloc_pages_preferred_many's second pass starts from the home node)",
+    'BIND {1} with home node 0: the fault did not finish in 10 s (killed with cgroup.kill)',
+  ]);
+  const v2 = outcome(V2_USER, 'home-node');
+  t.is(v2.outcome, 'pass', v2.summary);
+  t.is(
+    v2.summary,
+    'PREFERRED_MANY {0} with home node 1: refused with EINVAL; BIND {1} with home node 0: every page on node 1',
+  );
+});
+
+test('home-node without ,user: the series refuses both already in v1', (t) => {
+  for (const dir of [V1, V2]) t.is(outcome(dir, 'home-node').outcome, 'pass', dir);
+});
+
+test('bind-spill: v1 under ,user is OOM-killed with P empty; v2 completes with the rest on P; n/a without ,user', (t) => {
+  const v1 = outcome(V1_USER, 'bind-spill');
+  t.is(v1.outcome, 'fail');
+  t.regex(v1.summary, /^bound to \{0,1\}, the task was OOM-killed after \d+ of \d+ MiB with 0 MiB on node 1$/);
+  const v2 = outcome(V2_USER, 'bind-spill');
+  t.is(v2.outcome, 'pass', v2.summary);
+  t.true((v2.evidence.pagesOnP as number) > 0);
+  t.is(outcome(V2, 'bind-spill').outcome, 'skip');
+});
+
+test('cpuset-private on v1 crashes the guest: the console has the oops of a rebound policy with no node (node_data[MAX_NUMNODES])', (t) => {
+  // Recorded on v1 with private_node=1: the rebind case's task, its interleave policy rebound to {},
+  // allocates a sigqueue as it stops (do_notify_parent_cldstop) and SLUB asks node 64's data.
+  const scanner = new CrashScanner();
+  scanner.feed(fixture('console', 'series-v1-rebind-oops.log'));
+  scanner.flush();
+  const reports = scanner.crashes;
+  t.true(reports.length >= 1);
+  t.is(reports[0]!.title, 'unable to handle page fault for address 000000000000114a');
+  t.true(reports[0]!.lines.some((l) => /__sigqueue_alloc/.test(l)));
+  for (const dir of [V2, V2_USER]) {
+    const r = outcome(dir, 'cpuset-private');
+    t.is(r.outcome, 'pass', `${dir}: ${r.summary}`);
+    t.is(r.summary, 'cpuset.mems=1 refused with EINVAL, directly and as a rebind target');
+  }
+});
+
+test('a bounded case says how it ended: exit, killed after its time, or not even then', (t) => {
+  t.deepEqual(endingOf('x\n# exit 0\n', 'w'), { ended: 'exit', status: 0 });
+  t.deepEqual(endingOf('# hung 10\n', 'w'), { ended: 'hung', secs: 10 });
+  t.deepEqual(endingOf('# exit 0\n# unkillable 15\n', 'w'), { ended: 'unkillable', secs: 15 });
+  t.throws(() => endingOf('{"probe":"x"}\n', 'w'), { message: /the task's end was not reported/ });
+});
+
+test('home-node: a fault record missing after a clean exit is a broken probe, not a pass', (t) => {
+  const raw = rawOutputs(V2_USER);
+  const ctx = contextOf(V2_USER, raw);
+  raw['home-node'] = raw['home-node']!.replace(/^\{"probe":"home-node","call":"fault".*$/gm, '');
+  t.is(evaluateInvariant(homeNode, raw, ctx).outcome, 'error');
+});
+
+// cpu-hotplug needs a CPU slot on P (patches/private-node/private.topology.json) and a guest that
+// sees it: x86 Linux counts QEMU's disabled MADT entries as hot-pluggable only under a hypervisor
+// it recognises, so under TCG the check is a skip (recorded, v2 with ,user). The other two outputs
+// are constructed from the recorded one, as the kernels would print them under KVM: the stock
+// kernel onlines CPU 2 on node 1 (sysfs: possible/present 0-2, node1/cpulist 2, a node1 link in
+// cpu2/); patch 0019 refuses the online write with EPERM and its pr_warn.
+const recorded = {
+  'cpu-hotplug-add': fixture('cpu-hotplug', 'cpu-hotplug-add.tcg.txt'),
+  'cpu-hotplug': fixture('cpu-hotplug', 'cpu-hotplug.tcg.txt'),
+};
+const underKvm = (online: string, nodeCpus: string, kernel: string) => ({
+  ...recorded,
+  'cpu-hotplug': recorded['cpu-hotplug']
+    .replace('### possible\n0-1', '### possible\n0-2')
+    .replace('### present\n0-1', '### present\n0-2')
+    .replace('### online\nabsent', `### online\n${online}`)
+    .replace('### node-cpus\n', `### node-cpus\n${nodeCpus}`)
+    .replace('### cpu-node\n', `### cpu-node\n1\n`)
+    .concat(kernel),
+});
+
+test('cpu-hotplug: a skip under TCG (no slot the guest counts), a fail where CPU 2 comes online on P, a pass where the online write is refused', (t) => {
+  const ctx = hotplugContext();
+  const tcg = evaluateInvariant(cpuHotplug, recorded, ctx);
+  t.is(tcg.outcome, 'skip');
+  t.regex(tcg.summary, /possible: 0,1\).*this check needs KVM/);
+  const onlined = evaluateInvariant(cpuHotplug, underKvm('onlined', '2', ''), ctx);
+  t.is(onlined.outcome, 'fail');
+  t.is(onlined.summary, "CPU 2 came online on node 1 (node 1's CPUs: 2)");
+  const refused = evaluateInvariant(
+    cpuHotplug,
+    underKvm(
+      'refused Operation not permitted',
+      '',
+      '[   30.1] private_node: CPU 2 is on private node 1, not brought up\n',
+    ),
+    ctx,
+  );
+  t.is(refused.outcome, 'pass', refused.summary);
+  t.is(refused.summary, 'CPU 2, hot-added on node 1: its online write was refused (Operation not permitted)');
+  const absent = { ...recorded, 'cpu-hotplug': underKvm('absent', '', '')['cpu-hotplug'] };
+  t.is(evaluateInvariant(cpuHotplug, absent, ctx).outcome, 'error', 'a CPU that never appears proves nothing');
+});
+
+test('cpu-hotplug is not run on a topology without a CPU slot on P', (t) => {
+  t.regex(cpuHotplug.unsupported!(contextOf(V2).topology, contextOf(V2).roles)!, /no hot-plug CPU slot on node 1/);
+  t.is(cpuHotplug.unsupported!(hotplugContext().topology, hotplugContext().roles), undefined);
+});
