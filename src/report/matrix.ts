@@ -10,11 +10,13 @@ export function runLabel(v: Verdict): string {
 /** Several runs side by side (a stock and a patched kernel, several topologies): one row per check. Pure. */
 export function renderMatrix(verdicts: Verdict[]): string {
   // A run names its cell (topology/kernel#guest); reports from before cells were recorded go by position.
-  const labels = verdicts.map(
-    (v, i) =>
-      v.cell ??
-      (verdicts.filter((w) => runLabel(w) === runLabel(v)).length > 1 ? `${runLabel(v)}#${i + 1}` : runLabel(v)),
-  );
+  // A pair's guests are numbered among themselves: b/stock#1 b/stock#2, whatever came before them.
+  const labels = verdicts.map((v, i) => {
+    if (v.cell) return v.cell;
+    const same = verdicts.filter((w) => runLabel(w) === runLabel(v));
+    if (same.length === 1) return runLabel(v);
+    return `${runLabel(v)}#${verdicts.slice(0, i + 1).filter((w) => runLabel(w) === runLabel(v)).length}`;
+  });
   const ids = [...new Set(verdicts.flatMap((v) => v.checks.map((c) => c.id)))];
   const width = Math.max(8, ...labels.map((l) => l.length));
   const first = Math.max(12, ...ids.map((i) => i.length));

@@ -177,3 +177,16 @@ test('the matrix table names each column by its cell: the guests of a second top
   const table = renderMatrix(cells.map((cell) => ({ ...verdict, cell, topology: cell.split('/')[0]! })));
   t.deepEqual(table.split('\n')[0]!.trim().split(/\s+/), cells);
 });
+
+test('a report from before cells were recorded: the guests of each pair are numbered among themselves', async (t) => {
+  const { renderMatrix } = await import('../../src/report/matrix.js');
+  t.is(verdict.cell, undefined);
+  const table = renderMatrix(['a', 'a', 'b', 'b', 'c'].map((topology) => ({ ...verdict, topology })));
+  t.deepEqual(table.split('\n')[0]!.trim().split(/\s+/), [
+    'a/stock#1',
+    'a/stock#2',
+    'b/stock#1',
+    'b/stock#2',
+    'c/stock',
+  ]);
+});
