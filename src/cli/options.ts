@@ -8,6 +8,7 @@ import { selectInvariants } from '../invariants/registry.js';
 import { createLogger, type Logger } from '../log.js';
 import { ConfigError } from '../model/errors.js';
 import { inert } from '../report/markup.js';
+import { builtinTopologyNames } from '../topology/builtin.js';
 import { PROFILES } from '../invariants/expectation.js';
 import type { KernelProfile } from '../invariants/profile.js';
 import { DEFAULT_TIME_THRESHOLD } from '../report/regressions.js';
@@ -54,7 +55,7 @@ export function bootOptions<T>(y: Argv<T>) {
       alias: 't',
       type: 'string',
       default: DEFAULT_TOPOLOGY,
-      describe: 'built-in topology name or path to a topology .json (docs/topology.md)',
+      describe: `built-in topology (${builtinTopologyNames().join(', ')}) or path to a topology .json (docs/topology.md); run takes a comma list, a matrix`,
     })
     .option('image', {
       type: 'string',
@@ -113,7 +114,7 @@ export function guestOptions<T>(y: Argv<T>) {
     .option('kernel', {
       type: 'string',
       describe:
-        "stock: the image's Debian kernel; built: build from source (default: built when --kernel-src, --patches or --kconfig is given, else stock)",
+        "stock: the image's Debian kernel; built: build from source, with --patches if given; built:PATCHES: build with these patches (a folder under patches/, a file or an mbox; NAME@K for its first K); run takes a comma list, side by side, e.g. built,built:private-node (default: built when --kernel-src, --patches or --kconfig is given, else stock)",
     });
 }
 
