@@ -127,9 +127,17 @@ test.serial('bad kernel input: unknown fragment, missing patches, a non-git --ke
   r = await numacage(['kernel', 'build', '--patches', 'no-such-series']);
   t.is(r.exitCode, 2);
   t.regex(r.stderr, /--patches no-such-series: no such file or folder/);
-  r = await numacage(['kernel', 'build', '--patches', 'private-node@14']);
+  const count = readFileSync(projectPath('patches', 'private-node', 'series'), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() && !l.startsWith('#')).length;
+  r = await numacage(['kernel', 'build', '--patches', `private-node@${count + 1}`]);
   t.is(r.exitCode, 2);
-  t.regex(r.stderr, /--patches private-node@14: private-node has 13 patch\(es\), so @14 is no prefix of it/);
+  t.true(
+    r.stderr.includes(
+      `--patches private-node@${count + 1}: private-node has ${count} patch(es), so @${count + 1} is no prefix of it`,
+    ),
+    r.stderr,
+  );
   const tmp = await dir({ unsafeCleanup: true });
   r = await numacage(['kernel', 'build', '--kernel-src', tmp.path]);
   t.is(r.exitCode, 2);
