@@ -52,7 +52,7 @@ const PROBE_USERS_BEFORE: Record<string, string[]> = {
 };
 
 /** Variables bash sets itself, which a script may read without numacage giving them. */
-const SHELL_VARIABLES = ['BASHPID'];
+const SHELL_VARIABLES = ['BASHPID', 'SECONDS'];
 
 /** The words a POSIX shell reads off a command line, as the guest's login shell does. */
 function shellWords(command: string): string[] {
