@@ -1,6 +1,6 @@
 import { parseNumastat } from '../parsers/isolation-parsers.js';
 import { parseNodeMeminfo } from '../parsers/sysfs.js';
-import { num, parseRecords, parseSections, Placement, recordsOf, section } from './records.js';
+import { num, parseRecords, parseSections, Placement, recordsOf, section, type ProbeRecord } from './records.js';
 import { exitStatus, KILLED } from './shell.js';
 import { ProbeError } from './errors.js';
 
@@ -18,6 +18,16 @@ export interface FillResult {
   numastatBefore: Record<string, number>;
   numastatAfter: Record<string, number>;
   anonPagesKiB: { before: number; after: number };
+}
+
+/** Pages per node over a fill's step records, each step's placement checked to add up. Pure. */
+export function fillPagesByNode(steps: ProbeRecord[], what: string): Record<string, number> {
+  const pagesByNode: Record<string, number> = {};
+  steps.forEach((r, i) => {
+    for (const [node, count] of Placement.of(r.placement, num(r, 'pages'), `${what} step ${i + 1}`).byNode)
+      pagesByNode[node] = (pagesByNode[node] ?? 0) + count;
+  });
+  return pagesByNode;
 }
 
 /**
@@ -44,11 +54,7 @@ export function parseFill(text: string, what: string): FillResult {
   if (num(start!, 'mib') !== askedMiB)
     throw new ProbeError(`${what}: the fill started for ${num(start!, 'mib')} MiB, the script asked ${askedMiB}`);
   const steps = recordsOf(records, 'fill', 'fault');
-  const pagesByNode: Record<string, number> = {};
-  steps.forEach((r, i) => {
-    for (const [node, count] of Placement.of(r.placement, num(r, 'pages'), `${what} step ${i + 1}`).byNode)
-      pagesByNode[node] = (pagesByNode[node] ?? 0) + count;
-  });
+  const pagesByNode = fillPagesByNode(steps, what);
   const reachedMiB = num(steps.at(-1)!, 'mib');
   const oomLines = section(s, 'oom', what).split('\n').filter(Boolean);
   let ending: FillResult['ending'];

@@ -1,6 +1,6 @@
 import { chart } from '../../model/verdict.js';
 import type { Topology } from '../../model/topology.js';
-import { parseFill, type FillResult } from '../fill.js';
+import { fillPagesByNode, parseFill, type FillResult } from '../fill.js';
 import {
   assertUnprivileged,
   errnoOf,
@@ -76,18 +76,15 @@ interface CpusetPrivateObs {
   complaints: string[];
 }
 
-/** Sums the fill's step placements (each must add up); undefined before the first step. */
+/** Where the fill's pages went, every step's placement checked; undefined before the first step. */
 function fillPlacement(records: ProbeRecord[], what: string): Placement | undefined {
   const steps = records.filter((r) => r.probe === 'fill' && r.call === 'fault');
   if (!steps.length) return undefined;
-  const byNode: Record<string, number> = {};
-  let pages = 0;
-  steps.forEach((r, i) => {
-    const pl = Placement.of(r.placement, num(r, 'pages'), `${what} step ${i + 1}`);
-    pages += pl.total;
-    for (const [n, c] of pl.byNode) byNode[n] = (byNode[n] ?? 0) + c;
-  });
-  return Placement.of(byNode, pages, what);
+  return Placement.of(
+    fillPagesByNode(steps, what),
+    steps.reduce((n, r) => n + num(r, 'pages'), 0),
+    what,
+  );
 }
 
 function onlyPCase(text: string, p: number): ConfinedTask {
