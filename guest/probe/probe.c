@@ -22,8 +22,9 @@
  *                            CPU (one of C's), touched until the scanner has made two passes (scan
  *                            sequence or local hinting faults), the pages on P moved, or SECS passed
  *   compact-pages P          (root) 256 pages bound to P, /proc/sys/vm/compact_memory, placement and PFNs after
- *   cpuset-drop P            256 pages bound to P; faults half, stops itself (SIGSTOP) so that the caller
- *                            can drop P from its cpuset, then faults the rest
+ *   cpuset-drop N            256 pages bound to node N; faults half, stops itself (SIGSTOP) so that the
+ *                            caller can change its cpuset, then faults the rest (where the first half
+ *                            is after the change too)
  *   interleave-rebind C P    set_mempolicy(INTERLEAVE,{C,P}), 16 pages faulted, stops itself (SIGSTOP) so that
  *                            the caller can change its cpuset, then 64 KiB through a pipe and 16 more pages
  *   home-node MODE NODES HOME
@@ -699,10 +700,12 @@ static int cpuset_drop(int pnode) {
 	long bound = sys_mbind(p, N * PAGE, MPOL_BIND, &pnode, 1, 0);
 	int bind_err = bound ? errno : 0;
 	touch(p, N / 2);
-	struct placement first, second;
+	struct placement first, first_after, second;
 	where(p, N / 2, &first);
 	fflush(stdout);
 	raise(SIGSTOP);
+	/* A cgroup v2 cpuset migrates its tasks' pages to new mems: where the first half is now. */
+	where(p, N / 2, &first_after);
 	touch(p + N / 2 * PAGE, N / 2);
 	where(p + N / 2 * PAGE, N / 2, &second);
 	open_record("cpuset-drop", "fault");
@@ -710,6 +713,8 @@ static int cpuset_drop(int pnode) {
 	print_errno_value(bind_err);
 	printf(",\"pages\":%d,\"first_half\":{", N / 2);
 	print_placement(&first);
+	printf("},\"first_half_after\":{");
+	print_placement(&first_after);
 	printf("},");
 	print_placement(&second);
 	printf("}\n");

@@ -5,9 +5,9 @@ import { deviceIo } from './families/device-io.js';
 import { buffersOnP } from './families/buffers.js';
 import { noKernelMemory } from './families/kernel-memory.js';
 import { moveOptin, migrateOptin } from './families/migration.js';
-import { compaction, demotion, hugetlb, ksm, numaBalancing, thp } from './families/mm-daemons.js';
+import { compaction, demotion, hugetlb, hugetlbBoot, ksm, numaBalancing, thp } from './families/mm-daemons.js';
 import { bindOptin, bindStrict, cpuset, noFallbackIn, softPolicy } from './families/policy.js';
-import { bindSpill, cpuHotplug, cpusetPrivate, homeNode } from './families/confinement.js';
+import { bindSpill, cpuHotplug, cpusetMigrate, cpusetPrivate, homeNode } from './families/confinement.js';
 import { topology } from './families/topology.js';
 import type { InvariantSpec } from './spec.js';
 
@@ -30,6 +30,7 @@ export const INVARIANTS: InvariantSpec[] = [
   moveOptin,
   migrateOptin,
   cpuset,
+  hugetlbBoot,
   homeNode,
   thp,
   ksm,
@@ -39,6 +40,7 @@ export const INVARIANTS: InvariantSpec[] = [
   demotion,
   bindStrict,
   bindSpill,
+  cpusetMigrate,
   noFallbackIn,
   cpuHotplug,
   cpusetPrivate,
@@ -59,7 +61,7 @@ export const SUITES: Record<string, string[]> = {
   isolation: INVARIANTS.filter((s) => !DEVICE_CHECKS.has(s.id)).map((s) => s.id),
   /** The host device that shares only P (docs/devices.md): on private-vhost and its variants. */
   device: ['topology', ...DEVICE_CHECKS],
-  /** Both: the 22 rows and the device's two, for a vhost-user topology. */
+  /** Both: the 24 rows and the device's two, for a vhost-user topology. */
   all: INVARIANTS.map((s) => s.id),
   /** Quick and read-only: for runs whose subject is not the invariants. */
   smoke: ['topology', 'abi', 'no-kernel-memory'],

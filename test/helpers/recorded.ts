@@ -52,13 +52,18 @@ export function outcomes(results: Record<string, CheckResult>): Record<string, s
 }
 
 /**
- * The series' matrix topology with ,user and a CPU slot on P (patches/private-node/private-user.topology.json),
- * where cpu-hotplug runs, with the kernel state of the v2 ,user recording.
+ * The context of a fixture's recording on one of the series' topology files
+ * (patches/private-node/NAME.topology.json): for the checks that only such a topology can test (a CPU
+ * slot on P, a boot-time HugeTLB pool, a second ordinary node). The profile is the fixture's unless given.
  */
-export function hotplugContext(): ProbeContext {
+export function seriesTopologyContext(name: string, fixture: string, profile?: ProbeContext['profile']): ProbeContext {
   const topology = parseTopology(
-    JSON.parse(readFileSync(projectPath('patches', 'private-node', 'private-user.topology.json'), 'utf8')),
-    'private-user.topology.json',
+    JSON.parse(readFileSync(projectPath('patches', 'private-node', `${name}.topology.json`), 'utf8')),
+    `${name}.topology.json`,
   );
-  return { ...contextOf('patched-6.12-private-user'), topology, roles: nodeRoles(topology)! };
+  const ctx = contextOf(fixture);
+  return { ...ctx, topology, roles: nodeRoles(topology)!, profile: profile ?? ctx.profile };
 }
+
+/** The series' matrix topology with ,user and a CPU slot on P, with the kernel state of the v2 ,user recording. */
+export const hotplugContext = (): ProbeContext => seriesTopologyContext('private-user', 'patched-6.12-private-user');

@@ -153,7 +153,7 @@ test.serial(
 );
 
 test.serial(
-  'series v1 (0001-0013) against v2 (0001-0019), private_node=1 and ,user: each finding of the review fails on v1 and passes on v2',
+  'series v1 (0001-0013) against v2 (0001-0020), private_node=1 and ,user: each finding of the review fails on v1 and passes on v2',
   async (t) => {
     const out = await dir({ unsafeCleanup: true });
     const topologies = ['private', 'private-user'].map((n) => join(SERIES, `${n}.topology.json`));
@@ -164,7 +164,7 @@ test.serial(
       '--topology',
       topologies.join(','),
       '--only',
-      'home-node,bind-spill,cpu-hotplug,cpuset-private',
+      'hugetlb-boot,home-node,bind-spill,cpu-hotplug,cpuset-private',
       '--out',
       out.path,
     ]);
@@ -191,8 +191,10 @@ test.serial(
         JSON.stringify(v.crashes.map((c: { title: string }) => c.title)),
       );
     }
-    t.like(outcomes(v1User), { 'home-node': 'fail', 'bind-spill': 'fail' });
+    t.like(outcomes(v1), { 'hugetlb-boot': 'fail' });
+    t.like(outcomes(v1User), { 'hugetlb-boot': 'skip', 'home-node': 'fail', 'bind-spill': 'fail' });
     t.deepEqual(outcomes(v2), {
+      'hugetlb-boot': 'pass',
       'home-node': 'pass',
       'bind-spill': 'skip',
       'cpu-hotplug': 'skip',
@@ -200,6 +202,7 @@ test.serial(
       ...hotplug(v2),
     });
     t.deepEqual(outcomes(v2User), {
+      'hugetlb-boot': 'skip',
       'home-node': 'pass',
       'bind-spill': 'pass',
       'cpu-hotplug': 'skip',
@@ -207,6 +210,40 @@ test.serial(
       ...hotplug(v2User),
     });
     for (const v of [v2, v2User]) t.deepEqual(v.crashes, []);
+    await out.cleanup();
+  },
+);
+
+test.serial(
+  "cpuset-migrate, series v1 against v2 with a second ordinary node: mems {C,C2} → {C,P} moves C2's pages and a bind to C2 onto P on v1, onto C on v2",
+  async (t) => {
+    const out = await dir({ unsafeCleanup: true });
+    const topologies = ['migrate', 'migrate-user'].map((n) => join(SERIES, `${n}.topology.json`));
+    const r = await numacage([
+      'run',
+      '--kernel',
+      'built:private-node@13,built:private-node',
+      '--topology',
+      topologies.join(','),
+      '--only',
+      'cpuset-migrate',
+      '--out',
+      out.path,
+    ]);
+    t.is(r.exitCode, 1, r.all);
+    const matrix = JSON.parse(readFileSync(join(onlyRunDir(out.path), 'matrix.json'), 'utf8'));
+    const check = (cell: string) =>
+      matrix.runs
+        .find((x: { cell: string }) => x.cell === cell)
+        .verdict.checks.find((c: { id: string }) => c.id === 'cpuset-migrate');
+    for (const topology of ['migrate', 'migrate-user']) {
+      const v1 = check(`${topology}/built:private-node@13`);
+      t.is(v1.outcome, 'fail', v1.summary);
+      t.regex(v1.summary, /^the cpuset moved 128 of 128 pages onto node 1 as its mems went \{0,2\} → \{0,1\}$/);
+      const v2 = check(`${topology}/built:private-node`);
+      t.is(v2.outcome, 'pass', v2.summary);
+      t.is(v2.summary, 'mems {0,2} → {0,1}: no page on node 1 (the first half then on node 0, the second on node 0)');
+    }
     await out.cleanup();
   },
 );

@@ -6,7 +6,7 @@ import { CrashScanner } from '../../src/console/crash-scanner.js';
 import { contextOf, hotplugContext, rawOutputs } from '../helpers/recorded.js';
 import { fixture } from '../helpers/fixtures.js';
 
-// Series v1 (patches 0001-0013) recorded with the review's probes, next to v2 (0001-0019) in
+// Series v1 (patches 0001-0013) recorded with the review's probes, next to v2 (0001-0019, bind-spill re-recorded on 0001-0020) in
 // test/fixtures/guest/patched-6.12-*: each finding fails on v1 and passes on v2.
 const V1 = 'series-v1-6.12-private';
 const V1_USER = 'series-v1-6.12-private-user';

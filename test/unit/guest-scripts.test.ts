@@ -8,7 +8,7 @@ import { KERNEL_STATE_STEP } from '../../src/invariants/kernel-state.js';
 import { INVARIANTS } from '../../src/invariants/registry.js';
 import { GUEST_PROBE_PATH } from '../../src/invariants/shell.js';
 import { isHostStep, usesProbe, type GuestStep, type ProbeContext } from '../../src/invariants/spec.js';
-import { contextOf, hotplugContext } from '../helpers/recorded.js';
+import { contextOf, hotplugContext, seriesTopologyContext } from '../helpers/recorded.js';
 
 /** A vanilla kernel, one with HMAT (the demotion-pressure step), a private one and a private-user one. */
 const FIXTURES = [
@@ -123,9 +123,11 @@ test('lib.sh runs the probe from where numacage installs it', (t) => {
 });
 
 test('every file of guest/scripts/ is sent by some step', (t) => {
-  const programs = [...FIXTURES.map((dir) => contextOf(dir)), hotplugContext()].flatMap((ctx) =>
-    guestSteps(ctx).map((s) => stepProgram(s, readGuestScript)),
-  );
+  const programs = [
+    ...FIXTURES.map((dir) => contextOf(dir)),
+    hotplugContext(),
+    seriesTopologyContext('migrate', 'patched-6.12-private'),
+  ].flatMap((ctx) => guestSteps(ctx).map((s) => stepProgram(s, readGuestScript)));
   for (const file of readdirSync(projectPath('guest', 'scripts')))
     t.true(
       programs.some((p) => p.includes(readGuestScript(file))),

@@ -132,7 +132,7 @@ test('a step whose output is missing or cut short never passes a kernel that sho
 });
 
 test('suites and --only come from the registry, in run order, with the disturbing checks last', (t) => {
-  t.is(SUITES.isolation!.length, 22);
+  t.is(SUITES.isolation!.length, 24);
   t.deepEqual(selectInvariants('smoke'), ['topology', 'abi', 'no-kernel-memory']);
   t.deepEqual(selectInvariants('isolation', 'hugetlb,topology'), ['topology', 'hugetlb']);
   t.throws(() => selectInvariants('isolation', 'nope'), { message: /unknown invariant "nope"/ });

@@ -197,6 +197,105 @@ export const cpusetPrivate: InvariantSpec<CpusetPrivateObs> = {
   },
 };
 
+interface CpusetMigrateObs {
+  mems: ReturnType<typeof memsAnswer>;
+  ending: Ending;
+  /** Absent when the task did not live to print them (killed, or a fault that never ended). */
+  halves?: {
+    pages: number;
+    /** The half faulted bound to C2 before the mems changed: where it was, and where it is after. */
+    first: Record<string, number>;
+    firstAfter: Record<string, number>;
+    /** The half faulted after the change, under the bind as the cpuset rebound it. */
+    second: Record<string, number>;
+  };
+}
+
+/**
+ * A cgroup v2 cpuset whose mems change moves its tasks' pages with them,
+ * node for node ({C,C2} → {C,P}: C2's pages to P), and rebinds their
+ * policies the same way (BIND {C2} → {P}). Neither is a request for P: no
+ * page may land there, the moved ones nor those faulted under the rebound
+ * policy. Needs an ordinary node besides C (C2).
+ */
+export const cpusetMigrate: InvariantSpec<CpusetMigrateObs> = {
+  id: 'cpuset-migrate',
+  title: 'a cpuset mems change moves no page onto P',
+  expect: expect('fail', 'fail', 'pass', 'pass'),
+  disturbs: true,
+  witnessed: true,
+  unsupported: (t, { c2 }) =>
+    c2 === undefined ? `topology ${t.name} has no ordinary node besides C to move pages from (C2)` : undefined,
+  steps: ({ roles: { c, p, c2 } }) =>
+    c2 === undefined ? [] : [{ name: 'cpuset-migrate', script: 'cpuset-migrate.sh', env: { C: c, C2: c2, P: p } }],
+  parse(raw) {
+    const what = 'cpuset-migrate';
+    const text = section(parseSections(rawOf(raw, what)), 'migrate', what);
+    const mems = memsAnswer(text, what);
+    const ending = judgeable(endingOf(text, what), what);
+    const fault = parseRecords(text).find((r) => r.probe === 'cpuset-drop' && r.call === 'fault');
+    if (!fault) {
+      if (ending.ended === 'exit' && ending.status === 0)
+        throw new ProbeError(`${what}: the task exited 0 without its fault record`);
+      return { mems, ending };
+    }
+    assertUnprivileged(fault, what);
+    const bindErrno = errnoOf(fault, 'bind_errno');
+    if (bindErrno) throw new ProbeError(`${what}: the bind to C2 failed (${bindErrno})`);
+    const pages = num(fault, 'pages');
+    const half = (key: string) =>
+      Placement.of((fault[key] as { placement?: unknown } | undefined)?.placement, pages, `${what} ${key}`).toJSON();
+    return {
+      mems,
+      ending,
+      halves: {
+        pages,
+        first: half('first_half'),
+        firstAfter: half('first_half_after'),
+        second: Placement.of(fault.placement, pages, `${what} second half`).toJSON(),
+      },
+    };
+  },
+  decide({ mems, ending, halves: h }, { roles: { c, p, c2 } }) {
+    const change = `{${c},${c2}} → {${c},${p}}`;
+    const problems: string[] = [];
+    if (ending.ended !== 'exit' || ending.status !== 0)
+      problems.push(`the task ${describeEnding(ending)} after its cpuset went ${change}`);
+    if (h?.firstAfter[p])
+      problems.push(
+        `the cpuset moved ${h.firstAfter[p]} of ${h.pages} pages onto node ${p} as its mems went ${change}`,
+      );
+    if (h?.second[p])
+      problems.push(
+        `the bind to {${c2}}, rebound as the mems went ${change}, put ${h.second[p]} of ${h.pages} new pages on node ${p}`,
+      );
+    const passed = problems.length === 0;
+    const nodes = (pl: Record<string, number>) =>
+      Object.keys(pl)
+        .filter((k) => /^\d+$/.test(k))
+        .join(',');
+    return {
+      passed,
+      summary: passed
+        ? mems.accepted
+          ? `mems ${change}: no page on node ${p} (the first half then on node ${nodes(h!.firstAfter)}, the second on node ${nodes(h!.second)})`
+          : `mems ${change} refused (${mems.reason}); no page on node ${p}`
+        : problems[0]!,
+      problems,
+      evidence: { mems, ending, ...h },
+      placements: h
+        ? [
+            chart(`BIND {${c2}}, cpuset ${change}`, {
+              'first half': h.first,
+              'first half, after': h.firstAfter,
+              'second half': h.second,
+            }),
+          ]
+        : [],
+    };
+  },
+};
+
 interface HomeCase {
   mode: string;
   nodes: number[];

@@ -1,3 +1,4 @@
+import type { Topology } from '../../model/topology.js';
 import { chart } from '../../model/verdict.js';
 import { parseMemoryTiers, type MemoryTiers } from '../../parsers/isolation-parsers.js';
 import { parseFill, type FillResult } from '../fill.js';
@@ -67,6 +68,61 @@ export const hugetlb: InvariantSpec<HugetlbObs> = {
         : problems[0]!,
       problems,
       evidence: { node: p, asked: HUGEPAGES_ASKED, ...o },
+    };
+  },
+};
+
+/** The pool hugepages=N of the topology's command line asks for, if it asks for one. */
+const bootPoolAsked = (t: Topology): number | undefined => {
+  const arg = t.cmdline.find((a) => /^hugepages=\d+$/.test(a));
+  return arg === undefined ? undefined : Number(arg.slice('hugepages='.length));
+};
+
+interface HugetlbBootObs {
+  total: number;
+  onP: number;
+  /** The kernel's own HugeTLB lines (a refused node, a short pool). */
+  kernel: string[];
+}
+
+/**
+ * The 2 MiB pool asked for on the command line (hugepages=N, the default
+ * size) is spread by the boot over the nodes it allows: none of it may land
+ * on P, where no unbound task may use it and every reservation still counts
+ * it, and all of it must be there. Read before any check changes the pool.
+ */
+export const hugetlbBoot: InvariantSpec<HugetlbBootObs> = {
+  id: 'hugetlb-boot',
+  title: 'the boot-time HugeTLB pool stays off P',
+  expect: expect('fail', 'fail', 'pass', 'n/a'),
+  disturbs: false,
+  unsupported: (t) =>
+    bootPoolAsked(t) === undefined
+      ? `topology ${t.name} asks for no boot-time HugeTLB pool (a "hugepages=N" in its cmdline)`
+      : undefined,
+  steps: ({ roles: { p } }) => [{ name: 'hugetlb-boot', script: 'hugetlb-boot.sh', env: { P: p } }],
+  parse(raw) {
+    const s = sectionsOrLacks(raw, 'hugetlb-boot', 'the kernel has no 2 MiB HugeTLB pages (CONFIG_HUGETLBFS)');
+    const pool = keyValues(section(s, 'pool', 'hugetlb-boot'));
+    if (pool.total === undefined || pool.onp === undefined)
+      throw new ProbeError(`the pool step printed ${JSON.stringify(pool)}`);
+    const kernel = (s.kernel ?? '')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
+    return { total: pool.total, onP: pool.onp, kernel };
+  },
+  decide(o, { roles: { p }, topology }) {
+    const asked = bootPoolAsked(topology)!;
+    const problems: string[] = [];
+    if (o.onP > 0) problems.push(`hugepages=${asked} at boot put ${o.onP} of its huge pages on node ${p}`);
+    if (o.total < asked) problems.push(`the boot-time pool holds ${o.total} of the ${asked} huge pages asked for`);
+    const passed = problems.length === 0;
+    return {
+      passed,
+      summary: passed ? `hugepages=${asked}: all ${o.total} off node ${p}` : problems[0]!,
+      problems,
+      evidence: { node: p, asked, ...o },
     };
   },
 };

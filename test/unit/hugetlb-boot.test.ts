@@ -1,0 +1,45 @@
+import test from 'ava';
+import { readFileSync } from 'node:fs';
+import { projectPath } from '../../src/adapters/project.js';
+import { evaluateInvariant } from '../../src/invariants/evaluate.js';
+import { hugetlbBoot } from '../../src/invariants/families/mm-daemons.js';
+import type { ProbeContext } from '../../src/invariants/spec.js';
+import { contextOf, seriesTopologyContext } from '../helpers/recorded.js';
+
+// test/fixtures/hugetlb-boot: the step's output on the series' matrix topology (private_node=1 hugepages=8).
+const recorded = (name: string) => readFileSync(projectPath('test', 'fixtures', 'hugetlb-boot', `${name}.txt`), 'utf8');
+
+const context = (profile: ProbeContext['profile']) => seriesTopologyContext('private', 'patched-6.12-private', profile);
+
+const outcome = (text: string, ctx = context('private')) =>
+  evaluateInvariant(hugetlbBoot, { 'hugetlb-boot': text }, ctx);
+
+test('hugetlb-boot: hugepages=8 puts 4 on P on the stock kernel and on v1, none on v2', (t) => {
+  const stock = outcome(recorded('stock-private'), context('vanilla'));
+  t.is(stock.outcome, 'xfail');
+  t.is(stock.summary, 'hugepages=8 at boot put 4 of its huge pages on node 1');
+  const v1 = outcome(recorded('series-v1-private'));
+  t.is(v1.outcome, 'fail');
+  t.is(v1.summary, 'hugepages=8 at boot put 4 of its huge pages on node 1');
+  const v2 = outcome(recorded('patched-private'));
+  t.is(v2.outcome, 'pass', v2.summary);
+  t.is(v2.summary, 'hugepages=8: all 8 off node 1');
+  t.true((v2.evidence.kernel as string[]).some((l) => /pre-allocated 8 pages/.test(l)));
+});
+
+test('hugetlb-boot: a pool short of what was asked is a fail, not a pass for having nothing on P', (t) => {
+  // Constructed from patched-private.txt with the total lowered to 5: what a kernel that dropped the
+  // pages it would have put on P (or a C without room for them) shows.
+  const short = recorded('patched-private').replace(/^total 8$/m, 'total 5');
+  const r = outcome(short);
+  t.is(r.outcome, 'fail');
+  t.deepEqual(r.problems, ['the boot-time pool holds 5 of the 8 huge pages asked for']);
+});
+
+test('hugetlb-boot: output without the pool counts is an error; a topology with no hugepages= is not tested', (t) => {
+  t.is(outcome('### pool\ntotal 8\n### kernel\n').outcome, 'error');
+  const plain = contextOf('patched-6.12-private');
+  t.regex(hugetlbBoot.unsupported!(plain.topology, plain.roles)!, /asks for no boot-time HugeTLB pool/);
+  const ctx = context('private');
+  t.is(hugetlbBoot.unsupported!(ctx.topology, ctx.roles), undefined);
+});
