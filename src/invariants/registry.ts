@@ -7,15 +7,16 @@ import { noKernelMemory } from './families/kernel-memory.js';
 import { moveOptin, migrateOptin } from './families/migration.js';
 import { compaction, demotion, hugetlb, hugetlbBoot, ksm, numaBalancing, thp } from './families/mm-daemons.js';
 import { bindOptin, bindStrict, cpuset, noFallbackIn, softPolicy } from './families/policy.js';
-import { bindSpill, cpuHotplug, cpusetMigrate, cpusetPrivate, homeNode } from './families/confinement.js';
+import { bindSpill, cpuHotplug, cpusetMigrate, cpusetPrivate, cpusetShrink, homeNode } from './families/confinement.js';
 import { topology } from './families/topology.js';
 import type { InvariantSpec } from './spec.js';
 
 /**
  * Every invariant, in the order they run: the read-mostly ones first, then
  * those that disturb the guest (pools, memory pressure, a hot-added CPU), the
- * heaviest last; cpuset-private very last, since on a kernel that accepts a
- * cpuset of P alone it can crash the guest (the rest of the run is lost).
+ * heaviest last; cpuset-shrink and cpuset-private very last, since on a
+ * kernel that leaves a cpuset P alone they can crash the guest (the rest of
+ * the run is lost).
  */
 export const INVARIANTS: InvariantSpec[] = [
   topology,
@@ -43,6 +44,7 @@ export const INVARIANTS: InvariantSpec[] = [
   cpusetMigrate,
   noFallbackIn,
   cpuHotplug,
+  cpusetShrink,
   cpusetPrivate,
 ] as InvariantSpec[];
 
@@ -61,7 +63,7 @@ export const SUITES: Record<string, string[]> = {
   isolation: INVARIANTS.filter((s) => !DEVICE_CHECKS.has(s.id)).map((s) => s.id),
   /** The host device that shares only P (docs/devices.md): on private-vhost and its variants. */
   device: ['topology', ...DEVICE_CHECKS],
-  /** Both: the 24 rows and the device's two, for a vhost-user topology. */
+  /** Both: the 25 rows and the device's two, for a vhost-user topology. */
   all: INVARIANTS.map((s) => s.id),
   /** Quick and read-only: for runs whose subject is not the invariants. */
   smoke: ['topology', 'abi', 'no-kernel-memory'],

@@ -215,7 +215,7 @@ test.serial(
 );
 
 test.serial(
-  "cpuset-migrate, series v1 against v2 with a second ordinary node: mems {C,C2} → {C,P} moves C2's pages and a bind to C2 onto P on v1, onto C on v2",
+  'cpuset-migrate and cpuset-shrink, series v1 against v2 with a second ordinary node C2: v1 moves pages onto P and OOM-kills a task its parent left {P}; v2 keeps both off P',
   async (t) => {
     const out = await dir({ unsafeCleanup: true });
     const topologies = ['migrate', 'migrate-user'].map((n) => join(SERIES, `${n}.topology.json`));
@@ -226,23 +226,37 @@ test.serial(
       '--topology',
       topologies.join(','),
       '--only',
-      'cpuset-migrate',
+      'cpuset-migrate,cpuset-shrink',
       '--out',
       out.path,
     ]);
     t.is(r.exitCode, 1, r.all);
     const matrix = JSON.parse(readFileSync(join(onlyRunDir(out.path), 'matrix.json'), 'utf8'));
-    const check = (cell: string) =>
+    const check = (cell: string, id: string) =>
       matrix.runs
         .find((x: { cell: string }) => x.cell === cell)
-        .verdict.checks.find((c: { id: string }) => c.id === 'cpuset-migrate');
+        .verdict.checks.find((c: { id: string }) => c.id === id);
     for (const topology of ['migrate', 'migrate-user']) {
-      const v1 = check(`${topology}/built:private-node@13`);
-      t.is(v1.outcome, 'fail', v1.summary);
-      t.regex(v1.summary, /^the cpuset moved 128 of 128 pages onto node 1 as its mems went \{0,2\} → \{0,1\}$/);
-      const v2 = check(`${topology}/built:private-node`);
-      t.is(v2.outcome, 'pass', v2.summary);
-      t.is(v2.summary, 'mems {0,2} → {0,1}: no page on node 1 (the first half then on node 0, the second on node 0)');
+      const v1 = `${topology}/built:private-node@13`;
+      const v2 = `${topology}/built:private-node`;
+      t.like(check(v1, 'cpuset-migrate'), {
+        outcome: 'fail',
+        summary: 'the cpuset moved 128 of 128 pages onto node 1 as its mems went {0,2} → {0,1}',
+      });
+      t.like(check(v1, 'cpuset-shrink'), {
+        outcome: 'fail',
+        summary:
+          "after the parent's mems {0,1,2} → {0,1} (the child's effective mems: 1), its task was killed (SIGKILL)",
+      });
+      t.like(check(v2, 'cpuset-migrate'), {
+        outcome: 'pass',
+        summary: 'mems {0,2} → {0,1}: no page on node 1 (the first half then on node 0, the second on node 0)',
+      });
+      t.like(check(v2, 'cpuset-shrink'), {
+        outcome: 'pass',
+        summary:
+          "after the parent's mems {0,1,2} → {0,1}, the child's effective mems are 0-1 and its task's pages stay off node 1",
+      });
     }
     await out.cleanup();
   },

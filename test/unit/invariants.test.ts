@@ -132,7 +132,7 @@ test('a step whose output is missing or cut short never passes a kernel that sho
 });
 
 test('suites and --only come from the registry, in run order, with the disturbing checks last', (t) => {
-  t.is(SUITES.isolation!.length, 24);
+  t.is(SUITES.isolation!.length, 25);
   t.deepEqual(selectInvariants('smoke'), ['topology', 'abi', 'no-kernel-memory']);
   t.deepEqual(selectInvariants('isolation', 'hugetlb,topology'), ['topology', 'hugetlb']);
   t.throws(() => selectInvariants('isolation', 'nope'), { message: /unknown invariant "nope"/ });
@@ -145,8 +145,8 @@ test('suites and --only come from the registry, in run order, with the disturbin
     'nothing read-mostly runs after a check that disturbs the guest',
   );
   t.deepEqual(
-    INVARIANTS.slice(-3).map((s) => s.id),
-    ['no-fallback-in', 'cpu-hotplug', 'cpuset-private'],
+    INVARIANTS.slice(-4).map((s) => s.id),
+    ['no-fallback-in', 'cpu-hotplug', 'cpuset-shrink', 'cpuset-private'],
     'the heaviest pressure, then a CPU plugged for good, then what can crash a broken kernel',
   );
 });

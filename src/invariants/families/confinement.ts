@@ -87,14 +87,15 @@ function fillPlacement(records: ProbeRecord[], what: string): Placement | undefi
   );
 }
 
-function onlyPCase(text: string, p: number): ConfinedTask {
-  const mems = memsAnswer(text, 'cpuset-private only-p');
+/** A task that faults 16 MiB (`stopped fill`) in a cpuset after a mems write: the write's answer, and the task's end and pages where it was accepted. */
+function confinedFill(text: string, p: number, what: string): ConfinedTask {
+  const mems = memsAnswer(text, what);
   if (!mems.accepted) return { mems };
-  const ending = judgeable(endingOf(text, 'cpuset-private only-p'), 'cpuset-private only-p');
+  const ending = judgeable(endingOf(text, what), what);
   const records = parseRecords(text);
   if (ending.ended === 'exit' && ending.status === 0 && !records.some((r) => r.call === 'done'))
-    throw new ProbeError('cpuset-private only-p: the fill exited 0 without finishing');
-  const pl = fillPlacement(records, 'cpuset-private only-p');
+    throw new ProbeError(`${what}: the fill exited 0 without finishing`);
+  const pl = fillPlacement(records, what);
   return { mems, ending, ...(pl ? { placement: pl.toJSON(), onP: pl.on(p) } : {}) };
 }
 
@@ -151,7 +152,7 @@ export const cpusetPrivate: InvariantSpec<CpusetPrivateObs> = {
   parse(raw, { roles: { p } }) {
     const s = parseSections(rawOf(raw, 'cpuset-private'));
     return {
-      onlyP: onlyPCase(section(s, 'only-p', 'cpuset-private'), p),
+      onlyP: confinedFill(section(s, 'only-p', 'cpuset-private'), p, 'cpuset-private only-p'),
       rebind: rebindCase(section(s, 'rebind', 'cpuset-private'), p),
       complaints: section(s, 'complaints', 'cpuset-private').split('\n').filter(Boolean),
     };
@@ -292,6 +293,68 @@ export const cpusetMigrate: InvariantSpec<CpusetMigrateObs> = {
             }),
           ]
         : [],
+    };
+  },
+};
+
+interface CpusetShrinkObs {
+  /** The parent's write {C,C2,P} → {C,P}, and the child's effective mems after it. */
+  parent: ReturnType<typeof memsAnswer>;
+  child: ConfinedTask;
+  complaints: string[];
+}
+
+/**
+ * On cgroup v2 a child's effective mems are its own narrowed to its
+ * parent's: a child asking for {C2,P} is left {P} alone when the parent
+ * shrinks from {C,C2,P} to {C,P}, with no write to the child that could be
+ * refused. Its tasks must get ordinary memory (the parent's, as cgroup v2
+ * does for mems that become empty), not loop on their faults, and put no
+ * page on P. Needs an ordinary node besides C (C2).
+ */
+export const cpusetShrink: InvariantSpec<CpusetShrinkObs> = {
+  id: 'cpuset-shrink',
+  title: "a parent's shrink leaves no cpuset P alone",
+  expect: expect('fail', 'fail', 'pass', 'pass'),
+  disturbs: true,
+  witnessed: true,
+  unsupported: (t, { c2 }) =>
+    c2 === undefined ? `topology ${t.name} has no ordinary node besides C for the child's mems (C2)` : undefined,
+  steps: ({ roles: { c, p, c2 } }) =>
+    c2 === undefined
+      ? []
+      : [{ name: 'cpuset-shrink', script: 'cpuset-shrink.sh', env: { C: c, C2: c2, P: p }, timeoutMs: 120_000 }],
+  parse(raw, { roles: { p } }) {
+    const s = parseSections(rawOf(raw, 'cpuset-shrink'));
+    const text = section(s, 'shrink', 'cpuset-shrink');
+    const parent = memsAnswer(text, 'cpuset-shrink');
+    return {
+      parent,
+      child: confinedFill(text, p, 'cpuset-shrink'),
+      complaints: section(s, 'complaints', 'cpuset-shrink').split('\n').filter(Boolean),
+    };
+  },
+  decide(o, { roles: { c, p, c2 } }) {
+    const set = (...n: number[]) => `{${n.sort((a, b) => a - b).join(',')}}`;
+    const shrink = `the parent's mems ${set(c, c2!, p)} → ${set(c, p)}`;
+    const problems: string[] = [];
+    const effective = o.parent.accepted ? o.parent.effective : undefined;
+    const k = o.child;
+    if (k.ending && (k.ending.ended !== 'exit' || k.ending.status !== 0))
+      problems.push(`after ${shrink} (the child's effective mems: ${effective}), its task ${describeEnding(k.ending)}`);
+    if (k.onP) problems.push(`after ${shrink}, ${k.onP} of its task's pages landed on node ${p}`);
+    if (o.complaints.length) problems.push(`the console: ${o.complaints[0]}`);
+    const passed = problems.length === 0;
+    return {
+      passed,
+      summary: passed
+        ? o.parent.accepted
+          ? `after ${shrink}, the child's effective mems are ${effective} and its task's pages stay off node ${p}`
+          : `${shrink} refused (${o.parent.reason})`
+        : problems[0]!,
+      problems,
+      evidence: { ...o },
+      placements: k.placement ? [chart(`a task in the child, after ${shrink}`, { pages: k.placement })] : [],
     };
   },
 };

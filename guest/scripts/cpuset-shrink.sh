@@ -1,0 +1,36 @@
+# shellcheck shell=bash
+# A child cpuset with mems {C2,P} under a parent with {C,C2,P}. A task in the child stops itself, the
+# parent's mems shrink to {C,P}, which leaves the child's effective mems {P} unless the kernel gives
+# it more, and the task faults 16 MiB (15 s at most); the console's complaints after.
+parent=/sys/fs/cgroup/numacage-cpuset-shrink
+child=$parent/child
+# A task whose cpuset holds P alone can invoke the OOM killer (CONSTRAINT_CPUSET), which then picks
+# tasks outside the cpuset too: the SSH session's sshd was its first victim. It and this shell are
+# kept out of its reach, and the task itself is its first choice.
+for pid in $(pgrep -x sshd) $$; do echo -1000 > "/proc/$pid/oom_score_adj"; done
+marker="numacage-cpuset-shrink-$$-$(date +%s%N)"
+echo "$marker" > /dev/kmsg
+grep -qw cpuset /sys/fs/cgroup/cgroup.subtree_control || echo +cpuset > /sys/fs/cgroup/cgroup.subtree_control
+mkdir -p "$parent"
+echo "$C,$C2,$P" > "$parent/cpuset.mems"
+echo +cpuset > "$parent/cgroup.subtree_control"
+mkdir -p "$child"
+echo "$C2,$P" > "$child/cpuset.mems"
+
+echo "### shrink"
+in_cgroup "$child" stopped fill 16 4
+pid=$!
+await_stopped "$pid"
+echo 1000 > "/proc/$pid/oom_score_adj"
+if echo "$C,$P" > "$parent/cpuset.mems" 2>/tmp/numacage-mems.err; then
+  echo "mems-accepted $(cat "$child/cpuset.mems.effective")"
+else
+  echo "mems-refused $(sed 's/.*: //' /tmp/numacage-mems.err)"
+fi
+kill -CONT "$pid"
+await_bounded "$pid" "$child" 15
+
+echo "### complaints"
+kernel_complaints "$marker"
+dmesg | sed -n "/$marker/,\$p" | grep -E 'invoked oom-killer|Killed process' || true
+rmdir "$child" "$parent"
