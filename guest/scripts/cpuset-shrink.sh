@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # A child cpuset with mems {C2,P} under a parent with {C,C2,P}. A task in the child stops itself, the
 # parent's mems shrink to {C,P}, which leaves the child's effective mems {P} unless the kernel gives
-# it more, and the task faults 16 MiB (15 s at most); the console's complaints after.
+# it more, and the task faults 16 MiB (15 s at most); where the task's own pages went with the
+# shrink, and the console's complaints after.
 parent=/sys/fs/cgroup/numacage-cpuset-shrink
 child=$parent/child
 # A task whose cpuset holds P alone can invoke the OOM killer (CONSTRAINT_CPUSET), which then picks
@@ -27,6 +28,10 @@ if echo "$C,$P" > "$parent/cpuset.mems" 2>/tmp/numacage-mems.err; then
 else
   echo "mems-refused $(sed 's/.*: //' /tmp/numacage-mems.err)"
 fi
+# The task's own pages (stack, data), faulted on C2 before the shrink and migrated with it.
+echo "### numa-maps"; cat "/proc/$pid/numa_maps"
+echo "### task"; grep -E '^(State|Mems_allowed_list)' "/proc/$pid/status"
+echo "### fill"
 kill -CONT "$pid"
 await_bounded "$pid" "$child" 15
 

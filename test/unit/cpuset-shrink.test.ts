@@ -2,12 +2,12 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { projectPath } from '../../src/adapters/project.js';
 import { evaluateInvariant } from '../../src/invariants/evaluate.js';
-import { cpusetShrink } from '../../src/invariants/families/confinement.js';
+import { cpusetShrink, numaMapsPagesOn } from '../../src/invariants/families/confinement.js';
 import type { ProbeContext } from '../../src/invariants/spec.js';
 import { contextOf, seriesTopologyContext } from '../helpers/recorded.js';
 
 // test/fixtures/cpuset-shrink: the step's output on patches/private-node/migrate*.topology.json
-// (C = 0, P = 1, C2 = 2) from the stock kernel, series v1, 0001-0021 and 0001-0022.
+// (C = 0, P = 1, C2 = 2) from the stock kernel, series v1 and v2.
 const recorded = (name: string) =>
   readFileSync(projectPath('test', 'fixtures', 'cpuset-shrink', `${name}.txt`), 'utf8');
 
@@ -18,20 +18,23 @@ const outcome = (text: string, profile: ProbeContext['profile'] = 'private') =>
 
 const SHRINK = "the parent's mems {0,1,2} → {0,1}";
 
-test("cpuset-shrink: a child left {P} by its parent puts its pages on P on the stock kernel and is OOM-killed before 0022; with it the child gets the parent's mems", (t) => {
+test("cpuset-shrink: the stock kernel and v1 move the task's pages onto P with the shrink, and v1 OOM-kills it; v2 gives the child its parent's mems", (t) => {
   t.like(outcome(recorded('stock'), 'vanilla'), {
     outcome: 'xfail',
-    summary: `after ${SHRINK}, 4096 of its task's pages landed on node 1`,
+    problems: [
+      `${SHRINK} moved 15 of the task's own pages onto node 1`,
+      `after ${SHRINK}, 4096 of its task's pages landed on node 1`,
+    ],
   });
-  for (const [name, profile] of [
-    ['series-v1-private', 'private'],
-    ['series-v1-private-user', 'private-user'],
-    ['series-21-private', 'private'],
+  for (const [name, profile, moved] of [
+    ['series-v1-private', 'private', 14],
+    ['series-v1-private-user', 'private-user', 15],
   ] as const) {
     const r = outcome(recorded(name), profile);
     t.is(r.outcome, 'fail', name);
     t.is(r.summary, `after ${SHRINK} (the child's effective mems: 1), its task was killed (SIGKILL)`);
-    t.regex(r.problems[1]!, /^the console: .*numacage-probe invoked oom-killer/);
+    t.is(r.problems[1], `${SHRINK} moved ${moved} of the task's own pages onto node 1`);
+    t.regex(r.problems[2]!, /^the console: .*numacage-probe invoked oom-killer/);
   }
   for (const [name, profile] of [
     ['patched-private', 'private'],
@@ -43,10 +46,18 @@ test("cpuset-shrink: a child left {P} by its parent puts its pages on P on the s
   }
 });
 
-test('cpuset-shrink: a fill that exits 0 without finishing is an error; the check needs a second ordinary node', (t) => {
-  // Constructed from patched-private.txt: the fill's done record dropped, as a probe that stopped early prints.
-  const cut = recorded('patched-private').replace(/^\{"probe":"fill","call":"done".*$/m, '');
-  t.is(outcome(cut).outcome, 'error');
+test('numa_maps: the pages of every mapping on a node, summed', (t) => {
+  const maps = recorded('series-v1-private').split('### numa-maps\n')[1]!.split('###')[0]!;
+  t.is(numaMapsPagesOn(maps, 1), 14);
+  t.is(numaMapsPagesOn('7f00 default anon=2 N10=2 N1=3\n', 1), 3);
+});
+
+test('cpuset-shrink: a fill that exits 0 without finishing, or a numa_maps with no page, is an error; the check needs a second ordinary node', (t) => {
+  // Constructed from patched-private.txt: the fill's done record dropped, as a probe that stopped
+  // early prints; the numa_maps emptied, as from a task that was already gone.
+  const text = recorded('patched-private');
+  t.is(outcome(text.replace(/^\{"probe":"fill","call":"done".*$/m, '')).outcome, 'error');
+  t.is(outcome(text.replace(/^[0-9a-f]+ default.*$/gm, '')).outcome, 'error');
   const plain = contextOf('patched-6.12-private');
   t.regex(cpusetShrink.unsupported!(plain.topology, plain.roles)!, /no ordinary node besides C/);
 });

@@ -300,8 +300,15 @@ export const cpusetMigrate: InvariantSpec<CpusetMigrateObs> = {
 interface CpusetShrinkObs {
   /** The parent's write {C,C2,P} → {C,P}, and the child's effective mems after it. */
   parent: ReturnType<typeof memsAnswer>;
+  /** The stopped task's own pages on P after the shrink (its numa_maps, summed), before it faults anything. */
+  ownPagesOnP: number;
   child: ConfinedTask;
   complaints: string[];
+}
+
+/** The pages a numa_maps listing puts on node n (its N<n>=count fields, summed). Pure. */
+export function numaMapsPagesOn(text: string, n: number): number {
+  return [...text.matchAll(new RegExp(`\\bN${n}=(\\d+)`, 'g'))].reduce((sum, m) => sum + Number(m[1]), 0);
 }
 
 /**
@@ -326,11 +333,17 @@ export const cpusetShrink: InvariantSpec<CpusetShrinkObs> = {
       : [{ name: 'cpuset-shrink', script: 'cpuset-shrink.sh', env: { C: c, C2: c2, P: p }, timeoutMs: 120_000 }],
   parse(raw, { roles: { p } }) {
     const s = parseSections(rawOf(raw, 'cpuset-shrink'));
-    const text = section(s, 'shrink', 'cpuset-shrink');
-    const parent = memsAnswer(text, 'cpuset-shrink');
+    const parent = memsAnswer(section(s, 'shrink', 'cpuset-shrink'), 'cpuset-shrink');
+    const maps = section(s, 'numa-maps', 'cpuset-shrink');
+    if (!/\bN\d+=\d+/.test(maps)) throw new ProbeError("cpuset-shrink: the task's numa_maps list no page");
     return {
       parent,
-      child: confinedFill(text, p, 'cpuset-shrink'),
+      ownPagesOnP: numaMapsPagesOn(maps, p),
+      child: confinedFill(
+        `${section(s, 'shrink', 'cpuset-shrink')}\n${section(s, 'fill', 'cpuset-shrink')}`,
+        p,
+        'cpuset-shrink',
+      ),
       complaints: section(s, 'complaints', 'cpuset-shrink').split('\n').filter(Boolean),
     };
   },
@@ -342,6 +355,7 @@ export const cpusetShrink: InvariantSpec<CpusetShrinkObs> = {
     const k = o.child;
     if (k.ending && (k.ending.ended !== 'exit' || k.ending.status !== 0))
       problems.push(`after ${shrink} (the child's effective mems: ${effective}), its task ${describeEnding(k.ending)}`);
+    if (o.ownPagesOnP) problems.push(`${shrink} moved ${o.ownPagesOnP} of the task's own pages onto node ${p}`);
     if (k.onP) problems.push(`after ${shrink}, ${k.onP} of its task's pages landed on node ${p}`);
     if (o.complaints.length) problems.push(`the console: ${o.complaints[0]}`);
     const passed = problems.length === 0;
