@@ -7,7 +7,7 @@ import { runCommand } from '../adapters/runner.js';
 import { loadPatches } from '../adapters/kernel-source.js';
 import { ConfigError } from '../model/errors.js';
 import type { Verdict } from '../model/verdict.js';
-import { renderReply, reproduced } from '../report/reply.js';
+import { qemuWords, renderReply, reproduced } from '../report/reply.js';
 import { subjectOf } from '../kernel/patches.js';
 import { DEFAULT_STEP_TIMEOUT_SECONDS } from '../steps/steps.js';
 import { runMatrix } from '../matrix/matrix.js';
@@ -142,11 +142,8 @@ export async function reproCommand(o: ReproOptions): Promise<ReproOutcome> {
   const verdictOf = (label: string): Verdict => result.outcomes.find((x) => x.verdict.kernel.label === label)!.verdict;
   const [baseVerdict, patchedVerdict] = [verdictOf('base'), verdictOf('patched')];
   const patchedRun = result.outcomes.find((x) => x.verdict === patchedVerdict)!;
-  // qemu-argv.txt is a shell command line with backslash continuations; its words, quoted ones whole.
-  const qemu =
-    (await readFile(join(patchedRun.runDir, 'qemu-argv.txt'), 'utf8').catch(() => ''))
-      .replace(/\\\n/g, ' ')
-      .match(/'[^']*'|\S+/g) ?? [];
+  const qemu = qemuWords(await readFile(join(patchedRun.runDir, 'qemu-argv.txt'), 'utf8').catch(() => ''));
+  const attachments = await writeAttachments(join(dir, 'attachments'), patchedRun.runDir, reproducer);
   const reply = renderReply({
     subjects: patches.map((p) => subjectOf(p.text) ?? p.name),
     source: o.kernelSrc
@@ -162,6 +159,7 @@ export async function reproCommand(o: ReproOptions): Promise<ReproOutcome> {
       ),
     },
     qemu,
+    attachments,
     reproducer: reproducer
       ? { name: reproducer.name, how: reproducer.how, text: reproducer.text }
       : { name: o.exec.join(' && '), how: '--exec' },
@@ -178,4 +176,24 @@ export async function reproCommand(o: ReproOptions): Promise<ReproOutcome> {
   );
   const text = `${result.text}\nreproduces with the series: ${outcome.reproducedOnPatched ? 'yes' : 'no'}; on the base: ${outcome.reproducedOnBase ? 'yes' : 'no'}\nreply: ${join(dir, 'reply.txt')}\n`;
   return { ...outcome, text };
+}
+
+/** The patched kernel's .config and the reproducer's source, for the list: their names, in the order written. */
+async function writeAttachments(
+  dir: string,
+  patchedRunDir: string,
+  reproducer: { name: string; text?: string } | undefined,
+): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  const names: string[] = [];
+  const config = join(patchedRunDir, 'kernel.config');
+  if (existsSync(config)) {
+    await copyFile(config, join(dir, 'config'));
+    names.push('config');
+  }
+  if (reproducer?.text !== undefined) {
+    await writeFile(join(dir, basename(reproducer.name)), reproducer.text);
+    names.push(basename(reproducer.name));
+  }
+  return names;
 }

@@ -10,8 +10,10 @@ export interface ReplyFacts {
   baseCommit?: { commit: string; honoured: boolean };
   fragments: string[];
   topology: { name: string; nodes: string[] };
-  /** The patched run's QEMU command line. */
+  /** The patched run's QEMU command line, as this machine ran it (made portable in the reply). */
   qemu: string[];
+  /** The names of the files written next to reply.txt under attachments/. */
+  attachments: string[];
   reproducer: { name: string; how: string; text?: string };
   runs: { repeat?: number; forSeconds?: number };
   base: Verdict;
@@ -35,11 +37,17 @@ export function wrap(text: string, width = REPLY_WIDTH, indent = ''): string[] {
   return lines;
 }
 
-/** An argv as shell lines of at most width columns, continued with backslashes. Pure. */
+/** An argv as shell lines of at most width columns, continued with backslashes; an option stays on the line of its value. Pure. */
 export function wrapCommand(argv: string[], width = REPLY_WIDTH): string[] {
+  const units: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const next = argv[i + 1];
+    if (argv[i]!.startsWith('-') && next !== undefined && !next.startsWith('-')) units.push(`${argv[i]} ${argv[++i]}`);
+    else units.push(argv[i]!);
+  }
   const lines: string[] = [];
   let line = '  ';
-  for (const word of argv) {
+  for (const word of units) {
     if (line.trim() && line.length + 1 + word.length + 2 > width) {
       lines.push(`${line} \\`);
       line = '      ';
@@ -48,6 +56,47 @@ export function wrapCommand(argv: string[], width = REPLY_WIDTH): string[] {
   }
   lines.push(line);
   return lines;
+}
+
+/** The words of a qemu-argv.txt (a shell command line with backslash continuations), quoted ones whole. Pure. */
+export const qemuWords = (text: string): string[] => text.replace(/\\\n/g, ' ').match(/'[^']*'|\S+/g) ?? [];
+
+/** Files a reader gets next to reply.txt (attachments/), or builds: what the portable QEMU line names. */
+export const PORTABLE_FILES = { kernel: 'bzImage', initrd: 'initrd.img', rootfs: 'rootfs.qcow2' } as const;
+
+/**
+ * The QEMU command line as a reader on the list can use it: this machine's files named as the reply
+ * names them (the kernel built with the attached config, the image's initrd, a root file system), no
+ * QMP socket and no host port forwards (the user network keeps restrict=on). Pure.
+ */
+export function portableQemu(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i]!;
+    const next = argv[i + 1];
+    if (word === '-qmp' || word === '-monitor') {
+      i++;
+      continue;
+    }
+    if ((word === '-kernel' || word === '-initrd') && next !== undefined) {
+      out.push(word, word === '-kernel' ? PORTABLE_FILES.kernel : PORTABLE_FILES.initrd);
+      i++;
+      continue;
+    }
+    if (word === '-drive' && next !== undefined) {
+      out.push(word, next.replace(/(^|,)file=[^,]*/, `$1file=${PORTABLE_FILES.rootfs}`));
+      i++;
+      continue;
+    }
+    if (word === '-netdev' && next !== undefined) {
+      const opts = next.replace(/^'|'$/g, '').split(',');
+      out.push(word, opts.filter((o) => !/^(hostfwd|guestfwd)=/.test(o)).join(','));
+      i++;
+      continue;
+    }
+    out.push(word);
+  }
+  return out;
 }
 
 const stepsOf = (v: Verdict): CheckResult[] => v.checks.filter((c) => c.command !== undefined);
@@ -119,7 +168,15 @@ export function renderReply(f: ReplyFacts): string {
   for (const s of f.subjects) out.push(...wrap(s, REPLY_WIDTH, '    '));
   out.push(...wrap(`config: tinyconfig + ${f.fragments.join(' + ')}`, REPLY_WIDTH, '  '));
   out.push(...wrap(`topology: ${f.topology.name}: ${f.topology.nodes.join('; ')}`, REPLY_WIDTH, '  '));
-  out.push('  qemu:', ...wrapCommand(f.qemu));
+  out.push(
+    ...wrap(
+      `qemu (${PORTABLE_FILES.kernel}: the series built with the attached config; ${PORTABLE_FILES.initrd} and ${PORTABLE_FILES.rootfs}: a Debian 12 image, numacage's images/ recipe):`,
+      REPLY_WIDTH,
+      '  ',
+    ),
+    ...wrapCommand(portableQemu(f.qemu)),
+  );
+  if (f.attachments.length) out.push(...wrap(`attached: ${f.attachments.join(', ')}`, REPLY_WIDTH, '  '));
   out.push('', ...wrap(`Reproducer: ${f.reproducer.name} (${f.reproducer.how}), run ${times} on each kernel.`), '');
   out.push(`With the series (${f.patched.kernel.release}):`, ...outcomeText(f.patched), '');
   out.push(`Base (${f.base.kernel.release}):`, ...outcomeText(f.base), '');

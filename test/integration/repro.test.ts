@@ -59,6 +59,12 @@ test.serial(
         .filter((l) => l.endsWith(' \\'))
         .every((l) => (l.match(/'/g) ?? []).length % 2 === 0),
     );
+    // Portable: the reader's file names, the kernel's config and the reproducer attached next to it.
+    t.notRegex(reply, /\/tmp\/|\.cache\/numacage|qmp|hostfwd/);
+    t.regex(prose, /-kernel bzImage/);
+    t.regex(prose, /attached: config, repro\.c/);
+    t.regex(readFileSync(join(repro, 'attachments', 'config'), 'utf8'), /^CONFIG_NUMA=y$/m);
+    t.regex(readFileSync(join(repro, 'attachments', 'repro.c'), 'utf8'), /^\/\/ Reproducer for patch 3/);
     t.deepEqual(qemuProcessesMentioning(out.path), []);
     await out.cleanup();
   },

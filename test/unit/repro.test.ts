@@ -1,7 +1,16 @@
 import test from 'ava';
+import { fixture } from '../helpers/fixtures.js';
 import { badBecause } from '../../src/investigate/bisect.js';
 import type { Verdict } from '../../src/model/verdict.js';
-import { renderReply, reproduced, wrap, wrapCommand, REPLY_WIDTH } from '../../src/report/reply.js';
+import {
+  portableQemu,
+  qemuWords,
+  renderReply,
+  reproduced,
+  wrap,
+  wrapCommand,
+  REPLY_WIDTH,
+} from '../../src/report/reply.js';
 
 // A verdict as numacage writes it for a --suite none run with one --exec step; the crash is the
 // WARNING the mbind-warn fixture series prints (see test/fixtures/series/mbind-warn).
@@ -64,7 +73,8 @@ test('reply.txt: what was tested, what happened on each kernel, the report and s
       name: 'private-virtio',
       nodes: ['node 0 2048 MiB memfd share=off cpus 0,1', 'node 1 1024 MiB memfd share=on no CPUs'],
     },
-    qemu: ['qemu-system-x86_64', '-machine', 'q35,accel=tcg'],
+    qemu: qemuWords(fixture('qemu-args', 'run-argv-migrate.txt')),
+    attachments: ['config', 'repro.c'],
     reproducer: { name: 'repro.c', how: 'built with gcc -static -O2 on the host', text: 'int main(void)\n{\n}\n' },
     runs: { repeat: 3 },
     base,
@@ -78,10 +88,15 @@ test('reply.txt: what was tested, what happened on each kernel, the report and s
   t.regex(prose, /Base \(6\.12\.117\): No kernel report in 1 run\(s\)/);
   t.regex(reply, /repro\.c:\n {2}int main\(void\)/);
   t.regex(reply, /\nReported-by: A Tester <a@example\.org>\n$/);
-  // Prose and the QEMU line fit in 72 columns; only quoted console lines may be longer.
+  t.regex(prose, /attached: config, repro\.c/);
+  // The QEMU line names the reader's files, not this machine's, and offers no socket or port.
+  t.regex(reply, /-kernel bzImage/);
+  t.notRegex(reply, /\/root\/\.cache|\/tmp\/|qmp|hostfwd|guestfwd/);
+  // Prose and the QEMU line fit in 72 columns; only quoted console lines, and a QEMU option that is
+  // longer on its own with its value (the kernel command line, a -drive), may be longer.
   const long = reply.split('\n').filter((l) => l.length > REPLY_WIDTH);
   t.true(
-    long.every((l) => l.startsWith('  WARNING') || l.startsWith('  Call') || l.startsWith('  kernel_')),
+    long.every((l) => /^ {2}(WARNING|Call|kernel_)|^ +-[\w-]+ ('[^']*'|\S+)( \\)?$/.test(l)),
     long.join('\n'),
   );
 });
@@ -103,4 +118,22 @@ test('bisect: a step is bad by the check, the crash signature or the steps, as a
     badBecause(verdict({ bootFailure: { reason: 'kernel-panic', message: 'm', consoleTail: [] } }), { check: 'x' })!,
     /did not boot/,
   );
+});
+
+test('the portable QEMU line: the recorded run line with files named as the reply names them, no QMP, no forwards', (t) => {
+  const argv = qemuWords(fixture('qemu-args', 'run-argv-migrate.txt'));
+  t.true(argv.includes('-qmp') && argv.some((w) => w.includes('hostfwd=')), 'the recording has what is to be removed');
+  const portable = portableQemu(argv);
+  const at = (opt: string) => portable[portable.indexOf(opt) + 1];
+  t.is(at('-kernel'), 'bzImage');
+  t.is(at('-initrd'), 'initrd.img');
+  t.is(at('-drive'), 'file=rootfs.qcow2,if=none,id=root,format=qcow2,discard=unmap');
+  t.is(at('-netdev'), 'user,id=net0,restrict=on');
+  t.false(portable.includes('-qmp'));
+  // Everything else as recorded: the memory layout is the point of the line.
+  t.deepEqual(
+    portable.filter((w) => w.startsWith('memory-backend-memfd')),
+    argv.filter((w) => w.startsWith('memory-backend-memfd')),
+  );
+  t.is(portable.length, argv.length - 2);
 });
