@@ -14,7 +14,14 @@ export async function decodeStack(
     input: `${lines.join('\n')}\n`,
   });
   if (r.exitCode !== 0) return undefined;
-  const decoded = r.stdout.replace(/\n$/, '').split('\n');
+  const decoded = r.stdout.replace(/\n$/, '').split('\n').map(sourceRelative);
   // Only worth keeping when at least one frame got a file:line.
   return decoded.some((l) => /\(\S+:\d+\)/.test(l)) ? decoded : undefined;
 }
+
+/**
+ * A decoded frame's file named from the top of the kernel tree. decode_stacktrace.sh strips this
+ * build's own source path, but an object ccache took from another build of the same tree names that
+ * build's (<cache>/kernel-work/<tree>/build-<key>/../src/arch/x86/entry/entry_64.S). Pure.
+ */
+export const sourceRelative = (line: string): string => line.replace(/\(\/\S*?\/\.\.\/src\//g, '(');

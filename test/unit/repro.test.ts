@@ -1,5 +1,6 @@
 import test from 'ava';
 import { fixture } from '../helpers/fixtures.js';
+import { sourceRelative } from '../../src/adapters/stack-decoder.js';
 import { badBecause } from '../../src/investigate/bisect.js';
 import type { Verdict } from '../../src/model/verdict.js';
 import {
@@ -136,4 +137,13 @@ test('the portable QEMU line: the recorded run line with files named as the repl
     argv.filter((w) => w.startsWith('memory-backend-memfd')),
   );
   t.is(portable.length, argv.length - 2);
+});
+
+test('a decoded frame names its file from the top of the tree, also when ccache took the object from another build', (t) => {
+  // Recorded in reply.txt of the repro integration test (2026-12-03): the one frame in an assembler file.
+  const frame =
+    'entry_SYSCALL_64_after_hwframe (/root/.cache/numacage/kernel-work/debian-6.12.118-1_deb12u1/build-8e3c3b74871b8c2d/../src/arch/x86/entry/entry_64.S:130) ';
+  t.is(sourceRelative(frame), 'entry_SYSCALL_64_after_hwframe (arch/x86/entry/entry_64.S:130) ');
+  const c = 'do_mbind (mm/mempolicy.c:1299) ';
+  t.is(sourceRelative(c), c);
 });
