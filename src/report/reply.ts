@@ -62,7 +62,7 @@ export function wrapCommand(argv: string[], width = REPLY_WIDTH): string[] {
 export const qemuWords = (text: string): string[] => text.replace(/\\\n/g, ' ').match(/'[^']*'|\S+/g) ?? [];
 
 /** Files a reader gets next to reply.txt (attachments/), or builds: what the portable QEMU line names. */
-export const PORTABLE_FILES = { kernel: 'bzImage', initrd: 'initrd.img', rootfs: 'rootfs.qcow2' } as const;
+const PORTABLE_FILES = { kernel: 'bzImage', initrd: 'initrd.img', rootfs: 'rootfs.qcow2' } as const;
 
 /**
  * The QEMU command line as a reader on the list can use it: this machine's files named as the reply
