@@ -1,6 +1,8 @@
 import type { NumaNode, Topology } from '../model/topology.js';
 import {
+  asExpected,
   OUTCOMES,
+  profileMismatched,
   verdictHolds,
   type CheckResult,
   type CrashReport,
@@ -49,6 +51,7 @@ export function renderHtml(input: HtmlInput): string {
   const { runs } = input;
   const ok = runs.length > 0 && runs.every((r) => verdictHolds(r.verdict));
   const sections = [
+    section('summary', 'Summary', summarySection(runs)),
     section('topology', 'Topology', topologySection(runs)),
     section('matrix', 'Matrix', matrixSection(runs)),
     section('results', 'Results', runs.map(resultsOf).join('')),
@@ -96,6 +99,114 @@ ${sections.map((s) => s.html).join('\n')}
 </body>
 </html>
 `;
+}
+
+// --- summary: what failed and why, what was tested, what the outcomes mean
+
+/** What each outcome means, in the words of docs/invariants.md. */
+const LEGEND: Record<string, string> = {
+  pass: 'held, as the column expects',
+  fail: 'did not hold where the column expects it to: the run fails',
+  xfail: 'did not hold, as the column expects for this kind of kernel (the stock kernel violates it)',
+  xpass: 'held where the column expects a failure: the run fails until the column or the kernel is looked at',
+  skip: 'not defined for this kind of kernel (n/a), or the topology or kernel cannot test it; the reason is its summary',
+  error: 'the probe could not answer (its output broken or missing): never read as a pass; the run fails',
+  'not-run': 'the run stopped before it (a kernel crash or QEMU gone): the run fails',
+};
+
+interface Failure {
+  cell: string;
+  what: string;
+  outcome: string;
+  why: string;
+}
+
+/** Everything that makes a cell fail, each with its one-line reason, in the order a reader should look at them. */
+function failuresOf({ cell, verdict: v }: HtmlRun): Failure[] {
+  const out: Failure[] = [];
+  if (v.bootFailure)
+    out.push({ cell, what: 'boot', outcome: 'fail', why: `${v.bootFailure.reason}: ${v.bootFailure.message}` });
+  for (const c of v.crashes)
+    out.push({
+      cell,
+      what: 'kernel report',
+      outcome: 'fail',
+      why: `${c.signature ?? c.title}${c.during ? ` (during ${c.during})` : ''}`,
+    });
+  if (v.stopped) out.push({ cell, what: 'run', outcome: 'not-run', why: v.stopped.message });
+  if (profileMismatched(v))
+    out.push({
+      cell,
+      what: 'kernel profile',
+      outcome: 'fail',
+      why: `the kernel shows ${v.profile!.profile} (${v.profile!.reason}); the checks were judged as ${v.expectedProfile!.profile}`,
+    });
+  for (const c of v.checks)
+    if (!asExpected(c.outcome) && c.outcome !== 'not-run')
+      out.push({ cell, what: c.id, outcome: c.outcome, why: c.summary });
+  const notRun = v.checks.filter((c) => c.outcome === 'not-run');
+  if (notRun.length)
+    out.push({ cell, what: notRun.map((c) => c.id).join(', '), outcome: 'not-run', why: notRun[0]!.summary });
+  return out;
+}
+
+function summarySection(runs: HtmlRun[]): string {
+  const failures = runs.flatMap(failuresOf);
+  const held = runs.filter((r) => verdictHolds(r.verdict)).length;
+  const counts = el(
+    'p',
+    { 'data-testid': 'summary-counts' },
+    esc(`${runs.length} cell(s): ${held} OK, ${runs.length - held} failed; ${failures.length} thing(s) to look at.`),
+  );
+  const failed = failures.length
+    ? el(
+        'table',
+        { 'data-testid': 'failures' },
+        el('tr', {}, ['cell', 'what', 'outcome', 'why'].map((h) => el('th', {}, h)).join('')) +
+          failures
+            .map((f) =>
+              el(
+                'tr',
+                { 'data-cell': f.cell },
+                el('td', {}, esc(f.cell)) +
+                  el('td', {}, esc(f.what)) +
+                  outcomeCell(f.outcome) +
+                  el('td', {}, esc(f.why)),
+              ),
+            )
+            .join(''),
+      )
+    : el('p', { 'data-testid': 'failures' }, 'Every check as expected, and no kernel report.');
+  const tested = el(
+    'table',
+    { 'data-testid': 'tested' },
+    el('tr', {}, ['cell', 'kernel', 'topology', 'accelerator', 'judged as'].map((h) => el('th', {}, h)).join('')) +
+      runs
+        .map(({ cell, verdict: v }) =>
+          el(
+            'tr',
+            { 'data-cell': cell },
+            [
+              cell,
+              `${v.kernel.label ?? v.kernel.kind} ${v.kernel.release}`,
+              v.topology,
+              `${v.accel.accel} (${v.accel.cpuModel})${v.accel.note ? `: ${v.accel.note}` : ''}`,
+              v.expectedProfile ? `${v.expectedProfile.profile} (${v.expectedProfile.why})` : '-',
+            ]
+              .map((x) => el('td', {}, esc(x)))
+              .join(''),
+          ),
+        )
+        .join(''),
+  );
+  const legend = el(
+    'dl',
+    { 'data-testid': 'legend' },
+    Object.entries(LEGEND)
+      .map(([o, text]) => el('dt', { class: o }, esc(o)) + el('dd', {}, esc(text)))
+      .join(''),
+  );
+  return counts + failed + el('h3', {}, 'What was tested') + tested + el('h3', {}, 'Outcomes') + legend;
 }
 
 function section(id: string, heading: string, body: string): { id: string; html: string } {

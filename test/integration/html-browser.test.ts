@@ -126,6 +126,49 @@ test.serial(
   },
 );
 
+test.serial(
+  'what failed is on the first screen at 1024 and 1400 px: the summary lists the failures, each row whole',
+  async (t) => {
+    await withDir(
+      async ({ path: dir }) => {
+        const file = join(dir, 'report.html');
+        writeFileSync(file, renderHtml({ title: 'recorded runs', generatedAt: '2026-11-27T12:00:00Z', runs }));
+        const { page, errors, close } = await openInChromium(file);
+        try {
+          for (const [width, height] of [
+            [1024, 768],
+            [1400, 900],
+          ] as const) {
+            await page.setViewport({ width, height });
+            const rows = await page.$$eval('[data-testid=failures] tr[data-cell]', (trs) =>
+              trs.map((tr) => {
+                const b = tr.getBoundingClientRect();
+                return { text: (tr as HTMLElement).innerText, top: b.top, bottom: b.bottom, right: b.right };
+              }),
+            );
+            // The recorded cells: the lean kernel's virtio-rings xpass, the repro's warning and its failed step.
+            t.is(rows.length, 3, `${width} px`);
+            t.regex(rows.map((r) => r.text).join('\n'), /warning: do_mbind < __x64_sys_mbind/);
+            for (const r of rows) {
+              t.true(r.bottom <= height, `${width} px: a failure row ends at ${r.bottom} px, below the first screen`);
+              t.true(r.right <= width, `${width} px: a failure row ends at ${r.right} px, right of the screen`);
+            }
+            const shot = join(dir, `summary-${width}.png`);
+            await page.screenshot({ path: shot });
+            t.log(
+              `${width}x${height}: last failure row ends at ${Math.round(Math.max(...rows.map((r) => r.bottom)))} px`,
+            );
+          }
+          t.deepEqual(errors, []);
+        } finally {
+          await close();
+        }
+      },
+      { unsafeCleanup: true },
+    );
+  },
+);
+
 test.serial('openInChromium reports a page that reaches for the network', async (t) => {
   await withDir(
     async ({ path: dir }) => {

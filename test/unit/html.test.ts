@@ -364,3 +364,53 @@ test('each check names its own charts: one per set of pages, labelled by what th
     'a chart the key search never found',
   );
 });
+
+/** The rows of the table with this data-testid, cell texts only. */
+const tableRows = (html: string, testid: string): string[][] => {
+  const start = html.indexOf(`<table data-testid="${testid}"`);
+  const table = html.slice(start, html.indexOf('</table>', start));
+  return [...table.matchAll(/<tr[^>]*>(.*?)<\/tr>/g)]
+    .slice(1)
+    .map((r) => [...r[1]!.matchAll(/<t[hd][^>]*>([^<]*)<\/t[hd]>/g)].map((c) => c[1]!));
+};
+
+test('the summary comes first: what failed with its reason (the crash by its signature), what was tested, and a legend', (t) => {
+  const html = render(repro);
+  t.true(html.indexOf('data-testid="summary"') < html.indexOf('data-testid="topology"'), 'summary before the rest');
+  t.regex(html, /2 cell\(s\): 1 OK, 1 failed/);
+  const failures = tableRows(html, 'failures');
+  const patched = repro[1]!;
+  const crash = patched.verdict.crashes[0]!;
+  const escaped = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  t.deepEqual(failures[0], [
+    patched.cell,
+    'kernel report',
+    'fail',
+    escaped(`${crash.signature} (during ${crash.during})`),
+  ]);
+  t.true(
+    failures.every(([cell]) => cell === patched.cell),
+    'the base cell held',
+  );
+  const tested = tableRows(html, 'tested');
+  t.is(tested.length, 2);
+  t.is(tested[1]![1], `${patched.verdict.kernel.label ?? 'built'} ${patched.verdict.kernel.release}`);
+  t.regex(tested[1]![3]!, /^tcg /);
+  const legendAt = html.indexOf('data-testid="legend"');
+  const legend = elements(html.slice(legendAt, html.indexOf('</dl>', legendAt)), 'dt').map((d) => d.text);
+  t.deepEqual(legend, ['pass', 'fail', 'xfail', 'xpass', 'skip', 'error', 'not-run']);
+});
+
+test('the summary of a run where everything is as expected says so, xfails included; an xpass is something to look at', (t) => {
+  const witness = recorded('witness/stock');
+  t.true(witness.verdict.checks.some((c) => c.outcome === 'xfail'));
+  const html = render([witness]);
+  t.regex(html, /<p data-testid="failures">Every check as expected, and no kernel report\.<\/p>/);
+  t.regex(html, /1 cell\(s\): 1 OK, 0 failed; 0 thing\(s\) to look at/);
+  // The lean kernel's recorded virtio-rings is an xpass (docs/invariants.md: the interleave's turn).
+  const rows = tableRows(render(lean), 'failures');
+  t.deepEqual(
+    rows.map((r) => r.slice(0, 3)),
+    [['private-virtio/built', 'virtio-rings', 'xpass']],
+  );
+});
