@@ -1,5 +1,5 @@
 import { rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { REPORT_OUTPUTS, type ReportSubject } from '../report/outputs.js';
 
 /**
@@ -7,6 +7,13 @@ import { REPORT_OUTPUTS, type ReportSubject } from '../report/outputs.js';
  * is renamed into place, so a reader never sees half a file. Returns what
  * was written, by file name.
  */
+/** Writes text to path through a temporary name beside it, renamed into place: never half a file. */
+export async function writeWhole(path: string, text: string): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}`);
+  await writeFile(tmp, text);
+  await rename(tmp, path);
+}
+
 export async function writeReportFiles(dir: string, subject: ReportSubject): Promise<Map<string, string>> {
   const written = new Map<string, string>();
   const generatedAt = new Date().toISOString();
@@ -14,9 +21,7 @@ export async function writeReportFiles(dir: string, subject: ReportSubject): Pro
     const name = output.file(subject.kind);
     const text = output.render(subject, generatedAt);
     if (text === undefined) continue;
-    const tmp = join(dir, `.${name}.${process.pid}`);
-    await writeFile(tmp, text);
-    await rename(tmp, join(dir, name));
+    await writeWhole(join(dir, name), text);
     written.set(name, text);
   }
   return written;

@@ -1,4 +1,7 @@
 import { appendFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { writeWhole } from '../adapters/report-files.js';
+import { renderHtml } from '../report/html.js';
 import { ConfigError } from '../model/errors.js';
 import type { Verdict } from '../model/verdict.js';
 import { compareVerdicts, renderComparison } from '../report/compare.js';
@@ -17,6 +20,8 @@ export interface CompareOptions {
   by?: 'kernel';
   /** Where the Markdown summary is appended ($GITHUB_STEP_SUMMARY works). */
   markdownFile?: string;
+  /** Where the HTML report of the new night with its comparison is written (whole, or not at all). */
+  htmlFile?: string;
   timeThreshold?: TimeThreshold;
 }
 
@@ -70,5 +75,15 @@ export async function compareCommand(
     text = `${renderComparison(compareVerdicts(b, a))}\n${text}`;
   }
   if (opts.markdownFile) await appendFile(opts.markdownFile, renderRegressionsMarkdown(r, names));
+  if (opts.htmlFile)
+    await writeWhole(
+      opts.htmlFile,
+      renderHtml({
+        title: `numacage compare ${basename(paths[0]!)} ${basename(paths[1]!)}`,
+        generatedAt: new Date().toISOString(),
+        runs: [...current].map(([cell, verdict]) => ({ cell, verdict })),
+        comparison: { regressions: r, names },
+      }),
+    );
   return { text, regressed: regressed(r) };
 }

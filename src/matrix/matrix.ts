@@ -161,9 +161,8 @@ async function runCells(
       baseline: `${opts.baseline.path} (${describeNight([...baseline.values()])})`,
       current: `this run (${describeNight([...current.values()])})`,
     };
-    const markdown = renderRegressionsMarkdown(r, names);
-    if (opts.baseline.markdownFile) await appendFile(opts.baseline.markdownFile, markdown);
-    return { regressed: regressed(r), text: renderRegressionsText(r), markdown };
+    if (opts.baseline.markdownFile) await appendFile(opts.baseline.markdownFile, renderRegressionsMarkdown(r, names));
+    return { regressed: regressed(r), text: renderRegressionsText(r), comparison: { regressions: r, names } };
   };
   if (combos.length === 1 && !opts.shard) {
     const outcome = finished(await runPipeline(combos[0]!));
@@ -175,7 +174,7 @@ async function runCells(
         title: `numacage ${basename(outcome.runDir)}`,
         verdict: outcome.verdict,
         runDir: outcome.runDir,
-        regressions: cmp.markdown,
+        comparison: cmp.comparison,
       });
     return {
       outcomes: [outcome],
@@ -241,7 +240,7 @@ async function runCells(
     kind: 'matrix',
     title: `numacage ${basename(matrixDir)}`,
     report,
-    ...(cmp ? { regressions: cmp.markdown } : {}),
+    ...(cmp ? { comparison: cmp.comparison } : {}),
   });
   const table = written.get('matrix.txt')!;
   if (trouble !== undefined) throw trouble;

@@ -9,6 +9,7 @@ import {
   type PlacementChart,
   type Verdict,
 } from '../model/verdict.js';
+import { comparisonHeadline, regressionTables, type Comparison, type RegressionTable } from './regressions.js';
 import { boxesDrawing, el, esc, groupedBarChart, hbarChart, type Attrs } from './svg.js';
 
 export interface HtmlRun {
@@ -23,8 +24,8 @@ export interface HtmlInput {
   title: string;
   generatedAt: string;
   runs: HtmlRun[];
-  /** Markdown or text, shown verbatim. */
-  regressions?: string;
+  /** The comparison with a baseline (run --baseline, compare --html): its tables, and "new" marks in the summary. */
+  comparison?: Comparison;
 }
 
 const STYLE = `
@@ -51,22 +52,14 @@ export function renderHtml(input: HtmlInput): string {
   const { runs } = input;
   const ok = runs.length > 0 && runs.every((r) => verdictHolds(r.verdict));
   const sections = [
-    section('summary', 'Summary', summarySection(runs)),
+    section('summary', 'Summary', summarySection(runs, input.comparison)),
     section('topology', 'Topology', topologySection(runs)),
     section('matrix', 'Matrix', matrixSection(runs)),
     section('results', 'Results', runs.map(resultsOf).join('')),
     section('placement', 'Page placement', placementSection(runs)),
     section('crashes', 'Kernel reports', crashSection(runs)),
     section('timings', 'Timings', runs.map(timingsOf).join('')),
-    ...(input.regressions !== undefined
-      ? [
-          section(
-            'regressions',
-            'Regressions',
-            el('pre', { 'data-testid': 'regressions-text' }, esc(input.regressions)),
-          ),
-        ]
-      : []),
+    ...(input.comparison ? [section('regressions', 'Against the baseline', comparisonSection(input.comparison))] : []),
   ];
   const nav = sections
     .map((s) => s.id)
@@ -150,7 +143,18 @@ function failuresOf({ cell, verdict: v }: HtmlRun): Failure[] {
   return out;
 }
 
-function summarySection(runs: HtmlRun[]): string {
+/** Whether a failure is new since the baseline: a newly failing or weakened check, or a new crash signature. */
+function sinceBaseline(f: Failure, c: Comparison): string {
+  const r = c.regressions;
+  if (f.what === 'kernel report')
+    return r.newCrashes.some((x) => x.cell === f.cell && f.why.startsWith(x.signature))
+      ? 'new'
+      : 'also in the baseline';
+  if ([...r.newlyFailing, ...r.weakened].some((x) => x.cell === f.cell && x.check === f.what)) return 'new';
+  return r.stillFailing.some((x) => x.cell === f.cell && x.check === f.what) ? 'also in the baseline' : '';
+}
+
+function summarySection(runs: HtmlRun[], comparison?: Comparison): string {
   const failures = runs.flatMap(failuresOf);
   const held = runs.filter((r) => verdictHolds(r.verdict)).length;
   const counts = el(
@@ -162,7 +166,13 @@ function summarySection(runs: HtmlRun[]): string {
     ? el(
         'table',
         { 'data-testid': 'failures' },
-        el('tr', {}, ['cell', 'what', 'outcome', 'why'].map((h) => el('th', {}, h)).join('')) +
+        el(
+          'tr',
+          {},
+          ['cell', 'what', 'outcome', 'why', ...(comparison ? ['since the baseline'] : [])]
+            .map((h) => el('th', {}, h))
+            .join(''),
+        ) +
           failures
             .map((f) =>
               el(
@@ -171,7 +181,8 @@ function summarySection(runs: HtmlRun[]): string {
                 el('td', {}, esc(f.cell)) +
                   el('td', {}, esc(f.what)) +
                   outcomeCell(f.outcome) +
-                  el('td', {}, esc(f.why)),
+                  el('td', {}, esc(f.why)) +
+                  (comparison ? el('td', {}, esc(sinceBaseline(f, comparison))) : ''),
               ),
             )
             .join(''),
@@ -207,6 +218,30 @@ function summarySection(runs: HtmlRun[]): string {
       .join(''),
   );
   return counts + failed + el('h3', {}, 'What was tested') + tested + el('h3', {}, 'Outcomes') + legend;
+}
+
+/** The comparison's tables, the regressions first (regressionTables), each under its heading. */
+function comparisonSection({ regressions: r, names }: Comparison): string {
+  const head =
+    el('p', { 'data-testid': 'comparison-headline' }, el('strong', {}, esc(comparisonHeadline(r)))) +
+    el('p', {}, esc(`${r.compared} cell(s) compared; baseline ${names.baseline}, now ${names.current}.`));
+  const cell = (t: RegressionTable, v: string, i: number) =>
+    el('td', i === t.strong ? { class: 'fail' } : {}, i === t.code ? el('code', {}, esc(v)) : esc(v));
+  return (
+    head +
+    regressionTables(r)
+      .map(
+        (t) =>
+          el('h3', {}, esc(t.title)) +
+          el(
+            'table',
+            { 'data-testid': 'comparison-table', 'data-regression': String(t.regression) },
+            el('tr', {}, t.head.map((h) => el('th', {}, esc(h))).join('')) +
+              t.rows.map((row) => el('tr', {}, row.map((v, i) => cell(t, v, i)).join(''))).join(''),
+          ),
+      )
+      .join('')
+  );
 }
 
 function section(id: string, heading: string, body: string): { id: string; html: string } {

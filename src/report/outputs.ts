@@ -5,14 +5,15 @@ import { renderJunit, renderJunitMatrix } from './junit.js';
 import { renderKtap, renderKtapMatrix } from './ktap.js';
 import { renderMatrix } from './matrix.js';
 import type { MatrixReport } from './matrix-report.js';
+import { renderRegressionsMarkdown, type Comparison } from './regressions.js';
 import { renderText } from './text.js';
 
 /**
  * What a report directory is about: one run (its run dir), or several cells
- * (a matrix or a shard of one, or a merge of shards). `regressions` is the
- * Markdown of a comparison with a baseline, when there was one.
+ * (a matrix or a shard of one, or a merge of shards), and its comparison with
+ * a baseline, when there was one.
  */
-export type ReportSubject = { title: string; regressions?: string } & (
+export type ReportSubject = { title: string; comparison?: Comparison } & (
   { kind: 'run'; verdict: Verdict; runDir: string } | { kind: 'matrix' | 'merge'; report: MatrixReport }
 );
 
@@ -51,10 +52,13 @@ export const REPORT_OUTPUTS: ReportOutput[] = [
         title: s.title,
         generatedAt,
         runs: runsOf(s),
-        ...(s.regressions ? { regressions: s.regressions } : {}),
+        ...(s.comparison ? { comparison: s.comparison } : {}),
       }),
   },
-  { file: () => 'regressions.md', render: (s) => s.regressions },
+  {
+    file: () => 'regressions.md',
+    render: (s) => s.comparison && renderRegressionsMarkdown(s.comparison.regressions, s.comparison.names),
+  },
   {
     file: (kind) => (kind === 'matrix' ? 'matrix.json' : 'report.json'),
     render: (s) => (s.kind === 'run' ? renderJson(s.verdict) : `${JSON.stringify(s.report, null, 2)}\n`),

@@ -209,74 +209,129 @@ const md = (s: string) =>
     .replace(/\|/g, '\\|')
     .replace(/\n/g, ' ');
 
+/** A comparison with the names of its two sides, as the reports show it. */
+export interface Comparison {
+  regressions: Regressions;
+  names: { baseline: string; current: string };
+}
+
+/**
+ * One section of the comparison: a table, or a list of cells (list). strong and code name the
+ * column shown in bold or as code. regression: whether its rows fail the comparison.
+ */
+export interface RegressionTable {
+  title: string;
+  head: string[];
+  rows: string[][];
+  regression: boolean;
+  list?: boolean;
+  strong?: number;
+  code?: number;
+}
+
+/** The comparison's sections in the order a reader should see them, empty ones left out. Pure. */
+export function regressionTables(r: Regressions): RegressionTable[] {
+  const changes = (c: OutcomeChange[]) => c.map((x) => [x.cell, x.check, x.before, x.after, x.summary]);
+  const list = (title: string, cells: string[], regression: boolean): RegressionTable => ({
+    title,
+    head: ['cell'],
+    rows: cells.map((c) => [c]),
+    regression,
+    list: true,
+  });
+  const all: RegressionTable[] = [
+    {
+      title: 'Newly failing',
+      head: ['cell', 'check', 'baseline', 'now', 'summary'],
+      rows: changes(r.newlyFailing),
+      regression: true,
+      strong: 1,
+    },
+    {
+      title: 'Weaker than the baseline (a pass became xfail or skip)',
+      head: ['cell', 'check', 'baseline', 'now', 'summary'],
+      rows: changes(r.weakened),
+      regression: true,
+      strong: 1,
+    },
+    {
+      title: 'Kernel profile changed',
+      head: ['cell', 'profile', 'baseline', 'now'],
+      rows: r.profileChanged.map((c) => [c.cell, c.which, c.before, c.after]),
+      regression: true,
+    },
+    {
+      title: 'New crash signatures',
+      head: ['cell', 'signature', 'during', 'title'],
+      rows: r.newCrashes.map((c) => [c.cell, c.signature, c.during ?? '', c.title]),
+      regression: true,
+      code: 1,
+    },
+    {
+      title: 'Vanished checks',
+      head: ['cell', 'check', 'baseline'],
+      rows: r.vanishedChecks.map((c) => [c.cell, c.check, c.before]),
+      regression: true,
+    },
+    list('Vanished cells', r.vanishedCells, true),
+    {
+      title: 'Slower',
+      head: ['cell', 'stage or check', 'baseline s', 'now s'],
+      rows: r.slower.map((s) => [s.cell, s.what, s.before.toFixed(1), s.after.toFixed(1)]),
+      regression: true,
+    },
+    {
+      title: 'Fixed',
+      head: ['cell', 'check', 'baseline', 'now'],
+      rows: r.fixed.map((c) => [c.cell, c.check, c.before, c.after]),
+      regression: false,
+    },
+    {
+      title: 'Still failing (not a regression)',
+      head: ['cell', 'check', 'baseline', 'now', 'summary'],
+      rows: changes(r.stillFailing),
+      regression: false,
+    },
+    {
+      title: 'Newly skipped (not a regression)',
+      head: ['cell', 'check', 'baseline', 'summary'],
+      rows: r.newlySkipped.map((c) => [c.cell, c.check, c.before, c.summary]),
+      regression: false,
+    },
+    list('New cells (no baseline)', r.newCells, false),
+    list('Timings not compared (another accelerator)', r.otherAccel, false),
+  ];
+  return all.filter((t) => t.rows.length);
+}
+
+/** The headline of a comparison: how many regressions since the baseline. Pure. */
+export function comparisonHeadline(r: Regressions): string {
+  const n = count(r);
+  return `${n ? `${n} regression${n > 1 ? 's' : ''}` : 'no regressions'} since the baseline`;
+}
+
 /** The comparison as Markdown, for a CI job summary: the regressions first, then what was fixed. Pure. */
 export function renderRegressionsMarkdown(r: Regressions, names: { baseline: string; current: string }): string {
-  const n = count(r);
   const out = [
-    `## numacage: ${n ? `${n} regression${n > 1 ? 's' : ''}` : 'no regressions'} since the baseline`,
+    `## numacage: ${comparisonHeadline(r)}`,
     '',
     `${r.compared} cell(s) compared; baseline \`${names.baseline}\`, now \`${names.current}\`.`,
   ];
-  const table = (title: string, head: string[], rows: string[][]) => {
-    if (!rows.length) return;
+  for (const t of regressionTables(r)) {
+    if (t.list) {
+      out.push('', `### ${t.title}`, '', ...t.rows.map(([c]) => `- ${md(c!)}`));
+      continue;
+    }
+    const cell = (v: string, i: number) => (i === t.strong ? `**${v}**` : i === t.code ? `\`${v}\`` : v);
     out.push(
       '',
-      `### ${title}`,
+      `### ${t.title}`,
       '',
-      `| ${head.join(' | ')} |`,
-      `|${head.map(() => '---').join('|')}|`,
-      ...rows.map((row) => `| ${row.map(md).join(' | ')} |`),
+      `| ${t.head.join(' | ')} |`,
+      `|${t.head.map(() => '---').join('|')}|`,
+      ...t.rows.map((row) => `| ${row.map((v, i) => md(cell(v, i))).join(' | ')} |`),
     );
-  };
-  table(
-    'Newly failing',
-    ['cell', 'check', 'baseline', 'now', 'summary'],
-    r.newlyFailing.map((c) => [c.cell, `**${c.check}**`, c.before, c.after, c.summary]),
-  );
-  table(
-    'Weaker than the baseline (a pass became xfail or skip)',
-    ['cell', 'check', 'baseline', 'now', 'summary'],
-    r.weakened.map((c) => [c.cell, `**${c.check}**`, c.before, c.after, c.summary]),
-  );
-  table(
-    'Kernel profile changed',
-    ['cell', 'profile', 'baseline', 'now'],
-    r.profileChanged.map((c) => [c.cell, c.which, c.before, c.after]),
-  );
-  table(
-    'New crash signatures',
-    ['cell', 'signature', 'during', 'title'],
-    r.newCrashes.map((c) => [c.cell, `\`${c.signature}\``, c.during ?? '', c.title]),
-  );
-  table(
-    'Vanished checks',
-    ['cell', 'check', 'baseline'],
-    r.vanishedChecks.map((c) => [c.cell, c.check, c.before]),
-  );
-  if (r.vanishedCells.length) out.push('', '### Vanished cells', '', ...r.vanishedCells.map((c) => `- ${md(c)}`));
-  table(
-    'Slower',
-    ['cell', 'stage or check', 'baseline s', 'now s'],
-    r.slower.map((s) => [s.cell, s.what, s.before.toFixed(1), s.after.toFixed(1)]),
-  );
-  table(
-    'Fixed',
-    ['cell', 'check', 'baseline', 'now'],
-    r.fixed.map((c) => [c.cell, c.check, c.before, c.after]),
-  );
-  table(
-    'Still failing (not a regression)',
-    ['cell', 'check', 'baseline', 'now', 'summary'],
-    r.stillFailing.map((c) => [c.cell, c.check, c.before, c.after, c.summary]),
-  );
-  table(
-    'Newly skipped (not a regression)',
-    ['cell', 'check', 'baseline', 'summary'],
-    r.newlySkipped.map((c) => [c.cell, c.check, c.before, c.summary]),
-  );
-  if (r.newCells.length) out.push('', '### New cells (no baseline)', '', ...r.newCells.map((c) => `- ${md(c)}`));
-  if (r.otherAccel.length)
-    out.push('', '### Timings not compared (another accelerator)', '', ...r.otherAccel.map((c) => `- ${md(c)}`));
+  }
   return out.join('\n') + '\n';
 }
 

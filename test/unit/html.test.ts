@@ -2,6 +2,7 @@ import test from 'ava';
 import { resolveTopology } from '../../src/run/resolve.js';
 import type { Verdict } from '../../src/model/verdict.js';
 import { findPlacements, renderHtml, type HtmlRun } from '../../src/report/html.js';
+import { findRegressions, type Comparison } from '../../src/report/regressions.js';
 import { runLabel } from '../../src/report/matrix.js';
 import { fixture } from '../helpers/fixtures.js';
 import { contextOf, evaluateAll, rawOutputs } from '../helpers/recorded.js';
@@ -13,7 +14,7 @@ const recorded = (file: string): HtmlRun => {
 };
 const lean = [recorded('lean-vs-private-node/built'), recorded('lean-vs-private-node/built-private-node')];
 const repro = [recorded('repro-mbind-warn/base'), recorded('repro-mbind-warn/patched')];
-const render = (runs: HtmlRun[], extra: { title?: string; regressions?: string } = {}) =>
+const render = (runs: HtmlRun[], extra: { title?: string; comparison?: Comparison } = {}) =>
   renderHtml({ title: 'nightly', generatedAt: '2026-11-27T12:00:00Z', runs, ...extra });
 
 /** Every element `name` of the markup, with its attributes and its text when it has no child elements. */
@@ -215,17 +216,24 @@ test('every string from a report is escaped, and nothing comes from the network'
     evidence: { note: '</pre><script>alert(2)</script>' },
   };
   const hostile = { cell: 'x/<i>y</i>', verdict: { ...built!.verdict, checks: [check] } };
-  const html = render([hostile, ...repro], {
-    title: 'nightly <script>alert(0)</script>',
-    regressions: '## regressed\n<script>x</script> abi: pass -> fail',
+  // The hostile cell newly failing against its own recording as the baseline.
+  const comparison = comparisonOf([{ ...hostile, verdict: built!.verdict }], [hostile]);
+  t.is(comparison.regressions.newlyFailing.length + comparison.regressions.fixed.length, 0);
+  comparison.regressions.newlyFailing.push({
+    cell: hostile.cell,
+    check: check.id,
+    before: 'pass',
+    after: 'fail',
+    summary: check.summary,
   });
+  const html = render([hostile, ...repro], { title: 'nightly <script>alert(0)</script>', comparison });
   t.notRegex(html, /<script|<img|<i>|<b>/i);
   t.regex(html, /<title>nightly &lt;script&gt;alert\(0\)&lt;\/script&gt;<\/title>/);
   t.regex(html, /a &quot;quoted&quot; &amp; &lt;b&gt;bold&lt;\/b&gt;/);
   t.regex(html, /data-cell="x\/&lt;i&gt;y&lt;\/i&gt;"/);
   t.regex(
     html,
-    /<pre data-testid="regressions-text">## regressed\n&lt;script&gt;x&lt;\/script&gt; abi: pass -&gt; fail<\/pre>/,
+    /<td>x\/&lt;i&gt;y&lt;\/i&gt;<\/td><td class="fail">[\w-]+<\/td><td>pass<\/td><td>fail<\/td><td>a &quot;quoted&quot;/,
   );
   t.notRegex(html, /\b(src|href)\s*=\s*["']?\s*(https?:)?\/\//i);
   t.notRegex(html, /https?:|@import|url\(/i);
@@ -413,4 +421,34 @@ test('the summary of a run where everything is as expected says so, xfails inclu
     rows.map((r) => r.slice(0, 3)),
     [['private-virtio/built', 'virtio-rings', 'xpass']],
   );
+});
+
+/** The comparison numacage makes of two sets of recorded cells, by cell. */
+function comparisonOf(baseline: HtmlRun[], current: HtmlRun[]): Comparison {
+  const byCell = (runs: HtmlRun[]) => new Map(runs.map((r) => [r.cell, r.verdict]));
+  return {
+    regressions: findRegressions(byCell(baseline), byCell(current)),
+    names: { baseline: 'last-good', current: 'tonight' },
+  };
+}
+
+test('against a baseline: the regressions as tables, and the summary says which failures are new', (t) => {
+  // The repro's base cell as the baseline of its patched cell: the warning is new, and so is the failed step.
+  const [base, patched] = repro;
+  const asBaseline = { ...base!, cell: patched!.cell };
+  const comparison = comparisonOf([asBaseline], [patched!]);
+  const html = render([patched!], { comparison });
+  t.regex(html, /<p data-testid="comparison-headline"><strong>2 regressions since the baseline<\/strong><\/p>/);
+  const titles = [...html.matchAll(/<h3>([^<]*)<\/h3>/g)].map((m) => m[1]);
+  t.true(titles.indexOf('Newly failing') < titles.indexOf('New crash signatures'));
+  t.regex(html, /<td><code>warning: do_mbind &lt; __x64_sys_mbind<\/code><\/td>/);
+  const failures = tableRows(html, 'failures');
+  t.deepEqual(
+    failures.map((r) => [r[1], r[4]]),
+    [
+      ['kernel report', 'new'],
+      ['exec-1', 'new'],
+    ],
+  );
+  t.notRegex(render(lean), /id="regressions"/, 'the section only with a baseline');
 });

@@ -2,6 +2,7 @@ import test from 'ava';
 import type { Verdict } from '../../src/model/verdict.js';
 import type { MatrixReport } from '../../src/report/matrix-report.js';
 import { REPORT_OUTPUTS, type ReportSubject } from '../../src/report/outputs.js';
+import { findRegressions } from '../../src/report/regressions.js';
 import { fixture } from '../helpers/fixtures.js';
 
 // The one table of report files that run, matrix and merge write (src/report/outputs.ts), on the
@@ -17,6 +18,9 @@ const report: MatrixReport = {
   cells: [verdict.cell!],
   runs: [{ cell: verdict.cell!, runDir: 'runs/x', ok: false, verdict }],
 };
+// The night compared with itself: no regression, but a comparison all the same.
+const cells = new Map([[verdict.cell!, verdict as Verdict]]);
+const comparison = { regressions: findRegressions(cells, cells), names: { baseline: 'last-good', current: 'tonight' } };
 const files = (s: ReportSubject) =>
   REPORT_OUTPUTS.filter((o) => o.render(s, '2026-12-02T00:00:00Z') !== undefined).map((o) => o.file(s.kind));
 
@@ -30,7 +34,7 @@ test('a run, a matrix and a merge write the same formats, each under its own nam
     'report.html',
     'matrix.json',
   ]);
-  t.deepEqual(files({ kind: 'merge', title: 'numacage night', report, regressions: '# r\n' }), [
+  t.deepEqual(files({ kind: 'merge', title: 'numacage night', report, comparison }), [
     'junit.xml',
     'results.ktap',
     'summary.txt',
@@ -43,11 +47,11 @@ test('a run, a matrix and a merge write the same formats, each under its own nam
 test('each renderer gets the subject it is written for: the title, the run and the regressions', (t) => {
   const html = REPORT_OUTPUTS.find((o) => o.file('merge') === 'report.html')!;
   const text = html.render(
-    { kind: 'merge', title: 'numacage 20261202-night', report, regressions: 'newly failing: abi' },
+    { kind: 'merge', title: 'numacage 20261202-night', report, comparison },
     '2026-12-02T00:00:00Z',
   )!;
   t.regex(text, /<title>numacage 20261202-night<\/title>/);
-  t.regex(text, /newly failing: abi/);
+  t.regex(text, /no regressions since the baseline/);
   const json = REPORT_OUTPUTS.at(-1)!;
   t.deepEqual(JSON.parse(json.render({ kind: 'merge', title: '', report }, '')!), report);
   t.is(JSON.parse(json.render({ kind: 'run', title: '', verdict, runDir: '.' }, '')!).runId, verdict.runId);

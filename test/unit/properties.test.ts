@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fc, testProp } from '@fast-check/ava';
 import test from 'ava';
+import { findRegressions } from '../../src/report/regressions.js';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { compareCommand } from '../../src/matrix/compare.js';
 import { mergedReport, mergeReports } from '../../src/matrix/merge.js';
@@ -222,7 +223,9 @@ testProp(
     if (!merged) return;
     const report = mergedReport(merged);
     for (const output of REPORT_OUTPUTS) {
-      const text = output.render({ kind: 'merge', title: 'numacage merged', report, regressions: '## none' }, 'now');
+      const cells = new Map(report.runs.map((r) => [r.cell, r.verdict]));
+      const comparison = { regressions: findRegressions(cells, cells), names: { baseline: 'b', current: 'c' } };
+      const text = output.render({ kind: 'merge', title: 'numacage merged', report, comparison }, 'now');
       t.true(text === undefined || text.length > 0, `${output.file('merge')} is empty`);
     }
   },

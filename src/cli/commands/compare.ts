@@ -24,17 +24,23 @@ export default defineCommand(
         type: 'string',
         describe: 'append the summary as Markdown to this file (e.g. "$GITHUB_STEP_SUMMARY")',
       })
+      .option('html', {
+        type: 'string',
+        describe: 'write the new report with its regressions as tables to this HTML file',
+      })
       .option('time-threshold', timeThresholdOption)
       .example(
-        '$0 compare last-good merged --markdown summary.md',
-        'regressions since the baseline night (exit 1 on any)',
+        '$0 compare last-good merged --markdown summary.md --html compare.html',
+        'regressions since the baseline night (exit 1 on any), for the job summary and as a page',
       )
       .example('$0 compare runs/20261202-120000-matrix --by kernel', 'the kernels of one matrix side by side'),
   async (argv) => {
     if (argv.markdown !== undefined) assertAppendable(argv.markdown, '--markdown');
+    if (argv.html !== undefined) assertAppendable(argv.html, '--html');
     const r = await compareCommand(argv.reports, {
       by: argv.by,
       markdownFile: argv.markdown,
+      htmlFile: argv.html,
       timeThreshold: { ...DEFAULT_TIME_THRESHOLD, percent: argv['time-threshold'] },
     });
     print(r.text);
