@@ -74,3 +74,25 @@ test.serial('the generator reaches plans and refusals alike (the property is not
   t.is(refused.exitCode, 2);
   t.regex(refused.message, /--suite __proto__: unknown suite/);
 });
+
+test.serial('plan --help offers only what a plan uses: no --out, --keep or an always-on --dry-run', async (t) => {
+  const help = await runInProcess(['plan', '--help']);
+  t.is(help.exitCode, 0);
+  t.regex(help.out, /--topology/);
+  t.notRegex(help.out, /--out\b|--keep\b|--dry-run\b/);
+});
+
+test.serial(
+  "cache, image and kernel take their actions as subcommands: each one's --help has only its options",
+  async (t) => {
+    const gc = await runInProcess(['cache', 'gc', '--help']);
+    t.regex(gc.out, /--max-size/);
+    const ls = await runInProcess(['cache', 'ls', '--help']);
+    t.notRegex(ls.out, /--max-size|--older-than|--dry-run/);
+    t.regex(ls.out, /--format/);
+    const none = await runInProcess(['cache']);
+    t.is(none.exitCode, 2);
+    t.regex(none.message, /name an action: ls, gc or verify/);
+    t.regex((await runInProcess(['kernel', 'build', '--help'])).out, /--patches/);
+  },
+);

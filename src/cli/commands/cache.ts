@@ -4,50 +4,70 @@ import { verifyCache } from '../../cache/verify.js';
 import { ConfigError, ExitCode } from '../../model/errors.js';
 import { common, defineCommand, print } from '../options.js';
 
-export default defineCommand(
-  'cache <action>',
-  'ls: entries with kind, size, last use, inputs; gc: remove the least recently used (never one in use); verify: hash every image and kernel against what was recorded when it was built (damaged entries are removed)',
+const format = {
+  choices: ['text', 'json'] as const,
+  default: 'text' as const,
+  describe: 'json prints the entries as data',
+};
+
+const ls = defineCommand(
+  'ls',
+  'entries with kind, size, last use and inputs',
+  (y) => y.option('format', format).example('$0 cache ls', 'what the cache holds, with sizes and last use'),
+  async (argv) => {
+    const listing = await listCache(common(argv).cacheDir);
+    print(argv.format === 'json' ? `${JSON.stringify(listing, null, 2)}\n` : renderCacheList(listing));
+  },
+);
+
+const gc = defineCommand(
+  'gc',
+  'remove the least recently used entries (never one in use)',
   (y) =>
     y
-      .positional('action', { choices: ['ls', 'gc', 'verify'] as const, demandOption: true })
       .option('max-size', {
         type: 'string',
-        describe: 'gc: remove least recently used entries until the cache is at most this (20G, 500M, 1.5GiB, bytes)',
+        describe: 'remove least recently used entries until the cache is at most this (20G, 500M, 1.5GiB, bytes)',
       })
       .option('older-than', {
         type: 'string',
-        describe: 'gc: first remove every entry not used for more than this many days',
+        describe: 'first remove every entry not used for more than this many days',
       })
-      .option('dry-run', { type: 'boolean', default: false, describe: 'gc: say what would go, remove nothing' })
-      .option('format', {
-        choices: ['text', 'json'] as const,
-        default: 'text' as const,
-        describe: 'ls and gc: json prints the entries as data',
-      })
-      .example('$0 cache ls', 'what the cache holds, with sizes and last use')
+      .option('dry-run', { type: 'boolean', default: false, describe: 'say what would go, remove nothing' })
+      .option('format', format)
       .example('$0 cache gc --max-size 20G --older-than 14', 'trim the cache'),
   async (argv) => {
     const { cacheDir, log } = common(argv);
-    if (argv.action === 'verify') {
-      const r = await verifyCache(cacheDir, log);
-      print(r.text);
-      process.exitCode = r.ok ? ExitCode.ok : ExitCode.failed;
-    } else if (argv.action === 'ls') {
-      const listing = await listCache(cacheDir);
-      print(argv.format === 'json' ? `${JSON.stringify(listing, null, 2)}\n` : renderCacheList(listing));
-    } else {
-      if (argv['max-size'] === undefined && argv['older-than'] === undefined)
-        throw new ConfigError(
-          'cache gc needs --max-size or --older-than',
-          'e.g. numacage cache gc --max-size 20G, or --older-than 30',
-        );
-      const r = await gcCache(cacheDir, {
-        log,
-        dryRun: argv['dry-run'],
-        ...(argv['max-size'] !== undefined ? { maxSizeBytes: parseSize(argv['max-size']) } : {}),
-        ...(argv['older-than'] !== undefined ? { olderThanDays: parseDays(argv['older-than']) } : {}),
-      });
-      print(argv.format === 'json' ? `${JSON.stringify(r, null, 2)}\n` : renderGc(r));
-    }
+    if (argv['max-size'] === undefined && argv['older-than'] === undefined)
+      throw new ConfigError(
+        'cache gc needs --max-size or --older-than',
+        'e.g. numacage cache gc --max-size 20G, or --older-than 30',
+      );
+    const r = await gcCache(cacheDir, {
+      log,
+      dryRun: argv['dry-run'],
+      ...(argv['max-size'] !== undefined ? { maxSizeBytes: parseSize(argv['max-size']) } : {}),
+      ...(argv['older-than'] !== undefined ? { olderThanDays: parseDays(argv['older-than']) } : {}),
+    });
+    print(argv.format === 'json' ? `${JSON.stringify(r, null, 2)}\n` : renderGc(r));
   },
+);
+
+const verify = defineCommand(
+  'verify',
+  'hash every image and kernel against what was recorded when it was built (damaged entries are removed)',
+  (y) => y.example('$0 cache verify', 'find and remove damaged entries'),
+  async (argv) => {
+    const { cacheDir, log } = common(argv);
+    const r = await verifyCache(cacheDir, log);
+    print(r.text);
+    process.exitCode = r.ok ? ExitCode.ok : ExitCode.failed;
+  },
+);
+
+export default defineCommand(
+  'cache',
+  'what numacage keeps under its cache dir: ls, gc, verify (each with its own --help)',
+  (y) => y.command(ls).command(gc).command(verify).demandCommand(1, 'name an action: ls, gc or verify'),
+  () => undefined,
 );

@@ -2,11 +2,11 @@ import { assertCacheWritable } from '../../adapters/cache-dir.js';
 import { DEFAULT_FRAGMENTS, ensureKernel } from '../../adapters/kernel-builder.js';
 import { common, defineCommand, kernelOptions, print } from '../options.js';
 
-export default defineCommand(
-  'kernel <action>',
+const build = defineCommand(
+  'build',
   'build a kernel from source with patches and kconfig fragments (cached by content)',
   (y) =>
-    kernelOptions(y.positional('action', { choices: ['build'] as const, demandOption: true }))
+    kernelOptions(y)
       .option('rebuild', {
         type: 'boolean',
         default: false,
@@ -31,4 +31,11 @@ export default defineCommand(
       `${k.dir}\n  ${k.release}, ${k.cached ? 'cached' : `built in ${k.buildSeconds} s`}; ${k.source}${k.patches.length ? `; ${k.patches.length} patch(es)` : ''}\n`,
     );
   },
+);
+
+export default defineCommand(
+  'kernel',
+  'guest kernels: build (with its own --help)',
+  (y) => y.command(build).demandCommand(1, 'name an action: build'),
+  () => undefined,
 );

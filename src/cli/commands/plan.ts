@@ -6,7 +6,9 @@ export default defineCommand(
   'print the run as data: resolved topology, kernel, accelerator, checks and the exact QEMU argv; run nothing',
   (y) =>
     stepOptions(kernelOptions(guestOptions(y)))
-      .option('dry-run', { type: 'boolean', default: true, describe: 'always on: plan never builds or boots' })
+      // Where a run would write and what it would keep: nothing for a plan, which writes nothing.
+      .hide('out')
+      .hide('keep')
       .option('format', {
         choices: ['text', 'json'] as const,
         default: 'text' as const,
