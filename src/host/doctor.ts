@@ -1,4 +1,4 @@
-import { mkdir, readdir, stat, statfs } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freemem } from 'node:os';
 import { checkKvm } from '../adapters/accel.js';
@@ -88,11 +88,47 @@ export async function installPackages(log: Logger, packages = HOST_PACKAGES): Pr
     throw new InfraError(`apt-get install failed:\n${install.stderr.trim().split('\n').slice(-8).join('\n')}`);
 }
 
+/**
+ * Whether this host is what numacage is made for: Debian 12, whose packages it installs its tools
+ * from, and root, which installing them and building the guest image (mmdebstrap) need. Elsewhere
+ * it says what to do instead. Pure.
+ */
+export function hostChecks(osRelease: string, uid: number | undefined): DoctorCheck[] {
+  const field = (key: string) => new RegExp(`^${key}="?([^"\\n]*)"?$`, 'm').exec(osRelease)?.[1];
+  const pretty = field('PRETTY_NAME') ?? 'a system without /etc/os-release';
+  const debian12 = field('ID') === 'debian' && field('VERSION_ID') === '12';
+  return [
+    {
+      name: 'Debian 12',
+      ok: debian12,
+      optional: true,
+      detail: debian12
+        ? pretty
+        : `${pretty}: numacage installs its host tools from Debian 12 packages with apt-get; install their equivalents by hand (${HOST_PACKAGES.join(' ')}) or run numacage in a Debian 12 VM or container (docs/kvm.md: the container flags)`,
+    },
+    {
+      name: 'root',
+      ok: uid === 0,
+      detail:
+        uid === 0
+          ? 'running as root'
+          : `running as uid ${uid ?? '?'}: installing packages and building the guest image (mmdebstrap) need root; run numacage as root (sudo -E numacage ...)`,
+    },
+  ];
+}
+
 export async function runDoctor(cacheDir: string): Promise<DoctorCheck[]> {
-  const checks: DoctorCheck[] = [];
-  checks.push(
-    await toolVersion('qemu-system-x86_64', 'qemu-system-x86_64', ['--version'], /QEMU emulator version (\S+)/),
+  const checks: DoctorCheck[] = hostChecks(
+    await readFile('/etc/os-release', 'utf8').catch(() => ''),
+    process.getuid?.(),
   );
+  const qemu = await toolVersion(
+    'qemu-system-x86_64',
+    'qemu-system-x86_64',
+    ['--version'],
+    /QEMU emulator version (\S+)/,
+  );
+  checks.push(qemu);
   checks.push(await toolVersion('qemu-img', 'qemu-img', ['--version'], /qemu-img version (\S+)/));
   checks.push(await toolVersion('mmdebstrap', 'mmdebstrap', ['--version'], /mmdebstrap (\S+)/));
   const mke2fs = await toolVersion('mkfs.ext4 -d', 'mkfs.ext4', ['-V'], /mke2fs (\S+)/);
@@ -131,8 +167,7 @@ export async function runDoctor(cacheDir: string): Promise<DoctorCheck[]> {
     detail: `${memGiB.toFixed(1)} GiB free (a default guest needs 3 GiB)`,
   });
 
-  const qemuOk = checks[0]!.ok;
-  if (qemuOk) {
+  if (qemu.ok) {
     const kernel = await anyCachedKernel(cacheDir);
     const kvm = await checkKvm(cacheDir, { fresh: true, kernel });
     // A boot sector that ran proves little (here one runs while a Linux kernel hangs): not "usable" until a kernel booted.
