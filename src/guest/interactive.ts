@@ -7,6 +7,7 @@ import { bootGuest } from './boot.js';
 import { listGuests, registerGuest } from './registry.js';
 import { bootRequest, prepareRun, type RunOptions } from '../run/run.js';
 import { BootFailure } from './boot-failure.js';
+import { stepUser } from '../steps/steps.js';
 
 /** `numacage boot`: boots a guest, says how to reach it, and keeps it up until Ctrl-C or until it powers off. */
 export async function bootGuestCommand(opts: RunOptions): Promise<number> {
@@ -22,7 +23,7 @@ export async function bootGuestCommand(opts: RunOptions): Promise<number> {
   const id = basename(prepared.runDir);
   const unregister = await registerGuest(opts.cacheDir, {
     id, pid: process.pid, sshPort: guest.sshPort, privateKeyPath: prepared.image.privateKeyPath, hostKey: prepared.image.hostKey,
-    runDir: prepared.runDir, startedAt: new Date().toISOString(),
+    runDir: prepared.runDir, startedAt: new Date().toISOString(), users: prepared.image.users,
   });
   onInterrupt(unregister);
   process.stdout.write(
@@ -40,7 +41,7 @@ export async function bootGuestCommand(opts: RunOptions): Promise<number> {
 }
 
 /** `numacage ssh`: one command (exit code passed through) or an interactive shell. */
-export async function sshCommand(opts: { cacheDir: string; guest?: string; user: string; command: string }): Promise<number> {
+export async function sshCommand(opts: { cacheDir: string; guest?: string; as: 'root' | 'user'; command: string }): Promise<number> {
   const guests = await listGuests(opts.cacheDir);
   const rec = opts.guest ? guests.find((g) => g.id === opts.guest) : guests[0];
   if (!rec)
@@ -49,7 +50,7 @@ export async function sshCommand(opts: { cacheDir: string; guest?: string; user:
       'start one with `numacage boot` in another terminal',
     );
   const session = await SshSession.open(
-    { port: rec.sshPort, user: opts.user, privateKey: await readFile(rec.privateKeyPath), hostKey: rec.hostKey },
+    { port: rec.sshPort, user: stepUser(opts.as, rec.users ?? []), privateKey: await readFile(rec.privateKeyPath), hostKey: rec.hostKey },
     10_000,
   );
   try {

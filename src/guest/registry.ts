@@ -11,6 +11,8 @@ export interface GuestRecord {
   hostKey: string;
   runDir: string;
   startedAt: string;
+  /** The image's unprivileged users (`numacage ssh --as user`); absent in records from before. */
+  users?: string[];
 }
 
 function dir(cacheDir: string): string {

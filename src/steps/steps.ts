@@ -41,7 +41,8 @@ export const DEFAULT_STEP_TIMEOUT_SECONDS = 300;
 const guestHome = (user: string) => (user === 'root' ? '/root' : `/home/${user}`);
 
 /** --as root|user → the guest user: "user" is the image's first unprivileged user. */
-function stepUser(as: StepOptions['as'], imageUsers: string[]): string {
+/** The guest user `--as` names: root, or the image's first unprivileged user. */
+export function stepUser(as: StepOptions['as'], imageUsers: string[]): string {
   if (as === 'root') return 'root';
   const user = imageUsers[0];
   if (!user)

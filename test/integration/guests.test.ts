@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { dir } from 'tmp-promise';
-import { numacage, onlyRunDir, qemuProcessesMentioning } from '../helpers/cli.js';
+import { execa } from 'execa';
+import { CLI, numacage, onlyRunDir, qemuProcessesMentioning } from '../helpers/cli.js';
 
 // These boot the lean built kernel (cached after kernel-build.test.ts) because it reaches SSH in about 6 s.
 
@@ -73,3 +74,39 @@ test.serial('a guest without sshd ends with ssh-timeout and the console tail', a
   t.deepEqual(qemuProcessesMentioning(out.path), []);
   await out.cleanup();
 });
+
+test.serial(
+  'numacage boot keeps a guest up; numacage ssh runs commands in it as root or, with --as user, as the image user; Ctrl-C ends it',
+  async (t) => {
+    const out = await dir({ unsafeCleanup: true });
+    const boot = execa('node', [CLI, 'boot', '--kernel', 'built', '--out', out.path], {
+      reject: false,
+      all: true,
+      stdin: 'ignore',
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let text = '';
+        boot.stdout!.on('data', (d: Buffer) => {
+          text += d.toString();
+          if (/is up/.test(text)) resolve();
+        });
+        void boot.then((r) => reject(new Error(`numacage boot ended first: ${String(r.all)}`)));
+      });
+      const ssh = (args: string[]) => numacage(['ssh', ...args]);
+      const root = await ssh(['--', 'id', '-un']);
+      t.is(root.exitCode, 0, root.all);
+      t.is(root.stdout.trim(), 'root');
+      const user = await ssh(['--as', 'user', '--', 'id', '-un']);
+      t.is(user.exitCode, 0, user.all);
+      t.not(user.stdout.trim(), 'root');
+      t.regex(user.stdout.trim(), /^[a-z][a-z0-9-]*$/);
+      t.is((await ssh(['--', 'exit', '7'])).exitCode, 7, "the command's exit code passed through");
+    } finally {
+      boot.kill('SIGINT');
+      await boot;
+    }
+    t.deepEqual(qemuProcessesMentioning(out.path), [], 'no QEMU outlives numacage boot');
+    await out.cleanup();
+  },
+);

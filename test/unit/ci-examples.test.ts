@@ -774,7 +774,7 @@ test('checker: commands of today pass against the real CLI; a made-up flag, comm
     ['cache', 'verify', '--cache-dir', '$NUMACAGE_CACHE'],
     ['compare', 'a', 'b'],
     ['plan', '--format', 'json'],
-    ['ssh', '--user', 'root', '--', 'ls', '--not-a-flag-after-double-dash'],
+    ['ssh', '--as', 'user', '--', 'ls', '--not-a-flag-after-double-dash'],
   ];
   for (const args of good) t.deepEqual(await problemsOf(args), [], args.join(' '));
 

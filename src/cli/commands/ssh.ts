@@ -8,12 +8,20 @@ export default defineCommand(
     y
       .positional('command', { type: 'string', array: true, default: [] as string[] })
       .option('guest', { type: 'string', describe: 'guest id (default: the newest)' })
-      .option('user', { type: 'string', default: 'root' })
-      .example('$0 ssh -- numactl --hardware', 'one command in the guest numacage boot left up'),
+      .option('as', {
+        choices: ['root', 'user'] as const,
+        default: 'root' as const,
+        describe: "the guest user, as in run's --as: root, or the image's unprivileged user",
+      })
+      .example('$0 ssh -- numactl --hardware', 'one command in the guest numacage boot left up')
+      .example(
+        '$0 ssh --as user -- numactl --membind=1 true',
+        'the same as the unprivileged user, as --as user steps run',
+      ),
   async (argv) => {
     const { cacheDir } = common(argv);
     // Words after `--` land in argv._ (after the command name itself).
     const words = [...argv.command, ...argv._.slice(1).map(String)];
-    process.exitCode = await sshCommand({ cacheDir, guest: argv.guest, user: argv.user, command: words.join(' ') });
+    process.exitCode = await sshCommand({ cacheDir, guest: argv.guest, as: argv.as, command: words.join(' ') });
   },
 );
