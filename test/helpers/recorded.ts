@@ -5,7 +5,7 @@ import { evaluateInvariant } from '../../src/invariants/evaluate.js';
 import { parseKernelState } from '../../src/invariants/kernel-state.js';
 import { detectProfile, nodeRoles } from '../../src/invariants/profile.js';
 import { invariant, SUITES } from '../../src/invariants/registry.js';
-import type { ProbeContext } from '../../src/invariants/spec.js';
+import type { InvariantSpec, ProbeContext } from '../../src/invariants/spec.js';
 import type { CheckResult } from '../../src/model/verdict.js';
 import { builtinTopology } from '../../src/topology/builtin.js';
 import { parseTopology } from '../../src/topology/parse.js';
@@ -67,3 +67,18 @@ export function seriesTopologyContext(name: string, fixture: string, profile?: P
 
 /** The series' matrix topology with ,user and a CPU slot on P, with the kernel state of the v2 ,user recording. */
 export const hotplugContext = (): ProbeContext => seriesTopologyContext('private-user', 'patched-6.12-private-user');
+
+/**
+ * One check's step outputs recorded on one of the series' topologies (test/fixtures/<check id>/<name>.txt),
+ * replayed through its parse and decide under the profile a test names.
+ */
+export function seriesRecordings(spec: InvariantSpec, topology: string) {
+  const context = (profile: ProbeContext['profile']) =>
+    seriesTopologyContext(topology, 'patched-6.12-private', profile);
+  return {
+    context,
+    recorded: (name: string) => readFileSync(projectPath('test', 'fixtures', spec.id, `${name}.txt`), 'utf8'),
+    outcome: (text: string, profile: ProbeContext['profile'] = 'private') =>
+      evaluateInvariant(spec, { [spec.id]: text }, context(profile)),
+  };
+}

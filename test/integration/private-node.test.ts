@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { dir } from 'tmp-promise';
 import { projectPath } from '../../src/adapters/project.js';
 import type { KernelProfile } from '../../src/invariants/profile.js';
+import type { Verdict } from '../../src/model/verdict.js';
+import type { MatrixReport } from '../../src/report/matrix-report.js';
 import { column as columnOf } from '../helpers/columns.js';
 import { builtinTopology } from '../../src/topology/builtin.js';
 import { numacage, onlyRunDir } from '../helpers/cli.js';
@@ -152,37 +154,45 @@ test.serial(
   },
 );
 
+/**
+ * Series v1 (its first thirteen patches) and v2 side by side on two of the series' topologies, the given
+ * checks only; the run must fail (v1 does). Each cell's verdict, by cell name (topology/kernel).
+ */
+async function v1AgainstV2(t: ExecutionContext, topologies: string[], only: string): Promise<Record<string, Verdict>> {
+  const out = await dir({ unsafeCleanup: true });
+  const r = await numacage([
+    'run',
+    '--kernel',
+    'built:private-node@13,built:private-node',
+    '--topology',
+    topologies.map((n) => join(SERIES, `${n}.topology.json`)).join(','),
+    '--only',
+    only,
+    '--out',
+    out.path,
+  ]);
+  t.is(r.exitCode, 1, r.all);
+  const matrix = JSON.parse(readFileSync(join(onlyRunDir(out.path), 'matrix.json'), 'utf8')) as MatrixReport;
+  await out.cleanup();
+  return Object.fromEntries(matrix.runs.map((x) => [x.cell, x.verdict]));
+}
+
 test.serial(
-  'series v1 (0001-0013) against v2 (0001-0020), private_node=1 and ,user: each finding of the review fails on v1 and passes on v2',
+  'series v1 (0001-0013) against v2 (0001-0022), private_node=1 and ,user: each finding of the review fails on v1 and passes on v2',
   async (t) => {
-    const out = await dir({ unsafeCleanup: true });
-    const topologies = ['private', 'private-user'].map((n) => join(SERIES, `${n}.topology.json`));
-    const r = await numacage([
-      'run',
-      '--kernel',
-      'built:private-node@13,built:private-node',
-      '--topology',
-      topologies.join(','),
-      '--only',
+    const cells = await v1AgainstV2(
+      t,
+      ['private', 'private-user'],
       'hugetlb-boot,home-node,bind-spill,cpu-hotplug,cpuset-private',
-      '--out',
-      out.path,
-    ]);
-    t.is(r.exitCode, 1, r.all);
-    const matrix = JSON.parse(readFileSync(join(onlyRunDir(out.path), 'matrix.json'), 'utf8'));
-    const cells = Object.fromEntries(
-      matrix.runs.map((x: { cell: string; verdict: { checks: { id: string; outcome: string }[] } }) => [
-        x.cell,
-        x.verdict,
-      ]),
     );
     // cpu-hotplug: a skip under TCG (the guest counts no CPU slot); KVM runs it.
     const hotplug = (v: { checks: { id: string; outcome: string }[] }) =>
       outcomes(v)['cpu-hotplug'] === 'skip' ? {} : { 'cpu-hotplug': 'pass' };
-    const v1 = cells['private/built:private-node@13'];
-    const v1User = cells['private-user/built:private-node@13'];
-    const v2 = cells['private/built:private-node'];
-    const v2User = cells['private-user/built:private-node'];
+    const cell = (name: string) => cells[name]!;
+    const v1 = cell('private/built:private-node@13');
+    const v1User = cell('private-user/built:private-node@13');
+    const v2 = cell('private/built:private-node');
+    const v2User = cell('private-user/built:private-node');
     // v1 crashes in cpuset-private (a policy rebound to no node) and the run stops there, named.
     for (const v of [v1, v1User]) {
       t.is(outcomes(v)['cpuset-private'], 'not-run');
@@ -210,32 +220,14 @@ test.serial(
       ...hotplug(v2User),
     });
     for (const v of [v2, v2User]) t.deepEqual(v.crashes, []);
-    await out.cleanup();
   },
 );
 
 test.serial(
   'cpuset-migrate and cpuset-shrink, series v1 against v2 with a second ordinary node C2: v1 moves pages onto P and OOM-kills a task its parent left {P}; v2 keeps both off P',
   async (t) => {
-    const out = await dir({ unsafeCleanup: true });
-    const topologies = ['migrate', 'migrate-user'].map((n) => join(SERIES, `${n}.topology.json`));
-    const r = await numacage([
-      'run',
-      '--kernel',
-      'built:private-node@13,built:private-node',
-      '--topology',
-      topologies.join(','),
-      '--only',
-      'cpuset-migrate,cpuset-shrink',
-      '--out',
-      out.path,
-    ]);
-    t.is(r.exitCode, 1, r.all);
-    const matrix = JSON.parse(readFileSync(join(onlyRunDir(out.path), 'matrix.json'), 'utf8'));
-    const check = (cell: string, id: string) =>
-      matrix.runs
-        .find((x: { cell: string }) => x.cell === cell)
-        .verdict.checks.find((c: { id: string }) => c.id === id);
+    const cells = await v1AgainstV2(t, ['migrate', 'migrate-user'], 'cpuset-migrate,cpuset-shrink');
+    const check = (cell: string, id: string) => cells[cell]!.checks.find((c) => c.id === id);
     for (const topology of ['migrate', 'migrate-user']) {
       const v1 = `${topology}/built:private-node@13`;
       const v2 = `${topology}/built:private-node`;
@@ -258,6 +250,5 @@ test.serial(
           "after the parent's mems {0,1,2} → {0,1}, the child's effective mems are 0-1 and its task's pages stay off node 1",
       });
     }
-    await out.cleanup();
   },
 );

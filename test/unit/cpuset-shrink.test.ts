@@ -1,20 +1,10 @@
 import test from 'ava';
-import { readFileSync } from 'node:fs';
-import { projectPath } from '../../src/adapters/project.js';
-import { evaluateInvariant } from '../../src/invariants/evaluate.js';
 import { cpusetShrink, numaMapsPagesOn } from '../../src/invariants/families/confinement.js';
-import type { ProbeContext } from '../../src/invariants/spec.js';
-import { contextOf, seriesTopologyContext } from '../helpers/recorded.js';
+import { contextOf, seriesRecordings } from '../helpers/recorded.js';
 
 // test/fixtures/cpuset-shrink: the step's output on patches/private-node/migrate*.topology.json
 // (C = 0, P = 1, C2 = 2) from the stock kernel, series v1 and v2.
-const recorded = (name: string) =>
-  readFileSync(projectPath('test', 'fixtures', 'cpuset-shrink', `${name}.txt`), 'utf8');
-
-const context = (profile: ProbeContext['profile']) => seriesTopologyContext('migrate', 'patched-6.12-private', profile);
-
-const outcome = (text: string, profile: ProbeContext['profile'] = 'private') =>
-  evaluateInvariant(cpusetShrink, { 'cpuset-shrink': text }, context(profile));
+const { recorded, outcome } = seriesRecordings(cpusetShrink, 'migrate');
 
 const SHRINK = "the parent's mems {0,1,2} → {0,1}";
 

@@ -1,21 +1,12 @@
 import test from 'ava';
-import { readFileSync } from 'node:fs';
-import { projectPath } from '../../src/adapters/project.js';
-import { evaluateInvariant } from '../../src/invariants/evaluate.js';
 import { hugetlbBoot } from '../../src/invariants/families/mm-daemons.js';
-import type { ProbeContext } from '../../src/invariants/spec.js';
-import { contextOf, seriesTopologyContext } from '../helpers/recorded.js';
+import { contextOf, seriesRecordings } from '../helpers/recorded.js';
 
 // test/fixtures/hugetlb-boot: the step's output on the series' matrix topology (private_node=1 hugepages=8).
-const recorded = (name: string) => readFileSync(projectPath('test', 'fixtures', 'hugetlb-boot', `${name}.txt`), 'utf8');
-
-const context = (profile: ProbeContext['profile']) => seriesTopologyContext('private', 'patched-6.12-private', profile);
-
-const outcome = (text: string, ctx = context('private')) =>
-  evaluateInvariant(hugetlbBoot, { 'hugetlb-boot': text }, ctx);
+const { recorded, context, outcome } = seriesRecordings(hugetlbBoot, 'private');
 
 test('hugetlb-boot: hugepages=8 puts 4 on P on the stock kernel and on v1, none on v2', (t) => {
-  const stock = outcome(recorded('stock-private'), context('vanilla'));
+  const stock = outcome(recorded('stock-private'), 'vanilla');
   t.is(stock.outcome, 'xfail');
   t.is(stock.summary, 'hugepages=8 at boot put 4 of its huge pages on node 1');
   const v1 = outcome(recorded('series-v1-private'));
