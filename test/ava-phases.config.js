@@ -5,7 +5,17 @@ import { readFileSync } from 'node:fs';
 import { URL } from 'node:url';
 
 const { ava } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
-const LONGEST_FIRST = ['faults', 'stock-run', 'private-node', 'kernel-build', 'devices', 'steps', 'nightly', 'guests'];
+const LONGEST_FIRST = [
+  'private-node',
+  'stock-run',
+  'faults',
+  'gitlab-ci',
+  'steps',
+  'kernel-build',
+  'devices',
+  'guests',
+  'nightly',
+];
 
 const rank = (file) => {
   const i = LONGEST_FIRST.findIndex((name) => file.endsWith(`/${name}.test.js`));

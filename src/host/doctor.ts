@@ -34,8 +34,11 @@ export const HOST_PACKAGES = [
   'dpdk-dev',
 ];
 
-/** What numacage's own tests need beyond that: a browser to open the HTML report in, shellcheck for guest/scripts/. */
-export const TEST_PACKAGES = ['chromium', 'shellcheck'];
+/**
+ * What numacage's own tests need beyond that: a browser to open the HTML report in, shellcheck for
+ * guest/scripts/ and the CI recipes' scripts, rsync for gitlab-ci-local's isolated jobs.
+ */
+export const TEST_PACKAGES = ['chromium', 'shellcheck', 'rsync'];
 
 export interface DoctorCheck {
   name: string;

@@ -35,6 +35,9 @@ nav a { margin-right: 1em; }
 table { border-collapse: collapse; margin: 0.5em 0; } th, td { border: 1px solid #bbb; padding: 2px 8px; text-align: left; vertical-align: top; }
 th { background: #eee; }
 pre { background: #f6f6f6; padding: 0.5em; overflow-x: auto; font-size: 12px; }
+tr.evidence pre { white-space: pre-wrap; overflow-wrap: anywhere; max-height: 40em; overflow-y: auto; margin: 0.2em 0; }
+tr.evidence td { border-top: none; }
+table.results { width: 100%; } table.results td { overflow-wrap: anywhere; }
 svg { font: 12px monospace; display: block; margin: 0.5em 0; } svg text { fill: #222; }
 .chart-title, .box-head { font-weight: bold; } .small { font-size: 10px; }
 .axis { stroke: #444; } .box { fill: #f4f7fb; stroke: #4e79a7; stroke-width: 1.5; }
@@ -452,9 +455,7 @@ function resultsOf({ cell, verdict: v, runDir }: HtmlRun): string {
   const head = el(
     'tr',
     {},
-    ['check', 'title', 'expected', 'outcome', 'duration', 'summary', 'problems', 'evidence']
-      .map((h) => el('th', {}, h))
-      .join(''),
+    ['check', 'title', 'expected', 'outcome', 'duration', 'summary', 'problems'].map((h) => el('th', {}, h)).join(''),
   );
   const rows = v.checks.map((c) => checkRow(cell, c)).join('');
   return el(
@@ -464,7 +465,7 @@ function resultsOf({ cell, verdict: v, runDir }: HtmlRun): string {
       el('p', {}, esc(facts.join('; ')) + (links ? `<br>artifacts: ${links}` : '')) +
       troubles.map((t) => el('p', { class: 'failed' }, esc(t))).join('') +
       (v.bootFailure ? el('pre', { 'data-testid': 'console-tail' }, esc(v.bootFailure.consoleTail.join('\n'))) : '') +
-      el('table', { 'data-testid': 'results' }, head + rows),
+      el('table', { class: 'results', 'data-testid': 'results' }, head + rows),
   );
 }
 
@@ -487,9 +488,6 @@ function witnessLines(c: CheckResult): string {
 function checkRow(cell: string, c: CheckResult): string {
   const list = (items: string[]) =>
     items.length ? el('ul', { class: 'plain' }, items.map((i) => el('li', {}, esc(i))).join('')) : '';
-  const evidence = Object.keys(c.evidence).length
-    ? el('details', {}, el('summary', {}, 'evidence') + el('pre', {}, esc(JSON.stringify(c.evidence, null, 2))))
-    : '';
   const row = el(
     'tr',
     { 'data-cell': cell, 'data-check': c.id },
@@ -502,9 +500,19 @@ function checkRow(cell: string, c: CheckResult): string {
       .join('') +
       outcomeCell(c.outcome) +
       el('td', {}, c.durationSeconds !== undefined ? `${c.durationSeconds.toFixed(1)} s` : '') +
-      [esc(c.summary) + witnessLines(c), list(c.problems), evidence].map((x) => el('td', {}, x)).join(''),
+      [esc(c.summary) + witnessLines(c), list(c.problems)].map((x) => el('td', {}, x)).join(''),
   );
-  if (!c.subtests?.length) return row;
+  // Under the row, across the table: an evidence opened in a cell of its own would widen its column
+  // past the window (at 1024 px, off the right edge).
+  const below = (content: string, attrs: Record<string, string>) =>
+    el('tr', { ...attrs, 'data-check': c.id }, el('td', {}, '') + el('td', { colspan: 6 }, content));
+  const evidence = Object.keys(c.evidence).length
+    ? below(
+        el('details', {}, el('summary', {}, 'evidence') + el('pre', {}, esc(JSON.stringify(c.evidence, null, 2)))),
+        { class: 'evidence' },
+      )
+    : '';
+  if (!c.subtests?.length) return row + evidence;
   const items = c.subtests.map((s) =>
     el(
       'li',
@@ -514,12 +522,8 @@ function checkRow(cell: string, c: CheckResult): string {
   );
   return (
     row +
-    el(
-      'tr',
-      { class: 'subtests', 'data-check': c.id },
-      el('td', {}, '') +
-        el('td', { colspan: 7 }, el('ul', { class: 'plain', 'data-testid': 'subtests' }, items.join(''))),
-    )
+    below(el('ul', { class: 'plain', 'data-testid': 'subtests' }, items.join('')), { class: 'subtests' }) +
+    evidence
   );
 }
 

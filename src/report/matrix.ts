@@ -31,6 +31,12 @@ export function renderMatrix(verdicts: Verdict[]): string {
   );
   lines.push(
     row(
+      'accelerator',
+      verdicts.map((v) => v.accel.accel.toUpperCase()),
+    ),
+  );
+  lines.push(
+    row(
       'console',
       verdicts.map((v) => (v.crashes.length ? `${v.crashes.length} crash(es)` : 'clean')),
     ),

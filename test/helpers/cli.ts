@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { projectPath } from '../../src/adapters/project.js';
@@ -69,4 +70,41 @@ export function logLine(child: ResultPromise, msg: string): Promise<Record<strin
     });
     void child.then(() => reject(new Error(`numacage exited before logging "${msg}"`)));
   });
+}
+
+/** Staging dirs, locks and half-removed entries numacage makes at the top of its cache dirs (not files inside a kernel tree). */
+export const leftovers = (root: string) =>
+  execFileSync('find', [
+    root,
+    '-maxdepth',
+    '3',
+    '(',
+    '-name',
+    '*.staging-*',
+    '-o',
+    '-name',
+    '.staging-*',
+    '-o',
+    '-name',
+    '*.lock',
+    '-o',
+    '-name',
+    '.removing-*',
+    ')',
+  ])
+    .toString()
+    .trim();
+
+/** Processes (make, gcc, ld, ccache...) whose working directory is under root. */
+export function processesWorkingUnder(root: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+    try {
+      if (readlinkSync(`/proc/${pid}/cwd`).startsWith(root))
+        found.push(`${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(0, 3).join(' ')}`);
+    } catch {
+      // Exited meanwhile, or a kernel thread.
+    }
+  }
+  return found;
 }

@@ -1,16 +1,15 @@
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
-import { chmodSync, existsSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { execa } from 'execa';
 import { dir } from 'tmp-promise';
 import { resolveCacheDir } from '../../src/adapters/cache-dir.js';
-import { projectPath } from '../../src/adapters/project.js';
+import { DEFAULT_FRAGMENTS } from '../../src/adapters/kernel-builder.js';
 import { freeLocalPort } from '../../src/adapters/ports.js';
-import { DEFAULT_FRAGMENTS, requestAliasPath } from '../../src/adapters/kernel-builder.js';
 import { bootGuest } from '../../src/guest/boot.js';
 import { prepareRun } from '../../src/run/run.js';
 import { SUITES } from '../../src/invariants/registry.js';
@@ -18,7 +17,16 @@ import { BootFailure } from '../../src/guest/boot-failure.js';
 import { DEFAULT_IMAGE } from '../../src/image/recipe.js';
 import { silentLogger } from '../../src/log.js';
 import { DEFAULT_TOPOLOGY } from '../../src/topology/builtin.js';
-import { CLI, LEAN, logLine, numacage, onlyRunDir, qemuProcessesMentioning } from '../helpers/cli.js';
+import {
+  CLI,
+  LEAN,
+  leftovers,
+  logLine,
+  numacage,
+  onlyRunDir,
+  processesWorkingUnder,
+  qemuProcessesMentioning,
+} from '../helpers/cli.js';
 
 // The fault suite (docs/reliability.md): real faults in a guest, each ending in a report, an exit code, and
 // nothing left behind. The lean kernel where it will do (faster to boot); the stock one for the panic (sysrq).
@@ -189,29 +197,6 @@ async function tinyFilesystem(
   };
 }
 
-/** Staging dirs, locks and half-removed entries numacage makes at the top of its cache dirs (not files inside a kernel tree). */
-const leftovers = (root: string) =>
-  execFileSync('find', [
-    root,
-    '-maxdepth',
-    '3',
-    '(',
-    '-name',
-    '*.staging-*',
-    '-o',
-    '-name',
-    '.staging-*',
-    '-o',
-    '-name',
-    '*.lock',
-    '-o',
-    '-name',
-    '.removing-*',
-    ')',
-  ])
-    .toString()
-    .trim();
-
 /** What a full cache filesystem must give: exit 3, the tool's own words, and what to do. */
 function assertDiskFull(t: ExecutionContext, r: { exitCode: number; stderr: string; all: string }): void {
   t.is(r.exitCode, 3, r.all);
@@ -260,74 +245,6 @@ test.serial(
     t.deepEqual(readdirSync(join(cache, 'kernel-src')), [], 'no half extraction');
     t.is(leftovers(cache), '');
     await fs.cleanup();
-  },
-);
-
-test.serial(
-  'two kernel builds with different patch sets at once on one source: the second waits for the tree, both give their own kernel',
-  async (t) => {
-    // The banner set really builds (--rebuild: an incremental build of the cached lean tree, init/main.c and a
-    // link). The other asks for the lean kernel with its fragments reordered, a request the cache is made to
-    // forget: it must take the tree to undo the banner and configure, then finds the lean kernel by its final
-    // .config. So it waits for the tree, as a build would, without a second link.
-    const reordered = [...DEFAULT_FRAGMENTS].reverse();
-    const alias = await requestAliasPath({ cacheDir: resolveCacheDir(), fragments: reordered });
-    rmSync(alias, { force: true });
-    const banner = numacage(['kernel', 'build', '--patches', projectPath('test/fixtures/patches/banner'), '--rebuild']);
-    await new Promise((r) => setTimeout(r, 1000));
-    const plain = numacage(['kernel', 'build', '--kconfig', ...reordered]);
-    const [a, b] = await Promise.all([banner, plain]);
-    t.is(a.exitCode, 0, a.all);
-    t.is(b.exitCode, 0, b.all);
-    t.regex(b.stderr, /another numacage is building in this kernel tree; waiting/);
-    t.regex(b.stderr, /kernel cache hit \(same final \.config\)/);
-    const [dirA, dirB] = [a.stdout.split('\n')[0]!, b.stdout.split('\n')[0]!];
-    t.not(dirA, dirB);
-    t.regex(readFileSync(join(dirA, 'meta.json'), 'utf8'), /0001-init-announce-numacage-test-patch\.patch/);
-    t.notRegex(readFileSync(join(dirB, 'meta.json'), 'utf8'), /numacage-test-patch/);
-    t.is(leftovers(join(resolveCacheDir(), 'kernel-work')), '', 'no lock left');
-    rmSync(alias, { force: true });
-  },
-);
-
-/** Processes (make, gcc, ld, ccache...) whose working directory is under root. */
-function processesWorkingUnder(root: string): string[] {
-  const found: string[] = [];
-  for (const pid of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
-    try {
-      if (readlinkSync(`/proc/${pid}/cwd`).startsWith(root))
-        found.push(`${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(0, 3).join(' ')}`);
-    } catch {
-      // Exited meanwhile, or a kernel thread.
-    }
-  }
-  return found;
-}
-
-test.serial(
-  'SIGTERM during a kernel build: make and its compilers are stopped with numacage, no staging dir or lock left, exit 143',
-  async (t) => {
-    // Switching patch sets makes make really work (init/main.c and a link); the signal arrives as it starts.
-    const child = execa(
-      'node',
-      [CLI, '--json', 'kernel', 'build', '--patches', projectPath('test/fixtures/patches/banner'), '--rebuild'],
-      {
-        reject: false,
-        stdin: 'ignore',
-        forceKillAfterDelay: false,
-      },
-    );
-    await logLine(child, 'building kernel (make bzImage)');
-    await new Promise((r) => setTimeout(r, 1500));
-    const work = join(resolveCacheDir(), 'kernel-work');
-    t.not(processesWorkingUnder(work).length, 0, 'make is running');
-    child.kill('SIGTERM');
-    const r = await child;
-    t.is(r.exitCode, 143, String(r.stderr));
-    // numacage waits for its tools before it exits (SIGTERM, SIGKILL 5 s later), so nothing is left even a moment after.
-    t.deepEqual(processesWorkingUnder(work), [], 'no make, gcc or ld left');
-    t.is(leftovers(join(resolveCacheDir(), 'kernel-work')), '', 'no lock left');
-    t.is(leftovers(join(resolveCacheDir(), 'kernels')), '', 'no staging dir left');
   },
 );
 

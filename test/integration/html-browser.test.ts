@@ -167,6 +167,46 @@ test.serial(
   },
 );
 
+test.serial('an opened evidence stays on screen at 1024 px: its check row does not grow past the window', async (t) => {
+  await withDir(
+    async ({ path: dir }) => {
+      const file = join(dir, 'report.html');
+      writeFileSync(file, renderHtml({ title: 'recorded runs', generatedAt: '2026-11-27T12:00:00Z', runs }));
+      const { page, errors, close } = await openInChromium(file);
+      try {
+        await page.setViewport({ width: 1024, height: 768 });
+        // Every evidence of the checks tables, opened one at a time, scrolled to as a reader's click would.
+        const count = await page.$$eval('tr[data-check] details', (ds) => ds.length);
+        t.true(count > 20, `${count} evidences`);
+        let widest = 0;
+        for (let i = 0; i < count; i++) {
+          const shown = await page.$$eval(
+            'tr[data-check] details',
+            (ds, k) => {
+              const d = ds[k] as HTMLDetailsElement;
+              d.open = true;
+              d.scrollIntoView({ block: 'start', inline: 'nearest' });
+              const pre = d.querySelector('pre')!.getBoundingClientRect();
+              const width = document.documentElement.scrollWidth;
+              d.open = false;
+              return { left: pre.left, right: pre.right, width, check: d.closest('tr')!.dataset.check };
+            },
+            i,
+          );
+          widest = Math.max(widest, shown.width);
+          t.true(shown.left >= 0 && shown.right <= 1024, `${shown.check}: evidence at ${shown.left}-${shown.right} px`);
+          t.true(shown.width <= 1024, `${shown.check}: the page is ${shown.width} px wide with its evidence open`);
+        }
+        t.log(`${count} evidences opened; the page was at most ${widest} px wide`);
+        t.deepEqual(errors, []);
+      } finally {
+        await close();
+      }
+    },
+    { unsafeCleanup: true },
+  );
+});
+
 test.serial('openInChromium reports a page that reaches for the network', async (t) => {
   await withDir(
     async ({ path: dir }) => {

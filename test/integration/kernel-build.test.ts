@@ -1,12 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
+import { execa } from 'execa';
 import { dir } from 'tmp-promise';
 import { resolveCacheDir } from '../../src/adapters/cache-dir.js';
+import { DEFAULT_FRAGMENTS, requestAliasPath } from '../../src/adapters/kernel-builder.js';
 import { projectPath } from '../../src/adapters/project.js';
 import { BANNER, pristineKernelSource } from '../helpers/cached.js';
-import { numacage, onlyRunDir } from '../helpers/cli.js';
+import { CLI, leftovers, logLine, numacage, onlyRunDir, processesWorkingUnder } from '../helpers/cli.js';
 
 // The patched default kernel is built once per cache (about 11 min cold on 2 cores) and reused by every later run.
 const cacheDir = resolveCacheDir();
@@ -204,5 +206,60 @@ test.serial(
     t.is(git('branch', '--list').toString().trim(), '* numacage-test');
     await out.cleanup();
     await tmp.cleanup();
+  },
+);
+
+// Kernel builds at once, and a signal mid-build, in the shared kernel tree (this file runs alone: test/ava-phases.sh).
+test.serial(
+  'two kernel builds with different patch sets at once on one source: the second waits for the tree, both give their own kernel',
+  async (t) => {
+    // The banner set really builds (--rebuild: an incremental build of the cached lean tree, init/main.c and a
+    // link). The other asks for the lean kernel with its fragments reordered, a request the cache is made to
+    // forget: it must take the tree to undo the banner and configure, then finds the lean kernel by its final
+    // .config. So it waits for the tree, as a build would, without a second link.
+    const reordered = [...DEFAULT_FRAGMENTS].reverse();
+    const alias = await requestAliasPath({ cacheDir: resolveCacheDir(), fragments: reordered });
+    rmSync(alias, { force: true });
+    const banner = numacage(['kernel', 'build', '--patches', projectPath('test/fixtures/patches/banner'), '--rebuild']);
+    await new Promise((r) => setTimeout(r, 1000));
+    const plain = numacage(['kernel', 'build', '--kconfig', ...reordered]);
+    const [a, b] = await Promise.all([banner, plain]);
+    t.is(a.exitCode, 0, a.all);
+    t.is(b.exitCode, 0, b.all);
+    t.regex(b.stderr, /another numacage is building in this kernel tree; waiting/);
+    t.regex(b.stderr, /kernel cache hit \(same final \.config\)/);
+    const [dirA, dirB] = [a.stdout.split('\n')[0]!, b.stdout.split('\n')[0]!];
+    t.not(dirA, dirB);
+    t.regex(readFileSync(join(dirA, 'meta.json'), 'utf8'), /0001-init-announce-numacage-test-patch\.patch/);
+    t.notRegex(readFileSync(join(dirB, 'meta.json'), 'utf8'), /numacage-test-patch/);
+    t.is(leftovers(join(resolveCacheDir(), 'kernel-work')), '', 'no lock left');
+    rmSync(alias, { force: true });
+  },
+);
+
+test.serial(
+  'SIGTERM during a kernel build: make and its compilers are stopped with numacage, no staging dir or lock left, exit 143',
+  async (t) => {
+    // Switching patch sets makes make really work (init/main.c and a link); the signal arrives as it starts.
+    const child = execa(
+      'node',
+      [CLI, '--json', 'kernel', 'build', '--patches', projectPath('test/fixtures/patches/banner'), '--rebuild'],
+      {
+        reject: false,
+        stdin: 'ignore',
+        forceKillAfterDelay: false,
+      },
+    );
+    await logLine(child, 'building kernel (make bzImage)');
+    await new Promise((r) => setTimeout(r, 1500));
+    const work = join(resolveCacheDir(), 'kernel-work');
+    t.not(processesWorkingUnder(work).length, 0, 'make is running');
+    child.kill('SIGTERM');
+    const r = await child;
+    t.is(r.exitCode, 143, String(r.stderr));
+    // numacage waits for its tools before it exits (SIGTERM, SIGKILL 5 s later), so nothing is left even a moment after.
+    t.deepEqual(processesWorkingUnder(work), [], 'no make, gcc or ld left');
+    t.is(leftovers(join(resolveCacheDir(), 'kernel-work')), '', 'no lock left');
+    t.is(leftovers(join(resolveCacheDir(), 'kernels')), '', 'no staging dir left');
   },
 );

