@@ -96,3 +96,19 @@ test.serial(
     t.regex((await runInProcess(['kernel', 'build', '--help'])).out, /--patches/);
   },
 );
+
+test.serial('every command and subcommand has an Examples section in its --help', async (t) => {
+  const commands = [
+    ...['run', 'merge', 'compare', 'repro', 'bisect', 'doctor', 'plan', 'boot', 'ssh'].map((c) => [c]),
+    ...['image', 'kernel', 'cache'].map((c) => [c]),
+    ['image', 'build'],
+    ['kernel', 'build'],
+    ['cache', 'ls'],
+    ['cache', 'gc'],
+    ['cache', 'verify'],
+  ];
+  for (const c of commands) {
+    const help = await runInProcess([...c, '--help']);
+    t.regex(help.out, /^Examples:\n {2}numacage /m, `numacage ${c.join(' ')} --help`);
+  }
+});

@@ -68,6 +68,13 @@ const verify = defineCommand(
 export default defineCommand(
   'cache',
   'what numacage keeps under its cache dir: ls, gc, verify (each with its own --help)',
-  (y) => y.command(ls).command(gc).command(verify).demandCommand(1, 'name an action: ls, gc or verify'),
+  (y) =>
+    y
+      .command(ls)
+      .command(gc)
+      .command(verify)
+      .demandCommand(1, 'name an action: ls, gc or verify')
+      .example('$0 cache ls', 'what the cache holds')
+      .example('$0 cache gc --max-size 20G', 'trim it to 20 GiB, least recently used first'),
   () => undefined,
 );

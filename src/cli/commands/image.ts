@@ -22,6 +22,10 @@ const build = defineCommand(
 export default defineCommand(
   'image',
   'the guest image: build (with its own --help)',
-  (y) => y.command(build).demandCommand(1, 'name an action: build'),
+  (y) =>
+    y
+      .command(build)
+      .demandCommand(1, 'name an action: build')
+      .example('$0 image build', 'build (or find in the cache) the default guest image'),
   () => undefined,
 );

@@ -36,6 +36,13 @@ const build = defineCommand(
 export default defineCommand(
   'kernel',
   'guest kernels: build (with its own --help)',
-  (y) => y.command(build).demandCommand(1, 'name an action: build'),
+  (y) =>
+    y
+      .command(build)
+      .demandCommand(1, 'name an action: build')
+      .example(
+        '$0 kernel build --patches private-node',
+        'build (or find in the cache) the lean kernel with the series',
+      ),
   () => undefined,
 );
