@@ -34,8 +34,12 @@ async function readRecord(path: string): Promise<GuestRecord | undefined> {
     const r = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
     const whole =
       Number.isInteger(r.pid) &&
+      (r.pid as number) > 0 &&
       Number.isInteger(r.sshPort) &&
-      STRING_FIELDS.every((k) => typeof r[k] === 'string');
+      (r.sshPort as number) >= 1 &&
+      (r.sshPort as number) <= 65535 &&
+      STRING_FIELDS.every((k) => typeof r[k] === 'string') &&
+      (r.users === undefined || (Array.isArray(r.users) && r.users.every((u) => typeof u === 'string')));
     return whole ? (r as unknown as GuestRecord) : undefined;
   } catch {
     return undefined;
