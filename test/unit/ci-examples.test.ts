@@ -590,8 +590,14 @@ if [ -n "$up" ]; then
   exit 0
 fi
 echo "curl GET $url$headers" >> "$STUB_LOG"
-if [ -f "$STUB_STORE/stored.tar.gz" ]; then code=200; cp "$STUB_STORE/stored.tar.gz" "$out"; else code=404; echo '{"message":"404 Not Found"}' > "$out"; fi
-[ "$wo" = '%{http_code}' ] && printf '%s' "$code"
+redirect=
+if [ -n "$STUB_REDIRECT" ] && [ "$url" != "$STUB_REDIRECT" ] && [ -f "$STUB_STORE/stored.tar.gz" ]; then code=302; redirect=$STUB_REDIRECT; : > "$out"
+elif [ -f "$STUB_STORE/stored.tar.gz" ]; then code=200; cp "$STUB_STORE/stored.tar.gz" "$out"
+else code=404; echo '{"message":"404 Not Found"}' > "$out"; fi
+case "$wo" in
+  '%{http_code}') printf '%s' "$code" ;;
+  '%{http_code} %{redirect_url}') printf '%s %s' "$code" "$redirect" ;;
+esac
 exit 0`,
   numacage: String.raw`
 echo "numacage $*" >> "$STUB_LOG"
@@ -666,6 +672,9 @@ async function shellcheck(script: string): Promise<string> {
   const r = await execa('shellcheck', ['-s', 'bash', '-f', 'gcc', '-'], { input: script, reject: false, all: true });
   return String(r.all).trim();
 }
+
+/** Where the stand-in registry redirects a download when STUB_REDIRECT is set, as GitLab does with object storage. */
+const OBJECT_STORAGE = 'https://objects.example/packages/presigned?sig=x';
 
 /** Which night the stand-in package registry holds as the baseline. */
 function storedNight(store: string): string {
@@ -1020,7 +1029,7 @@ test(`${GITHUB}: the compare step promotes tonight when compare passes or when a
  * The lists are made by hand in the shape of GitHub's REST answer (GET /repos/{owner}/{repo}/actions/artifacts,
  * https://docs.github.com/rest/actions/artifacts): id, name, expired, created_at, expires_at, workflow_run.
  */
-test(`${GITHUB}: the lookup finds the newest baseline of the default branch, and tells an expired one from none`, async (t) => {
+test(`${GITHUB}: the lookup reads every page, finds the newest baseline of the default branch, and tells an expired one from none`, async (t) => {
   const { find } = githubCompare();
   const artifact = (id: number, branch: string, created: string, expired = false) => ({
     id,
@@ -1030,32 +1039,51 @@ test(`${GITHUB}: the lookup finds the newest baseline of the default branch, and
     expires_at: '2026-11-01T02:40:00Z',
     workflow_run: { id: id * 10, head_branch: branch, head_sha: 'a'.repeat(40) },
   });
-  const cases: [string, unknown[], string][] = [
-    ['none at all', [], 'state=none'],
-    ['only another branch', [artifact(1, 'topic', '2026-11-30T02:30:00Z')], 'state=none'],
+  // A full first page of older nights (a year of promotions), the newest on page 2: the order is not relied on.
+  const older = Array.from({ length: 100 }, (_, i) =>
+    artifact(100 + i, 'main', `2026-0${1 + Math.floor(i / 20)}-1${i % 10}T02:30:00Z`, true),
+  );
+  const cases: [string, unknown[][], string][] = [
+    ['none at all', [[]], 'state=none'],
+    ['only another branch', [[artifact(1, 'topic', '2026-11-30T02:30:00Z')]], 'state=none'],
     [
       'the newest of main, a newer one of a branch aside',
       [
-        artifact(3, 'topic', '2026-12-01T02:30:00Z'),
-        artifact(2, 'main', '2026-11-30T02:30:00Z'),
-        artifact(1, 'main', '2026-11-29T02:30:00Z'),
+        [
+          artifact(3, 'topic', '2026-12-01T02:30:00Z'),
+          artifact(2, 'main', '2026-11-30T02:30:00Z'),
+          artifact(1, 'main', '2026-11-29T02:30:00Z'),
+        ],
       ],
       'state=found\nrun_id=20',
     ],
     [
       'the newest of main expired',
-      [artifact(2, 'main', '2026-08-03T02:30:00Z', true), artifact(1, 'main', '2026-08-01T02:30:00Z', true)],
+      [[artifact(2, 'main', '2026-08-03T02:30:00Z', true), artifact(1, 'main', '2026-08-01T02:30:00Z', true)]],
       'state=expired\nexpired_at=2026-11-01T02:40:00Z\nrun_id=20',
     ],
+    ['the newest on the second page', [older, [artifact(7, 'main', '2026-12-02T02:30:00Z')]], 'state=found\nrun_id=70'],
   ];
-  for (const [name, artifacts, expected] of cases) {
+  for (const [name, pages, expected] of cases) {
     const dir = mkdtempSync(join(tmpdir(), 'numacage-ci-find-'));
     try {
       mkdirSync(join(dir, 'bin'));
-      writeFileSync(join(dir, 'answer.json'), JSON.stringify({ total_count: artifacts.length, artifacts }));
+      pages.forEach((artifacts, i) =>
+        writeFileSync(join(dir, `answer-${i + 1}.json`), JSON.stringify({ total_count: 0, artifacts })),
+      );
+      // GitHub answers a page past the end with an empty list.
       writeFileSync(
         join(dir, 'bin', 'curl'),
-        `#!/bin/bash\nwhile [ $# -gt 0 ]; do case "$1" in --output) cp "${join(dir, 'answer.json')}" "$2"; shift 2 ;; *) echo "$1" >> "${join(dir, 'curl.args')}"; shift ;; esac; done\n`,
+        `#!/bin/bash
+re='[?&]page=([0-9]+)'
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --output) out=$2; shift 2 ;;
+    *) echo "$1" >> "${join(dir, 'curl.args')}"; [[ "$1" =~ $re ]] && page=\${BASH_REMATCH[1]}; shift ;;
+  esac
+done
+if [ -f "${dir}/answer-$page.json" ]; then cp "${dir}/answer-$page.json" "$out"; else echo '{"total_count":0,"artifacts":[]}' > "$out"; fi
+`,
       );
       chmodSync(join(dir, 'bin', 'curl'), 0o755);
       const output = join(dir, 'github-output');
@@ -1075,9 +1103,16 @@ test(`${GITHUB}: the lookup finds the newest baseline of the default branch, and
       });
       t.is(r.exitCode, 0, `${name}: ${r.all}`);
       t.is(readFileSync(output, 'utf8').trim(), expected, name);
-      t.regex(
-        readFileSync(join(dir, 'curl.args'), 'utf8'),
-        /^https:\/\/api\.github\.com\/repos\/kernel\/numacage\/actions\/artifacts\?name=numacage-baseline&per_page=100$/m,
+      const urls = readFileSync(join(dir, 'curl.args'), 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('https://'));
+      t.deepEqual(
+        urls,
+        pages.map(
+          (_, i) =>
+            `https://api.github.com/repos/kernel/numacage/actions/artifacts?name=numacage-baseline&per_page=100&page=${i + 1}`,
+        ),
+        `${name}: one request per page, and none past the last`,
       );
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -1274,7 +1309,15 @@ test(`${GITLAB}: the compare job keeps the baseline in the package registry: pro
   try {
     const night = async (
       name: string,
-      o: { status?: number; accept?: boolean; branch?: string; exit: number; promote: boolean; baseline: boolean },
+      o: {
+        status?: number;
+        accept?: boolean;
+        branch?: string;
+        redirect?: boolean;
+        exit: number;
+        promote: boolean;
+        baseline: boolean;
+      },
     ) => {
       const box = sandbox();
       try {
@@ -1287,15 +1330,25 @@ test(`${GITLAB}: the compare job keeps the baseline in the package registry: pro
           CI_COMMIT_REF_NAME: o.branch ?? 'main',
           COMPARE_EXIT: String(o.status ?? 0),
           STUB_STORE: store,
+          ...(o.redirect ? { STUB_REDIRECT: OBJECT_STORAGE } : {}),
         });
         t.is(r.exitCode, o.exit, `${name}: exit ${r.exitCode}\n${r.all}`);
         const log = box.log();
         const puts = log.filter((l) => l.startsWith('curl PUT'));
         t.is(puts.length, o.promote ? 1 : 0, `${name}: uploaded as the baseline\n${log.join('\n')}`);
         for (const l of log.filter((x) => x.startsWith('curl'))) {
+          if (l.includes(OBJECT_STORAGE)) {
+            t.false(l.includes('JOB-TOKEN'), `${name}: no job token to the redirect's host: ${l}`);
+            continue;
+          }
           t.true(l.includes(`${ci.CI_API_V4_URL}/projects/${ci.CI_PROJECT_ID}/packages/generic/`), `${name}: ${l}`);
           t.true(l.includes('JOB-TOKEN: job-token'), `${name}: the job token is sent: ${l}`);
         }
+        if (o.redirect)
+          t.true(
+            log.some((l) => l.startsWith(`curl GET ${OBJECT_STORAGE}`)),
+            `${name}: the redirect is followed`,
+          );
         const compared = log.find((l) => l.startsWith('node dist/src/cli/main.js compare'));
         t.is(compared !== undefined, o.baseline, `${name}: compare ran`);
         if (compared)
@@ -1310,7 +1363,7 @@ test(`${GITLAB}: the compare job keeps the baseline in the package registry: pro
     };
     await night('night 1', { baseline: false, exit: 1, promote: false });
     await night('night 1, accepted', { baseline: false, accept: true, exit: 0, promote: true });
-    await night('night 2', { baseline: true, status: 0, exit: 0, promote: true });
+    await night('night 2', { baseline: true, status: 0, exit: 0, promote: true, redirect: true });
     t.is(storedNight(store), 'night 2', 'a promotion replaces the baseline');
     await night('night 3', { baseline: true, status: 1, exit: 1, promote: false });
     t.is(storedNight(store), 'night 2', 'a regression does not');
