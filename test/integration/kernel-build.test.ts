@@ -209,57 +209,61 @@ test.serial(
   },
 );
 
-// Kernel builds at once, and a signal mid-build, in the shared kernel tree (this file runs alone: test/ava-phases.sh).
+/** Whether pid is ancestor or one of its descendants (walking PPid up from pid). */
+function descendsFrom(pid: number, ancestor: number): boolean {
+  for (let p = pid; p > 1;) {
+    if (p === ancestor) return true;
+    try {
+      p = Number(/^PPid:\s*(\d+)/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'))![1]);
+    } catch {
+      return false;
+    }
+  }
+  return false;
+}
+
+// Two builds at once in the shared kernel tree, the first stopped by a signal (this file runs alone:
+// test/ava-phases.sh). The banner set really builds (--rebuild: the tree switches patch sets, then make
+// compiles init/main.c and links); the other asks for the lean kernel with its fragments reordered, a
+// request the cache is made to forget, so it must take the tree (undo the banner, configure) before it
+// finds the lean kernel by its final .config. It waits for the tree, the first build is SIGTERMed, and
+// it takes the tree over.
 test.serial(
-  'two kernel builds with different patch sets at once on one source: the second waits for the tree, both give their own kernel',
+  'SIGTERM during a kernel build while another waits for the tree: make and its compilers stop, exit 143; the waiter then takes the tree, undoes the patch set and gives its own kernel; no staging dir or lock left',
   async (t) => {
-    // The banner set really builds (--rebuild: an incremental build of the cached lean tree, init/main.c and a
-    // link). The other asks for the lean kernel with its fragments reordered, a request the cache is made to
-    // forget: it must take the tree to undo the banner and configure, then finds the lean kernel by its final
-    // .config. So it waits for the tree, as a build would, without a second link.
     const reordered = [...DEFAULT_FRAGMENTS].reverse();
     const alias = await requestAliasPath({ cacheDir: resolveCacheDir(), fragments: reordered });
     rmSync(alias, { force: true });
-    const banner = numacage(['kernel', 'build', '--patches', projectPath('test/fixtures/patches/banner'), '--rebuild']);
-    await new Promise((r) => setTimeout(r, 1000));
-    const plain = numacage(['kernel', 'build', '--kconfig', ...reordered]);
-    const [a, b] = await Promise.all([banner, plain]);
-    t.is(a.exitCode, 0, a.all);
-    t.is(b.exitCode, 0, b.all);
-    t.regex(b.stderr, /another numacage is building in this kernel tree; waiting/);
-    t.regex(b.stderr, /kernel cache hit \(same final \.config\)/);
-    const [dirA, dirB] = [a.stdout.split('\n')[0]!, b.stdout.split('\n')[0]!];
-    t.not(dirA, dirB);
-    t.regex(readFileSync(join(dirA, 'meta.json'), 'utf8'), /0001-init-announce-numacage-test-patch\.patch/);
-    t.notRegex(readFileSync(join(dirB, 'meta.json'), 'utf8'), /numacage-test-patch/);
-    t.is(leftovers(join(resolveCacheDir(), 'kernel-work')), '', 'no lock left');
-    rmSync(alias, { force: true });
-  },
-);
-
-test.serial(
-  'SIGTERM during a kernel build: make and its compilers are stopped with numacage, no staging dir or lock left, exit 143',
-  async (t) => {
-    // Switching patch sets makes make really work (init/main.c and a link); the signal arrives as it starts.
-    const child = execa(
-      'node',
-      [CLI, '--json', 'kernel', 'build', '--patches', projectPath('test/fixtures/patches/banner'), '--rebuild'],
-      {
+    const spawn = (args: string[]) =>
+      execa('node', [CLI, '--json', 'kernel', 'build', ...args], {
         reject: false,
         stdin: 'ignore',
         forceKillAfterDelay: false,
-      },
-    );
-    await logLine(child, 'building kernel (make bzImage)');
+      });
+    const banner = spawn(['--patches', BANNER, '--rebuild']);
+    await logLine(banner, 'building kernel (make bzImage)');
+    const plain = spawn(['--kconfig', ...reordered]);
+    await logLine(plain, 'another numacage is building in this kernel tree; waiting');
     await new Promise((r) => setTimeout(r, 1500));
     const work = join(resolveCacheDir(), 'kernel-work');
     t.not(processesWorkingUnder(work).length, 0, 'make is running');
-    child.kill('SIGTERM');
-    const r = await child;
-    t.is(r.exitCode, 143, String(r.stderr));
-    // numacage waits for its tools before it exits (SIGTERM, SIGKILL 5 s later), so nothing is left even a moment after.
-    t.deepEqual(processesWorkingUnder(work), [], 'no make, gcc or ld left');
-    t.is(leftovers(join(resolveCacheDir(), 'kernel-work')), '', 'no lock left');
+    banner.kill('SIGTERM');
+    const a = await banner;
+    t.is(a.exitCode, 143, String(a.stderr));
+    // numacage waits for its tools before it exits (SIGTERM, SIGKILL 5 s later), so nothing of the first
+    // build is left even a moment after; what works in the tree now is the waiter's.
+    t.deepEqual(
+      processesWorkingUnder(work).filter((p) => !descendsFrom(Number(p.split(' ')[0]), plain.pid!)),
+      [],
+      'no make, gcc or ld of the stopped build left',
+    );
+    const b = await plain;
+    t.is(b.exitCode, 0, String(b.stderr));
+    t.regex(String(b.stderr), /kernel cache hit \(same final \.config\)/);
+    t.notRegex(readFileSync(join(String(b.stdout).split('\n')[0]!, 'meta.json'), 'utf8'), /numacage-test-patch/);
+    for (const mainC of workTreeMainC()) t.false(mainC.includes('numacage-test-patch'), 'the banner is undone');
+    t.is(leftovers(work), '', 'no lock left');
     t.is(leftovers(join(resolveCacheDir(), 'kernels')), '', 'no staging dir left');
+    rmSync(alias, { force: true });
   },
 );

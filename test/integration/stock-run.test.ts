@@ -206,30 +206,32 @@ test.serial(
 // file beside another, whose numacages have QMP dirs of their own in /tmp and sweep dead ones.
 const qmpDirsIn = (tmp: string) => readdirSync(tmp).filter((d) => d.startsWith('numacage-qmp-'));
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  for (const stage of ['booting guest', 'guest answers SSH']) {
-    test.serial(`${signal} while "${stage}" leaves no QEMU behind`, async (t) => {
-      const out = await dir({ unsafeCleanup: true });
-      const tmp = await dir({ unsafeCleanup: true });
-      const child = execa('node', [CLI, '--json', 'run', ...LEAN, '--out', out.path], {
-        reject: false,
-        stdin: 'ignore',
-        env: { TMPDIR: tmp.path },
-      });
-      await logLine(child, stage);
-      // Let QEMU get going (boot) or the probe start (SSH up) before the signal.
-      await new Promise((r) => setTimeout(r, stage === 'booting guest' ? 3000 : 200));
-      t.true(qemuProcessesMentioning(out.path).length > 0, 'QEMU should be running before the signal');
-      t.is(qmpDirsIn(tmp.path).length, 1, 'its QMP dir is in its TMPDIR');
-      child.kill(signal);
-      const r = await child;
-      t.is(r.exitCode, signal === 'SIGINT' ? 130 : 143, String(r.stderr));
-      t.deepEqual(qemuProcessesMentioning(out.path), []);
-      t.deepEqual(qmpDirsIn(tmp.path), [], 'no QMP socket dir is left in the temp dir');
-      await out.cleanup();
-      await tmp.cleanup();
+// Each signal at one stage (both take the same path, so the other two pairs would repeat it at a boot each).
+for (const [signal, stage] of [
+  ['SIGINT', 'booting guest'],
+  ['SIGTERM', 'guest answers SSH'],
+] as const) {
+  test.serial(`${signal} while "${stage}" leaves no QEMU behind`, async (t) => {
+    const out = await dir({ unsafeCleanup: true });
+    const tmp = await dir({ unsafeCleanup: true });
+    const child = execa('node', [CLI, '--json', 'run', ...LEAN, '--out', out.path], {
+      reject: false,
+      stdin: 'ignore',
+      env: { TMPDIR: tmp.path },
     });
-  }
+    await logLine(child, stage);
+    // Let QEMU get going (boot) or the probe start (SSH up) before the signal.
+    await new Promise((r) => setTimeout(r, stage === 'booting guest' ? 3000 : 200));
+    t.true(qemuProcessesMentioning(out.path).length > 0, 'QEMU should be running before the signal');
+    t.is(qmpDirsIn(tmp.path).length, 1, 'its QMP dir is in its TMPDIR');
+    child.kill(signal);
+    const r = await child;
+    t.is(r.exitCode, signal === 'SIGINT' ? 130 : 143, String(r.stderr));
+    t.deepEqual(qemuProcessesMentioning(out.path), []);
+    t.deepEqual(qmpDirsIn(tmp.path), [], 'no QMP socket dir is left in the temp dir');
+    await out.cleanup();
+    await tmp.cleanup();
+  });
 }
 
 test.serial(
