@@ -222,8 +222,8 @@ function descendsFrom(pid: number, ancestor: number): boolean {
   return false;
 }
 
-// Two builds at once in the shared kernel tree, the first stopped by a signal (after the test prebuild
-// nothing else builds in the tree: test/ava-phases.sh). The banner set really builds (--rebuild: the tree switches patch sets, then make
+// Two builds at once in the shared kernel tree, the first stopped by a signal (this file runs alone:
+// test/ava-phases.sh). The banner set really builds (--rebuild: the tree switches patch sets, then make
 // compiles init/main.c and links); the other asks for the lean kernel with its fragments reordered, a
 // request the cache is made to forget, so it must take the tree (undo the banner, configure) before it
 // finds the lean kernel by its final .config. It waits for the tree, the first build is SIGTERMed, and
