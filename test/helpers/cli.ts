@@ -95,12 +95,25 @@ export const leftovers = (root: string) =>
     .toString()
     .trim();
 
-/** Processes (make, gcc, ld, ccache...) whose working directory is under root. */
-export function processesWorkingUnder(root: string): string[] {
+/** Whether pid is ancestor or one of its descendants (walking PPid up from pid). */
+function descendsFrom(pid: number, ancestor: number): boolean {
+  for (let p = pid; p > 1;) {
+    if (p === ancestor) return true;
+    try {
+      p = Number(/^PPid:\s*(\d+)/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'))![1]);
+    } catch {
+      return false;
+    }
+  }
+  return false;
+}
+
+/** Processes (make, gcc, ld, ccache...) whose working directory is under root, but for those of the process `except` and its descendants. */
+export function processesWorkingUnder(root: string, except?: number): string[] {
   const found: string[] = [];
   for (const pid of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
     try {
-      if (readlinkSync(`/proc/${pid}/cwd`).startsWith(root))
+      if (readlinkSync(`/proc/${pid}/cwd`).startsWith(root) && !(except && descendsFrom(Number(pid), except)))
         found.push(`${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(0, 3).join(' ')}`);
     } catch {
       // Exited meanwhile, or a kernel thread.
