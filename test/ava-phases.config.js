@@ -10,9 +10,9 @@ const LONGEST_FIRST = [
   'stock-run',
   'faults',
   'gitlab-ci',
+  'devices',
   'steps',
   'kernel-build',
-  'devices',
   'guests',
   'nightly',
 ];

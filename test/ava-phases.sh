@@ -2,11 +2,10 @@
 # npm test's ava, in two phases (docs/ci.md, "numacage's own tests"):
 #  1. the integration files that need the host to themselves, one at a time: kernel builds in the
 #     shared kernel tree (make -j2 takes both cores; a test finds its compilers by working
-#     directory), and DPDK testpmd, whose polling thread with other guests beside it starved a guest
-#     into RCU stalls. faults.test.ts ran here too until 2026-12-04 (287 s with a core idle: its
-#     guests, image builds and full tiny filesystems take one core); its kernel-tree tests moved to
-#     kernel-build.test.ts. kernel-build in the shared phase gained nothing (2026-12-04: warm 1480 s
-#     against 1468 s; its git-tree test took 100 s there instead of 65);
+#     directory). kernel-build in the shared phase gained nothing (2026-12-04: warm 1480 s against
+#     1468 s; its git-tree test took 100 s there instead of 65). devices.test ran here until
+#     2026-12-04, when its DPDK testpmd polled a core for the whole run and starved a second file's
+#     guests into RCU stalls; testpmd now forwards only during the traffic of two checks;
 #  2. every other file, two at a time: their guests come from the cache, their outputs and temp dirs
 #     are their own, and a TCG guest keeps about one of the two cores busy (measured: stock-run.test
 #     alone used 1.0 core).
@@ -14,7 +13,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-ALONE=(devices kernel-build)
+ALONE=(kernel-build)
 alone_files=()
 not_alone=()
 for name in "${ALONE[@]}"; do

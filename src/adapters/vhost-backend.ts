@@ -4,7 +4,7 @@ import { execa } from 'execa';
 import { join } from 'node:path';
 import { InfraError } from '../model/errors.js';
 import type { Logger } from '../log.js';
-import { takeWholeBlocks, type PortStats } from '../parsers/testpmd.js';
+import { parseTestpmdStats, takeReplies, type PortStats } from '../parsers/testpmd.js';
 import { killOnProcessExit, onInterrupt } from './cleanup.js';
 import { sleep } from './qemu-process.js';
 import { vhostBackendArgs } from '../qemu/args.js';
@@ -14,15 +14,20 @@ import { findExecutable } from './runner.js';
 export const TESTPMD_BINARY = process.env.NUMACAGE_TESTPMD || 'dpdk-testpmd';
 
 const SOCKET_WAIT_MS = 15_000;
-const STATS_WAIT_MS = 10_000;
+const REPLY_WAIT_MS = 10_000;
 /** Where DPDK keeps a root process's runtime files, one dir per --file-prefix. */
 const DPDK_RUNTIME_DIR = '/var/run/dpdk';
 
-/** A vhost-user network backend outside QEMU: DPDK's testpmd echoing every frame with its MACs swapped. */
+/**
+ * A vhost-user network backend outside QEMU: DPDK's testpmd, echoing every frame with its MACs
+ * swapped while it forwards.
+ */
 export interface VhostBackend {
   readonly socket: string;
-  /** The port's counters from testpmd's next print (it prints every second): read now, they include all that came before. Undefined when none comes within 10 s. */
-  nextStats(): Promise<PortStats | undefined>;
+  /** Starts or stops forwarding; false when testpmd did not answer within 10 s. */
+  forward(on: boolean): Promise<boolean>;
+  /** The port's counters now (all that came before); undefined when testpmd does not answer within 10 s. */
+  stats(): Promise<PortStats | undefined>;
   /** Whether testpmd is still there, and what it said when it is not. */
   exitedWith(): string | undefined;
   stop(): Promise<void>;
@@ -37,11 +42,10 @@ export function assertTestpmdInstalled(): void {
 }
 
 /**
- * Starts testpmd as the vhost-user server on `socket`, without huge pages or
- * PCI devices, forwarding in a loop with the MACs swapped, its counters
- * printed every second into logPath. Like QEMU it runs under
- * `setpriv --pdeathsig KILL`, so it dies with numacage even on SIGKILL, and
- * at the lowest priority.
+ * Starts testpmd as the vhost-user server on `socket`, without huge pages or PCI devices, at its
+ * prompt: it forwards only between forward(true) and forward(false), since its forwarding core polls
+ * without pause. Its output goes to logPath. Like QEMU it runs under `setpriv --pdeathsig KILL`, so
+ * it dies with numacage even on SIGKILL, and at the lowest priority.
  * Resolves once the socket exists (QEMU connects to it at start).
  */
 export async function startVhostBackend(opts: {
@@ -52,41 +56,39 @@ export async function startVhostBackend(opts: {
   log: Logger;
 }): Promise<VhostBackend> {
   assertTestpmdInstalled();
-  const args = vhostBackendArgs(opts.socket, opts.filePrefix);
-  // nice 19: its forwarding core polls without pause, and a guest's vCPUs (TCG) must win the CPU from it.
-  const child = execa('setpriv', ['--pdeathsig', 'KILL', '--', 'nice', '-n', '19', TESTPMD_BINARY, ...args], {
-    stdin: 'ignore',
-    all: true,
-    buffer: false,
-    reject: false,
-  });
+  const args = vhostBackendArgs(opts.socket, opts.filePrefix, 'on-demand');
+  // nice 19: while it forwards, a guest's vCPUs (TCG) must win the CPU from it. stdbuf -oL: testpmd
+  // printf()s a command's reply, which a pipe would hold back until its buffer filled.
+  const child = execa(
+    'setpriv',
+    ['--pdeathsig', 'KILL', '--', 'nice', '-n', '19', 'stdbuf', '-oL', TESTPMD_BINARY, ...args],
+    { stdin: 'pipe', all: true, buffer: false, reject: false },
+  );
   const pid = child.pid;
   if (pid === undefined) throw new InfraError(`${TESTPMD_BINARY} did not start`, 'run `numacage doctor`');
   const forgetPid = killOnProcessExit(pid);
   const file = createWriteStream(opts.logPath);
-  let tail = '';
-  let waiting: ((s: PortStats) => void)[] = [];
+  // Each prompt ends the reply to one command, in order; the first ends its start-up.
+  let unread = '';
+  const waiting: ((reply: string) => void)[] = [() => undefined];
   child.all!.on('data', (chunk: Buffer) => {
     file.write(chunk);
-    tail = (tail + chunk.toString('utf8')).slice(-16384);
-    // Each whole block (its closing line of #s printed) goes to whoever waits for the next one.
-    const { blocks, rest } = takeWholeBlocks(tail);
-    tail = rest;
-    const stats = blocks.at(-1);
-    if (stats) {
-      for (const resolve of waiting) resolve(stats);
-      waiting = [];
-    }
+    const { replies, rest } = takeReplies(unread + chunk.toString('utf8'));
+    for (const reply of replies) waiting.shift()?.(reply);
+    unread = rest.slice(-65536);
   });
-  const nextStats = () =>
-    new Promise<PortStats | undefined>((resolve) => {
-      const timer = setTimeout(() => resolve(undefined), STATS_WAIT_MS);
-      waiting.push((s) => {
-        clearTimeout(timer);
-        resolve(s);
-      });
-    });
   let exit: string | undefined;
+  /** What testpmd printed in reply to `command`; undefined when it gave no prompt back within 10 s. */
+  const command = (line: string) =>
+    new Promise<string | undefined>((resolve) => {
+      if (exit) return resolve(undefined);
+      const timer = setTimeout(() => resolve(undefined), REPLY_WAIT_MS);
+      waiting.push((reply) => {
+        clearTimeout(timer);
+        resolve(reply);
+      });
+      child.stdin!.write(`${line}\n`);
+    });
   const exited = child.then(async (r) => {
     forgetPid();
     file.end();
@@ -94,9 +96,10 @@ export async function startVhostBackend(opts: {
     // DPDK leaves its runtime dir (config, sockets) behind; it is ours, named by the prefix.
     await rm(join(DPDK_RUNTIME_DIR, opts.filePrefix), { recursive: true, force: true });
   });
+  child.stdin!.on('error', () => undefined); // writes after it exited: exitedWith() says so
   const stop = async () => {
     if (exit) return;
-    child.kill('SIGINT');
+    child.stdin!.end('quit\n');
     if (!(await Promise.race([exited.then(() => true), sleep(3000).then(() => false)]))) child.kill('SIGKILL');
     await exited;
   };
@@ -115,5 +118,17 @@ export async function startVhostBackend(opts: {
     await sleep(100);
   }
   opts.log.debug({ pid, socket: opts.socket }, 'vhost-user backend started');
-  return { socket: opts.socket, nextStats, exitedWith: () => exit, stop };
+  return {
+    socket: opts.socket,
+    forward: async (on) => {
+      const reply = await command(on ? 'start' : 'stop');
+      return reply !== undefined && (on ? /packet forwarding - ports=/ : /Done\./).test(reply);
+    },
+    stats: async () => {
+      const reply = await command('show port stats 0');
+      return reply === undefined ? undefined : parseTestpmdStats(reply);
+    },
+    exitedWith: () => exit,
+    stop,
+  };
 }

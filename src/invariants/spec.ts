@@ -27,8 +27,10 @@ export interface HostAccess {
   tcpTraffic(bytes: number): Promise<{ hostReceived: number; guestReceived: number; seconds: number }>;
   /** Guest-physical memory as QEMU reads it. */
   readPhysical(addr: number, size: number): Promise<Buffer>;
-  /** Fresh counters of the host process serving placed device `id` (dev0...): its next print; undefined when none comes. */
+  /** The counters of the host process serving placed device `id` (dev0...) now; undefined when it does not answer. */
   backendStats(id: string): Promise<PortStats | undefined>;
+  /** Starts or stops that process's forwarding (it serves the device's queues only while on); false when it did not answer. */
+  backendForward(id: string, on: boolean): Promise<boolean>;
 }
 
 /** A step that runs on the host (QMP queries, traffic); it returns the text kept as its raw output. */

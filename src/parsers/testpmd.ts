@@ -23,8 +23,8 @@ const FIELDS: [keyof PortStats, string][] = [
 
 /**
  * The last whole "NIC statistics for port 0" block in testpmd's output
- * (--stats-period prints one every period), or undefined when there is none
- * yet. RX is what the backend took from the guest, TX what it gave back. Pure.
+ * (`show port stats 0` prints one, --stats-period one every period), or
+ * undefined when there is none. RX is what the backend took from the guest, TX what it gave back. Pure.
  */
 export function parseTestpmdStats(text: string): PortStats | undefined {
   const blocks = text.split('NIC statistics for port 0');
@@ -40,19 +40,14 @@ export function parseTestpmdStats(text: string): PortStats | undefined {
   return undefined;
 }
 
-const WHOLE_BLOCK = /NIC statistics for port 0[\s\S]*?TX-packets:[^\n]*\n[\s\S]*?\n\s*#{20,}/;
+const TESTPMD_PROMPT = 'testpmd> ';
 
 /**
- * The whole counter blocks at the start of a stream's unread text, in order, and the text left
- * after the last of them (a block still being printed stays there for the next chunk). Pure.
+ * testpmd's interactive output, as read so far: the replies it holds (the text before each prompt,
+ * in order; the first is its start-up) and the text after the last prompt, a reply still coming,
+ * to be read again with the next chunk. Pure.
  */
-export function takeWholeBlocks(text: string): { blocks: PortStats[]; rest: string } {
-  const blocks: PortStats[] = [];
-  let rest = text;
-  for (let m = WHOLE_BLOCK.exec(rest); m; m = WHOLE_BLOCK.exec(rest)) {
-    rest = rest.slice(m.index + m[0].length);
-    const stats = parseTestpmdStats(m[0]);
-    if (stats) blocks.push(stats);
-  }
-  return { blocks, rest };
+export function takeReplies(text: string): { replies: string[]; rest: string } {
+  const parts = text.split(TESTPMD_PROMPT);
+  return { replies: parts.slice(0, -1), rest: parts.at(-1)! };
 }

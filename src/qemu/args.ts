@@ -45,10 +45,12 @@ export const vhostSocketPath = (qmpSocket: string, id: string) =>
 
 /**
  * DPDK testpmd as the vhost-user server on `socket`: no huge pages, no PCI devices, every frame sent
- * back with its MACs swapped, its counters printed every second. `filePrefix` names its runtime dir
- * (/var/run/dpdk/<prefix>), which must differ for each testpmd. Pure.
+ * back with its MACs swapped. 'forwarding' (a reproducer's) forwards from the start and prints its
+ * counters every second; 'on-demand' (a run's) waits at its prompt, forwarding only between `start`
+ * and `stop` (its forwarding core polls without pause: the rest of the time it takes no CPU).
+ * `filePrefix` names its runtime dir (/var/run/dpdk/<prefix>), which must differ for each testpmd. Pure.
  */
-export function vhostBackendArgs(socket: string, filePrefix: string): string[] {
+export function vhostBackendArgs(socket: string, filePrefix: string, mode: 'forwarding' | 'on-demand'): string[] {
   return [
     '--no-huge',
     '-m',
@@ -60,10 +62,11 @@ export function vhostBackendArgs(socket: string, filePrefix: string): string[] {
     '-l',
     '0-1',
     '--',
+    ...(mode === 'on-demand' ? ['-i'] : []),
     '--port-topology=loop',
     '--forward-mode=macswap',
     '--total-num-mbufs=4096',
-    '--stats-period=1',
+    ...(mode === 'forwarding' ? ['--stats-period=1'] : []),
   ];
 }
 

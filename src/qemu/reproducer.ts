@@ -46,7 +46,10 @@ function backendLines(args: string[]): string {
     .map((a) => /^socket,id=(dev\d+)-chr,path=(.+)$/.exec(a))
     .filter((m): m is RegExpExecArray => m !== null)
     .map(([, id, socket]) => {
-      const testpmd = renderCommandLine('dpdk-testpmd', vhostBackendArgs(socket!, `numacage-repro-${id}`));
+      const testpmd = renderCommandLine(
+        'dpdk-testpmd',
+        vhostBackendArgs(socket!, `numacage-repro-${id}`, 'forwarding'),
+      );
       return `setpriv --pdeathsig KILL -- nice -n 19 ${testpmd} > ${shellQuote(`${socket}.log`)} 2>&1 &\nuntil [ -S ${shellQuote(socket!)} ]; do sleep 0.2; done\n`;
     })
     .join('');

@@ -164,7 +164,8 @@ export async function runChecks(
     exec: (command, o) => guest.exec(command, o),
     qmp: (execute, args) => guest.qmp(execute, args),
     tcpTraffic: (bytes) => tcpTraffic((command, o) => guest.exec(command, o), bytes, guest.trafficSockets),
-    backendStats: async (id) => guest.backend(id)?.nextStats(),
+    backendStats: async (id) => guest.backend(id)?.stats(),
+    backendForward: async (id, on) => (await guest.backend(id)?.forward(on)) ?? false,
     readPhysical: (addr, size) => guest.readPhysical(addr, size),
   };
   const witness = hostWitness(guest, topology, roles.p);

@@ -3,6 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fc, testProp } from '@fast-check/ava';
 import test from 'ava';
+import { gcCache, renderGc } from '../../src/cache/gc.js';
+import { listCache, renderCacheList } from '../../src/cache/ls.js';
+import { verifyCache } from '../../src/cache/verify.js';
+import { silentLogger } from '../../src/log.js';
 import { runInProcess } from '../helpers/in-process.js';
 import { fixture } from '../helpers/fixtures.js';
 import { mutated, tampered } from '../helpers/generators.js';
@@ -28,24 +32,38 @@ for (const { dir, meta } of METAS) {
 }
 
 let n = 0;
-// Serial: runInProcess captures stdout and stderr.
+/** A damaged meta.json (mutated or tampered with; as text, or cut short) in one entry of a copy of the clean cache. */
+const damage = fc.tuple(
+  fc
+    .nat({ max: METAS.length - 1 })
+    .chain((i) =>
+      fc.tuple(fc.constant(i), fc.oneof(mutated(fc.constant(METAS[i]!.meta)), tampered(fc.constant(METAS[i]!.meta)))),
+    ),
+  fc.boolean(),
+);
+async function withDamagedCache(
+  [[i, meta], cutShort]: [[number, unknown], boolean],
+  f: (cache: string) => Promise<void>,
+) {
+  const cache = join(root, `case-${n++}`);
+  cpSync(clean, cache, { recursive: true });
+  const { dir, meta: original } = METAS[i]!;
+  const entry = join(cache, dir, (original as { key: string }).key);
+  writeFileSync(join(entry, 'meta.json'), cutShort ? JSON.stringify(meta).slice(0, 40) : JSON.stringify(meta));
+  try {
+    await f(cache);
+  } finally {
+    rmSync(cache, { recursive: true, force: true });
+  }
+}
+
+// Serial: runInProcess captures stdout and stderr. Each case runs five commands through the CLI's parser
+// (about 60 ms); the loaders behind them are the next property's, at CI's full count.
 testProp.serial(
   'cache ls, verify and gc over a meta.json mutated or tampered with: exit 0 (verify 1 on damage), never an internal error',
-  [
-    fc
-      .nat({ max: METAS.length - 1 })
-      .chain((i) =>
-        fc.tuple(fc.constant(i), fc.oneof(mutated(fc.constant(METAS[i]!.meta)), tampered(fc.constant(METAS[i]!.meta)))),
-      ),
-    fc.boolean(),
-  ],
-  async (t, [i, meta], asText) => {
-    const cache = join(root, `case-${n++}`);
-    cpSync(clean, cache, { recursive: true });
-    const { dir, meta: original } = METAS[i]!;
-    const entry = join(cache, dir, (original as { key: string }).key);
-    writeFileSync(join(entry, 'meta.json'), asText ? JSON.stringify(meta).slice(0, 40) : JSON.stringify(meta));
-    try {
+  [damage],
+  (t, damaged) =>
+    withDamagedCache(damaged, async (cache) => {
       for (const action of [
         ['ls'],
         ['ls', '--format', 'json'],
@@ -60,9 +78,27 @@ testProp.serial(
           `cache ${action.join(' ')}: exit ${r.exitCode} ${r.message}`,
         );
       }
-    } finally {
-      rmSync(cache, { recursive: true, force: true });
-    }
-  },
+    }),
   propertyRuns(150),
+);
+
+testProp.serial(
+  "the same damage through the commands' loaders (list and its rendering, verify, gc): each lists, removes or keeps the entry, never throws",
+  [damage],
+  (t, damaged) =>
+    withDamagedCache(damaged, async (cache) => {
+      const log = silentLogger();
+      const listing = await listCache(cache);
+      t.is(listing.entries.length, METAS.length, 'every entry listed, damaged or not');
+      t.true(renderCacheList(listing).length > 0);
+      const verified = await verifyCache(cache, log);
+      t.is(verified.ok, !/DAMAGED/.test(verified.text), verified.text);
+      const dry = await gcCache(cache, { maxSizeBytes: 1, dryRun: true, log });
+      t.is(renderGc(dry).length > 0, true);
+      const gc = await gcCache(cache, { maxSizeBytes: 1, log });
+      // An entry verify adopted (a meta.json without its file list) is in use by this process, as by a run.
+      const unused = gc.kept.filter((e) => e.kind !== 'staging' && e.inUse.length === 0);
+      t.deepEqual(unused, [], 'over --max-size 1, nothing unused is kept');
+    }),
+  propertyRuns(10_000),
 );

@@ -9,7 +9,7 @@ import { nodeRoles } from '../../src/invariants/profile.js';
 import type { ProbeContext } from '../../src/invariants/spec.js';
 import { parseKernelState } from '../../src/invariants/kernel-state.js';
 import { deviceNodeCommand } from '../../src/guest/device-backends.js';
-import { parseTestpmdStats, takeWholeBlocks } from '../../src/parsers/testpmd.js';
+import { parseTestpmdStats, takeReplies } from '../../src/parsers/testpmd.js';
 import { builtinTopology } from '../../src/topology/builtin.js';
 import { rawOutputs } from '../helpers/recorded.js';
 
@@ -86,19 +86,22 @@ test('the guest moves a pcie.0 device to its node before its driver binds again;
   );
 });
 
-test("testpmd's stream read as it comes, in chunks that cut blocks anywhere: each whole block once, in order", (t) => {
-  const log = readFileSync(projectPath('test', 'fixtures', 'device-io', 'vhost-shared-backend.log'), 'utf8');
-  const whole = takeWholeBlocks(log).blocks;
-  t.true(whole.length > 10);
+test('testpmd at its prompt, read in chunks that cut its replies anywhere: each reply once, in order, the counters in two', (t) => {
+  const log = readFileSync(projectPath('test', 'fixtures', 'device-io', 'vhost-shared-backend-prompt.log'), 'utf8');
+  const whole = takeReplies(log).replies;
+  // Start-up, then device-io's start, counters, counters, stop, and buffers-on-p's start and stop.
+  t.is(whole.length, 7);
   let rest = '';
   const seen = [];
-  for (let i = 0; i < log.length; i += 97) {
-    const r = takeWholeBlocks(rest + log.slice(i, i + 97));
-    seen.push(...r.blocks);
+  for (let i = 0; i < log.length; i += 7) {
+    const r = takeReplies(rest + log.slice(i, i + 7));
+    seen.push(...r.replies);
     rest = r.rest;
   }
   t.deepEqual(seen, whole);
-  t.is(whole.at(-1)!.txPackets, parseTestpmdStats(log)!.txPackets);
+  const [before, after] = whole.map(parseTestpmdStats).filter((s) => s !== undefined);
+  t.true(after!.txPackets - before!.txPackets >= 4096, `${before!.txPackets} → ${after!.txPackets}`);
+  t.is(takeReplies('testpmd> show port st').rest, 'show port st', 'a reply still coming is kept');
 });
 
 test('a probe that prints no net-echo record (the control output with its record taken out) is an error, never a pass', (t) => {

@@ -7,16 +7,18 @@ import { XMLValidator } from 'fast-xml-parser';
 import { parse, type DefaultTreeAdapterMap } from 'parse5';
 import { compareCommand } from '../../src/matrix/compare.js';
 import { mergedReport, mergeReports } from '../../src/matrix/merge.js';
-import { loadReport, type LoadedReport } from '../../src/matrix/reports.js';
+import { cellVerdicts, loadReport, type LoadedReport } from '../../src/matrix/reports.js';
 import { ConfigError } from '../../src/model/errors.js';
 import { REPORT_OUTPUTS, type ReportSubject } from '../../src/report/outputs.js';
 import { inert } from '../../src/report/markup.js';
+import { findRegressions, type Comparison } from '../../src/report/regressions.js';
 import { recordedReport } from '../helpers/hostile.js';
 import { propertyRuns } from '../helpers/property-runs.js';
 
 // Reports whose every free-text string is hostile (markup, workflow commands, paths, control characters),
 // through every renderer merge, compare and run use: junit.xml stays well-formed XML, report.html gains
 // no element of theirs, no script or event handler, and nothing printed can be a CI runner's workflow command.
+// Serial: the tests share the report file and compare's markdown file.
 // Free-text strings are the ones the loader takes any value for: found by trying each string of each
 // recorded report alone (enums, ids and paths it refuses are left as they were).
 
@@ -79,12 +81,13 @@ const FREE_TEXT = RECORDED.map((doc) =>
   stringPaths(doc).filter((p) => load(withStrings(doc, [[p, HOSTILE[0]!]])) !== undefined),
 );
 
-function subjectOf(r: LoadedReport, regressions?: string): ReportSubject {
+function subjectOf(r: LoadedReport, comparison?: Comparison): ReportSubject {
   const title = 'numacage hostile';
+  const compared = comparison ? { comparison } : {};
   if (!r.shard && r.runs.length === 1 && r.runs[0]!.runDir === dir)
-    return { kind: 'run', title, verdict: r.runs[0]!.verdict, runDir: '.', ...(regressions ? { regressions } : {}) };
+    return { kind: 'run', title, verdict: r.runs[0]!.verdict, runDir: '.', ...compared };
   // mergeReports' ConfigError (cells that do not add up) is a refusal: exit 2.
-  return { kind: 'merge', title, report: mergedReport(mergeReports([r])), ...(regressions ? { regressions } : {}) };
+  return { kind: 'merge', title, report: mergedReport(mergeReports([r])), ...compared };
 }
 
 type Node = DefaultTreeAdapterMap['node'];
@@ -102,13 +105,27 @@ const tagCounts = (dom: DefaultTreeAdapterMap['element'][]) => {
 const WORKFLOW_COMMAND = /^[ \t]*::|##\[/m;
 const URL_ATTRIBUTES = new Set(['href', 'src', 'action', 'formaction', 'xlink:href', 'srcdoc']);
 
-/** Every check on what the renderers made of one loaded report; the clean rendering of the same report is the reference. */
-async function assertInert(t: import('ava').ExecutionContext, r: LoadedReport, clean: LoadedReport): Promise<void> {
+const CLEAN = RECORDED.map((doc) => load(doc)!);
+const htmlOutput = REPORT_OUTPUTS.find((o) => o.file('run') === 'report.html')!;
+/** numacage's own script elements in each recorded report's clean rendering (rendered once: the reference). */
+const CLEAN_SCRIPTS = CLEAN.map(
+  (clean) => tagCounts(elements(parse(htmlOutput.render(subjectOf(clean), 'now')!))).get('script') ?? 0,
+);
+
+/**
+ * Every check on what the renderers made of one loaded report (recorded report i made hostile), compared
+ * with itself by compare and against its clean self in the report's own comparison section.
+ */
+async function assertInert(t: import('ava').ExecutionContext, r: LoadedReport, i: number): Promise<void> {
+  rmSync(markdown, { force: true }); // compare appends to it
   const compared = await compareCommand([file, file], { markdownFile: markdown });
   t.false(WORKFLOW_COMMAND.test(inert(compared.text)), 'compare prints no workflow command');
-  const regressions = readFileSync(markdown, 'utf8');
-  const subject = subjectOf(r, regressions);
-  const reference = subjectOf(clean, regressions);
+  t.false(WORKFLOW_COMMAND.test(inert(readFileSync(markdown, 'utf8'))), 'compare --markdown: no workflow command');
+  const comparison: Comparison = {
+    regressions: findRegressions(cellVerdicts(CLEAN[i]!), cellVerdicts(r)),
+    names: { baseline: 'the clean report', current: HOSTILE[0]! },
+  };
+  const subject = subjectOf(r, comparison);
   for (const output of REPORT_OUTPUTS) {
     const text = output.render(subject, 'now');
     if (text === undefined) continue;
@@ -116,12 +133,11 @@ async function assertInert(t: import('ava').ExecutionContext, r: LoadedReport, c
     t.false(WORKFLOW_COMMAND.test(inert(text)), `${name}: no workflow command once printed`);
     if (name === 'junit.xml') t.is(XMLValidator.validate(text), true, `${name} is well-formed`);
     if (name === 'report.html') {
-      const ref = tagCounts(elements(parse(output.render(reference, 'now')!)));
       const dom = elements(parse(text));
       const got = tagCounts(dom);
       // The payloads' own elements: none may appear; numacage's scripts stay as many as in the clean report.
       for (const tag of ['img', 'x', 'iframe', 'object', 'embed']) t.false(got.has(tag), `report.html has an <${tag}>`);
-      t.is(got.get('script') ?? 0, ref.get('script') ?? 0, 'no script element of its own');
+      t.is(got.get('script') ?? 0, CLEAN_SCRIPTS[i]!, 'no script element of its own');
       for (const e of dom)
         for (const a of e.attrs) {
           t.false(/^on/i.test(a.name), `<${e.tagName} ${a.name}>: an event handler`);
@@ -132,35 +148,37 @@ async function assertInert(t: import('ava').ExecutionContext, r: LoadedReport, c
   }
 }
 
-test('every free-text string of each recorded report hostile at once: merge, compare and every output stay inert', async (t) => {
-  for (const [i, doc] of RECORDED.entries()) {
-    t.true(FREE_TEXT[i]!.length > 20, `report ${i}: ${FREE_TEXT[i]!.length} free-text strings`);
-    // Each distinct string gets the next hostile value, the same wherever it appears (a cell is named
-    // alike in cells and runs); the first hostile value where a path refuses it alone (paths take no NUL).
-    const get = (p: Path) => p.reduce<any>((o, k) => o[k], doc); // eslint-disable-line @typescript-eslint/no-explicit-any -- a report's JSON
-    const distinct = [...new Set(FREE_TEXT[i]!.map((p) => get(p) as string))];
-    const taken = new Map(
-      distinct.map((v, j) => {
-        const value = HOSTILE[j % HOSTILE.length]!;
-        const paths = FREE_TEXT[i]!.filter((p) => get(p) === v);
-        return [v, paths.every((p) => load(withStrings(doc, [[p, value]]))) ? value : HOSTILE[0]!];
-      }),
-    );
-    const hostile = withStrings(
-      doc,
-      FREE_TEXT[i]!.map((p) => [p, taken.get(get(p) as string)!]),
-    );
-    const clean = load(doc)!;
-    const r = load(hostile);
-    if (!r) {
-      t.fail(`report ${i} with every free-text string hostile was refused: ${lastRefusal}`);
-      continue;
+test.serial(
+  'every free-text string of each recorded report hostile at once: merge, compare and every output stay inert',
+  async (t) => {
+    for (const [i, doc] of RECORDED.entries()) {
+      t.true(FREE_TEXT[i]!.length > 20, `report ${i}: ${FREE_TEXT[i]!.length} free-text strings`);
+      // Each distinct string gets the next hostile value, the same wherever it appears (a cell is named
+      // alike in cells and runs); the first hostile value where a path refuses it alone (paths take no NUL).
+      const get = (p: Path) => p.reduce<any>((o, k) => o[k], doc); // eslint-disable-line @typescript-eslint/no-explicit-any -- a report's JSON
+      const distinct = [...new Set(FREE_TEXT[i]!.map((p) => get(p) as string))];
+      const taken = new Map(
+        distinct.map((v, j) => {
+          const value = HOSTILE[j % HOSTILE.length]!;
+          const paths = FREE_TEXT[i]!.filter((p) => get(p) === v);
+          return [v, paths.every((p) => load(withStrings(doc, [[p, value]]))) ? value : HOSTILE[0]!];
+        }),
+      );
+      const hostile = withStrings(
+        doc,
+        FREE_TEXT[i]!.map((p) => [p, taken.get(get(p) as string)!]),
+      );
+      const r = load(hostile);
+      if (!r) {
+        t.fail(`report ${i} with every free-text string hostile was refused: ${lastRefusal}`);
+        continue;
+      }
+      await assertInert(t, r, i);
     }
-    await assertInert(t, r, clean);
-  }
-});
+  },
+);
 
-testProp(
+testProp.serial(
   'reports with hostile strings in any free-text fields: every renderer stays inert',
   [
     fc.nat({ max: RECORDED.length - 1 }).chain((i) =>
@@ -174,11 +192,10 @@ testProp(
     ),
   ],
   async (t, [i, values]) => {
-    const clean = load(RECORDED[i]!)!;
     const r = load(withStrings(RECORDED[i]!, values));
     if (!r) return void t.pass('refused with a ConfigError naming the file (exit 2)');
     try {
-      await assertInert(t, r, clean);
+      await assertInert(t, r, i);
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       t.regex(err.message, /not in the matrix|cell/, err.message);

@@ -1,4 +1,3 @@
-import { backendMac } from '../../topology/device-kinds.js';
 import { ProbeError } from '../errors.js';
 import { parseSections, section } from '../records.js';
 import { GUEST_PROBE_PATH } from '../shell.js';
@@ -7,13 +6,13 @@ import {
   backendDevicesOnP,
   devicesOnP,
   hex,
-  ifaceWithMac,
   inside,
   nodeRanges,
   nodeRangesText,
   queueStatus,
   type Range,
   type VirtioStatus,
+  withNicServed,
 } from './devices.js';
 
 const VRING_DESC_F_NEXT = 1;
@@ -183,20 +182,20 @@ export const buffersOnP: InvariantSpec<BuffersObs> = {
       async run(host, { roles: { p }, topology }) {
         const ids = devicesOnP(topology, p).map((d) => d.id);
         const ranges = await nodeRangesText(host, p);
+        const dump = async () => JSON.stringify(await dumpQueues(host, ids));
         // Traffic through a NIC with a host backend keeps its transmit queue busy while the rings are read.
         const nic = backendDevicesOnP(topology, p)[0];
-        let during = '[]';
-        if (nic) {
-          await host.exec(
-            `n=$(${ifaceWithMac(backendMac(nic.index))}); ip link set $n up && sleep 1 && (${GUEST_PROBE_PATH} net-echo $n 2048 3 > /tmp/buffers-on-p.echo 2>&1 &)`,
-          );
-          await new Promise((r) => setTimeout(r, 300));
-          during = JSON.stringify(await dumpQueues(host, ids));
-          await host.exec('for i in $(seq 60); do grep -q done /tmp/buffers-on-p.echo && break; sleep 0.5; done', {
-            timeoutMs: 60_000,
-          });
-        }
-        const after = JSON.stringify(await dumpQueues(host, ids));
+        const [during, after] = nic
+          ? await withNicServed(host, nic, async (iface) => {
+              await host.exec(`(${GUEST_PROBE_PATH} net-echo ${iface} 2048 3 > /tmp/buffers-on-p.echo 2>&1 &)`);
+              await new Promise((r) => setTimeout(r, 300));
+              const during = await dump();
+              await host.exec('for i in $(seq 60); do grep -q done /tmp/buffers-on-p.echo && break; sleep 0.5; done', {
+                timeoutMs: 60_000,
+              });
+              return [during, await dump()];
+            })
+          : ['[]', await dump()];
         return `${ranges}### during\n${during}\n### after\n${after}\n`;
       },
     },

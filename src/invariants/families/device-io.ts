@@ -1,7 +1,6 @@
 import type { Topology } from '../../model/topology.js';
 import type { PortStats } from '../../parsers/testpmd.js';
-import { backendMac } from '../../topology/device-kinds.js';
-import { backendDevicesOnP, ifaceWithMac } from './devices.js';
+import { backendDevicesOnP, withNicServed } from './devices.js';
 import { ProbeError } from '../errors.js';
 import { num, parseRecords, parseSections, recordsOf, section } from '../records.js';
 import { GUEST_PROBE_PATH } from '../shell.js';
@@ -72,18 +71,16 @@ export const deviceIo: InvariantSpec<DeviceIoObs> = {
       runsProbe: true,
       async run(host, { roles: { p }, topology }) {
         const dev = backendDevicesOnP(topology, p)[0]!;
-        const mac = backendMac(dev.index);
-        const find = await host.exec(ifaceWithMac(mac));
-        const iface = find.stdout.trim();
-        if (!iface) throw new ProbeError(`the guest has no interface with MAC ${mac} (${dev.id})`);
-        const up = await host.exec(`ip link set ${iface} up && sleep 1`);
-        if (up.exitCode !== 0) throw new ProbeError(`ip link set ${iface} up: ${up.stderr.trim()}`);
-        const before = await host.backendStats(dev.id);
-        const echo = await host.exec(`${GUEST_PROBE_PATH} net-echo ${iface} ${FRAMES} ${STALL_SECONDS}`, {
-          timeoutMs: (STALL_SECONDS + 120) * 1000,
+        let iface = '';
+        const [before, echo, after] = await withNicServed(host, dev, async (name) => {
+          iface = name;
+          const before = await host.backendStats(dev.id);
+          const echo = await host.exec(`${GUEST_PROBE_PATH} net-echo ${iface} ${FRAMES} ${STALL_SECONDS}`, {
+            timeoutMs: (STALL_SECONDS + 120) * 1000,
+          });
+          // Read once the guest has its echoes: every frame the backend took and gave back is counted.
+          return [before, echo, await host.backendStats(dev.id)] as const;
         });
-        // The next print after the traffic: every frame it echoed is counted by then.
-        const after = await host.backendStats(dev.id);
         return `### device\n${dev.id} ${iface}\n${statsSection('before', before)}### echo\n${echo.stdout}${statsSection('after', after)}`;
       },
     },

@@ -1,6 +1,6 @@
 import type { Topology } from '../../model/topology.js';
 import { placedDeviceId } from '../../qemu/args.js';
-import { deviceKind } from '../../topology/device-kinds.js';
+import { backendMac, deviceKind } from '../../topology/device-kinds.js';
 import { parseNodeMeminfo } from '../../parsers/sysfs.js';
 import type { NodeRoles } from '../profile.js';
 import { parseSections, section } from '../records.js';
@@ -293,8 +293,33 @@ export const devicesOnP = (t: Topology, p: number) =>
 export const backendDevicesOnP = (t: Topology, p: number) => devicesOnP(t, p).filter((d) => deviceKind(d.kind).backend);
 
 /** Guest shell: the name of the interface with this MAC (numacage gives each backend's NIC its own), or nothing. */
-export const ifaceWithMac = (mac: string) =>
+const ifaceWithMac = (mac: string) =>
   `for n in /sys/class/net/*; do [ "$(cat $n/address)" = ${mac} ] && echo \${n##*/}; done; true`;
+
+/**
+ * Runs `traffic` with a backend's NIC up and its backend forwarding (it serves the NIC's queues only
+ * then); afterwards, also when `traffic` throws, the NIC down first and then the backend stopped, so
+ * nothing the guest sends later waits in a ring no one serves.
+ */
+export async function withNicServed<T>(
+  host: HostAccess,
+  nic: { index: number; id: string },
+  traffic: (iface: string) => Promise<T>,
+): Promise<T> {
+  const mac = backendMac(nic.index);
+  const iface = (await host.exec(ifaceWithMac(mac))).stdout.trim();
+  if (!iface) throw new ProbeError(`the guest has no interface with MAC ${mac} (${nic.id})`);
+  if (!(await host.backendForward(nic.id, true)))
+    throw new ProbeError(`the backend of ${nic.id} (testpmd) did not start forwarding`);
+  try {
+    const up = await host.exec(`ip link set ${iface} up && sleep 1`);
+    if (up.exitCode !== 0) throw new ProbeError(`ip link set ${iface} up: ${up.stderr.trim()}`);
+    return await traffic(iface);
+  } finally {
+    await host.exec(`ip link set ${iface} down`);
+    await host.backendForward(nic.id, false);
+  }
+}
 
 /**
  * From the host: every virtqueue ring (descriptor, avail, used) of every
