@@ -1,4 +1,4 @@
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fc, testProp } from '@fast-check/ava';
@@ -24,15 +24,9 @@ const METAS = ['kernel', 'image', 'kselftests', 'probe'].map((kind) => ({
 
 const root = mkdtempSync(join(tmpdir(), 'numacage-cache-meta-'));
 test.after.always(() => rmSync(root, { recursive: true, force: true }));
-const clean = join(root, 'clean');
-for (const { dir, meta } of METAS) {
-  const entry = join(clean, dir, (meta as { key: string }).key);
-  mkdirSync(entry, { recursive: true });
-  writeFileSync(join(entry, 'meta.json'), JSON.stringify(meta));
-}
 
 let n = 0;
-/** A damaged meta.json (mutated or tampered with; as text, or cut short) in one entry of a copy of the clean cache. */
+/** A damaged meta.json (mutated or tampered with; as text, or cut short) in one of the cache's four entries. */
 const damage = fc.tuple(
   fc
     .nat({ max: METAS.length - 1 })
@@ -46,10 +40,12 @@ async function withDamagedCache(
   f: (cache: string) => Promise<void>,
 ) {
   const cache = join(root, `case-${n++}`);
-  cpSync(clean, cache, { recursive: true });
-  const { dir, meta: original } = METAS[i]!;
-  const entry = join(cache, dir, (original as { key: string }).key);
-  writeFileSync(join(entry, 'meta.json'), cutShort ? JSON.stringify(meta).slice(0, 40) : JSON.stringify(meta));
+  for (const [j, { dir, meta: original }] of METAS.entries()) {
+    const entry = join(cache, dir, (original as { key: string }).key);
+    mkdirSync(entry, { recursive: true });
+    const text = JSON.stringify(j === i ? meta : original);
+    writeFileSync(join(entry, 'meta.json'), j === i && cutShort ? text.slice(0, 40) : text);
+  }
   try {
     await f(cache);
   } finally {
