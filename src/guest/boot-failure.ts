@@ -6,11 +6,9 @@ export type BootFailureReason = 'kernel-panic' | 'kernel-crash' | 'qemu-exited' 
  * An "Oops: int3" before SSH under TCG: a breakpoint left by live code
  * patching (static keys) executed after the patch was done, a known hazard
  * of cross-modifying code under multi-threaded TCG and not a bug of the
- * kernel under test. Seen on Debian's stock kernel about once in a hundred
- * boots when numacage ran a host thread per vCPU; it runs one thread for all
- * since 2026-12-04, and this stays as a second line: a boot that ends this
- * way before init starts is tried once more. A crash once init runs is never
- * retried. Pure.
+ * kernel under test. Seen on Debian's stock kernel about once in tens of
+ * boots; a boot that ends this way before init starts is tried once more.
+ * A crash once init runs is never retried. Pure.
  */
 export function isTcgPatchingArtifact(f: BootFailure, accel: string): boolean {
   const initStarted = f.consoleTail.some((l) => / as init process$/.test(l.trim()));

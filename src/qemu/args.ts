@@ -111,11 +111,7 @@ export function buildQemuArgs(l: QemuLaunch): string[] {
     '-name',
     `numacage-${t.name}`,
     '-machine',
-    `q35${hmat ? ',hmat=on' : ''}`,
-    // One host thread for all vCPUs under TCG: with a thread each, a vCPU can run a stale translation of
-    // code the kernel has just patched (static keys) and die of "Oops: int3" (docs/reliability.md).
-    '-accel',
-    l.accel === 'tcg' ? 'tcg,thread=single' : l.accel,
+    `q35,accel=${l.accel}${hmat ? ',hmat=on' : ''}`,
     '-cpu',
     l.cpuModel,
     // CPUs of different nodes must not share a package (QEMU's default puts them all in one, and the
