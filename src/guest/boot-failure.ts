@@ -15,6 +15,21 @@ export function isTcgPatchingArtifact(f: BootFailure, accel: string): boolean {
   return accel === 'tcg' && !initStarted && f.crash?.type === 'oops' && /^Oops: int3\b/.test(f.crash.title);
 }
 
+/**
+ * The same artifact after boot: "Oops: int3" under TCG where the code the
+ * oops dumps holds no int3 at the trapping address (the byte before the
+ * marked one is not 0xcc), so the breakpoint the vCPU ran was already
+ * patched away. Seen once (2026-12-04) in the stock kernel's task_tick_fair
+ * just after the numa-balancing check switched its static key. A report
+ * without its Code: line is not taken for it. Pure.
+ */
+export function isStaleInt3(c: Crash, accel: string): boolean {
+  if (accel !== 'tcg' || c.type !== 'oops' || !/^Oops: int3\b/.test(c.title)) return false;
+  const code = c.lines.find((l) => /\bCode: /.test(l));
+  const before = code && /\b([0-9a-f]{2}) <[0-9a-f]{2}>/.exec(code);
+  return !!before && before[1] !== 'cc';
+}
+
 /** The guest never became reachable: a result of the run (exit 1), with the console tail as evidence. */
 export class BootFailure extends Error {
   constructor(

@@ -96,7 +96,7 @@ export interface Verdict {
   expectedProfile?: { profile: string; why: string };
   checks: CheckResult[];
   bootFailure?: BootFailureReport;
-  /** Boots tried again after a known emulator artifact before SSH (the first attempt's console is console-1.log). */
+  /** Boots, or whole runs, tried again after a known emulator artifact (the n-th lost attempt's console is console-n.log). */
   bootRetries?: BootFailureReport[];
   /** The run ended before its checks did: QEMU exited under it (the checks left are not-run). */
   stopped?: { reason: 'qemu-exited'; message: string };

@@ -448,7 +448,7 @@ function resultsOf({ cell, verdict: v, runDir }: HtmlRun): string {
         .join(' ')
     : '';
   const troubles = [
-    ...(v.bootRetries ?? []).map((b) => `boot tried again (${b.reason}): ${b.message}`),
+    ...(v.bootRetries ?? []).map((b, i) => `tried again (${b.reason}): ${b.message} (console-${i + 1}.log)`),
     ...(v.stopped ? [`run stopped (${v.stopped.reason}): ${v.stopped.message}`] : []),
     ...(v.bootFailure ? [`boot failed (${v.bootFailure.reason}): ${v.bootFailure.message}`] : []),
   ];

@@ -24,8 +24,10 @@ export function renderText(v: Verdict, runDir: string): string {
   );
   if (v.profile) out.push(`kernel profile: ${v.profile.profile} (${v.profile.reason})`);
   if (v.expectedProfile) out.push(`judged by the ${v.expectedProfile.profile} column (${v.expectedProfile.why})`);
-  for (const r of v.bootRetries ?? [])
-    out.push(`BOOT TRIED AGAIN after a known TCG artifact (${r.reason}): ${r.message} (first console: console-1.log)`);
+  for (const [i, r] of (v.bootRetries ?? []).entries())
+    out.push(
+      `TRIED AGAIN after a known TCG artifact (${r.reason}): ${r.message} (that attempt's console: console-${i + 1}.log)`,
+    );
   if (v.stopped) out.push(`RUN STOPPED (${v.stopped.reason}): ${v.stopped.message}`);
   if (v.bootFailure) {
     out.push(`BOOT FAILED (${v.bootFailure.reason}): ${v.bootFailure.message}`);

@@ -1,4 +1,4 @@
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { assertCacheWritable } from '../adapters/cache-dir.js';
 import { chooseAccel, type AccelChoice, type AccelRequest } from '../adapters/accel.js';
@@ -7,7 +7,7 @@ import { ensureKernel, type KernelArtifact, type KernelRequest } from '../adapte
 import { decodeStack } from '../adapters/stack-decoder.js';
 import { writeReportFiles } from '../adapters/report-files.js';
 import { ensureImage, loadRecipe, type ImageArtifact } from '../adapters/image-builder.js';
-import { BootFailure } from '../guest/boot-failure.js';
+import { BootFailure, isStaleInt3 } from '../guest/boot-failure.js';
 import { crashSignature } from '../console/crash-signature.js';
 import type { Logger } from '../log.js';
 import type { Verdict } from '../model/verdict.js';
@@ -208,28 +208,46 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
 export async function executeRun(prepared: PreparedRun, opts: RunOptions, t0 = Date.now()): Promise<RunOutcome> {
   const { log } = opts;
   const { plan, kernel, runDir, timings } = prepared;
-  const progress = new CheckProgress(opts.invariants, plan.steps);
+  let progress = new CheckProgress(opts.invariants, plan.steps);
   const seen: RunSeen = { end: { kind: 'done' }, crashes: [], bootRetries: [] };
   let guest: Guest | undefined;
   let failure: unknown;
   try {
-    guest = await bootWithRetry(bootRequest(prepared, log), prepared.accel.accel, log, seen.bootRetries);
-    timings['boot-to-ssh'] = Math.round(guest.bootToSshSeconds * 10) / 10;
-    const t = Date.now();
-    const running = guest;
-    const context = { topology: plan.topology, runDir, log };
-    const checks = {
-      ...context,
-      probe: prepared.probe,
-      cmdline: plan.cmdline,
-      ...(opts.kernel.expect ? { expect: opts.kernel.expect } : {}),
-    };
-    const work = (opts.invariants.length ? runChecks(guest, checks, progress) : Promise.resolve()).then(() =>
-      running.qemu.hasExited() ? undefined : runSteps(running, plan.uploads, context, progress),
-    );
-    seen.end = await supervise(guest, work, progress, log);
-    if (seen.end.kind === 'done') await saveDmesg(guest, runDir, log);
-    timings.probe = seconds(t);
+    for (let attempt = 1; ; attempt++) {
+      guest = await bootWithRetry(bootRequest(prepared, log), prepared.accel.accel, log, seen.bootRetries);
+      timings['boot-to-ssh'] = Math.round(guest.bootToSshSeconds * 10) / 10;
+      const t = Date.now();
+      const running = guest;
+      const context = { topology: plan.topology, runDir, log };
+      const checks = {
+        ...context,
+        probe: prepared.probe,
+        cmdline: plan.cmdline,
+        ...(opts.kernel.expect ? { expect: opts.kernel.expect } : {}),
+      };
+      const work = (opts.invariants.length ? runChecks(guest, checks, progress) : Promise.resolve()).then(() =>
+        running.qemu.hasExited() ? undefined : runSteps(running, plan.uploads, context, progress),
+      );
+      seen.end = await supervise(guest, work, progress, log);
+      const end = seen.end;
+      if (attempt === 1 && end.kind === 'kernel-crash' && isStaleInt3(end.crash, prepared.accel.accel)) {
+        // Not the kernel's doing (docs/reliability.md): the whole run once more, on a fresh boot.
+        log.warn({ crash: end.crash.title, during: end.during }, 'the guest hit a known TCG artifact; running again');
+        await guest.close({ keep: false });
+        guest = undefined;
+        seen.bootRetries.push({
+          reason: end.kind,
+          message: `${end.crash.title}${end.during ? ` during ${end.during}` : ''}: the run started again`,
+          consoleTail: end.crash.lines,
+        });
+        await rename(join(runDir, 'console.log'), join(runDir, `console-${seen.bootRetries.length}.log`));
+        progress = new CheckProgress(opts.invariants, plan.steps);
+        continue;
+      }
+      if (end.kind === 'done') await saveDmesg(guest, runDir, log);
+      timings.probe = seconds(t);
+      break;
+    }
   } catch (err) {
     if (err instanceof BootFailure) seen.bootFailure = err;
     // Host trouble: the reports are still written, then the error decides the exit code.

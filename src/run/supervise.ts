@@ -13,8 +13,8 @@ const PANIC_REPORT_GRACE_MS = 3000;
 
 /**
  * Boots the guest; a boot lost to the known TCG patching artifact before SSH
- * (docs/reliability.md) is tried once more, its console kept as console-1.log
- * and the lost boot added to retries (kept there if the second boot fails too).
+ * (docs/reliability.md) is tried once more, its console kept as console-N.log
+ * (N: its place in retries) and the lost boot added to retries (kept there if the second boot fails too).
  */
 export async function bootWithRetry(
   boot: BootRequest,
@@ -28,7 +28,7 @@ export async function bootWithRetry(
     if (!(err instanceof BootFailure) || !isTcgPatchingArtifact(err, accel)) throw err;
     log.warn({ crash: err.crash?.title }, 'the guest hit a known TCG artifact before SSH; booting once more');
     retries.push({ reason: err.reason, message: err.message, consoleTail: err.consoleTail });
-    await rename(join(boot.runDir, 'console.log'), join(boot.runDir, 'console-1.log'));
+    await rename(join(boot.runDir, 'console.log'), join(boot.runDir, `console-${retries.length}.log`));
     return bootGuest(boot);
   }
 }

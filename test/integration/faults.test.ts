@@ -27,6 +27,7 @@ import {
   processesWorkingUnder,
   qemuProcessesMentioning,
 } from '../helpers/cli.js';
+import { fixture } from '../helpers/fixtures.js';
 
 // The fault suite (docs/reliability.md): real faults in a guest, each ending in a report, an exit code, and
 // nothing left behind. The lean kernel where it will do (faster to boot); the stock one for the panic (sysrq).
@@ -90,6 +91,47 @@ test.serial(
     t.deepEqual(qemuProcessesMentioning(out.path), []);
     await probe.cleanup();
     await out.cleanup();
+  },
+);
+
+test.serial(
+  'an "Oops: int3" of the TCG patching artifact after boot: the whole run once more on a fresh boot, its first console kept, the steps judged on the second',
+  async (t) => {
+    // The first upload is a step that puts the artifact's report on the console through /dev/kmsg, as root
+    // (test/fixtures/console/stock-tcg-stale-int3.log: no int3 where the vCPU trapped), and waits to be
+    // stopped; once numacage says it runs again, the host file is `true` for the second upload.
+    const oops = fixture('console', 'stock-tcg-stale-int3.log')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => `echo '<0>${l.replace(/^\[[^\]]*\] /, '')}' > /dev/kmsg`);
+    const d = await dir({ unsafeCleanup: true });
+    const step = join(d.path, 'step.sh');
+    writeFileSync(step, `${oops.join('\n')}\nsleep 30\n`);
+    const out = join(d.path, 'runs');
+    const run = ['run', ...LEAN, '--accel', 'tcg', '--suite', 'none', '--upload', `${step}:/root/step.sh`];
+    const child = execa('node', [CLI, '--json', ...run, '--exec', 'sh /root/step.sh', '--out', out], {
+      reject: false,
+      stdin: 'ignore',
+    });
+    await logLine(child, 'the guest hit a known TCG artifact; running again');
+    writeFileSync(step, 'true\n');
+    const r = await child;
+    t.is(r.exitCode, 0, String(r.stderr));
+    const runDir = onlyRunDir(out);
+    const rep = report(runDir);
+    t.deepEqual(outcomes(rep), ['pass'], 'the step, judged on the second run');
+    t.deepEqual(rep.crashes, []);
+    t.is(rep.bootRetries.length, 1);
+    t.is(rep.bootRetries[0].reason, 'kernel-crash');
+    t.is(rep.bootRetries[0].message, 'Oops: int3: 0000 [#1] PREEMPT SMP NOPTI during exec-1: the run started again');
+    t.regex(readFileSync(join(runDir, 'console-1.log'), 'utf8'), /Oops: int3/);
+    t.notRegex(readFileSync(join(runDir, 'console.log'), 'utf8'), /Oops: int3/);
+    t.regex(
+      readFileSync(join(runDir, 'summary.txt'), 'utf8'),
+      /TRIED AGAIN after a known TCG artifact \(kernel-crash\)/,
+    );
+    t.deepEqual(qemuProcessesMentioning(out), []);
+    await d.cleanup();
   },
 );
 

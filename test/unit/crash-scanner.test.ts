@@ -1,7 +1,7 @@
 import test from 'ava';
 import { CrashScanner, type Crash } from '../../src/console/crash-scanner.js';
 import { fixture } from '../helpers/fixtures.js';
-import { BootFailure, isTcgPatchingArtifact } from '../../src/guest/boot-failure.js';
+import { BootFailure, isStaleInt3, isTcgPatchingArtifact } from '../../src/guest/boot-failure.js';
 import { provokedByProbe } from '../../src/console/crash-patterns.js';
 
 function scan(text: string, chunkSize = text.length): Crash[] {
@@ -98,6 +98,18 @@ test('a boot that ends in "Oops: int3" under TCG is the live-patching artifact, 
     crash,
   );
   t.false(isTcgPatchingArtifact(afterInit, 'tcg'), 'never retried once init runs');
+});
+
+test('an "Oops: int3" after boot whose dumped code holds no int3 where the vCPU trapped is the TCG artifact (the run starts again); nothing else is', (t) => {
+  const crash = scan(fixture('console', 'stock-tcg-stale-int3.log'))[0]!;
+  t.is(crash.title, 'Oops: int3: 0000 [#1] PREEMPT SMP NOPTI');
+  t.true(isStaleInt3(crash, 'tcg'));
+  t.false(isStaleInt3(crash, 'kvm'), 'under KVM an int3 oops is the kernel');
+  // The breakpoint still in memory (cc before the marked byte): a real one, the kernel's report.
+  const live = { ...crash, lines: crash.lines.map((l) => l.replace('66 <90>', 'cc <90>')) };
+  t.false(isStaleInt3(live, 'tcg'));
+  t.false(isStaleInt3({ ...crash, lines: crash.lines.filter((l) => !/Code: /.test(l)) }, 'tcg'), 'no code, no claim');
+  t.false(isStaleInt3({ ...crash, title: 'Oops: general protection fault' }, 'tcg'));
 });
 
 // The first block's header and top frames are the real report of CI run 11 (stock 6.12 on
