@@ -66,5 +66,5 @@ testProp(
       { unsafeCleanup: true },
     );
   },
-  propertyRuns(300),
+  propertyRuns(10_000),
 );

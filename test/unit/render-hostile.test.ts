@@ -201,5 +201,5 @@ testProp.serial(
       t.regex(err.message, /not in the matrix|cell/, err.message);
     }
   },
-  propertyRuns(300),
+  propertyRuns(10_000),
 );
