@@ -212,29 +212,28 @@ export async function executeRun(prepared: PreparedRun, opts: RunOptions, t0 = D
   const seen: RunSeen = { end: { kind: 'done' }, crashes: [], bootRetries: [] };
   let guest: Guest | undefined;
   let failure: unknown;
+  const context = { topology: plan.topology, runDir, log };
+  const checks = {
+    ...context,
+    probe: prepared.probe,
+    cmdline: plan.cmdline,
+    ...(opts.kernel.expect ? { expect: opts.kernel.expect } : {}),
+  };
   try {
     for (let attempt = 1; ; attempt++) {
-      guest = await bootWithRetry(bootRequest(prepared, log), prepared.accel.accel, log, seen.bootRetries);
-      timings['boot-to-ssh'] = Math.round(guest.bootToSshSeconds * 10) / 10;
+      const running = await bootWithRetry(bootRequest(prepared, log), prepared.accel.accel, log, seen.bootRetries);
+      guest = running;
+      timings['boot-to-ssh'] = Math.round(running.bootToSshSeconds * 10) / 10;
       const t = Date.now();
-      const running = guest;
-      const context = { topology: plan.topology, runDir, log };
-      const checks = {
-        ...context,
-        probe: prepared.probe,
-        cmdline: plan.cmdline,
-        ...(opts.kernel.expect ? { expect: opts.kernel.expect } : {}),
-      };
-      const work = (opts.invariants.length ? runChecks(guest, checks, progress) : Promise.resolve()).then(() =>
+      const work = (opts.invariants.length ? runChecks(running, checks, progress) : Promise.resolve()).then(() =>
         running.qemu.hasExited() ? undefined : runSteps(running, plan.uploads, context, progress),
       );
-      seen.end = await supervise(guest, work, progress, log);
-      const end = seen.end;
+      const end = (seen.end = await supervise(running, work, progress, log));
       if (attempt === 1 && end.kind === 'kernel-crash' && isStaleInt3(end.crash, prepared.accel.accel)) {
         // Not the kernel's doing (docs/reliability.md): the whole run once more, on a fresh boot.
         log.warn({ crash: end.crash.title, during: end.during }, 'the guest hit a known TCG artifact; running again');
-        await guest.close({ keep: false });
         guest = undefined;
+        await running.close({ keep: false });
         seen.bootRetries.push({
           reason: end.kind,
           message: `${end.crash.title}${end.during ? ` during ${end.during}` : ''}: the run started again`,
@@ -244,7 +243,7 @@ export async function executeRun(prepared: PreparedRun, opts: RunOptions, t0 = D
         progress = new CheckProgress(opts.invariants, plan.steps);
         continue;
       }
-      if (end.kind === 'done') await saveDmesg(guest, runDir, log);
+      if (end.kind === 'done') await saveDmesg(running, runDir, log);
       timings.probe = seconds(t);
       break;
     }
