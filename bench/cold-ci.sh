@@ -3,7 +3,7 @@
 # included), then once more on the cache it left: the cold and the warm figure, with the split
 # between install, the test prebuild (what it built, each with its time) and ava. Before a release:
 #   bash bench/cold-ci.sh [CACHE_DIR]     (default: a new temporary dir; it must be empty or absent)
-# Takes about 70 + 25 min on 2 cores. Logs and the figures go to $OUT (default /tmp/numacage-cold-ci).
+# Takes about 40-70 + 17-25 min on 2 cores, by the machine. Logs and the figures go to $OUT (default /tmp/numacage-cold-ci).
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cache="${1:-$(mktemp -d /tmp/numacage-cold-cache.XXXXXX)}"
