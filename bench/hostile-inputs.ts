@@ -5,7 +5,7 @@
  * internal error (70), a timeout, a workflow command on stdout, a file left in --out, a report of no
  * cell merged or compared green, or the recipe hook's file on the host.
  *
- *   node dist/bench/hostile-inputs.js            (about 340 cases, 4-6 min on 2 cores)
+ *   node dist/bench/hostile-inputs.js            (432 cases, about 3-6 min on 2 cores)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
