@@ -12,8 +12,10 @@ export type BootFailureReason = 'kernel-panic' | 'kernel-crash' | 'qemu-exited' 
  */
 export function isTcgPatchingArtifact(f: BootFailure, accel: string): boolean {
   const initStarted = f.consoleTail.some((l) => / as init process$/.test(l.trim()));
-  return accel === 'tcg' && !initStarted && f.crash?.type === 'oops' && /^Oops: int3\b/.test(f.crash.title);
+  return !initStarted && !!f.crash && isTcgInt3Oops(f.crash, accel);
 }
+
+const isTcgInt3Oops = (c: Crash, accel: string) => accel === 'tcg' && c.type === 'oops' && /^Oops: int3\b/.test(c.title);
 
 /**
  * The same artifact after boot: "Oops: int3" under TCG where the code the
@@ -24,7 +26,7 @@ export function isTcgPatchingArtifact(f: BootFailure, accel: string): boolean {
  * without its Code: line is not taken for it. Pure.
  */
 export function isStaleInt3(c: Crash, accel: string): boolean {
-  if (accel !== 'tcg' || c.type !== 'oops' || !/^Oops: int3\b/.test(c.title)) return false;
+  if (!isTcgInt3Oops(c, accel)) return false;
   const code = c.lines.find((l) => /\bCode: /.test(l));
   const before = code && /\b([0-9a-f]{2}) <[0-9a-f]{2}>/.exec(code);
   return !!before && before[1] !== 'cc';

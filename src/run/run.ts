@@ -1,4 +1,4 @@
-import { copyFile, mkdir, rename, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { assertCacheWritable } from '../adapters/cache-dir.js';
 import { chooseAccel, type AccelChoice, type AccelRequest } from '../adapters/accel.js';
@@ -12,7 +12,7 @@ import { crashSignature } from '../console/crash-signature.js';
 import type { Logger } from '../log.js';
 import type { Verdict } from '../model/verdict.js';
 import type { BootRequest, Guest } from '../guest/boot.js';
-import { bootWithRetry, supervise } from './supervise.js';
+import { bootWithRetry, keepLostAttempt, supervise } from './supervise.js';
 import { assembleVerdict, type RunSeen } from './assemble-verdict.js';
 import { planRun, type InitMode, type PlanOptions, type RunPlan } from '../plan/run-plan.js';
 import type { Topology } from '../model/topology.js';
@@ -234,12 +234,11 @@ export async function executeRun(prepared: PreparedRun, opts: RunOptions, t0 = D
         log.warn({ crash: end.crash.title, during: end.during }, 'the guest hit a known TCG artifact; running again');
         guest = undefined;
         await running.close({ keep: false });
-        seen.bootRetries.push({
+        await keepLostAttempt(runDir, seen.bootRetries, {
           reason: end.kind,
           message: `${end.crash.title}${end.during ? ` during ${end.during}` : ''}: the run started again`,
           consoleTail: end.crash.lines,
         });
-        await rename(join(runDir, 'console.log'), join(runDir, `console-${seen.bootRetries.length}.log`));
         progress = new CheckProgress(opts.invariants, plan.steps);
         continue;
       }

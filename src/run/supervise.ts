@@ -27,10 +27,23 @@ export async function bootWithRetry(
   } catch (err) {
     if (!(err instanceof BootFailure) || !isTcgPatchingArtifact(err, accel)) throw err;
     log.warn({ crash: err.crash?.title }, 'the guest hit a known TCG artifact before SSH; booting once more');
-    retries.push({ reason: err.reason, message: err.message, consoleTail: err.consoleTail });
-    await rename(join(boot.runDir, 'console.log'), join(boot.runDir, `console-${retries.length}.log`));
+    await keepLostAttempt(boot.runDir, retries, {
+      reason: err.reason,
+      message: err.message,
+      consoleTail: err.consoleTail,
+    });
     return bootGuest(boot);
   }
+}
+
+/** An attempt lost to a known emulator artifact: added to retries, its console kept as console-N.log (N: its place there). */
+export async function keepLostAttempt(
+  runDir: string,
+  retries: BootFailureReport[],
+  lost: BootFailureReport,
+): Promise<void> {
+  retries.push(lost);
+  await rename(join(runDir, 'console.log'), join(runDir, `console-${retries.length}.log`));
 }
 
 /**

@@ -71,15 +71,13 @@ export const deviceIo: InvariantSpec<DeviceIoObs> = {
       runsProbe: true,
       async run(host, { roles: { p }, topology }) {
         const dev = backendDevicesOnP(topology, p)[0]!;
-        let iface = '';
-        const [before, echo, after] = await withNicServed(host, dev, async (name) => {
-          iface = name;
+        const [iface, before, echo, after] = await withNicServed(host, dev, async (iface) => {
           const before = await host.backendStats(dev.id);
           const echo = await host.exec(`${GUEST_PROBE_PATH} net-echo ${iface} ${FRAMES} ${STALL_SECONDS}`, {
             timeoutMs: (STALL_SECONDS + 120) * 1000,
           });
           // Read once the guest has its echoes: every frame the backend took and gave back is counted.
-          return [before, echo, await host.backendStats(dev.id)] as const;
+          return [iface, before, echo, await host.backendStats(dev.id)] as const;
         });
         return `### device\n${dev.id} ${iface}\n${statsSection('before', before)}### echo\n${echo.stdout}${statsSection('after', after)}`;
       },
