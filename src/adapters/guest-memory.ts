@@ -19,6 +19,25 @@ export async function nodeBacking(
   return backingOf(parseMemfdMappings(maps), topology, node);
 }
 
+/** Pages of a node's backing present in QEMU (/proc/PID/pagemap): those written since QEMU started. */
+export async function countPresentPages(
+  pid: number,
+  backing: NodeBacking,
+): Promise<{ pages: number; present: number }> {
+  const pages = (backing.end - backing.start) / PAGE;
+  const entries = Buffer.alloc(8 * pages);
+  const pagemap = await open(`/proc/${pid}/pagemap`, 'r');
+  try {
+    const { bytesRead } = await pagemap.read(entries, 0, entries.length, (backing.start / PAGE) * 8);
+    if (bytesRead !== entries.length) throw new Error(`read ${bytesRead} of ${entries.length} bytes of QEMU's pagemap`);
+  } finally {
+    await pagemap.close();
+  }
+  let present = 0;
+  for (let i = 0; i < pages; i++) if ((entries.readBigUInt64LE(8 * i) & PAGEMAP_PRESENT) !== 0n) present++;
+  return { pages, present };
+}
+
 /**
  * Counts the distinct pages tagged with nonce (guest/probe/probe.c touch())
  * in a node's backing: its present pages (/proc/PID/pagemap, so that nothing

@@ -117,3 +117,10 @@ export function placements(r: ProbeRecord, what: string): { before?: Placement; 
 export function assertUnprivileged(r: ProbeRecord, what: string): void {
   if (num(r, 'uid') === 0) throw new ProbeError(`${what} ran as root, which bypasses the permission checks under test`);
 }
+
+/** "key value" lines → key → number. */
+export function keyValues(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(/^(\w+) (-?\d+)$/gm)) out[m[1]!] = Number(m[2]);
+  return out;
+}

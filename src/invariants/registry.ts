@@ -1,5 +1,6 @@
 import { ConfigError } from '../model/errors.js';
 import { abi } from './families/abi.js';
+import { bootData } from './families/boot-data.js';
 import { deviceLocal, virtioRings } from './families/devices.js';
 import { deviceIo } from './families/device-io.js';
 import { buffersOnP } from './families/buffers.js';
@@ -21,6 +22,7 @@ import type { InvariantSpec } from './spec.js';
 export const INVARIANTS: InvariantSpec[] = [
   topology,
   abi,
+  bootData,
   noKernelMemory,
   deviceLocal,
   virtioRings,
@@ -63,7 +65,7 @@ export const SUITES: Record<string, string[]> = {
   isolation: INVARIANTS.filter((s) => !DEVICE_CHECKS.has(s.id)).map((s) => s.id),
   /** The host device that shares only P (docs/devices.md): on private-vhost and its variants. */
   device: ['topology', ...DEVICE_CHECKS],
-  /** Both: the 25 rows and the device's two, for a vhost-user topology. */
+  /** Both: the 26 rows and the device's two, for a vhost-user topology. */
   all: INVARIANTS.map((s) => s.id),
   /** Quick and read-only: for runs whose subject is not the invariants. */
   smoke: ['topology', 'abi', 'no-kernel-memory'],

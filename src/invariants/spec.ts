@@ -25,6 +25,8 @@ export interface HostAccess {
   qmp(execute: string, args?: Record<string, unknown>): Promise<unknown>;
   /** Sends `bytes` from the guest to the host and `bytes` back over a plain TCP stream; returns what each side received. */
   tcpTraffic(bytes: number): Promise<{ hostReceived: number; guestReceived: number; seconds: number }>;
+  /** Of node's memfd, its pages and those present in QEMU (written since boot); or why the host cannot count them. */
+  nodePresentPages(node: number): Promise<{ pages: number; present: number } | { unavailable: string }>;
   /** Guest-physical memory as QEMU reads it. */
   readPhysical(addr: number, size: number): Promise<Buffer>;
   /** The counters of the host process serving placed device `id` (dev0...) now; undefined when it does not answer. */

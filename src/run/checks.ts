@@ -28,6 +28,7 @@ import type { Guest } from '../guest/boot.js';
 import { SshTransportError } from '../guest/ssh.js';
 import type { CheckProgress } from './check-progress.js';
 import { hostWitness } from './witness.js';
+import { countPresentPages, nodeBacking } from '../adapters/guest-memory.js';
 
 const STEP_TIMEOUT_MS = 60_000;
 
@@ -167,6 +168,10 @@ export async function runChecks(
     backendStats: async (id) => guest.backend(id)?.stats(),
     backendForward: async (id, on) => (await guest.backend(id)?.forward(on)) ?? false,
     readPhysical: (addr, size) => guest.readPhysical(addr, size),
+    nodePresentPages: async (node) => {
+      const backing = await nodeBacking(guest.qemu.pid, topology, node);
+      return 'unavailable' in backing ? backing : countPresentPages(guest.qemu.pid, backing);
+    },
   };
   const witness = hostWitness(guest, topology, roles.p);
   let qemuOutlivedLoss = false;

@@ -2,7 +2,17 @@ import type { Topology } from '../../model/topology.js';
 import { chart } from '../../model/verdict.js';
 import { parseMemoryTiers, type MemoryTiers } from '../../parsers/isolation-parsers.js';
 import { parseFill, type FillResult } from '../fill.js';
-import { errnoOf, num, parseRecords, parseSections, Placement, placements, recordsOf, section } from '../records.js';
+import {
+  errnoOf,
+  num,
+  parseRecords,
+  parseSections,
+  Placement,
+  placements,
+  recordsOf,
+  keyValues,
+  section,
+} from '../records.js';
 import { assertRanClean } from '../shell.js';
 import { expect, rawOf, type InvariantSpec } from '../spec.js';
 import { KernelLacks, ProbeError } from '../errors.js';
@@ -12,13 +22,6 @@ function sectionsOrLacks(raw: Record<string, string>, step: string, lacks: strin
   const s = parseSections(rawOf(raw, step));
   if ('none' in s) throw new KernelLacks(lacks);
   return s;
-}
-
-/** "key value" lines → key → number. */
-function keyValues(text: string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const m of text.matchAll(/^(\w+) (-?\d+)$/gm)) out[m[1]!] = Number(m[2]);
-  return out;
 }
 
 const HUGEPAGES_ASKED = 4;
