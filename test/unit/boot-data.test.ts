@@ -1,4 +1,6 @@
 import test from 'ava';
+import { readFileSync } from 'node:fs';
+import { projectPath } from '../../src/adapters/project.js';
 import { evaluateInvariant } from '../../src/invariants/evaluate.js';
 import { bootData, dmaPoolPages } from '../../src/invariants/families/boot-data.js';
 import type { ProbeContext } from '../../src/invariants/spec.js';
@@ -72,4 +74,24 @@ test('boot-data: a dma= pool asked for P is its own; one for another node is not
   t.is(dmaPoolPages('private_node=1,user,dma=512k quiet', 1), 128);
   t.is(dmaPoolPages('private_node=2,dma=8M', 1), 0);
   t.is(dmaPoolPages('private_node=1', 1), 0);
+});
+
+test('boot-data: a dma= pool counts only where a private kernel is asked for: the stock kernel ignores the word', (t) => {
+  // test/fixtures/boot-data: private-vhost booted with private_node=1,dma=16M.
+  const recorded = (name: string) => readFileSync(projectPath('test', 'fixtures', 'boot-data', `${name}.txt`), 'utf8');
+  const base = contextOf('patched-6.12-private');
+  const ctx = (profile: ProbeContext['profile']): ProbeContext => ({
+    ...base,
+    profile,
+    state: { ...base.state, cmdline: `${base.state.cmdline} private_node=1,dma=16M` },
+  });
+  const stock = evaluateInvariant(bootData, { 'boot-data': recorded('stock-private-vhost-dma') }, ctx('vanilla'));
+  t.is(stock.outcome, 'xfail');
+  t.is(stock.summary, 'node 1 has 4594 pages reserved at boot: 490 more than its memmap (4096) and own data (up to 8)');
+  const series = evaluateInvariant(bootData, { 'boot-data': recorded('patched-private-vhost-dma') }, ctx('private'));
+  t.is(series.outcome, 'pass', series.summary);
+  t.regex(
+    series.summary,
+    /8195 pages reserved at boot, within its memmap \(4096\) and own data \(up to 8\) and the DMA pool \(4096\)/,
+  );
 });

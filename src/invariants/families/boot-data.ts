@@ -90,9 +90,10 @@ export const bootData: InvariantSpec<BootDataObs> = {
       host: { presentPages: host.present, memfdPages: host.pages },
     };
   },
-  decide(o, { roles: { p }, state }) {
+  decide(o, { roles: { p }, state, profile }) {
     const memmap = Math.ceil((o.host.memfdPages * STRUCT_PAGE) / PAGE);
-    const pool = dmaPoolPages(state.cmdline, p);
+    // Only a private kernel makes a pool of dma=; judged as vanilla, the word is one the kernel ignores.
+    const pool = profile.startsWith('private') ? dmaPoolPages(state.cmdline, p) : 0;
     const sanctioned = memmap + OWN_DATA_PAGES + pool;
     const reserved = o.guest.present - o.guest.managed;
     const bootData = reserved - sanctioned;
