@@ -5,6 +5,7 @@ import { deviceLocal, virtioRings } from './families/devices.js';
 import { deviceIo } from './families/device-io.js';
 import { buffersOnP } from './families/buffers.js';
 import { noKernelMemory } from './families/kernel-memory.js';
+import { pInUse } from './families/p-in-use.js';
 import { moveOptin, migrateOptin } from './families/migration.js';
 import { compaction, demotion, hugetlb, hugetlbBoot, ksm, numaBalancing, thp } from './families/mm-daemons.js';
 import { bindOptin, bindStrict, cpuset, noFallbackIn, softPolicy } from './families/policy.js';
@@ -45,6 +46,7 @@ export const INVARIANTS: InvariantSpec[] = [
   bindSpill,
   cpusetMigrate,
   noFallbackIn,
+  pInUse,
   cpuHotplug,
   cpusetShrink,
   cpusetPrivate,
@@ -65,7 +67,7 @@ export const SUITES: Record<string, string[]> = {
   isolation: INVARIANTS.filter((s) => !DEVICE_CHECKS.has(s.id)).map((s) => s.id),
   /** The host device that shares only P (docs/devices.md): on private-vhost and its variants. */
   device: ['topology', ...DEVICE_CHECKS],
-  /** Both: the 26 rows and the device's two, for a vhost-user topology. */
+  /** Both: the 27 rows and the device's two, for a vhost-user topology. */
   all: INVARIANTS.map((s) => s.id),
   /** Quick and read-only: for runs whose subject is not the invariants. */
   smoke: ['topology', 'abi', 'no-kernel-memory'],

@@ -5,6 +5,10 @@ export interface Zone {
   zone: string;
   present: number;
   managed: number;
+  /** Free pages in the buddy lists ("pages free"). */
+  free: number;
+  /** Pages on the per-CPU lists (the pagesets' counts): allocated from the buddy lists, yet free. */
+  perCpu: number;
 }
 
 /** /proc/zoneinfo → one entry per (node, zone). Pure. */
@@ -14,12 +18,17 @@ export function parseZoneinfo(text: string): Zone[] {
   for (const line of text.split('\n')) {
     const head = /^Node (\d+), zone\s+(\S+)/.exec(line);
     if (head) {
-      cur = { node: Number(head[1]), zone: head[2]!, present: 0, managed: 0 };
+      cur = { node: Number(head[1]), zone: head[2]!, present: 0, managed: 0, free: 0, perCpu: 0 };
       zones.push(cur);
       continue;
     }
+    if (!cur) continue;
     const m = /^\s+(present|managed)\s+(\d+)$/.exec(line);
-    if (m && cur) cur[m[1] as 'present' | 'managed'] = Number(m[2]);
+    if (m) cur[m[1] as 'present' | 'managed'] = Number(m[2]);
+    const free = /^\s+pages free\s+(\d+)$/.exec(line);
+    if (free) cur.free = Number(free[1]);
+    const count = /^\s+count:\s+(\d+)$/.exec(line);
+    if (count) cur.perCpu += Number(count[1]);
   }
   return zones;
 }

@@ -238,7 +238,7 @@ export async function queueStatus(
 }
 
 /** A QMP reply as JSON text, so the raw output can be read back (and kept as a fixture). */
-async function queryRings(host: HostAccess, ids: string[]): Promise<string> {
+export async function queryRings(host: HostAccess, ids: string[]): Promise<string> {
   const listed = (await host.qmp('x-query-virtio')) as { path: string; name: string }[];
   const out: unknown[] = [];
   for (const id of ids) {
@@ -259,7 +259,7 @@ async function queryRings(host: HostAccess, ids: string[]): Promise<string> {
   return JSON.stringify(out);
 }
 
-function parseRings(text: string): { rings: Ring[]; buffers: VirtioRingsObs['buffers'] } {
+export function parseRings(text: string): { rings: Ring[]; buffers: VirtioRingsObs['buffers'] } {
   let queues: {
     device: string;
     queue: number;
