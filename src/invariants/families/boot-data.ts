@@ -1,5 +1,5 @@
 import { parseNodeMeminfo } from '../../parsers/sysfs.js';
-import { parseZoneinfo } from '../../parsers/isolation-parsers.js';
+import { parseZoneinfo, type Zone } from '../../parsers/isolation-parsers.js';
 import { ProbeError } from '../errors.js';
 import { keyValues, parseSections, section } from '../records.js';
 import { expect, rawOf, type InvariantSpec } from '../spec.js';
@@ -24,6 +24,13 @@ export interface BootDataObs {
   guest: { present: number; managed: number; usedKb: number; freeHugePages: number };
   /** The host's: pages of P's memfd present in QEMU (written since QEMU started), of all its pages. */
   host: { presentPages: number; memfdPages: number };
+}
+
+/** Node p's zones in /proc/zoneinfo; a ProbeError when it lists none. */
+export function zonesOfNode(zoneinfo: string, p: number): Zone[] {
+  const zones = parseZoneinfo(zoneinfo).filter((z) => z.node === p);
+  if (!zones.length) throw new ProbeError(`/proc/zoneinfo has no zone of node ${p}`);
+  return zones;
 }
 
 /** The DMA pool asked for P on the command line (private_node=P,...,dma=SIZE), in pages; 0 without one. */
@@ -74,10 +81,9 @@ export const bootData: InvariantSpec<BootDataObs> = {
   parse(raw, { roles: { p } }) {
     const s = parseSections(rawOf(raw, 'boot-data'));
     const meminfo = parseNodeMeminfo(section(s, 'meminfo', 'boot-data'));
-    const zones = parseZoneinfo(section(s, 'zoneinfo', 'boot-data')).filter((z) => z.node === p);
+    const zones = zonesOfNode(section(s, 'zoneinfo', 'boot-data'), p);
     const host = keyValues(section(s, 'host', 'boot-data'));
     if (meminfo.MemUsed === undefined) throw new ProbeError(`node ${p}'s meminfo has no MemUsed`);
-    if (!zones.length) throw new ProbeError(`/proc/zoneinfo has no zone of node ${p}`);
     if (host.present === undefined || host.pages === undefined)
       throw new ProbeError(`the host's count printed ${JSON.stringify(host)}`);
     return {

@@ -1,8 +1,8 @@
-import { parseZoneinfo } from '../../parsers/isolation-parsers.js';
 import { deviceKind } from '../../topology/device-kinds.js';
 import { ProbeError } from '../errors.js';
 import { parseSections, section } from '../records.js';
 import { expect, rawOf, type InvariantSpec } from '../spec.js';
+import { zonesOfNode } from './boot-data.js';
 import { devicesOnP, inside, nodeRanges, nodeRangesText, parseRings, queryRings } from './devices.js';
 
 const PAGE = 4096;
@@ -49,8 +49,7 @@ export const pInUse: InvariantSpec<PInUseObs> = {
   ],
   parse(raw, { roles: { p } }) {
     const s = parseSections(rawOf(raw, 'p-in-use'));
-    const zones = parseZoneinfo(section(s, 'zoneinfo', 'p-in-use')).filter((z) => z.node === p);
-    if (!zones.length) throw new ProbeError(`/proc/zoneinfo has no zone of node ${p}`);
+    const zones = zonesOfNode(section(s, 'zoneinfo', 'p-in-use'), p);
     const ringQueues: PInUseObs['ringQueues'] = [];
     if (s.rings !== undefined) {
       const { guestRanges } = nodeRanges(s, p, 'p-in-use');
