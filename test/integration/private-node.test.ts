@@ -53,12 +53,14 @@ test.serial(
     const flips = Object.keys(column('private')).filter(
       (id) => outcomes(lean)[id] === 'xfail' && outcomes(series)[id] === 'pass',
     );
-    t.true(flips.length >= (luckyRings ? 13 : 14), `flipped: ${flips.join(', ')}`);
+    t.true(flips.length >= (luckyRings ? 15 : 16), `flipped: ${flips.join(', ')}`);
     for (const id of [
       'abi',
+      'boot-data',
       'no-kernel-memory',
       'device-local',
       'no-fallback-in',
+      'p-in-use',
       'soft-policy',
       'bind-optin',
       'move-optin',
