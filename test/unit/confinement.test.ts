@@ -6,7 +6,7 @@ import { CrashScanner } from '../../src/console/crash-scanner.js';
 import { contextOf, hotplugContext, rawOutputs } from '../helpers/recorded.js';
 import { fixture } from '../helpers/fixtures.js';
 
-// Series v1 (patches 0001-0013) recorded with the review's probes, next to v2 (0001-0019, bind-spill re-recorded on 0001-0020) in
+// Series v1 (patches 0001-0013) recorded with the review's probes, next to v2 (0001-0019, bind-spill re-recorded on 0001-0024) in
 // test/fixtures/guest/patched-6.12-*: each finding fails on v1 and passes on v2.
 const V1 = 'series-v1-6.12-private';
 const V1_USER = 'series-v1-6.12-private-user';
@@ -45,6 +45,14 @@ test('bind-spill: v1 under ,user is OOM-killed with P empty; v2 completes with t
   t.is(v2.outcome, 'pass', v2.summary);
   t.true((v2.evidence.pagesOnP as number) > 0);
   t.is(outcome(V2, 'bind-spill').outcome, 'skip');
+});
+
+test('bind-spill fails on a fill OOM-killed with pages on P: 0017 spilling at the low watermark, in CI', (t) => {
+  // The task's refault of its own text (default policy, C's zonelist only) found C's page cache evicted (README there).
+  const raw = { ...rawOutputs(V2_USER), 'bind-spill': fixture('bind-spill', 'low-wmark-ci.txt') };
+  const r = evaluateInvariant(invariant('bind-spill'), raw, contextOf(V2_USER, raw));
+  t.is(r.outcome, 'fail');
+  t.is(r.summary, 'bound to {0,1}, the task was OOM-killed after 224 of 256 MiB with 106 MiB on node 1');
 });
 
 test('cpuset-private on v1 crashes the guest: the console has the oops of a rebound policy with no node (node_data[MAX_NUMNODES])', (t) => {
