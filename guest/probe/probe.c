@@ -30,6 +30,8 @@
  *   home-node MODE NODES HOME
  *                            64 fresh pages under mbind(MODE, NODES), set_mempolicy_home_node(HOME), then
  *                            faulted; a record before the fault, so that a fault that never ends is seen
+ *   hugetlb-map N [NODES]    N 2 MiB huge pages (MAP_HUGETLB), under set_mempolicy(BIND, NODES) when given,
+ *                            mapped, then touched one by one; a SIGBUS stops the touching and is reported
  *   offline-blocks NODE KEEP (root) offlines NODE's memory blocks while KEEP MiB stay free; prints each
  *                            block's state file and how to online it into its zone again
  *   net-echo IFACE N SECS    (root) N numbered frames through IFACE to a host backend that echoes them,
@@ -50,6 +52,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -175,19 +178,24 @@ static void count_error(struct placement *pl, int e, long n) {
 	pl->err[i] += n;
 }
 
-static void where_pid(int pid, char *p, size_t npages, struct placement *pl) {
+/* Where the npages pages of size stride at p are, in process pid (0: this one). */
+static void where_stride(int pid, char *p, size_t npages, size_t stride, struct placement *pl) {
 	memset(pl, 0, sizeof(*pl));
 	void *pages[CHUNK];
 	int status[CHUNK];
 	for (size_t base = 0; base < npages; base += CHUNK) {
 		size_t n = npages - base < CHUNK ? npages - base : CHUNK;
-		for (size_t i = 0; i < n; i++) pages[i] = p + (base + i) * PAGE;
+		for (size_t i = 0; i < n; i++) pages[i] = p + (base + i) * stride;
 		if (syscall(SYS_move_pages, pid, n, pages, NULL, status, 0) != 0) { count_error(pl, errno, (long)n); continue; }
 		for (size_t i = 0; i < n; i++) {
 			if (status[i] >= 0 && status[i] < MAXNODE) pl->on[status[i]]++;
 			else count_error(pl, status[i] < 0 ? -status[i] : EINVAL, 1);
 		}
 	}
+}
+
+static void where_pid(int pid, char *p, size_t npages, struct placement *pl) {
+	where_stride(pid, p, npages, PAGE, pl);
 }
 
 static void where(char *p, size_t npages, struct placement *pl) {
@@ -416,6 +424,43 @@ static int fill(long mib, long step, const int *nodes, int n) {
 		printf("}\n");
 	}
 	printf("{\"probe\":\"fill\",\"call\":\"done\",\"mib\":%ld}\n", mib);
+	return 0;
+}
+
+#define HPAGE (2UL << 20)
+static sigjmp_buf sigbus_jump;
+static void on_sigbus(int sig) {
+	(void)sig;
+	siglongjmp(sigbus_jump, 1);
+}
+
+/*
+ * N huge pages, under a task bind to nodes when n > 0 (set before mmap, as the reservation counts
+ * the free huge pages of the task's bind), then touched one by one. A SIGBUS, a reservation the
+ * fault could not honour, stops the touching and is reported with how many pages were touched.
+ */
+static int hugetlb_map(long npages, const int *nodes, int n) {
+	if (n > 0 && sys_set_mempolicy(MPOL_BIND, nodes, n) != 0) die("hugetlb-map", "set_mempolicy");
+	char *p = mmap(NULL, (size_t)npages * HPAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	int err = p == MAP_FAILED ? errno : 0;
+	open_record("hugetlb-map", "mmap");
+	printf("\"pages\":%ld,\"nodes\":", npages);
+	print_nodes(nodes, n);
+	printf(",");
+	print_result(p == MAP_FAILED ? -1 : 0, err);
+	printf("}\n");
+	if (p == MAP_FAILED) return 0;
+	struct sigaction sa = { .sa_handler = on_sigbus };
+	sigaction(SIGBUS, &sa, NULL);
+	volatile long touched = 0;
+	if (!sigsetjmp(sigbus_jump, 1))
+		for (; touched < npages; touched++) p[touched * HPAGE] = 1;
+	struct placement pl;
+	where_stride(0, p, (size_t)touched, HPAGE, &pl);
+	open_record("hugetlb-map", "fault");
+	printf("\"touched\":%ld,\"sigbus\":%s,", (long)touched, touched < npages ? "true" : "false");
+	print_placement(&pl);
+	printf("}\n");
 	return 0;
 }
 
@@ -867,7 +912,7 @@ static int offline_blocks(int node, long keep_mib) {
 static int usage(void) {
 	fprintf(stderr, "usage: numacage-probe soft-policy C P | bind P | move-pages P | migrate-pages C P | fill MIB STEP [NODE]"
 	                " | slab C P N DIR | thp P | ksm C P SECS | numa-balancing C P CPU SECS | compact-pages P | cpuset-drop P"
-	                " | interleave-rebind C P | home-node MODE NODES HOME | offline-blocks NODE KEEP_MIB"
+	                " | interleave-rebind C P | home-node MODE NODES HOME | hugetlb-map N [NODES] | offline-blocks NODE KEEP_MIB"
 	                " | net-echo IFACE N SECS\n");
 	return 2;
 }
@@ -898,6 +943,10 @@ int main(int argc, char **argv) {
 	if (!strcmp(cmd, "cpuset-drop") && argc == 3) return cpuset_drop(atoi(argv[2]));
 	if (!strcmp(cmd, "interleave-rebind") && argc == 4) return interleave_rebind(atoi(argv[2]), atoi(argv[3]));
 	if (!strcmp(cmd, "home-node") && argc == 5) return home_node(argv[2], argv[3], atoi(argv[4]));
+	if (!strcmp(cmd, "hugetlb-map") && (argc == 3 || argc == 4)) {
+		int nodes[MAXNODE], n = argc == 4 ? parse_nodes(argv[3], nodes) : 0;
+		return n < 0 ? usage() : hugetlb_map(atol(argv[2]), nodes, n);
+	}
 	if (!strcmp(cmd, "offline-blocks") && argc == 4) return offline_blocks(atoi(argv[2]), atol(argv[3]));
 	if (!strcmp(cmd, "net-echo") && argc == 5) return net_echo(argv[2], atol(argv[3]), atoi(argv[4]));
 	return usage();
