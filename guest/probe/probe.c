@@ -14,7 +14,8 @@
  *                            NODES, a comma list, when given); a start record with the pid first
  *   slab C P N DIR           a slab-heavy workload (N tmpfs files in DIR, N/16 socket pairs) under
  *                            BIND {P}, else INTERLEAVE {C,P}, else no policy; P's kernel counters while held
- *   thp P                    4 MiB bound to P, faulted with MADV_NOHUGEPAGE, then MADV_HUGEPAGE + MADV_COLLAPSE
+ *   thp P [shmem]            4 MiB bound to P (anonymous, or a shared memfd mapping), faulted with
+ *                            MADV_NOHUGEPAGE, then MADV_HUGEPAGE + MADV_COLLAPSE
  *   ksm C P SECS             (root) two identical MADV_MERGEABLE pages bound to P, a control pair on C;
  *                            waits up to SECS for ksmd (ksm/run must be 1) and compares PFNs
  *   numa-balancing C P CPU SECS
@@ -529,16 +530,20 @@ static int slab(int c, int pnode, int nfiles, const char *dir) {
 #endif
 
 /* AnonHugePages (kB) of the mapping that starts at addr, from /proc/self/smaps. */
-static long anon_huge_kb(void *addr) {
+/* A kB field of /proc/self/smaps (AnonHugePages, ShmemPmdMapped) for the mapping that starts at addr, or -1. */
+static long smaps_kb(void *addr, const char *field) {
 	FILE *f = fopen("/proc/self/smaps", "r");
 	if (!f) return -1;
-	char line[512];
+	char line[512], name[64];
 	int in = 0;
-	long kb = -1;
+	long kb = -1, value;
 	unsigned long start, end;
 	while (fgets(line, sizeof line, f)) {
 		if (sscanf(line, "%lx-%lx ", &start, &end) == 2) in = start == (unsigned long)addr;
-		else if (in && sscanf(line, "AnonHugePages: %ld kB", &kb) == 1) break;
+		else if (in && sscanf(line, "%63[^:]: %ld kB", name, &value) == 2 && !strcmp(name, field)) {
+			kb = value;
+			break;
+		}
 	}
 	fclose(f);
 	return kb;
@@ -555,9 +560,21 @@ static char *map_aligned(size_t len) {
 	return p;
 }
 
-static int thp(int pnode) {
+/*
+ * 4 MiB bound to P, anonymous or (shmem) a shared memfd mapping, faulted with MADV_NOHUGEPAGE,
+ * then MADV_HUGEPAGE + MADV_COLLAPSE: the huge pages mapped (AnonHugePages, ShmemPmdMapped) and
+ * where the pages are, before and after.
+ */
+static int thp(int pnode, int shmem) {
 	const size_t len = 4UL << 20;
 	char *p = map_aligned(len);
+	if (shmem) {
+		int fd = memfd_create("numacage-thp", 0);
+		if (fd < 0 || ftruncate(fd, (off_t)len) != 0) die("thp", "memfd_create");
+		if (mmap(p, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED) die("thp", "mmap");
+		close(fd);
+	}
+	const char *huge_field = shmem ? "ShmemPmdMapped" : "AnonHugePages";
 	errno = 0;
 	long bound = sys_mbind(p, len, MPOL_BIND, &pnode, 1, 0);
 	int bind_err = bound ? errno : 0;
@@ -565,18 +582,18 @@ static int thp(int pnode) {
 	touch(p, len / PAGE);
 	struct placement before, after;
 	where(p, len / PAGE, &before);
-	long huge_before = anon_huge_kb(p);
+	long huge_before = smaps_kb(p, huge_field);
 	madvise(p, len, MADV_HUGEPAGE);
 	errno = 0;
 	long ret = madvise(p, len, MADV_COLLAPSE);
 	int err = ret ? errno : 0;
 	where(p, len / PAGE, &after);
 	open_record("thp", "madvise");
-	printf("\"advice\":\"MADV_COLLAPSE\",\"node\":%d,\"bind_ret\":%ld,\"bind_errno\":", pnode, bound);
+	printf("\"advice\":\"MADV_COLLAPSE\",\"memory\":\"%s\",\"node\":%d,\"bind_ret\":%ld,\"bind_errno\":", shmem ? "shmem" : "anon", pnode, bound);
 	print_errno_value(bind_err);
 	printf(",");
 	print_result(ret, err);
-	printf(",\"pages\":%zu,\"anon_huge_kb_before\":%ld,\"anon_huge_kb\":%ld", len / PAGE, huge_before, anon_huge_kb(p));
+	printf(",\"pages\":%zu,\"huge_kb_before\":%ld,\"huge_kb\":%ld", len / PAGE, huge_before, smaps_kb(p, huge_field));
 	print_before_after(&before, &after);
 	return 0;
 }
@@ -911,7 +928,7 @@ static int offline_blocks(int node, long keep_mib) {
 
 static int usage(void) {
 	fprintf(stderr, "usage: numacage-probe soft-policy C P | bind P | move-pages P | migrate-pages C P | fill MIB STEP [NODE]"
-	                " | slab C P N DIR | thp P | ksm C P SECS | numa-balancing C P CPU SECS | compact-pages P | cpuset-drop P"
+	                " | slab C P N DIR | thp P [shmem] | ksm C P SECS | numa-balancing C P CPU SECS | compact-pages P | cpuset-drop P"
 	                " | interleave-rebind C P | home-node MODE NODES HOME | hugetlb-map N [NODES] | offline-blocks NODE KEEP_MIB"
 	                " | net-echo IFACE N SECS\n");
 	return 2;
@@ -936,7 +953,8 @@ int main(int argc, char **argv) {
 		return n < 0 ? usage() : fill(atol(argv[2]), atol(argv[3]), nodes, n);
 	}
 	if (!strcmp(cmd, "slab") && argc == 6) return slab(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), argv[5]);
-	if (!strcmp(cmd, "thp") && argc == 3) return thp(atoi(argv[2]));
+	if (!strcmp(cmd, "thp") && (argc == 3 || (argc == 4 && !strcmp(argv[3], "shmem"))))
+		return thp(atoi(argv[2]), argc == 4);
 	if (!strcmp(cmd, "ksm") && argc == 5) return ksm(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
 	if (!strcmp(cmd, "numa-balancing") && argc == 6) return numa_balancing(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
 	if (!strcmp(cmd, "compact-pages") && argc == 3) return compact_pages(atoi(argv[2]));

@@ -228,13 +228,18 @@ export const compaction: InvariantSpec<CompactionObs> = {
   },
 };
 
-interface ThpObs {
+interface ThpCase {
+  memory: 'anon' | 'shmem';
   collapse: { ret: number; errno: string | null };
-  anonHugeKiB: number;
+  hugeKiB: number;
   pages: number;
   onPAfter: number;
   before: Record<string, number>;
   after: Record<string, number>;
+}
+
+interface ThpObs {
+  cases: ThpCase[];
 }
 
 /** Needs user pages on P: n/a on a private kernel, where bind-optin proves none can get there. */
@@ -245,6 +250,17 @@ const needPagesOnP = (what: string, bindErrno: string | null, before: Placement,
     );
 };
 
+/** The THP sections of the step: anonymous memory, then shmem (a shared memfd). */
+const THP_CASES = [
+  ['thp', 'anon'],
+  ['thp-shmem', 'shmem'],
+] as const;
+
+/**
+ * MADV_COLLAPSE of 4 MiB bound to P, anonymous and shmem: khugepaged's and
+ * MADV_COLLAPSE's new huge page is the kernel's allocation, so none may be
+ * made on P, and no page may leave it.
+ */
 export const thp: InvariantSpec<ThpObs> = {
   id: 'thp',
   title: 'no THP collapse on P, and collapse never moves memory off P',
@@ -253,37 +269,45 @@ export const thp: InvariantSpec<ThpObs> = {
   witnessed: true,
   steps: ({ roles: { p } }) => [{ name: 'thp', script: 'thp.sh', env: { P: p } }],
   parse(raw, { roles: { p } }) {
-    const text = section(
-      sectionsOrLacks(raw, 'thp', 'the kernel has no transparent huge pages (CONFIG_TRANSPARENT_HUGEPAGE)'),
-      'thp',
-      'thp',
-    );
-    assertRanClean(text, 'thp');
-    const [r] = recordsOf(parseRecords(text), 'thp', 'madvise');
-    const { before, after, pages } = placements(r!, 'thp');
-    needPagesOnP('thp', errnoOf(r!, 'bind_errno'), before!, p);
-    return {
-      collapse: { ret: num(r!, 'ret'), errno: errnoOf(r!) },
-      anonHugeKiB: num(r!, 'anon_huge_kb'),
-      pages,
-      onPAfter: after.on(p),
-      before: before!.toJSON(),
-      after: after.toJSON(),
-    };
+    const s = sectionsOrLacks(raw, 'thp', 'the kernel has no transparent huge pages (CONFIG_TRANSPARENT_HUGEPAGE)');
+    const cases = THP_CASES.map(([name, memory]): ThpCase => {
+      const text = section(s, name, 'thp');
+      assertRanClean(text, name);
+      const [r] = recordsOf(parseRecords(text), 'thp', 'madvise');
+      if (r!.memory !== memory) throw new ProbeError(`${name}: the probe collapsed ${String(r!.memory)} memory`);
+      const { before, after, pages } = placements(r!, name);
+      needPagesOnP(name, errnoOf(r!, 'bind_errno'), before!, p);
+      return {
+        memory,
+        collapse: { ret: num(r!, 'ret'), errno: errnoOf(r!) },
+        hugeKiB: num(r!, 'huge_kb'),
+        pages,
+        onPAfter: after.on(p),
+        before: before!.toJSON(),
+        after: after.toJSON(),
+      };
+    });
+    return { cases };
   },
   decide(o, { roles: { p } }) {
     const problems: string[] = [];
-    if (o.anonHugeKiB > 0) problems.push(`MADV_COLLAPSE made ${o.anonHugeKiB} kB of huge pages on node ${p}`);
-    if (o.onPAfter < o.pages) problems.push(`collapse moved ${o.pages - o.onPAfter} of ${o.pages} pages off node ${p}`);
+    for (const c of o.cases) {
+      if (c.hugeKiB > 0) problems.push(`${c.memory}: MADV_COLLAPSE made ${c.hugeKiB} kB of huge pages on node ${p}`);
+      if (c.onPAfter < c.pages)
+        problems.push(`${c.memory}: collapse moved ${c.pages - c.onPAfter} of ${c.pages} pages off node ${p}`);
+    }
     const passed = problems.length === 0;
+    const answer = (c: ThpCase) => `${c.memory} ${c.collapse.errno ?? c.collapse.ret}`;
     return {
       passed,
       summary: passed
-        ? `no huge page made on node ${p}, all ${o.pages} pages stayed (MADV_COLLAPSE ${o.collapse.errno ?? o.collapse.ret})`
+        ? `no huge page made on node ${p}, all pages stayed (MADV_COLLAPSE: ${o.cases.map(answer).join(', ')})`
         : problems[0]!,
       problems,
       evidence: { ...o },
-      placements: [chart(`${o.pages} pages bound to ${p}, then MADV_COLLAPSE`, { before: o.before, after: o.after })],
+      placements: o.cases.map((c) =>
+        chart(`${c.pages} ${c.memory} pages bound to ${p}, then MADV_COLLAPSE`, { before: c.before, after: c.after }),
+      ),
     };
   },
 };
