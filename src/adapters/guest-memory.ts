@@ -25,16 +25,21 @@ export async function countPresentPages(
   backing: NodeBacking,
 ): Promise<{ pages: number; present: number }> {
   const pages = (backing.end - backing.start) / PAGE;
-  const entries = Buffer.alloc(8 * pages);
+  // In chunks (512 KiB of entries, 256 MiB of P): a P of tens of GiB has a pagemap of tens of MiB.
+  const chunkPages = 65536;
+  const entries = Buffer.alloc(8 * chunkPages);
   const pagemap = await open(`/proc/${pid}/pagemap`, 'r');
+  let present = 0;
   try {
-    const { bytesRead } = await pagemap.read(entries, 0, entries.length, (backing.start / PAGE) * 8);
-    if (bytesRead !== entries.length) throw new Error(`read ${bytesRead} of ${entries.length} bytes of QEMU's pagemap`);
+    for (let first = 0; first < pages; first += chunkPages) {
+      const n = Math.min(chunkPages, pages - first);
+      const { bytesRead } = await pagemap.read(entries, 0, 8 * n, (backing.start / PAGE + first) * 8);
+      if (bytesRead !== 8 * n) throw new Error(`read ${bytesRead} of ${8 * n} bytes of QEMU's pagemap`);
+      for (let i = 0; i < n; i++) if ((entries.readBigUInt64LE(8 * i) & PAGEMAP_PRESENT) !== 0n) present++;
+    }
   } finally {
     await pagemap.close();
   }
-  let present = 0;
-  for (let i = 0; i < pages; i++) if ((entries.readBigUInt64LE(8 * i) & PAGEMAP_PRESENT) !== 0n) present++;
   return { pages, present };
 }
 
