@@ -32,7 +32,8 @@
  *                            64 fresh pages under mbind(MODE, NODES), set_mempolicy_home_node(HOME), then
  *                            faulted; a record before the fault, so that a fault that never ends is seen
  *   hugetlb-map N [NODES]    N 2 MiB huge pages (MAP_HUGETLB), under set_mempolicy(BIND, NODES) when given,
- *                            mapped, then touched one by one; a SIGBUS stops the touching and is reported
+ *                            mapped, then touched one by one; a SIGBUS stops the touching and is reported;
+ *                            every node's surplus huge pages after the mmap and after the faults
  *   offline-blocks NODE KEEP (root) offlines NODE's memory blocks while KEEP MiB stay free; prints each
  *                            block's state file and how to online it into its zone again
  *   net-echo IFACE N SECS    (root) N numbered frames through IFACE to a host backend that echoes them,
@@ -429,10 +430,32 @@ static int fill(long mib, long step, const int *nodes, int n) {
 }
 
 #define HPAGE (2UL << 20)
+#ifndef MAP_HUGE_2MB
+#define MAP_HUGE_2MB (21 << 26)
+#endif
 static sigjmp_buf sigbus_jump;
 static void on_sigbus(int sig) {
 	(void)sig;
 	siglongjmp(sigbus_jump, 1);
+}
+
+/* Each node's surplus 2 MiB huge pages (those a reservation took beyond the pool), as a JSON member. */
+static void print_surplus(void) {
+	const char *sep = "";
+	printf("\"surplus\":{");
+	for (int node = 0; node < 1024; node++) {
+		char path[112];
+		long count;
+		snprintf(path, sizeof path, "/sys/devices/system/node/node%d/hugepages/hugepages-2048kB/surplus_hugepages", node);
+		FILE *f = fopen(path, "r");
+		if (!f) continue;
+		if (fscanf(f, "%ld", &count) == 1) {
+			printf("%s\"%d\":%ld", sep, node, count);
+			sep = ",";
+		}
+		fclose(f);
+	}
+	printf("}");
 }
 
 /*
@@ -442,13 +465,16 @@ static void on_sigbus(int sig) {
  */
 static int hugetlb_map(long npages, const int *nodes, int n) {
 	if (n > 0 && sys_set_mempolicy(MPOL_BIND, nodes, n) != 0) die("hugetlb-map", "set_mempolicy");
-	char *p = mmap(NULL, (size_t)npages * HPAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	char *p = mmap(NULL, (size_t)npages * HPAGE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_HUGE_2MB, -1, 0);
 	int err = p == MAP_FAILED ? errno : 0;
 	open_record("hugetlb-map", "mmap");
 	printf("\"pages\":%ld,\"nodes\":", npages);
 	print_nodes(nodes, n);
 	printf(",");
 	print_result(p == MAP_FAILED ? -1 : 0, err);
+	printf(",");
+	print_surplus();
 	printf("}\n");
 	if (p == MAP_FAILED) return 0;
 	struct sigaction sa = { .sa_handler = on_sigbus };
@@ -461,6 +487,8 @@ static int hugetlb_map(long npages, const int *nodes, int n) {
 	open_record("hugetlb-map", "fault");
 	printf("\"touched\":%ld,\"sigbus\":%s,", (long)touched, touched < npages ? "true" : "false");
 	print_placement(&pl);
+	printf(",");
+	print_surplus();
 	printf("}\n");
 	return 0;
 }

@@ -6,7 +6,7 @@ import { deviceIo } from './families/device-io.js';
 import { buffersOnP } from './families/buffers.js';
 import { noKernelMemory } from './families/kernel-memory.js';
 import { pInUse } from './families/p-in-use.js';
-import { hugetlbUser } from './families/hugetlb-user.js';
+import { hugetlbSurplus, hugetlbUser } from './families/hugetlb-user.js';
 import { moveOptin, migrateOptin } from './families/migration.js';
 import { compaction, demotion, hugetlb, hugetlbBoot, ksm, numaBalancing, thp } from './families/mm-daemons.js';
 import { bindOptin, bindStrict, cpuset, noFallbackIn, softPolicy } from './families/policy.js';
@@ -43,6 +43,7 @@ export const INVARIANTS: InvariantSpec[] = [
   compaction,
   hugetlb,
   hugetlbUser,
+  hugetlbSurplus,
   demotion,
   bindStrict,
   bindSpill,
@@ -69,7 +70,7 @@ export const SUITES: Record<string, string[]> = {
   isolation: INVARIANTS.filter((s) => !DEVICE_CHECKS.has(s.id)).map((s) => s.id),
   /** The host device that shares only P (docs/devices.md): on private-vhost and its variants. */
   device: ['topology', ...DEVICE_CHECKS],
-  /** Both: the 28 rows and the device's two, for a vhost-user topology. */
+  /** Both: the 29 rows and the device's two, for a vhost-user topology. */
   all: INVARIANTS.map((s) => s.id),
   /** Quick and read-only: for runs whose subject is not the invariants. */
   smoke: ['topology', 'abi', 'no-kernel-memory'],

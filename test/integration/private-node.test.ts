@@ -180,7 +180,7 @@ async function v1AgainstV2(t: ExecutionContext, topologies: string[], only: stri
 }
 
 test.serial(
-  'series v1 (0001-0013) against v2 (0001-0027), private_node=1 and ,user: each finding of the review fails on v1 and passes on v2',
+  'series v1 (0001-0013) against v2 (0001-0028), private_node=1 and ,user: each finding of the review fails on v1 and passes on v2',
   async (t) => {
     const cells = await v1AgainstV2(
       t,
@@ -242,13 +242,22 @@ test.serial(
 );
 
 test.serial(
-  'cpuset-migrate and cpuset-shrink, series v1 against v2 with a second ordinary node C2: v1 moves pages onto P and OOM-kills a task its parent left {P}; v2 keeps both off P',
+  'hugetlb-surplus, cpuset-migrate and cpuset-shrink, series v1 against v2 with a second ordinary node C2: v1 takes surplus huge pages from P, moves pages onto P and OOM-kills a task its parent left {P}; v2 keeps all three off P',
   async (t) => {
-    const cells = await v1AgainstV2(t, ['migrate', 'migrate-user'], 'cpuset-migrate,cpuset-shrink');
+    const cells = await v1AgainstV2(t, ['migrate', 'migrate-user'], 'hugetlb-surplus,cpuset-migrate,cpuset-shrink');
     const check = (cell: string, id: string) => cells[cell]!.checks.find((c) => c.id === id);
     for (const topology of ['migrate', 'migrate-user']) {
       const v1 = `${topology}/built:private-node@13`;
       const v2 = `${topology}/built:private-node`;
+      t.like(check(v1, 'hugetlb-surplus'), {
+        outcome: 'fail',
+        summary: 'unbound in a cpuset {1,2}: the reservation took 2 surplus huge page(s) from node 1',
+      });
+      t.like(check(v2, 'hugetlb-surplus'), {
+        outcome: 'pass',
+        summary:
+          'unbound in a cpuset {1,2}: 2 surplus huge pages reserved on node 2 and 2 faulted there, none from node 1',
+      });
       t.like(check(v1, 'cpuset-migrate'), {
         outcome: 'fail',
         summary: 'the cpuset moved 128 of 128 pages onto node 1 as its mems went {0,2} → {0,1}',

@@ -89,13 +89,23 @@ test.serial(
 test.serial('the stock kernel on private-movable is vanilla-movable and matches that column exactly', async (t) => {
   const out = await dir({ unsafeCleanup: true });
   const r = await numacage(['run', '--topology', 'private-movable', '--out', out.path]);
-  t.is(r.exitCode, 0, r.all);
   const report = JSON.parse(readFileSync(join(onlyRunDir(out.path), 'report.json'), 'utf8'));
+  // Debian's kernel spills the bound fill onto P, and now and then a kernel allocation of the fill
+  // (its page table) then finds C below its min watermark: the OOM killer, by luck, with pages on P
+  // (test/fixtures/bind-spill/README.md). The check fails then, as it must; nothing else may differ.
+  const spill = report.checks.find((c: { id: string }) => c.id === 'bind-spill');
+  const unluckySpill =
+    spill.outcome === 'fail' &&
+    spill.evidence.ending === 'oom-killed' &&
+    spill.evidence.pagesOnP > 0 &&
+    spill.evidence.oomLines.some((l: string) => /invoked oom-killer: gfp_mask=0x[0-9a-f]+\(GFP_KERNEL/.test(l));
+  t.is(r.exitCode, unluckySpill ? 1 : 0, r.all);
   t.is(report.profile.profile, 'vanilla-movable');
-  t.deepEqual(
-    Object.fromEntries(report.checks.map((c: { id: string; outcome: string }) => [c.id, c.outcome])),
-    column('vanilla-movable'),
-  );
+  t.deepEqual(Object.fromEntries(report.checks.map((c: { id: string; outcome: string }) => [c.id, c.outcome])), {
+    ...column('vanilla-movable'),
+    ...(unluckySpill ? { 'bind-spill': 'fail' } : {}),
+  });
+  if (unluckySpill) t.log(`bind-spill by bad luck: ${spill.summary}`);
   t.log(`suite: ${report.timings.probe} s`);
   await out.cleanup();
 });

@@ -55,6 +55,17 @@ test('bind-spill fails on a fill OOM-killed with pages on P: 0017 spilling at th
   t.is(r.summary, 'bound to {0,1}, the task was OOM-killed after 224 of 256 MiB with 106 MiB on node 1');
 });
 
+test("bind-spill on the stock kernel's private-movable by bad luck: spilled onto P, then OOM-killed for a page table of C's", (t) => {
+  // Cold CI, 2026-12-05 (README there): the recorded pass and this fail are the same kernel and topology.
+  const STOCK = 'stock-6.12-private-movable';
+  t.is(outcome(STOCK, 'bind-spill').outcome, 'pass');
+  const raw = { ...rawOutputs(STOCK), 'bind-spill': fixture('bind-spill', 'stock-movable-ci.txt') };
+  const r = evaluateInvariant(invariant('bind-spill'), raw, contextOf(STOCK, raw));
+  t.is(r.outcome, 'fail');
+  t.is(r.summary, 'bound to {0,1}, the task was OOM-killed after 288 of 320 MiB with 107 MiB on node 1');
+  t.regex((r.evidence.oomLines as string[])[0]!, /invoked oom-killer: gfp_mask=0x440dc0\(GFP_KERNEL_ACCOUNT/);
+});
+
 test('cpuset-private on v1 crashes the guest: the console has the oops of a rebound policy with no node (node_data[MAX_NUMNODES])', (t) => {
   // Recorded on v1 with private_node=1: the rebind case's task, its interleave policy rebound to {},
   // allocates a sigqueue as it stops (do_notify_parent_cldstop) and SLUB asks node 64's data.

@@ -33,7 +33,7 @@ export function endingOf(text: string, what: string): Ending {
  * A bounded task's ending that can be judged: it exited 0, was killed (by the OOM killer, or an oops),
  * or did not end in time. Any other exit status is the probe's own failure, never the kernel's.
  */
-function judgeable(e: Ending, what: string): Ending {
+export function judgeable(e: Ending, what: string): Ending {
   if (e.ended === 'exit' && e.status !== 0 && e.status !== KILLED)
     throw new ProbeError(
       `${what}: the probe exited ${e.status}${e.status === 126 || e.status === 127 ? ' (could not be run)' : ''}`,
@@ -41,7 +41,7 @@ function judgeable(e: Ending, what: string): Ending {
   return e;
 }
 
-function describeEnding(e: Ending): string {
+export function describeEnding(e: Ending): string {
   if (e.ended !== 'exit')
     return e.ended === 'hung'
       ? `did not finish in ${e.secs} s (killed with cgroup.kill)`
@@ -50,7 +50,7 @@ function describeEnding(e: Ending): string {
 }
 
 /** "mems-accepted EFFECTIVE" or "mems-refused REASON": what the kernel said to a cpuset.mems write. */
-function memsAnswer(
+export function memsAnswer(
   text: string,
   what: string,
 ): { accepted: true; effective: string } | { accepted: false; reason: string } {

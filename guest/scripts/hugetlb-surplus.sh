@@ -1,0 +1,47 @@
+# shellcheck shell=bash
+# Surplus HugeTLB pages for an unbound task whose cpuset is {C2,P}: every 2 MiB pool emptied,
+# nr_overcommit_hugepages HUGE_PAGES; the user maps HUGE_PAGES pages with MAP_HUGETLB (no policy)
+# and touches them (the probe prints every node's surplus pages after the mmap and after the
+# faults). The reservation's surplus pages are asked of the cpuset's nodes in id order, P first.
+# The pools, the overcommit and the cgroup are put back on exit.
+unless_missing /sys/kernel/mm/hugepages/hugepages-2048kB
+hstate=/sys/kernel/mm/hugepages/hugepages-2048kB
+overcommit=$hstate/nr_overcommit_hugepages
+cgroup=/sys/fs/cgroup/numacage-hugetlb-surplus
+saved="$overcommit=$(cat "$overcommit")"
+for f in /sys/devices/system/node/node*/hugepages/hugepages-2048kB/nr_hugepages; do saved="$saved $f=$(cat "$f")"; done
+# $saved is a list of file=value words: split on purpose. A pool already empty is not written (a
+# private node refuses any write without ,user).
+put_back() {
+  for kv in $saved; do [ "$(cat "${kv%%=*}")" = "${kv#*=}" ] || echo "${kv#*=}" > "${kv%%=*}"; done
+  rmdir "$cgroup" 2>/dev/null || true
+}
+trap put_back EXIT
+for kv in $saved; do [ "${kv#*=}" = 0 ] || echo 0 > "${kv%%=*}"; done
+echo "$HUGE_PAGES" > "$overcommit"
+node_counts() { # the 2 MiB pool of nodes P and C2, in pages: nr, free, surplus
+  local n d
+  for n in "$P" "$C2"; do
+    d=$(node_file "$n" hugepages/hugepages-2048kB)
+    echo "node$n $(cat "$d/nr_hugepages") $(cat "$d/free_hugepages") $(cat "$d/surplus_hugepages")"
+  done
+}
+echo "### pool"
+echo "total $(cat "$hstate/nr_hugepages")"
+echo "overcommit $(cat "$overcommit")"
+# Whether P and C2 could each give the pages: their free blocks by order.
+grep -E "^Node ($P|$C2)," /proc/buddyinfo
+grep -qw cpuset /sys/fs/cgroup/cgroup.subtree_control || echo +cpuset > /sys/fs/cgroup/cgroup.subtree_control
+mkdir -p "$cgroup"
+if echo "$C2,$P" > "$cgroup/cpuset.mems" 2>/tmp/numacage-mems.err; then
+  echo "mems-accepted $(cat "$cgroup/cpuset.mems.effective")"
+else
+  echo "mems-refused $(sed 's/.*: //' /tmp/numacage-mems.err)"
+  exit 0
+fi
+echo "### map"
+in_cgroup "$cgroup" hugetlb-map "$HUGE_PAGES" > /tmp/numacage-surplus.out
+await_bounded "$!" "$cgroup" 30
+cat /tmp/numacage-surplus.out
+echo "### after"
+node_counts
