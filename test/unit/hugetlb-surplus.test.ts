@@ -78,3 +78,11 @@ test('free 2 MiB blocks from /proc/buddyinfo as the step prints it (each line en
     { '0': 11 },
   );
 });
+
+test('a recording cut short is an error, never a pass or a fail', (t) => {
+  // Constructed: each recording cut to its first third, as a step that died mid-way would print it.
+  for (const name of ['series-v1-private', 'series-at-27-private', 'patched-private']) {
+    const text = recorded(name);
+    t.is(outcome(text.slice(0, Math.floor(text.length / 3))).outcome, 'error', name);
+  }
+});
