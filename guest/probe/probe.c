@@ -34,6 +34,13 @@
  *   hugetlb-map N [NODES]    N 2 MiB huge pages (MAP_HUGETLB), under set_mempolicy(BIND, NODES) when given,
  *                            mapped, then touched one by one; a SIGBUS stops the touching and is reported;
  *                            every node's surplus huge pages after the mmap and after the faults
+ *   longterm-pin P           64 pages under mbind(BIND,{P}), faulted, then registered as an io_uring fixed
+ *                            buffer (a FOLL_LONGTERM pin of every page); where they are before and while pinned
+ *   damon-target N           (root) N fresh pages (no policy) faulted; prints the physical ranges that hold
+ *                            them ("regions START END ..." in bytes), stops itself (SIGSTOP) so that the caller
+ *                            can point DAMON at them, then where the pages are
+ *   spread-file PATH MIB     writes MIB to a new file PATH (page cache, spread by a v1 cpuset with
+ *                            memory_spread_page), maps it and reads every page: where the file's pages are
  *   offline-blocks NODE KEEP (root) offlines NODE's memory blocks while KEEP MiB stay free; prints each
  *                            block's state file and how to online it into its zone again
  *   net-echo IFACE N SECS    (root) N numbered frames through IFACE to a host backend that echoes them,
@@ -64,7 +71,9 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <time.h>
+#include <linux/io_uring.h>
 #include <unistd.h>
 #include "probe.h"
 
@@ -897,6 +906,113 @@ static int home_node(const char *mode_arg, const char *nodes_arg, int home) {
 	return 0;
 }
 
+/*
+ * 64 pages bound to P and faulted, then registered as one io_uring fixed buffer: a long-term pin
+ * (FOLL_LONGTERM) migrates first every page it finds unpinnable (ZONE_MOVABLE, CMA). Where the
+ * pages are before the registration and while it holds; the ring is closed at exit.
+ */
+static int longterm_pin(int pnode) {
+	enum { N = 64 };
+	char *p = map_pages(N);
+	errno = 0;
+	long bound = sys_mbind(p, N * PAGE, MPOL_BIND, &pnode, 1, 0);
+	int bind_err = bound ? errno : 0;
+	touch(p, N);
+	struct placement before, after;
+	where(p, N, &before);
+	struct io_uring_params params;
+	memset(&params, 0, sizeof(params));
+	errno = 0;
+	long ring = syscall(SYS_io_uring_setup, 4, &params);
+	int setup_err = ring < 0 ? errno : 0;
+	long ret = -1;
+	int err = setup_err;
+	if (ring >= 0) {
+		struct iovec iov = { .iov_base = p, .iov_len = N * PAGE };
+		errno = 0;
+		ret = syscall(SYS_io_uring_register, (int)ring, IORING_REGISTER_BUFFERS, &iov, 1);
+		err = ret ? errno : 0;
+	}
+	where(p, N, &after);
+	open_record("longterm-pin", "io_uring_register");
+	printf("\"node\":%d,\"bind_ret\":%ld,\"bind_errno\":", pnode, bound);
+	print_errno_value(bind_err);
+	printf(",\"setup_errno\":");
+	print_errno_value(setup_err);
+	printf(",");
+	print_result(ret, err);
+	printf(",\"pages\":%d", N);
+	print_before_after(&before, &after);
+	return 0;
+}
+
+static int compare_pfn(const void *a, const void *b) {
+	unsigned long x = *(const unsigned long *)a, y = *(const unsigned long *)b;
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * N fresh pages under no policy, faulted (on C), then the physical ranges
+ * holding them, merged where pages are adjacent, and a stop: the caller
+ * points a DAMON scheme at those ranges and continues the probe, which
+ * then says where its pages are.
+ */
+static int damon_target(long n) {
+	if (n <= 0 || n > 4096) return usage();
+	char *p = map_pages((size_t)n);
+	touch(p, (size_t)n);
+	unsigned long *pfn = calloc((size_t)n, sizeof(*pfn));
+	if (!pfn) die("damon-target", "calloc");
+	for (long i = 0; i < n; i++)
+		if (!(pfn[i] = pfn_of(p + i * PAGE))) die("damon-target", "pagemap");
+	qsort(pfn, (size_t)n, sizeof(*pfn), compare_pfn);
+	printf("regions");
+	for (long i = 0; i < n;) {
+		long j = i;
+		while (j + 1 < n && pfn[j + 1] == pfn[j] + 1) j++;
+		printf(" %lu %lu", pfn[i] * PAGE, (pfn[j] + 1) * PAGE);
+		i = j + 1;
+	}
+	printf("\n");
+	struct placement before, after;
+	where(p, (size_t)n, &before);
+	fflush(stdout);
+	raise(SIGSTOP);
+	where(p, (size_t)n, &after);
+	open_record("damon-target", "after");
+	printf("\"pages\":%ld", n);
+	print_before_after(&before, &after);
+	return 0;
+}
+
+/*
+ * MIB written to a new file by write(2): page cache allocated by the filesystem's write path,
+ * which a v1 cpuset with memory_spread_page spreads over its mems. The file is then mapped and
+ * every page read, which maps the page cache without allocating, so that move_pages can say
+ * where each page is. The file is removed at the end.
+ */
+static int spread_file(const char *path, long mib) {
+	if (mib <= 0 || mib > 256) return usage();
+	size_t len = (size_t)mib << 20, npages = len / PAGE;
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+	if (fd < 0) die("spread-file", "open");
+	static char chunk[1 << 16];
+	memset(chunk, 0x5a, sizeof(chunk));
+	for (size_t done = 0; done < len; done += sizeof(chunk))
+		if (write(fd, chunk, sizeof(chunk)) != (ssize_t)sizeof(chunk)) die("spread-file", "write");
+	volatile char *m = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED) die("spread-file", "mmap");
+	for (size_t i = 0; i < npages; i++) (void)m[i * PAGE];
+	struct placement pl;
+	where((char *)m, npages, &pl);
+	open_record("spread-file", "write");
+	printf("\"pages\":%zu,", npages);
+	print_placement(&pl);
+	printf("}\n");
+	unlink(path);
+	return 0;
+}
+
 static void on_alarm(int sig) { (void)sig; }
 
 /* MemFree of a node in MiB, or -1. */
@@ -958,7 +1074,7 @@ static int usage(void) {
 	fprintf(stderr, "usage: numacage-probe soft-policy C P | bind P | move-pages P | migrate-pages C P | fill MIB STEP [NODE]"
 	                " | slab C P N DIR | thp P [shmem] | ksm C P SECS | numa-balancing C P CPU SECS | compact-pages P | cpuset-drop P"
 	                " | interleave-rebind C P | home-node MODE NODES HOME | hugetlb-map N [NODES] | offline-blocks NODE KEEP_MIB"
-	                " | net-echo IFACE N SECS\n");
+	                " | longterm-pin P | damon-target N | spread-file PATH MIB | net-echo IFACE N SECS\n");
 	return 2;
 }
 
@@ -993,6 +1109,9 @@ int main(int argc, char **argv) {
 		int nodes[MAXNODE], n = argc == 4 ? parse_nodes(argv[3], nodes) : 0;
 		return n < 0 ? usage() : hugetlb_map(atol(argv[2]), nodes, n);
 	}
+	if (!strcmp(cmd, "longterm-pin") && argc == 3) return longterm_pin(atoi(argv[2]));
+	if (!strcmp(cmd, "damon-target") && argc == 3) return damon_target(atol(argv[2]));
+	if (!strcmp(cmd, "spread-file") && argc == 4) return spread_file(argv[2], atol(argv[3]));
 	if (!strcmp(cmd, "offline-blocks") && argc == 4) return offline_blocks(atoi(argv[2]), atol(argv[3]));
 	if (!strcmp(cmd, "net-echo") && argc == 5) return net_echo(argv[2], atol(argv[3]), atoi(argv[4]));
 	return usage();

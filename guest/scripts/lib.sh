@@ -11,6 +11,12 @@ run_probe() {
   "$numacage_probe" "$@"
 }
 
+# exec_probe ARGS...: replaces the shell with the probe as root (a background job's $! is then the
+# probe itself, which a caller can wait to stop and continue).
+exec_probe() {
+  exec "$numacage_probe" "$@"
+}
+
 # exec_probe_as_user ARGS...: replaces the shell with the probe run as the unprivileged user, with no
 # capability left (root's CAP_SYS_NICE bypasses the permission paths under test).
 exec_probe_as_user() {

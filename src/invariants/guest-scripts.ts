@@ -8,7 +8,8 @@ export type ScriptReader = (file: string) => string;
 const LIB = 'lib.sh';
 
 /** A call of one of lib.sh's functions that run the static probe. */
-const PROBE_CALL = /(^|[^\w-])(run_probe|exec_probe_as_user|probe_as_user|probe_as_root|in_cgroup)($|[^\w-])/m;
+const PROBE_CALL =
+  /(^|[^\w-])(run_probe|exec_probe|exec_probe_as_user|probe_as_user|probe_as_root|in_cgroup)($|[^\w-])/m;
 
 const ENV_NAME = /^[A-Z][A-Z0-9_]*$/;
 

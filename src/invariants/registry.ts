@@ -1,5 +1,6 @@
 import { ConfigError } from '../model/errors.js';
 import { abi } from './families/abi.js';
+import { damonMigrate, memorySpread, onlineKernel } from './families/agents.js';
 import { bootData } from './families/boot-data.js';
 import { deviceLocal, virtioRings } from './families/devices.js';
 import { deviceIo } from './families/device-io.js';
@@ -7,7 +8,7 @@ import { buffersOnP } from './families/buffers.js';
 import { noKernelMemory } from './families/kernel-memory.js';
 import { pInUse } from './families/p-in-use.js';
 import { hugetlbSurplus, hugetlbUser } from './families/hugetlb-user.js';
-import { moveOptin, migrateOptin } from './families/migration.js';
+import { longtermPin, moveOptin, migrateOptin } from './families/migration.js';
 import { compaction, demotion, hugetlb, hugetlbBoot, ksm, numaBalancing, thp } from './families/mm-daemons.js';
 import { bindOptin, bindStrict, cpuset, noFallbackIn, softPolicy } from './families/policy.js';
 import { bindSpill, cpuHotplug, cpusetMigrate, cpusetPrivate, cpusetShrink, homeNode } from './families/confinement.js';
@@ -38,9 +39,11 @@ export const INVARIANTS: InvariantSpec[] = [
   hugetlbBoot,
   homeNode,
   thp,
+  longtermPin,
   ksm,
   numaBalancing,
   compaction,
+  damonMigrate,
   hugetlb,
   hugetlbUser,
   hugetlbSurplus,
@@ -48,8 +51,10 @@ export const INVARIANTS: InvariantSpec[] = [
   bindStrict,
   bindSpill,
   cpusetMigrate,
+  memorySpread,
   noFallbackIn,
   pInUse,
+  onlineKernel,
   cpuHotplug,
   cpusetShrink,
   cpusetPrivate,
@@ -70,7 +75,7 @@ export const SUITES: Record<string, string[]> = {
   isolation: INVARIANTS.filter((s) => !DEVICE_CHECKS.has(s.id)).map((s) => s.id),
   /** The host device that shares only P (docs/devices.md): on private-vhost and its variants. */
   device: ['topology', ...DEVICE_CHECKS],
-  /** Both: the 29 rows and the device's two, for a vhost-user topology. */
+  /** Both: the 33 rows and the device's two, for a vhost-user topology. */
   all: INVARIANTS.map((s) => s.id),
   /** Quick and read-only: for runs whose subject is not the invariants. */
   smoke: ['topology', 'abi', 'no-kernel-memory'],

@@ -53,7 +53,7 @@ test.serial(
     const flips = Object.keys(column('private')).filter(
       (id) => outcomes(lean)[id] === 'xfail' && outcomes(series)[id] === 'pass',
     );
-    t.true(flips.length >= (luckyRings ? 15 : 16), `flipped: ${flips.join(', ')}`);
+    t.true(flips.length >= (luckyRings ? 17 : 18), `flipped: ${flips.join(', ')}`);
     for (const id of [
       'abi',
       'boot-data',
@@ -68,7 +68,9 @@ test.serial(
       'hugetlb',
       'demotion',
       'compaction',
+      'damon-migrate',
       'home-node',
+      'online-kernel',
       'cpuset-private',
       ...(luckyRings ? [] : ['virtio-rings']),
     ])
@@ -180,12 +182,12 @@ async function v1AgainstV2(t: ExecutionContext, topologies: string[], only: stri
 }
 
 test.serial(
-  'series v1 (0001-0013) against v2 (0001-0028), private_node=1 and ,user: each finding of the review fails on v1 and passes on v2',
+  'series v1 (0001-0013) against v2 (0001-0032), private_node=1 and ,user: each finding of the review fails on v1 and passes on v2',
   async (t) => {
     const cells = await v1AgainstV2(
       t,
       ['private', 'private-user'],
-      'boot-data,hugetlb-boot,home-node,thp,hugetlb-user,bind-spill,p-in-use,cpu-hotplug,cpuset-private',
+      'boot-data,hugetlb-boot,home-node,thp,longterm-pin,damon-migrate,hugetlb-user,bind-spill,p-in-use,online-kernel,cpu-hotplug,cpuset-private',
     );
     // cpu-hotplug: a skip under TCG (the guest counts no CPU slot); KVM runs it.
     const hotplug = (v: { checks: { id: string; outcome: string }[] }) =>
@@ -204,23 +206,34 @@ test.serial(
       );
     }
     // p-in-use, the catch-all: v1's four boot-time huge pages on P are pages in use that no ring explains.
-    t.like(outcomes(v1), { 'boot-data': 'fail', 'hugetlb-boot': 'fail', 'p-in-use': 'fail' });
+    t.like(outcomes(v1), {
+      'boot-data': 'fail',
+      'hugetlb-boot': 'fail',
+      'damon-migrate': 'fail',
+      'p-in-use': 'fail',
+      'online-kernel': 'fail',
+    });
     t.like(outcomes(v1User), {
       'boot-data': 'fail',
       'hugetlb-boot': 'skip',
       'home-node': 'fail',
       thp: 'fail',
+      'longterm-pin': 'fail',
       'hugetlb-user': 'fail',
       'bind-spill': 'fail',
+      'online-kernel': 'fail',
     });
     t.deepEqual(outcomes(v2), {
       'boot-data': 'pass',
       'hugetlb-boot': 'pass',
       'home-node': 'pass',
       thp: 'skip',
+      'longterm-pin': 'skip',
+      'damon-migrate': 'pass',
       'hugetlb-user': 'skip',
       'bind-spill': 'skip',
       'p-in-use': 'pass',
+      'online-kernel': 'pass',
       'cpu-hotplug': 'skip',
       'cpuset-private': 'pass',
       ...hotplug(v2),
@@ -230,9 +243,12 @@ test.serial(
       'hugetlb-boot': 'skip',
       'home-node': 'pass',
       thp: 'pass',
+      'longterm-pin': 'pass',
+      'damon-migrate': 'skip',
       'hugetlb-user': 'pass',
       'bind-spill': 'pass',
       'p-in-use': 'skip',
+      'online-kernel': 'pass',
       'cpu-hotplug': 'skip',
       'cpuset-private': 'pass',
       ...hotplug(v2User),
@@ -242,9 +258,13 @@ test.serial(
 );
 
 test.serial(
-  'hugetlb-surplus, cpuset-migrate and cpuset-shrink, series v1 against v2 with a second ordinary node C2: v1 takes surplus huge pages from P, moves pages onto P and OOM-kills a task its parent left {P}; v2 keeps all three off P',
+  'hugetlb-surplus, cpuset-migrate, memory-spread and cpuset-shrink, series v1 against v2 with a second ordinary node C2: v1 takes surplus huge pages from P, moves pages onto P, spreads page cache onto P and OOM-kills a task its parent left {P}; v2 keeps all four off P',
   async (t) => {
-    const cells = await v1AgainstV2(t, ['migrate', 'migrate-user'], 'hugetlb-surplus,cpuset-migrate,cpuset-shrink');
+    const cells = await v1AgainstV2(
+      t,
+      ['migrate', 'migrate-user'],
+      'hugetlb-surplus,cpuset-migrate,memory-spread,cpuset-shrink',
+    );
     const check = (cell: string, id: string) => cells[cell]!.checks.find((c) => c.id === id);
     for (const topology of ['migrate', 'migrate-user']) {
       const v1 = `${topology}/built:private-node@13`;
@@ -271,6 +291,14 @@ test.serial(
         outcome: 'pass',
         summary: 'mems {0,2} → {0,1}: no page on node 1 (the first half then on node 0, the second on node 0)',
       });
+      // memory-spread runs between them: cpuset goes to a v1 hierarchy and back, and cpuset-shrink needs it on v2.
+      t.is(check(v1, 'memory-spread')?.outcome, 'fail');
+      t.regex(check(v1, 'memory-spread')!.summary, /^\d+ of 4096 page cache pages spread onto node 1$/);
+      t.is(check(v2, 'memory-spread')?.outcome, 'pass');
+      t.regex(
+        check(v2, 'memory-spread')!.summary,
+        /^4096 page cache pages spread over nodes 0 \(\d+\) and 2 \(\d+\), none on node 1$/,
+      );
       t.like(check(v2, 'cpuset-shrink'), {
         outcome: 'pass',
         summary:

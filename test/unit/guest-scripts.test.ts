@@ -23,7 +23,8 @@ const FIXTURES = [
  * guest/scripts/, by the old test (the script text held /usr/local/bin/numacage-probe), as commit
  * 02994a7 computed it; the not-applicable ones (thp, ksm, numa-balancing, bind-strict on a private
  * kernel) run no step at all. Since then: home-node, bind-spill and cpuset-private (series v2's
- * review), whose scripts run it through in_cgroup or fill.sh, and hugetlb-user (probe_as_user).
+ * review), whose scripts run it through in_cgroup or fill.sh, hugetlb-user and longterm-pin (probe_as_user),
+ * damon-migrate (run_probe; n/a under ,user).
  */
 const ALL_PROBE_USERS = [
   'no-kernel-memory',
@@ -34,9 +35,11 @@ const ALL_PROBE_USERS = [
   'cpuset',
   'home-node',
   'thp',
+  'longterm-pin',
   'ksm',
   'numa-balancing',
   'compaction',
+  'damon-migrate',
   'hugetlb-user',
   'bind-strict',
   'bind-spill',
@@ -47,9 +50,9 @@ const PROBE_USERS_BEFORE: Record<string, string[]> = {
   'stock-6.12-private-virtio': ALL_PROBE_USERS,
   'stock-6.12-hmat-tiered': [...ALL_PROBE_USERS.slice(0, -4), 'demotion', ...ALL_PROBE_USERS.slice(-4)],
   'patched-6.12-private': ALL_PROBE_USERS.filter(
-    (id) => !['thp', 'ksm', 'numa-balancing', 'hugetlb-user', 'bind-strict', 'bind-spill'].includes(id),
+    (id) => !['thp', 'longterm-pin', 'ksm', 'numa-balancing', 'hugetlb-user', 'bind-strict', 'bind-spill'].includes(id),
   ),
-  'patched-6.12-private-user': ALL_PROBE_USERS,
+  'patched-6.12-private-user': ALL_PROBE_USERS.filter((id) => id !== 'damon-migrate'),
 };
 
 /** Variables bash sets itself, which a script may read without numacage giving them. */

@@ -134,7 +134,7 @@ test('a step whose output is missing or cut short never passes a kernel that sho
 });
 
 test('suites and --only come from the registry, in run order, with the disturbing checks last', (t) => {
-  t.is(SUITES.isolation!.length, 29);
+  t.is(SUITES.isolation!.length, 33);
   t.deepEqual(
     INVARIANTS.slice(0, 3).map((s) => s.id),
     ['topology', 'abi', 'boot-data'],
@@ -152,9 +152,9 @@ test('suites and --only come from the registry, in run order, with the disturbin
     'nothing read-mostly runs after a check that disturbs the guest',
   );
   t.deepEqual(
-    INVARIANTS.slice(-5).map((s) => s.id),
-    ['no-fallback-in', 'p-in-use', 'cpu-hotplug', 'cpuset-shrink', 'cpuset-private'],
-    'the heaviest pressure, what it left on P, then a CPU plugged for good, then what can crash a broken kernel',
+    INVARIANTS.slice(-6).map((s) => s.id),
+    ['no-fallback-in', 'p-in-use', 'online-kernel', 'cpu-hotplug', 'cpuset-shrink', 'cpuset-private'],
+    "the heaviest pressure, what it left on P, then P's memory offlined and onlined, a CPU plugged for good, then what can crash a broken kernel",
   );
 });
 

@@ -4,14 +4,16 @@ import {
   errnoOf,
   num,
   parseRecords,
+  parseSections,
   Placement,
   placements,
   recordsOf,
+  section,
   type ProbeRecord,
 } from '../records.js';
 import { assertRanClean } from '../shell.js';
 import { expect, rawOf, type InvariantSpec } from '../spec.js';
-import { ProbeError } from '../errors.js';
+import { KernelLacks, ProbeError } from '../errors.js';
 import { optedIn } from './policy.js';
 
 const ENODEV = -19;
@@ -141,6 +143,77 @@ export const migrateOptin: InvariantSpec<MigrateObs> = {
       problems,
       evidence: { ...o },
       placements: [chart(`migrate_pages({${c}},{${p}}) of ${o.pages} pages`, { before: o.before, after: o.after })],
+    };
+  },
+};
+
+interface PinObs {
+  ret: number;
+  errno: string | null;
+  pages: number;
+  onP: number;
+  before: Record<string, number>;
+  after: Record<string, number>;
+}
+
+/**
+ * 64 pages bound to P, registered as an io_uring fixed buffer by the
+ * unprivileged user: a long-term pin (FOLL_LONGTERM) first migrates every
+ * page it finds unpinnable, any page in ZONE_MOVABLE among them, and a
+ * private node is all ZONE_MOVABLE. The pin must hold and every page stay on
+ * P. n/a where no user page can reach P.
+ */
+export const longtermPin: InvariantSpec<PinObs> = {
+  id: 'longterm-pin',
+  title: 'a long-term pin never moves memory off P',
+  expect: expect('pass', 'fail', 'n/a', 'pass'),
+  disturbs: false,
+  witnessed: true,
+  steps: ({ roles: { p } }) => [{ name: 'longterm-pin', script: 'longterm-pin.sh', env: { P: p } }],
+  parse(raw, { roles: { p } }) {
+    const text = section(parseSections(rawOf(raw, 'longterm-pin')), 'pin', 'longterm-pin');
+    assertRanClean(text, 'longterm-pin');
+    const [r] = recordsOf(parseRecords(text), 'longterm-pin', 'io_uring_register');
+    assertUnprivileged(r!, 'io_uring_register');
+    const setup = errnoOf(r!, 'setup_errno');
+    if (setup === 'ENOSYS') throw new KernelLacks('the kernel has no io_uring (CONFIG_IO_URING)');
+    if (setup)
+      throw new ProbeError(`io_uring_setup as the user gave ${setup} (is kernel.io_uring_disabled set in the guest?)`);
+    const { before, after, pages } = placements(r!, 'io_uring_register');
+    const bindErrno = errnoOf(r!, 'bind_errno');
+    if (bindErrno || !before || before.on(p) !== pages)
+      throw new ProbeError(
+        `the buffer could not be put on node ${p} before the pin (mbind ${bindErrno ?? 'ok'}, placement ${JSON.stringify(before?.toJSON())})`,
+      );
+    return {
+      ret: num(r!, 'ret'),
+      errno: errnoOf(r!),
+      pages,
+      onP: after.on(p),
+      before: before.toJSON(),
+      after: after.toJSON(),
+    };
+  },
+  decide(o, { roles: { p } }) {
+    const problems: string[] = [];
+    if (o.ret !== 0)
+      problems.push(`the pin of ${o.pages} pages on node ${p} was refused with ${o.errno ?? `ret ${o.ret}`}`);
+    if (o.onP < o.pages) {
+      const elsewhere = Object.entries(o.after)
+        .filter(([n]) => n !== String(p))
+        .map(([n, c]) => `${c} on node ${n}`)
+        .join(', ');
+      problems.push(`the pin moved ${o.pages - o.onP} of ${o.pages} pages off node ${p} (${elsewhere})`);
+    }
+    const passed = problems.length === 0;
+    return {
+      passed,
+      summary: passed ? `all ${o.pages} pages pinned where they were, on node ${p}` : problems.join('; '),
+      problems,
+      evidence: { ...o },
+      placements: [
+        chart(`${o.pages} pages bound to ${p}, then an io_uring fixed buffer`, { before: o.before, after: o.after }),
+      ],
     };
   },
 };
