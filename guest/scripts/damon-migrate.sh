@@ -1,14 +1,14 @@
 # shellcheck shell=bash
-# A DAMON migrate_cold scheme whose target_nid is P, over the physical ranges that hold 64 pages a
-# task faulted on C (no policy), for DAMON_WAIT_S seconds at most: until the scheme has been tried
-# on every byte of its ranges. The kdamond is switched off and removed on exit.
+# A DAMON migrate_cold scheme whose target_nid is P, over the physical ranges that hold the DAMON_PAGES
+# pages a task faulted on C (no policy), for DAMON_WAIT_S seconds at most: until the scheme has been
+# tried on every byte of its ranges. The kdamond is switched off and removed on exit.
 unless_missing /sys/kernel/mm/damon/admin/kdamonds/nr_kdamonds
 admin=/sys/kernel/mm/damon/admin/kdamonds
 [ "$(cat "$admin/nr_kdamonds")" = 0 ] || {
   echo "busy: $(cat "$admin/nr_kdamonds") kdamond(s) already set up"
   exit 0
 }
-(exec_probe damon-target 64) > /tmp/numacage-damon.out & pid=$!
+(exec_probe damon-target "$DAMON_PAGES") > /tmp/numacage-damon.out & pid=$!
 cleanup() {
   [ "$(cat "$admin/0/state" 2>/dev/null)" = on ] && echo off > "$admin/0/state"
   echo 0 > "$admin/nr_kdamonds"

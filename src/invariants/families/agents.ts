@@ -38,7 +38,7 @@ export const damonMigrate: InvariantSpec<DamonObs> = {
   disturbs: true,
   witnessed: true,
   steps: ({ roles: { p } }) => [
-    { name: 'damon-migrate', script: 'damon-migrate.sh', env: { P: p, DAMON_WAIT_S }, timeoutMs: 90_000 },
+    { name: 'damon-migrate', script: 'damon-migrate.sh', env: { P: p, DAMON_PAGES, DAMON_WAIT_S }, timeoutMs: 90_000 },
   ],
   parse(raw, { roles: { p } }) {
     const what = 'damon-migrate';
