@@ -1,8 +1,8 @@
 # shellcheck shell=bash
 # cgroup v1's memory_spread_page: a v1 cpuset hierarchy (cpuset is taken off the v2 root first,
 # which only numacage's own cgroups use here), a child cpuset with mems {C,C2,P} and
-# memory_spread_page 1, and a task in it that writes a new file of SPREAD_MIB. The hierarchy is unmounted
-# on exit and cpuset given back to v2.
+# memory_spread_page 1, and a task in it that writes a new file of SPREAD_MIB MiB. The hierarchy
+# is unmounted on exit and cpuset given back to v2.
 mnt=/run/numacage-cpuset-v1
 cs=$mnt/numacage-spread
 v2=/sys/fs/cgroup
