@@ -35,6 +35,13 @@ export function contextOf(dir: string, raw = rawOutputs(dir)): ProbeContext {
   return { roles, topology, profile, state };
 }
 
+/** One check judged on a fixture's outputs, its own step's output edited first when `edit` is given (a constructed case). */
+export function judgeRecorded(spec: InvariantSpec, dir: string, edit?: (text: string) => string): CheckResult {
+  const raw = rawOutputs(dir);
+  if (edit) raw[spec.id] = edit(raw[spec.id]!);
+  return evaluateInvariant(spec, raw, contextOf(dir, raw));
+}
+
 /** The default suite's checks that the fixture's topology can test (a live run skips the others before any step). */
 export const testable = (ctx: ProbeContext) =>
   SUITES.isolation!.filter((id) => !invariant(id).unsupported?.(ctx.topology, ctx.roles));

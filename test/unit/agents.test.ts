@@ -1,15 +1,10 @@
 import test from 'ava';
 import { damonMigrate, memorySpread, onlineKernel } from '../../src/invariants/families/agents.js';
-import { evaluateInvariant } from '../../src/invariants/evaluate.js';
-import { contextOf, rawOutputs, seriesRecordings } from '../helpers/recorded.js';
+import { judgeRecorded, seriesRecordings } from '../helpers/recorded.js';
 
 // damon-migrate: recorded 2026-12-05 under TCG, 6.12.118, in test/fixtures/guest/ (the stock kernel
 // on three topologies, series v1 and v2 with private_node=1 on private-virtio).
-const damon = (dir: string, edit?: (text: string) => string) => {
-  const raw = rawOutputs(dir);
-  if (edit) raw['damon-migrate'] = edit(raw['damon-migrate']!);
-  return evaluateInvariant(damonMigrate, raw, contextOf(dir, raw));
-};
+const damon = (dir: string, edit?: (text: string) => string) => judgeRecorded(damonMigrate, dir, edit);
 
 test('damon-migrate: the stock kernel and v1 move the task pages onto P (the stock column expects it)', (t) => {
   for (const dir of ['stock-6.12-private-virtio', 'stock-6.12-private-movable', 'stock-6.12-hmat-tiered']) {
@@ -84,11 +79,7 @@ test('memory-spread: pages not spread, refused mems or a failed mount are errors
 });
 
 // online-kernel: recorded 2026-12-05 under TCG, 6.12.118, in test/fixtures/guest/.
-const online = (dir: string, edit?: (text: string) => string) => {
-  const raw = rawOutputs(dir);
-  if (edit) raw['online-kernel'] = edit(raw['online-kernel']!);
-  return evaluateInvariant(onlineKernel, raw, contextOf(dir, raw));
-};
+const online = (dir: string, edit?: (text: string) => string) => judgeRecorded(onlineKernel, dir, edit);
 
 test('online-kernel: the stock and lean kernels, and v1, online a block of P into ZONE_NORMAL', (t) => {
   for (const dir of [

@@ -1,15 +1,10 @@
 import test from 'ava';
-import { evaluateInvariant } from '../../src/invariants/evaluate.js';
 import { invariant } from '../../src/invariants/registry.js';
-import { contextOf, rawOutputs } from '../helpers/recorded.js';
+import { judgeRecorded } from '../helpers/recorded.js';
 
 // Recorded 2026-12-05 under TCG, 6.12.118: the stock kernel on private-virtio and private-movable,
 // series v1 (0001-0013) and v2 (0001-0031) with private_node=1,user on private-virtio.
-const judge = (dir: string, edit?: (text: string) => string) => {
-  const raw = rawOutputs(dir);
-  if (edit) raw['longterm-pin'] = edit(raw['longterm-pin']!);
-  return evaluateInvariant(invariant('longterm-pin'), raw, contextOf(dir, raw));
-};
+const judge = (dir: string, edit?: (text: string) => string) => judgeRecorded(invariant('longterm-pin'), dir, edit);
 
 const MOVED = 'the pin moved 64 of 64 pages off node 1 (64 on node 0)';
 
