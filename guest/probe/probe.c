@@ -240,6 +240,23 @@ static void print_errno_value(int err) {
 	if (name) printf("\"%s\"", name); else printf("null");
 }
 
+/* An mbind(2) whose failure the step's record reports (bind_ret, bind_errno) instead of ending the probe. */
+struct bind_result {
+	long ret;
+	int err;
+};
+
+static struct bind_result bind_range(void *p, size_t len, int mode, const int *nodes, int n) {
+	errno = 0;
+	long ret = sys_mbind(p, len, mode, nodes, n, 0);
+	return (struct bind_result){ ret, ret ? errno : 0 };
+}
+
+static void print_bind(struct bind_result b) {
+	printf("\"bind_ret\":%ld,\"bind_errno\":", b.ret);
+	print_errno_value(b.err);
+}
+
 static void print_nodes(const int *nodes, int n) {
 	printf("[");
 	for (int i = 0; i < n; i++) printf("%s%d", i ? "," : "", nodes[i]);
@@ -612,9 +629,7 @@ static int thp(int pnode, int shmem) {
 		close(fd);
 	}
 	const char *huge_field = shmem ? "ShmemPmdMapped" : "AnonHugePages";
-	errno = 0;
-	long bound = sys_mbind(p, len, MPOL_BIND, &pnode, 1, 0);
-	int bind_err = bound ? errno : 0;
+	struct bind_result bound = bind_range(p, len, MPOL_BIND, &pnode, 1);
 	madvise(p, len, MADV_NOHUGEPAGE);
 	touch(p, len / PAGE);
 	struct placement before, after;
@@ -626,8 +641,8 @@ static int thp(int pnode, int shmem) {
 	int err = ret ? errno : 0;
 	where(p, len / PAGE, &after);
 	open_record("thp", "madvise");
-	printf("\"advice\":\"MADV_COLLAPSE\",\"memory\":\"%s\",\"node\":%d,\"bind_ret\":%ld,\"bind_errno\":", shmem ? "shmem" : "anon", pnode, bound);
-	print_errno_value(bind_err);
+	printf("\"advice\":\"MADV_COLLAPSE\",\"memory\":\"%s\",\"node\":%d,", shmem ? "shmem" : "anon", pnode);
+	print_bind(bound);
 	printf(",");
 	print_result(ret, err);
 	printf(",\"pages\":%zu,\"huge_kb_before\":%ld,\"huge_kb\":%ld", len / PAGE, huge_before, smaps_kb(p, huge_field));
@@ -763,9 +778,7 @@ static int numa_balancing(int c, int pnode, int cpu, int secs) {
 static int compact_pages(int pnode) {
 	enum { N = 256 };
 	char *p = map_pages(N);
-	errno = 0;
-	long bound = sys_mbind(p, N * PAGE, MPOL_BIND, &pnode, 1, 0);
-	int bind_err = bound ? errno : 0;
+	struct bind_result bound = bind_range(p, N * PAGE, MPOL_BIND, &pnode, 1);
 	touch(p, N);
 	struct placement before, after;
 	where(p, N, &before);
@@ -778,8 +791,8 @@ static int compact_pages(int pnode) {
 	int moved = 0;
 	for (int i = 0; i < N; i++) moved += pfn[i] != pfn_of(p + i * PAGE);
 	open_record("compact-pages", "compact_memory");
-	printf("\"node\":%d,\"bind_ret\":%ld,\"bind_errno\":", pnode, bound);
-	print_errno_value(bind_err);
+	printf("\"node\":%d,", pnode);
+	print_bind(bound);
 	printf(",\"compact_errno\":");
 	print_errno_value(compact_err);
 	printf(",\"pages\":%d,\"pfns_changed\":%d", N, moved);
@@ -795,9 +808,7 @@ static int compact_pages(int pnode) {
 static int cpuset_drop(int pnode) {
 	enum { N = 256 };
 	char *p = map_pages(N);
-	errno = 0;
-	long bound = sys_mbind(p, N * PAGE, MPOL_BIND, &pnode, 1, 0);
-	int bind_err = bound ? errno : 0;
+	struct bind_result bound = bind_range(p, N * PAGE, MPOL_BIND, &pnode, 1);
 	touch(p, N / 2);
 	struct placement first, first_after, second;
 	where(p, N / 2, &first);
@@ -808,8 +819,8 @@ static int cpuset_drop(int pnode) {
 	touch(p + N / 2 * PAGE, N / 2);
 	where(p + N / 2 * PAGE, N / 2, &second);
 	open_record("cpuset-drop", "fault");
-	printf("\"node\":%d,\"bind_ret\":%ld,\"bind_errno\":", pnode, bound);
-	print_errno_value(bind_err);
+	printf("\"node\":%d,", pnode);
+	print_bind(bound);
 	printf(",\"pages\":%d,\"first_half\":{", N / 2);
 	print_placement(&first);
 	printf("},\"first_half_after\":{");
@@ -882,17 +893,15 @@ static int home_node(const char *mode_arg, const char *nodes_arg, int home) {
 	int nodes[MAXNODE], mode = mode_of(mode_arg), n = parse_nodes(nodes_arg, nodes);
 	if (mode < 0 || n <= 0) return usage();
 	char *p = map_pages(N);
-	errno = 0;
-	long bound = sys_mbind(p, N * PAGE, mode, nodes, n, 0);
-	int bind_err = bound ? errno : 0;
+	struct bind_result bound = bind_range(p, N * PAGE, mode, nodes, n);
 	errno = 0;
 	long ret = syscall(SYS_set_mempolicy_home_node, (unsigned long)p, N * PAGE, home, 0);
 	int err = ret ? errno : 0;
 	open_record("home-node", "set_mempolicy_home_node");
 	printf("\"mode\":\"%s\",\"nodes\":", mode_name(mode));
 	print_nodes(nodes, n);
-	printf(",\"home\":%d,\"bind_ret\":%ld,\"bind_errno\":", home, bound);
-	print_errno_value(bind_err);
+	printf(",\"home\":%d,", home);
+	print_bind(bound);
 	printf(",");
 	print_result(ret, err);
 	printf("}\n");
@@ -914,9 +923,7 @@ static int home_node(const char *mode_arg, const char *nodes_arg, int home) {
 static int longterm_pin(int pnode) {
 	enum { N = 64 };
 	char *p = map_pages(N);
-	errno = 0;
-	long bound = sys_mbind(p, N * PAGE, MPOL_BIND, &pnode, 1, 0);
-	int bind_err = bound ? errno : 0;
+	struct bind_result bound = bind_range(p, N * PAGE, MPOL_BIND, &pnode, 1);
 	touch(p, N);
 	struct placement before, after;
 	where(p, N, &before);
@@ -935,8 +942,8 @@ static int longterm_pin(int pnode) {
 	}
 	where(p, N, &after);
 	open_record("longterm-pin", "io_uring_register");
-	printf("\"node\":%d,\"bind_ret\":%ld,\"bind_errno\":", pnode, bound);
-	print_errno_value(bind_err);
+	printf("\"node\":%d,", pnode);
+	print_bind(bound);
 	printf(",\"setup_errno\":");
 	print_errno_value(setup_err);
 	printf(",");
