@@ -41,6 +41,8 @@
  *                            can point DAMON at them, then where the pages are
  *   spread-file PATH MIB     writes MIB to a new file PATH (page cache, spread by a v1 cpuset with
  *                            memory_spread_page), maps it and reads every page: where the file's pages are
+ *   lock-resident            (root) mlocks the page cache pages of every file a process maps that are
+ *                            resident now, prints how many, stops itself (SIGSTOP) until killed
  *   offline-blocks NODE KEEP (root) offlines NODE's memory blocks while KEEP MiB stay free; prints each
  *                            block's state file and how to online it into its zone again
  *   net-echo IFACE N SECS    (root) N numbered frames through IFACE to a host backend that echoes them,
@@ -69,6 +71,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/uio.h>
@@ -1077,11 +1080,66 @@ static int offline_blocks(int node, long keep_mib) {
 	return 0;
 }
 
+/*
+ * Locks, with mlock(2), every page of a regular file that some process maps and that is in the
+ * page cache now (mincore(2): nothing is read in), prints how many, then stops itself (SIGSTOP)
+ * until the caller kills it, which unlocks them. Without swap, reclaim of a full node can only
+ * evict such pages, which their programs fault back at once; locked, they are not reclaimable,
+ * and the kernel answers a fill that nothing may serve with the OOM killer without that thrash.
+ */
+static int lock_resident(void) {
+	enum { MAX_FILES = 4096 };
+	static struct { dev_t dev; ino_t ino; } seen[MAX_FILES];
+	int nseen = 0;
+	long pages = 0;
+	char path[64], line[4096 + 256];
+	DIR *proc = opendir("/proc");
+	if (!proc) die("lock-resident", "opendir");
+	struct dirent *e;
+	while ((e = readdir(proc)) && nseen < MAX_FILES) {
+		if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+		snprintf(path, sizeof path, "/proc/%.20s/maps", e->d_name);
+		FILE *maps = fopen(path, "r");
+		if (!maps) continue;
+		while (fgets(line, sizeof line, maps) && nseen < MAX_FILES) {
+			char *file = strchr(line, '/');
+			if (!file) continue;
+			file[strcspn(file, "\n")] = 0;
+			int fd = open(file, O_RDONLY | O_CLOEXEC);
+			struct stat st;
+			if (fd < 0) continue;
+			int known = fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0;
+			for (int i = 0; i < nseen && !known; i++) known = seen[i].dev == st.st_dev && seen[i].ino == st.st_ino;
+			char *m = known ? MAP_FAILED : mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+			close(fd);
+			if (m == MAP_FAILED) continue;
+			seen[nseen].dev = st.st_dev;
+			seen[nseen++].ino = st.st_ino;
+			size_t n = ((size_t)st.st_size + PAGE - 1) / PAGE, run = 0;
+			unsigned char *resident = malloc(n);
+			if (!resident || mincore(m, (size_t)st.st_size, resident) != 0) n = 0;
+			for (size_t i = 0; i <= n; i++) {
+				if (i < n && (resident[i] & 1)) { run++; continue; }
+				if (run && mlock(m + (i - run) * PAGE, run * PAGE) == 0) pages += (long)run;
+				run = 0;
+			}
+			free(resident);
+		}
+		fclose(maps);
+	}
+	closedir(proc);
+	open_record("lock-resident", "mlock");
+	printf("\"files\":%d,\"pages\":%ld}\n", nseen, pages);
+	fflush(stdout);
+	raise(SIGSTOP);
+	return 0;
+}
+
 static int usage(void) {
 	fprintf(stderr, "usage: numacage-probe soft-policy C P | bind P | move-pages P | migrate-pages C P | fill MIB STEP [NODE]"
 	                " | slab C P N DIR | thp P [shmem] | ksm C P SECS | numa-balancing C P CPU SECS | compact-pages P | cpuset-drop P"
 	                " | interleave-rebind C P | home-node MODE NODES HOME | hugetlb-map N [NODES] | offline-blocks NODE KEEP_MIB"
-	                " | longterm-pin P | damon-target N | spread-file PATH MIB | net-echo IFACE N SECS\n");
+	                " | longterm-pin P | damon-target N | spread-file PATH MIB | lock-resident | net-echo IFACE N SECS\n");
 	return 2;
 }
 
@@ -1119,6 +1177,7 @@ int main(int argc, char **argv) {
 	if (!strcmp(cmd, "longterm-pin") && argc == 3) return longterm_pin(atoi(argv[2]));
 	if (!strcmp(cmd, "damon-target") && argc == 3) return damon_target(atol(argv[2]));
 	if (!strcmp(cmd, "spread-file") && argc == 4) return spread_file(argv[2], atol(argv[3]));
+	if (!strcmp(cmd, "lock-resident") && argc == 2) return lock_resident();
 	if (!strcmp(cmd, "offline-blocks") && argc == 4) return offline_blocks(atoi(argv[2]), atol(argv[3]));
 	if (!strcmp(cmd, "net-echo") && argc == 5) return net_echo(argv[2], atol(argv[3]), atoi(argv[4]));
 	return usage();

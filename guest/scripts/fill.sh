@@ -35,6 +35,14 @@ fill() {
     [ -w "$f" ] && { saved="$saved $f=$(cat "$f")"; echo 0 > "$f"; }
   done
   trap restore EXIT
+  # A caller that expects the OOM killer's answer (lock_working_set=1) has the programs' resident
+  # file pages locked first: without swap they are all reclaim could take, and their owners fault
+  # them straight back in. That thrash delayed the answer by 14 to 135 s under TCG (docs/invariants.md).
+  if [ "$lock_working_set" = 1 ]; then
+    (exec_probe lock-resident) > /tmp/numacage-lock.out & locker=$!
+    await_stopped "$locker"
+    echo "### lock"; cat /tmp/numacage-lock.out
+  fi
   free=$(awk '/MemFree/ {print int($4/1024)}' "$(node_file "$press" meminfo)")
   asked=$(( (free + margin_mib) / step_mib * step_mib + step_mib ))
   marker="numacage-fill-$$-$(date +%s%N)"; echo "$marker" > /dev/kmsg
@@ -47,13 +55,17 @@ fill() {
 }
 
 # Set by a caller before it calls fill: what it changed and wants put back however the step ends
-# (file=value words), and keep_demotion=1 when demotion is what it tests.
+# (file=value words), keep_demotion=1 when demotion is what it tests, and lock_working_set=1 when the
+# OOM killer is the answer it expects.
 restore_also=${restore_also-}
 keep_demotion=${keep_demotion-}
+lock_working_set=${lock_working_set-}
+locker=""
 
 # Onlines the memory blocks the fill offlined, into their zone, and puts back what it and its caller
 # turned off.
 restore() {
+  if [ -n "$locker" ]; then kill -KILL "$locker" 2>/dev/null; fi
   echo "$offlined" | while read -r _ state how; do [ -n "$state" ] && echo "$how" > "$state"; done
   # $saved and $restore_also are lists of file=value words: split on purpose.
   for kv in $saved $restore_also; do echo "${kv#*=}" > "${kv%%=*}"; done

@@ -13,7 +13,11 @@ import { column as columnOf } from '../helpers/columns.js';
 const STOCK = 'stock-6.12-private-virtio';
 const STOCK_MOVABLE = 'stock-6.12-private-movable';
 const STOCK_HMAT = 'stock-6.12-hmat-tiered';
-/** The series in patches/private-node on the lean config, booted with private_node=1 and private_node=1,user. */
+/**
+ * The series in patches/private-node on the lean config, booted with private_node=1 and private_node=1,user.
+ * Their no-fallback-in.txt are from 2026-12-05 (0001-0032, whole-suite runs of private-node{,-user}.json), with
+ * the programs' resident file pages locked before the fill (its "### lock" section): OOM-killed in 9.7-11.9 s.
+ */
 const PRIVATE = 'patched-6.12-private';
 const PRIVATE_USER = 'patched-6.12-private-user';
 /** numacage's lean built kernel (no VM event counters, virtio_net built in). */

@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import test from 'ava';
+import { execa } from 'execa';
 import { dir } from 'tmp-promise';
 import { ensureProbeBinary } from '../../src/adapters/probe-binary.js';
 import { parseRecords } from '../../src/invariants/records.js';
@@ -95,3 +97,22 @@ test('bad usage exits 2', async (t) => {
 });
 
 test.after.always(async () => (await built).cache.cleanup());
+
+test('lock-resident locks the resident pages of the files processes map, says how many, and stops itself until killed', async (t) => {
+  const { path } = await built;
+  const locker = execa(path, ['lock-resident'], { reject: false });
+  let status = '';
+  for (let i = 0; i < 200 && !/^State:\s+T/m.test(status); i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    status = readFileSync(`/proc/${locker.pid}/status`, 'utf8');
+  }
+  t.regex(status, /^State:\s+T/m, 'stopped itself');
+  const lockedKiB = Number(/^VmLck:\s+(\d+) kB/m.exec(status)?.[1]);
+  locker.kill('SIGKILL');
+  const { stdout } = await locker;
+  const [record] = parseRecords(stdout);
+  t.is(record!.probe, 'lock-resident');
+  // This test's own node maps the node binary and its libraries, so some pages are resident and locked.
+  t.true((record!.files as number) > 0 && (record!.pages as number) > 0, stdout);
+  t.is(lockedKiB, (record!.pages as number) * 4, 'VmLck holds exactly the pages it says it locked');
+});
