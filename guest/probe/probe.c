@@ -1108,9 +1108,10 @@ static int lock_resident(void) {
 			int fd = open(file, O_RDONLY | O_CLOEXEC);
 			struct stat st;
 			if (fd < 0) continue;
-			int known = fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0;
-			for (int i = 0; i < nseen && !known; i++) known = seen[i].dev == st.st_dev && seen[i].ino == st.st_ino;
-			char *m = known ? MAP_FAILED : mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+			/* Not a regular file with pages, or a file seen already. */
+			int skip = fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0;
+			for (int i = 0; i < nseen && !skip; i++) skip = seen[i].dev == st.st_dev && seen[i].ino == st.st_ino;
+			char *m = skip ? MAP_FAILED : mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
 			close(fd);
 			if (m == MAP_FAILED) continue;
 			seen[nseen].dev = st.st_dev;
