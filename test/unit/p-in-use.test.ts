@@ -1,6 +1,10 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import test from 'ava';
+import { projectPath } from '../../src/adapters/project.js';
 import { evaluateInvariant } from '../../src/invariants/evaluate.js';
 import { pInUse } from '../../src/invariants/families/p-in-use.js';
+import { parseKernelState } from '../../src/invariants/kernel-state.js';
 import { nodeRoles } from '../../src/invariants/profile.js';
 import { builtinTopology } from '../../src/topology/builtin.js';
 import { contextOf, rawOutputs, seriesRecordings } from '../helpers/recorded.js';
@@ -42,6 +46,44 @@ test('p-in-use: pages on the per-CPU lists are free; a zone without its free cou
   t.regex(kept.summary, /^node 1 has 61 pages in use \(61 handed out, 0 of them on per-CPU lists\): 56 more than/);
   t.is(kept.outcome, 'fail');
   t.is(judge('patched-6.12-private', (x) => x.replace(/^Node 1, zone/gm, 'Node 7, zone')).outcome, 'error');
+});
+
+test('p-in-use: a vhost-user NIC through the DMA API: rings in the DMA pool the series reserved hold no page of the allocator; outside it, whole orders', (t) => {
+  // test/fixtures/p-in-use/patched-vhost-dma: v2 (0001-0032) on private-vhost with private_node=1,dma=16M,
+  // recorded under TCG on 2026-12-05 with `numacage run --config patches/private-node/private-node-vhost.json
+  // --only p-in-use,virtio-rings`: the three queues' rings lie in the pool at 0x13de00000 (16 MiB), and no
+  // page of P is handed out.
+  const dir = projectPath('test/fixtures/p-in-use/patched-vhost-dma');
+  const raw = { 'p-in-use': readFileSync(join(dir, 'p-in-use.txt'), 'utf8') };
+  const kernelState = readFileSync(join(dir, 'kernel-state.txt'), 'utf8');
   const vhost = builtinTopology('private-vhost')!;
-  t.regex(pInUse.unsupported!(vhost, nodeRoles(vhost)!)!, /DMA API/);
+  const context = (state: string) => ({
+    roles: nodeRoles(vhost)!,
+    topology: vhost,
+    profile: 'private' as const,
+    state: parseKernelState(state),
+  });
+  const v2 = evaluateInvariant(pInUse, raw, context(kernelState));
+  t.is(v2.outcome, 'pass', v2.summary);
+  t.regex(
+    v2.summary,
+    /0 pages in use, exactly the rings of 3 queue\(s\) on it \(0 pages; 3 queue\(s\) in its DMA pool/,
+  );
+  // Constructed: the same recording without the pool's boot line, as if the rings had come from dma-direct's
+  // page allocations on P; each queue is then counted in whole orders (spans of 2, 2 and 1 pages: orders 1, 1 and 0).
+  const noPool = evaluateInvariant(
+    pInUse,
+    raw,
+    context(kernelState.replace(/^.*DMA pool for its PCI devices.*\n/m, '')),
+  );
+  t.is(noPool.outcome, 'fail');
+  t.regex(noPool.summary, /0 pages in use .*: fewer than the rings of 3 queue\(s\) on it \(\d+ pages\)/);
+  t.deepEqual(
+    (noPool.evidence.ringQueues as { pages: number; inPool: boolean }[]).map((q) => [q.pages, q.inPool]),
+    [
+      [2, false],
+      [2, false],
+      [1, false],
+    ],
+  );
 });
