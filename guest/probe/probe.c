@@ -1105,13 +1105,13 @@ static int lock_resident(void) {
 			char *file = strchr(line, '/');
 			if (!file) continue;
 			file[strcspn(file, "\n")] = 0;
-			int fd = open(file, O_RDONLY | O_CLOEXEC);
+			/* Only a regular file with pages, seen for the first time (stat first: opening a device can block). */
 			struct stat st;
-			if (fd < 0) continue;
-			/* Not a regular file with pages, or a file seen already. */
-			int skip = fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0;
+			int skip = stat(file, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0;
 			for (int i = 0; i < nseen && !skip; i++) skip = seen[i].dev == st.st_dev && seen[i].ino == st.st_ino;
-			char *m = skip ? MAP_FAILED : mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+			int fd = skip ? -1 : open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+			if (fd < 0) continue;
+			char *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
 			close(fd);
 			if (m == MAP_FAILED) continue;
 			seen[nseen].dev = st.st_dev;
