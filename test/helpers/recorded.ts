@@ -23,9 +23,14 @@ export function rawOutputs(dir: string): Record<string, string> {
 /** The context a live run would build from the same outputs: the topology named in the fixture's TOPOLOGY file, roles, detected profile. */
 export function contextOf(dir: string, raw = rawOutputs(dir)): ProbeContext {
   const file = projectPath('test', 'fixtures', 'guest', dir, 'TOPOLOGY');
-  const topology = builtinTopology(existsSync(file) ? readFileSync(file, 'utf8').trim() : 'private-virtio')!;
+  return contextOn(existsSync(file) ? readFileSync(file, 'utf8').trim() : 'private-virtio', raw['kernel-state']!);
+}
+
+/** The context a live run on a built-in topology would build from the kernel-state step's output. */
+export function contextOn(topologyName: string, kernelState: string): ProbeContext {
+  const topology = builtinTopology(topologyName)!;
   const roles = nodeRoles(topology)!;
-  const state = parseKernelState(raw['kernel-state']!);
+  const state = parseKernelState(kernelState);
   const { profile } = detectProfile({
     nodeStates: state.nodeStates,
     zones: state.zones,

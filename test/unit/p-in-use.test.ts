@@ -4,14 +4,10 @@ import test from 'ava';
 import { projectPath } from '../../src/adapters/project.js';
 import { evaluateInvariant } from '../../src/invariants/evaluate.js';
 import { pInUse } from '../../src/invariants/families/p-in-use.js';
-import { parseKernelState } from '../../src/invariants/kernel-state.js';
-import { nodeRoles } from '../../src/invariants/profile.js';
-import { builtinTopology } from '../../src/topology/builtin.js';
-import { contextOf, rawOutputs, seriesRecordings } from '../helpers/recorded.js';
+import { contextOn, judgeRecorded, seriesRecordings } from '../helpers/recorded.js';
 
 // test/fixtures/guest/*/p-in-use.txt: the step's output after the whole suite on private-virtio.
-const judge = (dir: string, edit: (text: string) => string = (x) => x) =>
-  evaluateInvariant(pInUse, { 'p-in-use': edit(rawOutputs(dir)['p-in-use']!) }, contextOf(dir));
+const judge = (dir: string, edit?: (text: string) => string) => judgeRecorded(pInUse, dir, edit);
 
 test('p-in-use: after the suite, v2 holds exactly its rings on P; the stock and lean kernels hold much more', (t) => {
   const v2 = judge('patched-6.12-private');
@@ -56,13 +52,7 @@ test('p-in-use: a vhost-user NIC through the DMA API: rings in the DMA pool the 
   const dir = projectPath('test/fixtures/p-in-use/patched-vhost-dma');
   const raw = { 'p-in-use': readFileSync(join(dir, 'p-in-use.txt'), 'utf8') };
   const kernelState = readFileSync(join(dir, 'kernel-state.txt'), 'utf8');
-  const vhost = builtinTopology('private-vhost')!;
-  const context = (state: string) => ({
-    roles: nodeRoles(vhost)!,
-    topology: vhost,
-    profile: 'private' as const,
-    state: parseKernelState(state),
-  });
+  const context = (state: string) => contextOn('private-vhost', state);
   const v2 = evaluateInvariant(pInUse, raw, context(kernelState));
   t.is(v2.outcome, 'pass', v2.summary);
   t.regex(
