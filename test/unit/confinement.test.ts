@@ -3,7 +3,7 @@ import { evaluateInvariant } from '../../src/invariants/evaluate.js';
 import { cpuHotplug, endingOf, homeNode } from '../../src/invariants/families/confinement.js';
 import { invariant } from '../../src/invariants/registry.js';
 import { CrashScanner } from '../../src/console/crash-scanner.js';
-import { contextOf, hotplugContext, rawOutputs } from '../helpers/recorded.js';
+import { contextOf, hotplugContext, judgeRecorded, rawOutputs } from '../helpers/recorded.js';
 import { fixture } from '../helpers/fixtures.js';
 
 // Series v1 (patches 0001-0013) recorded with the review's probes, next to v2 (0001-0019, bind-spill re-recorded on 0001-0024) in
@@ -13,10 +13,7 @@ const V1_USER = 'series-v1-6.12-private-user';
 const V2 = 'patched-6.12-private';
 const V2_USER = 'patched-6.12-private-user';
 
-const outcome = (dir: string, id: string) => {
-  const raw = rawOutputs(dir);
-  return evaluateInvariant(invariant(id), raw, contextOf(dir, raw));
-};
+const outcome = (dir: string, id: string) => judgeRecorded(invariant(id), dir);
 
 test('home-node: v1 under ,user accepts PREFERRED_MANY {C} with home P and loops on BIND {P} with home C; v2 refuses the first and puts the second on P', (t) => {
   const v1 = outcome(V1_USER, 'home-node');
@@ -49,8 +46,7 @@ test('bind-spill: v1 under ,user is OOM-killed with P empty; v2 completes with t
 
 test('bind-spill fails on a fill OOM-killed with pages on P: 0017 spilling at the low watermark, in CI', (t) => {
   // The task's refault of its own text (default policy, C's zonelist only) found C's page cache evicted (README there).
-  const raw = { ...rawOutputs(V2_USER), 'bind-spill': fixture('bind-spill', 'low-wmark-ci.txt') };
-  const r = evaluateInvariant(invariant('bind-spill'), raw, contextOf(V2_USER, raw));
+  const r = judgeRecorded(invariant('bind-spill'), V2_USER, () => fixture('bind-spill', 'low-wmark-ci.txt'));
   t.is(r.outcome, 'fail');
   t.is(r.summary, 'bound to {0,1}, the task was OOM-killed after 224 of 256 MiB with 106 MiB on node 1');
 });
@@ -59,8 +55,7 @@ test("bind-spill on the stock kernel's private-movable by bad luck: spilled onto
   // Cold CI, 2026-12-05 (README there): the recorded pass and this fail are the same kernel and topology.
   const STOCK = 'stock-6.12-private-movable';
   t.is(outcome(STOCK, 'bind-spill').outcome, 'pass');
-  const raw = { ...rawOutputs(STOCK), 'bind-spill': fixture('bind-spill', 'stock-movable-ci.txt') };
-  const r = evaluateInvariant(invariant('bind-spill'), raw, contextOf(STOCK, raw));
+  const r = judgeRecorded(invariant('bind-spill'), STOCK, () => fixture('bind-spill', 'stock-movable-ci.txt'));
   t.is(r.outcome, 'fail');
   t.is(r.summary, 'bound to {0,1}, the task was OOM-killed after 288 of 320 MiB with 107 MiB on node 1');
   t.regex((r.evidence.oomLines as string[])[0]!, /invoked oom-killer: gfp_mask=0x440dc0\(GFP_KERNEL_ACCOUNT/);

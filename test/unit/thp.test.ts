@@ -1,15 +1,11 @@
 import test from 'ava';
-import { evaluateInvariant } from '../../src/invariants/evaluate.js';
 import { invariant } from '../../src/invariants/registry.js';
-import { contextOf, rawOutputs } from '../helpers/recorded.js';
+import { judgeRecorded, rawOutputs } from '../helpers/recorded.js';
 import { fixture } from '../helpers/fixtures.js';
 
 // Recorded 2026-12-04 under TCG, private_node=1,user (test/fixtures/thp/README.md).
-const judge = (dir: string, thp?: string) => {
-  const raw = rawOutputs(dir);
-  if (thp !== undefined) raw.thp = thp;
-  return evaluateInvariant(invariant('thp'), raw, contextOf(dir, raw));
-};
+const judge = (dir: string, thp?: string) =>
+  judgeRecorded(invariant('thp'), dir, thp === undefined ? undefined : () => thp);
 
 test('v1 and 0001-0026 under ,user: anonymous pages on P stay small, but MADV_COLLAPSE makes shmem huge pages on P', (t) => {
   for (const r of [
