@@ -14,8 +14,7 @@ echo "### threads"; for t in kcompactd kswapd; do echo "$t $(pgrep -x "$t$P" >/d
 echo "### node-compact"; pro=/proc/sys/vm/compaction_proactiveness; old=$(cat "$pro" 2>/dev/null)
 [ -n "$old" ] && echo 0 > "$pro"
 b=$(scanned)
-if echo 1 > "$(node_file "$P" compact)" 2>/tmp/numacage-compact.err; then echo "write ok"
-else echo "write refused: $(cat /tmp/numacage-compact.err)"; fi
+write_answer 1 "$(node_file "$P" compact)" "write ok" "write refused:"
 echo "scanned $(( $(scanned) - b ))"; echo "counters $(grep -c '^compact_migrate_scanned' /proc/vmstat)"
 [ -n "$old" ] && echo "$old" > "$pro"
 echo "### pages"; probe_as_root compact-pages "$P"

@@ -16,10 +16,8 @@ cat /sys/devices/system/cpu/present
 echo "### online"
 if [ ! -e "$dir/online" ]; then
   echo "absent"
-elif echo 1 > "$dir/online" 2>/tmp/numacage-online.err; then
-  echo "onlined"
 else
-  echo "refused $(sed 's/.*: //' /tmp/numacage-online.err)"
+  write_answer 1 "$dir/online" onlined refused
 fi
 echo "### node-cpus"
 cat "$(node_file "$P" cpulist)"

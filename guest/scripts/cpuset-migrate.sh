@@ -4,18 +4,14 @@
 # old mems to the new ones, node for node (C2 -> P), and rebinds its policy the same way; then the
 # task faults the rest (15 s at most).
 cgroup=/sys/fs/cgroup/numacage-cpuset-migrate
-grep -qw cpuset /sys/fs/cgroup/cgroup.subtree_control || echo +cpuset > /sys/fs/cgroup/cgroup.subtree_control
+v2_cpuset
 mkdir -p "$cgroup"
-echo "$C,$C2" > "$cgroup/cpuset.mems"
+setup_write "$C,$C2" "$cgroup/cpuset.mems"
 echo "### migrate"
 in_cgroup "$cgroup" cpuset-drop "$C2" > /tmp/numacage-migrate.out
 pid=$!
 await_stopped "$pid"
-if echo "$C,$P" > "$cgroup/cpuset.mems" 2>/tmp/numacage-mems.err; then
-  echo "mems-accepted $(cat "$cgroup/cpuset.mems.effective")"
-else
-  echo "mems-refused $(sed 's/.*: //' /tmp/numacage-mems.err)"
-fi
+mems_answer "$C,$P" "$cgroup/cpuset.mems" "$cgroup/cpuset.mems.effective"
 kill -CONT "$pid"
 await_bounded "$pid" "$cgroup" 15
 cat /tmp/numacage-migrate.out

@@ -5,37 +5,30 @@
 cgroup=/sys/fs/cgroup/numacage-cpuset-private
 marker="numacage-cpuset-private-$$-$(date +%s%N)"
 echo "$marker" > /dev/kmsg
-grep -qw cpuset /sys/fs/cgroup/cgroup.subtree_control || echo +cpuset > /sys/fs/cgroup/cgroup.subtree_control
+v2_cpuset
 mkdir -p "$cgroup"
-echo "$C" > "$cgroup/cpuset.mems"
+setup_write "$C" "$cgroup/cpuset.mems"
 
 echo "### only-p"
 # The task joins while the cpuset is C and waits, stopped, for the write: its first fault is its own.
 in_cgroup "$cgroup" stopped fill 16 4
 pid=$!
 await_stopped "$pid"
-if echo "$P" > "$cgroup/cpuset.mems" 2>/tmp/numacage-mems.err; then
-  echo "mems-accepted $(cat "$cgroup/cpuset.mems.effective")"
+if mems_answer "$P" "$cgroup/cpuset.mems" "$cgroup/cpuset.mems.effective"; then
   kill -CONT "$pid"
   await_bounded "$pid" "$cgroup" 15
 else
-  echo "mems-refused $(sed 's/.*: //' /tmp/numacage-mems.err)"
   kill -KILL "$pid"
   wait "$pid"
 fi
-echo "$C" > "$cgroup/cpuset.mems"
+setup_write "$C" "$cgroup/cpuset.mems"
 
 echo "### rebind"
-echo "$C,$P" > "$cgroup/cpuset.mems"
+setup_write "$C,$P" "$cgroup/cpuset.mems"
 in_cgroup "$cgroup" interleave-rebind "$C" "$P" > /tmp/numacage-rebind.out
 pid=$!
 await_stopped "$pid"
-if echo "$P" > "$cgroup/cpuset.mems" 2>/tmp/numacage-mems.err; then
-  echo "mems-accepted $(cat "$cgroup/cpuset.mems.effective")"
-else
-  echo "mems-refused $(sed 's/.*: //' /tmp/numacage-mems.err)"
-  echo "$C" > "$cgroup/cpuset.mems"
-fi
+mems_answer "$P" "$cgroup/cpuset.mems" "$cgroup/cpuset.mems.effective" || setup_write "$C" "$cgroup/cpuset.mems"
 kill -CONT "$pid"
 await_bounded "$pid" "$cgroup" 15
 cat /tmp/numacage-rebind.out

@@ -11,23 +11,19 @@ child=$parent/child
 for pid in $(pgrep -x sshd) $$; do echo -1000 > "/proc/$pid/oom_score_adj"; done
 marker="numacage-cpuset-shrink-$$-$(date +%s%N)"
 echo "$marker" > /dev/kmsg
-grep -qw cpuset /sys/fs/cgroup/cgroup.subtree_control || echo +cpuset > /sys/fs/cgroup/cgroup.subtree_control
+v2_cpuset
 mkdir -p "$parent"
-echo "$C,$C2,$P" > "$parent/cpuset.mems"
-echo +cpuset > "$parent/cgroup.subtree_control"
+setup_write "$C,$C2,$P" "$parent/cpuset.mems"
+setup_write +cpuset "$parent/cgroup.subtree_control"
 mkdir -p "$child"
-echo "$C2,$P" > "$child/cpuset.mems"
+setup_write "$C2,$P" "$child/cpuset.mems"
 
 echo "### shrink"
 in_cgroup "$child" stopped fill 16 4
 pid=$!
 await_stopped "$pid"
 echo 1000 > "/proc/$pid/oom_score_adj"
-if echo "$C,$P" > "$parent/cpuset.mems" 2>/tmp/numacage-mems.err; then
-  echo "mems-accepted $(cat "$child/cpuset.mems.effective")"
-else
-  echo "mems-refused $(sed 's/.*: //' /tmp/numacage-mems.err)"
-fi
+mems_answer "$C,$P" "$parent/cpuset.mems" "$child/cpuset.mems.effective"
 # The task's own pages (stack, data), faulted on C2 before the shrink and migrated with it.
 echo "### numa-maps"; cat "/proc/$pid/numa_maps"
 echo "### task"; grep -E '^(State|Mems_allowed_list)' "/proc/$pid/status"

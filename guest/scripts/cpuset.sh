@@ -10,17 +10,16 @@ exec_in_cgroup() {
   echo "$BASHPID" > "$cgroup/cgroup.procs" && exec_probe_as_user "$@"
 }
 
-set -e
-grep -qw cpuset /sys/fs/cgroup/cgroup.subtree_control || echo +cpuset > /sys/fs/cgroup/cgroup.subtree_control
-mkdir -p "$cgroup"; echo "$C" > "$cgroup/cpuset.mems"
-set +e
+v2_cpuset
+mkdir -p "$cgroup"
+setup_write "$C" "$cgroup/cpuset.mems"
 echo "### refuse"
 (exec_in_cgroup bind "$P"); echo "# exit $?"
 (exec_in_cgroup move-pages "$P"); echo "# exit $?"
 echo "### drop"
-if echo "$C,$P" > "$cgroup/cpuset.mems" 2>/tmp/numacage-cpuset.err; then
+if write_answer "$C,$P" "$cgroup/cpuset.mems" "" mems-refused; then
   exec_in_cgroup cpuset-drop "$P" > /tmp/numacage-cpuset.out & pid=$!
   await_stopped "$pid"
-  echo "$C" > "$cgroup/cpuset.mems"; kill -CONT "$pid"; wait "$pid"; echo "# exit $?"; cat /tmp/numacage-cpuset.out
-else echo "mems-refused $(cat /tmp/numacage-cpuset.err)"; fi
+  setup_write "$C" "$cgroup/cpuset.mems"; kill -CONT "$pid"; wait "$pid"; echo "# exit $?"; cat /tmp/numacage-cpuset.out
+fi
 rmdir "$cgroup"

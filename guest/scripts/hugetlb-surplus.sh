@@ -31,14 +31,9 @@ echo "total $(cat "$hstate/nr_hugepages")"
 echo "overcommit $(cat "$overcommit")"
 # Whether P and C2 could each give the pages: their free blocks by order.
 grep -E "^Node ($P|$C2)," /proc/buddyinfo
-grep -qw cpuset /sys/fs/cgroup/cgroup.subtree_control || echo +cpuset > /sys/fs/cgroup/cgroup.subtree_control
+v2_cpuset
 mkdir -p "$cgroup"
-if echo "$C2,$P" > "$cgroup/cpuset.mems" 2>/tmp/numacage-mems.err; then
-  echo "mems-accepted $(cat "$cgroup/cpuset.mems.effective")"
-else
-  echo "mems-refused $(sed 's/.*: //' /tmp/numacage-mems.err)"
-  exit 0
-fi
+mems_answer "$C2,$P" "$cgroup/cpuset.mems" "$cgroup/cpuset.mems.effective" || exit 0
 echo "### map"
 in_cgroup "$cgroup" hugetlb-map "$HUGE_PAGES" > /tmp/numacage-surplus.out
 await_bounded "$!" "$cgroup" 30

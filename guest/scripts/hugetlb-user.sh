@@ -12,8 +12,7 @@ trap put_back EXIT
 for kv in $saved; do echo 0 > "${kv%%=*}"; done
 f=$(node_file "$P" hugepages/hugepages-2048kB/nr_hugepages)
 echo "### pool"
-if echo "$HUGE_PAGES" > "$f" 2>/tmp/numacage-hugetlb.err; then echo "write ok"
-else echo "write refused: $(cat /tmp/numacage-hugetlb.err)"; fi
+write_answer "$HUGE_PAGES" "$f" "write ok" "write refused:"
 echo "onp $(cat "$f")"; echo "total $(cat /proc/sys/vm/nr_hugepages)"
 echo "### unbound"; probe_as_user hugetlb-map "$HUGE_PAGES"
 echo "### bound"; probe_as_user hugetlb-map "$HUGE_PAGES" "$C,$P"

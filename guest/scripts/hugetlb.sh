@@ -5,8 +5,7 @@ unless_missing /sys/kernel/mm/hugepages/hugepages-2048kB
 f=$(node_file "$P" hugepages/hugepages-2048kB/nr_hugepages)
 echo "### node"
 if [ -e "$f" ]; then
-  if echo "$HUGEPAGES_ASKED" > "$f" 2>/tmp/numacage-hugetlb.err; then echo "write ok"
-  else echo "write refused: $(cat /tmp/numacage-hugetlb.err)"; fi
+  write_answer "$HUGEPAGES_ASKED" "$f" "write ok" "write refused:"
   echo "got $(cat "$f")"; echo 0 > "$f" 2>/dev/null
 else echo "no-file"; fi
 echo "### global"; g=/proc/sys/vm/nr_hugepages; total=$(cat "$g")

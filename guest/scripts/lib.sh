@@ -48,6 +48,71 @@ unless_missing() {
   }
 }
 
+# setup_failed REASON...: ends the step with a "### setup-failed" section saying what the step needed
+# of the guest and did not get; the check is then an error, never an answer of the kernel's.
+setup_failed() {
+  echo "### setup-failed"
+  echo "$*"
+  exit 0
+}
+
+# retry_for SECS COMMAND...: COMMAND until it succeeds, every 0.1 s for SECS seconds of wall time at
+# most; the last status.
+retry_for() {
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@"; do
+    [ "$SECONDS" -lt "$deadline" ] || return 1
+    sleep 0.1
+  done
+}
+
+# try_write VALUE FILE: writes VALUE to FILE, a kernel knob; the status is the write's, and a refused
+# write leaves the kernel's reason (its strerror) in $refusal. A FILE that cannot be opened is no
+# answer of the kernel's: the step ends in setup_failed.
+try_write() {
+  local err
+  err=$({ echo "$1" > "$2"; } 2>&1) && return 0
+  case $err in
+    *"write error: "*) refusal=${err##*write error: } ;;
+    *) setup_failed "$2 could not be opened: ${err##*: }" ;;
+  esac
+  return 1
+}
+
+# write_answer VALUE FILE ACCEPTED REFUSED: try_write, then prints ACCEPTED (if not empty), or REFUSED
+# and the kernel's reason (and returns 1).
+write_answer() {
+  if try_write "$1" "$2"; then
+    [ -z "$3" ] || echo "$3"
+  else
+    echo "$4 $refusal"
+    return 1
+  fi
+}
+
+# setup_write VALUE FILE: try_write for what the step sets up; a refusal ends it in setup_failed.
+setup_write() {
+  try_write "$1" "$2" || setup_failed "$2 refused $1: $refusal"
+}
+
+# mems_answer MEMS FILE EFFECTIVE: writes MEMS to FILE, a cpuset.mems, then prints
+# "mems-accepted" with the contents of EFFECTIVE, or "mems-refused" with the kernel's reason (and
+# returns 1).
+mems_answer() {
+  write_answer "$1" "$2" "" mems-refused && echo "mems-accepted $(cat "$3")"
+}
+
+# v2_cpuset: cpuset enabled for the children of the cgroup v2 root. memory-spread lends the
+# controller to a v1 hierarchy; it comes back once that hierarchy is gone, asynchronously.
+v2_cpuset() {
+  local root=/sys/fs/cgroup
+  grep -qw cpuset "$root/cgroup.subtree_control" && return 0
+  retry_for 60 grep -qw cpuset "$root/cgroup.controllers" ||
+    setup_failed "cpuset is no controller of the cgroup v2 root after 60 s (/proc/cgroups: $(grep '^cpuset' /proc/cgroups))"
+  setup_write +cpuset "$root/cgroup.subtree_control"
+}
+
 # in_cgroup CGROUP ARGS...: runs the probe as the unprivileged user inside CGROUP, in the background
 # (its pid in $!).
 in_cgroup() {

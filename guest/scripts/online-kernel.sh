@@ -25,8 +25,7 @@ echo "tried $tried"
 [ -n "$block" ] || exit 0
 echo "block ${block##*/} was $was valid_zones $(cat "$block/valid_zones")"
 echo "### online-kernel"
-if echo online_kernel > "$block/state" 2>/tmp/numacage-online.err; then echo "answer ok"
-else echo "answer $(sed 's/.*: //' /tmp/numacage-online.err)"; fi
+write_answer online_kernel "$block/state" "answer ok" answer
 echo "state $(cat "$block/state")"
 echo "zone $(cat "$block/valid_zones")"
 echo "normal_memory $(cat /sys/devices/system/node/has_normal_memory)"

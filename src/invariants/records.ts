@@ -33,7 +33,10 @@ export function parseSections(text: string): Record<string, string> {
   return out;
 }
 
+/** A section of a step's output; a ProbeError when it is missing, or when the step could not set up (lib.sh's setup_failed). */
 export function section(sections: Record<string, string>, name: string, step: string): string {
+  const setupFailed = sections['setup-failed'];
+  if (setupFailed !== undefined) throw new ProbeError(`step ${step} could not set up: ${setupFailed.trim()}`);
   const text = sections[name];
   if (text === undefined) throw new ProbeError(`step ${step} printed no "${name}" section`);
   return text;

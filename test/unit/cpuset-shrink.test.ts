@@ -42,6 +42,22 @@ test('numa_maps: the pages of every mapping on a node, summed', (t) => {
   t.is(numaMapsPagesOn('7f00 default anon=2 N10=2 N1=3\n', 1), 3);
 });
 
+test("cpuset-shrink: a parent's mems write that failed without the kernel's reason, or a setup that failed, is an error, not a refusal", (t) => {
+  // What a CI run printed (2026-12-05, v1 on migrate) when cpuset had not come back to cgroup v2
+  // from memory-spread's v1 hierarchy: the writes could not even open cpuset.mems, and the shell's
+  // message went elsewhere. That passed as "refused ()".
+  const noReason = outcome(recorded('series-v1-private').replace(/^mems-accepted .*$/m, 'mems-refused '), 'private');
+  t.is(noReason.outcome, 'error');
+  t.is(noReason.summary, 'probe failed: cpuset-shrink: the cpuset.mems write failed without a reason');
+  // What lib.sh's v2_cpuset prints in the same case now.
+  const noCpuset = outcome(
+    '### setup-failed\ncpuset is no controller of the cgroup v2 root after 60 s (/proc/cgroups: cpuset\t1\t2\t1)\n',
+    'private',
+  );
+  t.is(noCpuset.outcome, 'error');
+  t.regex(noCpuset.summary, /^probe failed: step cpuset-shrink could not set up: cpuset is no controller/);
+});
+
 test('cpuset-shrink: a fill that exits 0 without finishing, or a numa_maps with no page, is an error; the check needs a second ordinary node', (t) => {
   // Constructed from patched-private.txt: the fill's done record dropped, as a probe that stopped
   // early prints; the numa_maps emptied, as from a task that was already gone.

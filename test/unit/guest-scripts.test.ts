@@ -138,3 +138,36 @@ test('every file of guest/scripts/ is sent by some step', (t) => {
       file,
     );
 });
+
+/** A script run on the host after lib.sh, as a step runs in the guest: its stdout. */
+const afterLib = (script: string): string =>
+  execFileSync('bash', ['-c', `${readGuestScript('lib.sh')}\n${script}`], { encoding: 'utf8' });
+
+test("lib.sh's writes: the kernel's refusal is an answer with its reason; a file that cannot be opened ends the step as a setup failure", (t) => {
+  // /dev/full refuses every write (ENOSPC) as a kernel knob refuses a value: at write(2), after the open.
+  t.is(afterLib('write_answer 1 /dev/null "write ok" "write refused:"; echo "status $?"'), 'write ok\nstatus 0\n');
+  t.is(
+    afterLib('write_answer 1 /dev/full "write ok" "write refused:"; echo "status $?"'),
+    'write refused: No space left on device\nstatus 1\n',
+  );
+  t.is(
+    afterLib('mems_answer 0-1 /dev/full /dev/null; echo "status $?"'),
+    'mems-refused No space left on device\nstatus 1\n',
+  );
+  t.is(afterLib('mems_answer 0-1 /dev/null /proc/self/comm'), 'mems-accepted cat\n');
+  // What a cgroup's file gives when its controller is not enabled: no file to open. Nothing after runs.
+  t.is(
+    afterLib('mems_answer 0-1 /sys/fs/cgroup/numacage-none/cpuset.mems /dev/null; echo after'),
+    '### setup-failed\n/sys/fs/cgroup/numacage-none/cpuset.mems could not be opened: No such file or directory\n',
+  );
+  t.is(
+    afterLib('setup_write 1 /dev/full; echo after'),
+    '### setup-failed\n/dev/full refused 1: No space left on device\n',
+  );
+});
+
+test('lib.sh: retry_for retries until the command succeeds, or gives up after its seconds', (t) => {
+  const third = 'n=0; third() { n=$((n + 1)); [ "$n" -ge 3 ]; }';
+  t.is(afterLib(`${third}; retry_for 5 third; echo "status $? after $n"`), 'status 0 after 3\n');
+  t.is(afterLib('retry_for 0 false; echo "status $?"'), 'status 1\n');
+});

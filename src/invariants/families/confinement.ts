@@ -56,6 +56,8 @@ export function memsAnswer(
 ): { accepted: true; effective: string } | { accepted: false; reason: string } {
   const m = /^mems-(accepted|refused) ?(.*)$/m.exec(text);
   if (!m) throw new ProbeError(`${what}: the cpuset.mems write was not reported`);
+  if (m[1] === 'refused' && !m[2]!.trim())
+    throw new ProbeError(`${what}: the cpuset.mems write failed without a reason`);
   return m[1] === 'accepted' ? { accepted: true, effective: m[2]!.trim() } : { accepted: false, reason: m[2]!.trim() };
 }
 

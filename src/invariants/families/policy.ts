@@ -204,8 +204,9 @@ export const cpuset: InvariantSpec<CpusetObs> = {
       },
     };
     const drop = section(s, 'drop', 'cpuset');
-    const refused = /^mems-refused(.*)$/m.exec(drop);
-    if (refused) return { ...obs, dropRefused: refused[1]!.trim() || 'refused' };
+    const refused = /^mems-refused(.*)$/m.exec(drop)?.[1]?.trim();
+    if (refused === '') throw new ProbeError('cpuset: the cpuset.mems write failed without a reason');
+    if (refused) return { ...obs, dropRefused: refused };
     const status = exitStatus(drop, 'cpuset-drop');
     if (status === SIGBUS_STATUS) return { ...obs, drop: { sigbus: true } };
     if (status !== 0) throw new ProbeError(`cpuset-drop exited ${status}`);
