@@ -35,10 +35,16 @@ fill() {
     [ -w "$f" ] && { saved="$saved $f=$(cat "$f")"; echo 0 > "$f"; }
   done
   trap restore EXIT
-  # A caller that expects the OOM killer's answer (lock_working_set=1) has the programs' resident
-  # file pages locked first: without swap they are all reclaim could take, and their owners fault
-  # them straight back in. That thrash delayed the answer by 14 to 135 s under TCG (docs/invariants.md).
+  # A caller whose question is not reclaim (lock_working_set=1) has the programs' resident file pages
+  # locked first: without swap they are all reclaim could take, and their owners fault them straight
+  # back in. That thrash delayed the answer by 14 to 135 s under TCG (docs/invariants.md).
+  # Reclaim then has nothing to take on a full node, so the fill's own kernel allocations (its page
+  # tables, GFP_KERNEL: C alone can serve them) must fit between the pressed node's min and low
+  # watermarks, where its user pages no longer go: that gap is widened from 0.1% to 10% of each zone
+  # (one page table per 2 MiB filled; at the default, one run in five was OOM-killed for one).
   if [ "$lock_working_set" = 1 ]; then
+    f=/proc/sys/vm/watermark_scale_factor
+    saved="$saved $f=$(cat "$f")"; echo 1000 > "$f"
     (exec_probe lock-resident) > /tmp/numacage-lock.out & locker=$!
     await_stopped "$locker"
     echo "### lock"; cat /tmp/numacage-lock.out
@@ -55,8 +61,8 @@ fill() {
 }
 
 # Set by a caller before it calls fill: what it changed and wants put back however the step ends
-# (file=value words), keep_demotion=1 when demotion is what it tests, and lock_working_set=1 when the
-# OOM killer is the answer it expects.
+# (file=value words), keep_demotion=1 when demotion is what it tests, and lock_working_set=1 when
+# reclaim is not.
 restore_also=${restore_also-}
 keep_demotion=${keep_demotion-}
 lock_working_set=${lock_working_set-}
