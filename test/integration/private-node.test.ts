@@ -307,3 +307,21 @@ test.serial(
     }
   },
 );
+
+test.serial(
+  'hugetlb-boot asked per node (hugepages=0:4,1:4), series v1 against v2: v1 puts P its 4, v2 refuses them with a warning and keeps C its 4',
+  async (t) => {
+    const cells = await v1AgainstV2(t, ['hugepages-node'], 'hugetlb-boot');
+    const check = (cell: string) => cells[cell]!.checks.find((c) => c.id === 'hugetlb-boot')!;
+    t.like(check('hugepages-node/built:private-node@13'), {
+      outcome: 'fail',
+      summary: 'hugepages=0:4,1:4 at boot put 4 of its huge pages on node 1',
+    });
+    const v2 = check('hugepages-node/built:private-node');
+    t.like(v2, { outcome: 'pass', summary: 'hugepages=0:4,1:4: the 4 asked for on node 1 refused, all 4 off node 1' });
+    t.true(
+      (v2.evidence.kernel as string[]).some((l) => /node1 is private, no huge page allocated on it at boot/.test(l)),
+      JSON.stringify(v2.evidence),
+    );
+  },
+);

@@ -75,10 +75,23 @@ export const hugetlb: InvariantSpec<HugetlbObs> = {
   },
 };
 
-/** The pool hugepages=N of the topology's command line asks for, if it asks for one. */
-const bootPoolAsked = (t: Topology): number | undefined => {
-  const arg = t.cmdline.find((a) => /^hugepages=\d+$/.test(a));
-  return arg === undefined ? undefined : Number(arg.slice('hugepages='.length));
+interface BootPool {
+  /** The word's value: "8", or "0:4,1:4". */
+  arg: string;
+  /** Huge pages asked for in all. */
+  total: number;
+  /** Per node, when the word names nodes (hugepages=<node>:<count>,...). */
+  byNode?: Record<number, number>;
+}
+
+/** The pool hugepages= of the topology's command line asks for, if it asks for one: N, or per node. */
+export const bootPoolAsked = (t: Topology): BootPool | undefined => {
+  const arg = t.cmdline.find((a) => /^hugepages=(\d+|\d+:\d+(,\d+:\d+)*)$/.test(a))?.slice('hugepages='.length);
+  if (arg === undefined) return undefined;
+  if (!arg.includes(':')) return { arg, total: Number(arg) };
+  // A node named twice keeps its last count, as the kernel's per-node array does.
+  const byNode: Record<number, number> = Object.fromEntries(arg.split(',').map((pair) => pair.split(':').map(Number)));
+  return { arg, total: Object.values(byNode).reduce((a, b) => a + b, 0), byNode };
 };
 
 interface HugetlbBootObs {
@@ -92,7 +105,9 @@ interface HugetlbBootObs {
  * The 2 MiB pool asked for on the command line (hugepages=N, the default
  * size) is spread by the boot over the nodes it allows: none of it may land
  * on P, where no unbound task may use it and every reservation still counts
- * it, and all of it must be there. Read before any check changes the pool.
+ * it, and all of it must be there. Asked per node (hugepages=<node>:<count>,
+ * ...), P's part must be refused and every other node's be there. Read
+ * before any check changes the pool.
  */
 export const hugetlbBoot: InvariantSpec<HugetlbBootObs> = {
   id: 'hugetlb-boot',
@@ -101,7 +116,7 @@ export const hugetlbBoot: InvariantSpec<HugetlbBootObs> = {
   disturbs: false,
   unsupported: (t) =>
     bootPoolAsked(t) === undefined
-      ? `topology ${t.name} asks for no boot-time HugeTLB pool (a "hugepages=N" in its cmdline)`
+      ? `topology ${t.name} asks for no boot-time HugeTLB pool (a "hugepages=N" or "hugepages=<node>:<count>,..." in its cmdline)`
       : undefined,
   steps: ({ roles: { p } }) => [{ name: 'hugetlb-boot', script: 'hugetlb-boot.sh', env: { P: p } }],
   parse(raw) {
@@ -116,16 +131,21 @@ export const hugetlbBoot: InvariantSpec<HugetlbBootObs> = {
     return { total: pool.total, onP: pool.onp, kernel };
   },
   decide(o, { roles: { p }, topology }) {
-    const asked = bootPoolAsked(topology)!;
+    const { arg, total, byNode } = bootPoolAsked(topology)!;
+    const askedOnP = byNode?.[p] ?? 0;
+    const offP = askedOnP ? ` off node ${p}` : '';
     const problems: string[] = [];
-    if (o.onP > 0) problems.push(`hugepages=${asked} at boot put ${o.onP} of its huge pages on node ${p}`);
-    if (o.total < asked) problems.push(`the boot-time pool holds ${o.total} of the ${asked} huge pages asked for`);
+    if (o.onP > 0) problems.push(`hugepages=${arg} at boot put ${o.onP} of its huge pages on node ${p}`);
+    if (o.total < total - askedOnP)
+      problems.push(`the boot-time pool holds ${o.total} of the ${total - askedOnP} huge pages asked for${offP}`);
     const passed = problems.length === 0;
     return {
       passed,
-      summary: passed ? `hugepages=${asked}: all ${o.total} off node ${p}` : problems[0]!,
+      summary: passed
+        ? `hugepages=${arg}: ${askedOnP ? `the ${askedOnP} asked for on node ${p} refused, ` : ''}all ${o.total} off node ${p}`
+        : problems[0]!,
       problems,
-      evidence: { node: p, asked, ...o },
+      evidence: { node: p, asked: total, ...(byNode ? { askedByNode: byNode } : {}), ...o },
     };
   },
 };
