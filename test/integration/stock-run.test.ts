@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { dir } from 'tmp-promise';
@@ -9,6 +9,7 @@ import { INVARIANTS } from '../../src/invariants/registry.js';
 import { usesProbe } from '../../src/invariants/spec.js';
 import { contextOf } from '../helpers/recorded.js';
 import { projectPath } from '../../src/adapters/project.js';
+import { resolveCacheDir } from '../../src/adapters/cache-dir.js';
 import { readGuestScript } from '../../src/adapters/guest-scripts.js';
 import { QEMU_BINARY } from '../../src/adapters/qemu-process.js';
 import { materialise, type RunPlan } from '../../src/plan/run-plan.js';
@@ -324,9 +325,29 @@ test.serial('host trouble: QEMU missing exits 3 with what to do', async (t) => {
   t.regex(r.stderr, /doctor --install/);
 });
 
-test.serial('doctor says KVM is unusable when a real test boot hangs, and names TCG', async (t) => {
-  const r = await numacage(['doctor']);
-  t.is(r.exitCode, 0, r.all);
-  t.regex(r.stdout, /qemu-system-x86_64\s+\d+\.\d+/);
-  t.regex(r.stdout, /KVM\s+(usable|not yet proven|KVM unusable \(.+\), using TCG)/);
-});
+test.serial(
+  "doctor says KVM is unusable when a real test boot hangs, and names TCG; doctor --install (every CI job's) takes this host boot's verdict instead of booting again",
+  async (t) => {
+    const r = await numacage(['doctor']);
+    t.is(r.exitCode, 0, r.all);
+    t.regex(r.stdout, /qemu-system-x86_64\s+\d+\.\d+/);
+    t.regex(r.stdout, /KVM\s+(usable|not yet proven|KVM unusable \(.+\), using TCG)/);
+    // The verdict plain doctor just wrote, copied into an empty cache with its reason marked: --install
+    // must show the mark, plain doctor a reason of its own test boot.
+    const bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    const cache = await dir({ unsafeCleanup: true });
+    mkdirSync(join(cache.path, 'host'));
+    const verdict = JSON.parse(readFileSync(join(resolveCacheDir(), 'host', `kvm-${bootId}.json`), 'utf8'));
+    writeFileSync(
+      join(cache.path, 'host', `kvm-${bootId}.json`),
+      JSON.stringify({ ...verdict, usable: false, test: 'kernel', reason: 'the mark of the copied verdict' }),
+    );
+    const installed = await numacage(['doctor', '--install', '--cache-dir', cache.path]);
+    t.is(installed.exitCode, 0, installed.all);
+    t.regex(installed.stdout, /KVM\s+KVM unusable \(the mark of the copied verdict\), using TCG/);
+    const fresh = await numacage(['doctor', '--cache-dir', cache.path]);
+    t.notRegex(fresh.stdout, /the mark of the copied verdict/);
+    t.regex(fresh.stdout, /KVM\s+(usable|not yet proven|KVM unusable \(.+\), using TCG)/);
+    await cache.cleanup();
+  },
+);

@@ -7,7 +7,12 @@ export default defineCommand(
   'check host prerequisites and whether KVM really works',
   (y) =>
     y
-      .option('install', { type: 'boolean', default: false, describe: 'install missing Debian packages with apt-get' })
+      .option('install', {
+        type: 'boolean',
+        default: false,
+        describe:
+          "install missing Debian packages with apt-get; KVM's verdict from this host boot's last test boot, if one booted a kernel (plain doctor boots again)",
+      })
       .option('for-tests', {
         type: 'boolean',
         default: false,
@@ -18,7 +23,7 @@ export default defineCommand(
     const { cacheDir, log } = common(argv);
     if (argv.install)
       await installPackages(log, argv['for-tests'] ? [...HOST_PACKAGES, ...TEST_PACKAGES] : HOST_PACKAGES);
-    const checks = await runDoctor(cacheDir);
+    const checks = await runDoctor(cacheDir, { kvmFresh: !argv.install });
     print(renderDoctor(checks));
     process.exitCode = checks.every((c) => c.ok || c.optional) ? ExitCode.ok : ExitCode.infra;
   },
