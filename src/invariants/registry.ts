@@ -7,7 +7,8 @@ import { deviceIo } from './families/device-io.js';
 import { buffersOnP } from './families/buffers.js';
 import { noKernelMemory } from './families/kernel-memory.js';
 import { pInUse } from './families/p-in-use.js';
-import { hugetlbSurplus, hugetlbUser } from './families/hugetlb-user.js';
+import { hugetlbUser } from './families/hugetlb-user.js';
+import { hugetlbSurplus, hugetlbSurplusReserved, hugetlbSurplusSpared } from './families/hugetlb-surplus.js';
 import { longtermPin, moveOptin, migrateOptin } from './families/migration.js';
 import { compaction, demotion, hugetlb, hugetlbBoot, ksm, numaBalancing, thp } from './families/mm-daemons.js';
 import { bindOptin, bindStrict, cpuset, noFallbackIn, softPolicy } from './families/policy.js';
@@ -47,6 +48,8 @@ export const INVARIANTS: InvariantSpec[] = [
   hugetlb,
   hugetlbUser,
   hugetlbSurplus,
+  hugetlbSurplusReserved,
+  hugetlbSurplusSpared,
   demotion,
   bindStrict,
   bindSpill,
@@ -75,7 +78,7 @@ export const SUITES: Record<string, string[]> = {
   isolation: INVARIANTS.filter((s) => !DEVICE_CHECKS.has(s.id)).map((s) => s.id),
   /** The host device that shares only P (docs/devices.md): on private-vhost and its variants. */
   device: ['topology', ...DEVICE_CHECKS],
-  /** Both: the 33 rows and the device's two, for a vhost-user topology. */
+  /** Both: the 35 rows and the device's two, for a vhost-user topology. */
   all: INVARIANTS.map((s) => s.id),
   /** Quick and read-only: for runs whose subject is not the invariants. */
   smoke: ['topology', 'abi', 'no-kernel-memory'],

@@ -182,12 +182,12 @@ async function v1AgainstV2(t: ExecutionContext, topologies: string[], only: stri
 }
 
 test.serial(
-  'series v1 (0001-0013) against v2 (0001-0032), private_node=1 and ,user: each finding of the review fails on v1 and passes on v2',
+  'series v1 (0001-0013) against v2 (0001-0033), private_node=1 and ,user: each finding of the review fails on v1 and passes on v2',
   async (t) => {
     const cells = await v1AgainstV2(
       t,
       ['private', 'private-user'],
-      'boot-data,hugetlb-boot,home-node,thp,longterm-pin,damon-migrate,hugetlb-user,bind-spill,p-in-use,online-kernel,cpu-hotplug,cpuset-private',
+      'boot-data,hugetlb-boot,home-node,thp,longterm-pin,damon-migrate,hugetlb-user,hugetlb-surplus-spared,bind-spill,p-in-use,online-kernel,cpu-hotplug,cpuset-private',
     );
     // cpu-hotplug: a skip under TCG (the guest counts no CPU slot); KVM runs it.
     const hotplug = (v: { checks: { id: string; outcome: string }[] }) =>
@@ -220,6 +220,7 @@ test.serial(
       thp: 'fail',
       'longterm-pin': 'fail',
       'hugetlb-user': 'fail',
+      'hugetlb-surplus-spared': 'fail',
       'bind-spill': 'fail',
       'online-kernel': 'fail',
     });
@@ -231,6 +232,7 @@ test.serial(
       'longterm-pin': 'skip',
       'damon-migrate': 'pass',
       'hugetlb-user': 'skip',
+      'hugetlb-surplus-spared': 'skip',
       'bind-spill': 'skip',
       'p-in-use': 'pass',
       'online-kernel': 'pass',
@@ -246,6 +248,7 @@ test.serial(
       'longterm-pin': 'pass',
       'damon-migrate': 'skip',
       'hugetlb-user': 'pass',
+      'hugetlb-surplus-spared': 'pass',
       'bind-spill': 'pass',
       'p-in-use': 'skip',
       'online-kernel': 'pass',
@@ -258,12 +261,12 @@ test.serial(
 );
 
 test.serial(
-  'hugetlb-surplus, cpuset-migrate, memory-spread and cpuset-shrink, series v1 against v2 with a second ordinary node C2: v1 takes surplus huge pages from P, moves pages onto P, spreads page cache onto P and OOM-kills a task its parent left {P}; v2 keeps all four off P',
+  'hugetlb-surplus (also with the pool reserved), cpuset-migrate, memory-spread and cpuset-shrink, series v1 against v2 with a second ordinary node C2: v1 takes surplus huge pages from P, moves pages onto P, spreads page cache onto P and OOM-kills a task its parent left {P}; v2 keeps all four off P',
   async (t) => {
     const cells = await v1AgainstV2(
       t,
       ['migrate', 'migrate-user'],
-      'hugetlb-surplus,cpuset-migrate,memory-spread,cpuset-shrink',
+      'hugetlb-surplus,hugetlb-surplus-reserved,cpuset-migrate,memory-spread,cpuset-shrink',
     );
     const check = (cell: string, id: string) => cells[cell]!.checks.find((c) => c.id === id);
     for (const topology of ['migrate', 'migrate-user']) {
@@ -277,6 +280,18 @@ test.serial(
         outcome: 'pass',
         summary:
           'unbound in a cpuset {1,2}: 2 surplus huge pages reserved on node 2 and 2 faulted there, none from node 1',
+      });
+      t.like(check(v1, 'hugetlb-surplus-reserved'), {
+        outcome: 'fail',
+        problems: [
+          'unbound in a cpuset {1,2}: the reservation took 2 surplus huge page(s) from node 1',
+          'node 1 kept 2 huge page(s) after the task ended',
+        ],
+      });
+      t.like(check(v2, 'hugetlb-surplus-reserved'), {
+        outcome: 'pass',
+        summary:
+          "unbound in a cpuset {1,2}, node 2's 2 pool pages reserved by a hugetlbfs mount: 2 surplus huge pages reserved on node 2 and 2 faulted there, none from node 1",
       });
       t.like(check(v1, 'cpuset-migrate'), {
         outcome: 'fail',

@@ -24,7 +24,7 @@ const FIXTURES = [
  * 02994a7 computed it; the not-applicable ones (thp, ksm, numa-balancing, bind-strict on a private
  * kernel) run no step at all. Since then: home-node, bind-spill and cpuset-private (series v2's
  * review), whose scripts run it through in_cgroup or fill.sh, hugetlb-user and longterm-pin (probe_as_user),
- * damon-migrate (run_probe; n/a under ,user).
+ * damon-migrate (run_probe; n/a under ,user), hugetlb-surplus-spared (probe_as_user; ,user only).
  */
 const ALL_PROBE_USERS = [
   'no-kernel-memory',
@@ -52,7 +52,10 @@ const PROBE_USERS_BEFORE: Record<string, string[]> = {
   'patched-6.12-private': ALL_PROBE_USERS.filter(
     (id) => !['thp', 'longterm-pin', 'ksm', 'numa-balancing', 'hugetlb-user', 'bind-strict', 'bind-spill'].includes(id),
   ),
-  'patched-6.12-private-user': ALL_PROBE_USERS.filter((id) => id !== 'damon-migrate'),
+  // hugetlb-surplus-spared (0033's probe) is n/a but under ,user.
+  'patched-6.12-private-user': ALL_PROBE_USERS.filter((id) => id !== 'damon-migrate').flatMap((id) =>
+    id === 'hugetlb-user' ? [id, 'hugetlb-surplus-spared'] : [id],
+  ),
 };
 
 /** Variables bash sets itself, which a script may read without numacage giving them. */

@@ -1,5 +1,10 @@
 import test from 'ava';
-import { freeHugeBlocks, hugetlbSurplus } from '../../src/invariants/families/hugetlb-user.js';
+import {
+  freeHugeBlocks,
+  hugetlbSurplus,
+  hugetlbSurplusReserved,
+  hugetlbSurplusSpared,
+} from '../../src/invariants/families/hugetlb-surplus.js';
 import { contextOf, seriesRecordings } from '../helpers/recorded.js';
 
 // test/fixtures/hugetlb-surplus: the step's output on patches/private-node/migrate*.topology.json
@@ -85,4 +90,96 @@ test('a recording cut short is an error, never a pass or a fail', (t) => {
     const text = recorded(name);
     t.is(outcome(text.slice(0, Math.floor(text.length / 3))).outcome, 'error', name);
   }
+});
+
+// test/fixtures/hugetlb-surplus-reserved: C2's pool reserved by a hugetlbfs mount first; README.md there.
+const reserved = seriesRecordings(hugetlbSurplusReserved, 'migrate');
+
+test("reserved: v1 takes the surplus pages from P while the mount's reservation holds C2's pool, and P keeps them after the task", (t) => {
+  for (const [name, profile] of [
+    ['series-v1-private', 'private'],
+    ['series-v1-private-user', 'private-user'],
+  ] as const)
+    t.like(reserved.outcome(reserved.recorded(name), profile), {
+      outcome: 'fail',
+      problems: [FROM_P, 'node 1 kept 2 huge page(s) after the task ended'],
+    });
+});
+
+test('reserved: v2 takes them from C2', (t) => {
+  for (const [name, profile] of [
+    ['patched-private', 'private'],
+    ['patched-private-user', 'private-user'],
+  ] as const) {
+    const r = reserved.outcome(reserved.recorded(name), profile);
+    t.is(r.outcome, 'pass', `${name}: ${r.summary}`);
+    t.regex(r.summary, /node 2's 2 pool pages reserved by a hugetlbfs mount: 2 surplus huge pages reserved on node 2/);
+  }
+});
+
+test("reserved: a pool or a reservation that is not the case's is the probe failing; the step's own setup failure is an error", (t) => {
+  // Constructed from patched-private.txt: C2's pool not grown, the mount reserving nothing, the
+  // `reserved` line missing, and the mount refused (lib.sh's setup_failed section).
+  const text = reserved.recorded('patched-private');
+  t.is(reserved.outcome(text.replace(/^total 2$/m, 'total 0')).outcome, 'error');
+  t.is(reserved.outcome(text.replace(/^reserved 2$/m, 'reserved 0')).outcome, 'error');
+  t.is(reserved.outcome(text.replace(/^reserved 2\n/m, '')).outcome, 'error');
+  const failed = reserved.outcome(
+    '### setup-failed\nmount -t hugetlbfs -o min_size=4M: mount: /tmp/numacage-hugetlb-reserve: unknown filesystem type\n',
+  );
+  t.is(failed.outcome, 'error');
+  t.regex(failed.summary, /unknown filesystem type/);
+});
+
+// test/fixtures/hugetlb-surplus-spared: P's own pool free under ,user, with an overcommit; README.md there.
+const spared = seriesRecordings(hugetlbSurplusSpared, 'private-user');
+
+test('spared: v1 grants the reservation with nothing behind it; 0001-0032 refuses it; v2 (0033) gathers the surplus pages on C', (t) => {
+  t.like(spared.outcome(spared.recorded('series-v1-private-user'), 'private-user'), {
+    outcome: 'fail',
+    problems: [
+      "unbound: mmap granted with 0 surplus huge page(s) behind it on the nodes its faults reach, not 2: it stood on node 1's free pool, which they cannot take",
+    ],
+  });
+  t.like(spared.outcome(spared.recorded('series-at-32-private-user'), 'private-user'), {
+    outcome: 'fail',
+    problems: [
+      "unbound: mmap refused with ENOMEM, with nr_overcommit_hugepages 2 and node 0 free to give the surplus pages: node 1's free pool spared them, then the check left it out",
+    ],
+  });
+  const v2 = spared.outcome(spared.recorded('patched-private-user'), 'private-user');
+  t.is(v2.outcome, 'pass', v2.summary);
+  t.is(
+    v2.summary,
+    "unbound, node 1's 2 pool pages free: 2 surplus huge pages gathered where its faults reach, all 2 huge pages faulted, none on node 1",
+  );
+});
+
+test('spared: n/a but under ,user; a case that did not set up, or pages that went to P, fail or error', (t) => {
+  const text = spared.recorded('patched-private-user');
+  for (const profile of ['vanilla', 'vanilla-movable', 'private'] as const)
+    t.is(spared.outcome(text, profile).outcome, 'skip', profile);
+  // Constructed from patched-private-user.txt: P's pool refused (what a kernel without ,user
+  // answers), another pool left over, the overcommit not set.
+  t.is(
+    spared.outcome(text.replace('write ok\nonp 2', 'write refused: Invalid argument\nonp 0'), 'private-user').outcome,
+    'error',
+  );
+  t.is(spared.outcome(text.replace(/^total 2$/m, 'total 4'), 'private-user').outcome, 'error');
+  t.is(spared.outcome(text.replace(/^overcommit 2$/m, 'overcommit 0'), 'private-user').outcome, 'error');
+  // The surplus pages gathered and faulted on P (constructed: the node ids swapped in the records),
+  // and P's pool used up by the task.
+  const onP = spared.outcome(
+    text.replaceAll('{"0":2,"1":0}', '{"0":0,"1":2}').replace('{"0":2}', '{"1":2}'),
+    'private-user',
+  );
+  t.is(onP.outcome, 'fail');
+  t.deepEqual(onP.problems, [
+    "unbound: mmap granted with 0 surplus huge page(s) behind it on the nodes its faults reach, not 2: it stood on node 1's free pool, which they cannot take",
+    'unbound: 2 huge page(s) on node 1 without a bind that names it',
+  ]);
+  const used = spared.outcome(text.replace(/^node1 2 2 0$/m, 'node1 2 0 0'), 'private-user');
+  t.deepEqual(used.problems, ["node 1's pool after the task: 2/0/0 (nr/free/surplus), not the 2 free pages it had"]);
+  // Cut short: an error.
+  t.is(spared.outcome(text.slice(0, Math.floor(text.length / 2)), 'private-user').outcome, 'error');
 });

@@ -75,6 +75,8 @@ test('every invariant can fail and can pass, on recorded outputs (and, for three
   fails.add('bind-spill');
   // hugetlb-user fails on series v1 under ,user (hugetlb-user.test.ts).
   fails.add('hugetlb-user');
+  // hugetlb-surplus-spared fails on series v1 and on 0001-0032 under ,user (hugetlb-surplus.test.ts).
+  fails.add('hugetlb-surplus-spared');
   t.deepEqual([...passes].sort(), ISOLATION.map((s) => s.id).sort(), 'able to pass');
   t.deepEqual([...fails].sort(), ISOLATION.map((s) => s.id).sort(), 'able to fail');
 });
@@ -138,7 +140,7 @@ test('a step whose output is missing or cut short never passes a kernel that sho
 });
 
 test('suites and --only come from the registry, in run order, with the disturbing checks last', (t) => {
-  t.is(SUITES.isolation!.length, 33);
+  t.is(SUITES.isolation!.length, 35);
   t.deepEqual(
     INVARIANTS.slice(0, 3).map((s) => s.id),
     ['topology', 'abi', 'boot-data'],
