@@ -58,9 +58,10 @@ export function renderText(v: Verdict, runDir: string): string {
     out.push(
       `note: "${c.title}"${c.atSeconds !== undefined ? ` at ${c.atSeconds.toFixed(1)} s` : ''} is a spurious single-step trap of TCG, not the kernel's doing (not a failure; console.log has it)`,
     );
+  const idWidth = Math.max(16, ...v.checks.map((c) => c.id.length));
   for (const c of v.checks) {
     const time = c.durationSeconds !== undefined ? `${c.durationSeconds.toFixed(1).padStart(5)} s` : '       ';
-    out.push(`${MARK[c.outcome]} ${c.id.padEnd(16)} ${time}  ${c.summary}`);
+    out.push(`${MARK[c.outcome]} ${c.id.padEnd(idWidth)} ${time}  ${c.summary}`);
     if (c.command) out.push(`        $ ${c.command}`);
     for (const p of c.problems) out.push(`        - ${p}`);
     // Passing test points are counted in the summary; the others are named.

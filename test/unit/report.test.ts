@@ -190,3 +190,12 @@ test('a report from before cells were recorded: the guests of each pair are numb
     'c/stock',
   ]);
 });
+
+test('terminal summary: an id longer than the column widens it for every check, so the times stay in one column', (t) => {
+  const long = { ...verdict.checks[0]!, id: 'hugetlb-surplus-reserved', durationSeconds: 3.3 };
+  const lines = renderText({ ...verdict, checks: [verdict.checks[0]!, long] }, '/r')
+    .split('\n')
+    .filter((l) => / s {2}/.test(l) && /^(PASS|FAIL|XFAIL|XPASS|ERROR|SKIP)/.test(l));
+  t.is(lines.length, 2, lines.join('\n'));
+  t.is(lines[0]!.indexOf(' s  '), lines[1]!.indexOf(' s  '), lines.join('\n'));
+});
