@@ -34,6 +34,9 @@
  *   hugetlb-map N [NODES]    N 2 MiB huge pages (MAP_HUGETLB), under set_mempolicy(BIND, NODES) when given,
  *                            mapped, then touched one by one; a SIGBUS stops the touching and is reported;
  *                            every node's surplus huge pages after the mmap and after the faults
+ *   hugetlb-hold N           N 2 MiB huge pages (MAP_HUGETLB, no policy) mapped, not touched: the mmap record
+ *                            with every node's surplus huge pages, then stops itself (SIGSTOP) holding the
+ *                            reservation; continued, it exits and the reservation goes
  *   longterm-pin P           64 pages under mbind(BIND,{P}), faulted, then registered as an io_uring fixed
  *                            buffer (a FOLL_LONGTERM pin of every page); where they are before and while pinned
  *   damon-target N           (root) N fresh pages (no policy) faulted; prints the physical ranges that hold
@@ -519,6 +522,25 @@ static int hugetlb_map(long npages, const int *nodes, int n) {
 	printf(",");
 	print_surplus();
 	printf("}\n");
+	return 0;
+}
+
+/*
+ * N huge pages mapped with no policy and held untouched: a reservation that stands while the caller
+ * makes another beside it (the task is stopped); it goes when the task, continued, exits.
+ */
+static int hugetlb_hold(long npages) {
+	char *p = mmap(NULL, (size_t)npages * HPAGE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_HUGE_2MB, -1, 0);
+	int err = p == MAP_FAILED ? errno : 0;
+	open_record("hugetlb-hold", "mmap");
+	printf("\"pages\":%ld,", npages);
+	print_result(p == MAP_FAILED ? -1 : 0, err);
+	printf(",");
+	print_surplus();
+	printf("}\n");
+	fflush(stdout);
+	if (p != MAP_FAILED) raise(SIGSTOP);
 	return 0;
 }
 
@@ -1139,7 +1161,7 @@ static int lock_resident(void) {
 static int usage(void) {
 	fprintf(stderr, "usage: numacage-probe soft-policy C P | bind P | move-pages P | migrate-pages C P | fill MIB STEP [NODE]"
 	                " | slab C P N DIR | thp P [shmem] | ksm C P SECS | numa-balancing C P CPU SECS | compact-pages P | cpuset-drop P"
-	                " | interleave-rebind C P | home-node MODE NODES HOME | hugetlb-map N [NODES] | offline-blocks NODE KEEP_MIB"
+	                " | interleave-rebind C P | home-node MODE NODES HOME | hugetlb-map N [NODES] | hugetlb-hold N | offline-blocks NODE KEEP_MIB"
 	                " | longterm-pin P | damon-target N | spread-file PATH MIB | lock-resident | net-echo IFACE N SECS\n");
 	return 2;
 }
@@ -1175,6 +1197,7 @@ int main(int argc, char **argv) {
 		int nodes[MAXNODE], n = argc == 4 ? parse_nodes(argv[3], nodes) : 0;
 		return n < 0 ? usage() : hugetlb_map(atol(argv[2]), nodes, n);
 	}
+	if (!strcmp(cmd, "hugetlb-hold") && argc == 3) return hugetlb_hold(atol(argv[2]));
 	if (!strcmp(cmd, "longterm-pin") && argc == 3) return longterm_pin(atoi(argv[2]));
 	if (!strcmp(cmd, "damon-target") && argc == 3) return damon_target(atol(argv[2]));
 	if (!strcmp(cmd, "spread-file") && argc == 4) return spread_file(argv[2], atol(argv[3]));

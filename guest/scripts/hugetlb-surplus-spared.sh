@@ -2,14 +2,20 @@
 # P's own 2 MiB pool gets HUGE_PAGES free pages and every other node's pool none, with
 # nr_overcommit_hugepages HUGE_PAGES; an unprivileged task with no policy maps HUGE_PAGES pages
 # with MAP_HUGETLB and touches them (the probe prints every node's surplus pages after the mmap and
-# after the faults). The pools and the overcommit are put back on exit.
+# after the faults). Then a second reservation beside a first: the overcommit raised to twice
+# HUGE_PAGES, one task maps HUGE_PAGES and holds them untouched (stopped) while another maps
+# HUGE_PAGES and touches them. The holder, the pools and the overcommit are put back on exit.
 unless_missing /sys/kernel/mm/hugepages/hugepages-2048kB
 hstate=/sys/kernel/mm/hugepages/hugepages-2048kB
 overcommit=$hstate/nr_overcommit_hugepages
 saved="$overcommit=$(cat "$overcommit")"
 for f in /sys/devices/system/node/node*/hugepages/hugepages-2048kB/nr_hugepages; do saved="$saved $f=$(cat "$f")"; done
 # $saved is a list of file=value words: split on purpose. Pools shrink before any grows again.
-put_back() { for kv in $saved; do [ "$(cat "${kv%%=*}")" = "${kv#*=}" ] || echo "${kv#*=}" > "${kv%%=*}"; done; }
+holder=
+put_back() {
+  [ -z "$holder" ] || { kill -KILL "$holder" 2>/dev/null; wait "$holder" 2>/dev/null; }
+  for kv in $saved; do [ "$(cat "${kv%%=*}")" = "${kv#*=}" ] || echo "${kv#*=}" > "${kv%%=*}"; done
+}
 trap put_back EXIT
 for kv in $saved; do [ "${kv#*=}" = 0 ] || setup_write 0 "${kv%%=*}"; done
 setup_write "$HUGE_PAGES" "$overcommit"
@@ -25,3 +31,10 @@ echo "### unbound"
 probe_as_user hugetlb-map "$HUGE_PAGES"
 echo "### after"
 echo "node$P $(cat "$pool/nr_hugepages") $(cat "$pool/free_hugepages") $(cat "$pool/surplus_hugepages")"
+echo "### second"
+setup_write "$((HUGE_PAGES * 2))" "$overcommit"
+(exec_probe_as_user hugetlb-hold "$HUGE_PAGES") > /tmp/numacage-hold.out &
+holder=$!
+await_stopped "$holder"
+cat /tmp/numacage-hold.out
+probe_as_user hugetlb-map "$HUGE_PAGES"

@@ -134,11 +134,15 @@ test("reserved: a pool or a reservation that is not the case's is the probe fail
 // test/fixtures/hugetlb-surplus-spared: P's own pool free under ,user, with an overcommit; README.md there.
 const spared = seriesRecordings(hugetlbSurplusSpared, 'private-user');
 
+const HOLLOW_SECOND =
+  "second: mmap granted beside a held reservation with 2 surplus huge page(s) behind both, not 4: the held one made node 1's free pool look free to it";
+
 test('spared: v1 grants the reservation with nothing behind it; 0001-0032 refuses it; v2 (0033) gathers the surplus pages on C', (t) => {
   t.like(spared.outcome(spared.recorded('series-v1-private-user'), 'private-user'), {
     outcome: 'fail',
     problems: [
       "unbound: mmap granted with 0 surplus huge page(s) behind it on the nodes its faults reach, not 2: it stood on node 1's free pool, which they cannot take",
+      HOLLOW_SECOND,
     ],
   });
   t.like(spared.outcome(spared.recorded('series-at-32-private-user'), 'private-user'), {
@@ -151,8 +155,15 @@ test('spared: v1 grants the reservation with nothing behind it; 0001-0032 refuse
   t.is(v2.outcome, 'pass', v2.summary);
   t.is(
     v2.summary,
-    "unbound, node 1's 2 pool pages free: 2 surplus huge pages gathered where its faults reach, all 2 huge pages faulted, none on node 1",
+    "unbound, node 1's 2 pool pages free: 2 surplus huge pages gathered where its faults reach, all 2 huge pages faulted, none on node 1; beside a held reservation, 4 behind both",
   );
+});
+
+test("spared: 0033's first version backs the first reservation and lets a second stand on the first one's pages", (t) => {
+  t.like(spared.outcome(spared.recorded('first-0033-private-user'), 'private-user'), {
+    outcome: 'fail',
+    problems: [HOLLOW_SECOND],
+  });
 });
 
 test('spared: n/a but under ,user; a case that did not set up, or pages that went to P, fail or error', (t) => {
@@ -180,6 +191,18 @@ test('spared: n/a but under ,user; a case that did not set up, or pages that wen
   ]);
   const used = spared.outcome(text.replace(/^node1 2 2 0$/m, 'node1 2 0 0'), 'private-user');
   t.deepEqual(used.problems, ["node 1's pool after the task: 2/0/0 (nr/free/surplus), not the 2 free pages it had"]);
+  // The second case: the holder's record missing is an error; the second mapping refused beside it fails.
+  t.is(spared.outcome(text.replace(/^\{"probe":"hugetlb-hold".*\n/m, ''), 'private-user').outcome, 'error');
+  const refused = spared.outcome(
+    text.replace(
+      /^(\{"probe":"hugetlb-map","call":"mmap".*)"ret":0,"errno":null,"surplus":\{"0":4,"1":0\}\}\n\{.*\n(# exit 0\n)$/m,
+      '$1"ret":-1,"errno":"ENOMEM","surplus":{"0":2,"1":0}}\n$2',
+    ),
+    'private-user',
+  );
+  t.deepEqual(refused.problems, [
+    'second: mmap refused with ENOMEM beside a held reservation, with nr_overcommit_hugepages 4 and node 0 free to give the surplus pages',
+  ]);
   // Cut short: an error.
   t.is(spared.outcome(text.slice(0, Math.floor(text.length / 2)), 'private-user').outcome, 'error');
 });

@@ -1,6 +1,6 @@
 import { chart } from '../../model/verdict.js';
 import { KernelLacks, ProbeError } from '../errors.js';
-import { keyValues, parseRecords, parseSections, section } from '../records.js';
+import { errnoOf, keyValues, parseRecords, parseSections, section } from '../records.js';
 import { expect, rawOf, type InvariantSpec } from '../spec.js';
 import { parseCpuList } from '../../topology/parse.js';
 import { describeEnding, endingOf, judgeable, memsAnswer, type Ending } from './confinement.js';
@@ -36,14 +36,18 @@ function poolAfter(text: string, node: number, what: string): number[] {
 }
 
 /** A ProbeError unless node n had room for the pages asked (its free 2 MiB blocks before the task). */
-function needRoom(room: Record<string, number>, n: number, what: string) {
+function needRoom(room: Record<string, number>, n: number, what: string, pages = HUGE_PAGES) {
   const blocks = room[n];
   if (blocks === undefined) throw new ProbeError(`no /proc/buddyinfo line for node ${n}`);
-  if (blocks < HUGE_PAGES)
-    throw new ProbeError(
-      `node ${n} had ${blocks} free 2 MiB blocks, fewer than the ${HUGE_PAGES} pages asked: ${what}`,
-    );
+  if (blocks < pages)
+    throw new ProbeError(`node ${n} had ${blocks} free 2 MiB blocks, fewer than the ${pages} pages asked: ${what}`);
 }
+
+/** The surplus huge pages of every node but p: those an unbound task's faults can take. */
+const surplusOff = (surplus: Record<string, number> | undefined, p: number) =>
+  Object.entries(surplus ?? {})
+    .filter(([node]) => Number(node) !== p)
+    .reduce((sum, [, n]) => sum + n, 0);
 
 interface HugetlbSurplusObs {
   /** The 2 MiB pools' total once set up (0, or C2's pages the mount reserves), and the overcommit. */
@@ -209,6 +213,12 @@ interface HugetlbSurplusSparedObs {
   surplusMapped?: Record<string, number>;
   /** P's 2 MiB pool after the task ended: [nr_hugepages, free, surplus]. */
   pAfter: number[];
+  /** A second reservation beside a first one held untouched, the overcommit doubled. */
+  second: {
+    held: { mmapErrno: string | null; surplus?: Record<string, number> };
+    map: HugetlbMap;
+    surplusMapped?: Record<string, number>;
+  };
 }
 
 /**
@@ -219,7 +229,10 @@ interface HugetlbSurplusSparedObs {
  * P. P's free pages must neither get it refused (ENOMEM: they spared the
  * surplus pages, then the check left them out) nor stand behind it (granted
  * with nothing the faults can take: a later fault gets SIGBUS once another
- * task has used the overcommit).
+ * task has used the overcommit). Then a second reservation beside a first one
+ * that is held untouched, with room in the overcommit for both: the two must
+ * be backed together (an earlier reservation must not make P's pool look free
+ * to the next one).
  */
 export const hugetlbSurplusSpared: InvariantSpec<HugetlbSurplusSparedObs> = {
   id: 'hugetlb-surplus-spared',
@@ -246,6 +259,13 @@ export const hugetlbSurplusSpared: InvariantSpec<HugetlbSurplusSparedObs> = {
     const unboundText = section(s, 'unbound', id);
     const mmap = parseRecords(unboundText).find((r) => r.probe === 'hugetlb-map' && r.call === 'mmap');
     const unbound = parseMap(unboundText, 'the unbound huge pages');
+    const secondText = section(s, 'second', id);
+    const secondRecords = parseRecords(secondText);
+    const hold = secondRecords.find((r) => r.probe === 'hugetlb-hold' && r.call === 'mmap');
+    if (!hold) throw new ProbeError(`${id}: the holding task printed no mmap record`);
+    const heldErrno = errnoOf(hold);
+    const secondMap = parseMap(secondText, 'the second huge pages');
+    const secondMmap = secondRecords.find((r) => r.probe === 'hugetlb-map' && r.call === 'mmap');
     return {
       poolOnP: onp,
       pool: total,
@@ -254,6 +274,11 @@ export const hugetlbSurplusSpared: InvariantSpec<HugetlbSurplusSparedObs> = {
       unbound,
       ...(unbound.mmapErrno === null ? { surplusMapped: surplusOf(mmap, id) } : {}),
       pAfter: poolAfter(section(s, 'after', id), p, id),
+      second: {
+        held: { mmapErrno: heldErrno, ...(heldErrno === null ? { surplus: surplusOf(hold, id) } : {}) },
+        map: secondMap,
+        ...(secondMap.mmapErrno === null ? { surplusMapped: surplusOf(secondMmap, id) } : {}),
+      },
     };
   },
   decide(o, { roles: { c, p } }) {
@@ -263,16 +288,14 @@ export const hugetlbSurplusSpared: InvariantSpec<HugetlbSurplusSparedObs> = {
       );
     if (o.overcommit !== HUGE_PAGES)
       throw new ProbeError(`nr_overcommit_hugepages is ${o.overcommit}, not the ${HUGE_PAGES} the case set`);
-    needRoom(o.room, c, 'the ordinary node cannot give the surplus pages');
+    needRoom(o.room, c, 'the ordinary node cannot give the surplus pages', 2 * HUGE_PAGES);
     const { unbound } = o;
     const problems: string[] = [];
     if (unbound.mmapErrno !== null)
       problems.push(
         `unbound: ${mapText(unbound)}, with nr_overcommit_hugepages ${HUGE_PAGES} and node ${c} free to give the surplus pages: node ${p}'s free pool spared them, then the check left it out`,
       );
-    const behind = Object.entries(o.surplusMapped ?? {})
-      .filter(([node]) => Number(node) !== p)
-      .reduce((sum, [, n]) => sum + n, 0);
+    const behind = surplusOff(o.surplusMapped, p);
     if (unbound.mmapErrno === null && behind < HUGE_PAGES)
       problems.push(
         `unbound: mmap granted with ${behind} surplus huge page(s) behind it on the nodes its faults reach, not ${HUGE_PAGES}: it stood on node ${p}'s free pool, which they cannot take`,
@@ -280,6 +303,7 @@ export const hugetlbSurplusSpared: InvariantSpec<HugetlbSurplusSparedObs> = {
     if (unbound.sigbus) problems.push(`unbound: ${mapText(unbound)}`);
     const onP = unbound.placement?.on(p) ?? 0;
     if (onP > 0) problems.push(`unbound: ${onP} huge page(s) on node ${p} without a bind that names it`);
+    problems.push(...secondProblems(o.second, c, p, unbound.mmapErrno === null));
     if (o.pAfter.join(' ') !== `${HUGE_PAGES} ${HUGE_PAGES} 0`)
       problems.push(
         `node ${p}'s pool after the task: ${o.pAfter.join('/')} (nr/free/surplus), not the ${HUGE_PAGES} free pages it had`,
@@ -288,7 +312,7 @@ export const hugetlbSurplusSpared: InvariantSpec<HugetlbSurplusSparedObs> = {
     return {
       passed,
       summary: passed
-        ? `unbound, node ${p}'s ${HUGE_PAGES} pool pages free: ${behind} surplus huge pages gathered where its faults reach, ${mapText(unbound)}, none on node ${p}`
+        ? `unbound, node ${p}'s ${HUGE_PAGES} pool pages free: ${behind} surplus huge pages gathered where its faults reach, ${mapText(unbound)}, none on node ${p}; beside a held reservation, ${surplusOff(o.second.surplusMapped, p)} behind both`
         : problems[0]!,
       problems,
       evidence: { node: p, asked: HUGE_PAGES, ...o },
@@ -296,3 +320,25 @@ export const hugetlbSurplusSpared: InvariantSpec<HugetlbSurplusSparedObs> = {
     };
   },
 };
+
+/** The second case of hugetlb-surplus-spared: a reservation beside a first one held untouched. */
+function secondProblems(o: HugetlbSurplusSparedObs['second'], c: number, p: number, firstGranted: boolean): string[] {
+  const both = 2 * HUGE_PAGES;
+  // Where the first case was refused, so is the holder: that answer is the first case's problem.
+  if (o.held.mmapErrno !== null)
+    return firstGranted ? [`second: the holding task's mmap refused with ${o.held.mmapErrno}`] : [];
+  const problems: string[] = [];
+  const { map } = o;
+  if (map.mmapErrno !== null)
+    problems.push(
+      `second: ${mapText(map)} beside a held reservation, with nr_overcommit_hugepages ${both} and node ${c} free to give the surplus pages`,
+    );
+  else if (surplusOff(o.surplusMapped, p) < both)
+    problems.push(
+      `second: mmap granted beside a held reservation with ${surplusOff(o.surplusMapped, p)} surplus huge page(s) behind both, not ${both}: the held one made node ${p}'s free pool look free to it`,
+    );
+  if (map.sigbus) problems.push(`second: ${mapText(map)}`);
+  const onP = map.placement?.on(p) ?? 0;
+  if (onP > 0) problems.push(`second: ${onP} huge page(s) on node ${p} without a bind that names it`);
+  return problems;
+}
