@@ -17,14 +17,19 @@ export interface ExpectedProfile {
 
 /**
  * What a run asks of the kernel when the user did not say: private_node=P
- * on the command line asks for private (private-user with ",user"), a
+ * on the command line asks for private (private-user with ",user" in any
+ * private_node= word for P, as a topology's word and --append's add up), a
  * topology whose P is hot-plugged asks for vanilla-movable, anything else
  * for vanilla. Never what the kernel says about itself. Pure.
  */
 export function inferExpectedProfile(cmdline: string, topology: Topology, p: number): ExpectedProfile {
-  const asked = privateNodeParams(cmdline).find((w) => w.nodes.includes(p));
-  if (asked)
-    return { profile: asked.user ? 'private-user' : 'private', why: `inferred: the command line has ${asked.word}` };
+  // Each private_node= word adds to what the earlier ones asked (the series never takes ",user" back).
+  const asked = privateNodeParams(cmdline).filter((w) => w.nodes.includes(p));
+  if (asked.length > 0)
+    return {
+      profile: asked.some((w) => w.user) ? 'private-user' : 'private',
+      why: `inferred: the command line has ${asked.map((w) => w.word).join(' and ')}`,
+    };
   const node = topology.nodes.find((n) => n.id === p);
   if (node?.hotplug)
     return {

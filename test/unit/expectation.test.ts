@@ -16,6 +16,11 @@ const movable = builtinTopology('private-movable')!;
 test('the expected profile comes from the request: private_node=P, ",user", a hot-plugged P, else vanilla', (t) => {
   t.is(inferExpectedProfile('console=ttyS0 private_node=1', virtio, 1).profile, 'private');
   t.is(inferExpectedProfile('private_node=1,user', virtio, 1).profile, 'private-user');
+  // A topology's private_node=1 and --append private_node=1,user: the kernel sets ",user" on top (2026-12-05, hugepages-1g).
+  t.deepEqual(inferExpectedProfile('private_node=1 hugepages=2 private_node=1,user', virtio, 1), {
+    profile: 'private-user',
+    why: 'inferred: the command line has private_node=1 and private_node=1,user',
+  });
   t.is(inferExpectedProfile('private_node=2', virtio, 1).profile, 'vanilla', 'another node asked for is not P');
   t.is(inferExpectedProfile('memhp_default_state=online_movable', movable, 1).profile, 'vanilla-movable');
   t.is(inferExpectedProfile('', virtio, 1).profile, 'vanilla');
