@@ -182,7 +182,7 @@ async function v1AgainstV2(t: ExecutionContext, topologies: string[], only: stri
 }
 
 test.serial(
-  'series v1 (0001-0013) against v2 (0001-0033), private_node=1 and ,user: each finding of the review fails on v1 and passes on v2',
+  'series v1 (0001-0013) against v2 (0001-0034), private_node=1 and ,user: each finding of the review fails on v1 and passes on v2',
   async (t) => {
     const cells = await v1AgainstV2(
       t,
@@ -324,9 +324,9 @@ test.serial(
 );
 
 test.serial(
-  'hugetlb-boot asked per node (hugepages=0:4,1:4), series v1 against v2: v1 puts P its 4, v2 refuses them with a warning and keeps C its 4',
+  'hugetlb-boot, series v1 against v2: asked per node (hugepages=0:4,1:4), v1 puts P its 4, v2 refuses them with a warning and keeps C its 4; of 1 GiB pages (hugepagesz=1G), v1 hands P one round-robin and one by fallback where C has no room, v2 puts both on C and gives the fallback page back',
   async (t) => {
-    const cells = await v1AgainstV2(t, ['hugepages-node'], 'hugetlb-boot');
+    const cells = await v1AgainstV2(t, ['hugepages-node', 'hugepages-1g', 'hugepages-1g-node'], 'hugetlb-boot');
     const check = (cell: string) => cells[cell]!.checks.find((c) => c.id === 'hugetlb-boot')!;
     t.like(check('hugepages-node/built:private-node@13'), {
       outcome: 'fail',
@@ -334,9 +334,27 @@ test.serial(
     });
     const v2 = check('hugepages-node/built:private-node');
     t.like(v2, { outcome: 'pass', summary: 'hugepages=0:4,1:4: the 4 asked for on node 1 refused, all 4 off node 1' });
-    t.true(
-      (v2.evidence.kernel as string[]).some((l) => /node1 is private, no huge page allocated on it at boot/.test(l)),
-      JSON.stringify(v2.evidence),
-    );
+    const kernelSaid = (c: { evidence: Record<string, unknown> }, line: RegExp) =>
+      t.true(
+        (c.evidence.kernel as string[]).some((l) => line.test(l)),
+        JSON.stringify(c.evidence),
+      );
+    kernelSaid(v2, /node1 is private, no huge page allocated on it at boot/);
+    t.like(check('hugepages-1g/built:private-node@13'), {
+      outcome: 'fail',
+      summary: 'hugepages=2 at boot put 1 of its 1 GiB pages on node 1',
+    });
+    t.like(check('hugepages-1g/built:private-node'), { outcome: 'pass', summary: 'hugepages=2: all 2 off node 1' });
+    t.like(check('hugepages-1g-node/built:private-node@13'), {
+      outcome: 'fail',
+      summary: 'hugepages=0:1,1:1 at boot put 1 of its 1 GiB pages on node 1',
+    });
+    const fallback = check('hugepages-1g-node/built:private-node');
+    t.like(fallback, {
+      outcome: 'pass',
+      summary:
+        'hugepages=0:1,1:1: the 1 asked for on node 1 refused, all 0 off node 1 (the other nodes have room for 0 of the 1)',
+    });
+    kernelSaid(fallback, /no room for a 1\.00 GiB page outside private nodes, not allocated on node1/);
   },
 );

@@ -82,17 +82,72 @@ interface BootPool {
   total: number;
   /** Per node, when the word names nodes (hugepages=<node>:<count>,...). */
   byNode?: Record<number, number>;
+  /** The page size the word is for: the hugepagesz= before it, else default_hugepagesz=, else 2 MiB. */
+  sizeKiB: number;
 }
 
-/** The pool hugepages= of the topology's command line asks for, if it asks for one: N, or per node. */
+const TWO_MIB_KIB = 2048;
+const ONE_GIB_KIB = 1024 * 1024;
+
+/** A hugepagesz= or default_hugepagesz= value in KiB ("1G", "2M", "2048K"), or NaN. */
+function pageSizeKiB(value: string): number {
+  const m = /^(\d+)([KMG])$/i.exec(value);
+  return m ? Number(m[1]) * { K: 1, M: 1024, G: 1024 * 1024 }[m[2]!.toUpperCase() as 'K' | 'M' | 'G'] : NaN;
+}
+
+/**
+ * The pool the first hugepages= of the topology's command line asks for, if
+ * it asks for one: N, or per node. As the kernel reads it, the word is for the
+ * page size of the hugepagesz= before it, else of default_hugepagesz=.
+ */
 export const bootPoolAsked = (t: Topology): BootPool | undefined => {
-  const arg = t.cmdline.find((a) => /^hugepages=(\d+|\d+:\d+(,\d+:\d+)*)$/.test(a))?.slice('hugepages='.length);
-  if (arg === undefined) return undefined;
-  if (!arg.includes(':')) return { arg, total: Number(arg) };
+  const at = t.cmdline.findIndex((a) => /^hugepages=(\d+|\d+:\d+(,\d+:\d+)*)$/.test(a));
+  if (at === -1) return undefined;
+  const arg = t.cmdline[at]!.slice('hugepages='.length);
+  const sizeWord =
+    t.cmdline
+      .slice(0, at)
+      .filter((a) => a.startsWith('hugepagesz='))
+      .at(-1) ?? t.cmdline.find((a) => a.startsWith('default_hugepagesz='));
+  const sizeKiB = sizeWord ? pageSizeKiB(sizeWord.slice(sizeWord.indexOf('=') + 1)) : TWO_MIB_KIB;
+  if (!arg.includes(':')) return { arg, total: Number(arg), sizeKiB };
   // A node named twice keeps its last count, as the kernel's per-node array does.
   const byNode: Record<number, number> = Object.fromEntries(arg.split(',').map((pair) => pair.split(':').map(Number)));
-  return { arg, total: Object.values(byNode).reduce((a, b) => a + b, 0), byNode };
+  return { arg, total: Object.values(byNode).reduce((a, b) => a + b, 0), byNode, sizeKiB };
 };
+
+const GIB_MIB = 1024;
+
+/**
+ * How many 1 GiB boot pages each node of the topology can hold at most, from
+ * the layout QEMU's q35 gives guest RAM (the nodes in id order; 2 GiB below
+ * 4 GiB once RAM reaches 2.75 GiB, else all of it; the rest from 4 GiB): the
+ * aligned GiBs of a node above 4 GiB (below, the kernel image, the firmware
+ * and the PCI hole leave none whole), less one whose top the node's own
+ * memmap and pg_data_t take (64 bytes a page, a margin of 16 MiB). An upper
+ * bound the host computes, not the guest's word: a pool short of it on a
+ * node that has the room was dropped by the kernel.
+ */
+export function gigantic1GRoom(t: Topology): Record<number, number> {
+  const boot = t.nodes.filter((n) => !n.hotplug && n.memMiB > 0).sort((a, b) => a.id - b.id);
+  const totalMiB = boot.reduce((sum, n) => sum + n.memMiB, 0);
+  const lowMiB = totalMiB >= 2816 ? 2048 : totalMiB;
+  let start = 0; // MiB of RAM laid out so far
+  const room: Record<number, number> = {};
+  for (const n of boot) {
+    const end = start + n.memMiB;
+    // The part above 4 GiB, as guest physical MiB.
+    const highStart = 4 * GIB_MIB + Math.max(start, lowMiB) - lowMiB;
+    const highEnd = 4 * GIB_MIB + Math.max(end, lowMiB) - lowMiB;
+    const first = Math.ceil(highStart / GIB_MIB);
+    const last = Math.floor(highEnd / GIB_MIB); // blocks [first, last)
+    const topDataMiB = n.memMiB / 64 + 16;
+    const whole = Math.max(0, last - first);
+    room[n.id] = whole > 0 && highEnd - last * GIB_MIB < topDataMiB ? whole - 1 : whole;
+    start = end;
+  }
+  return room;
+}
 
 interface HugetlbBootObs {
   total: number;
@@ -102,25 +157,37 @@ interface HugetlbBootObs {
 }
 
 /**
- * The 2 MiB pool asked for on the command line (hugepages=N, the default
- * size) is spread by the boot over the nodes it allows: none of it may land
- * on P, where no unbound task may use it and every reservation still counts
- * it, and all of it must be there. Asked per node (hugepages=<node>:<count>,
- * ...), P's part must be refused and every other node's be there. Read
- * before any check changes the pool.
+ * The pool asked for on the command line (hugepages=N, or per node
+ * hugepages=<node>:<count>,...; 2 MiB pages, or 1 GiB after hugepagesz=1G)
+ * is spread by the boot over the nodes it allows: none of it may land on P,
+ * where no unbound task may use it and every reservation still counts it.
+ * And all of it must be there, but for what P was asked for and, of 1 GiB
+ * pages, what the other nodes have no room for (gigantic1GRoom): a kernel
+ * that keeps P clean by dropping pages fails too. Read before any check
+ * changes the pool.
  */
 export const hugetlbBoot: InvariantSpec<HugetlbBootObs> = {
   id: 'hugetlb-boot',
   title: 'the boot-time HugeTLB pool stays off P',
   expect: expect('fail', 'fail', 'pass', 'n/a'),
   disturbs: false,
-  unsupported: (t) =>
-    bootPoolAsked(t) === undefined
-      ? `topology ${t.name} asks for no boot-time HugeTLB pool (a "hugepages=N" or "hugepages=<node>:<count>,..." in its cmdline)`
-      : undefined,
-  steps: ({ roles: { p } }) => [{ name: 'hugetlb-boot', script: 'hugetlb-boot.sh', env: { P: p } }],
+  unsupported: (t) => {
+    const pool = bootPoolAsked(t);
+    if (pool === undefined)
+      return `topology ${t.name} asks for no boot-time HugeTLB pool (a "hugepages=N" or "hugepages=<node>:<count>,..." in its cmdline)`;
+    if (pool.sizeKiB !== TWO_MIB_KIB && pool.sizeKiB !== ONE_GIB_KIB)
+      return `topology ${t.name} asks for a boot-time pool of pages that are neither 2 MiB nor 1 GiB (hugepagesz=): numacage reads those two pools only`;
+    return undefined;
+  },
+  steps: ({ roles: { p }, topology }) => [
+    {
+      name: 'hugetlb-boot',
+      script: 'hugetlb-boot.sh',
+      env: { P: p, SIZE_KB: bootPoolAsked(topology)?.sizeKiB ?? TWO_MIB_KIB },
+    },
+  ],
   parse(raw) {
-    const s = sectionsOrLacks(raw, 'hugetlb-boot', 'the kernel has no 2 MiB HugeTLB pages (CONFIG_HUGETLBFS)');
+    const s = sectionsOrLacks(raw, 'hugetlb-boot', 'the kernel has no HugeTLB pages of the size asked for');
     const pool = keyValues(section(s, 'pool', 'hugetlb-boot'));
     if (pool.total === undefined || pool.onp === undefined)
       throw new ProbeError(`the pool step printed ${JSON.stringify(pool)}`);
@@ -131,24 +198,57 @@ export const hugetlbBoot: InvariantSpec<HugetlbBootObs> = {
     return { total: pool.total, onP: pool.onp, kernel };
   },
   decide(o, { roles: { p }, topology }) {
-    const { arg, total, byNode } = bootPoolAsked(topology)!;
+    const { arg, total, byNode, sizeKiB } = bootPoolAsked(topology)!;
     const askedOnP = byNode?.[p] ?? 0;
-    const offP = askedOnP ? ` off node ${p}` : '';
+    const room = sizeKiB === ONE_GIB_KIB ? gigantic1GRoom(topology) : undefined;
+    const due = offPDue(total, byNode, p, room);
+    const pages = sizeKiB === ONE_GIB_KIB ? '1 GiB pages' : 'huge pages';
     const problems: string[] = [];
-    if (o.onP > 0) problems.push(`hugepages=${arg} at boot put ${o.onP} of its huge pages on node ${p}`);
-    if (o.total < total - askedOnP)
-      problems.push(`the boot-time pool holds ${o.total} of the ${total - askedOnP} huge pages asked for${offP}`);
+    if (o.onP > 0) problems.push(`hugepages=${arg} at boot put ${o.onP} of its ${pages} on node ${p}`);
+    if (o.total < due)
+      problems.push(
+        `the boot-time pool holds ${o.total} of the ${due} ${pages} asked for${askedOnP ? ` off node ${p}` : ''}${due < total - askedOnP ? ' that the other nodes have room for' : ''}`,
+      );
     const passed = problems.length === 0;
+    const roomNote = due < total - askedOnP ? ` (the other nodes have room for ${due} of the ${total - askedOnP})` : '';
     return {
       passed,
       summary: passed
-        ? `hugepages=${arg}: ${askedOnP ? `the ${askedOnP} asked for on node ${p} refused, ` : ''}all ${o.total} off node ${p}`
+        ? `hugepages=${arg}: ${askedOnP ? `the ${askedOnP} asked for on node ${p} refused, ` : ''}all ${o.total} off node ${p}${roomNote}`
         : problems[0]!,
       problems,
-      evidence: { node: p, asked: total, ...(byNode ? { askedByNode: byNode } : {}), ...o },
+      evidence: {
+        node: p,
+        asked: total,
+        ...(byNode ? { askedByNode: byNode } : {}),
+        pageKiB: sizeKiB,
+        ...(room ? { roomOffP: due, roomByNode: room } : {}),
+        ...o,
+      },
     };
   },
 };
+
+/** The pages that must be in the pool off P: all asked for off P, or as many as the other nodes have room for. */
+function offPDue(
+  total: number,
+  byNode: Record<number, number> | undefined,
+  p: number,
+  room?: Record<number, number>,
+): number {
+  const offP = (n: string) => Number(n) !== p;
+  if (byNode)
+    return Object.entries(byNode)
+      .filter(([n]) => offP(n))
+      .reduce((sum, [n, count]) => sum + Math.min(count, room ? (room[Number(n)] ?? 0) : count), 0);
+  if (!room) return total;
+  return Math.min(
+    total,
+    Object.entries(room)
+      .filter(([n]) => offP(n))
+      .reduce((sum, [, r]) => sum + r, 0),
+  );
+}
 
 interface CompactionObs {
   kcompactd: boolean;
