@@ -124,9 +124,10 @@ const GIB_MIB = 1024;
  * 4 GiB once RAM reaches 2.75 GiB, else all of it; the rest from 4 GiB): the
  * aligned GiBs of a node above 4 GiB (below, the kernel image, the firmware
  * and the PCI hole leave none whole), less one whose top the node's own
- * memmap and pg_data_t take (64 bytes a page, a margin of 16 MiB). An upper
- * bound the host computes, not the guest's word: a pool short of it on a
- * node that has the room was dropped by the kernel.
+ * memmap and pg_data_t take (64 bytes a page, a margin of 16 MiB). The
+ * host's count from the layout, not the guest's word: a pool short of it was
+ * dropped by the kernel. It errs low below 4 GiB, and it matched what the
+ * kernels placed on hugepages-1g (2 on C) and hugepages-1g-node (none on C).
  */
 export function gigantic1GRoom(t: Topology): Record<number, number> {
   const boot = t.nodes.filter((n) => !n.hotplug && n.memMiB > 0).sort((a, b) => a.id - b.id);
