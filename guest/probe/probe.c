@@ -18,6 +18,12 @@
  *                            MADV_NOHUGEPAGE, then MADV_HUGEPAGE + MADV_COLLAPSE
  *   ksm C P SECS             (root) two identical MADV_MERGEABLE pages bound to P, a control pair on C;
  *                            waits up to SECS for ksmd (ksm/run must be 1) and compares PFNs
+ *   ksm-cross ROLE MODE C P NONCE N
+ *                            (as the user) one of two tasks with identical MADV_MERGEABLE pages (N per set,
+ *                            contents from NONCE) that its caller steps with ksmd by hand: ROLE owner (MODE
+ *                            onto, off or rmap: its pages go to P by move_pages(2), in rmap also back to C one
+ *                            by one) or unbound (onto or off: never asks for P); stops itself (SIGSTOP) after
+ *                            each phase's records
  *   numa-balancing C P CPU SECS
  *                            (root) one mapping: 64 pages moved to P and 64 control pages on C, pinned to
  *                            CPU (one of C's), touched until the scanner has made two passes (scan
@@ -735,6 +741,200 @@ static int ksm(int c, int pnode, int secs) {
 	return 0;
 }
 
+/*
+ * KSM across P's boundary, run by two unprivileged tasks, an owner and an unbound one, that the
+ * caller (guest/scripts/ksm-cross.sh, ksm-rmap.sh) steps with ksmd one pass or one batch at a time:
+ * each task stops itself (SIGSTOP) after each phase's records, and the caller continues it
+ * (SIGCONT) for the next. Page i of a set has the same content in both tasks ("numacage-ksm NONCE
+ * SET i", the rest a byte of i) and no witness tag, since identical pages are the point;
+ * MADV_NOHUGEPAGE keeps them base pages. Sets of pairs hold pair i at pages i and N + i.
+ *
+ *   owner onto    T, K and S: N pairs each, for ksmd to merge on C. Phase 2 zaps the second page
+ *                 of each T and S pair (MADV_DONTNEED: the KSM page is then mapped once, as an
+ *                 unprivileged move_pages(2) needs) and moves the first to P. Phase 3 moves each
+ *                 first page of S back to C, one call each, and says where everything is.
+ *   owner rmap    S alone, as in onto.
+ *   owner off     t and k: N single pages. Phase 2 moves t to P. Phase 3 says where they are.
+ *   unbound onto  T and K: N pages each, mergeable and untouched; phase 2 writes them (the contents
+ *                 of the owner's T and K), phase 3 says where they are.
+ *   unbound off   t and k: N pages each, written at once; phase 2 says where they are.
+ */
+#define KSM_UNSET 12345
+
+static void ksm_content(char *page, const char *nonce, char set, long i) {
+	memset(page, 0x11 + (int)(i % 200), PAGE);
+	snprintf(page, 64, "numacage-ksm %s %c %ld", nonce, set, i);
+}
+
+static void ksm_write(char *p, size_t npages, const char *nonce, char set, long n) {
+	for (size_t k = 0; k < npages; k++) ksm_content(p + k * PAGE, nonce, set, (long)(k % (size_t)n));
+}
+
+/* npages mergeable base pages, written (as set, page k with index k mod n) when asked. */
+static char *ksm_area(size_t npages, int write, const char *nonce, char set, long n) {
+	char *p = map_pages(npages);
+	if (madvise(p, npages * PAGE, MADV_NOHUGEPAGE) != 0) die("ksm-cross", "madvise");
+	if (write) ksm_write(p, npages, nonce, set, n);
+	if (madvise(p, npages * PAGE, MADV_MERGEABLE) != 0) die("ksm-cross", "madvise");
+	return p;
+}
+
+/* This task's pages that KSM merged (its rmap items in the stable tree), or -1 when it cannot be read. */
+static long ksm_merging_pages(void) {
+	FILE *f = fopen("/proc/self/ksm_merging_pages", "r");
+	long v = -1;
+	if (f && fscanf(f, "%ld", &v) != 1) v = -1;
+	if (f) fclose(f);
+	return v;
+}
+
+/* ,"NAME":{"pages":N,"placement":{...}} for the npages at p (nothing when p is NULL). */
+static void ksm_print_set(const char *name, char *p, size_t npages) {
+	struct placement pl;
+	if (!p) return;
+	where(p, npages, &pl);
+	printf(",\"%s\":{\"pages\":%zu,", name, npages);
+	print_placement(&pl);
+	printf("}");
+}
+
+/* Opens a ksm-cross record: {"probe":"ksm-cross","call":CALL,"uid":N,"role":...,"mode":...,"pid":N,"merging":N */
+static void ksm_open(const char *call, const char *role, const char *mode) {
+	open_record("ksm-cross", call);
+	printf("\"role\":\"%s\",\"mode\":\"%s\",\"pid\":%d,\"merging\":%ld", role, mode, (int)getpid(), ksm_merging_pages());
+}
+
+static void ksm_stop(void) {
+	fflush(stdout);
+	raise(SIGSTOP);
+}
+
+/* move_pages(2) of the npages at p to node in one call: {"set":NAME,...,"status":{"placement":{node or errno: count}}}. */
+static void ksm_move(const char *role, const char *mode, const char *name, char *p, size_t npages, int node) {
+	void *pages[CHUNK];
+	int nodes[CHUNK], status[CHUNK];
+	struct placement st;
+	if (!p) return;
+	if (npages > CHUNK) npages = CHUNK;
+	memset(&st, 0, sizeof(st));
+	for (size_t i = 0; i < npages; i++) { pages[i] = p + i * PAGE; nodes[i] = node; status[i] = KSM_UNSET; }
+	errno = 0;
+	long ret = syscall(SYS_move_pages, 0, npages, pages, nodes, status, MPOL_MF_MOVE);
+	int err = ret < 0 ? errno : 0;
+	long unset = 0;
+	for (size_t i = 0; i < npages; i++) {
+		if (status[i] == KSM_UNSET) unset++;
+		else if (status[i] >= 0 && status[i] < MAXNODE) st.on[status[i]]++;
+		else count_error(&st, status[i] < 0 ? -status[i] : EINVAL, 1);
+	}
+	ksm_open("move", role, mode);
+	printf(",\"set\":\"%s\",\"target\":%d,", name, node);
+	print_result(ret, err);
+	printf(",\"pages\":%zu,\"unset\":%ld,\"status\":{", npages, unset);
+	print_placement(&st);
+	printf("}");
+	ksm_print_set(name, p, npages);
+	printf("}\n");
+}
+
+/*
+ * Each of the npages at p moved to node on its own: moved (ret 0, status node), stuck (a positive
+ * return: the kernel could not migrate it), or refused (an errno, for the call or the page).
+ */
+static void ksm_move_each(const char *role, const char *mode, const char *name, char *p, size_t npages, int node) {
+	long moved = 0, stuck = 0;
+	struct placement refused;
+	if (!p) return;
+	memset(&refused, 0, sizeof(refused));
+	for (size_t i = 0; i < npages; i++) {
+		void *page = p + i * PAGE;
+		int target = node, status = KSM_UNSET;
+		errno = 0;
+		long ret = syscall(SYS_move_pages, 0, 1, &page, &target, &status, MPOL_MF_MOVE);
+		if (ret > 0) stuck++;
+		else if (ret < 0) count_error(&refused, errno, 1);
+		else if (status == node) moved++;
+		else count_error(&refused, status < 0 ? -status : EINVAL, 1);
+	}
+	ksm_open("move-each", role, mode);
+	printf(",\"set\":\"%s\",\"target\":%d,\"pages\":%zu,\"moved\":%ld,\"stuck\":%ld,\"refused\":{", name, node, npages, moved,
+	       stuck);
+	print_placement(&refused);
+	printf("}");
+	ksm_print_set(name, p, npages);
+	printf("}\n");
+}
+
+static int ksm_cross_owner(const char *mode, int c, int pnode, const char *nonce, long n) {
+	const int off = !strcmp(mode, "off"), rmap = !strcmp(mode, "rmap");
+	if (!off && !rmap && strcmp(mode, "onto")) return usage();
+	const size_t per = off ? (size_t)n : 2 * (size_t)n, first = (size_t)n;
+	char *t = rmap ? NULL : ksm_area(per, 1, nonce, off ? 't' : 'T', n);
+	char *k = rmap ? NULL : ksm_area(per, 1, nonce, off ? 'k' : 'K', n);
+	char *s = off ? NULL : ksm_area(per, 1, nonce, 'S', n);
+	ksm_open("ready", "owner", mode);
+	ksm_print_set(off ? "t" : "T", t, per);
+	ksm_print_set(off ? "k" : "K", k, per);
+	ksm_print_set("S", s, per);
+	printf("}\n");
+	ksm_stop();
+
+	/* Phase 2: the merged pairs (onto, rmap) or the pages in the unstable tree (off) go to P. */
+	ksm_open("phase-2", "owner", mode);
+	printf("}\n");
+	if (!off) {
+		if (t && madvise(t + first * PAGE, first * PAGE, MADV_DONTNEED) != 0) die("ksm-cross", "madvise");
+		if (s && madvise(s + first * PAGE, first * PAGE, MADV_DONTNEED) != 0) die("ksm-cross", "madvise");
+	}
+	ksm_move("owner", mode, off ? "t" : "T", t, first, pnode);
+	ksm_move("owner", mode, "S", s, first, pnode);
+	ksm_stop();
+
+	/* Phase 3: S back to C, page by page; then where everything is. */
+	ksm_move_each("owner", mode, "S", s, first, c);
+	ksm_open("result", "owner", mode);
+	ksm_print_set(off ? "t" : "T", t, first);
+	ksm_print_set(off ? "k" : "K", k, per);
+	printf("}\n");
+	return 0;
+}
+
+static int ksm_cross_unbound(const char *mode, const char *nonce, long n) {
+	const int off = !strcmp(mode, "off");
+	if (!off && strcmp(mode, "onto")) return usage();
+	char *t = ksm_area((size_t)n, off, nonce, off ? 't' : 'T', n);
+	char *k = ksm_area((size_t)n, off, nonce, off ? 'k' : 'K', n);
+	ksm_open("ready", "unbound", mode);
+	/* Untouched pages (onto) have no node to read yet. */
+	if (off) {
+		ksm_print_set("t", t, (size_t)n);
+		ksm_print_set("k", k, (size_t)n);
+	}
+	printf("}\n");
+	ksm_stop();
+	if (!off) {
+		ksm_write(t, (size_t)n, nonce, 'T', n);
+		ksm_write(k, (size_t)n, nonce, 'K', n);
+		ksm_open("written", "unbound", mode);
+		ksm_print_set("T", t, (size_t)n);
+		ksm_print_set("K", k, (size_t)n);
+		printf("}\n");
+		ksm_stop();
+	}
+	ksm_open("result", "unbound", mode);
+	ksm_print_set(off ? "t" : "T", t, (size_t)n);
+	ksm_print_set(off ? "k" : "K", k, (size_t)n);
+	printf("}\n");
+	return 0;
+}
+
+static int ksm_cross(const char *role, const char *mode, int c, int pnode, const char *nonce, long n) {
+	if (n <= 0 || n > CHUNK || strlen(nonce) > 32) return usage();
+	if (!strcmp(role, "owner")) return ksm_cross_owner(mode, c, pnode, nonce, n);
+	if (!strcmp(role, "unbound")) return ksm_cross_unbound(mode, nonce, n);
+	return usage();
+}
+
 /* A counter from /proc/vmstat, or -1 when the kernel has none by that name. */
 static long vmstat(const char *name) {
 	FILE *f = fopen("/proc/vmstat", "r");
@@ -1162,7 +1362,8 @@ static int usage(void) {
 	fprintf(stderr, "usage: numacage-probe soft-policy C P | bind P | move-pages P | migrate-pages C P | fill MIB STEP [NODE]"
 	                " | slab C P N DIR | thp P [shmem] | ksm C P SECS | numa-balancing C P CPU SECS | compact-pages P | cpuset-drop P"
 	                " | interleave-rebind C P | home-node MODE NODES HOME | hugetlb-map N [NODES] | hugetlb-hold N | offline-blocks NODE KEEP_MIB"
-	                " | longterm-pin P | damon-target N | spread-file PATH MIB | lock-resident | net-echo IFACE N SECS\n");
+	                " | longterm-pin P | damon-target N | spread-file PATH MIB | lock-resident | net-echo IFACE N SECS"
+	                " | ksm-cross owner|unbound onto|off|rmap C P NONCE N\n");
 	return 2;
 }
 
@@ -1188,6 +1389,8 @@ int main(int argc, char **argv) {
 	if (!strcmp(cmd, "thp") && (argc == 3 || (argc == 4 && !strcmp(argv[3], "shmem"))))
 		return thp(atoi(argv[2]), argc == 4);
 	if (!strcmp(cmd, "ksm") && argc == 5) return ksm(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
+	if (!strcmp(cmd, "ksm-cross") && argc == 8)
+		return ksm_cross(argv[2], argv[3], atoi(argv[4]), atoi(argv[5]), argv[6], atol(argv[7]));
 	if (!strcmp(cmd, "numa-balancing") && argc == 6) return numa_balancing(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
 	if (!strcmp(cmd, "compact-pages") && argc == 3) return compact_pages(atoi(argv[2]));
 	if (!strcmp(cmd, "cpuset-drop") && argc == 3) return cpuset_drop(atoi(argv[2]));

@@ -9,6 +9,7 @@ import { noKernelMemory } from './families/kernel-memory.js';
 import { pInUse } from './families/p-in-use.js';
 import { hugetlbUser } from './families/hugetlb-user.js';
 import { hugetlbSurplus, hugetlbSurplusReserved, hugetlbSurplusSpared } from './families/hugetlb-surplus.js';
+import { ksmCross, ksmRmap } from './families/ksm-cross.js';
 import { longtermPin, moveOptin, migrateOptin } from './families/migration.js';
 import { compaction, demotion, hugetlb, hugetlbBoot, ksm, numaBalancing, thp } from './families/mm-daemons.js';
 import { bindOptin, bindStrict, cpuset, noFallbackIn, softPolicy } from './families/policy.js';
@@ -42,6 +43,8 @@ export const INVARIANTS: InvariantSpec[] = [
   thp,
   longtermPin,
   ksm,
+  ksmCross,
+  ksmRmap,
   numaBalancing,
   compaction,
   damonMigrate,
@@ -78,7 +81,7 @@ export const SUITES: Record<string, string[]> = {
   isolation: INVARIANTS.filter((s) => !DEVICE_CHECKS.has(s.id)).map((s) => s.id),
   /** The host device that shares only P (docs/devices.md): on private-vhost and its variants. */
   device: ['topology', ...DEVICE_CHECKS],
-  /** Both: the 35 rows and the device's two, for a vhost-user topology. */
+  /** Both: the 37 rows and the device's two, for a vhost-user topology. */
   all: INVARIANTS.map((s) => s.id),
   /** Quick and read-only: for runs whose subject is not the invariants. */
   smoke: ['topology', 'abi', 'no-kernel-memory'],

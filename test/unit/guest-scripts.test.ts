@@ -24,7 +24,8 @@ const FIXTURES = [
  * 02994a7 computed it; the not-applicable ones (thp, ksm, numa-balancing, bind-strict on a private
  * kernel) run no step at all. Since then: home-node, bind-spill and cpuset-private (series v2's
  * review), whose scripts run it through in_cgroup or fill.sh, hugetlb-user and longterm-pin (probe_as_user),
- * damon-migrate (run_probe; n/a under ,user), hugetlb-surplus-spared (probe_as_user; ,user only).
+ * damon-migrate (run_probe; n/a under ,user), hugetlb-surplus-spared (probe_as_user; ,user only),
+ * ksm-cross and ksm-rmap (exec_probe_as_user in ksm-step.sh, which they need; n/a without ,user).
  */
 const ALL_PROBE_USERS = [
   'no-kernel-memory',
@@ -37,6 +38,8 @@ const ALL_PROBE_USERS = [
   'thp',
   'longterm-pin',
   'ksm',
+  'ksm-cross',
+  'ksm-rmap',
   'numa-balancing',
   'compaction',
   'damon-migrate',
@@ -50,7 +53,18 @@ const PROBE_USERS_BEFORE: Record<string, string[]> = {
   'stock-6.12-private-virtio': ALL_PROBE_USERS,
   'stock-6.12-hmat-tiered': [...ALL_PROBE_USERS.slice(0, -4), 'demotion', ...ALL_PROBE_USERS.slice(-4)],
   'patched-6.12-private': ALL_PROBE_USERS.filter(
-    (id) => !['thp', 'longterm-pin', 'ksm', 'numa-balancing', 'hugetlb-user', 'bind-strict', 'bind-spill'].includes(id),
+    (id) =>
+      ![
+        'thp',
+        'longterm-pin',
+        'ksm',
+        'ksm-cross',
+        'ksm-rmap',
+        'numa-balancing',
+        'hugetlb-user',
+        'bind-strict',
+        'bind-spill',
+      ].includes(id),
   ),
   // hugetlb-surplus-spared (0033's probe) is n/a but under ,user.
   'patched-6.12-private-user': ALL_PROBE_USERS.filter((id) => id !== 'damon-migrate').flatMap((id) =>

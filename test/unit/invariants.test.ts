@@ -23,10 +23,19 @@ const PRIVATE_USER = 'patched-6.12-private-user';
 /** numacage's lean built kernel (no VM event counters, virtio_net built in). */
 const LEAN = 'lean-6.12-private-virtio';
 /**
+ * Checks of the default suite that no guest has run yet, so that no fixture holds their outputs:
+ * ksm-cross and ksm-rmap (docs/design/ksm.md), judged on constructed outputs in ksm-cross.test.ts
+ * until their recordings are added here. Every other test of this file takes them in.
+ */
+const AWAITING_RECORDINGS = ['ksm-cross', 'ksm-rmap'];
+
+/**
  * The default suite: the checks these fixtures answer (device-io's are in device-io.test.ts; cpu-hotplug
  * needs a topology with a CPU slot on P and KVM, and has constructed outputs of its own below).
  */
-const ISOLATION = INVARIANTS.filter((s) => testable(contextOf(STOCK)).includes(s.id));
+const ISOLATION = INVARIANTS.filter(
+  (s) => testable(contextOf(STOCK)).includes(s.id) && !AWAITING_RECORDINGS.includes(s.id),
+);
 
 /** The outcome each invariant must have on a kernel of this profile: the catalogue's column, exactly (on the default topology unless given). */
 const column = (profile: KernelProfile, ctx = contextOf(STOCK)) =>
@@ -39,7 +48,9 @@ const column = (profile: KernelProfile, ctx = contextOf(STOCK)) =>
 function run(dir: string): { ctx: ProbeContext; raw: Record<string, string>; got: Record<string, string> } {
   const raw = rawOutputs(dir);
   const ctx = contextOf(dir, raw);
-  return { ctx, raw, got: outcomes(evaluateAll(raw, ctx)) };
+  const got = outcomes(evaluateAll(raw, ctx));
+  for (const id of AWAITING_RECORDINGS) delete got[id];
+  return { ctx, raw, got };
 }
 
 for (const [dir, profile] of [
@@ -140,7 +151,7 @@ test('a step whose output is missing or cut short never passes a kernel that sho
 });
 
 test('suites and --only come from the registry, in run order, with the disturbing checks last', (t) => {
-  t.is(SUITES.isolation!.length, 35);
+  t.is(SUITES.isolation!.length, 37);
   t.deepEqual(
     INVARIANTS.slice(0, 3).map((s) => s.id),
     ['topology', 'abi', 'boot-data'],
