@@ -182,12 +182,12 @@ async function v1AgainstV2(t: ExecutionContext, topologies: string[], only: stri
 }
 
 test.serial(
-  'series v1 (0001-0013) against v2 (0001-0034), private_node=1 and ,user: each finding of the review fails on v1 and passes on v2',
+  'series v1 (0001-0013) against v2 (0001-0036), private_node=1 and ,user: each finding of the review fails on v1 and passes on v2',
   async (t) => {
     const cells = await v1AgainstV2(
       t,
       ['private', 'private-user'],
-      'boot-data,hugetlb-boot,home-node,thp,longterm-pin,damon-migrate,hugetlb-user,hugetlb-surplus-spared,bind-spill,p-in-use,online-kernel,cpu-hotplug,cpuset-private',
+      'boot-data,hugetlb-boot,home-node,thp,longterm-pin,ksm-cross,ksm-rmap,damon-migrate,hugetlb-user,hugetlb-surplus-spared,bind-spill,p-in-use,online-kernel,cpu-hotplug,cpuset-private',
     );
     // cpu-hotplug: a skip under TCG (the guest counts no CPU slot); KVM runs it.
     const hotplug = (v: { checks: { id: string; outcome: string }[] }) =>
@@ -219,6 +219,8 @@ test.serial(
       'home-node': 'fail',
       thp: 'fail',
       'longterm-pin': 'fail',
+      'ksm-cross': 'fail',
+      'ksm-rmap': 'fail',
       'hugetlb-user': 'fail',
       'hugetlb-surplus-spared': 'fail',
       'bind-spill': 'fail',
@@ -230,6 +232,8 @@ test.serial(
       'home-node': 'pass',
       thp: 'skip',
       'longterm-pin': 'skip',
+      'ksm-cross': 'skip',
+      'ksm-rmap': 'skip',
       'damon-migrate': 'pass',
       'hugetlb-user': 'skip',
       'hugetlb-surplus-spared': 'skip',
@@ -246,6 +250,8 @@ test.serial(
       'home-node': 'pass',
       thp: 'pass',
       'longterm-pin': 'pass',
+      'ksm-cross': 'pass',
+      'ksm-rmap': 'pass',
       'damon-migrate': 'skip',
       'hugetlb-user': 'pass',
       'hugetlb-surplus-spared': 'pass',

@@ -17,10 +17,13 @@ const repro = [recorded('repro-mbind-warn/base'), recorded('repro-mbind-warn/pat
 const render = (runs: HtmlRun[], extra: { title?: string; comparison?: Comparison } = {}) =>
   renderHtml({ title: 'nightly', generatedAt: '2026-11-27T12:00:00Z', runs, ...extra });
 
-/** Every element `name` of the markup, with its attributes and its text when it has no child elements. */
+const ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#39;': "'" };
+const unescape = (v: string) => v.replace(/&(?:amp|lt|gt|quot|#39);/g, (e) => ENTITIES[e]!);
+
+/** Every element `name` of the markup, with its attributes (unescaped) and its text when it has no child elements. */
 function elements(html: string, name: string): { attrs: Record<string, string>; text: string }[] {
   return [...html.matchAll(new RegExp(`<${name}\\b([^>]*)>(?:([^<]*)</${name}>)?`, 'g'))].map((m) => ({
-    attrs: Object.fromEntries([...m[1]!.matchAll(/([\w-]+)="([^"]*)"/g)].map((a) => [a[1]!, a[2]!])),
+    attrs: Object.fromEntries([...m[1]!.matchAll(/([\w-]+)="([^"]*)"/g)].map((a) => [a[1]!, unescape(a[2]!)])),
     text: m[2] ?? '',
   }));
 }

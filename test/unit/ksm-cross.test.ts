@@ -3,9 +3,11 @@ import { evaluateInvariant } from '../../src/invariants/evaluate.js';
 import { KSM_PAGES, ksmCross, ksmRmap, ksmSteps, taskEndings } from '../../src/invariants/families/ksm-cross.js';
 import type { InvariantSpec } from '../../src/invariants/spec.js';
 import type { CheckResult } from '../../src/model/verdict.js';
-import { contextOf } from '../helpers/recorded.js';
+import { contextOf, seriesRecordings } from '../helpers/recorded.js';
 
-// No guest has run ksm-cross or ksm-rmap yet: every output below is CONSTRUCTED, none recorded.
+// Recorded outputs (TCG, 2026-12-05): test/fixtures/ksm-cross/ and ksm-rmap/ (0001-0034 and 0001-0035 under
+// ,user), and each test/fixtures/guest/ recording (stock, lean, v1, 0001-0036), replayed first below and by
+// invariants.test. The outputs after them are CONSTRUCTED, written before any guest ran:
 // Each is what ksm-cross.sh or ksm-rmap.sh prints, line for line as the scripts (ksm-step.sh) and
 // the probe's ksm-cross write it (the shape taken from running the scripts on the host against a
 // simulated ksmd, with the real probe and C = P = 0), filled in with the counts docs/design/ksm.md
@@ -158,6 +160,24 @@ const OFF =
   "off: 16 of 16 pages the owner moved to node 1 were replaced by KSM pages on node 0 (the unbound task's copies)";
 const STUCK =
   "16 of 16 KSM pages on node 1 could not be migrated to node 0: move_pages(2) returned a positive count (ksmd kept 0 of the owner's rmap items)";
+
+const crossRecorded = seriesRecordings(ksmCross, 'private-user');
+const rmapRecorded = seriesRecordings(ksmRmap, 'private-user');
+
+test('recorded under ,user: 0001-0034 merges onto P and out of it and strands its KSM pages on P; 0035 stops the merges; 0036 (test/fixtures/guest/patched-6.12-private-user) keeps them migratable', (t) => {
+  const at34 = crossRecorded.outcome(crossRecorded.recorded('series-at-34-private-user'), 'private-user');
+  t.is(at34.outcome, 'fail');
+  t.deepEqual(at34.problems, [
+    "onto: 16 of 16 pages of an unbound task were merged into KSM pages on node 1 (the owner's, moved there by move_pages(2))",
+    "off: 16 of 16 pages the owner moved to node 1 were replaced by KSM pages on node 0 (the unbound task's copies)",
+  ]);
+  t.is(crossRecorded.outcome(crossRecorded.recorded('series-at-35-private-user'), 'private-user').outcome, 'pass');
+  for (const name of ['series-at-34-private-user', 'series-at-35-private-user']) {
+    const r = rmapRecorded.outcome(rmapRecorded.recorded(name), 'private-user');
+    t.is(r.outcome, 'fail', name);
+    t.regex(r.summary, /^16 of 16 KSM pages on node 1 could not be migrated to node 0/, name);
+  }
+});
 
 test('the constructed outputs name the nodes of the contexts they are judged in: C = 0, P = 1', (t) => {
   for (const dir of Object.values(CONTEXT)) t.like(contextOf(dir).roles, { c: C, p: P }, dir);
