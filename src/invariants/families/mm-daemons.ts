@@ -117,6 +117,9 @@ export const bootPoolAsked = (t: Topology): BootPool | undefined => {
 };
 
 const GIB_MIB = 1024;
+/** QEMU's q35 puts 2 GiB of RAM below 4 GiB once the guest has 2.75 GiB or more, else all of it. */
+const Q35_LOWMEM_FROM_MIB = 2816;
+const Q35_LOWMEM_MIB = 2048;
 
 /**
  * How many 1 GiB boot pages each node of the topology can hold at most, from
@@ -132,7 +135,7 @@ const GIB_MIB = 1024;
 export function gigantic1GRoom(t: Topology): Record<number, number> {
   const boot = t.nodes.filter((n) => !n.hotplug && n.memMiB > 0).sort((a, b) => a.id - b.id);
   const totalMiB = boot.reduce((sum, n) => sum + n.memMiB, 0);
-  const lowMiB = totalMiB >= 2816 ? 2048 : totalMiB;
+  const lowMiB = totalMiB >= Q35_LOWMEM_FROM_MIB ? Q35_LOWMEM_MIB : totalMiB;
   let start = 0; // MiB of RAM laid out so far
   const room: Record<number, number> = {};
   for (const n of boot) {
