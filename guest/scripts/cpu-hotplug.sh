@@ -1,16 +1,15 @@
 # shellcheck shell=bash
-# The CPU slot CPU of node P, hot-added by the host just before (QMP device_add): waits 10 s at most
-# for the kernel to make it present, onlines it, says on which node it came up, then offlines it.
+# The CPU slot CPU of node P, hot-added by the host just before (QMP device_add; only when the guest
+# counts it possible): waits 10 s at most for the kernel to make it present, onlines it, says on
+# which node it came up, then offlines it.
 dir=/sys/devices/system/cpu/cpu$CPU
-# A CPU beyond the last possible one can never appear: no wait then.
+# A CPU beyond the last possible one can never appear (and was not added): no wait then.
 last=$(sed 's/.*[-,]//' /sys/devices/system/cpu/possible)
 i=0
 while [ "$CPU" -le "$last" ] && [ ! -e "$dir/online" ] && [ "$i" -lt 200 ]; do
   sleep 0.05
   i=$((i + 1))
 done
-echo "### possible"
-cat /sys/devices/system/cpu/possible
 echo "### present"
 cat /sys/devices/system/cpu/present
 echo "### online"

@@ -94,18 +94,19 @@ test('home-node: a fault record missing after a clean exit is a broken probe, no
 
 // cpu-hotplug needs a CPU slot on P (patches/private-node/private.topology.json) and a guest that
 // sees it: x86 Linux counts QEMU's disabled MADT entries as hot-pluggable only under a hypervisor
-// it recognises, so under TCG the check is a skip (recorded, v2 with ,user). The other two outputs
-// are constructed from the recorded one, as the kernels would print them under KVM: the stock
-// kernel onlines CPU 2 on node 1 (sysfs: possible/present 0-2, node1/cpulist 2, a node1 link in
-// cpu2/); patch 0019 refuses the online write with EPERM and its pr_warn.
+// it recognises, so under TCG the check is a skip and the CPU is not even added (recorded, v2 with
+// ,user). The other outputs are constructed from the recorded ones, as the kernels would print
+// them under KVM: possible/present 0-2, the slot QEMU 7.2 listed for this topology (recorded while
+// the add step still added the CPU under TCG); the stock kernel onlines CPU 2 on node 1 (node1/cpulist
+// 2, a node1 link in cpu2/); patch 0019 refuses the online write with EPERM and its pr_warn.
 const recorded = {
   'cpu-hotplug-add': fixture('cpu-hotplug', 'cpu-hotplug-add.tcg.txt'),
   'cpu-hotplug': fixture('cpu-hotplug', 'cpu-hotplug.tcg.txt'),
 };
+const SLOT = '{"props":{"core-id":0,"thread-id":0,"node-id":1,"socket-id":2},"vcpus-count":1,"type":"max-x86_64-cpu"}';
 const underKvm = (online: string, nodeCpus: string, kernel: string) => ({
-  ...recorded,
+  'cpu-hotplug-add': `### possible\n0-2\n### slot\n${SLOT}\n`,
   'cpu-hotplug': recorded['cpu-hotplug']
-    .replace('### possible\n0-1', '### possible\n0-2')
     .replace('### present\n0-1', '### present\n0-2')
     .replace('### online\nabsent', `### online\n${online}`)
     .replace('### node-cpus\n', `### node-cpus\n${nodeCpus}`)
@@ -132,8 +133,10 @@ test('cpu-hotplug: a skip under TCG (no slot the guest counts), a fail where CPU
   );
   t.is(refused.outcome, 'pass', refused.summary);
   t.is(refused.summary, 'CPU 2, hot-added on node 1: its online write was refused (Operation not permitted)');
-  const absent = { ...recorded, 'cpu-hotplug': underKvm('absent', '', '')['cpu-hotplug'] };
+  const absent = underKvm('absent', '', '');
   t.is(evaluateInvariant(cpuHotplug, absent, ctx).outcome, 'error', 'a CPU that never appears proves nothing');
+  const noSlot = { ...absent, 'cpu-hotplug-add': '### possible\n0-2\n### slot\nnone\n' };
+  t.is(evaluateInvariant(cpuHotplug, noSlot, ctx).outcome, 'error', 'QEMU offered no slot: nothing was tried');
 });
 
 test('cpu-hotplug is not run on a topology without a CPU slot on P', (t) => {
