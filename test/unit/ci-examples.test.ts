@@ -1246,8 +1246,8 @@ test(`${GITLAB}: parallel: 2 as the shard, per-job Debian 12 images, caches of w
   );
   for (const [name, j] of Object.entries(jobs))
     t.true(
-      list(j.cache).some((c) => list(obj(c).paths).includes('node_modules/')),
-      `job ${name} restores node_modules`,
+      list(j.cache).some((c) => ['node_modules/', 'dist/'].every((p) => list(obj(c).paths).includes(p))),
+      `job ${name} restores node_modules and the incremental build`,
     );
 
   const needs = (j: Obj) => list(j.needs).map((n) => (isObj(n) ? str(n.job) : str(n)));
