@@ -1,5 +1,8 @@
 import { connect } from 'node:net';
 
+/** The QMP socket failed or closed under a command: QEMU may be gone (its exit tells). */
+export class QmpTransportError extends Error {}
+
 /**
  * Sends one QMP command over a fresh connection (greeting, qmp_capabilities,
  * command) and resolves with its "return" value.
@@ -21,11 +24,11 @@ export function qmpCommand(
       if (err) reject(err);
       else resolve(value);
     };
-    sock.on('error', (err) => finish(err));
+    sock.on('error', (err) => finish(new QmpTransportError(`QMP ${execute}: ${err.message}`)));
     sock.on('close', () => {
       // QEMU closes the socket as it quits; for "quit" that is the answer.
       if (stage === 'command' && execute === 'quit') finish(null, {});
-      else finish(new Error(`QMP socket closed during ${stage}`));
+      else finish(new QmpTransportError(`QMP socket closed during ${stage}`));
     });
     sock.on('data', (chunk) => {
       buf += chunk.toString('utf8');

@@ -26,6 +26,7 @@ import {
 import { ProbeError } from '../invariants/errors.js';
 import type { Guest } from '../guest/boot.js';
 import { SshTransportError } from '../guest/ssh.js';
+import { QmpTransportError } from '../adapters/qmp.js';
 import type { CheckProgress } from './check-progress.js';
 import { hostWitness } from './witness.js';
 import { countPresentPages, nodeBacking } from '../adapters/guest-memory.js';
@@ -81,7 +82,7 @@ async function uploadProbe(guest: Guest, binary: { path: string; sha256: string 
   if (r.exitCode !== 0) throw new Error(r.stderr.trim() || `exit ${r.exitCode}`);
 }
 
-/** Did QEMU die under a failed step? Its exit can trail the SSH error by a moment. */
+/** Did QEMU die under a failed step? Its exit can trail the SSH or QMP error by a moment. */
 export const qemuGone = (guest: Guest) =>
   Promise.race([
     guest.qemu.exited.then(() => true),
@@ -200,7 +201,7 @@ export async function runChecks(
         }
         push(evaluateInvariant(spec, raw, ctx, witnessed), started);
       } catch (err) {
-        const lostGuest = err instanceof SshTransportError;
+        const lostGuest = err instanceof SshTransportError || err instanceof QmpTransportError;
         // QEMU gone: the run reports its exit, and this check and the rest are not-run. The first lost
         // connection waits up to a second for QEMU to exit (a guest that panicked); once QEMU has outlived
         // one, later checks only look, so a guest whose sshd died does not cost a second per check.
@@ -212,7 +213,7 @@ export async function runChecks(
             spec,
             ctx,
             'error',
-            `probe failed: ${lostGuest ? 'the SSH connection to the guest failed: ' : ''}${message(err)}`,
+            `probe failed: ${err instanceof SshTransportError ? 'the SSH connection to the guest failed: ' : ''}${message(err)}`,
           ),
           started,
         );
