@@ -23,12 +23,6 @@ const PRIVATE_USER = 'patched-6.12-private-user';
 /** numacage's lean built kernel (no VM event counters, virtio_net built in). */
 const LEAN = 'lean-6.12-private-virtio';
 /**
- * Checks of the default suite that no guest has run yet, so that no fixture holds their outputs:
- * ksm-cross and ksm-rmap (docs/design/ksm.md), judged on constructed outputs in ksm-cross.test.ts
- * until their recordings are added here. Every other test of this file takes them in.
- */
-
-/**
  * The default suite: the checks these fixtures answer (device-io's are in device-io.test.ts; cpu-hotplug
  * needs a topology with a CPU slot on P and KVM, and has constructed outputs of its own below).
  */
