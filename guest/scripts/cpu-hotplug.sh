@@ -7,7 +7,7 @@ dir=/sys/devices/system/cpu/cpu$CPU
 last=$(sed 's/.*[-,]//' /sys/devices/system/cpu/possible)
 i=0
 while [ "$CPU" -le "$last" ] && [ ! -e "$dir/online" ] && [ "$i" -lt 200 ]; do
-  sleep 0.05
+  nap 0.05
   i=$((i + 1))
 done
 echo "### present"

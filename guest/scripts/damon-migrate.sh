@@ -4,8 +4,8 @@
 # tried on every byte of its ranges. The kdamond is switched off and removed on exit.
 unless_missing /sys/kernel/mm/damon/admin/kdamonds/nr_kdamonds
 admin=/sys/kernel/mm/damon/admin/kdamonds
-[ "$(cat "$admin/nr_kdamonds")" = 0 ] || {
-  echo "busy: $(cat "$admin/nr_kdamonds") kdamond(s) already set up"
+[ "$(< "$admin/nr_kdamonds")" = 0 ] || {
+  echo "busy: $(< "$admin/nr_kdamonds") kdamond(s) already set up"
   exit 0
 }
 (exec_probe damon-target "$DAMON_PAGES") > /tmp/numacage-damon.out & pid=$!
@@ -42,14 +42,20 @@ echo "regions $((${#regions[@]} / 2))"
 echo "bytes $total"
 echo on > "$admin/0/state"
 stats() { # the scheme's counters, fresh
+  local f value
   echo update_schemes_stats > "$admin/0/state"
-  for f in nr_tried sz_tried nr_applied sz_applied; do echo "$f $(cat "$scheme/stats/$f")"; done
+  for f in nr_tried sz_tried nr_applied sz_applied; do
+    read -r value < "$scheme/stats/$f"
+    echo "$f $value"
+  done
 }
 wait_s=$DAMON_WAIT_S start=$SECONDS
 deadline=$((start + wait_s))
 while [ "$SECONDS" -lt "$deadline" ]; do
-  sleep 0.5
-  [ "$(stats | sed -n 's/^sz_tried //p')" -ge "$total" ] && break
+  nap 0.5
+  echo update_schemes_stats > "$admin/0/state"
+  read -r tried < "$scheme/stats/sz_tried"
+  [ "$tried" -ge "$total" ] && break
 done
 echo "### stats"
 stats

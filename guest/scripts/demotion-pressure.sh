@@ -4,7 +4,7 @@
 # keeping KEEP_MIB of C online and asking MARGIN_MIB past its free memory; P watched; the pgdemote
 # counters before and after.
 en=/sys/kernel/mm/numa/demotion_enabled
-echo "### demotion-was"; cat "$en"; was=$(cat "$en"); echo 1 > "$en"
+echo "### demotion-was"; cat "$en"; was=$(< "$en"); echo 1 > "$en"
 # Read by fill.sh: put back by fill's exit trap however the step ends (a timeout included), and
 # demotion left on during the fill, since it is what this step tests.
 # shellcheck disable=SC2034

@@ -32,7 +32,7 @@ fill() {
   for f in /proc/sys/kernel/numa_balancing /proc/sys/vm/watermark_boost_factor /proc/sys/vm/compaction_proactiveness \
     /proc/sys/vm/oom_dump_tasks /sys/kernel/mm/numa/demotion_enabled; do
     [ "$f" = /sys/kernel/mm/numa/demotion_enabled ] && [ "$keep_demotion" = 1 ] && continue
-    [ -w "$f" ] && { saved="$saved $f=$(cat "$f")"; echo 0 > "$f"; }
+    [ -w "$f" ] && { saved="$saved $f=$(< "$f")"; echo 0 > "$f"; }
   done
   trap restore EXIT
   # A caller whose question is not reclaim (lock_working_set=1) has the programs' resident file pages
@@ -44,7 +44,7 @@ fill() {
   # (one page table per 2 MiB filled; at the default, one run in five was OOM-killed for one).
   if [ "$lock_working_set" = 1 ]; then
     f=/proc/sys/vm/watermark_scale_factor
-    saved="$saved $f=$(cat "$f")"; echo 1000 > "$f"
+    saved="$saved $f=$(< "$f")"; echo 1000 > "$f"
     (exec_probe lock-resident) > /tmp/numacage-lock.out & locker=$!
     await_stopped "$locker"
     echo "### lock"; cat /tmp/numacage-lock.out

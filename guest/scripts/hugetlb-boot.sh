@@ -5,6 +5,6 @@
 pool=hugepages/hugepages-${SIZE_KB}kB
 unless_missing "/sys/kernel/mm/$pool"
 echo "### pool"
-echo "total $(cat "/sys/kernel/mm/$pool/nr_hugepages")"
+echo "total $(< "/sys/kernel/mm/$pool/nr_hugepages")"
 echo "onp $(cat "$(node_file "$P" "$pool/nr_hugepages")")"
 echo "### kernel"; dmesg | grep -E 'HugeTLB' || true

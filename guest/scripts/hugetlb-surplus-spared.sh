@@ -8,13 +8,13 @@
 unless_missing /sys/kernel/mm/hugepages/hugepages-2048kB
 hstate=/sys/kernel/mm/hugepages/hugepages-2048kB
 overcommit=$hstate/nr_overcommit_hugepages
-saved="$overcommit=$(cat "$overcommit")"
-for f in /sys/devices/system/node/node*/hugepages/hugepages-2048kB/nr_hugepages; do saved="$saved $f=$(cat "$f")"; done
+saved="$overcommit=$(< "$overcommit")"
+for f in /sys/devices/system/node/node*/hugepages/hugepages-2048kB/nr_hugepages; do saved="$saved $f=$(< "$f")"; done
 # $saved is a list of file=value words: split on purpose. Pools shrink before any grows again.
 holder=
 put_back() {
   [ -z "$holder" ] || { kill -KILL "$holder" 2>/dev/null; wait "$holder" 2>/dev/null; }
-  for kv in $saved; do [ "$(cat "${kv%%=*}")" = "${kv#*=}" ] || echo "${kv#*=}" > "${kv%%=*}"; done
+  for kv in $saved; do [ "$(< "${kv%%=*}")" = "${kv#*=}" ] || echo "${kv#*=}" > "${kv%%=*}"; done
 }
 trap put_back EXIT
 for kv in $saved; do [ "${kv#*=}" = 0 ] || setup_write 0 "${kv%%=*}"; done
@@ -22,15 +22,15 @@ setup_write "$HUGE_PAGES" "$overcommit"
 pool=$(node_file "$P" hugepages/hugepages-2048kB)
 echo "### pool"
 write_answer "$HUGE_PAGES" "$pool/nr_hugepages" "write ok" "write refused:"
-echo "onp $(cat "$pool/nr_hugepages")"
-echo "total $(cat "$hstate/nr_hugepages")"
-echo "overcommit $(cat "$overcommit")"
+echo "onp $(< "$pool/nr_hugepages")"
+echo "total $(< "$hstate/nr_hugepages")"
+echo "overcommit $(< "$overcommit")"
 # Whether C could give the surplus pages: its free blocks by order.
 grep -E "^Node $C," /proc/buddyinfo
 echo "### unbound"
 probe_as_user hugetlb-map "$HUGE_PAGES"
 echo "### after"
-echo "node$P $(cat "$pool/nr_hugepages") $(cat "$pool/free_hugepages") $(cat "$pool/surplus_hugepages")"
+echo "node$P $(< "$pool/nr_hugepages") $(< "$pool/free_hugepages") $(< "$pool/surplus_hugepages")"
 echo "### second"
 setup_write "$((HUGE_PAGES * 2))" "$overcommit"
 (exec_probe_as_user hugetlb-hold "$HUGE_PAGES") > /tmp/numacage-hold.out &

@@ -11,13 +11,13 @@ hstate=/sys/kernel/mm/hugepages/hugepages-2048kB
 overcommit=$hstate/nr_overcommit_hugepages
 cgroup=/sys/fs/cgroup/numacage-hugetlb-surplus
 mnt=/tmp/numacage-hugetlb-reserve
-saved="$overcommit=$(cat "$overcommit")"
-for f in /sys/devices/system/node/node*/hugepages/hugepages-2048kB/nr_hugepages; do saved="$saved $f=$(cat "$f")"; done
+saved="$overcommit=$(< "$overcommit")"
+for f in /sys/devices/system/node/node*/hugepages/hugepages-2048kB/nr_hugepages; do saved="$saved $f=$(< "$f")"; done
 # $saved is a list of file=value words: split on purpose. A pool already empty is not written (a
 # private node refuses any write without ,user).
 put_back() {
   ! mountpoint -q "$mnt" || umount "$mnt"
-  for kv in $saved; do [ "$(cat "${kv%%=*}")" = "${kv#*=}" ] || echo "${kv#*=}" > "${kv%%=*}"; done
+  for kv in $saved; do [ "$(< "${kv%%=*}")" = "${kv#*=}" ] || echo "${kv#*=}" > "${kv%%=*}"; done
   rmdir "$cgroup" 2>/dev/null || true
 }
 trap put_back EXIT
@@ -33,12 +33,12 @@ node_counts() { # the 2 MiB pool of nodes P and C2, in pages: nr, free, surplus
   local n d
   for n in "$P" "$C2"; do
     d=$(node_file "$n" hugepages/hugepages-2048kB)
-    echo "node$n $(cat "$d/nr_hugepages") $(cat "$d/free_hugepages") $(cat "$d/surplus_hugepages")"
+    echo "node$n $(< "$d/nr_hugepages") $(< "$d/free_hugepages") $(< "$d/surplus_hugepages")"
   done
 }
 echo "### pool"
-echo "total $(cat "$hstate/nr_hugepages")"
-echo "overcommit $(cat "$overcommit")"
+echo "total $(< "$hstate/nr_hugepages")"
+echo "overcommit $(< "$overcommit")"
 [ "$RESERVE" = 0 ] || echo "reserved $(awk '/^HugePages_Rsvd:/ {print $2}' /proc/meminfo)"
 # Whether P and C2 could each give the pages: their free blocks by order.
 grep -E "^Node ($P|$C2)," /proc/buddyinfo

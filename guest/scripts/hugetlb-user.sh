@@ -4,8 +4,8 @@
 # under no policy, then bound to {C,P}. The pools and the overcommit are put back on exit.
 unless_missing /sys/kernel/mm/hugepages/hugepages-2048kB
 overcommit=/proc/sys/vm/nr_overcommit_hugepages
-saved="$overcommit=$(cat "$overcommit")"
-for f in /sys/devices/system/node/node*/hugepages/hugepages-2048kB/nr_hugepages; do saved="$saved $f=$(cat "$f")"; done
+saved="$overcommit=$(< "$overcommit")"
+for f in /sys/devices/system/node/node*/hugepages/hugepages-2048kB/nr_hugepages; do saved="$saved $f=$(< "$f")"; done
 # $saved is a list of file=value words: split on purpose. Pools shrink before any grows again.
 put_back() { for kv in $saved; do echo "${kv#*=}" > "${kv%%=*}"; done; }
 trap put_back EXIT
@@ -13,6 +13,6 @@ for kv in $saved; do echo 0 > "${kv%%=*}"; done
 f=$(node_file "$P" hugepages/hugepages-2048kB/nr_hugepages)
 echo "### pool"
 write_answer "$HUGE_PAGES" "$f" "write ok" "write refused:"
-echo "onp $(cat "$f")"; echo "total $(cat /proc/sys/vm/nr_hugepages)"
+echo "onp $(< "$f")"; echo "total $(cat /proc/sys/vm/nr_hugepages)"
 echo "### unbound"; probe_as_user hugetlb-map "$HUGE_PAGES"
 echo "### bound"; probe_as_user hugetlb-map "$HUGE_PAGES" "$C,$P"

@@ -6,8 +6,8 @@ f=$(node_file "$P" hugepages/hugepages-2048kB/nr_hugepages)
 echo "### node"
 if [ -e "$f" ]; then
   write_answer "$HUGEPAGES_ASKED" "$f" "write ok" "write refused:"
-  echo "got $(cat "$f")"; echo 0 > "$f" 2>/dev/null
+  echo "got $(< "$f")"; echo 0 > "$f" 2>/dev/null
 else echo "no-file"; fi
-echo "### global"; g=/proc/sys/vm/nr_hugepages; total=$(cat "$g")
-echo $((total + HUGEPAGES_ASKED)) > "$g"; echo "asked $((total + HUGEPAGES_ASKED))"; echo "total $(cat "$g")"
+echo "### global"; g=/proc/sys/vm/nr_hugepages; total=$(< "$g")
+echo $((total + HUGEPAGES_ASKED)) > "$g"; echo "asked $((total + HUGEPAGES_ASKED))"; echo "total $(< "$g")"
 echo "onp $(awk '/HugePages_Total/ {print $4}' "$(node_file "$P" meminfo)")"; echo "$total" > "$g"

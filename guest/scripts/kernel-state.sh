@@ -3,6 +3,6 @@
 echo "### release"; uname -r
 echo "### cmdline"; cat /proc/cmdline
 echo "### node-states"
-cd /sys/devices/system/node && for f in has_* possible online; do echo "$f $(cat "$f")"; done
+cd /sys/devices/system/node && for f in has_* possible online; do echo "$f $(< "$f")"; done
 echo "### zoneinfo"; cat /proc/zoneinfo
 echo "### private-node-log"; dmesg | grep -i "private.node" || true

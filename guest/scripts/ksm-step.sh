@@ -22,7 +22,7 @@ ksm_out() { echo "/tmp/numacage-ksm-$1.out"; }
 ksm_save() {
   local f
   for f in pages_to_scan sleep_millisecs smart_scan run; do
-    [ ! -e "$ksm/$f" ] || ksm_saved="$ksm_saved $f=$(cat "$ksm/$f")"
+    [ ! -e "$ksm/$f" ] || ksm_saved="$ksm_saved $f=$(< "$ksm/$f")"
   done
   trap ksm_restore EXIT
 }
@@ -38,7 +38,7 @@ ksm_restore() {
 ksm_setup() {
   # The advisor (6.8 on) sets pages_to_scan itself: only "[none]" leaves the batches to the step.
   [ ! -e "$ksm/advisor_mode" ] || grep -q '\[none\]' "$ksm/advisor_mode" ||
-    setup_failed "ksm's advisor_mode is not none: $(cat "$ksm/advisor_mode")"
+    setup_failed "ksm's advisor_mode is not none: $(< "$ksm/advisor_mode")"
   setup_write 2 "$ksm/run"
   setup_write 0 "$ksm/run"
   [ ! -e "$ksm/smart_scan" ] || setup_write 0 "$ksm/smart_scan"
@@ -48,10 +48,12 @@ ksm_setup() {
   # value would leave it asleep, deaf to run=1.
   ksm_sleep=$(($(ksm_count sleep_millisecs) == 600000 ? 600001 : 600000))
   setup_write "$ksm_sleep" "$ksm/sleep_millisecs"
-  sleep 0.3
+  nap 0.3
 }
 
 ksm_count() { cat "$ksm/$1"; }
+# ksm_read VAR FILE: VAR set to the counter FILE, read by the shell itself (see nap in lib.sh).
+ksm_read() { read -r "$1" < "$ksm/$2"; }
 
 # ksm_knobs: a "### knobs" section with what decides which pages KSM may merge.
 ksm_knobs() {
@@ -74,12 +76,12 @@ ksm_wake() {
 # started the batch, which moves pages_scanned page by page, so the write cannot add a batch).
 ksm_step() {
   local kind=$1 want=${2-0} scans0 pages0 scans pages deadline=$((SECONDS + 60)) nudge=$((SECONDS + 10))
-  scans0=$(ksm_count full_scans)
-  pages0=$(ksm_count pages_scanned)
+  ksm_read scans0 full_scans
+  ksm_read pages0 pages_scanned
   if [ "$(ksm_count run)" = 0 ]; then setup_write 1 "$ksm/run"; else ksm_wake; fi
   while :; do
-    scans=$(ksm_count full_scans)
-    pages=$(ksm_count pages_scanned)
+    ksm_read scans full_scans
+    ksm_read pages pages_scanned
     [ "$scans" -eq "$scans0" ] || break
     [ "$kind" = pass ] || [ "$pages" -lt $((pages0 + want)) ] || break
     [ "$SECONDS" -lt "$deadline" ] ||
@@ -88,10 +90,10 @@ ksm_step() {
       ksm_wake
       nudge=$((SECONDS + 10))
     fi
-    sleep 0.1
+    nap 0.1
   done
   # Let ksmd finish its batch and read sleep_millisecs before the next step writes it.
-  sleep 0.3
+  nap 0.3
   echo "step $kind scans $(($(ksm_count full_scans) - scans0)) pages $(($(ksm_count pages_scanned) - pages0))"
 }
 
@@ -102,9 +104,13 @@ ksm_stats() {
   done
 }
 
-ksm_records() { [ "$(grep -c '^{' "$1")" -ge "$2" ]; }
-ksm_gone() { [ ! -e "/proc/$1" ] || grep -qs "^State:[[:space:]]*Z" "/proc/$1/status"; }
-ksm_ready() { ksm_records "$2" "$3" || ksm_gone "$1"; }
+# ksm_records FILE N: whether FILE holds N records (lines that start with "{") or more.
+ksm_records() {
+  local line n=0
+  while IFS= read -r line; do [[ $line == "{"* ]] && n=$((n + 1)); done < "$1"
+  [ "$n" -ge "$2" ]
+}
+ksm_ready() { ksm_records "$2" "$3" || gone "$1"; }
 
 # ksm_await ROLE N: waits until the task's output holds N records (30 s at most), then until it has
 # stopped itself; a task that ended or did not stop ends the step in setup_failed, with what it
@@ -114,15 +120,17 @@ ksm_await() {
   out=$(ksm_out "$1")
   retry_for 30 ksm_ready "$pid" "$out" "$2"
   if ! ksm_records "$out" "$2"; then
-    if ksm_gone "$pid"; then
+    if gone "$pid"; then
       wait "$pid"
-      setup_failed "the $1 probe ended (exit $?) before its record $2: $(cat "$out")"
+      setup_failed "the $1 probe ended (exit $?) before its record $2: $(< "$out")"
     fi
-    setup_failed "the $1 probe printed no record $2 within 30 s: $(cat "$out")"
+    setup_failed "the $1 probe printed no record $2 within 30 s: $(< "$out")"
   fi
   await_stopped "$pid"
-  grep -qs "^State:[[:space:]]*T" "/proc/$pid/status" ||
-    setup_failed "the $1 probe did not stop after its record $2: $(cat "$out")"
+  state_of "$pid"
+  # shellcheck disable=SC2154 # state: set by lib.sh's state_of
+  [ "$state" = T ] ||
+    setup_failed "the $1 probe did not stop after its record $2: $(< "$out")"
 }
 
 # ksm_task ROLE MODE C P NONCE N: the probe's ksm-cross ROLE MODE C P NONCE N as the unprivileged

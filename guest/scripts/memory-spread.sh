@@ -29,10 +29,10 @@ echo "### setup"
 # Without CONFIG_CPUSETS_V1 a v1 cpuset hierarchy mounts, with none of its files.
 unless_missing "$mnt/cpuset.memory_spread_page"
 mkdir "$cs"
-setup_write "$(cat "$mnt/cpuset.cpus")" "$cs/cpuset.cpus"
+setup_write "$(< "$mnt/cpuset.cpus")" "$cs/cpuset.cpus"
 mems_answer "$C,$C2,$P" "$cs/cpuset.mems" "$cs/cpuset.effective_mems" || exit 0
 setup_write 1 "$cs/cpuset.memory_spread_page"
-echo "spread $(cat "$cs/cpuset.memory_spread_page")"
+echo "spread $(< "$cs/cpuset.memory_spread_page")"
 echo "### file"
 rm -f /var/tmp/numacage-spread
 (echo "$BASHPID" > "$cs/tasks" && run_probe spread-file /var/tmp/numacage-spread "$SPREAD_MIB")

@@ -6,8 +6,8 @@ unless_missing /sys/devices/system/memory/block_size_bytes
 block='' was=''
 put_back() {
   [ -n "$block" ] || return 0
-  [ "$(cat "$block/state")" = online ] && [ "$(cat "$block/valid_zones")" != "$was" ] && echo offline > "$block/state"
-  [ "$(cat "$block/state")" = online ] && return 0
+  [ "$(< "$block/state")" = online ] && [ "$(< "$block/valid_zones")" != "$was" ] && echo offline > "$block/state"
+  [ "$(< "$block/state")" = online ] && return 0
   if [ "$was" = Movable ]; then echo online_movable > "$block/state"; else echo online_kernel > "$block/state"; fi
 }
 trap put_back EXIT
@@ -15,22 +15,22 @@ echo "### offline"
 tried=0
 for n in $(for b in "$(node_file "$P" memory)"[0-9]*; do echo "${b##*memory}"; done | sort -n -r); do
   b=/sys/devices/system/memory/memory$n
-  [ "$(cat "$b/state")" = online ] || continue
+  [ "$(< "$b/state")" = online ] || continue
   tried=$((tried + 1))
-  was=$(cat "$b/valid_zones")
+  was=$(< "$b/valid_zones")
   if echo offline > "$b/state" 2>/dev/null; then block=$b; break; fi
   [ "$tried" -lt 8 ] || break
 done
 echo "tried $tried"
 [ -n "$block" ] || exit 0
-echo "block ${block##*/} was $was valid_zones $(cat "$block/valid_zones")"
+echo "block ${block##*/} was $was valid_zones $(< "$block/valid_zones")"
 echo "### online-kernel"
 write_answer online_kernel "$block/state" "answer ok" answer
-echo "state $(cat "$block/state")"
-echo "zone $(cat "$block/valid_zones")"
+echo "state $(< "$block/state")"
+echo "zone $(< "$block/valid_zones")"
 echo "normal_memory $(cat /sys/devices/system/node/has_normal_memory)"
 put_back
 echo "### after"
-echo "state $(cat "$block/state")"
-echo "zone $(cat "$block/valid_zones")"
+echo "state $(< "$block/state")"
+echo "zone $(< "$block/valid_zones")"
 echo "normal_memory $(cat /sys/devices/system/node/has_normal_memory)"

@@ -28,23 +28,25 @@ export function stepProgram(step: GuestStep, read: ScriptReader): string {
 }
 
 /**
- * The command line sent to the guest: `env NAME='value'... [taskset -c CPUS] bash -c '<program>' <step>`.
- * The program is one single-quoted word, so bash gets the files' bytes exactly; pinned to `cpus`
- * when given, children included.
+ * The command sent to the guest: a first line that exports the step's
+ * variables, names the shell after the step (its messages then say which
+ * step) and pins it to `cpus` when given (children included), then the
+ * program, its files' bytes as they are. sshd hands the command to root's
+ * login shell, bash (Debian's base-passwd), as `bash -c`: nothing else is
+ * started for it. Under TCG each program started costs about 55 ms of guest
+ * CPU, and `env VAR=... taskset bash -c` started three (bench/step-overhead.ts).
  */
 export function guestCommand(step: GuestStep, read: ScriptReader, cpus: number[] = []): string {
   const env = Object.entries(step.env ?? {}).map(([name, value]) => {
     if (!ENV_NAME.test(name)) throw new Error(`step ${step.name}: environment variable ${name} is not UPPERCASE`);
     return `${name}=${shellQuote(String(value))}`;
   });
-  return [
-    ...(env.length ? ['env', ...env] : []),
-    ...(cpus.length ? ['taskset', '-c', cpus.join(',')] : []),
-    'bash',
-    '-c',
-    shellQuote(stepProgram(step, read)),
-    shellQuote(step.name),
-  ].join(' ');
+  const header = [
+    ...(env.length ? [`export ${env.join(' ')}`] : []),
+    `BASH_ARGV0=${shellQuote(step.name)}`,
+    ...(cpus.length ? [`taskset -pc ${cpus.join(',')} $$ > /dev/null || exit`] : []),
+  ].join('; ');
+  return `${header}\n${stepProgram(step, read)}`;
 }
 
 /** Whether the step's script, or a part it needs, calls one of lib.sh's probe runners (comment lines aside). */

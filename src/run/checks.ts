@@ -43,12 +43,17 @@ async function saveStepOutput(runDir: string, name: string, stdout: string, stde
 /**
  * Guest steps run on C's CPUs: the probes take "the local node" to be C,
  * and a topology with CPUs on other nodes would otherwise fault their pages
- * wherever the scheduler put them.
+ * wherever the scheduler put them. Where C has every CPU the pin is left
+ * out (the guest's one CPU elsewhere, cpu-hotplug's, goes offline again
+ * within its own step).
  */
-const cpusOfC = (ctx: ProbeContext) => ctx.topology.nodes.find((n) => n.id === ctx.roles.c)?.cpus ?? [];
+function pinnedCpus(ctx: ProbeContext): number[] {
+  const ofC = ctx.topology.nodes.find((n) => n.id === ctx.roles.c)?.cpus ?? [];
+  return ctx.topology.nodes.every((n) => n.id === ctx.roles.c || !n.cpus.length) ? [] : ofC;
+}
 
 async function runStep(step: Step, guest: Guest, host: HostAccess, ctx: ProbeContext, runDir: string): Promise<string> {
-  if (!isHostStep(step)) return runGuestStep(step, guest, runDir, cpusOfC(ctx));
+  if (!isHostStep(step)) return runGuestStep(step, guest, runDir, pinnedCpus(ctx));
   const text = await step.run(host, ctx);
   await saveStepOutput(runDir, step.name, text);
   return text;

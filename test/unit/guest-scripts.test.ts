@@ -75,12 +75,24 @@ const PROBE_USERS_BEFORE: Record<string, string[]> = {
 /** Variables bash sets itself, which a script may read without numacage giving them. */
 const SHELL_VARIABLES = ['BASHPID', 'SECONDS'];
 
-/** The words a POSIX shell reads off a command line, as the guest's login shell does. */
-function shellWords(command: string): string[] {
-  return execFileSync('sh', ['-c', `printf '%s\\0' ${command}`], { encoding: 'utf8' })
-    .split('\0')
-    .slice(0, -1);
+/**
+ * What the guest's login shell, bash, has set once the command's lines
+ * before the step's program have run: the step's variables as a child
+ * sees them, $0, and the CPUs it may run on. Run by the host's bash, which
+ * is Debian 12's too.
+ */
+function beforeProgram(command: string, program: string): { env: Record<string, string>; name: string; cpus: string } {
+  const header = command.slice(0, command.length - program.length);
+  const out = execFileSync('bash', ['-c', `${header}env -0; printf '%s\\0' "$0"; taskset -pc $$`], {
+    encoding: 'utf8',
+  }).split('\0');
+  const cpus = out.pop()!.replace(/.*: /, '').trim();
+  const name = out.pop()!;
+  const env = out.filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]);
+  return { env: Object.fromEntries(env), name, cpus };
 }
+
+const HOST_CPUS = beforeProgram('', '').cpus;
 
 /** The UPPERCASE variables a program reads, comment lines aside. */
 function variablesRead(program: string): string[] {
@@ -101,17 +113,17 @@ const guestSteps = (ctx: ProbeContext): GuestStep[] => [
 ];
 
 for (const dir of FIXTURES) {
-  test(`${dir}: every guest step sends its script's bytes in one word, with every variable it reads`, (t) => {
+  test(`${dir}: every guest step sends its script's bytes after a line that sets every variable it reads`, (t) => {
     const ctx = contextOf(dir);
     for (const step of guestSteps(ctx)) {
       t.true(existsSync(projectPath('guest', 'scripts', step.script)), `${step.name}: ${step.script} exists`);
       const program = stepProgram(step, readGuestScript);
-      const env = Object.entries(step.env ?? {}).map(([k, v]) => `${k}=${v}`);
-      t.deepEqual(
-        shellWords(guestCommand(step, readGuestScript, [0, 1])),
-        [...(env.length ? ['env', ...env] : []), 'taskset', '-c', '0,1', 'bash', '-c', program, step.name],
-        step.name,
-      );
+      const command = guestCommand(step, readGuestScript, [0]);
+      t.true(command.endsWith(`\n${program}`), `${step.name}: the program follows the first line`);
+      const set = beforeProgram(command, program);
+      for (const [k, v] of Object.entries(step.env ?? {})) t.is(set.env[k], String(v), `${step.name}: ${k}`);
+      t.is(set.name, step.name);
+      t.is(set.cpus, '0', `${step.name}: pinned`);
       t.true(program.startsWith(readGuestScript('lib.sh')), `${step.name}: lib.sh first`);
       t.true(program.endsWith(readGuestScript(step.script)), `${step.name}: its script verbatim, last`);
       t.deepEqual(variablesRead(program), Object.keys(step.env ?? {}).sort(), `${step.name}: the variables it reads`);
@@ -127,10 +139,18 @@ for (const dir of FIXTURES) {
   });
 }
 
-test('no pinning, no variables: the command is bash and its program alone', (t) => {
+test('no pinning, no variables: the first line names the shell alone, and the program follows', (t) => {
   const command = guestCommand(KERNEL_STATE_STEP, readGuestScript);
-  t.true(command.startsWith("bash -c '"));
-  t.deepEqual(shellWords(command), ['bash', '-c', stepProgram(KERNEL_STATE_STEP, readGuestScript), 'kernel-state']);
+  t.is(command, `BASH_ARGV0='kernel-state'\n${stepProgram(KERNEL_STATE_STEP, readGuestScript)}`);
+  t.is(beforeProgram(command, stepProgram(KERNEL_STATE_STEP, readGuestScript)).cpus, HOST_CPUS);
+});
+
+test("a value with quotes, spaces and a newline reaches the step's environment as it is", (t) => {
+  const value = `it's "a"\n$(true) \\ end`;
+  const step = { name: "x'y", script: 'thp.sh', env: { ODD: value } };
+  const set = beforeProgram(guestCommand(step, readGuestScript), stepProgram(step, readGuestScript));
+  t.is(set.env.ODD, value);
+  t.is(set.name, "x'y");
 });
 
 test('a variable that is not UPPERCASE is refused', (t) => {
@@ -171,7 +191,7 @@ test("lib.sh's writes: the kernel's refusal is an answer with its reason; a file
     afterLib('mems_answer 0-1 /dev/full /dev/null; echo "status $?"'),
     'mems-refused No space left on device\nstatus 1\n',
   );
-  t.is(afterLib('mems_answer 0-1 /dev/null /proc/self/comm'), 'mems-accepted cat\n');
+  t.is(afterLib('mems_answer 0-1 /dev/null /proc/self/comm'), 'mems-accepted bash\n');
   // What a cgroup's file gives when its controller is not enabled: no file to open. Nothing after runs.
   t.is(
     afterLib('mems_answer 0-1 /sys/fs/cgroup/numacage-none/cpuset.mems /dev/null; echo after'),
@@ -187,4 +207,24 @@ test('lib.sh: retry_for retries until the command succeeds, or gives up after it
   const third = 'n=0; third() { n=$((n + 1)); [ "$n" -ge 3 ]; }';
   t.is(afterLib(`${third}; retry_for 5 third; echo "status $? after $n"`), 'status 0 after 3\n');
   t.is(afterLib('retry_for 0 false; echo "status $?"'), 'status 1\n');
+});
+
+test('lib.sh: the waits start no program (under TCG each costs ~55 ms of CPU): nap sleeps, state_of and gone follow a child to its end', (t) => {
+  // PATH emptied once nap has made its FIFO: anything but a builtin would fail with "command not found".
+  const out = afterLib(`nap 0.01
+sleep 30 & p=$!
+PATH=/nonexistent
+start=$EPOCHREALTIME; nap 0.3; end=$EPOCHREALTIME
+echo "napped $(( (\${end/./} - \${start/./}) / 1000 )) ms"
+state_of "$p"; echo "state $state"; gone "$p" || echo "not gone"
+kill -STOP "$p"; await_stopped "$p"; state_of "$p"; echo "state $state"
+kill -KILL "$p"; ends_within "$p" 5 && echo "ended"; gone "$p" && echo "gone"
+wait "$p" 2> /dev/null; state_of "$p"; echo "state '$state'"; ends_within "$p" 0 && echo "still ended"`);
+  const napped = Number(/napped (\d+) ms/.exec(out)?.[1]);
+  t.true(napped >= 290 && napped < 1000, out);
+  t.is(out.replace(/napped \d+ ms\n/, ''), "state S\nnot gone\nstate T\nended\ngone\nstate ''\nstill ended\n");
+});
+
+test('lib.sh: ends_within gives up at its deadline', (t) => {
+  t.is(afterLib('sleep 30 & p=$!; ends_within "$p" 1; echo "status $?"; kill "$p"'), 'status 1\n');
 });
