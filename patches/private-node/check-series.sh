@@ -25,6 +25,14 @@ git -C "$tmp/git" init -q && git -C "$tmp/git" add -f -A
 git -C "$tmp/git" -c user.name=check -c user.email=check@localhost commit -q -m base
 git -C "$tmp/git" -c user.name=check -c user.email=check@localhost am -q "${patches[@]/#/$here/}"
 echo "== checkpatch --strict"
+# checkpatch runs scripts/spdxcheck.py on every SPDX-License-Identifier a patch adds and takes its
+# silence for a yes: without these modules it dies with a traceback on stderr and checks nothing.
+# Debian's python3 first, the one Debian's packages install them for (a pyenv may shadow it).
+export PATH=/usr/bin:$PATH
+python3 -c 'import git, ply' 2> /dev/null || {
+  echo "spdxcheck.py needs python3-git and python3-ply: run numacage doctor --install --for-tests" >&2
+  exit 2
+}
 (cd "$tmp/git" && ./scripts/checkpatch.pl --strict --quiet "${patches[@]/#/$here/}") && echo "no errors, warnings or checks"
 rm -rf "$tmp/plain" "$tmp/git"
 

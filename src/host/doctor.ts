@@ -36,9 +36,11 @@ export const HOST_PACKAGES = [
 
 /**
  * What numacage's own tests need beyond that: a browser to open the HTML report in, shellcheck for
- * guest/scripts/ and the CI recipes' scripts, rsync for gitlab-ci-local's isolated jobs.
+ * guest/scripts/ and the CI recipes' scripts, rsync for gitlab-ci-local's isolated jobs, and the
+ * Python modules of the kernel's scripts/spdxcheck.py, without which checkpatch passes every
+ * SPDX-License-Identifier unread (patches/private-node/check-series.sh).
  */
-export const TEST_PACKAGES = ['chromium', 'shellcheck', 'rsync'];
+export const TEST_PACKAGES = ['chromium', 'shellcheck', 'rsync', 'python3-ply', 'python3-git'];
 
 export interface DoctorCheck {
   name: string;
