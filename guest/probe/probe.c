@@ -1245,6 +1245,129 @@ static int spread_file(const char *path, long mib) {
 	return 0;
 }
 
+/* Pages of the npages at p that pagemap shows swapped out (bit 62); -1 when pagemap cannot be read. */
+static long swapped_pages(char *p, size_t npages) {
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	if (fd < 0) return -1;
+	long swapped = 0;
+	uint64_t e[CHUNK];
+	for (size_t base = 0; base < npages; base += CHUNK) {
+		size_t n = npages - base < CHUNK ? npages - base : CHUNK;
+		off_t at = (off_t)(((uintptr_t)p / PAGE + base) * sizeof(uint64_t));
+		if (pread(fd, e, n * sizeof(uint64_t), at) != (ssize_t)(n * sizeof(uint64_t))) { close(fd); return -1; }
+		for (size_t i = 0; i < n; i++) swapped += (e[i] >> 62) & 1;
+	}
+	close(fd);
+	return swapped;
+}
+
+/* Pages of the npages at p in memory (mincore): for a file mapping, its resident page cache. */
+static long resident_pages(char *p, size_t npages) {
+	unsigned char *v = malloc(npages);
+	if (!v || mincore(p, npages * PAGE, v) != 0) die("reclaim-owner", "mincore");
+	long n = 0;
+	for (size_t i = 0; i < npages; i++) n += v[i] & 1;
+	free(v);
+	return n;
+}
+
+struct reclaim_set { const char *name; char *p; size_t npages; };
+
+/* "NAME":{"pages":N,"placement":{...},"swapped":N,"resident":N} for each set, without faulting any page. */
+static void reclaim_print_sets(const struct reclaim_set *sets, int n) {
+	printf("\"sets\":{");
+	for (int i = 0; i < n; i++) {
+		struct placement pl;
+		where(sets[i].p, sets[i].npages, &pl);
+		printf("%s\"%s\":{\"pages\":%zu,", i ? "," : "", sets[i].name, sets[i].npages);
+		print_placement(&pl);
+		printf(",\"swapped\":%ld,\"resident\":%ld}", swapped_pages(sets[i].p, sets[i].npages),
+		       resident_pages(sets[i].p, sets[i].npages));
+	}
+	printf("}");
+}
+
+static void reclaim_record(const char *call, const struct reclaim_set *sets, int n) {
+	open_record("reclaim-owner", call);
+	printf("\"pid\":%d,", (int)getpid());
+	reclaim_print_sets(sets, n);
+	printf("}\n");
+}
+
+/* Faults npages at p with touch(), plus a byte that no page has zero: swap keeps no copy of a page of zeroes. */
+static void reclaim_touch(char *p, size_t npages) {
+	touch(p, npages);
+	for (size_t i = 0; i < npages; i++) p[i * PAGE + TAG_BYTES + 1] = 0x5a;
+}
+
+/* npages fresh pages bound to P and faulted (tagged). */
+static char *reclaim_bound(int pnode, size_t npages) {
+	char *p = map_pages(npages);
+	if (sys_mbind(p, npages * PAGE, MPOL_BIND, &pnode, 1, 0) != 0) die("reclaim-owner", "mbind");
+	reclaim_touch(p, npages);
+	return p;
+}
+
+/*
+ * reclaim-owner P FILE: the owner of five sets of pages on P, for a caller that then presses P with
+ * another task and continues it (guest/scripts/reclaim-user.sh):
+ *   A  4096 pages bound to P (mbind BIND {P});
+ *   B  4096 pages faulted under no policy, moved to P with move_pages(2), tagged only there;
+ *   F  FILE (not in the page cache) read under set_mempolicy(BIND, {P}), then mapped and read again;
+ *   L  256 pages bound to P and mlock(2)ed: a control, which nothing may take off P;
+ *   E  1024 pages bound to P, then MADV_PAGEOUT: the owner's own request, a control that swap works.
+ * Prints where each set is ("placed"), stops itself (SIGSTOP); continued, prints where each set is
+ * before it touches any page ("before-touch"), reads every page, and prints where they came back
+ * ("after-touch"). Placement never faults (move_pages); swapped pages are pagemap's bit 62.
+ */
+static int reclaim_owner(int pnode, const char *path) {
+	enum { A_PAGES = 4096, B_PAGES = 4096, L_PAGES = 256, E_PAGES = 1024 };
+	char *a = reclaim_bound(pnode, A_PAGES);
+
+	char *b = map_pages(B_PAGES);
+	for (size_t i = 0; i < B_PAGES; i++) b[i * PAGE] = 1;
+	for (size_t base = 0; base < B_PAGES; base += CHUNK) {
+		void *pages[CHUNK];
+		int nodes[CHUNK], status[CHUNK];
+		for (size_t i = 0; i < CHUNK; i++) { pages[i] = b + (base + i) * PAGE; nodes[i] = pnode; }
+		if (syscall(SYS_move_pages, 0, CHUNK, pages, nodes, status, MPOL_MF_MOVE) != 0) die("reclaim-owner", "move_pages");
+	}
+	reclaim_touch(b, B_PAGES);
+
+	int fd = open(path, O_RDONLY);
+	if (fd < 0) die("reclaim-owner", "open");
+	struct stat st;
+	if (fstat(fd, &st) != 0 || st.st_size <= 0 || st.st_size % PAGE) die("reclaim-owner", "fstat");
+	size_t f_pages = (size_t)st.st_size / PAGE;
+	static char buf[1 << 16];
+	if (sys_set_mempolicy(MPOL_BIND, &pnode, 1) != 0) die("reclaim-owner", "set_mempolicy");
+	while (read(fd, buf, sizeof(buf)) > 0) {}
+	if (sys_set_mempolicy(MPOL_DEFAULT, NULL, 0) != 0) die("reclaim-owner", "set_mempolicy");
+	char *f = mmap(NULL, f_pages * PAGE, PROT_READ, MAP_SHARED, fd, 0);
+	if (f == MAP_FAILED) die("reclaim-owner", "mmap");
+	/* Mapped, so that move_pages(2) can say where the cached pages are; a cached page stays where it is. */
+	for (size_t i = 0; i < f_pages; i++) (void)((volatile char *)f)[i * PAGE];
+
+	char *l = reclaim_bound(pnode, L_PAGES);
+	if (mlock(l, L_PAGES * PAGE) != 0) die("reclaim-owner", "mlock");
+	char *e = reclaim_bound(pnode, E_PAGES);
+	if (madvise(e, E_PAGES * PAGE, MADV_PAGEOUT) != 0) die("reclaim-owner", "madvise");
+
+	const struct reclaim_set sets[] = {
+		{ "A", a, A_PAGES }, { "B", b, B_PAGES }, { "F", f, f_pages }, { "L", l, L_PAGES }, { "E", e, E_PAGES },
+	};
+	const int n = sizeof(sets) / sizeof(sets[0]);
+	reclaim_record("placed", sets, n);
+	fflush(stdout);
+	raise(SIGSTOP);
+
+	reclaim_record("before-touch", sets, n);
+	for (int i = 0; i < n; i++)
+		for (size_t j = 0; j < sets[i].npages; j++) (void)((volatile char *)sets[i].p)[j * PAGE];
+	reclaim_record("after-touch", sets, n);
+	return 0;
+}
+
 static void on_alarm(int sig) { (void)sig; }
 
 /* MemFree of a node in MiB, or -1. */
@@ -1363,7 +1486,7 @@ static int usage(void) {
 	                " | slab C P N DIR | thp P [shmem] | ksm C P SECS | numa-balancing C P CPU SECS | compact-pages P | cpuset-drop P"
 	                " | interleave-rebind C P | home-node MODE NODES HOME | hugetlb-map N [NODES] | hugetlb-hold N | offline-blocks NODE KEEP_MIB"
 	                " | longterm-pin P | damon-target N | spread-file PATH MIB | lock-resident | net-echo IFACE N SECS"
-	                " | ksm-cross owner|unbound onto|off|rmap C P NONCE N\n");
+	                " | ksm-cross owner|unbound onto|off|rmap C P NONCE N | reclaim-owner P FILE\n");
 	return 2;
 }
 
@@ -1404,6 +1527,7 @@ int main(int argc, char **argv) {
 	if (!strcmp(cmd, "longterm-pin") && argc == 3) return longterm_pin(atoi(argv[2]));
 	if (!strcmp(cmd, "damon-target") && argc == 3) return damon_target(atol(argv[2]));
 	if (!strcmp(cmd, "spread-file") && argc == 4) return spread_file(argv[2], atol(argv[3]));
+	if (!strcmp(cmd, "reclaim-owner") && argc == 4) return reclaim_owner(atoi(argv[2]), argv[3]);
 	if (!strcmp(cmd, "lock-resident") && argc == 2) return lock_resident();
 	if (!strcmp(cmd, "offline-blocks") && argc == 4) return offline_blocks(atoi(argv[2]), atol(argv[3]));
 	if (!strcmp(cmd, "net-echo") && argc == 5) return net_echo(argv[2], atol(argv[3]), atoi(argv[4]));
