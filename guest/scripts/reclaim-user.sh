@@ -17,11 +17,11 @@ reclaim_offlined=""
 reclaim_cleanup() {
   [ -z "$owner" ] || kill -KILL "$owner" 2> /dev/null
   swapoff "$disk" 2> /dev/null
-  echo "$reclaim_offlined" | while read -r _ state how; do [ -n "$state" ] && echo "$how" > "$state"; done
+  echo "$reclaim_offlined" | while read -r _ block how; do [ -n "$block" ] && echo "$how" > "$block"; done
   rm -f "$file"
 }
 trap reclaim_cleanup EXIT
-mkswap -q "$disk" > /dev/null 2>&1 && swapon "$disk" || setup_failed "swapon $disk failed"
+if ! mkswap -q "$disk" > /dev/null 2>&1 || ! swapon "$disk"; then setup_failed "swapon $disk failed"; fi
 reclaim_offlined=$(run_probe offline-blocks "$P" 320)
 head -c $((16 << 20)) /dev/urandom > "$file" && chmod 644 "$file" && sync
 echo 1 > /proc/sys/vm/drop_caches
@@ -34,7 +34,7 @@ state_of "$owner"
 # shellcheck disable=SC2154 # state: set by lib.sh's state_of
 [ "$state" = T ] || setup_failed "the owner did not stop after placing its pages: $(< "$out")"
 counters() {
-  echo "### counters $1"
+  echo "### counters-$1"
   grep -E '^(pswpin|pswpout|pgsteal_direct|pgscan_direct|pgdemote_[a-z]+) ' /proc/vmstat
   grep -E 'AnonPages|FilePages|MemFree' "$(node_file "$P" meminfo)"
   grep -E '^VmSwap' "/proc/$owner/status"
@@ -46,6 +46,7 @@ counters after
 kill -CONT "$owner"
 ends_within "$owner" 60 || setup_failed "the owner did not end within 60 s of its continue"
 wait "$owner"
+status=$?
 echo "### owner"
-echo "# exit $?"
+echo "# exit $status"
 cat "$out"

@@ -14,6 +14,7 @@ import { longtermPin, moveOptin, migrateOptin } from './families/migration.js';
 import { compaction, demotion, hugetlb, hugetlbBoot, ksm, numaBalancing, thp } from './families/mm-daemons.js';
 import { bindOptin, bindStrict, cpuset, noFallbackIn, softPolicy } from './families/policy.js';
 import { bindSpill, cpuHotplug, cpusetMigrate, cpusetPrivate, cpusetShrink, homeNode } from './families/confinement.js';
+import { reclaimUser } from './families/reclaim.js';
 import { topology } from './families/topology.js';
 import type { InvariantSpec } from './spec.js';
 
@@ -56,6 +57,7 @@ export const INVARIANTS: InvariantSpec[] = [
   demotion,
   bindStrict,
   bindSpill,
+  reclaimUser,
   cpusetMigrate,
   memorySpread,
   noFallbackIn,
@@ -81,7 +83,7 @@ export const SUITES: Record<string, string[]> = {
   isolation: INVARIANTS.filter((s) => !DEVICE_CHECKS.has(s.id)).map((s) => s.id),
   /** The host device that shares only P (docs/devices.md): on private-vhost and its variants. */
   device: ['topology', ...DEVICE_CHECKS],
-  /** Both: the 37 rows and the device's two, for a vhost-user topology. */
+  /** Both: the 38 rows and the device's two, for a vhost-user topology. */
   all: INVARIANTS.map((s) => s.id),
   /** Quick and read-only: for runs whose subject is not the invariants. */
   smoke: ['topology', 'abi', 'no-kernel-memory'],

@@ -168,6 +168,7 @@ test('every file of guest/scripts/ is sent by some step', (t) => {
     ...FIXTURES.map((dir) => contextOf(dir)),
     hotplugContext(),
     seriesTopologyContext('migrate', 'patched-6.12-private'),
+    seriesTopologyContext('reclaim-user', 'patched-6.12-private-user', 'private-user'),
   ].flatMap((ctx) => guestSteps(ctx).map((s) => stepProgram(s, readGuestScript)));
   for (const file of readdirSync(projectPath('guest', 'scripts')))
     t.true(
