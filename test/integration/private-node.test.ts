@@ -182,7 +182,20 @@ async function v1AgainstV2(t: ExecutionContext, topologies: string[], only: stri
 }
 
 test.serial(
-  'series v1 (0001-0013) against v2 (0001-0036), private_node=1 and ,user: each finding of the review fails on v1 and passes on v2',
+  "reclaim-user, series v1 against v2 with swap on a scratch disk: v1 lets another task's bind swap out the owner's pages on P, v2 OOM-kills that task instead",
+  async (t) => {
+    const cells = await v1AgainstV2(t, ['reclaim-user'], 'reclaim-user');
+    const v1 = cells['reclaim-user/built:private-node@13']!.checks[0]!;
+    const v2 = cells['reclaim-user/built:private-node']!.checks[0]!;
+    t.is(v1.outcome, 'fail', v1.summary);
+    t.regex(v1.summary, /^4096 of the 4096 bound pages \(A\) left node 1 under another task's pressure/);
+    t.is(v2.outcome, 'pass', v2.summary);
+    t.regex(v2.summary, /^the task bound to node 1 was OOM-killed after \d+ MiB; every bound, moved and cached page/);
+  },
+);
+
+test.serial(
+  'series v1 (0001-0013) against v2 (0001-0037), private_node=1 and ,user: each finding of the review fails on v1 and passes on v2',
   async (t) => {
     const cells = await v1AgainstV2(
       t,
