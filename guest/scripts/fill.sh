@@ -61,9 +61,10 @@ fill() {
 }
 
 # Set by a caller before it calls fill: what it changed and wants put back however the step ends
-# (file=value words), keep_demotion=1 when demotion is what it tests, and lock_working_set=1 when
-# reclaim is not.
+# (file=value words), a function of its own to run then too (restore_hook: fill's trap replaces the
+# caller's), keep_demotion=1 when demotion is what it tests, and lock_working_set=1 when reclaim is not.
 restore_also=${restore_also-}
+restore_hook=${restore_hook-}
 keep_demotion=${keep_demotion-}
 lock_working_set=${lock_working_set-}
 locker=""
@@ -75,4 +76,5 @@ restore() {
   echo "$offlined" | while read -r _ state how; do [ -n "$state" ] && echo "$how" > "$state"; done
   # $saved and $restore_also are lists of file=value words: split on purpose.
   for kv in $saved $restore_also; do echo "${kv#*=}" > "${kv%%=*}"; done
+  [ -z "$restore_hook" ] || "$restore_hook"
 }

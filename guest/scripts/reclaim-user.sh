@@ -40,8 +40,9 @@ counters() {
   grep -E '^VmSwap' "/proc/$owner/status"
 }
 counters before
+# shellcheck disable=SC2034 # read by fill.sh's restore
+restore_hook=reclaim_cleanup
 fill "$P" 4096 128 "$P" "$P"
-trap 'restore; reclaim_cleanup' EXIT
 counters after
 kill -CONT "$owner"
 ends_within "$owner" 60 || setup_failed "the owner did not end within 60 s of its continue"

@@ -138,7 +138,7 @@ export const reclaimUser: InvariantSpec<ReclaimObs> = {
         ? `${pressure}; every bound, moved and cached page of the owner stayed on node ${p}`
         : `${problems[0]!}; ${pressure}`,
       problems,
-      evidence: { ...o, fill: { ...o.fill } },
+      evidence: { ...o },
       placements: JUDGED.map((name) =>
         chart(`${SET_WORDS[name]} (${name}), after the owner read them`, { pages: o.afterTouch[name].byNode }),
       ),
