@@ -69,11 +69,17 @@ keep_demotion=${keep_demotion-}
 lock_working_set=${lock_working_set-}
 locker=""
 
+# online_again LINES: onlines again, each into its zone, the blocks the probe's offline-blocks
+# printed.
+online_again() {
+  echo "$1" | while read -r _ block how; do [ -n "$block" ] && echo "$how" > "$block"; done
+}
+
 # Onlines the memory blocks the fill offlined, into their zone, and puts back what it and its caller
 # turned off.
 restore() {
   if [ -n "$locker" ]; then kill -KILL "$locker" 2>/dev/null; fi
-  echo "$offlined" | while read -r _ state how; do [ -n "$state" ] && echo "$how" > "$state"; done
+  online_again "$offlined"
   # $saved and $restore_also are lists of file=value words: split on purpose.
   for kv in $saved $restore_also; do echo "${kv#*=}" > "${kv%%=*}"; done
   [ -z "$restore_hook" ] || "$restore_hook"

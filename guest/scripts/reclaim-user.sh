@@ -17,7 +17,7 @@ reclaim_offlined=""
 reclaim_cleanup() {
   [ -z "$owner" ] || kill -KILL "$owner" 2> /dev/null
   swapoff "$disk" 2> /dev/null
-  echo "$reclaim_offlined" | while read -r _ block how; do [ -n "$block" ] && echo "$how" > "$block"; done
+  online_again "$reclaim_offlined"
   rm -f "$file"
 }
 trap reclaim_cleanup EXIT
