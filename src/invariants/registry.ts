@@ -2,6 +2,7 @@ import { ConfigError } from '../model/errors.js';
 import { abi } from './families/abi.js';
 import { damonMigrate, memorySpread, onlineKernel } from './families/agents.js';
 import { bootData } from './families/boot-data.js';
+import { bootReserve } from './families/boot-reserve.js';
 import { deviceLocal, virtioRings } from './families/devices.js';
 import { deviceIo } from './families/device-io.js';
 import { buffersOnP } from './families/buffers.js';
@@ -29,6 +30,7 @@ export const INVARIANTS: InvariantSpec[] = [
   topology,
   abi,
   bootData,
+  bootReserve,
   noKernelMemory,
   deviceLocal,
   virtioRings,
@@ -83,7 +85,7 @@ export const SUITES: Record<string, string[]> = {
   isolation: INVARIANTS.filter((s) => !DEVICE_CHECKS.has(s.id)).map((s) => s.id),
   /** The host device that shares only P (docs/devices.md): on private-vhost and its variants. */
   device: ['topology', ...DEVICE_CHECKS],
-  /** Both: the 38 rows and the device's two, for a vhost-user topology. */
+  /** Both: the 39 rows and the device's two, for a vhost-user topology. */
   all: INVARIANTS.map((s) => s.id),
   /** Quick and read-only: for runs whose subject is not the invariants. */
   smoke: ['topology', 'abi', 'no-kernel-memory'],

@@ -195,7 +195,23 @@ test.serial(
 );
 
 test.serial(
-  'series v1 (0001-0013) against v2 (0001-0037), private_node=1 and ,user: each finding of the review fails on v1 and passes on v2',
+  'boot-reserve, series v1 against v2: v1 reserves the CMA areas and the crash kernel on P, v2 where C has room',
+  async (t) => {
+    const cells = await v1AgainstV2(t, ['reserve'], 'boot-reserve');
+    const v1 = cells['reserve/built:private-node@13']!.checks[0]!;
+    const v2 = cells['reserve/built:private-node']!.checks[0]!;
+    t.is(v1.outcome, 'fail', v1.summary);
+    t.regex(v1.summary, /^reserved \(64 MiB at 0x1[0-9a-f]{8}\) lies on node 1$/);
+    t.is(v2.outcome, 'pass', v2.summary);
+    t.regex(
+      v2.summary,
+      /^reserved \(64 MiB at 0x[0-7][0-9a-f]{7}\), crash kernel \(64 MiB at 0x[0-7][0-9a-f]{7}\), pernuma0 .* off node 1$/,
+    );
+  },
+);
+
+test.serial(
+  'series v1 (0001-0013) against v2 (0001-0041), private_node=1 and ,user: each finding of the review fails on v1 and passes on v2',
   async (t) => {
     const cells = await v1AgainstV2(
       t,

@@ -5,6 +5,7 @@ import { parsePciDevices, parseSysfsNodes, type PciDevice, type SysfsNode } from
 import { parseSections, section } from '../records.js';
 import { expect, rawOf, type Decision, type InvariantSpec } from '../spec.js';
 import { ProbeError } from '../errors.js';
+import { crashKernelMiB } from './boot-reserve.js';
 
 export interface TopologyObservation {
   numactl: NumactlHardware;
@@ -18,7 +19,8 @@ export interface TopologyObservation {
  * The kernel image (about 40 MiB) is on the boot node with nokaslr, which
  * numacage passes, but could sit on any node without it. Seen on the stock
  * 6.12 kernel: 2048 MiB node 0 = 1913 MiB; 1024 MiB node 1 = 1006 MiB, or
- * 969 MiB when KASLR put the kernel there.
+ * 969 MiB when KASLR put the kernel there. A crash kernel asked for
+ * (crashkernel=) is taken out of whichever node the kernel puts it on.
  */
 const MEMTOTAL_TOLERANCE = { fraction: 0.03, bootNodeMiB: 160, otherNodeMiB: 48 };
 
@@ -51,7 +53,7 @@ export function decideTopology(t: Topology, obs: TopologyObservation): Decision 
       continue;
     }
     const memTotalMiB = Math.round(((seen.meminfo.MemTotal ?? 0) / 1024) * 10) / 10;
-    const slack = memTotalSlackMiB(want.memMiB, want.cpus.includes(0));
+    const slack = memTotalSlackMiB(want.memMiB, want.cpus.includes(0)) + crashKernelMiB(t.cmdline);
     nodes.push({ node: want.id, cpus: seen.cpus, wantCpus: want.cpus, memTotalMiB, backendMiB: want.memMiB });
     if (!sameCpus(seen.cpus, want.cpus))
       problems.push(`node ${want.id} has CPUs [${seen.cpus.join(',')}], topology asks for [${want.cpus.join(',')}]`);
