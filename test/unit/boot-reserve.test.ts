@@ -9,9 +9,11 @@ import { contextOf, seriesTopologyContext } from '../helpers/recorded.js';
 // test/fixtures/boot-reserve: both steps' output on patches/private-node/reserve.topology.json and, for
 // the names ending in -user, reserve-user.topology.json (C = 0 below 4 GiB, P = 1 at [4G, 6.25G)),
 // from the stock kernel, v1, 0001-0037 and 0001-0041 (README.md there).
+const recording = (name: string, step: string) =>
+  readFileSync(projectPath('test', 'fixtures', 'boot-reserve', `${name}.${step}.txt`), 'utf8');
+
 function judge(name: string, profile: ProbeContext['profile'], edit: (text: string) => string = (x) => x) {
-  const read = (step: string) =>
-    readFileSync(projectPath('test', 'fixtures', 'boot-reserve', `${name}.${step}.txt`), 'utf8');
+  const read = (step: string) => recording(name, step);
   const raw = { 'boot-reserve': edit(read('boot-reserve')), 'boot-reserve-ranges': read('boot-reserve-ranges') };
   const topology = name.endsWith('-user') ? 'reserve-user' : 'reserve';
   return evaluateInvariant(bootReserve, raw, seriesTopologyContext(topology, 'patched-6.12-private', profile));
@@ -104,4 +106,15 @@ test("crashkernel= is taken out of the nodes' MemTotal: its size, and the low pa
   t.is(crashKernelMiB(['crashkernel=64M@16M']), 64);
   t.is(crashKernelMiB(['crashkernel=512M-2G:64M,2G-:256M']), 256);
   t.is(crashKernelMiB(['hugepages=8']), 0);
+});
+
+// Constructed from the 0001-0041 recording: a step cut short, and a guest whose memory blocks QEMU's map contradicts.
+test('a broken step or a guest whose ranges the host contradicts is an error, never a pass', (t) => {
+  const cut = judge('series-0001-0041', 'private', (text) => text.slice(0, text.indexOf('### zone-cma')));
+  t.is(cut.outcome, 'error', cut.summary);
+  const ranges = recording('series-0001-0041', 'boot-reserve-ranges').replace('block 49 online', 'block 50 online');
+  const raw = { 'boot-reserve': recording('series-0001-0041', 'boot-reserve'), 'boot-reserve-ranges': ranges };
+  const r = evaluateInvariant(bootReserve, raw, seriesTopologyContext('reserve', 'patched-6.12-private', 'private'));
+  t.is(r.outcome, 'error', r.summary);
+  t.regex(r.summary, /disagree with QEMU's map of mem1/);
 });
