@@ -97,5 +97,5 @@ testProp.serial(
       const unused = gc.kept.filter((e) => e.kind !== 'staging' && e.inUse.length === 0);
       t.deepEqual(unused, [], 'over --max-size 1, nothing unused is kept');
     }),
-  propertyRuns(10_000),
+  propertyRuns(2_000),
 );

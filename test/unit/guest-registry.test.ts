@@ -66,5 +66,5 @@ testProp(
       { unsafeCleanup: true },
     );
   },
-  propertyRuns(10_000),
+  propertyRuns(2_000),
 );

@@ -81,7 +81,7 @@ testProp(
     t.true(validTopology(raw), JSON.stringify(validTopology.errors));
     assertWellFormedArgv(t, argvFor(topology));
   },
-  propertyRuns(10_000),
+  propertyRuns(2_000),
 );
 
 const validRunConfig = publishedSchema(RunConfigFile);
@@ -104,7 +104,7 @@ testProp(
         JSON.stringify(v),
       );
   },
-  propertyRuns(10_000),
+  propertyRuns(2_000),
 );
 
 const validRecipe = publishedSchema(RecipeFile);
@@ -121,7 +121,7 @@ testProp(
     }
     t.is(validRecipe(raw), ok, JSON.stringify(validRecipe.errors));
   },
-  propertyRuns(10_000),
+  propertyRuns(2_000),
 );
 
 // Real console lines (a clean boot, a panic, every report family) mixed with arbitrary text, cut anywhere.
@@ -153,7 +153,7 @@ testProp(
   (t, text, cuts) => {
     t.deepEqual(scanInChunks(text, cuts), scanInChunks(text, []));
   },
-  propertyRuns(10_000),
+  propertyRuns(2_000),
 );
 
 // Reports from a CI artifact, as merge and compare read them: recorded reports (lone runs and a merge),
@@ -236,7 +236,7 @@ testProp(
       t.true(text === undefined || text.length > 0, `${output.file('merge')} is empty`);
     }
   },
-  propertyRuns(10_000),
+  propertyRuns(2_000),
 );
 
 /** Every report numacage recorded under test/fixtures (a run's, a matrix's or a merge's). */

@@ -201,5 +201,5 @@ testProp.serial(
       t.regex(err.message, /not in the matrix|cell/, err.message);
     }
   },
-  propertyRuns(10_000),
+  propertyRuns(2_000),
 );
