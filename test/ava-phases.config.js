@@ -12,6 +12,7 @@ const LONGEST_FIRST = [
   'gitlab-ci',
   'devices',
   'steps',
+  'repro',
   'kernel-build',
   'guests',
   'nightly',
