@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # npm test's ava, in two phases (docs/ci.md, "numacage's own tests"):
-#  1. the integration files that must not share the host with another file's guests, one at a time:
-#     kernel builds in the shared kernel tree (make -j2 takes both cores; a test finds its compilers
-#     by working directory), with the unit files beside them, two files at a time. The unit files
-#     boot nothing and build nothing; they take the CPU that kernel-build leaves while it waits on a
-#     guest or on a cache hit, where they used to run alone at the end of phase 2 (2026-12-06).
-#     kernel-build in the shared phase gained nothing (2026-12-04: warm 1480 s against 1468 s; its
-#     git-tree test took 100 s there instead of 65). devices.test ran here until 2026-12-04, when its
-#     DPDK testpmd polled a core for the whole run and starved a second file's guests into RCU
-#     stalls; testpmd now forwards only during the traffic of two checks;
+#  1. kernel-build, the integration file that must not share the host with another file's guests:
+#     it builds kernels in the shared kernel tree (make -j2 takes both cores; a test finds its
+#     compilers by working directory). The unit files run beside it, two files at a time: they boot
+#     nothing and build nothing, and take the CPU kernel-build leaves while it waits on a guest or a
+#     cache hit (until 2026-12-06 they ran alone after the last guest, 113 s). kernel-build in the
+#     second phase gained nothing (2026-12-04: warm 1480 s against 1468 s; its git-tree test took
+#     100 s there instead of 65). devices.test ran here until 2026-12-04, when its DPDK testpmd
+#     polled a core for the whole run and starved a second file's guests into RCU stalls; testpmd
+#     now forwards only during the traffic of two checks;
 #  2. every other integration file, two at a time: their guests come from the cache, their outputs
 #     and temp dirs are their own, and a TCG guest keeps about one of the two cores busy (measured:
 #     stock-run.test alone used 1.0 core).
