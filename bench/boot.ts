@@ -11,11 +11,9 @@
 import { withDir } from 'tmp-promise';
 import { bootGuest } from '../src/guest/boot.js';
 import type { InitMode } from '../src/plan/run-plan.js';
-import { bootRequest, prepareRun, type KernelChoice, type RunOptions } from '../src/run/run.js';
-import { resolveCacheDir } from '../src/adapters/cache-dir.js';
-import { DEFAULT_FRAGMENTS } from '../src/adapters/kernel-builder.js';
+import { bootRequest, prepareRun, type KernelChoice } from '../src/run/run.js';
 import { BootFailure } from '../src/guest/boot-failure.js';
-import { silentLogger } from '../src/log.js';
+import { LEAN_KERNEL, oneGuestOptions } from './one-guest.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string, dflt: string) => {
@@ -25,24 +23,15 @@ const flag = (name: string, dflt: string) => {
 const repeat = Number(flag('repeat', '3'));
 const kernels: KernelChoice[] = (
   flag('kernel', 'both') === 'both' ? ['built', 'stock'] : [flag('kernel', 'built')]
-).map((k) => (k === 'built' ? { kind: 'built', fragments: DEFAULT_FRAGMENTS } : { kind: 'stock' }));
+).map((k) => (k === 'built' ? LEAN_KERNEL : { kind: 'stock' }));
 const modes: ('bare' | InitMode)[] = args.includes('--systemd') ? ['bare', 'minimal', 'systemd'] : ['bare', 'minimal'];
 
 /** Seconds to SSH (or, bare, to the panic after init), or the failure's reason and title: a failed boot is a result, not an exception. */
 async function once(kernel: KernelChoice, mode: 'bare' | InitMode, outDir: string): Promise<number | string> {
-  const opts: RunOptions = {
-    cacheDir: resolveCacheDir(),
-    outDir,
-    topology: 'private-virtio',
-    image: 'debian-bookworm',
-    accel: 'auto',
-    keep: false,
+  const opts = oneGuestOptions(outDir, kernel, {
     init: mode === 'bare' ? 'minimal' : mode,
     append: mode === 'bare' ? ['init=/bin/true'] : [],
-    kernel,
-    log: silentLogger(),
-    invariants: [],
-  };
+  });
   const started = Date.now();
   try {
     const guest = await bootGuest(bootRequest(await prepareRun(opts), opts.log));

@@ -15,13 +15,11 @@
 import { readFileSync } from 'node:fs';
 import { withDir } from 'tmp-promise';
 import { bootGuest, type Guest } from '../src/guest/boot.js';
-import { bootRequest, prepareRun, type RunOptions } from '../src/run/run.js';
-import { resolveCacheDir } from '../src/adapters/cache-dir.js';
-import { DEFAULT_FRAGMENTS } from '../src/adapters/kernel-builder.js';
+import { bootRequest, prepareRun } from '../src/run/run.js';
 import { readGuestScript } from '../src/adapters/guest-scripts.js';
 import { guestCommand } from '../src/invariants/guest-scripts.js';
 import { shellQuote } from '../src/invariants/shell.js';
-import { silentLogger } from '../src/log.js';
+import { LEAN_KERNEL, oneGuestOptions } from './one-guest.js';
 
 const args = process.argv.slice(2);
 const at = args.indexOf('--repeat');
@@ -67,19 +65,7 @@ async function measure(guest: Guest, command: string, times: number): Promise<{ 
 const rows: string[] = [];
 await withDir(
   async ({ path: outDir }) => {
-    const opts: RunOptions = {
-      cacheDir: resolveCacheDir(),
-      outDir,
-      topology: 'private-virtio',
-      image: 'debian-bookworm',
-      accel: 'auto',
-      keep: false,
-      init: 'minimal',
-      append: [],
-      kernel: { kind: 'built', fragments: DEFAULT_FRAGMENTS },
-      log: silentLogger(),
-      invariants: [],
-    };
+    const opts = oneGuestOptions(outDir, LEAN_KERNEL);
     const guest = await bootGuest(bootRequest(await prepareRun(opts), opts.log));
     try {
       await measure(guest, 'true', 3); // sshd and the page cache warm

@@ -14,12 +14,11 @@ import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveCacheDir } from '../src/adapters/cache-dir.js';
-import { DEFAULT_FRAGMENTS } from '../src/adapters/kernel-builder.js';
 import { bootGuest } from '../src/guest/boot.js';
 import { bootRequest, prepareRun, type PreparedRun } from '../src/run/run.js';
 import { BootFailure, isTcgPatchingArtifact } from '../src/guest/boot-failure.js';
 import { silentLogger } from '../src/log.js';
+import { LEAN_KERNEL, oneGuestOptions } from './one-guest.js';
 import type { RunPlan } from '../src/plan/run-plan.js';
 
 const args = process.argv.slice(2);
@@ -105,18 +104,9 @@ process.on('SIGINT', () => {
   process.exit(130);
 });
 
-const prepared = await prepareRun({
-  cacheDir: resolveCacheDir(),
-  outDir,
-  topology: 'private-virtio',
-  image: 'debian-bookworm',
-  accel: 'tcg',
-  init: 'minimal',
-  append: [],
-  kernel: kernelKind === 'built' ? { kind: 'built', fragments: DEFAULT_FRAGMENTS } : { kind: 'stock' },
-  log: silentLogger(),
-  invariants: [],
-});
+const prepared = await prepareRun(
+  oneGuestOptions(outDir, kernelKind === 'built' ? LEAN_KERNEL : { kind: 'stock' }, { accel: 'tcg' }),
+);
 for (let i = 0; i < boots; i++)
   for (const arm of arms) {
     const r = await once(prepared, arm, i);
