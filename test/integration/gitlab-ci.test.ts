@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
 import { type AddressInfo } from 'node:net';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
@@ -74,6 +74,14 @@ function cacheDirName(index: number, prefix: string) {
   return `${index}_${prefix}-${sha1(sha1(readFileSync(projectPath('package-lock.json'))))}`;
 }
 
+/** Hard links where src and dest share a file system (a copy of gigabytes in no time), else a copy. */
+async function linkOrCopy(src: string, dest: string) {
+  const linked = await execa('cp', ['-al', src, dest], { reject: false });
+  if (linked.exitCode === 0) return;
+  rmSync(dest, { recursive: true, force: true });
+  await execa('cp', ['-a', src, dest]);
+}
+
 /** The project's tracked files (the working tree, as a commit would have them) in a git repo of their own. */
 async function projectCopy(dir: string) {
   // Tracked and new (not ignored) files, as they are in the working tree.
@@ -104,10 +112,10 @@ test.serial(
         mkdirSync(cache);
         for (const entry of ['images', 'kernels', 'probe', 'host'])
           if (existsSync(join(resolveCacheDir(), entry)))
-            await execa('cp', ['-al', join(resolveCacheDir(), entry), join(cache, entry)]);
+            await linkOrCopy(join(resolveCacheDir(), entry), join(cache, entry));
         const modulesCache = join(dir, '.gitlab-ci-local', 'cache', cacheDirName(0, 'numacage-node-modules'));
         mkdirSync(modulesCache, { recursive: true });
-        await execa('cp', ['-al', projectPath('node_modules'), modulesCache]);
+        await linkOrCopy(projectPath('node_modules'), join(modulesCache, 'node_modules'));
         const night = async (source: 'web' | 'schedule', accept: boolean) => {
           const started = Date.now();
           const r = await execa(
