@@ -65,6 +65,7 @@ const silenceTimeoutSeconds = (accel: Accel) => (accel === 'kvm' ? 20 : 60);
 export function planRun(o: PlanOptions, host: HostFacts): RunPlan {
   const cmdline = buildKernelCmdline({
     init: o.init === 'minimal' ? MINIMAL_INIT : undefined,
+    accel: host.accel.accel,
     extra: [...o.topology.cmdline, ...o.append],
   });
   const rootDisk = `${SLOTS.runDir}/root.qcow2`;

@@ -206,11 +206,21 @@ export function buildQemuArgs(l: QemuLaunch): string[] {
   return args;
 }
 
-/** The guest kernel command line. Pure. */
-export function buildKernelCmdline(opts: { init?: string; extra: string[] }): string {
+/**
+ * Under TCG the guest's clock is the host's, so a vCPU the host does not run for a while looks to the
+ * guest like a CPU that did not schedule: with two cores shared by several guests, both vCPUs of a
+ * stock guest reported "soft lockup - stuck for 26s" in clear_page at the same instant (CI,
+ * 2026-12-06). syzkaller's thresholds for its VMs: a soft lockup after 110 s, an RCU stall after
+ * 100 s. A real hang still ends the step (its timeout) or shows as a lockup, only later.
+ */
+const TCG_STALL_THRESHOLDS = ['watchdog_thresh=55', 'rcupdate.rcu_cpu_stall_timeout=100'];
+
+/** The guest kernel command line; the topology's and the user's words come last, so they win. Pure. */
+export function buildKernelCmdline(opts: { init?: string; accel: Accel; extra: string[] }): string {
   // panic=-1 reboots at once on a panic, and -no-reboot turns that into QEMU exiting.
   // nokaslr keeps the kernel image on the boot node, so where memory lands is reproducible.
   const words = ['console=ttyS0', 'root=/dev/vda', 'rw', 'panic=-1', 'nokaslr', 'net.ifnames=0'];
+  if (opts.accel === 'tcg') words.push(...TCG_STALL_THRESHOLDS);
   if (opts.init) words.push(`init=${opts.init}`);
   return [...words, ...opts.extra].join(' ');
 }

@@ -14,7 +14,7 @@ function launch(topologyName: string, over: Partial<QemuLaunch> = {}): QemuLaunc
     cpuModel: 'max',
     kernel: '/cache/images/K/vmlinuz',
     initrd: '/cache/images/K/initrd.img',
-    cmdline: buildKernelCmdline({ init: '/sbin/numacage-init', extra: [] }),
+    cmdline: buildKernelCmdline({ init: '/sbin/numacage-init', accel: 'tcg', extra: [] }),
     rootDisk: '/runs/R/root.qcow2',
     scratchDisks: [],
     qmpSocket: '/tmp/numacage-qmp-X/qmp.sock',
@@ -94,10 +94,18 @@ test('non-contiguous CPUs become one cpus= per range', (t) => {
 
 test('kernel command line: console, root, panic=-1, nokaslr, init and extra words', (t) => {
   t.is(
-    buildKernelCmdline({ init: '/sbin/numacage-init', extra: ['private_node=1'] }),
+    buildKernelCmdline({ init: '/sbin/numacage-init', accel: 'kvm', extra: ['private_node=1'] }),
     'console=ttyS0 root=/dev/vda rw panic=-1 nokaslr net.ifnames=0 init=/sbin/numacage-init private_node=1',
   );
-  t.false(buildKernelCmdline({ extra: [] }).includes('init='));
+  t.false(buildKernelCmdline({ accel: 'kvm', extra: [] }).includes('init='));
+});
+
+test('under TCG the lockup and RCU stall thresholds are raised, before the extra words so that a user can lower them again', (t) => {
+  const words = buildKernelCmdline({ accel: 'tcg', extra: ['watchdog_thresh=10'] }).split(' ');
+  t.true(words.includes('watchdog_thresh=55') && words.includes('rcupdate.rcu_cpu_stall_timeout=100'));
+  // The kernel takes the last watchdog_thresh= it is given.
+  t.true(words.lastIndexOf('watchdog_thresh=10') > words.indexOf('watchdog_thresh=55'));
+  t.false(buildKernelCmdline({ accel: 'kvm', extra: [] }).includes('watchdog_thresh'));
 });
 
 test('a hot-plugged node: boot RAM in -m, slots and maxmem, a memory-less -numa node and a pc-dimm on it', (t) => {
