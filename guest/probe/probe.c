@@ -45,6 +45,11 @@
  *                            reservation; continued, it exits and the reservation goes
  *   longterm-pin P           64 pages under mbind(BIND,{P}), faulted, then registered as an io_uring fixed
  *                            buffer (a FOLL_LONGTERM pin of every page); where they are before and while pinned
+ *   cma-tenant P MIB UID GID BASE COUNT CLAIM
+ *                            (root, then UID:GID) MIB bound to P, whose CMA area is [BASE, BASE+COUNT) (PFNs):
+ *                            where they are, how many in the area and in its first CLAIM pages; 64 of those
+ *                            in the area pinned long-term (io_uring fixed buffers) and unpinned; stops itself
+ *                            (SIGSTOP) so that root can claim the area's first CLAIM pages, then says again
  *   damon-target N           (root) N fresh pages (no policy) faulted; prints the physical ranges that hold
  *                            them ("regions START END ..." in bytes), stops itself (SIGSTOP) so that the caller
  *                            can point DAMON at them, then where the pages are
@@ -71,6 +76,7 @@
 #include <errno.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -1178,6 +1184,115 @@ static int longterm_pin(int pnode) {
 	return 0;
 }
 
+/*
+ * Of the npages at p, how many lie in PFNs [base, base + count), read from a pagemap fd opened
+ * with CAP_SYS_ADMIN (without it every PFN reads 0); the first up to `want` of them in `in`.
+ */
+static long pages_in_range(int pagemap, char *p, size_t npages, unsigned long base, unsigned long count,
+                           char **in, long want) {
+	unsigned long long entry[512];
+	long k = 0;
+	for (size_t first = 0; first < npages; first += 512) {
+		size_t n = npages - first < 512 ? npages - first : 512;
+		off_t at = (off_t)((unsigned long)(p + first * PAGE) / PAGE * 8);
+		if (pread(pagemap, entry, n * 8, at) != (ssize_t)(n * 8)) die("cma-tenant", "pagemap");
+		for (size_t i = 0; i < n; i++) {
+			unsigned long pfn = (entry[i] >> 63) & 1 ? (unsigned long)(entry[i] & ((1ULL << 55) - 1)) : 0;
+			if (!pfn) die("cma-tenant", "pagemap PFN");
+			if (pfn < base || pfn >= base + count) continue;
+			if (k < want) in[k] = p + (first + i) * PAGE;
+			k++;
+		}
+	}
+	return k;
+}
+
+/* Where each of n scattered pages is. */
+static void where_each(char **pages, long n, struct placement *pl) {
+	int status[CHUNK];
+	memset(pl, 0, sizeof(*pl));
+	for (long first = 0; first < n; first += CHUNK) {
+		long m = n - first < CHUNK ? n - first : CHUNK;
+		if (syscall(SYS_move_pages, 0, m, (void **)pages + first, NULL, status, 0) != 0) { count_error(pl, errno, m); continue; }
+		for (long i = 0; i < m; i++) {
+			if (status[i] >= 0 && status[i] < MAXNODE) pl->on[status[i]]++;
+			else count_error(pl, status[i] < 0 ? -status[i] : EINVAL, 1);
+		}
+	}
+}
+
+/*
+ * A tenant of P's CMA area [BASE, BASE + COUNT) (PFNs) under private_node=1,user. Started as root
+ * only to open its own pagemap (the fd keeps its opener's right to read PFNs), it becomes UID:GID
+ * with no capability left, binds MIB to P and faults it (MADV_NOHUGEPAGE): the area serves much
+ * of it. 64 of its pages that lie in the area are then pinned long-term, each as its own io_uring
+ * fixed buffer, and unpinned (IORING_UNREGISTER_BUFFERS). It stops itself (SIGSTOP) so that root
+ * can claim the area's first CLAIM pages; continued, it says where all its pages are.
+ */
+static int cma_tenant(int pnode, long mib, int uid, int gid, unsigned long base, unsigned long count,
+                      unsigned long claim) {
+	enum { PIN = 64 };
+	if (mib <= 0 || uid <= 0 || gid <= 0 || !count || !claim || claim > count) return usage();
+	int pagemap = open("/proc/self/pagemap", O_RDONLY);
+	if (pagemap < 0) die("cma-tenant", "open pagemap");
+	if (setgroups(0, NULL) || setresgid(gid, gid, gid) || setresuid(uid, uid, uid)) die("cma-tenant", "setresuid");
+	size_t n = (size_t)mib << 8;
+	char *p = map_pages(n);
+	struct bind_result bound = bind_range(p, n * PAGE, MPOL_BIND, &pnode, 1);
+	if (madvise(p, n * PAGE, MADV_NOHUGEPAGE)) die("cma-tenant", "madvise");
+	touch(p, n);
+	char *pin[PIN];
+	long in_area = pages_in_range(pagemap, p, n, base, count, pin, PIN);
+	long in_claim = pages_in_range(pagemap, p, n, base, claim, NULL, 0);
+	struct placement held;
+	where(p, n, &held);
+	open_record("cma-tenant", "hold");
+	printf("\"node\":%d,", pnode);
+	print_bind(bound);
+	printf(",\"pages\":%zu,\"in_area\":%ld,\"in_claim\":%ld,", n, in_area, in_claim);
+	print_placement(&held);
+	printf("}\n");
+
+	long pinned = in_area < PIN ? in_area : PIN;
+	struct iovec iov[PIN];
+	for (long i = 0; i < pinned; i++) iov[i] = (struct iovec){ .iov_base = pin[i], .iov_len = PAGE };
+	struct placement before, after;
+	where_each(pin, pinned, &before);
+	struct io_uring_params params;
+	memset(&params, 0, sizeof(params));
+	errno = 0;
+	long ring = syscall(SYS_io_uring_setup, 4, &params);
+	int setup_err = ring < 0 ? errno : 0, err = setup_err;
+	long ret = -1;
+	if (ring >= 0 && pinned > 0) {
+		errno = 0;
+		ret = syscall(SYS_io_uring_register, (int)ring, IORING_REGISTER_BUFFERS, iov, (unsigned)pinned);
+		err = ret ? errno : 0;
+	}
+	where_each(pin, pinned, &after);
+	long still_in_area = 0;
+	for (long i = 0; i < pinned; i++) still_in_area += pages_in_range(pagemap, pin[i], 1, base, count, NULL, 0);
+	if (ret == 0 && syscall(SYS_io_uring_register, (int)ring, IORING_UNREGISTER_BUFFERS, NULL, 0) != 0)
+		die("cma-tenant", "io_uring_unregister");
+	open_record("cma-tenant", "pin");
+	printf("\"setup_errno\":");
+	print_errno_value(setup_err);
+	printf(",");
+	print_result(ret, err);
+	printf(",\"pages\":%ld,\"in_area\":%ld", pinned, still_in_area);
+	print_before_after(&before, &after);
+	fflush(stdout);
+	raise(SIGSTOP);
+
+	where(p, n, &after);
+	open_record("cma-tenant", "after");
+	printf("\"pages\":%zu,\"in_area\":%ld,\"in_claim\":%ld,", n, pages_in_range(pagemap, p, n, base, count, NULL, 0),
+	       pages_in_range(pagemap, p, n, base, claim, NULL, 0));
+	print_placement(&after);
+	printf("}\n");
+	return 0;
+}
+
 static int compare_pfn(const void *a, const void *b) {
 	unsigned long x = *(const unsigned long *)a, y = *(const unsigned long *)b;
 	return x < y ? -1 : x > y;
@@ -1485,7 +1600,7 @@ static int usage(void) {
 	fprintf(stderr, "usage: numacage-probe soft-policy C P | bind P | move-pages P | migrate-pages C P | fill MIB STEP [NODE]"
 	                " | slab C P N DIR | thp P [shmem] | ksm C P SECS | numa-balancing C P CPU SECS | compact-pages P | cpuset-drop P"
 	                " | interleave-rebind C P | home-node MODE NODES HOME | hugetlb-map N [NODES] | hugetlb-hold N | offline-blocks NODE KEEP_MIB"
-	                " | longterm-pin P | damon-target N | spread-file PATH MIB | lock-resident | net-echo IFACE N SECS"
+	                " | longterm-pin P | cma-tenant P MIB UID GID BASE_PFN COUNT CLAIM | damon-target N | spread-file PATH MIB | lock-resident | net-echo IFACE N SECS"
 	                " | ksm-cross owner|unbound onto|off|rmap C P NONCE N | reclaim-owner P FILE\n");
 	return 2;
 }
@@ -1525,6 +1640,9 @@ int main(int argc, char **argv) {
 	}
 	if (!strcmp(cmd, "hugetlb-hold") && argc == 3) return hugetlb_hold(atol(argv[2]));
 	if (!strcmp(cmd, "longterm-pin") && argc == 3) return longterm_pin(atoi(argv[2]));
+	if (!strcmp(cmd, "cma-tenant") && argc == 9)
+		return cma_tenant(atoi(argv[2]), atol(argv[3]), atoi(argv[4]), atoi(argv[5]), strtoul(argv[6], NULL, 10),
+		                  strtoul(argv[7], NULL, 10), strtoul(argv[8], NULL, 10));
 	if (!strcmp(cmd, "damon-target") && argc == 3) return damon_target(atol(argv[2]));
 	if (!strcmp(cmd, "spread-file") && argc == 4) return spread_file(argv[2], atol(argv[3]));
 	if (!strcmp(cmd, "reclaim-owner") && argc == 4) return reclaim_owner(atoi(argv[2]), argv[3]);

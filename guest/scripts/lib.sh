@@ -186,9 +186,9 @@ await_bounded() {
   fi
 }
 
-# await_stopped PID: waits until PID has stopped itself (SIGSTOP) or ended, 10 s at most.
+# await_stopped PID [SECS]: waits until PID has stopped itself (SIGSTOP) or ended, SECS (10) s at most.
 await_stopped() {
-  local deadline=$((SECONDS + 10))
+  local deadline=$((SECONDS + ${2:-10}))
   while state_of "$1" && [[ $state != [TZX] ]] && [ -n "$state" ] && [ "$SECONDS" -lt "$deadline" ]; do
     nap 0.05
   done

@@ -122,11 +122,17 @@ export const LINUX_BANNER = /^Linux version \S+/;
  * of P alone where the kernel accepts one: where P has only ZONE_MOVABLE
  * (vanilla-movable), the task's pipe write finds no zone for an unmovable
  * page and the kernel says so; the check fails on the accepted cpuset and
- * keeps the line as its evidence. Reported apart, never failing the run.
+ * keeps the line as its evidence. And cma-user claims P's CMA area through
+ * its debugfs alloc file, whose cma_alloc() passes no __GFP_NOWARN: where a
+ * kernel keeps the claim's migration targets on a full P, their allocation
+ * fails and says so, and the claim fails, as the check wants it to. The shell
+ * writes that file, so the report names bash. Reported apart, never failing
+ * the run.
  */
 export function provokedByProbe(c: { type: CrashType; title: string; lines: string[] }): boolean {
+  if (c.type !== 'alloc-failure') return false;
+  if (c.lines.some((l) => /\bcma_alloc_write\b/.test(l))) return true;
   return (
-    c.type === 'alloc-failure' &&
     / in numacage-probe$/.test(c.title) &&
     (c.lines.some((l) => /\boffline_pages\b/.test(l)) || /\bcpuset=numacage-cpuset-private,/.test(c.lines[0] ?? ''))
   );

@@ -138,3 +138,11 @@ test('a page allocation failure the probe provokes by offlining memory is told a
     'only the probe is ours',
   );
 });
+
+test("a page allocation failure in cma-user's claim through debugfs is told apart; the same failure without that call is not", (t) => {
+  const [claim, ...rest] = scan(fixture('console', 'series-cma-claim-alloc-failure.log'));
+  t.deepEqual(rest, []);
+  t.is(claim!.title, 'page allocation failure: order:0 in bash');
+  t.true(provokedByProbe(claim!));
+  t.false(provokedByProbe({ ...claim!, lines: claim!.lines.filter((l) => !/cma_alloc_write/.test(l)) }));
+});

@@ -170,6 +170,7 @@ test('every file of guest/scripts/ is sent by some step', (t) => {
     seriesTopologyContext('migrate', 'patched-6.12-private'),
     seriesTopologyContext('reclaim-user', 'patched-6.12-private-user', 'private-user'),
     seriesTopologyContext('reserve', 'patched-6.12-private'),
+    seriesTopologyContext('cma-user', 'patched-6.12-private-user', 'private-user'),
   ].flatMap((ctx) => guestSteps(ctx).map((s) => stepProgram(s, readGuestScript)));
   for (const file of readdirSync(projectPath('guest', 'scripts')))
     t.true(
