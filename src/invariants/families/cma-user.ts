@@ -1,12 +1,23 @@
 import { chart } from '../../model/verdict.js';
 import { KernelLacks, ProbeError } from '../errors.js';
-import { errnoOf, keyValues, num, parseRecords, parseSections, Placement, recordsOf, section } from '../records.js';
+import {
+  assertUnprivileged,
+  errnoOf,
+  keyValues,
+  num,
+  parseRecords,
+  parseSections,
+  Placement,
+  recordsOf,
+  section,
+} from '../records.js';
 import { assertRanClean } from '../shell.js';
 import { expect, rawOf, type InvariantSpec } from '../spec.js';
 import { endingOf, type Ending } from './confinement.js';
 
-/** Pages claimed at the area's base (its debugfs alloc file, cma_alloc()), and pages of MiB P keeps free beside the tenant. */
+/** Pages claimed at the area's base (its debugfs alloc file: cma_alloc()). */
 const CLAIM_PAGES = 8192;
+/** P's memory the tenant leaves free: half the claim, so that the rest of the claimed range has no room on P. */
 const MARGIN_MIB = 16;
 
 interface Claim {
@@ -73,6 +84,7 @@ export const cmaUser: InvariantSpec<CmaUserObs> = {
     if (!area.base_pfn || !area.count) throw new ProbeError(`the area printed no base_pfn and count`);
     const tenant = parseRecords(section(s, 'tenant', 'cma-user'));
     const [hold] = recordsOf(tenant, 'cma-tenant', 'hold');
+    assertUnprivileged(hold!, 'the tenant');
     if (errnoOf(hold!, 'bind_errno'))
       throw new ProbeError(`the tenant's mbind to P gave ${errnoOf(hold!, 'bind_errno')}`);
     const pages = num(hold!, 'pages');
