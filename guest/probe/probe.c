@@ -1146,6 +1146,24 @@ static int home_node(const char *mode_arg, const char *nodes_arg, int home) {
 	return 0;
 }
 
+/* A long-term pin (FOLL_LONGTERM) of n buffers: a fresh io_uring with them registered as fixed buffers. */
+struct pin_result { long ring, ret; int setup_err, err; };
+
+static struct pin_result pin_buffers(const struct iovec *iov, unsigned n) {
+	struct io_uring_params params;
+	struct pin_result r = { .ret = -1 };
+	memset(&params, 0, sizeof(params));
+	errno = 0;
+	r.ring = syscall(SYS_io_uring_setup, 4, &params);
+	r.setup_err = r.err = r.ring < 0 ? errno : 0;
+	if (r.ring >= 0 && n > 0) {
+		errno = 0;
+		r.ret = syscall(SYS_io_uring_register, (int)r.ring, IORING_REGISTER_BUFFERS, iov, n);
+		r.err = r.ret ? errno : 0;
+	}
+	return r;
+}
+
 /*
  * 64 pages bound to P and faulted, then registered as one io_uring fixed buffer: a long-term pin
  * (FOLL_LONGTERM) migrates first every page it finds unpinnable (ZONE_MOVABLE, CMA). Where the
@@ -1158,27 +1176,16 @@ static int longterm_pin(int pnode) {
 	touch(p, N);
 	struct placement before, after;
 	where(p, N, &before);
-	struct io_uring_params params;
-	memset(&params, 0, sizeof(params));
-	errno = 0;
-	long ring = syscall(SYS_io_uring_setup, 4, &params);
-	int setup_err = ring < 0 ? errno : 0;
-	long ret = -1;
-	int err = setup_err;
-	if (ring >= 0) {
-		struct iovec iov = { .iov_base = p, .iov_len = N * PAGE };
-		errno = 0;
-		ret = syscall(SYS_io_uring_register, (int)ring, IORING_REGISTER_BUFFERS, &iov, 1);
-		err = ret ? errno : 0;
-	}
+	struct iovec iov = { .iov_base = p, .iov_len = N * PAGE };
+	struct pin_result pinned = pin_buffers(&iov, 1);
 	where(p, N, &after);
 	open_record("longterm-pin", "io_uring_register");
 	printf("\"node\":%d,", pnode);
 	print_bind(bound);
 	printf(",\"setup_errno\":");
-	print_errno_value(setup_err);
+	print_errno_value(pinned.setup_err);
 	printf(",");
-	print_result(ret, err);
+	print_result(pinned.ret, pinned.err);
 	printf(",\"pages\":%d", N);
 	print_before_after(&before, &after);
 	return 0;
@@ -1258,27 +1265,17 @@ static int cma_tenant(int pnode, long mib, int uid, int gid, unsigned long base,
 	for (long i = 0; i < pinned; i++) iov[i] = (struct iovec){ .iov_base = pin[i], .iov_len = PAGE };
 	struct placement before, after;
 	where_each(pin, pinned, &before);
-	struct io_uring_params params;
-	memset(&params, 0, sizeof(params));
-	errno = 0;
-	long ring = syscall(SYS_io_uring_setup, 4, &params);
-	int setup_err = ring < 0 ? errno : 0, err = setup_err;
-	long ret = -1;
-	if (ring >= 0 && pinned > 0) {
-		errno = 0;
-		ret = syscall(SYS_io_uring_register, (int)ring, IORING_REGISTER_BUFFERS, iov, (unsigned)pinned);
-		err = ret ? errno : 0;
-	}
+	struct pin_result r = pin_buffers(iov, (unsigned)pinned);
 	where_each(pin, pinned, &after);
 	long still_in_area = 0;
 	for (long i = 0; i < pinned; i++) still_in_area += pages_in_range(pagemap, pin[i], 1, base, count, NULL, 0);
-	if (ret == 0 && syscall(SYS_io_uring_register, (int)ring, IORING_UNREGISTER_BUFFERS, NULL, 0) != 0)
+	if (r.ret == 0 && syscall(SYS_io_uring_register, (int)r.ring, IORING_UNREGISTER_BUFFERS, NULL, 0) != 0)
 		die("cma-tenant", "io_uring_unregister");
 	open_record("cma-tenant", "pin");
 	printf("\"setup_errno\":");
-	print_errno_value(setup_err);
+	print_errno_value(r.setup_err);
 	printf(",");
-	print_result(ret, err);
+	print_result(r.ret, r.err);
 	printf(",\"pages\":%ld,\"in_area\":%ld", pinned, still_in_area);
 	print_before_after(&before, &after);
 	fflush(stdout);
