@@ -11,6 +11,7 @@ import { diskFullHint, runChecked, runCommand } from './runner.js';
 import { projectPath } from './project.js';
 import { previousExitWasUnclean } from './cache-session.js';
 import { withLock } from './locks.js';
+import { debianSourceVersion } from './kernel-source.js';
 import { readJsonFile } from './json-file.js';
 
 export interface ImageArtifact {
@@ -68,11 +69,6 @@ export async function loadRecipe(nameOrPath: string): Promise<ImageRecipe> {
   return recipe;
 }
 
-async function linuxSourceVersion(): Promise<string | undefined> {
-  const r = await runCommand('dpkg-query', ['-W', '-f=${Version}', 'linux-source-6.12']);
-  return r.exitCode === 0 && r.stdout ? r.stdout.trim() : undefined;
-}
-
 async function readGuestFiles(): Promise<Record<string, Buffer>> {
   const out: Record<string, Buffer> = {};
   for (const rel of Object.values(GUEST_FILES)) out[rel] = await readFile(projectPath(rel));
@@ -104,7 +100,7 @@ function artifactFrom(dir: string, meta: ImageMeta): ImageArtifact {
 }
 
 export async function imageKey(recipe: ImageRecipe): Promise<{ key: string; kernelPackage: string }> {
-  const kernelPackage = resolveStockKernelPackage(recipe.stockKernel, await linuxSourceVersion());
+  const kernelPackage = resolveStockKernelPackage(recipe.stockKernel, await debianSourceVersion());
   return { key: imageCacheKey(recipe, kernelPackage, await readGuestFiles()), kernelPackage };
 }
 

@@ -32,6 +32,17 @@ export interface ResolvedSource {
   revision?: string;
 }
 
+let installedVersion: string | undefined;
+
+/** The installed linux-source-6.12's Debian version, or undefined; asked of dpkg once per process once installed. */
+export async function debianSourceVersion(): Promise<string | undefined> {
+  if (!installedVersion) {
+    const r = await runCommand('dpkg-query', ['-W', '-f=${Version}', 'linux-source-6.12']);
+    if (r.exitCode === 0 && r.stdout.trim()) installedVersion = r.stdout.trim();
+  }
+  return installedVersion;
+}
+
 /**
  * The source to build: Debian's tarball, or a git tree as it is checked out
  * (uncommitted and untracked changes included), or, with rev, that commit
@@ -39,13 +50,12 @@ export interface ResolvedSource {
  */
 export async function resolveSource(src: string | undefined, rev?: string): Promise<ResolvedSource> {
   if (!src) {
-    const v = await runCommand('dpkg-query', ['-W', '-f=${Version}', 'linux-source-6.12']);
-    if (v.exitCode !== 0 || !(await exists(DEBIAN_TARBALL)))
+    const version = await debianSourceVersion();
+    if (!version || !(await exists(DEBIAN_TARBALL)))
       throw new ConfigError(
         `no --kernel-src given and Debian's ${DEBIAN_TARBALL} is missing`,
         'run `numacage doctor --install`, or pass --kernel-src PATH to a kernel git tree',
       );
-    const version = v.stdout.trim();
     return {
       source: { kind: 'debian', tarball: DEBIAN_TARBALL },
       key: `debian-${version.replace(/[^A-Za-z0-9.+-]/g, '_')}`,

@@ -84,10 +84,10 @@ export async function startQemu(opts: {
           () => false,
         ))
       )
-        await Promise.race([exited, sleep(powerdownMs)]);
+        await exitsWithin(exited, powerdownMs);
       if (done) return;
       await qmpCommand(opts.qmpSocket, 'quit', undefined, graceMs).catch(() => undefined);
-      const gone = await Promise.race([exited.then(() => true), sleep(graceMs).then(() => false)]);
+      const gone = await exitsWithin(exited, graceMs);
       if (!gone) {
         opts.log.warn({ pid }, 'qemu ignored QMP quit, sending SIGKILL');
         child.kill('SIGKILL');
@@ -104,4 +104,21 @@ export async function startQemu(opts: {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * Whether `exited` (a child's end) settles within ms. The timer is cleared when it does: a pending
+ * sleep() would keep numacage alive for the rest of its span after the child is gone (3 s at the end
+ * of every run, measured).
+ */
+export async function exitsWithin(exited: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      exited.then(() => true),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms))),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

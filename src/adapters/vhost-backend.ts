@@ -6,7 +6,7 @@ import { InfraError } from '../model/errors.js';
 import type { Logger } from '../log.js';
 import { parseTestpmdStats, takeReplies, type PortStats } from '../parsers/testpmd.js';
 import { killOnProcessExit, onInterrupt } from './cleanup.js';
-import { sleep } from './qemu-process.js';
+import { exitsWithin, sleep } from './qemu-process.js';
 import { vhostBackendArgs } from '../qemu/args.js';
 import { findExecutable } from './runner.js';
 
@@ -100,7 +100,7 @@ export async function startVhostBackend(opts: {
   const stop = async () => {
     if (exit) return;
     child.stdin!.end('quit\n');
-    if (!(await Promise.race([exited.then(() => true), sleep(3000).then(() => false)]))) child.kill('SIGKILL');
+    if (!(await exitsWithin(exited, 3000))) child.kill('SIGKILL');
     await exited;
   };
   const unregister = onInterrupt(stop);

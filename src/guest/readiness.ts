@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import type { QemuProcess } from '../adapters/qemu-process.js';
-import { sleep } from '../adapters/qemu-process.js';
+import { exitsWithin, sleep } from '../adapters/qemu-process.js';
 import type { Crash } from '../console/crash-scanner.js';
 import { BootFailure } from './boot-failure.js';
 import type { CrashWatch } from './crash-watch.js';
@@ -109,7 +109,7 @@ export async function waitForSsh(target: SshTarget, qemu: QemuProcess, watch: Cr
     unwatch();
   }
   // After a panic QEMU exits by itself (panic=-1, -no-reboot); give it a moment so the tail holds the whole report.
-  if (crash && !qemu.hasExited()) await Promise.race([qemu.exited, sleep(2000)]);
+  if (crash && !qemu.hasExited()) await exitsWithin(qemu.exited, 2000);
   if (qemu.hasExited()) await qemu.exited;
   watch.finish();
   const tail = qemu.console.tail(CONSOLE_TAIL_LINES);

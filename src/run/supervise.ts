@@ -1,6 +1,6 @@
 import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sleep } from '../adapters/qemu-process.js';
+import { exitsWithin } from '../adapters/qemu-process.js';
 import { bootGuest, type BootRequest, type Guest } from '../guest/boot.js';
 import { BootFailure, isTcgPatchingArtifact } from '../guest/boot-failure.js';
 import type { Logger } from '../log.js';
@@ -68,7 +68,7 @@ export async function supervise(
   if ('title' in ended) {
     // The header comes first, the stack after it: a panic ends QEMU by itself (panic=-1, -no-reboot) once the
     // report is out, so wait for that (a little) rather than cut the report short by stopping QEMU now.
-    if (ended.fatal) await Promise.race([guest.qemu.exited, sleep(PANIC_REPORT_GRACE_MS)]);
+    if (ended.fatal) await exitsWithin(guest.qemu.exited, PANIC_REPORT_GRACE_MS);
     log.error({ crash: ended.title, during }, 'the guest kernel crashed; stopping');
     return { kind: 'kernel-crash', crash: ended, ...(during ? { during } : {}) };
   }
