@@ -21,17 +21,10 @@ put_back() {
 }
 trap put_back EXIT
 
-# claim: asks the area for CLAIM_PAGES pages, 120 s at most, then prints how many it has handed out.
-claim() {
-  (echo "$CLAIM_PAGES" > "$area/alloc") 2>&1 &
-  if ends_within "$!" 120; then wait "$!"; echo "# exit $?"; else echo "# hung 120"; fi
-  echo "used $(< "$area/used")"
-}
-
 echo "### area"
 for f in base_pfn count used; do echo "$f $(< "$area/$f")"; done
 echo "### control"
-claim
+cma_claim "$area" "$CLAIM_PAGES"
 put_back
 echo "### tenant"
 free_mib=$(awk '/MemFree/ {print int($4/1024)}' "$(node_file "$P" meminfo)")
@@ -42,7 +35,7 @@ tenant=$!
 await_stopped "$tenant" 120
 cat /tmp/numacage-cma.out
 echo "### claim"
-gone "$tenant" || claim
+gone "$tenant" || cma_claim "$area" "$CLAIM_PAGES"
 echo "### after"
 kill -CONT "$tenant"
 wait "$tenant"

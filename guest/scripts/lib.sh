@@ -194,6 +194,14 @@ await_stopped() {
   done
 }
 
+# cma_claim AREA PAGES: asks the CMA area's debugfs dir AREA for PAGES pages (cma_alloc()), 120 s at
+# most, then prints how many pages the area has handed out.
+cma_claim() {
+  (echo "$2" > "$1/alloc") 2>&1 &
+  if ends_within "$!" 120; then wait "$!"; echo "# exit $?"; else echo "# hung 120"; fi
+  echo "used $(< "$1/used")"
+}
+
 # kernel_complaints MARKER: the console's oopses, BUGs and warnings logged after MARKER (a line this
 # step wrote to /dev/kmsg).
 kernel_complaints() {

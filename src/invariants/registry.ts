@@ -17,6 +17,7 @@ import { bindOptin, bindStrict, cpuset, noFallbackIn, softPolicy } from './famil
 import { bindSpill, cpuHotplug, cpusetMigrate, cpusetPrivate, cpusetShrink, homeNode } from './families/confinement.js';
 import { reclaimUser } from './families/reclaim.js';
 import { cmaUser } from './families/cma-user.js';
+import { cmaRings } from './families/cma-rings.js';
 import { topology } from './families/topology.js';
 import type { InvariantSpec } from './spec.js';
 
@@ -51,6 +52,7 @@ export const INVARIANTS: InvariantSpec[] = [
   ksmRmap,
   numaBalancing,
   compaction,
+  cmaRings,
   damonMigrate,
   hugetlb,
   hugetlbUser,

@@ -20,7 +20,7 @@ const CLAIM_PAGES = 8192;
 /** P's memory the tenant leaves free: half the claim, so that the rest of the claimed range has no room on P. */
 const MARGIN_MIB = 16;
 
-interface Claim {
+export interface Claim {
   ending: Ending;
   /** The area's pages handed out after the claim. */
   used: number;
@@ -39,14 +39,14 @@ interface CmaUserObs {
   after?: { inClaim: number; placement: Placement };
 }
 
-function claimOf(text: string, what: string): Claim {
+export function claimOf(text: string, what: string): Claim {
   const used = keyValues(text).used;
   if (used === undefined)
     throw new ProbeError(`${what}: no count of the area's used pages in ${JSON.stringify(text.trim())}`);
   return { ending: endingOf(text, what), used };
 }
 
-const endingText = (c: Claim) =>
+export const endingText = (c: Claim) =>
   c.ending.ended === 'exit'
     ? `the write ended with status ${c.ending.status}`
     : `the write ${c.ending.ended} after ${c.ending.secs} s`;
