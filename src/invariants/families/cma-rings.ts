@@ -1,7 +1,7 @@
 import { KernelLacks, ProbeError } from '../errors.js';
 import { keyValues, parseSections, section } from '../records.js';
 import { expect, rawOf, type InvariantSpec } from '../spec.js';
-import { claimOf, endingText, type Claim } from './cma-user.js';
+import { claimOf, endingText, noCmaAreaOn, type Claim } from './cma-user.js';
 import { devicesOnP, hex, parseRings, queryRings } from './devices.js';
 
 const PAGE = 4096;
@@ -29,12 +29,10 @@ export const cmaRings: InvariantSpec<CmaRingsObs> = {
   // Only ,user gives a private P a CMA area (0041); an ordinary node's area serves anyone's page cache.
   expect: expect('n/a', 'n/a', 'n/a', 'pass'),
   disturbs: true,
-  unsupported: (t, { p }) =>
-    !devicesOnP(t, p).length
-      ? `topology ${t.name} places no virtio device on node ${p}`
-      : t.cmdline.some((w) => new RegExp(`^hugetlb_cma=(.*,)?${p}:`).test(w))
-        ? undefined
-        : `topology ${t.name} gives node ${p} no CMA area of its own ("hugetlb_cma=${p}:1G" in its cmdline)`,
+  unsupported: (t, roles) =>
+    devicesOnP(t, roles.p).length
+      ? noCmaAreaOn(t, roles)
+      : `topology ${t.name} places no virtio device on node ${roles.p}`,
   steps: ({ roles: { p }, topology }) => [
     {
       name: 'cma-rings-queues',

@@ -1,3 +1,5 @@
+import type { Topology } from '../../model/topology.js';
+import type { NodeRoles } from '../profile.js';
 import { chart } from '../../model/verdict.js';
 import { KernelLacks, ProbeError } from '../errors.js';
 import {
@@ -19,6 +21,12 @@ import { endingOf, type Ending } from './confinement.js';
 const CLAIM_PAGES = 8192;
 /** P's memory the tenant leaves free: half the claim, so that the rest of the claimed range has no room on P. */
 const MARGIN_MIB = 16;
+
+/** Why a topology's command line gives P no gigantic-page CMA area of its own (`hugetlb_cma=P:...`), if it does not. */
+export const noCmaAreaOn = (t: Topology, { p }: NodeRoles): string | undefined =>
+  t.cmdline.some((w) => new RegExp(`^hugetlb_cma=(.*,)?${p}:`).test(w))
+    ? undefined
+    : `topology ${t.name} gives node ${p} no CMA area of its own ("hugetlb_cma=${p}:1G" in its cmdline)`;
 
 export interface Claim {
   ending: Ending;
@@ -70,10 +78,7 @@ export const cmaUser: InvariantSpec<CmaUserObs> = {
   expect: expect('n/a', 'n/a', 'n/a', 'pass'),
   disturbs: true,
   witnessed: true,
-  unsupported: (t, { p }) =>
-    t.cmdline.some((w) => new RegExp(`^hugetlb_cma=(.*,)?${p}:`).test(w))
-      ? undefined
-      : `topology ${t.name} gives node ${p} no CMA area of its own ("hugetlb_cma=${p}:1G" in its cmdline)`,
+  unsupported: noCmaAreaOn,
   steps: ({ roles: { p } }) => [
     { name: 'cma-user', script: 'cma-user.sh', env: { P: p, CLAIM_PAGES, MARGIN_MIB }, timeoutMs: 360_000 },
   ],
