@@ -8,6 +8,7 @@ import {
   hex,
   inside,
   nodeRanges,
+  noDeviceOnP,
   nodeRangesText,
   queueStatus,
   type Range,
@@ -173,8 +174,7 @@ export const buffersOnP: InvariantSpec<BuffersObs> = {
   title: 'every buffer a device on P reads or writes lies in P',
   expect: expect('fail', 'fail', 'pass', 'pass'),
   disturbs: false,
-  unsupported: (t, roles) =>
-    devicesOnP(t, roles.p).length ? undefined : `topology ${t.name} places no virtio device on node ${roles.p}`,
+  unsupported: noDeviceOnP,
   steps: ({ topology, roles: { p } }) => [
     {
       name: 'buffers-on-p',

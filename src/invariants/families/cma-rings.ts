@@ -2,7 +2,7 @@ import { KernelLacks, ProbeError } from '../errors.js';
 import { keyValues, parseSections, section } from '../records.js';
 import { expect, rawOf, type InvariantSpec } from '../spec.js';
 import { claimOf, endingText, noCmaAreaOn, type Claim } from './cma-user.js';
-import { devicesOnP, hex, parseRings, queryRings } from './devices.js';
+import { devicesOnP, hex, noDeviceOnP, parseRings, queryRings } from './devices.js';
 
 const PAGE = 4096;
 
@@ -29,10 +29,7 @@ export const cmaRings: InvariantSpec<CmaRingsObs> = {
   // Only ,user gives a private P a CMA area (0041); an ordinary node's area serves anyone's page cache.
   expect: expect('n/a', 'n/a', 'n/a', 'pass'),
   disturbs: true,
-  unsupported: (t, roles) =>
-    devicesOnP(t, roles.p).length
-      ? noCmaAreaOn(t, roles)
-      : `topology ${t.name} places no virtio device on node ${roles.p}`,
+  unsupported: (t, roles) => noDeviceOnP(t, roles) ?? noCmaAreaOn(t, roles),
   steps: ({ roles: { p }, topology }) => [
     {
       name: 'cma-rings-queues',

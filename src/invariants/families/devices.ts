@@ -289,6 +289,10 @@ export function parseRings(text: string): { rings: Ring[]; buffers: VirtioRingsO
 export const devicesOnP = (t: Topology, p: number) =>
   t.devices.map((d, i) => ({ ...d, index: i, id: placedDeviceId(i) })).filter((d) => d.node === p);
 
+/** Why a topology cannot test a device check (no virtio device on P), if it cannot. */
+export const noDeviceOnP = (t: Topology, { p }: { p: number }): string | undefined =>
+  devicesOnP(t, p).length ? undefined : `topology ${t.name} places no virtio device on node ${p}`;
+
 /** The devices on P served by a host process (a vhost-user NIC), with their index and QOM id. */
 export const backendDevicesOnP = (t: Topology, p: number) => devicesOnP(t, p).filter((d) => deviceKind(d.kind).backend);
 
@@ -338,8 +342,7 @@ export const virtioRings: InvariantSpec<VirtioRingsObs> = {
     return onP.length && onP.every((d) => deviceKind(d.kind).dmaApi) ? 'pass' : undefined;
   },
   disturbs: false,
-  unsupported: (t, roles) =>
-    devicesOnP(t, roles.p).length ? undefined : `topology ${t.name} places no virtio device on node ${roles.p}`,
+  unsupported: noDeviceOnP,
   steps: () => [
     {
       name: 'virtio-rings',
