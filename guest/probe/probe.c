@@ -61,6 +61,8 @@
  *                            block's state file and how to online it into its zone again
  *   net-echo IFACE N SECS    (root) N numbered frames through IFACE to a host backend that echoes them,
  *                            each echo checked byte for byte (net-echo.c)
+ *   swap-ra ARM P            two tasks whose swap slots interleave; one reads its own back, under BIND {P}
+ *                            in ARM 1: whether the other's pages come in with it, and where (swap-ra.c)
  *
  *   stopped CMD ARGS...      stops itself (SIGSTOP) first, then runs CMD: a caller can move it or change its
  *                            cgroup before it faults anything
@@ -95,18 +97,6 @@
 #include <unistd.h>
 #include "probe.h"
 
-#define MPOL_DEFAULT 0
-#define MPOL_PREFERRED 1
-#define MPOL_BIND 2
-#define MPOL_INTERLEAVE 3
-#define MPOL_PREFERRED_MANY 5
-#define MPOL_WEIGHTED_INTERLEAVE 6
-#define MPOL_MF_STRICT (1 << 0)
-#define MPOL_MF_MOVE (1 << 1)
-#define MAXNODE 64
-#define CHUNK 64
-#define PAGE 4096UL
-#define NERRNO 16
 
 const char *errno_name(int e) {
 	switch (e) {
@@ -135,7 +125,7 @@ static void nodemask(unsigned long *mask, const int *nodes, int n) {
 	for (int i = 0; i < n; i++) mask[nodes[i] / 64] |= 1UL << (nodes[i] % 64);
 }
 
-static long sys_set_mempolicy(int mode, const int *nodes, int n) {
+long sys_set_mempolicy(int mode, const int *nodes, int n) {
 	unsigned long mask[2];
 	nodemask(mask, nodes, n);
 	return syscall(SYS_set_mempolicy, mode, n ? mask : NULL, n ? MAXNODE + 1 : 0);
@@ -147,14 +137,13 @@ static long sys_mbind(void *addr, size_t len, int mode, const int *nodes, int n,
 	return syscall(SYS_mbind, addr, len, mode, n ? mask : NULL, n ? MAXNODE + 1 : 0, flags);
 }
 
-/* Prints a record saying which call failed, and exits: the host sees a probe that could not do its job. */
-static void die(const char *probe, const char *call) {
+void die(const char *probe, const char *call) {
 	int err = errno;
 	printf("{\"probe\":\"%s\",\"call\":\"%s\",\"ret\":-1,\"errno\":\"%s\",\"fatal\":true}\n", probe, call, errno_name(err) ? errno_name(err) : "EOTHER");
 	exit(3);
 }
 
-static char *map_pages(size_t npages) {
+char *map_pages(size_t npages) {
 	char *p = mmap(NULL, npages * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED) die("probe", "mmap");
 	return p;
@@ -183,7 +172,7 @@ static void load_tag(void) {
 	have_tag = 1;
 }
 
-static void touch(char *p, size_t npages) {
+void touch(char *p, size_t npages) {
 	uint32_t pid = (uint32_t)getpid(); /* a forked child numbers its pages apart from its parent */
 	memcpy(page_tag + 16, &pid, 4);
 	for (size_t i = 0; i < npages; i++) {
@@ -195,9 +184,6 @@ static void touch(char *p, size_t npages) {
 		p[i * PAGE + TAG_BYTES] = (char)(i + 1);
 	}
 }
-
-/* Pages per node, and per errno for pages whose node could not be read (the whole chunk when the call failed). */
-struct placement { long on[MAXNODE]; long err[NERRNO]; const char *err_name[NERRNO]; };
 
 static void count_error(struct placement *pl, int e, long n) {
 	const char *name = errno_name(e) ? errno_name(e) : "EOTHER";
@@ -227,7 +213,7 @@ static void where_pid(int pid, char *p, size_t npages, struct placement *pl) {
 	where_stride(pid, p, npages, PAGE, pl);
 }
 
-static void where(char *p, size_t npages, struct placement *pl) {
+void where(char *p, size_t npages, struct placement *pl) {
 	where_pid(0, p, npages, pl);
 }
 
@@ -235,7 +221,7 @@ static long pages_on(const struct placement *pl, int node) {
 	return node >= 0 && node < MAXNODE ? pl->on[node] : 0;
 }
 
-static void print_placement(const struct placement *pl) {
+void print_placement(const struct placement *pl) {
 	printf("\"placement\":{");
 	const char *sep = "";
 	for (int i = 0; i < MAXNODE; i++)
@@ -281,13 +267,13 @@ static void print_nodes(const int *nodes, int n) {
 	printf("]");
 }
 
-static void print_result(long ret, int err) {
+void print_result(long ret, int err) {
 	printf("\"ret\":%ld,\"errno\":", ret);
 	print_errno_value(err);
 }
 
 /* Opens a record: {"probe":NAME,"call":CALL,"uid":N, */
-static void open_record(const char *probe, const char *call) {
+void open_record(const char *probe, const char *call) {
 	printf("{\"probe\":\"%s\",\"call\":\"%s\",\"uid\":%d,", probe, call, (int)getuid());
 }
 
@@ -1358,7 +1344,7 @@ static int spread_file(const char *path, long mib) {
 }
 
 /* Pages of the npages at p that pagemap shows swapped out (bit 62); -1 when pagemap cannot be read. */
-static long swapped_pages(char *p, size_t npages) {
+long swapped_pages(char *p, size_t npages) {
 	int fd = open("/proc/self/pagemap", O_RDONLY);
 	if (fd < 0) return -1;
 	long swapped = 0;
@@ -1374,9 +1360,9 @@ static long swapped_pages(char *p, size_t npages) {
 }
 
 /* Pages of the npages at p in memory (mincore): for a file mapping, its resident page cache. */
-static long resident_pages(char *p, size_t npages) {
+long resident_pages(char *p, size_t npages) {
 	unsigned char *v = malloc(npages);
-	if (!v || mincore(p, npages * PAGE, v) != 0) die("reclaim-owner", "mincore");
+	if (!v || mincore(p, npages * PAGE, v) != 0) die("probe", "mincore");
 	long n = 0;
 	for (size_t i = 0; i < npages; i++) n += v[i] & 1;
 	free(v);
@@ -1407,7 +1393,7 @@ static void reclaim_record(const char *call, const struct reclaim_set *sets, int
 }
 
 /* Faults npages at p with touch(), plus a byte that no page has zero: swap keeps no copy of a page of zeroes. */
-static void reclaim_touch(char *p, size_t npages) {
+void touch_swappable(char *p, size_t npages) {
 	touch(p, npages);
 	for (size_t i = 0; i < npages; i++) p[i * PAGE + TAG_BYTES + 1] = 0x5a;
 }
@@ -1416,7 +1402,7 @@ static void reclaim_touch(char *p, size_t npages) {
 static char *reclaim_bound(int pnode, size_t npages) {
 	char *p = map_pages(npages);
 	if (sys_mbind(p, npages * PAGE, MPOL_BIND, &pnode, 1, 0) != 0) die("reclaim-owner", "mbind");
-	reclaim_touch(p, npages);
+	touch_swappable(p, npages);
 	return p;
 }
 
@@ -1444,7 +1430,7 @@ static int reclaim_owner(int pnode, const char *path) {
 		for (size_t i = 0; i < CHUNK; i++) { pages[i] = b + (base + i) * PAGE; nodes[i] = pnode; }
 		if (syscall(SYS_move_pages, 0, CHUNK, pages, nodes, status, MPOL_MF_MOVE) != 0) die("reclaim-owner", "move_pages");
 	}
-	reclaim_touch(b, B_PAGES);
+	touch_swappable(b, B_PAGES);
 
 	int fd = open(path, O_RDONLY);
 	if (fd < 0) die("reclaim-owner", "open");
@@ -1598,7 +1584,7 @@ static int usage(void) {
 	                " | slab C P N DIR | thp P [shmem] | ksm C P SECS | numa-balancing C P CPU SECS | compact-pages P | cpuset-drop P"
 	                " | interleave-rebind C P | home-node MODE NODES HOME | hugetlb-map N [NODES] | hugetlb-hold N | offline-blocks NODE KEEP_MIB"
 	                " | longterm-pin P | cma-tenant P MIB UID GID BASE_PFN COUNT CLAIM | damon-target N | spread-file PATH MIB | lock-resident | net-echo IFACE N SECS"
-	                " | ksm-cross owner|unbound onto|off|rmap C P NONCE N | reclaim-owner P FILE\n");
+	                " | ksm-cross owner|unbound onto|off|rmap C P NONCE N | reclaim-owner P FILE | swap-ra 0|1 P\n");
 	return 2;
 }
 
@@ -1646,5 +1632,6 @@ int main(int argc, char **argv) {
 	if (!strcmp(cmd, "lock-resident") && argc == 2) return lock_resident();
 	if (!strcmp(cmd, "offline-blocks") && argc == 4) return offline_blocks(atoi(argv[2]), atol(argv[3]));
 	if (!strcmp(cmd, "net-echo") && argc == 5) return net_echo(argv[2], atol(argv[3]), atoi(argv[4]));
+	if (!strcmp(cmd, "swap-ra") && argc == 4) return swap_ra(atoi(argv[2]), atoi(argv[3]));
 	return usage();
 }

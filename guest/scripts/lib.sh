@@ -186,6 +186,20 @@ await_bounded() {
   fi
 }
 
+# write_within SECS VALUE FILE: writes VALUE to FILE, a kernel knob whose write may go on until a
+# signal comes; one still going after SECS s is ended (SIGTERM) and fails (status 1).
+write_within() {
+  (echo "$2" > "$3") 2> /dev/null &
+  local pid=$!
+  if ends_within "$pid" "$1"; then
+    wait "$pid"
+    return
+  fi
+  kill -TERM "$pid"
+  wait "$pid"
+  return 1
+}
+
 # await_stopped PID [SECS]: waits until PID has stopped itself (SIGSTOP) or ended, SECS (10) s at most.
 await_stopped() {
   local deadline=$((SECONDS + ${2:-10}))

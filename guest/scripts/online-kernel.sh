@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# (root) One of P's memory blocks offlined (the highest numbered that lets go, 8 tried at most), then
+# (root) One of P's memory blocks offlined (the highest numbered that lets go within 8 s, 8 tried at most), then
 # "online_kernel" written to its state: the answer, the block's state and zone, the nodes with normal
 # memory. The block is put back online in the zone it was in, on exit.
 unless_missing /sys/devices/system/memory/block_size_bytes
@@ -18,7 +18,8 @@ for n in $(for b in "$(node_file "$P" memory)"[0-9]*; do echo "${b##*memory}"; d
   [ "$(< "$b/state")" = online ] || continue
   tried=$((tried + 1))
   was=$(< "$b/valid_zones")
-  if echo offline > "$b/state" 2>/dev/null; then block=$b; break; fi
+  # Offlining retries a page that will not move until a signal comes.
+  if write_within 8 offline "$b/state"; then block=$b; break; fi
   [ "$tried" -lt 8 ] || break
 done
 echo "tried $tried"

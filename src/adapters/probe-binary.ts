@@ -8,7 +8,12 @@ import { projectPath } from './project.js';
 import { runCommand } from './runner.js';
 
 /** The probe's sources: compiled together, and the cache key is over all of them. */
-export const PROBE_SOURCES = ['guest/probe/probe.c', 'guest/probe/net-echo.c', 'guest/probe/probe.h'];
+export const PROBE_SOURCES = [
+  'guest/probe/probe.c',
+  'guest/probe/net-echo.c',
+  'guest/probe/swap-ra.c',
+  'guest/probe/probe.h',
+];
 const COMPILED = PROBE_SOURCES.filter((f) => f.endsWith('.c'));
 
 const sha256 = async (path: string) =>

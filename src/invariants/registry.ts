@@ -16,6 +16,7 @@ import { compaction, demotion, hugetlb, hugetlbBoot, ksm, numaBalancing, thp } f
 import { bindOptin, bindStrict, cpuset, noFallbackIn, softPolicy } from './families/policy.js';
 import { bindSpill, cpuHotplug, cpusetMigrate, cpusetPrivate, cpusetShrink, homeNode } from './families/confinement.js';
 import { reclaimUser } from './families/reclaim.js';
+import { swapReadahead } from './families/swap-readahead.js';
 import { cmaUser } from './families/cma-user.js';
 import { cmaRings } from './families/cma-rings.js';
 import { topology } from './families/topology.js';
@@ -63,6 +64,7 @@ export const INVARIANTS: InvariantSpec[] = [
   bindStrict,
   bindSpill,
   reclaimUser,
+  swapReadahead,
   cmaUser,
   cpusetMigrate,
   memorySpread,
@@ -89,7 +91,7 @@ export const SUITES: Record<string, string[]> = {
   isolation: INVARIANTS.filter((s) => !DEVICE_CHECKS.has(s.id)).map((s) => s.id),
   /** The host device that shares only P (docs/devices.md): on private-vhost and its variants. */
   device: ['topology', ...DEVICE_CHECKS],
-  /** Both: the 40 rows and the device's two, for a vhost-user topology. */
+  /** Both: the 42 rows and the device's two, for a vhost-user topology. */
   all: INVARIANTS.map((s) => s.id),
   /** Quick and read-only: for runs whose subject is not the invariants. */
   smoke: ['topology', 'abi', 'no-kernel-memory'],

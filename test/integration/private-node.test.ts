@@ -182,15 +182,29 @@ async function v1AgainstV2(t: ExecutionContext, topologies: string[], only: stri
 }
 
 test.serial(
-  "reclaim-user, series v1 against v2 with swap on a scratch disk: v1 lets another task's bind swap out the owner's pages on P, v2 OOM-kills that task instead",
+  "reclaim-user and swap-readahead, series v1 against v2 with swap on a scratch disk: v1 lets another task's bind swap out the owner's pages on P, and a bound task's swap-ins read another task's pages onto P; v2 OOM-kills that task and reads nothing ahead",
   async (t) => {
-    const cells = await v1AgainstV2(t, ['reclaim-user'], 'reclaim-user');
-    const v1 = cells['reclaim-user/built:private-node@13']!.checks[0]!;
-    const v2 = cells['reclaim-user/built:private-node']!.checks[0]!;
+    const cells = await v1AgainstV2(t, ['reclaim-user'], 'reclaim-user,swap-readahead');
+    const check = (kernel: string, id: string) =>
+      cells[`reclaim-user/built:${kernel}`]!.checks.find((c) => c.id === id)!;
+    const v1 = check('private-node@13', 'reclaim-user');
+    const v2 = check('private-node', 'reclaim-user');
     t.is(v1.outcome, 'fail', v1.summary);
     t.regex(v1.summary, /^4096 of the 4096 bound pages \(A\) left node 1 under another task's pressure/);
     t.is(v2.outcome, 'pass', v2.summary);
     t.regex(v2.summary, /^the task bound to node 1 was OOM-killed after \d+ MiB; every bound, moved and cached page/);
+    const v1Ra = check('private-node@13', 'swap-readahead');
+    t.is(v1Ra.outcome, 'fail', v1Ra.summary);
+    t.regex(
+      v1Ra.summary,
+      /^\d+ of B's 64 pages are on node 1, which B never asked for: A, bound to node 1, read \d+ of them ahead/,
+    );
+    const v2Ra = check('private-node', 'swap-readahead');
+    t.is(v2Ra.outcome, 'pass', v2Ra.summary);
+    t.regex(
+      v2Ra.summary,
+      /^B's 64 pages came back on node 0 after A, bound to node 1, .*\(0 of B's read ahead with A's; \d+ in the unbound control\)$/,
+    );
   },
 );
 

@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import test from 'ava';
 import { readGuestScript } from '../../src/adapters/guest-scripts.js';
 import { projectPath } from '../../src/adapters/project.js';
@@ -230,4 +232,18 @@ wait "$p" 2> /dev/null; state_of "$p"; echo "state '$state'"; ends_within "$p" 0
 
 test('lib.sh: ends_within gives up at its deadline', (t) => {
   t.is(afterLib('sleep 30 & p=$!; ends_within "$p" 1; echo "status $?"; kill "$p"'), 'status 1\n');
+});
+
+test('lib.sh: write_within ends a write that is still going after its seconds, and keeps the status of one that ends', (t) => {
+  // A FIFO with no reader blocks the write at open, as offlining a block with a page that will not move
+  // blocks it in the kernel until a signal.
+  const d = mkdtempSync(join(tmpdir(), 'numacage-write-within-'));
+  try {
+    execFileSync('mkfifo', [join(d, 'stuck')]);
+    t.is(afterLib(`write_within 1 offline ${d}/stuck; echo "status $?"`), 'status 1\n');
+    t.is(afterLib(`write_within 5 offline ${d}/file; echo "status $?"; cat ${d}/file`), 'status 0\noffline\n');
+    t.is(afterLib(`write_within 5 offline ${d}/no/such; echo "status $?"`), 'status 1\n');
+  } finally {
+    rmSync(d, { recursive: true });
+  }
 });

@@ -72,7 +72,7 @@ function setsOf(r: ProbeRecord, what: string): Sets {
 const onP = (s: SetState, p: number) => s.byNode[String(p)] ?? 0;
 
 /** Topologies with a scratch virtio-blk disk, where the step puts swap. */
-const hasSwapDisk = (t: Topology) => (t.devices ?? []).some((d) => d.kind === 'virtio-blk');
+export const hasSwapDisk = (t: Topology) => (t.devices ?? []).some((d) => d.kind === 'virtio-blk');
 
 export const reclaimUser: InvariantSpec<ReclaimObs> = {
   id: 'reclaim-user',
