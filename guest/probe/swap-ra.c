@@ -59,10 +59,10 @@ static void read_pages(char *p, size_t npages) {
 	for (size_t i = 0; i < npages; i++) (void)((volatile char *)p)[i * PAGE];
 }
 
-/* {"probe":"swap-ra","call":CALL,"uid":N,"role":ROLE,"pages":N,"NAME":VALUE} */
+/* {"probe":"swap-ra","call":CALL,"uid":N,"pid":N,"role":ROLE,"pages":N,"NAME":VALUE} */
 static void count_record(const char *call, const char *role, size_t npages, const char *name, long value) {
 	open_record("swap-ra", call);
-	printf("\"role\":\"%s\",\"pages\":%zu,\"%s\":%ld}\n", role, npages, name, value);
+	printf("\"pid\":%d,\"role\":\"%s\",\"pages\":%zu,\"%s\":%ld}\n", (int)getpid(), role, npages, name, value);
 }
 
 static int task_b(void) {

@@ -1,7 +1,7 @@
 import { open, readFile } from 'node:fs/promises';
 import { backingOf, parseMemfdMappings, type NodeBacking } from '../qemu/memfd-backings.js';
 import type { Topology } from '../model/topology.js';
-import { PAGE_TAG_MAGIC, type WitnessReading } from '../invariants/witness.js';
+import { PAGE_TAG_MAGIC, type SwapReading, type WitnessReading } from '../invariants/witness.js';
 
 const PAGE = 4096;
 const PAGEMAP_PRESENT = 1n << 63n;
@@ -43,6 +43,23 @@ export async function countPresentPages(
   return { pages, present };
 }
 
+/** The first 16 bytes of every page a witnessed step faults: the magic and the step's nonce (probe.c touch()). */
+function pageTag(nonce: bigint): Buffer {
+  const tag = Buffer.alloc(16);
+  tag.write(PAGE_TAG_MAGIC, 0, 'latin1');
+  tag.writeBigUInt64LE(nonce, 8);
+  return tag;
+}
+
+/** Adds to identities each of the first `pages` pages of chunk that starts with tag, as pid:serial (a number would lose serials once pid passes 2^21). */
+function collectTagged(chunk: Buffer, pages: number, tag: Buffer, identities: Set<string>): void {
+  for (let k = 0; k < pages; k++) {
+    const at = k * PAGE;
+    if (chunk.compare(tag, 0, 16, at, at + 16) === 0)
+      identities.add(`${chunk.readUInt32LE(at + 16)}:${chunk.readUInt32LE(at + 20)}`);
+  }
+}
+
 /**
  * Counts the distinct pages tagged with nonce (guest/probe/probe.c touch())
  * in a node's backing: its present pages (/proc/PID/pagemap, so that nothing
@@ -51,15 +68,12 @@ export async function countPresentPages(
  */
 export async function countTaggedPages(pid: number, backing: NodeBacking, nonce: bigint): Promise<WitnessReading> {
   const started = Date.now();
-  const tag = Buffer.alloc(16);
-  tag.write(PAGE_TAG_MAGIC, 0, 'latin1');
-  tag.writeBigUInt64LE(nonce, 8);
+  const tag = pageTag(nonce);
   const pagemap = await open(`/proc/${pid}/pagemap`, 'r');
   const mem = await open(`/proc/${pid}/mem`, 'r').catch(async (err: Error) => {
     await pagemap.close();
     throw err;
   });
-  // pid:serial; a number would lose serials once pid passes 2^21.
   const identities = new Set<string>();
   let present = 0;
   /** A read that comes back short means QEMU is gone (exited, not yet reaped): no reading, not zero pages. */
@@ -85,11 +99,7 @@ export async function countTaggedPages(pid: number, backing: NodeBacking, nonce:
         let j = i;
         while (j < n && isPresent(j)) j++;
         await readFully(mem, chunk, PAGE * (j - i), address + i * PAGE);
-        for (let k = 0; k < j - i; k++) {
-          const at = k * PAGE;
-          if (chunk.compare(tag, 0, 16, at, at + 16) === 0)
-            identities.add(`${chunk.readUInt32LE(at + 16)}:${chunk.readUInt32LE(at + 20)}`);
-        }
+        collectTagged(chunk, j - i, tag, identities);
         present += j - i;
         i = j;
       }
@@ -104,4 +114,35 @@ export async function countTaggedPages(pid: number, backing: NodeBacking, nonce:
     presentPages: present,
     seconds: Math.round((Date.now() - started) / 100) / 10,
   };
+}
+
+/**
+ * Counts the distinct pages tagged with nonce in a scratch disk's image
+ * file: what the guest has written there (its swap), whatever it says. A
+ * qcow2 image keeps every guest block at its offset within a data cluster,
+ * so a page the guest wrote at a 4 KiB boundary lies at one in the file; a
+ * page written twice counts once. QEMU writes through the host's page
+ * cache, so a write the guest has seen complete is in what this reads.
+ */
+export async function countTaggedPagesInFile(path: string, nonce: bigint): Promise<SwapReading> {
+  const started = Date.now();
+  const tag = pageTag(nonce);
+  const identities = new Set<string>();
+  const chunk = Buffer.alloc(PAGE * READ_PAGES);
+  const file = await open(path, 'r');
+  try {
+    for (let position = 0; ; position += chunk.length) {
+      const { bytesRead } = await file.read(chunk, 0, chunk.length, position);
+      collectTagged(chunk, Math.floor(bytesRead / PAGE), tag, identities);
+      if (bytesRead < chunk.length) break;
+    }
+  } finally {
+    await file.close();
+  }
+  const byPid: Record<string, number> = {};
+  for (const identity of identities) {
+    const pid = identity.slice(0, identity.indexOf(':'));
+    byPid[pid] = (byPid[pid] ?? 0) + 1;
+  }
+  return { pages: identities.size, byPid, seconds: Math.round((Date.now() - started) / 100) / 10 };
 }

@@ -49,6 +49,8 @@ export interface Guest {
   qmp(execute: string, args?: Record<string, unknown>): Promise<unknown>;
   /** Where the host ends of the guest's traffic forwards listen (qemu/args.ts, trafficSocketPath). */
   readonly trafficSockets: { sink: string; source: string };
+  /** The image files of the topology's scratch disks (virtio-blk), in topology order. */
+  readonly scratchDisks: string[];
   close(opts?: { keep?: boolean }): Promise<void>;
 }
 
@@ -160,6 +162,7 @@ export async function bootGuest(req: BootRequest): Promise<Guest> {
       },
       qmp: (execute, args) => qmpCommand(qmpSocket, execute, args, QMP_TIMEOUT_MS),
       trafficSockets: { sink: trafficSocketPath(qmpSocket, 'sink'), source: trafficSocketPath(qmpSocket, 'source') },
+      scratchDisks,
       async close(opts = {}) {
         for (const s of sessions.values()) s.close();
         // A kept overlay should be consistent: systemd gets the power button and a moment to shut down

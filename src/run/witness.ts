@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { countTaggedPages, nodeBacking } from '../adapters/guest-memory.js';
+import { countTaggedPages, countTaggedPagesInFile, nodeBacking } from '../adapters/guest-memory.js';
 import type { Guest } from '../guest/boot.js';
 import type { GuestStep } from '../invariants/guest-step.js';
-import { TAG_VARIABLE, type StepWitness } from '../invariants/witness.js';
+import { TAG_VARIABLE, type StepWitness, type SwapReading } from '../invariants/witness.js';
 import type { Topology } from '../model/topology.js';
 import type { NodeBacking } from '../qemu/memfd-backings.js';
 
@@ -11,11 +11,24 @@ export interface HostWitness {
   run(step: GuestStep, runStep: (step: GuestStep) => Promise<string>): Promise<{ text: string; witness: StepWitness }>;
 }
 
+/** The step's tagged pages in all the scratch disks: at most one of them is the guest's swap. */
+async function swapReading(disks: string[], nonce: bigint): Promise<SwapReading> {
+  const readings = await Promise.all(disks.map((d) => countTaggedPagesInFile(d, nonce)));
+  const byPid: Record<string, number> = {};
+  for (const r of readings) for (const [pid, n] of Object.entries(r.byPid)) byPid[pid] = (byPid[pid] ?? 0) + n;
+  return {
+    pages: readings.reduce((sum, r) => sum + r.pages, 0),
+    byPid,
+    seconds: readings.reduce((sum, r) => sum + r.seconds, 0),
+  };
+}
+
 /**
  * The host's witness of where a step's pages went (docs/invariants.md, "The
  * host witness"): the probe tags every page it faults with the step's nonce,
  * and after the step the host counts the distinct tagged pages in the memfd
- * that holds P's RAM. P's mapping is found once, on first use.
+ * that holds P's RAM, and in the topology's scratch disks, where the guest
+ * swaps. P's mapping is found once, on first use.
  */
 export function hostWitness(guest: Guest, topology: Topology, p: number): HostWitness {
   let backing: Promise<NodeBacking | { unavailable: string }> | undefined;
@@ -26,12 +39,21 @@ export function hostWitness(guest: Guest, topology: Topology, p: number): HostWi
       const nonce = randomBytes(8).readBigUInt64LE();
       const tag = nonce.toString(16).padStart(16, '0');
       const text = await runStep({ ...step, env: { ...step.env, [TAG_VARIABLE]: tag } });
+      const swap = guest.scratchDisks.length
+        ? await swapReading(guest.scratchDisks, nonce).then(
+            (reading) => ({ swap: reading }),
+            (err: Error) => ({ swapUnavailable: `reading the scratch disks failed: ${err.message}` }),
+          )
+        : {};
       try {
-        return { text, witness: { step: step.name, reading: await countTaggedPages(guest.qemu.pid, found, nonce) } };
+        return {
+          text,
+          witness: { step: step.name, reading: await countTaggedPages(guest.qemu.pid, found, nonce), ...swap },
+        };
       } catch (err) {
         return {
           text,
-          witness: { step: step.name, unavailable: `reading QEMU's memory failed: ${(err as Error).message}` },
+          witness: { step: step.name, unavailable: `reading QEMU's memory failed: ${(err as Error).message}`, ...swap },
         };
       }
     },

@@ -205,6 +205,13 @@ test.serial(
       v2Ra.summary,
       /^B's 64 pages came back on node 0 after A, bound to node 1, .*\(0 of B's read ahead with A's; \d+ in the unbound control\)$/,
     );
+    // The host's count of each step's pages in the swap disk bears out the guest's: v2 swaps only the owner's
+    // own 1024 (E), v1 the bound and moved pages too; swap-readahead's two arms page out 96 + 64 pages each.
+    const inSwap = (c: typeof v1) =>
+      (c.evidence.hostWitness as { steps: { hostPagesInSwap: number; guestPagesSwapped: number }[] }).steps[0]!;
+    t.like(inSwap(v2), { hostPagesInSwap: 1024, guestPagesSwapped: 1024 });
+    t.true(inSwap(v1).hostPagesInSwap > 1024, JSON.stringify(inSwap(v1)));
+    for (const c of [v1Ra, v2Ra]) t.like(inSwap(c), { hostPagesInSwap: 320, guestPagesSwapped: 320 });
   },
 );
 

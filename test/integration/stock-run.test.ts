@@ -9,6 +9,7 @@ import { INVARIANTS } from '../../src/invariants/registry.js';
 import { usesProbe } from '../../src/invariants/spec.js';
 import { contextOf } from '../helpers/recorded.js';
 import { projectPath } from '../../src/adapters/project.js';
+import { PROBE_SOURCES } from '../../src/adapters/probe-binary.js';
 import { resolveCacheDir } from '../../src/adapters/cache-dir.js';
 import { readGuestScript } from '../../src/adapters/guest-scripts.js';
 import { QEMU_BINARY } from '../../src/adapters/qemu-process.js';
@@ -149,7 +150,8 @@ test.serial(
       '-o',
       liar,
       projectPath('test', 'fixtures', 'probe', 'lying-probe.c'),
-      projectPath('guest', 'probe', 'net-echo.c'),
+      // The probe's other files, as numacage compiles them: lying-probe.c includes probe.c itself.
+      ...PROBE_SOURCES.filter((f) => f.endsWith('.c') && f !== 'guest/probe/probe.c').map((f) => projectPath(f)),
     ]);
     // cpuset is left out: the liar's extra process makes its stop/continue dance time out (an error too, after 60 s).
     const fooled = ['soft-policy', 'bind-optin', 'move-optin', 'migrate-optin', 'thp', 'compaction', 'bind-strict'];

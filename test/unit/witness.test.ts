@@ -1,6 +1,16 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import test from 'ava';
+import { countTaggedPagesInFile } from '../../src/adapters/guest-memory.js';
 import { evaluateInvariant } from '../../src/invariants/evaluate.js';
-import { guestPagesOn, judgeWitness, type StepWitness } from '../../src/invariants/witness.js';
+import {
+  guestPagesOn,
+  guestPagesSwapped,
+  judgeWitness,
+  PAGE_TAG_MAGIC,
+  type StepWitness,
+} from '../../src/invariants/witness.js';
 import { backingOf, parseMemfdMappings } from '../../src/qemu/memfd-backings.js';
 import { builtinTopology } from '../../src/topology/builtin.js';
 import { fixture } from '../helpers/fixtures.js';
@@ -105,4 +115,87 @@ test('a check whose placements the host contradicts is an error, whatever the gu
     truthful.outcome,
     'no reading: the guest is not contradicted, and the evidence says why',
   );
+});
+
+// reclaim-user's step output (test/fixtures/reclaim-user/README.md): v1 swaps out the owner's bound (A) and moved
+// (B) pages under another task's pressure, besides the 1024 it pages out itself (E); v2 only those. The owner is
+// pid 85 in both; the fill that presses P says nothing of swap.
+const reclaimStep = (name: string) => fixture('reclaim-user', `${name}.txt`);
+const swapReading = (byPid: Record<string, number>): StepWitness[] => [
+  {
+    step: 'reclaim-user',
+    reading: { node: 1, pages: 0, presentPages: 262144, seconds: 0.1 },
+    swap: { pages: Object.values(byPid).reduce((a, b) => a + b, 0), byPid, seconds: 0.2 },
+  },
+];
+
+test('the guest says how many of its pages were ever swapped out: each process its highest count per set, added up', (t) => {
+  t.deepEqual(guestPagesSwapped(reclaimStep('series-v1')), new Map([[85, 4096 + 4096 + 1024]]));
+  t.deepEqual(guestPagesSwapped(reclaimStep('series-0001-0037')), new Map([[85, 1024]]));
+  t.deepEqual(guestPagesSwapped('no records\n# exit 0\n'), new Map());
+  // Two processes print "swapped" under the same key: each counts (swap-ra's A and B, each arm its own pid).
+  const twoTasks = ['A', 'B']
+    .map(
+      (role, i) =>
+        `{"probe":"swap-ra","call":"paged-out","uid":1000,"pid":${40 + i},"role":"${role}","pages":64,"swapped":64}`,
+    )
+    .join('\n');
+  t.deepEqual(
+    guestPagesSwapped(twoTasks),
+    new Map([
+      [40, 64],
+      [41, 64],
+    ]),
+  );
+});
+
+test("the host finding more of a process's pages in the swap disk than it ever showed swapped out is a contradiction", (t) => {
+  const raw = { 'reclaim-user': reclaimStep('series-0001-0037') };
+  // The fill (another pid) may swap what it likes: it says nothing of swap.
+  t.deepEqual(judgeWitness(swapReading({ 85: 1024, 120: 5000 }), raw, 1).contradictions, []);
+  // What v1 would look like behind v2's report: A's pages swapped out and back before the owner looked.
+  t.deepEqual(judgeWitness(swapReading({ 85: 1024 + 4096 }), raw, 1).contradictions, [
+    "step reclaim-user: the host finds 5120 pages of process 85 in the guest's swap disk, the guest never showed more than 1024 swapped out",
+  ]);
+  t.like(judgeWitness(swapReading({ 85: 1024, 120: 5000 }), raw, 1).evidence.hostWitness, {
+    steps: [
+      {
+        step: 'reclaim-user',
+        guestPagesSwapped: 1024,
+        hostPagesInSwap: 1024,
+        hostPagesInSwapAll: 6024,
+        hostSwapSeconds: 0.2,
+      },
+    ],
+  });
+  const unread: StepWitness[] = [{ step: 'reclaim-user', unavailable: 'why', swapUnavailable: 'reading failed' }];
+  t.deepEqual(judgeWitness(unread, raw, 1).contradictions, []);
+  t.like(judgeWitness(unread, raw, 1).evidence.hostWitness, { steps: [{ swapUnavailable: 'reading failed' }] });
+});
+
+test("the host counts a step's tagged pages in a disk image: each page once, only at page boundaries, only the step's tag", async (t) => {
+  // Pages as guest/probe/probe.c touch() writes them (magic, nonce, pid, serial), at 4 KiB-aligned offsets as in a
+  // qcow2 data cluster; one page written twice (swapped out again), one of another step, one tag off a boundary.
+  const page = (nonce: bigint, pid: number, serial: number) => {
+    const b = Buffer.alloc(4096, 0x5a);
+    b.write(PAGE_TAG_MAGIC, 0, 'latin1');
+    b.writeBigUInt64LE(nonce, 8);
+    b.writeUInt32LE(pid, 16);
+    b.writeUInt32LE(serial, 20);
+    return b;
+  };
+  const mine = 0x1234_5678_9abc_def0n;
+  const misaligned = Buffer.concat([Buffer.alloc(512), page(mine, 7, 99).subarray(0, 3584)]);
+  const pages = [page(mine, 7, 1), page(mine, 7, 2), page(mine, 7, 1), page(mine + 1n, 7, 3), misaligned];
+  // After a first read's worth (1 MiB) of zeroes, so that pages past the first read count; a tagged piece of a page at
+  // the end is no page.
+  const image = Buffer.concat([Buffer.alloc(1 << 20), ...pages, page(mine, 8, 1).subarray(0, 100)]);
+  const d = await mkdtemp(join(tmpdir(), 'numacage-disk-'));
+  try {
+    await writeFile(join(d, 'scratch0.qcow2'), image);
+    t.like(await countTaggedPagesInFile(join(d, 'scratch0.qcow2'), mine), { pages: 2, byPid: { 7: 2 } });
+    await t.throwsAsync(countTaggedPagesInFile(join(d, 'none.qcow2'), mine), { code: 'ENOENT' });
+  } finally {
+    await rm(d, { recursive: true });
+  }
 });
