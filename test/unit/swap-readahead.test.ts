@@ -52,6 +52,14 @@ test('readahead that never ran, in the unbound control, is an error, never a pas
     r.summary,
     /with no policy, A's swap-ins read none of B's 64 pages ahead \(rotational 1, vma_ra_enabled true, page-cluster 3\)/,
   );
+  // A setting that is not a word (what a hostile guest could print) never reaches the summary.
+  const hostile = judge('series-0001-0045', 'private-user', (text) =>
+    text
+      .replace('vma_ra_enabled true', 'vma_ra_enabled ::error::<b>')
+      .replace('"role":"B","pages":64,"cached":63}', '"role":"B","pages":64,"cached":0}'),
+  );
+  t.is(hostile.outcome, 'error');
+  t.regex(hostile.summary, /vma_ra_enabled undefined,/);
 });
 
 test('a broken setup is an error: pages left unswapped or cached, a refused bind, A not on P, a probe that died', (t) => {

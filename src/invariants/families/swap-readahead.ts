@@ -23,7 +23,7 @@ interface Arm {
 }
 
 interface SwapRaObs {
-  /** The swap disk's rotational flag, vma_ra_enabled and page-cluster, as the guest printed them. */
+  /** The swap disk's rotational flag, vma_ra_enabled and page-cluster, as the guest printed them (words only: they reach the summary). */
   settings: Record<string, string>;
   arms: [Arm, Arm];
 }
@@ -95,7 +95,7 @@ export const swapReadahead: InvariantSpec<SwapRaObs> = {
     const s = parseSections(rawOf(raw, what));
     if ('none' in s) throw new KernelLacks('the kernel has no swap (/proc/swaps)');
     const settings = Object.fromEntries(
-      [...section(s, 'settings', what).matchAll(/^(\w+) (\S+)$/gm)].map((m) => [m[1]!, m[2]!]),
+      [...section(s, 'settings', what).matchAll(/^(\w+) (\w+)$/gm)].map((m) => [m[1]!, m[2]!]),
     );
     return { settings, arms: [armOf(section(s, 'arm-0', what), 0), armOf(section(s, 'arm-1', what), 1)] };
   },
