@@ -117,27 +117,30 @@ export async function countTaggedPages(pid: number, backing: NodeBacking, nonce:
 }
 
 /**
- * Counts the distinct pages tagged with nonce in a scratch disk's image
- * file: what the guest has written there (its swap), whatever it says. A
- * qcow2 image keeps every guest block at its offset within a data cluster,
- * so a page the guest wrote at a 4 KiB boundary lies at one in the file; a
- * page written twice counts once. QEMU writes through the host's page
- * cache, so a write the guest has seen complete is in what this reads.
+ * Counts the distinct pages tagged with nonce in scratch disks' image files:
+ * what the guest has written there (its swap), whatever it says. A qcow2
+ * image keeps every guest block at its offset within a data cluster, so a
+ * page the guest wrote at a 4 KiB boundary lies at one in the file; a page
+ * written twice, or in two disks, counts once. QEMU writes through the
+ * host's page cache, so a write the guest has seen complete is in what
+ * this reads.
  */
-export async function countTaggedPagesInFile(path: string, nonce: bigint): Promise<SwapReading> {
+export async function countTaggedPagesInFiles(paths: string[], nonce: bigint): Promise<SwapReading> {
   const started = Date.now();
   const tag = pageTag(nonce);
   const identities = new Set<string>();
   const chunk = Buffer.alloc(PAGE * READ_PAGES);
-  const file = await open(path, 'r');
-  try {
-    for (let position = 0; ; position += chunk.length) {
-      const { bytesRead } = await file.read(chunk, 0, chunk.length, position);
-      collectTagged(chunk, Math.floor(bytesRead / PAGE), tag, identities);
-      if (bytesRead < chunk.length) break;
+  for (const path of paths) {
+    const file = await open(path, 'r');
+    try {
+      for (let position = 0; ; position += chunk.length) {
+        const { bytesRead } = await file.read(chunk, 0, chunk.length, position);
+        collectTagged(chunk, Math.floor(bytesRead / PAGE), tag, identities);
+        if (bytesRead < chunk.length) break;
+      }
+    } finally {
+      await file.close();
     }
-  } finally {
-    await file.close();
   }
   const byPid: Record<string, number> = {};
   for (const identity of identities) {

@@ -1,26 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { countTaggedPages, countTaggedPagesInFile, nodeBacking } from '../adapters/guest-memory.js';
+import { countTaggedPages, countTaggedPagesInFiles, nodeBacking } from '../adapters/guest-memory.js';
 import type { Guest } from '../guest/boot.js';
 import type { GuestStep } from '../invariants/guest-step.js';
-import { TAG_VARIABLE, type StepWitness, type SwapReading } from '../invariants/witness.js';
+import { TAG_VARIABLE, type StepWitness } from '../invariants/witness.js';
 import type { Topology } from '../model/topology.js';
 import type { NodeBacking } from '../qemu/memfd-backings.js';
 
 /** Runs witnessed guest steps: each with a fresh tag for the probe's pages, P's memfd read after it. */
 export interface HostWitness {
   run(step: GuestStep, runStep: (step: GuestStep) => Promise<string>): Promise<{ text: string; witness: StepWitness }>;
-}
-
-/** The step's tagged pages in all the scratch disks: at most one of them is the guest's swap. */
-async function swapReading(disks: string[], nonce: bigint): Promise<SwapReading> {
-  const readings = await Promise.all(disks.map((d) => countTaggedPagesInFile(d, nonce)));
-  const byPid: Record<string, number> = {};
-  for (const r of readings) for (const [pid, n] of Object.entries(r.byPid)) byPid[pid] = (byPid[pid] ?? 0) + n;
-  return {
-    pages: readings.reduce((sum, r) => sum + r.pages, 0),
-    byPid,
-    seconds: readings.reduce((sum, r) => sum + r.seconds, 0),
-  };
 }
 
 /**
@@ -40,7 +28,7 @@ export function hostWitness(guest: Guest, topology: Topology, p: number): HostWi
       const tag = nonce.toString(16).padStart(16, '0');
       const text = await runStep({ ...step, env: { ...step.env, [TAG_VARIABLE]: tag } });
       const swap = guest.scratchDisks.length
-        ? await swapReading(guest.scratchDisks, nonce).then(
+        ? await countTaggedPagesInFiles(guest.scratchDisks, nonce).then(
             (reading) => ({ swap: reading }),
             (err: Error) => ({ swapUnavailable: `reading the scratch disks failed: ${err.message}` }),
           )

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { countTaggedPagesInFile } from '../../src/adapters/guest-memory.js';
+import { countTaggedPagesInFiles } from '../../src/adapters/guest-memory.js';
 import { evaluateInvariant } from '../../src/invariants/evaluate.js';
 import {
   guestPagesOn,
@@ -193,8 +193,8 @@ test("the host counts a step's tagged pages in a disk image: each page once, onl
   const d = await mkdtemp(join(tmpdir(), 'numacage-disk-'));
   try {
     await writeFile(join(d, 'scratch0.qcow2'), image);
-    t.like(await countTaggedPagesInFile(join(d, 'scratch0.qcow2'), mine), { pages: 2, byPid: { 7: 2 } });
-    await t.throwsAsync(countTaggedPagesInFile(join(d, 'none.qcow2'), mine), { code: 'ENOENT' });
+    t.like(await countTaggedPagesInFiles([join(d, 'scratch0.qcow2')], mine), { pages: 2, byPid: { 7: 2 } });
+    await t.throwsAsync(countTaggedPagesInFiles([join(d, 'none.qcow2')], mine), { code: 'ENOENT' });
   } finally {
     await rm(d, { recursive: true });
   }
