@@ -61,8 +61,10 @@
  *                            block's state file and how to online it into its zone again
  *   net-echo IFACE N SECS    (root) N numbered frames through IFACE to a host backend that echoes them,
  *                            each echo checked byte for byte (net-echo.c)
- *   swap-ra ARM P            two tasks whose swap slots interleave; one reads its own back, under BIND {P}
- *                            in ARM 1: whether the other's pages come in with it, and where (swap-ra.c)
+ *   swap-ra ARM P            two tasks whose swap slots interleave; one reads its own back (under BIND {P}
+ *                            in ARM 1): whether the other's pages come in with it, and where; in ARMs 2 and
+ *                            3 the other is bound to P (anonymous pages; a memfd under a shared policy set
+ *                            after its page-out) and the reader unbound (swap-ra.c)
  *
  *   stopped CMD ARGS...      stops itself (SIGSTOP) first, then runs CMD: a caller can move it or change its
  *                            cgroup before it faults anything
@@ -131,7 +133,7 @@ long sys_set_mempolicy(int mode, const int *nodes, int n) {
 	return syscall(SYS_set_mempolicy, mode, n ? mask : NULL, n ? MAXNODE + 1 : 0);
 }
 
-static long sys_mbind(void *addr, size_t len, int mode, const int *nodes, int n, unsigned flags) {
+long sys_mbind(void *addr, size_t len, int mode, const int *nodes, int n, unsigned flags) {
 	unsigned long mask[2];
 	nodemask(mask, nodes, n);
 	return syscall(SYS_mbind, addr, len, mode, n ? mask : NULL, n ? MAXNODE + 1 : 0, flags);
@@ -193,19 +195,27 @@ static void count_error(struct placement *pl, int e, long n) {
 	pl->err[i] += n;
 }
 
+/* Adds where each of n pages is, in process pid (0: this one), to pl. */
+static void count_where(int pid, void **pages, long n, struct placement *pl) {
+	int status[CHUNK];
+	for (long first = 0; first < n; first += CHUNK) {
+		long m = n - first < CHUNK ? n - first : CHUNK;
+		if (syscall(SYS_move_pages, pid, m, pages + first, NULL, status, 0) != 0) { count_error(pl, errno, m); continue; }
+		for (long i = 0; i < m; i++) {
+			if (status[i] >= 0 && status[i] < MAXNODE) pl->on[status[i]]++;
+			else count_error(pl, status[i] < 0 ? -status[i] : EINVAL, 1);
+		}
+	}
+}
+
 /* Where the npages pages of size stride at p are, in process pid (0: this one). */
 static void where_stride(int pid, char *p, size_t npages, size_t stride, struct placement *pl) {
 	memset(pl, 0, sizeof(*pl));
 	void *pages[CHUNK];
-	int status[CHUNK];
 	for (size_t base = 0; base < npages; base += CHUNK) {
 		size_t n = npages - base < CHUNK ? npages - base : CHUNK;
 		for (size_t i = 0; i < n; i++) pages[i] = p + (base + i) * stride;
-		if (syscall(SYS_move_pages, pid, n, pages, NULL, status, 0) != 0) { count_error(pl, errno, (long)n); continue; }
-		for (size_t i = 0; i < n; i++) {
-			if (status[i] >= 0 && status[i] < MAXNODE) pl->on[status[i]]++;
-			else count_error(pl, status[i] < 0 ? -status[i] : EINVAL, 1);
-		}
+		count_where(pid, pages, (long)n, pl);
 	}
 }
 
@@ -606,9 +616,7 @@ static int slab(int c, int pnode, int nfiles, const char *dir) {
 #define MADV_COLLAPSE 25
 #endif
 
-/* AnonHugePages (kB) of the mapping that starts at addr, from /proc/self/smaps. */
-/* A kB field of /proc/self/smaps (AnonHugePages, ShmemPmdMapped) for the mapping that starts at addr, or -1. */
-static long smaps_kb(void *addr, const char *field) {
+long smaps_kb(void *addr, const char *field) {
 	FILE *f = fopen("/proc/self/smaps", "r");
 	if (!f) return -1;
 	char line[512], name[64];
@@ -1200,18 +1208,9 @@ static long pages_in_range(int pagemap, char *p, size_t npages, unsigned long ba
 	return k;
 }
 
-/* Where each of n scattered pages is. */
-static void where_each(char **pages, long n, struct placement *pl) {
-	int status[CHUNK];
+void where_each(char **pages, long n, struct placement *pl) {
 	memset(pl, 0, sizeof(*pl));
-	for (long first = 0; first < n; first += CHUNK) {
-		long m = n - first < CHUNK ? n - first : CHUNK;
-		if (syscall(SYS_move_pages, 0, m, (void **)pages + first, NULL, status, 0) != 0) { count_error(pl, errno, m); continue; }
-		for (long i = 0; i < m; i++) {
-			if (status[i] >= 0 && status[i] < MAXNODE) pl->on[status[i]]++;
-			else count_error(pl, status[i] < 0 ? -status[i] : EINVAL, 1);
-		}
-	}
+	count_where(0, (void **)pages, n, pl);
 }
 
 /*
@@ -1584,7 +1583,7 @@ static int usage(void) {
 	                " | slab C P N DIR | thp P [shmem] | ksm C P SECS | numa-balancing C P CPU SECS | compact-pages P | cpuset-drop P"
 	                " | interleave-rebind C P | home-node MODE NODES HOME | hugetlb-map N [NODES] | hugetlb-hold N | offline-blocks NODE KEEP_MIB"
 	                " | longterm-pin P | cma-tenant P MIB UID GID BASE_PFN COUNT CLAIM | damon-target N | spread-file PATH MIB | lock-resident | net-echo IFACE N SECS"
-	                " | ksm-cross owner|unbound onto|off|rmap C P NONCE N | reclaim-owner P FILE | swap-ra 0|1 P\n");
+	                " | ksm-cross owner|unbound onto|off|rmap C P NONCE N | reclaim-owner P FILE | swap-ra 0|1|2|3 P\n");
 	return 2;
 }
 

@@ -25,6 +25,7 @@ const char *errno_name(int e);
 /* Prints a record saying which call failed, and exits: the host sees a probe that could not do its job. */
 void die(const char *probe, const char *call);
 long sys_set_mempolicy(int mode, const int *nodes, int n);
+long sys_mbind(void *addr, size_t len, int mode, const int *nodes, int n, unsigned flags);
 char *map_pages(size_t npages);
 /* Faults npages at p, each page tagged for the host's witness (probe.c). */
 void touch(char *p, size_t npages);
@@ -32,6 +33,8 @@ void touch(char *p, size_t npages);
 void touch_swappable(char *p, size_t npages);
 /* Where the npages at p are (move_pages(2), which faults nothing). */
 void where(char *p, size_t npages, struct placement *pl);
+/* Where each of n scattered pages is. */
+void where_each(char **pages, long n, struct placement *pl);
 void print_placement(const struct placement *pl);
 /* "ret":N,"errno":NAME or null */
 void print_result(long ret, int err);
@@ -40,6 +43,8 @@ void open_record(const char *probe, const char *call);
 /* Of the npages at p: how many pagemap shows swapped out (-1: unreadable), how many are in memory (mincore). */
 long swapped_pages(char *p, size_t npages);
 long resident_pages(char *p, size_t npages);
+/* A kB field of /proc/self/smaps (AnonHugePages, Swap) for the mapping that starts at addr, or -1. */
+long smaps_kb(void *addr, const char *field);
 
 int net_echo(const char *ifname, long count, int secs);
 int swap_ra(int arm, int pnode);

@@ -17,6 +17,18 @@
  * ("swapped-in"). B then counts its pages that A's faults read into the
  * swap cache ("read-ahead"), reads them all and says where they are
  * ("touched").
+ *
+ * Arms 2 and 3 turn it round (docs/design/swap-reverse.md §1): B owns pages
+ * bound to P and A, unbound, reads. In arm 2 B binds to P before it faults
+ * its pages ("bind", "placed"); in arm 3 its pages are a shared memfd
+ * mapping, on C, that it binds to P (mbind, a shared policy) only once they
+ * are swapped and the cache dropped. What of B's is still in the swap cache
+ * after the drop lies on P, which no reclaim visits: arm 2's B reads each
+ * such page and pages it out again, which frees a clean cached copy at once
+ * and keeps its slot ("settled"). A then reads its primer and only the
+ * first half of its own pages, so that about half of B's slots are read
+ * ahead (onto C, under A's policy) and half are not. B says where both
+ * halves are once it has read them ("touched": "ahead", "missed").
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -32,6 +44,7 @@
 enum { PRIMER = 32, OWN = 64 };
 
 static int to_a[2], to_b[2];
+static int arm, pnode;
 
 static void pass_turn(int fd) {
 	char c = 0;
@@ -51,6 +64,17 @@ static char *swappable(size_t npages) {
 	return p;
 }
 
+/* npages of a memfd mapped MAP_SHARED: shmem, which B owns and so may page out. */
+static char *shared_swappable(size_t npages) {
+	int fd = memfd_create("numacage-swap-ra", 0);
+	if (fd < 0 || ftruncate(fd, (off_t)(npages * PAGE)) != 0) die("swap-ra", "memfd_create");
+	char *p = mmap(NULL, npages * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) die("swap-ra", "mmap");
+	close(fd);
+	touch_swappable(p, npages);
+	return p;
+}
+
 static void page_out(char *p, size_t npages) {
 	if (madvise(p, npages * PAGE, MADV_PAGEOUT) != 0) die("swap-ra", "madvise");
 }
@@ -65,23 +89,94 @@ static void count_record(const char *call, const char *role, size_t npages, cons
 	printf("\"pid\":%d,\"role\":\"%s\",\"pages\":%zu,\"%s\":%ld}\n", (int)getpid(), role, npages, name, value);
 }
 
+/* {"probe":"swap-ra","call":CALL,"uid":N,"role":ROLE,"node":P,"ret":N,"errno":NAME} */
+static void bind_record(const char *call, const char *role, long ret, int err) {
+	open_record("swap-ra", call);
+	printf("\"role\":\"%s\",\"node\":%d,", role, pnode);
+	print_result(ret, ret ? err : 0);
+	printf("}\n");
+}
+
+/* Pages swapped out of the npages at p: pagemap's bit for anonymous ones, smaps' Swap for shmem (no PTE is left). */
+static long swapped(char *p, size_t npages) {
+	if (arm != 3) return swapped_pages(p, npages);
+	long kb = smaps_kb(p, "Swap");
+	return kb < 0 ? -1 : kb / (long)(PAGE / 1024);
+}
+
+/* Reads each of B's pages still in the swap cache (a hit, clean) and pages it out again: freed at once, same slot. */
+static long settle(char *p, size_t npages) {
+	unsigned char v[OWN];
+	if (mincore(p, npages * PAGE, v) != 0) die("swap-ra", "mincore");
+	long settled = 0;
+	for (size_t i = 0; i < npages; i++) {
+		if (!(v[i] & 1)) continue;
+		read_pages(p + i * PAGE, 1);
+		page_out(p + i * PAGE, 1);
+		settled++;
+	}
+	return settled;
+}
+
+/* B reads all its pages; where they are, split by whether each was in the swap cache before ("ahead") or not. */
+static void touch_split(char *p) {
+	unsigned char v[OWN];
+	char *ahead[OWN], *missed[OWN];
+	long n_ahead = 0, n_missed = 0;
+	if (mincore(p, OWN * PAGE, v) != 0) die("swap-ra", "mincore");
+	for (size_t i = 0; i < OWN; i++) {
+		if (v[i] & 1) ahead[n_ahead++] = p + i * PAGE;
+		else missed[n_missed++] = p + i * PAGE;
+	}
+	read_pages(p, OWN);
+	struct placement a, m;
+	where_each(ahead, n_ahead, &a);
+	where_each(missed, n_missed, &m);
+	open_record("swap-ra", "touched");
+	printf("\"role\":\"B\",\"pages\":%d,\"ahead\":{\"pages\":%ld,", OWN, n_ahead);
+	print_placement(&a);
+	printf("},\"missed\":{\"pages\":%ld,", n_missed);
+	print_placement(&m);
+	printf("}}\n");
+}
+
 static int task_b(void) {
-	char *own = swappable(OWN);
+	if (arm == 2) {
+		long ret = sys_set_mempolicy(MPOL_BIND, &pnode, 1);
+		bind_record("bind", "B", ret, errno);
+	}
+	char *own = arm == 3 ? shared_swappable(OWN) : swappable(OWN);
+	struct placement pl;
+	if (arm == 2) {
+		where(own, OWN, &pl);
+		open_record("swap-ra", "placed");
+		printf("\"role\":\"B\",\"pages\":%d,", OWN);
+		print_placement(&pl);
+		printf("}\n");
+	}
 	pass_turn(to_a[1]);
 	for (size_t i = 0; i < OWN; i++) {
 		await_turn(to_b[0]);
 		page_out(own + i * PAGE, 1);
 		pass_turn(to_a[1]);
 	}
-	count_record("paged-out", "B", OWN, "swapped", swapped_pages(own, OWN));
+	count_record("paged-out", "B", OWN, "swapped", swapped(own, OWN));
 	pass_turn(to_a[1]);
 	await_turn(to_b[0]);
+	if (arm == 2) count_record("settled", "B", OWN, "settled", settle(own, OWN));
+	if (arm == 3) {
+		long ret = sys_mbind(own, OWN * PAGE, MPOL_BIND, &pnode, 1, 0);
+		bind_record("bind", "B", ret, errno);
+	}
 	count_record("dropped", "B", OWN, "cached", resident_pages(own, OWN));
 	pass_turn(to_a[1]);
 	await_turn(to_b[0]);
 	count_record("read-ahead", "B", OWN, "cached", resident_pages(own, OWN));
+	if (arm >= 2) {
+		touch_split(own);
+		return 0;
+	}
 	read_pages(own, OWN);
-	struct placement pl;
 	where(own, OWN, &pl);
 	open_record("swap-ra", "touched");
 	printf("\"role\":\"B\",\"pages\":%d,", OWN);
@@ -90,7 +185,13 @@ static int task_b(void) {
 	return 0;
 }
 
-int swap_ra(int arm, int pnode) {
+int swap_ra(int which, int p) {
+	if (which < 0 || which > 3) {
+		fprintf(stderr, "swap-ra: ARM is 0, 1, 2 or 3, not %d\n", which);
+		return 2;
+	}
+	arm = which;
+	pnode = p;
 	cpu_set_t cpu0;
 	CPU_ZERO(&cpu0);
 	CPU_SET(0, &cpu0);
@@ -124,21 +225,19 @@ int swap_ra(int arm, int pnode) {
 	pass_turn(to_b[1]);
 	await_turn(to_a[0]);
 	raise(SIGSTOP);
-	if (arm) {
-		errno = 0;
+	if (arm == 1) {
 		long ret = sys_set_mempolicy(MPOL_BIND, &pnode, 1);
-		open_record("swap-ra", "bind");
-		printf("\"role\":\"A\",\"node\":%d,", pnode);
-		print_result(ret, ret ? errno : 0);
-		printf("}\n");
+		bind_record("bind", "A", ret, errno);
 	}
+	/* In arms 2 and 3 only half: B's slots between A's other half are the ones B misses. */
+	const size_t reads = arm >= 2 ? OWN / 2 : OWN;
 	read_pages(a, PRIMER);
-	read_pages(own, OWN);
+	read_pages(own, reads);
 	struct placement primer, pl;
 	where(a, PRIMER, &primer);
-	where(own, OWN, &pl);
+	where(own, reads, &pl);
 	open_record("swap-ra", "swapped-in");
-	printf("\"role\":\"A\",\"pages\":%d,\"primer\":{\"pages\":%d,", OWN, PRIMER);
+	printf("\"role\":\"A\",\"pages\":%zu,\"primer\":{\"pages\":%d,", reads, PRIMER);
 	print_placement(&primer);
 	printf("},");
 	print_placement(&pl);

@@ -8,7 +8,8 @@
 # (memory.reclaim of the cgroup, once the writes are done), so that every read misses it, with
 # readahead off (page-cluster 0) until the probe has said so: the drop swaps out the tasks' stacks
 # and heaps too, right after their pages, and faulting those back must read none of them. Swap goes
-# off again on exit: later rows assume there is none.
+# off again on exit: later rows assume there is none. ARMS picks the arms: "0 1" (swap-readahead),
+# "2 3" (swap-readahead-reverse: the other task is bound to P and the reader unbound; swap-ra.c).
 unless_missing /proc/swaps
 disk=""
 for d in /sys/block/vd[b-z]; do [ -e "$d" ] && disk=/dev/${d##*/} && break; done
@@ -42,7 +43,7 @@ stopped_again() {
   # shellcheck disable=SC2154 # state: set by lib.sh's state_of
   [ "$state" = T ] || setup_failed "arm $2: the probe did not stop $3: $(< "$out")"
 }
-for arm in 0 1; do
+for arm in ${ARMS:-0 1}; do
   out=/tmp/numacage-swap-ra.$arm
   in_cgroup "$cgroup" swap-ra "$arm" "$P" > "$out"
   pid=$!

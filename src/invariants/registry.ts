@@ -17,6 +17,7 @@ import { bindOptin, bindStrict, cpuset, noFallbackIn, softPolicy } from './famil
 import { bindSpill, cpuHotplug, cpusetMigrate, cpusetPrivate, cpusetShrink, homeNode } from './families/confinement.js';
 import { reclaimUser } from './families/reclaim.js';
 import { swapReadahead } from './families/swap-readahead.js';
+import { swapReadaheadReverse } from './families/swap-readahead-reverse.js';
 import { cmaUser } from './families/cma-user.js';
 import { cmaRings } from './families/cma-rings.js';
 import { topology } from './families/topology.js';
@@ -65,6 +66,7 @@ export const INVARIANTS: InvariantSpec[] = [
   bindSpill,
   reclaimUser,
   swapReadahead,
+  swapReadaheadReverse,
   cmaUser,
   cpusetMigrate,
   memorySpread,

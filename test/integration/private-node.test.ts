@@ -182,9 +182,9 @@ async function v1AgainstV2(t: ExecutionContext, topologies: string[], only: stri
 }
 
 test.serial(
-  "reclaim-user and swap-readahead, series v1 against v2 with swap on a scratch disk: v1 lets another task's bind swap out the owner's pages on P, and a bound task's swap-ins read another task's pages onto P; v2 OOM-kills that task and reads nothing ahead",
+  "reclaim-user and the swap readahead rows, series v1 against v2 with swap on a scratch disk: v1 lets another task's bind swap out the owner's pages on P, a bound task's swap-ins read another task's pages onto P, and an unbound task's readahead brings a bound task's pages back on C; v2 OOM-kills that task, reads nothing ahead and copies the read-ahead pages onto P",
   async (t) => {
-    const cells = await v1AgainstV2(t, ['reclaim-user'], 'reclaim-user,swap-readahead');
+    const cells = await v1AgainstV2(t, ['reclaim-user'], 'reclaim-user,swap-readahead,swap-readahead-reverse');
     const check = (kernel: string, id: string) =>
       cells[`reclaim-user/built:${kernel}`]!.checks.find((c) => c.id === id)!;
     const v1 = check('private-node@13', 'reclaim-user');
@@ -205,13 +205,26 @@ test.serial(
       v2Ra.summary,
       /^B's 64 pages came back on node 0 after A, bound to node 1, .*\(0 of B's read ahead with A's; \d+ in the unbound control\)$/,
     );
+    const v1Reverse = check('private-node@13', 'swap-readahead-reverse');
+    t.is(v1Reverse.outcome, 'fail', v1Reverse.summary);
+    t.regex(
+      v1Reverse.summary,
+      /^arm 2 \(anonymous pages, bound before they were faulted\): \d+ of B's \d+ read-ahead pages are mapped off node 1 .*; arm 3 \(a memfd, bound after its page-out\): \d+ of B's \d+ read-ahead pages are mapped off node 1 /,
+    );
+    const v2Reverse = check('private-node', 'swap-readahead-reverse');
+    t.is(v2Reverse.outcome, 'pass', v2Reverse.summary);
+    t.regex(
+      v2Reverse.summary,
+      /^all of B's pages came back on node 1, read ahead by the unbound A \(\d+ anonymous, \d+ shmem\)/,
+    );
     // The host's count of each step's pages in the swap disk bears out the guest's: v2 swaps only the owner's
-    // own 1024 (E), v1 the bound and moved pages too; swap-readahead's two arms page out 96 + 64 pages each.
+    // own 1024 (E), v1 the bound and moved pages too; each swap readahead row's two arms page out 96 + 64 pages.
     const inSwap = (c: typeof v1) =>
       (c.evidence.hostWitness as { steps: { hostPagesInSwap: number; guestPagesSwapped: number }[] }).steps[0]!;
     t.like(inSwap(v2), { hostPagesInSwap: 1024, guestPagesSwapped: 1024 });
     t.true(inSwap(v1).hostPagesInSwap > 1024, JSON.stringify(inSwap(v1)));
-    for (const c of [v1Ra, v2Ra]) t.like(inSwap(c), { hostPagesInSwap: 320, guestPagesSwapped: 320 });
+    for (const c of [v1Ra, v2Ra, v1Reverse, v2Reverse])
+      t.like(inSwap(c), { hostPagesInSwap: 320, guestPagesSwapped: 320 });
   },
 );
 
