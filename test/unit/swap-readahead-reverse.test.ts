@@ -40,7 +40,7 @@ test("0001-0048: B's faults copy the read-ahead pages onto P", (t) => {
   t.is(r.outcome, 'pass', r.summary);
   t.is(
     r.summary,
-    "all of B's pages came back on node 1, read ahead by the unbound A (31 anonymous, 34 shmem) or not (33, 30)",
+    "all of B's pages came back on node 1, read ahead by the unbound A (31 anonymous, 31 shmem) or not (33, 33)",
   );
 });
 
