@@ -89,9 +89,9 @@ static void count_record(const char *call, const char *role, size_t npages, cons
 	printf("\"pid\":%d,\"role\":\"%s\",\"pages\":%zu,\"%s\":%ld}\n", (int)getpid(), role, npages, name, value);
 }
 
-/* {"probe":"swap-ra","call":CALL,"uid":N,"role":ROLE,"node":P,"ret":N,"errno":NAME} */
-static void bind_record(const char *call, const char *role, long ret, int err) {
-	open_record("swap-ra", call);
+/* {"probe":"swap-ra","call":"bind","uid":N,"role":ROLE,"node":P,"ret":N,"errno":NAME} */
+static void bind_record(const char *role, long ret, int err) {
+	open_record("swap-ra", "bind");
 	printf("\"role\":\"%s\",\"node\":%d,", role, pnode);
 	print_result(ret, ret ? err : 0);
 	printf("}\n");
@@ -143,7 +143,7 @@ static void touch_split(char *p) {
 static int task_b(void) {
 	if (arm == 2) {
 		long ret = sys_set_mempolicy(MPOL_BIND, &pnode, 1);
-		bind_record("bind", "B", ret, errno);
+		bind_record("B", ret, errno);
 	}
 	char *own = arm == 3 ? shared_swappable(OWN) : swappable(OWN);
 	struct placement pl;
@@ -166,7 +166,7 @@ static int task_b(void) {
 	if (arm == 2) count_record("settled", "B", OWN, "settled", settle(own, OWN));
 	if (arm == 3) {
 		long ret = sys_mbind(own, OWN * PAGE, MPOL_BIND, &pnode, 1, 0);
-		bind_record("bind", "B", ret, errno);
+		bind_record("B", ret, errno);
 	}
 	count_record("dropped", "B", OWN, "cached", resident_pages(own, OWN));
 	pass_turn(to_a[1]);
@@ -227,7 +227,7 @@ int swap_ra(int which, int p) {
 	raise(SIGSTOP);
 	if (arm == 1) {
 		long ret = sys_set_mempolicy(MPOL_BIND, &pnode, 1);
-		bind_record("bind", "A", ret, errno);
+		bind_record("A", ret, errno);
 	}
 	/* In arms 2 and 3 only half: B's slots between A's other half are the ones B misses. */
 	const size_t reads = arm >= 2 ? OWN / 2 : OWN;

@@ -99,7 +99,7 @@ function setupProblem(a: Arm, arm: number, p: number): string | undefined {
 }
 
 /** The swap step's sections: its settings and each arm's output; a guest without swap lacks the feature. */
-export function swapRaSections(raw: Parameters<typeof rawOf>[0], what: string, arms: number[]) {
+export function swapRaSections(raw: Record<string, string>, what: string, arms: number[]) {
   const s = parseSections(rawOf(raw, what));
   if ('none' in s) throw new KernelLacks('the kernel has no swap (/proc/swaps)');
   const settings: Settings = Object.fromEntries(
