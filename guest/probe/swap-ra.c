@@ -27,8 +27,10 @@
  * such page and pages it out again, which frees a clean cached copy at once
  * and keeps its slot ("settled"). A then reads its primer and only the
  * first half of its own pages, so that about half of B's slots are read
- * ahead (onto C, under A's policy) and half are not. B says where both
- * halves are once it has read them ("touched": "ahead", "missed").
+ * ahead (onto C, under A's policy) and half are not. B reads the first
+ * half, then the second, and says where each is and how many of its faults
+ * were major ("touched": "ahead", "missed"). A then reads the rest of its
+ * own pages and says where they are ("rest").
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -37,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "probe.h"
@@ -71,6 +74,7 @@ static char *shared_swappable(size_t npages) {
 	char *p = mmap(NULL, npages * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED) die("swap-ra", "mmap");
 	close(fd);
+	if (madvise(p, npages * PAGE, MADV_NOHUGEPAGE) != 0) die("swap-ra", "madvise");
 	touch_swappable(p, npages);
 	return p;
 }
@@ -118,7 +122,31 @@ static long settle(char *p, size_t npages) {
 	return settled;
 }
 
-/* B reads all its pages; where they are, split by whether each was in the swap cache before ("ahead") or not. */
+static long major_faults(void) {
+	struct rusage ru;
+	if (getrusage(RUSAGE_SELF, &ru) != 0) die("swap-ra", "getrusage");
+	return ru.ru_majflt;
+}
+
+/* Reads n scattered pages; how many of the faults were major (a miss: a swap-cache hit is minor). */
+static long read_each(char **pages, long n) {
+	long before = major_faults();
+	for (long i = 0; i < n; i++) (void)*(volatile char *)pages[i];
+	return major_faults() - before;
+}
+
+static void print_half(const char *name, char **pages, long n, long major) {
+	struct placement pl;
+	where_each(pages, n, &pl);
+	printf("\"%s\":{\"pages\":%ld,\"major\":%ld,", name, n, major);
+	print_placement(&pl);
+	printf("}");
+}
+
+/*
+ * B reads its pages in the swap cache now ("ahead"), then the rest ("missed"), and says where each
+ * half is and how many of its faults were major: a hit on a page read ahead is a minor fault.
+ */
 static void touch_split(char *p) {
 	unsigned char v[OWN];
 	char *ahead[OWN], *missed[OWN];
@@ -128,16 +156,14 @@ static void touch_split(char *p) {
 		if (v[i] & 1) ahead[n_ahead++] = p + i * PAGE;
 		else missed[n_missed++] = p + i * PAGE;
 	}
-	read_pages(p, OWN);
-	struct placement a, m;
-	where_each(ahead, n_ahead, &a);
-	where_each(missed, n_missed, &m);
+	long ahead_major = read_each(ahead, n_ahead);
+	long missed_major = read_each(missed, n_missed);
 	open_record("swap-ra", "touched");
-	printf("\"role\":\"B\",\"pages\":%d,\"ahead\":{\"pages\":%ld,", OWN, n_ahead);
-	print_placement(&a);
-	printf("},\"missed\":{\"pages\":%ld,", n_missed);
-	print_placement(&m);
-	printf("}}\n");
+	printf("\"role\":\"B\",\"pages\":%d,", OWN);
+	print_half("ahead", ahead, n_ahead, ahead_major);
+	printf(",");
+	print_half("missed", missed, n_missed, missed_major);
+	printf("}\n");
 }
 
 static int task_b(void) {
@@ -247,5 +273,14 @@ int swap_ra(int which, int p) {
 
 	int status;
 	if (waitpid(b, &status, 0) != b) die("swap-ra", "waitpid");
+	if (reads < OWN) {
+		/* The pages A left for B's turn: where B's own swap-ins put them, for the host's witness. */
+		read_pages(own + reads * PAGE, OWN - reads);
+		where(own + reads * PAGE, OWN - reads, &pl);
+		open_record("swap-ra", "rest");
+		printf("\"role\":\"A\",\"pages\":%zu,", OWN - reads);
+		print_placement(&pl);
+		printf("}\n");
+	}
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
