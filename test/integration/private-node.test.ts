@@ -215,7 +215,7 @@ test.serial(
     t.is(v2Reverse.outcome, 'pass', v2Reverse.summary);
     t.regex(
       v2Reverse.summary,
-      /^all of B's pages came back on node 1, read ahead by the unbound A \(\d+ anonymous, \d+ shmem\)/,
+      /^all of B's pages came back on node 1, read ahead by the unbound A \(\d+ anonymous, \d+ shmem, every fault on them minor\)/,
     );
     // The host's count of each step's pages in the swap disk bears out the guest's: v2 swaps only the owner's
     // own 1024 (E), v1 the bound and moved pages too; each swap readahead row's two arms page out 96 + 64 pages.
