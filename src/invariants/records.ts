@@ -63,7 +63,9 @@ export function num(r: Record<string, unknown>, key: string): number {
 export function errnoOf(r: Record<string, unknown>, key = 'errno'): string | null {
   const v = r[key];
   if (v === null) return null;
-  if (typeof v !== 'string') throw new ProbeError(`probe record ${String(r.probe ?? '')} has no errno "${key}"`);
+  // An errno's name reaches summaries: a guest that prints anything else is a broken probe.
+  if (typeof v !== 'string' || !/^E[A-Z0-9]{1,15}$/.test(v))
+    throw new ProbeError(`probe record ${String(r.probe ?? '')} has no errno "${key}"`);
   return v;
 }
 

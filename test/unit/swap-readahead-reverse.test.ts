@@ -125,3 +125,11 @@ test('no swap in the kernel is a skip; the private column judges nothing; a topo
     'topology private-virtio has no scratch disk (virtio-blk) to swap to',
   );
 });
+
+test("an errno that is not an errno's name (what a hostile guest could print) is a broken probe and stays out of the summary", (t) => {
+  const r = judge('series-0001-0045', 'private-user', (x) =>
+    x.replace('"role":"B","node":1,"ret":0,"errno":null', '"role":"B","node":1,"ret":-1,"errno":"::error::<b>"'),
+  );
+  t.is(r.outcome, 'error', r.summary);
+  t.notRegex(r.summary, /::error::|<b>/);
+});
