@@ -350,6 +350,8 @@ async function make(src: string, buildDir: string, staging: string, ccacheDir: s
       // Paths under the work dir are hashed relative to it, so another work tree with the same layout hits too.
       CCACHE_BASEDIR: join(buildDir, '..'),
       CCACHE_NOHASHDIR: '1',
+      // A miss compiles once instead of preprocessing first: a third less CPU on a cold build (bench/ccache-mode.sh).
+      CCACHE_DEPEND: '1',
       CCACHE_MAXSIZE: ccacheMaxSize(),
       KBUILD_BUILD_USER: 'numacage',
       KBUILD_BUILD_HOST: 'numacage',
