@@ -21,7 +21,10 @@ export async function decodeStack(
 
 /**
  * A decoded frame's file named from the top of the kernel tree. decode_stacktrace.sh strips this
- * build's own source path, but an object ccache took from another build of the same tree names that
- * build's (<cache>/kernel-work/<tree>/build-<key>/../src/arch/x86/entry/entry_64.S). Pure.
+ * build's own source path as `<build dir>/../src`, but an object may name another: one that ccache
+ * took from another build names that build's (<cache>/kernel-work/<tree>/build-<key>/../src/...),
+ * and ccache's depend mode compiles with the source's absolute path (<cache>/kernel-work/<tree>/src/...). An inlined
+ * frame names two places. Pure.
  */
-export const sourceRelative = (line: string): string => line.replace(/\(\/\S*?\/\.\.\/src\//g, '(');
+export const sourceRelative = (line: string): string =>
+  line.replace(/(?<=[(\s])\/\S*?\/(?:\.\.|kernel-work\/[^/\s]+)\/src\//g, '');

@@ -144,6 +144,13 @@ test('a decoded frame names its file from the top of the tree, also when ccache 
   const frame =
     'entry_SYSCALL_64_after_hwframe (/root/.cache/numacage/kernel-work/debian-6.12.118-1_deb12u1/build-8e3c3b74871b8c2d/../src/arch/x86/entry/entry_64.S:130) ';
   t.is(sourceRelative(frame), 'entry_SYSCALL_64_after_hwframe (arch/x86/entry/entry_64.S:130) ');
+  // Recorded in the same test's output (2026-12-06, a cold cache at /tmp/cold47-cache): ccache's depend mode.
+  const absolute =
+    'RIP: 0010:do_mbind (/tmp/cold47-cache/kernel-work/debian-6.12.118-1_deb12u1/src/mm/mempolicy.c:1295) ';
+  t.is(sourceRelative(absolute), 'RIP: 0010:do_mbind (mm/mempolicy.c:1295) ');
+  const two =
+    'do_syscall_64 (/tmp/cold47-cache/kernel-work/debian-6.12.118-1_deb12u1/src/arch/x86/entry/common.c:47 /tmp/cold47-cache/kernel-work/debian-6.12.118-1_deb12u1/src/arch/x86/entry/common.c:78) ';
+  t.is(sourceRelative(two), 'do_syscall_64 (arch/x86/entry/common.c:47 arch/x86/entry/common.c:78) ');
   const c = 'do_mbind (mm/mempolicy.c:1299) ';
   t.is(sourceRelative(c), c);
 });
