@@ -11,9 +11,18 @@ subdir="${1:-mm}"
 rounds="${2:-2}"
 cache="${NUMACAGE_CACHE:-$HOME/.cache/numacage}"
 pristine="$(find "$cache/kernel-src" -maxdepth 1 -name 'debian-*' | head -1)"
-lean="$(jq -r 'select((.patches | length) == 0 and .fragments == ["guest-base", "numa-mm"] and (.source | startswith("linux-source"))) | input_filename' "$cache"/kernels/*/meta.json | head -1)"
-config="$(dirname "$lean")/config"
-if [ ! -d "$pristine" ] || [ ! -f "$config" ]; then echo "ccache-mode: build the lean kernel first (numacage kernel build)" >&2; exit 2; fi
+# The lean kernel's final .config: an entry with no patches and the default fragments, from Debian's source.
+config="$(node -e '
+  const fs = require("fs"), dir = process.argv[1];
+  for (const key of fs.readdirSync(dir)) {
+    let m;
+    try { m = JSON.parse(fs.readFileSync(dir + "/" + key + "/meta.json", "utf8")); } catch { continue; }
+    if (!m.patches.length && m.fragments.join(" ") === "guest-base numa-mm" && m.source.startsWith("linux-source")) {
+      console.log(dir + "/" + key + "/config");
+      break;
+    }
+  }' "$cache/kernels" 2>/dev/null || true)"
+if [ ! -d "$pristine" ] || [ ! -f "${config:-}" ]; then echo "ccache-mode: build the lean kernel first (numacage kernel build)" >&2; exit 2; fi
 work="$(mktemp -d /tmp/numacage-ccache-mode.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 
@@ -30,7 +39,8 @@ compile() { # TREE MODE CCACHE_DIR: compile $subdir from scratch, print wall and
   [ "$mode" = plain ] && env+=(CCACHE_DISABLE=1)
   [ "$mode" = depend ] && env+=(CCACHE_DEPEND=1)
   rm -rf "${work:?}/$t/build/$subdir"
-  /usr/bin/time -f "%e %U %S" -o "$work/time" env "${env[@]}" make -C "$work/$t/src" O="$work/$t/build" -s -j"$(nproc)" CC="ccache gcc" "$subdir/" >/dev/null 2>&1
+  local TIMEFORMAT='%R %U %S'
+  { time env "${env[@]}" make -C "$work/$t/src" O="$work/$t/build" -s -j"$(nproc)" CC="ccache gcc" "$subdir/" >/dev/null 2>&1; } 2>"$work/time"
   read -r wall user sys <"$work/time"
   printf '  %-22s wall %6.1f s  cpu %6.1f s\n' "$mode${4:+ $4}" "$wall" "$(echo "$user + $sys" | bc)"
 }
