@@ -95,6 +95,17 @@ function cpuRanges(cpus: number[]): string {
   return ranges.join(',');
 }
 
+/**
+ * x86 Linux counts QEMU's hot-plug CPU slots (disabled MADT entries) only under a hypervisor it
+ * recognises (acpi_is_processor_usable()), and TCG is none. Under TCG a topology with a slot
+ * therefore boots as VMware's guest: no CPUID hypervisor bit, a DMI serial that names VMware, and
+ * QEMU's VMware backdoor port (q35's vmport, on by default), which answers the kernel's version
+ * query. The guest kernel needs CONFIG_DMI (guest-base.config has it).
+ */
+const VMWARE_SERIAL = 'VMware-numacage';
+/** TCG's translation buffer for such a guest, in MiB: the most QEMU 7.2 takes on an x86_64 host. */
+const TCG_TB_MIB = 2048;
+
 /** The QEMU argv (without the binary) for a guest with the given topology. Pure. */
 export function buildQemuArgs(l: QemuLaunch): string[] {
   const t = l.topology;
@@ -107,13 +118,18 @@ export function buildQemuArgs(l: QemuLaunch): string[] {
   const hmat = t.nodes.some((n) => n.hmat);
   const initiators = t.nodes.filter((n) => n.cpus.length).map((n) => n.id);
   const maxCpus = t.cpus + t.nodes.reduce((sum, n) => sum + (n.hotplugCpus?.length ?? 0), 0);
+  const vmware = l.accel === 'tcg' && maxCpus > t.cpus;
   const args = [
     '-name',
     `numacage-${t.name}`,
     '-machine',
-    `q35,accel=${l.accel}${hmat ? ',hmat=on' : ''}`,
+    `q35${vmware ? '' : `,accel=${l.accel}`}${hmat ? ',hmat=on' : ''}`,
+    // The largest translation buffer: QEMU 7.2 aborts on a vCPU hot-added once the buffer is full
+    // (-machine accel= and -accel exclude each other).
+    ...(vmware ? ['-accel', `tcg,tb-size=${TCG_TB_MIB}`] : []),
     '-cpu',
-    l.cpuModel,
+    vmware ? `${l.cpuModel},-hypervisor` : l.cpuModel,
+    ...(vmware ? ['-smbios', `type=1,serial=${VMWARE_SERIAL}`] : []),
     // CPUs of different nodes must not share a package (QEMU's default puts them all in one, and the
     // kernel warns about an LLC that spans nodes); a hot-plug slot is a socket of its own.
     '-smp',

@@ -285,4 +285,20 @@ test('a hot-plug CPU slot raises maxcpus, is a socket of its own, and is named i
   const args = buildQemuArgs({ ...launch('private-virtio'), topology: topo });
   t.is(args[args.indexOf('-smp') + 1], '2,maxcpus=3,sockets=3');
   t.true(args.includes('node,nodeid=1,cpus=2,memdev=mem1'));
+  // Under TCG the guest counts the slot only as VMware's guest; under KVM it sees KVM.
+  t.is(args[args.indexOf('-cpu') + 1], 'max,-hypervisor');
+  t.is(args[args.indexOf('-machine') + 1], 'q35');
+  t.is(args[args.indexOf('-accel') + 1], 'tcg,tb-size=2048');
+  t.is(args[args.indexOf('-smbios') + 1], 'type=1,serial=VMware-numacage');
+  const kvm = buildQemuArgs({ ...launch('private-virtio', { accel: 'kvm', cpuModel: 'host' }), topology: topo });
+  t.is(kvm[kvm.indexOf('-cpu') + 1], 'host');
+  t.is(kvm[kvm.indexOf('-machine') + 1], 'q35,accel=kvm');
+  t.false(kvm.includes('-smbios'));
+});
+
+test('a topology without a CPU slot keeps the hypervisor bit under TCG', (t) => {
+  const args = buildQemuArgs(launch('private-virtio'));
+  t.is(args[args.indexOf('-cpu') + 1], 'max');
+  t.false(args.includes('-smbios'));
+  t.false(args.includes('-accel'));
 });

@@ -533,6 +533,22 @@ interface HotpluggableCpu {
 /** The first CPU slot the topology declares on node p (the one cpu-hotplug plugs), if any. */
 const slotOf = (t: Topology, p: number): number | undefined => t.nodes.find((n) => n.id === p)?.hotplugCpus?.[0];
 
+/**
+ * How full TCG's translation buffer is, from QMP x-query-jit's text ("gen code size  USED/TOTAL");
+ * undefined under KVM, which has none. Pure.
+ */
+export function jitFill(text: string): { used: number; total: number } | undefined {
+  const m = /gen code size\s+(\d+)\/(\d+)/.exec(text);
+  return m ? { used: Number(m[1]), total: Number(m[2]) } : undefined;
+}
+
+/**
+ * QEMU 7.2's TCG hands each vCPU thread a region of the translation buffer, and aborts when a
+ * hot-added vCPU finds them all handed out (tcg/region.c:372), which they are once the code
+ * translated since the last flush nears the whole buffer. Above this share none is added.
+ */
+const JIT_FULL = 0.75;
+
 /** The hot-plug slots of node p that QEMU offers and no CPU fills yet. */
 const freeSlotsOn = (slots: HotpluggableCpu[], p: number) =>
   slots.filter((s) => s.props['node-id'] === p && !s['qom-path']);
@@ -567,15 +583,20 @@ export const cpuHotplug: InvariantSpec<CpuHotplugObs> = {
       {
         name: 'cpu-hotplug-add',
         async run(host) {
-          // A CPU the guest can never use is not added: QEMU 7.2 under TCG aborts on a vCPU hot-added once
-          // its translation buffer's regions are all handed out (tcg/region.c:372, seen 49 s into a run).
+          // A CPU the guest can never use is not added.
           const possible = (await host.exec('cat /sys/devices/system/cpu/possible')).stdout.trim();
           if (!parseCpuList(possible)?.includes(cpu)) return `### possible\n${possible}\n### slot\nnot added\n`;
+          const jit = await host
+            .qmp('x-query-jit')
+            .then((r) => jitFill((r as { 'human-readable-text'?: string })['human-readable-text'] ?? ''))
+            .catch(() => undefined);
+          const head = `### possible\n${possible}\n### jit\n${jit ? `${jit.used}/${jit.total}` : 'none'}\n`;
+          if (jit && jit.used > jit.total * JIT_FULL) return `${head}### slot\njit full\n`;
           const slots = (await host.qmp('query-hotpluggable-cpus')) as HotpluggableCpu[];
           const [slot] = freeSlotsOn(slots, p);
-          if (!slot) return `### possible\n${possible}\n### slot\nnone\n`;
+          if (!slot) return `${head}### slot\nnone\n`;
           await host.qmp('device_add', { driver: slot.type, id: `numacage-cpu-node${p}`, ...slot.props });
-          return `### possible\n${possible}\n### slot\n${JSON.stringify(slot)}\n`;
+          return `${head}### slot\n${JSON.stringify(slot)}\n`;
         },
       },
       { name: 'cpu-hotplug', script: 'cpu-hotplug.sh', env: { P: p, CPU: cpu } },
@@ -589,10 +610,14 @@ export const cpuHotplug: InvariantSpec<CpuHotplugObs> = {
     if (!possible) throw new ProbeError('cpu-hotplug: unreadable /sys/devices/system/cpu/possible');
     if (!possible.includes(cpu))
       throw new KernelLacks(
-        `the guest kernel counts no CPU slot beyond its boot CPUs (possible: ${possible.join(',')}): x86 Linux takes QEMU's disabled MADT entries as hot-pluggable only under a hypervisor it recognises (acpi_is_processor_usable), and TCG is none; this check needs KVM`,
+        `the guest kernel counts no CPU slot beyond its boot CPUs (possible: ${possible.join(',')}): x86 Linux takes QEMU's disabled MADT entries as hot-pluggable only under a hypervisor it recognises (acpi_is_processor_usable), and under TCG numacage boots this topology as VMware's guest, which a kernel recognises only with CONFIG_HYPERVISOR_GUEST and CONFIG_DMI`,
       );
-    if (section(added, 'slot', 'cpu-hotplug-add').trim() === 'none')
-      throw new ProbeError(`QEMU offers no free CPU slot on node ${p}`);
+    const slot = section(added, 'slot', 'cpu-hotplug-add').trim();
+    if (slot === 'none') throw new ProbeError(`QEMU offers no free CPU slot on node ${p}`);
+    if (slot === 'jit full')
+      throw new ProbeError(
+        `QEMU's translation buffer was ${section(added, 'jit', 'cpu-hotplug-add').trim()} bytes full: QEMU 7.2's TCG aborts on a vCPU hot-added when it is (tcg/region.c), so none was added`,
+      );
     const s = parseSections(rawOf(raw, 'cpu-hotplug'));
     const answer = section(s, 'online', 'cpu-hotplug').trim();
     const kernelLines = section(s, 'kernel', 'cpu-hotplug').split('\n').filter(Boolean);
