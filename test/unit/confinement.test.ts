@@ -92,58 +92,60 @@ test('home-node: a fault record missing after a clean exit is a broken probe, no
   t.is(evaluateInvariant(homeNode, raw, ctx).outcome, 'error');
 });
 
-// cpu-hotplug needs a CPU slot on P (patches/private-node/private.topology.json) and a guest that
-// sees it: x86 Linux counts QEMU's disabled MADT entries as hot-pluggable only under a hypervisor
-// it recognises, so under TCG the check is a skip and the CPU is not even added (recorded, v2 with
-// ,user). The other outputs are constructed from the recorded ones, as the kernels would print
-// them under KVM: possible/present 0-2, the slot QEMU 7.2 listed for this topology (recorded while
-// the add step still added the CPU under TCG); the stock kernel onlines CPU 2 on node 1 (node1/cpulist
-// 2, a node1 link in cpu2/); patch 0019 refuses the online write with EPERM and its pr_warn.
-const recorded = {
-  'cpu-hotplug-add': fixture('cpu-hotplug', 'cpu-hotplug-add.tcg.txt'),
-  'cpu-hotplug': fixture('cpu-hotplug', 'cpu-hotplug.tcg.txt'),
-};
-const SLOT = '{"props":{"core-id":0,"thread-id":0,"node-id":1,"socket-id":2},"vcpus-count":1,"type":"max-x86_64-cpu"}';
-const underKvm = (online: string, nodeCpus: string, kernel: string) => ({
-  'cpu-hotplug-add': `### possible\n0-2\n### slot\n${SLOT}\n`,
-  'cpu-hotplug': recorded['cpu-hotplug']
-    .replace('### present\n0-1', '### present\n0-2')
-    .replace('### online\nabsent', `### online\n${online}`)
-    .replace('### node-cpus\n', `### node-cpus\n${nodeCpus}`)
-    .replace('### cpu-node\n', `### cpu-node\n1\n`)
-    .concat(kernel),
+// cpu-hotplug on patches/private-node/private.topology.json (private_node=1), recorded under TCG on
+// 2026-12-06 with the guest booted as VMware's (docs/kvm.md): the stock kernel and v1 online CPU 2
+// on node 1, v2 (0019) refuses the online write. The no-slot pair is v2 with ,user recorded before
+// that, when the guest counted no slot (a kernel without CONFIG_DMI still would). The outputs of a
+// CPU that never appears, of no free slot and of a full translation buffer are v2's recording with
+// those sections edited: QEMU's slot list or the guest's CPU files as they would then read.
+const hotplug = (name: string) => ({
+  'cpu-hotplug-add': fixture('cpu-hotplug', `cpu-hotplug-add.${name}.txt`),
+  'cpu-hotplug': fixture('cpu-hotplug', `cpu-hotplug.${name}.txt`),
 });
 
-test('cpu-hotplug: a skip under TCG (no slot the guest counts), a fail where CPU 2 comes online on P, a pass where the online write is refused', (t) => {
+test('cpu-hotplug: the stock kernel and v1 bring CPU 2 up on P, v2 refuses it; a guest that counts no slot is a skip', (t) => {
   const ctx = hotplugContext();
-  const tcg = evaluateInvariant(cpuHotplug, recorded, ctx);
-  t.is(tcg.outcome, 'skip');
-  t.regex(tcg.summary, /possible: 0,1\).*as VMware's guest.*CONFIG_DMI/);
-  const onlined = evaluateInvariant(cpuHotplug, underKvm('onlined', '2', ''), ctx);
-  t.is(onlined.outcome, 'fail');
-  t.is(onlined.summary, "CPU 2 came online on node 1 (node 1's CPUs: 2)");
-  const refused = evaluateInvariant(
-    cpuHotplug,
-    underKvm(
-      'refused Operation not permitted',
-      '',
-      '[   30.1] private_node: CPU 2 is on private node 1, not brought up\n',
+  for (const kernel of ['stock', 'v1']) {
+    const r = evaluateInvariant(cpuHotplug, hotplug(kernel), ctx);
+    t.is(r.outcome, 'fail', kernel);
+    t.is(r.summary, "CPU 2 came online on node 1 (node 1's CPUs: 2)");
+  }
+  const v2 = evaluateInvariant(cpuHotplug, hotplug('v2'), ctx);
+  t.is(v2.outcome, 'pass', v2.summary);
+  t.is(v2.summary, 'CPU 2, hot-added on node 1: its online write was refused (Operation not permitted)');
+  t.true(
+    (v2.evidence as { kernelLines: string[] }).kernelLines.some((l) =>
+      l.endsWith('private_node: CPU 2 is on private node 1, not brought up'),
     ),
+  );
+  const noSlot = evaluateInvariant(cpuHotplug, hotplug('no-slot'), ctx);
+  t.is(noSlot.outcome, 'skip');
+  t.regex(noSlot.summary, /possible: 0,1\).*as VMware's guest.*CONFIG_DMI/);
+});
+
+test('cpu-hotplug: a CPU that never appears, no free slot or a full translation buffer is an error, never a pass', (t) => {
+  const ctx = hotplugContext();
+  const v2 = hotplug('v2');
+  const absent = { ...v2, 'cpu-hotplug': v2['cpu-hotplug'].replace(/### online\n.*\n/, '### online\nabsent\n') };
+  t.is(evaluateInvariant(cpuHotplug, absent, ctx).outcome, 'error', 'a CPU that never appears proves nothing');
+  const slot = (answer: string) => ({
+    ...absent,
+    'cpu-hotplug-add': v2['cpu-hotplug-add'].replace(/### slot\n.*\n/, `### slot\n${answer}\n`),
+  });
+  t.is(evaluateInvariant(cpuHotplug, slot('none'), ctx).outcome, 'error', 'QEMU offered no slot: nothing was tried');
+  const full = evaluateInvariant(
+    cpuHotplug,
+    {
+      ...slot('jit full'),
+      'cpu-hotplug-add': slot('jit full')['cpu-hotplug-add'].replace(
+        /### jit\n.*\n/,
+        '### jit\n1700000000/2147360768\n',
+      ),
+    },
     ctx,
   );
-  t.is(refused.outcome, 'pass', refused.summary);
-  t.is(refused.summary, 'CPU 2, hot-added on node 1: its online write was refused (Operation not permitted)');
-  const absent = underKvm('absent', '', '');
-  t.is(evaluateInvariant(cpuHotplug, absent, ctx).outcome, 'error', 'a CPU that never appears proves nothing');
-  const noSlot = { ...absent, 'cpu-hotplug-add': '### possible\n0-2\n### slot\nnone\n' };
-  t.is(evaluateInvariant(cpuHotplug, noSlot, ctx).outcome, 'error', 'QEMU offered no slot: nothing was tried');
-  const jitFull = {
-    ...absent,
-    'cpu-hotplug-add': '### possible\n0-2\n### jit\n1700000000/2147483648\n### slot\njit full\n',
-  };
-  const full = evaluateInvariant(cpuHotplug, jitFull, ctx);
   t.is(full.outcome, 'error', 'a CPU not added for want of translation buffer proves nothing');
-  t.regex(full.summary, /1700000000\/2147483648 bytes full/);
+  t.regex(full.summary, /1700000000\/2147360768 bytes full/);
 });
 
 test('cpu-hotplug is not run on a topology without a CPU slot on P', (t) => {

@@ -24,7 +24,7 @@ const PRIVATE_USER = 'patched-6.12-private-user';
 const LEAN = 'lean-6.12-private-virtio';
 /**
  * The default suite: the checks these fixtures answer (device-io's are in device-io.test.ts; cpu-hotplug
- * needs a topology with a CPU slot on P and KVM, and has constructed outputs of its own below).
+ * needs a topology with a CPU slot on P, and has recordings of its own in confinement.test.ts).
  */
 const ISOLATION = INVARIANTS.filter((s) => testable(contextOf(STOCK)).includes(s.id));
 
