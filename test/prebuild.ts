@@ -7,7 +7,8 @@ import { ensureImage, loadRecipe } from '../src/adapters/image-builder.js';
 import { DEFAULT_FRAGMENTS, ensureKernel } from '../src/adapters/kernel-builder.js';
 import { ensureKselftests } from '../src/adapters/kselftest-builder.js';
 import { ensureProbeBinary } from '../src/adapters/probe-binary.js';
-import { assertCacheWritable, resolveCacheDir } from '../src/adapters/cache-dir.js';
+import { resolveCacheDir } from '../src/adapters/cache-dir.js';
+import { openCache } from '../src/cache/sweep.js';
 import { projectPath } from '../src/adapters/project.js';
 import { createLogger } from '../src/log.js';
 import { DEFAULT_IMAGE } from '../src/image/recipe.js';
@@ -52,7 +53,7 @@ const ITEMS: [string, () => Promise<unknown>][] = [
 
 const rows: string[] = [];
 const started = Date.now();
-await assertCacheWritable(cacheDir);
+await openCache(cacheDir, log);
 process.stdout.write(`test prebuild: ${ITEMS.length} artifacts in ${cacheDir}\n`);
 for (const [what, build] of ITEMS) {
   const t = Date.now();

@@ -13,6 +13,7 @@ import { processAlive } from '../adapters/runner.js';
 const STORE_KINDS = ['images', 'kernels', 'kselftests', 'probe'] as const;
 const TREE_KINDS = ['kernel-work', 'kernel-src'] as const;
 type EntryKind = (typeof STORE_KINDS)[number] | (typeof TREE_KINDS)[number];
+export const CACHE_KINDS: readonly EntryKind[] = [...STORE_KINDS, ...TREE_KINDS];
 
 export interface CacheEntry {
   /** 'staging': a build's dir not yet in place, or an entry being removed (its leftover when its process died); its key is where it is. */
@@ -165,6 +166,15 @@ function inputsOf(
   }
 }
 
+/**
+ * Why a staging or removing dir may not go yet: its pid runs, or it is younger than an hour (a pid of
+ * another PID namespace sharing the cache looks dead here; a name from before names had a pid has none).
+ */
+export function stagingInUse(pid: number | undefined, mtimeMs: number, now: number): string[] {
+  if (pid && processAlive(pid)) return [`pid ${pid} (running)`];
+  return now - mtimeMs < HOUR_MS ? ['younger than an hour'] : [];
+}
+
 /** Every entry of the cache with its disk usage, last use and inputs, and what keeps it now; plus the account gc keeps. */
 export async function scanCache(
   cacheDir: string,
@@ -178,8 +188,7 @@ export async function scanCache(
   const staging = async (kind: string, name: string, path: string) => {
     const pid = transientPid(name.replace(/^.*\//, ''));
     const mtime = (await stat(path).catch(() => undefined))?.mtimeMs ?? now;
-    const inUse =
-      pid && processAlive(pid) ? [`pid ${pid} (running)`] : now - mtime < HOUR_MS ? ['younger than an hour'] : [];
+    const inUse = stagingInUse(pid, mtime, now);
     entries.push({
       kind: 'staging',
       key: `${kind}/${name}`,
@@ -192,7 +201,7 @@ export async function scanCache(
     });
   };
 
-  for (const kind of [...STORE_KINDS, ...TREE_KINDS]) {
+  for (const kind of CACHE_KINDS) {
     const kindDir = join(cacheDir, kind);
     for (const name of await dirsIn(kindDir)) {
       const path = join(kindDir, name);
@@ -329,9 +338,7 @@ export function renderCacheList(listing: CacheListing, now = Date.now()): string
       describeInputs(e),
     ]);
   const counted = listing.entries.filter((e) => e.kind !== 'ccache' && e.kind !== 'staging');
-  const kinds = [...STORE_KINDS, ...TREE_KINDS]
-    .map((k) => [k, counted.filter((e) => e.kind === k)] as const)
-    .filter(([, es]) => es.length);
+  const kinds = CACHE_KINDS.map((k) => [k, counted.filter((e) => e.kind === k)] as const).filter(([, es]) => es.length);
   const ccache = listing.entries.find((e) => e.kind === 'ccache');
   const staging = listing.entries.filter((e) => e.kind === 'staging');
   const sum = (es: CacheEntry[]) => es.reduce((s, e) => s + e.bytes, 0);

@@ -1,6 +1,6 @@
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { assertCacheWritable } from '../adapters/cache-dir.js';
+import { openCache } from '../cache/sweep.js';
 import { chooseAccel, type AccelChoice, type AccelRequest } from '../adapters/accel.js';
 import { assertQemuInstalled } from '../adapters/qemu-process.js';
 import { ensureKernel, type KernelArtifact, type KernelRequest } from '../adapters/kernel-builder.js';
@@ -105,7 +105,7 @@ export interface PreparedRun {
 
 /** Makes the image and kernel ready (building them if needed), picks the accelerator, plans the run and makes its directory. */
 export async function prepareRun(opts: Omit<RunOptions, 'keep'>): Promise<PreparedRun> {
-  await assertCacheWritable(opts.cacheDir);
+  await openCache(opts.cacheDir, opts.log);
   const topology = await resolveTopology(opts.topology);
   const recipe = await loadRecipe(opts.image);
   const options = planOptions(opts, topology, recipe.users);

@@ -10,6 +10,7 @@ import { WorkTree, type ResolvedSource } from '../../src/adapters/kernel-source.
 import { withLock } from '../../src/adapters/locks.js';
 import { gcCache, parseDays, parseSize, renderGc } from '../../src/cache/gc.js';
 import { listCache, renderCacheList } from '../../src/cache/ls.js';
+import { openCache } from '../../src/cache/sweep.js';
 import { silentLogger } from '../../src/log.js';
 import { ConfigError } from '../../src/model/errors.js';
 
@@ -289,6 +290,30 @@ test("staging dirs: a dead process's, older than an hour, goes; a live one's or 
       const r = await gcCache(cache, { log });
       t.deepEqual(r.removed.map((e) => e.path).sort(), [old, pristine].sort());
       t.true(existsSync(live) && existsSync(young));
+    },
+    { unsafeCleanup: true },
+  ));
+
+test("every numacage that opens the cache first removes a dead process's staging dirs gc would remove, and no more", (t) =>
+  withDir(
+    async ({ path: cache }) => {
+      // A kernel build SIGKILLed mid-make left its staging dir; every later kernel-build test saw it (CI of 48fa5c1).
+      const dead = spawnSync('true').pid!;
+      const old = join(cache, 'kernels', `.staging-${key(1).slice(0, 12)}-${dead}-0badf00d`);
+      const live = join(cache, 'kernels', `.staging-${key(2).slice(0, 12)}-${process.pid}-0badf00d`);
+      const young = join(cache, 'images', `.staging-${key(3).slice(0, 12)}-${dead}-0badf00d`);
+      const workSrc = join(cache, 'kernel-work', 'debian-6.12.117-1_deb12u1', `src.staging-${dead}`);
+      const entry = join(cache, 'kernels', key(4));
+      for (const d of [old, live, young, workSrc, entry]) {
+        await mkdir(d, { recursive: true });
+        await writeFile(join(d, 'build.log'), randomBytes(4096));
+      }
+      for (const d of [old, live, workSrc, entry]) await utimes(d, daysAgo(1), daysAgo(1));
+      await openCache(cache, log);
+      t.deepEqual(
+        [old, live, young, workSrc, entry].map((d) => existsSync(d)),
+        [false, true, true, false, true],
+      );
     },
     { unsafeCleanup: true },
   ));

@@ -1,4 +1,4 @@
-import { assertCacheWritable } from '../../adapters/cache-dir.js';
+import { openCache } from '../../cache/sweep.js';
 import { ensureImage, loadRecipe } from '../../adapters/image-builder.js';
 import { DEFAULT_IMAGE } from '../../image/recipe.js';
 import { common, defineCommand, print } from '../options.js';
@@ -13,7 +13,7 @@ const build = defineCommand(
       .example('$0 image build', 'build (or find in the cache) the default guest image'),
   async (argv) => {
     const { cacheDir, log } = common(argv);
-    await assertCacheWritable(cacheDir);
+    await openCache(cacheDir, log);
     const image = await ensureImage({ recipe: await loadRecipe(argv.recipe), cacheDir, log, rebuild: argv.rebuild });
     print(`${image.dir}\n`);
   },

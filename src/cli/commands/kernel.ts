@@ -1,4 +1,4 @@
-import { assertCacheWritable } from '../../adapters/cache-dir.js';
+import { openCache } from '../../cache/sweep.js';
 import { DEFAULT_FRAGMENTS, ensureKernel } from '../../adapters/kernel-builder.js';
 import { common, defineCommand, kernelOptions, print } from '../options.js';
 
@@ -18,7 +18,7 @@ const build = defineCommand(
       ),
   async (argv) => {
     const { cacheDir, log } = common(argv);
-    await assertCacheWritable(cacheDir);
+    await openCache(cacheDir, log);
     const k = await ensureKernel({
       cacheDir,
       log,
