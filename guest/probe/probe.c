@@ -1583,7 +1583,8 @@ static int usage(void) {
 	                " | slab C P N DIR | thp P [shmem] | ksm C P SECS | numa-balancing C P CPU SECS | compact-pages P | cpuset-drop P"
 	                " | interleave-rebind C P | home-node MODE NODES HOME | hugetlb-map N [NODES] | hugetlb-hold N | offline-blocks NODE KEEP_MIB"
 	                " | longterm-pin P | cma-tenant P MIB UID GID BASE_PFN COUNT CLAIM | damon-target N | spread-file PATH MIB | lock-resident | net-echo IFACE N SECS"
-	                " | ksm-cross owner|unbound onto|off|rmap C P NONCE N | reclaim-owner P FILE | swap-ra 0|1|2|3 P\n");
+	                " | ksm-cross owner|unbound onto|off|rmap C P NONCE N | reclaim-owner P FILE | swap-ra 0|1|2|3 P"
+	                " | zpool-victim N | zpool-reclaim 0|1 P FILE\n");
 	return 2;
 }
 
@@ -1632,5 +1633,7 @@ int main(int argc, char **argv) {
 	if (!strcmp(cmd, "offline-blocks") && argc == 4) return offline_blocks(atoi(argv[2]), atol(argv[3]));
 	if (!strcmp(cmd, "net-echo") && argc == 5) return net_echo(argv[2], atol(argv[3]), atoi(argv[4]));
 	if (!strcmp(cmd, "swap-ra") && argc == 4) return swap_ra(atoi(argv[2]), atoi(argv[3]));
+	if (!strcmp(cmd, "zpool-victim") && argc == 3) return zpool_victim(atol(argv[2]));
+	if (!strcmp(cmd, "zpool-reclaim") && argc == 5) return zpool_reclaim(atoi(argv[2]), atoi(argv[3]), argv[4]);
 	return usage();
 }

@@ -48,5 +48,7 @@ long smaps_kb(void *addr, const char *field);
 
 int net_echo(const char *ifname, long count, int secs);
 int swap_ra(int arm, int pnode);
+int zpool_victim(long npages);
+int zpool_reclaim(int arm, int pnode, const char *path);
 
 #endif

@@ -61,12 +61,28 @@ function collectTagged(chunk: Buffer, pages: number, tag: Buffer, identities: Se
 }
 
 /**
+ * Adds to identities every page whose tag lies anywhere in bytes, at a page's start or inside one: a
+ * copy the kernel made within its own pages, such as a compressed object, whose first literals are the
+ * page's first bytes. A tag cut by the end of bytes is not seen: the count is a lower bound.
+ */
+export function collectCopies(bytes: Buffer, tag: Buffer, identities: Set<string>): void {
+  for (let at = bytes.indexOf(tag); at !== -1 && at + 24 <= bytes.length; at = bytes.indexOf(tag, at + 16))
+    identities.add(`${bytes.readUInt32LE(at + 16)}:${bytes.readUInt32LE(at + 20)}`);
+}
+
+/**
  * Counts the distinct pages tagged with nonce (guest/probe/probe.c touch())
  * in a node's backing: its present pages (/proc/PID/pagemap, so that nothing
  * is faulted in) read through /proc/PID/mem. Needs ptrace rights over QEMU
- * (numacage started it; root).
+ * (numacage started it; root). With `copies`, also the pages whose tag lies
+ * anywhere in those pages (collectCopies).
  */
-export async function countTaggedPages(pid: number, backing: NodeBacking, nonce: bigint): Promise<WitnessReading> {
+export async function countTaggedPages(
+  pid: number,
+  backing: NodeBacking,
+  nonce: bigint,
+  opts: { copies?: boolean } = {},
+): Promise<WitnessReading> {
   const started = Date.now();
   const tag = pageTag(nonce);
   const pagemap = await open(`/proc/${pid}/pagemap`, 'r');
@@ -75,6 +91,7 @@ export async function countTaggedPages(pid: number, backing: NodeBacking, nonce:
     throw err;
   });
   const identities = new Set<string>();
+  const copies = new Set<string>();
   let present = 0;
   /** A read that comes back short means QEMU is gone (exited, not yet reaped): no reading, not zero pages. */
   const readFully = async (f: typeof mem, buf: Buffer, length: number, position: number) => {
@@ -100,6 +117,7 @@ export async function countTaggedPages(pid: number, backing: NodeBacking, nonce:
         while (j < n && isPresent(j)) j++;
         await readFully(mem, chunk, PAGE * (j - i), address + i * PAGE);
         collectTagged(chunk, j - i, tag, identities);
+        if (opts.copies) collectCopies(chunk.subarray(0, PAGE * (j - i)), tag, copies);
         present += j - i;
         i = j;
       }
@@ -111,6 +129,7 @@ export async function countTaggedPages(pid: number, backing: NodeBacking, nonce:
   return {
     node: backing.node,
     pages: identities.size,
+    ...(opts.copies ? { copies: copies.size } : {}),
     presentPages: present,
     seconds: Math.round((Date.now() - started) / 100) / 10,
   };

@@ -12,6 +12,7 @@ export const PROBE_SOURCES = [
   'guest/probe/probe.c',
   'guest/probe/net-echo.c',
   'guest/probe/swap-ra.c',
+  'guest/probe/zpool.c',
   'guest/probe/probe.h',
 ];
 const COMPILED = PROBE_SOURCES.filter((f) => f.endsWith('.c'));

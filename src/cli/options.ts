@@ -104,7 +104,7 @@ export function guestOptions<T>(y: Argv<T>) {
       type: 'string',
       default: 'isolation',
       describe:
-        'isolation (the 40 rows of the catalogue), device (topology, device-io, buffers-on-p: a topology with a vhost-user-net on P), all (both), smoke (topology, abi, no-kernel-memory) or none (only --exec steps)',
+        'isolation (the 44 rows of the catalogue), device (topology, device-io, buffers-on-p: a topology with a vhost-user-net on P), all (both), smoke (topology, abi, no-kernel-memory) or none (only --exec steps)',
     })
     .option('only', { type: 'string', describe: 'comma list of invariant ids to run instead of a suite' })
     .option('expect', {

@@ -17,7 +17,7 @@ export function evaluateInvariant(
   ctx: ProbeContext,
   witness: StepWitness[] = [],
 ): CheckResult {
-  const result = evaluateGuestClaims(spec, raw, ctx);
+  const result = evaluateGuestClaims(spec, raw, ctx, witness);
   if (!witness.length || result.outcome === 'skip') return result;
   // A guest claim the host contradicts is an error, whatever the guest's verdict was.
   const { contradictions, evidence } = judgeWitness(witness, raw, ctx.roles.p);
@@ -32,12 +32,17 @@ export function evaluateInvariant(
   };
 }
 
-function evaluateGuestClaims(spec: InvariantSpec, raw: Record<string, string>, ctx: ProbeContext): CheckResult {
+function evaluateGuestClaims(
+  spec: InvariantSpec,
+  raw: Record<string, string>,
+  ctx: ProbeContext,
+  witness: StepWitness[],
+): CheckResult {
   const expected = expectationOf(spec, ctx);
   const base = { id: spec.id, title: spec.title, expected, problems: [], evidence: {} };
   if (expected === 'n/a') return { ...base, outcome: 'skip', summary: `not defined for a ${ctx.profile} kernel` };
   try {
-    const d = spec.decide(spec.parse(raw, ctx), ctx);
+    const d = spec.decide(spec.parse(raw, ctx), ctx, witness);
     const mismatch =
       spec.judgesProfile && ctx.detected ? profileMismatch(ctx.profile, ctx.detected, ctx.roles.p) : undefined;
     const evidence =

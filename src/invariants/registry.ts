@@ -18,6 +18,7 @@ import { bindSpill, cpuHotplug, cpusetMigrate, cpusetPrivate, cpusetShrink, home
 import { reclaimUser } from './families/reclaim.js';
 import { swapReadahead } from './families/swap-readahead.js';
 import { swapReadaheadReverse } from './families/swap-readahead-reverse.js';
+import { zpoolUser } from './families/zpool-user.js';
 import { cmaUser } from './families/cma-user.js';
 import { cmaRings } from './families/cma-rings.js';
 import { topology } from './families/topology.js';
@@ -67,6 +68,7 @@ export const INVARIANTS: InvariantSpec[] = [
   reclaimUser,
   swapReadahead,
   swapReadaheadReverse,
+  zpoolUser,
   cmaUser,
   cpusetMigrate,
   memorySpread,
@@ -93,7 +95,7 @@ export const SUITES: Record<string, string[]> = {
   isolation: INVARIANTS.filter((s) => !DEVICE_CHECKS.has(s.id)).map((s) => s.id),
   /** The host device that shares only P (docs/devices.md): on private-vhost and its variants. */
   device: ['topology', ...DEVICE_CHECKS],
-  /** Both: the 42 rows and the device's two, for a vhost-user topology. */
+  /** Both: the 44 rows and the device's two, for a vhost-user topology. */
   all: INVARIANTS.map((s) => s.id),
   /** Quick and read-only: for runs whose subject is not the invariants. */
   smoke: ['topology', 'abi', 'no-kernel-memory'],

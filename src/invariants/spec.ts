@@ -7,6 +7,7 @@ import type { GuestStep } from './guest-step.js';
 import { runsProbe, type ScriptReader } from './guest-scripts.js';
 import type { KernelProfile, NodeRoles } from './profile.js';
 import type { PortStats } from '../parsers/testpmd.js';
+import type { StepWitness } from './witness.js';
 
 /** What every step and decision may know: the node roles, the plan's topology, the kernel's detected profile and state. */
 export interface ProbeContext {
@@ -78,6 +79,8 @@ export interface InvariantSpec<O = unknown> {
   disturbs: boolean;
   /** Its guest steps' page placements are held against the host's count of their pages in P's memfd (witness.ts). */
   witnessed?: boolean;
+  /** The host also counts the pages whose tag it finds inside P's pages (copies: a compressed pool), for decide. */
+  hostCopies?: boolean;
   /** Judges the kernel's profile itself: a detected profile other than the one asked for fails it, whatever its column says. */
   judgesProfile?: boolean;
   /** Why the booted topology cannot test it, if it cannot. */
@@ -86,7 +89,8 @@ export interface InvariantSpec<O = unknown> {
   expectOn?(topology: Topology, roles: NodeRoles): Expectation | undefined;
   steps(ctx: ProbeContext): Step[];
   parse(raw: Record<string, string>, ctx: ProbeContext): O;
-  decide(obs: O, ctx: ProbeContext): Decision;
+  /** witness: the host's readings of the witnessed steps, when it could read (none in a replay without them). */
+  decide(obs: O, ctx: ProbeContext, witness?: StepWitness[]): Decision;
 }
 
 export const expect = (

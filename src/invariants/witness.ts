@@ -10,6 +10,8 @@ export interface WitnessReading {
   node: number;
   /** Distinct pages of the step found there (a page the kernel copied counts once). */
   pages: number;
+  /** For a check that asks (hostCopies): distinct pages of the step whose tag lies anywhere there, inside a page too. */
+  copies?: number;
   /** Pages of the memfd present in QEMU when it was read. */
   presentPages: number;
   seconds: number;
@@ -142,6 +144,7 @@ export function judgeWitness(witness: StepWitness[], raw: Record<string, string>
       step,
       guestPagesOnNode: guest,
       hostPagesOnNode: reading.pages,
+      ...(reading.copies !== undefined ? { hostCopiesOnNode: reading.copies } : {}),
       hostPresentPages: reading.presentPages,
       hostSeconds: reading.seconds,
       ...inSwap,

@@ -199,7 +199,9 @@ export async function runChecks(
       try {
         for (const step of spec.steps(ctx)) {
           if (spec.witnessed && !isHostStep(step) && runsProbe(step, readGuestScript)) {
-            const { text, witness: w } = await witness.run(step, (s) => runStep(s, guest, host, ctx, runDir));
+            const { text, witness: w } = await witness.run(step, (s) => runStep(s, guest, host, ctx, runDir), {
+              copies: spec.hostCopies,
+            });
             raw[step.name] = text;
             witnessed.push(w);
           } else raw[step.name] = await runStep(step, guest, host, ctx, runDir);

@@ -8,7 +8,11 @@ import type { NodeBacking } from '../qemu/memfd-backings.js';
 
 /** Runs witnessed guest steps: each with a fresh tag for the probe's pages, P's memfd read after it. */
 export interface HostWitness {
-  run(step: GuestStep, runStep: (step: GuestStep) => Promise<string>): Promise<{ text: string; witness: StepWitness }>;
+  run(
+    step: GuestStep,
+    runStep: (step: GuestStep) => Promise<string>,
+    opts?: { copies?: boolean },
+  ): Promise<{ text: string; witness: StepWitness }>;
 }
 
 /**
@@ -21,7 +25,7 @@ export interface HostWitness {
 export function hostWitness(guest: Guest, topology: Topology, p: number): HostWitness {
   let backing: Promise<NodeBacking | { unavailable: string }> | undefined;
   return {
-    async run(step, runStep) {
+    async run(step, runStep, opts = {}) {
       const found = await (backing ??= nodeBacking(guest.qemu.pid, topology, p));
       if ('unavailable' in found) return { text: await runStep(step), witness: { step: step.name, ...found } };
       const nonce = randomBytes(8).readBigUInt64LE();
@@ -36,7 +40,7 @@ export function hostWitness(guest: Guest, topology: Topology, p: number): HostWi
       try {
         return {
           text,
-          witness: { step: step.name, reading: await countTaggedPages(guest.qemu.pid, found, nonce), ...swap },
+          witness: { step: step.name, reading: await countTaggedPages(guest.qemu.pid, found, nonce, opts), ...swap },
         };
       } catch (err) {
         return {

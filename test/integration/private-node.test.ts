@@ -182,9 +182,13 @@ async function v1AgainstV2(t: ExecutionContext, topologies: string[], only: stri
 }
 
 test.serial(
-  "reclaim-user and the swap readahead rows, series v1 against v2 with swap on a scratch disk: v1 lets another task's bind swap out the owner's pages on P, a bound task's swap-ins read another task's pages onto P, and an unbound task's readahead brings a bound task's pages back on C; v2 OOM-kills that task, reads nothing ahead and copies the read-ahead pages onto P",
+  "reclaim-user, the swap readahead rows and zpool-user, series v1 against v2 with swap on a scratch disk and zram: v1 lets another task's bind swap out the owner's pages on P, a bound task's swap-ins read another task's pages onto P, an unbound task's readahead brings a bound task's pages back on C, and a bound reclaimer compresses another cgroup's pages into pool pages on P; v2 OOM-kills that task, reads nothing ahead, copies the read-ahead pages onto P and keeps the pool on C",
   async (t) => {
-    const cells = await v1AgainstV2(t, ['reclaim-user'], 'reclaim-user,swap-readahead,swap-readahead-reverse');
+    const cells = await v1AgainstV2(
+      t,
+      ['reclaim-user'],
+      'reclaim-user,swap-readahead,swap-readahead-reverse,zpool-user',
+    );
     const check = (kernel: string, id: string) =>
       cells[`reclaim-user/built:${kernel}`]!.checks.find((c) => c.id === id)!;
     const v1 = check('private-node@13', 'reclaim-user');
@@ -225,6 +229,19 @@ test.serial(
     t.true(inSwap(v1).hostPagesInSwap > 1024, JSON.stringify(inSwap(v1)));
     for (const c of [v1Ra, v2Ra, v1Reverse, v2Reverse])
       t.like(inSwap(c), { hostPagesInSwap: 320, guestPagesSwapped: 320 });
+    // The pool: v1's nr_zspages grows on P and the host finds the victim's pages compressed in P's memfd; v2's on C alone.
+    const v1Pool = check('private-node@13', 'zpool-user');
+    t.is(v1Pool.outcome, 'fail', v1Pool.summary);
+    t.regex(
+      v1Pool.summary,
+      /^the pool grew by \d+ page\(s\) on node 1 while a task bound to node 1 reclaimed \d+ kB of another cgroup's pages \(0 on node 0\); the host finds [1-9]\d* of the victim's pages compressed in node 1's memfd$/,
+    );
+    const v2Pool = check('private-node', 'zpool-user');
+    t.is(v2Pool.outcome, 'pass', v2Pool.summary);
+    t.regex(
+      v2Pool.summary,
+      /and none on node 1 .*; the host finds 0 of the victim's pages compressed in node 1's memfd$/,
+    );
   },
 );
 
@@ -280,7 +297,7 @@ test.serial(
 );
 
 test.serial(
-  'series v1 (0001-0013) against v2 (0001-0044), private_node=1 and ,user: each finding of the review fails on v1 and passes on v2',
+  'series v1 (0001-0013) against v2 (0001-0050), private_node=1 and ,user: each finding of the review fails on v1 and passes on v2',
   async (t) => {
     const cells = await v1AgainstV2(
       t,

@@ -27,7 +27,8 @@ const FIXTURES = [
  * kernel) run no step at all. Since then: home-node, bind-spill and cpuset-private (series v2's
  * review), whose scripts run it through in_cgroup or fill.sh, hugetlb-user and longterm-pin (probe_as_user),
  * damon-migrate (run_probe; n/a under ,user), hugetlb-surplus-spared (probe_as_user; ,user only),
- * ksm-cross and ksm-rmap (exec_probe_as_user in ksm-step.sh, which they need; n/a without ,user).
+ * ksm-cross and ksm-rmap (exec_probe_as_user in ksm-step.sh, which they need; n/a without ,user),
+ * zpool-user (in_cgroup and probe_as_user; n/a without ,user).
  */
 const ALL_PROBE_USERS = [
   'no-kernel-memory',
@@ -48,12 +49,13 @@ const ALL_PROBE_USERS = [
   'hugetlb-user',
   'bind-strict',
   'bind-spill',
+  'zpool-user',
   'no-fallback-in',
   'cpuset-private',
 ];
 const PROBE_USERS_BEFORE: Record<string, string[]> = {
   'stock-6.12-private-virtio': ALL_PROBE_USERS,
-  'stock-6.12-hmat-tiered': [...ALL_PROBE_USERS.slice(0, -4), 'demotion', ...ALL_PROBE_USERS.slice(-4)],
+  'stock-6.12-hmat-tiered': [...ALL_PROBE_USERS.slice(0, -5), 'demotion', ...ALL_PROBE_USERS.slice(-5)],
   'patched-6.12-private': ALL_PROBE_USERS.filter(
     (id) =>
       ![
@@ -66,6 +68,7 @@ const PROBE_USERS_BEFORE: Record<string, string[]> = {
         'hugetlb-user',
         'bind-strict',
         'bind-spill',
+        'zpool-user',
       ].includes(id),
   ),
   // hugetlb-surplus-spared (0033's probe) is n/a but under ,user.

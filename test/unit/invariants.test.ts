@@ -143,7 +143,7 @@ test('a step whose output is missing or cut short never passes a kernel that sho
 });
 
 test('suites and --only come from the registry, in run order, with the disturbing checks last', (t) => {
-  t.is(SUITES.isolation!.length, 43);
+  t.is(SUITES.isolation!.length, 44);
   t.deepEqual(
     INVARIANTS.slice(0, 3).map((s) => s.id),
     ['topology', 'abi', 'boot-data'],

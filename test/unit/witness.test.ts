@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { countTaggedPagesInFiles } from '../../src/adapters/guest-memory.js';
+import { collectCopies, countTaggedPagesInFiles } from '../../src/adapters/guest-memory.js';
 import { evaluateInvariant } from '../../src/invariants/evaluate.js';
 import {
   guestPagesOn,
@@ -198,4 +198,32 @@ test("the host counts a step's tagged pages in a disk image: each page once, onl
   } finally {
     await rm(d, { recursive: true });
   }
+});
+
+test("the host counts a step's pages whose tag lies anywhere in memory, inside a page too: each page once, only whole tags, only the step's", (t) => {
+  // Three pages of P as a zspage holds them: compressed objects one after another, each starting with a
+  // length byte and then its page's first bytes as literals (lzo-rle, lz4), the tag with its pid and
+  // serial among them. One object starts at a page boundary, one inside, one is the same page compressed
+  // again, one is another step's, and the last is cut by the end of the memory read.
+  const object = (nonce: bigint, pid: number, serial: number) => {
+    const b = Buffer.alloc(1 + 24 + 40, 0x11);
+    b.write(PAGE_TAG_MAGIC, 1, 'latin1');
+    b.writeBigUInt64LE(nonce, 9);
+    b.writeUInt32LE(pid, 17);
+    b.writeUInt32LE(serial, 21);
+    return b;
+  };
+  const mine = 0x0fed_cba9_8765_4321n;
+  const memory = Buffer.alloc(3 * 4096);
+  object(mine, 9, 1).copy(memory, 4095);
+  object(mine, 9, 2).copy(memory, 5000);
+  object(mine, 9, 1).copy(memory, 6000);
+  object(mine + 1n, 9, 3).copy(memory, 7000);
+  object(mine, 9, 4).copy(memory, memory.length - 20);
+  const tag = Buffer.alloc(16);
+  tag.write(PAGE_TAG_MAGIC, 0, 'latin1');
+  tag.writeBigUInt64LE(mine, 8);
+  const found = new Set<string>();
+  collectCopies(memory, tag, found);
+  t.deepEqual([...found].sort(), ['9:1', '9:2']);
 });
