@@ -104,6 +104,7 @@ const char *errno_name(int e) {
 	switch (e) {
 	case 0: return NULL;
 	case EPERM: return "EPERM";
+	case EAGAIN: return "EAGAIN";
 	case ENOENT: return "ENOENT";
 	case EIO: return "EIO";
 	case E2BIG: return "E2BIG";

@@ -49,7 +49,7 @@ state_of "$victim"
 counters() {
   local d key value
   echo "### counters-$1"
-  echo 1 > /proc/sys/vm/stat_refresh 2> /dev/null
+  echo 1 > /proc/sys/vm/stat_refresh 2> /dev/null || setup_failed "vm.stat_refresh refused a write"
   for d in /sys/devices/system/node/node[0-9]*; do
     while read -r key value; do
       [ "$key" = nr_zspages ] && echo "nr_zspages ${d##*/node} $value" && break

@@ -61,13 +61,14 @@ function collectTagged(chunk: Buffer, pages: number, tag: Buffer, identities: Se
 }
 
 /**
- * Adds to identities every page whose tag lies anywhere in bytes, at a page's start or inside one: a
- * copy the kernel made within its own pages, such as a compressed object, whose first literals are the
- * page's first bytes. A tag cut by the end of bytes is not seen: the count is a lower bound.
+ * Adds to identities every page whose tag lies inside one of the pages of bytes (which starts at a page
+ * boundary), not at a page's start: a copy the kernel made within its own pages, such as a compressed
+ * object, whose first literals are the page's first bytes. A page itself is no copy. A tag cut by the
+ * end of bytes is not seen: the count is a lower bound.
  */
 export function collectCopies(bytes: Buffer, tag: Buffer, identities: Set<string>): void {
   for (let at = bytes.indexOf(tag); at !== -1 && at + 24 <= bytes.length; at = bytes.indexOf(tag, at + 16))
-    identities.add(`${bytes.readUInt32LE(at + 16)}:${bytes.readUInt32LE(at + 20)}`);
+    if (at % PAGE !== 0) identities.add(`${bytes.readUInt32LE(at + 16)}:${bytes.readUInt32LE(at + 20)}`);
 }
 
 /**

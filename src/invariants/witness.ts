@@ -10,7 +10,7 @@ export interface WitnessReading {
   node: number;
   /** Distinct pages of the step found there (a page the kernel copied counts once). */
   pages: number;
-  /** For a check that asks (hostCopies): distinct pages of the step whose tag lies anywhere there, inside a page too. */
+  /** For a check that asks (hostCopies): distinct pages of the step whose tag lies inside a page there, not at its start. */
   copies?: number;
   /** Pages of the memfd present in QEMU when it was read. */
   presentPages: number;

@@ -200,11 +200,12 @@ test("the host counts a step's tagged pages in a disk image: each page once, onl
   }
 });
 
-test("the host counts a step's pages whose tag lies anywhere in memory, inside a page too: each page once, only whole tags, only the step's", (t) => {
+test("the host counts a step's pages whose tag lies inside a page, not at its start: each page once, only whole tags, only the step's", (t) => {
   // Three pages of P as a zspage holds them: compressed objects one after another, each starting with a
   // length byte and then its page's first bytes as literals (lzo-rle, lz4), the tag with its pid and
-  // serial among them. One object starts at a page boundary, one inside, one is the same page compressed
-  // again, one is another step's, and the last is cut by the end of the memory read.
+  // serial among them. Two objects lie inside pages, one is the same page compressed again, one is
+  // another step's, and the last is cut by the end of the memory read; a tag at a page's start is that
+  // page itself (the page witness counts it), not a copy.
   const object = (nonce: bigint, pid: number, serial: number) => {
     const b = Buffer.alloc(1 + 24 + 40, 0x11);
     b.write(PAGE_TAG_MAGIC, 1, 'latin1');
@@ -215,7 +216,8 @@ test("the host counts a step's pages whose tag lies anywhere in memory, inside a
   };
   const mine = 0x0fed_cba9_8765_4321n;
   const memory = Buffer.alloc(3 * 4096);
-  object(mine, 9, 1).copy(memory, 4095);
+  object(mine, 9, 1).copy(memory, 1000);
+  object(mine, 9, 5).copy(memory, 4095);
   object(mine, 9, 2).copy(memory, 5000);
   object(mine, 9, 1).copy(memory, 6000);
   object(mine + 1n, 9, 3).copy(memory, 7000);

@@ -66,8 +66,28 @@ test("without the host's reading the guest's counters decide alone; a host that 
   t.is(hidden.outcome, 'error', hidden.summary);
   t.regex(
     hidden.summary,
-    /the host contradicts the guest: it finds 2060 of the victim's pages compressed in node 1's memfd, and nr_zspages says the pool never grew on node 1/,
+    /the host contradicts the guest: the host finds 2060 of the victim's pages compressed in node 1's memfd, and nr_zspages says the pool never grew on node 1/,
   );
+});
+
+test("the host's count is held only where the compressor keeps a page's first bytes; a contradiction never hides a fail", (t) => {
+  // v1's recording as a kernel compressing with zstd (literals Huffman-coded) would print it, and as one
+  // that hides its pool on P but maps the victim's pages back there: each with v1's host reading.
+  const zstd = judge('series-v1', { edit: (x) => x.replace('comp_algorithm lzo-rle', 'comp_algorithm zstd') });
+  t.is(zstd.outcome, 'fail');
+  t.regex(zstd.summary, /\(0 on node 0\); the host cannot look inside zstd objects$/);
+  const both = judge('series-v1', {
+    edit: (x) =>
+      x
+        .replace('nr_zspages 0 3\nnr_zspages 1 624', 'nr_zspages 0 627\nnr_zspages 1 0')
+        .replace('nr_zspages 0 571\nnr_zspages 1 624', 'nr_zspages 0 1195\nnr_zspages 1 0')
+        .replace('"swapped":4093,"placement":{"0":4096}', '"swapped":4093,"placement":{"0":4000,"1":96}'),
+  });
+  t.is(both.outcome, 'fail', both.summary);
+  t.deepEqual(both.problems, [
+    "96 of the victim's 4096 pages came back on node 1",
+    "the host finds 2060 of the victim's pages compressed in node 1's memfd, and nr_zspages says the pool never grew on node 1",
+  ]);
 });
 
 test("the victim's pages back on P are a fail too", (t) => {
@@ -82,7 +102,7 @@ test("the victim's pages back on P are a fail too", (t) => {
 test('what keeps an arm from showing anything is an error, never a pass', (t) => {
   // Each is v2's recording edited to what the guest would print: a write that reclaimed nothing of the
   // victim (VmSwap and the pool as before the arm), a refused bind, a probe that died or ran as root,
-  // counters cut short, a compressor not named.
+  // counters cut short, P's line missing (it would read as no pool page on P), a compressor not named.
   const broken: [string, (text: string) => string, RegExp][] = [
     [
       'nothing swapped',
@@ -105,6 +125,11 @@ test('what keeps an arm from showing anything is an error, never a pass', (t) =>
       /ran as root/,
     ],
     ['no counters', (x) => x.replace(/^vmswap_kb 8180\n/m, ''), /the counters after arm 1 lack/],
+    [
+      'no P',
+      (x) => x.replace('nr_zspages 0 631\nnr_zspages 1 0\n', 'nr_zspages 0 631\n'),
+      /the counters after arm 1 lack node 1's nr_zspages/,
+    ],
     ['no compressor', (x) => x.replace('comp_algorithm lzo-rle', 'comp_algorithm'), /no compressor named/],
   ];
   for (const [what, edit, message] of broken) {
