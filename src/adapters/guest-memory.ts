@@ -76,7 +76,7 @@ export function collectCopies(bytes: Buffer, tag: Buffer, identities: Set<string
  * in a node's backing: its present pages (/proc/PID/pagemap, so that nothing
  * is faulted in) read through /proc/PID/mem. Needs ptrace rights over QEMU
  * (numacage started it; root). With `copies`, also the pages whose tag lies
- * anywhere in those pages (collectCopies).
+ * inside those pages, not at a page's start (collectCopies).
  */
 export async function countTaggedPages(
   pid: number,

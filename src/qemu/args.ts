@@ -106,6 +106,12 @@ const VMWARE_SERIAL = 'VMware-numacage';
 /** TCG's translation buffer for such a guest, in MiB: the most QEMU 7.2 takes on an x86_64 host. */
 const TCG_TB_MIB = 2048;
 
+const bootsAsVmware = (t: Topology, accel: Accel) => accel === 'tcg' && t.nodes.some((n) => n.hotplugCpus?.length);
+
+/** The -cpu value: the model, without the CPUID hypervisor bit for VMware's guest. Pure. */
+export const cpuArgument = (t: Topology, accel: Accel, cpuModel: string) =>
+  bootsAsVmware(t, accel) ? `${cpuModel},-hypervisor` : cpuModel;
+
 /** The QEMU argv (without the binary) for a guest with the given topology. Pure. */
 export function buildQemuArgs(l: QemuLaunch): string[] {
   const t = l.topology;
@@ -118,7 +124,7 @@ export function buildQemuArgs(l: QemuLaunch): string[] {
   const hmat = t.nodes.some((n) => n.hmat);
   const initiators = t.nodes.filter((n) => n.cpus.length).map((n) => n.id);
   const maxCpus = t.cpus + t.nodes.reduce((sum, n) => sum + (n.hotplugCpus?.length ?? 0), 0);
-  const vmware = l.accel === 'tcg' && maxCpus > t.cpus;
+  const vmware = bootsAsVmware(t, l.accel);
   const args = [
     '-name',
     `numacage-${t.name}`,
@@ -128,7 +134,7 @@ export function buildQemuArgs(l: QemuLaunch): string[] {
     // (-machine accel= and -accel exclude each other).
     ...(vmware ? ['-accel', `tcg,tb-size=${TCG_TB_MIB}`] : []),
     '-cpu',
-    vmware ? `${l.cpuModel},-hypervisor` : l.cpuModel,
+    cpuArgument(t, l.accel, l.cpuModel),
     ...(vmware ? ['-smbios', `type=1,serial=${VMWARE_SERIAL}`] : []),
     // CPUs of different nodes must not share a package (QEMU's default puts them all in one, and the
     // kernel warns about an LLC that spans nodes); a hot-plug slot is a socket of its own.

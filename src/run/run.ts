@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { openCache } from '../cache/sweep.js';
 import { chooseAccel, type AccelChoice, type AccelRequest } from '../adapters/accel.js';
 import { assertQemuInstalled } from '../adapters/qemu-process.js';
+import { cpuArgument } from '../qemu/args.js';
 import { ensureKernel, type KernelArtifact, type KernelRequest } from '../adapters/kernel-builder.js';
 import { decodeStack } from '../adapters/stack-decoder.js';
 import { writeReportFiles } from '../adapters/report-files.js';
@@ -293,7 +294,7 @@ function verdictHeader(prepared: PreparedRun, opts: RunOptions): Verdict {
     },
     accel: {
       accel: accel.accel,
-      cpuModel: accel.cpuModel,
+      cpuModel: cpuArgument(plan.topology, accel.accel, accel.cpuModel),
       ...(accel.kvm && !accel.kvm.usable ? { note: `KVM unusable: ${accel.kvm.reason}` } : {}),
     },
     checks: [],
