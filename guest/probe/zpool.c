@@ -29,12 +29,13 @@
 
 enum { RANDOM_FROM = 64, RANDOM_BYTES = 1024 };
 
-static void record_pages(const char *call, char *p, size_t npages, long swapped) {
+/* A record of where the npages at p are, with how many were swapped when swapped is given. */
+static void record_pages(const char *call, char *p, size_t npages, const long *swapped) {
 	struct placement pl;
 	where(p, npages, &pl);
 	open_record("zpool", call);
 	printf("\"pid\":%d,\"pages\":%zu,", (int)getpid(), npages);
-	if (swapped >= -1) printf("\"swapped\":%ld,", swapped);
+	if (swapped) printf("\"swapped\":%ld,", *swapped);
 	print_placement(&pl);
 	printf("}\n");
 }
@@ -50,12 +51,12 @@ int zpool_victim(long npages) {
 			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
 			memcpy(p + i * PAGE + RANDOM_FROM + b, &x, sizeof(x));
 		}
-	record_pages("placed", p, (size_t)npages, -2);
+	record_pages("placed", p, (size_t)npages, NULL);
 	fflush(stdout);
 	raise(SIGSTOP);
 	long swapped = swapped_pages(p, (size_t)npages);
 	for (long i = 0; i < npages; i++) (void)((volatile char *)p)[i * PAGE];
-	record_pages("touched", p, (size_t)npages, swapped);
+	record_pages("touched", p, (size_t)npages, &swapped);
 	return 0;
 }
 
