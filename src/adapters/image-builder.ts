@@ -86,6 +86,22 @@ async function tightenRootfs(disk: string, log: Logger): Promise<void> {
   );
 }
 
+/** Whether ssh2 can read an OpenSSH key (private or public). */
+export const readableKey = (text: string) => !(ssh2.utils.parseKey(text) instanceof Error);
+
+/**
+ * An ed25519 key pair for numacage's SSH client. ssh2's generator drops the leading zero bytes of the
+ * public key (mscdex/ssh2#1513), so one pair in 256 is one that ssh2 itself cannot read: the guest
+ * then never lets the client in. Such a pair is drawn again.
+ */
+export function clientKeyPair(comment: string): { private: string; public: string } {
+  for (let draw = 0; draw < 16; draw++) {
+    const keys = ssh2.utils.generateKeyPairSync('ed25519', { comment });
+    if (readableKey(keys.private) && readableKey(keys.public)) return keys;
+  }
+  throw new InfraError('ssh2 generated 16 unreadable ed25519 key pairs in a row', 'report it: the ssh2 package is broken');
+}
+
 function artifactFrom(dir: string, meta: ImageMeta): ImageArtifact {
   return {
     key: meta.key,
@@ -124,6 +140,14 @@ export async function ensureImage(opts: {
   const hit = async () => {
     const meta = opts.rebuild ? undefined : await store.intactMeta<ImageMeta>(key, { full, log });
     if (!meta) return undefined;
+    if (!readableKey(await readFile(join(store.entryPath(key), 'id_ed25519'), 'utf8').catch(() => ''))) {
+      log.warn(
+        { image: recipe.name, key },
+        "the image's SSH client key is unreadable (ssh2's key generator, mscdex/ssh2#1513): building the image again",
+      );
+      await store.remove(key);
+      return undefined;
+    }
     log.info({ image: recipe.name, key, ...progressEvent({ stage: 'image', state: 'cached' }) }, 'image cache hit');
     const artifact = artifactFrom(store.entryPath(key), meta);
     await tightenRootfs(artifact.disk, log);
@@ -213,7 +237,7 @@ async function buildInto(
   await writeFile(join(root, 'etc/fstab'), '/dev/vda / ext4 rw,errors=remount-ro 0 1\n');
   await runChecked('chroot', [root, 'systemctl', 'enable', 'systemd-networkd']);
 
-  const keys = ssh2.utils.generateKeyPairSync('ed25519', { comment: `numacage-${key.slice(0, 12)}` });
+  const keys = clientKeyPair(`numacage-${key.slice(0, 12)}`);
   await writeFile(join(staging, 'id_ed25519'), keys.private, { mode: 0o600 });
   await writeFile(join(staging, 'id_ed25519.pub'), `${keys.public}\n`);
   await installAuthorizedKey(root, '/root', keys.public);

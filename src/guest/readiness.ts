@@ -75,7 +75,7 @@ export async function waitForSsh(target: SshTarget, qemu: QemuProcess, watch: Cr
   try {
     while (Date.now() < deadline && !stopped()) {
       if (Date.now() - watch.lastOutputAt > limits.noOutputMs) {
-        throw new BootFailure('boot-hang', `the console has been silent for ${Math.round(limits.noOutputMs / 1000)} s and SSH is not up`, qemu.console.tail(CONSOLE_TAIL_LINES));
+        throw new BootFailure('boot-hang', `the console has been silent for ${Math.round(limits.noOutputMs / 1000)} s and SSH is not up${lastError ? ` (last SSH error: ${lastError})` : ''}`, qemu.console.tail(CONSOLE_TAIL_LINES));
       }
       const wasUp = sshdUp;
       const probe = socketWithBanner(target.port);
