@@ -99,7 +99,10 @@ export function clientKeyPair(comment: string): { private: string; public: strin
     const keys = ssh2.utils.generateKeyPairSync('ed25519', { comment });
     if (readableKey(keys.private) && readableKey(keys.public)) return keys;
   }
-  throw new InfraError('ssh2 generated 16 unreadable ed25519 key pairs in a row', 'report it: the ssh2 package is broken');
+  throw new InfraError(
+    'ssh2 generated 16 unreadable ed25519 key pairs in a row',
+    'report it: the ssh2 package is broken',
+  );
 }
 
 function artifactFrom(dir: string, meta: ImageMeta): ImageArtifact {
