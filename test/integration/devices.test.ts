@@ -72,7 +72,7 @@ test.serial(
       /virtio-pci 0000:00:10\.0: DMA through the bounce pool of private node 1/,
     );
     for (const c of [stock, series]) {
-      t.is(c.verdict.checks.length, 45, 'the 43 rows and the device checks, each as its column expects (exit 0)');
+      t.is(c.verdict.checks.length, 46, 'the 44 rows and the device checks, each as its column expects (exit 0)');
       t.is(check(c, 'topology').outcome, 'pass', 'the NIC is on node 1');
       // Read before device-io, the rings' addresses must not have stopped the backend's rings.
       t.is(check(c, 'virtio-rings').outcome, 'pass', "ACCESS_PLATFORM: dma-direct puts the rings on the NIC's node");
